@@ -1,0 +1,14 @@
+// The mhub commands. Each add_* registers one subcommand (options, help, and the action run
+// when it is chosen) on the top-level app; main.cpp lists them in one explicit table.
+// Actions throw mhub::Error; main.cpp turns that into a message and an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace mhub::cli {
+
+void add_inspect(CLI::App& app);
+void add_check(CLI::App& app);
+void add_convert(CLI::App& app);
+
+}  // namespace mhub::cli

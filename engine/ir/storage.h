@@ -1,0 +1,59 @@
+// Byte storage behind tensors.
+//
+// Ownership: a Storage is shared (std::shared_ptr) by every tensor that views it. It either owns
+// its bytes (a std::string moved in: no copy) or views bytes owned by someone else (a mapped
+// file region, kept alive through `owner`). Views are read-only: mutable_data() on a view throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace mhub::ir {
+
+class Storage {
+ public:
+  // Takes the bytes without copying them.
+  static std::shared_ptr<Storage> take(std::string bytes);
+  // `size` zero bytes.
+  static std::shared_ptr<Storage> zeros(size_t size);
+  // Read-only view of [data, data+size), kept valid by `owner`.
+  static std::shared_ptr<Storage> view(std::shared_ptr<const void> owner, const uint8_t* data,
+                                       size_t size);
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool is_view() const { return owner_ != nullptr; }
+  uint8_t* mutable_data();  // throws mhub::Error (internal) on a view
+
+ private:
+  Storage() = default;
+  std::string owned_;
+  std::shared_ptr<const void> owner_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// A whole file mapped read-only. Used for external data so weights are never copied on import.
+class MappedFile {
+ public:
+  // Throws mhub::Error (io) naming the path when it cannot be opened or mapped.
+  static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+  std::filesystem::path path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace mhub::ir

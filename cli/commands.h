@@ -10,5 +10,7 @@ namespace mhub::cli {
 void add_inspect(CLI::App& app);
 void add_check(CLI::App& app);
 void add_convert(CLI::App& app);
+void add_pull(CLI::App& app);
+void add_cache(CLI::App& app);
 
 }  // namespace mhub::cli

@@ -179,7 +179,7 @@ CachedRepo scan_repo(const HubCache& cache, const fs::path& folder) {
   for (auto it = fs::recursive_directory_iterator(refs, error); !error && it != fs::recursive_directory_iterator();
        it.increment(error)) {
     if (!it->is_regular_file()) continue;
-    std::string name = fs::relative(it->path(), refs).string();
+    std::string name = it->path().lexically_relative(refs).string();
     if (auto commit = cache.read_ref(repo.repo, name)) refs_by_commit[*commit].push_back(name);
   }
   for (const auto& snapshot : fs::directory_iterator(folder / "snapshots", error)) {
@@ -191,7 +191,7 @@ CachedRepo scan_repo(const HubCache& cache, const fs::path& folder) {
          !walk_error && it != fs::recursive_directory_iterator(); it.increment(walk_error)) {
       if (it->is_directory() && !it->is_symlink()) continue;
       CachedFile file;
-      file.path = fs::relative(it->path(), snapshot.path()).string();
+      file.path = it->path().lexically_relative(snapshot.path()).string();
       std::error_code link_error;
       fs::path target = fs::read_symlink(it->path(), link_error);
       if (!link_error) {
@@ -231,7 +231,7 @@ void remove_path(const HubCache& cache, const fs::path& path, PruneReport& repor
   fs::remove_all(path, error);
   if (error) throw_error(ErrorCategory::io, path.string() + ": cannot remove: " + error.message());
   report.freed_bytes += bytes;
-  report.removed.push_back(fs::relative(path, cache.root()).string());
+  report.removed.push_back(path.lexically_relative(cache.root()).string());
 }
 
 // Removes blobs that no snapshot links to any more.

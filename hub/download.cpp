@@ -75,7 +75,7 @@ class ChunkedDownload {
   void plan_chunks(uint64_t chunk_bytes);
   bool load_record();
   void save_record();
-  void check_free_space();
+  void check_free_space(uint64_t needed);
   void start_transfer(size_t chunk);
   void finish_transfer(Transfer* transfer, CURLcode result);
   void abort_all_transfers();
@@ -101,6 +101,7 @@ class ChunkedDownload {
   std::vector<std::unique_ptr<Transfer>> active_;
   uint64_t fetched_ = 0;
   bool whole_file_fallback_ = false;  // the server ignored Range: one chunk, one connection
+  Clock::time_point server_not_before_{};  // a Retry-After pauses every new request, not one chunk
 };
 
 size_t body_callback(char* data, size_t size, size_t count, void* user) {
@@ -178,29 +179,28 @@ void ChunkedDownload::open_partial_file() {
   struct stat info {};
   ::fstat(fd_, &info);
   uint64_t on_disk = static_cast<uint64_t>(info.st_size);
-  bool resumed = on_disk == request_.size && load_record();
+  // The file grows as ranges land (no preallocation), so a full disk shows up as a failed write.
+  bool resumed = load_record();
+  for (size_t i = 0; resumed && i < chunks_.size(); ++i)
+    if (chunks_[i].done && chunk_end(i) > on_disk) resumed = false;  // record and file disagree
   if (!resumed) {
     plan_chunks(whole_file_fallback_ ? std::max<uint64_t>(request_.size, 1) : options_.chunk_bytes);
     // No record: a sequential prefix (huggingface_hub's own partial files) is kept by whole chunks.
-    if (on_disk > 0 && on_disk < request_.size && !fs::exists(record_)) {
+    if (on_disk > 0 && on_disk <= request_.size && !fs::exists(record_)) {
       for (size_t i = 0; i < chunks_.size() && chunk_end(i) <= on_disk; ++i) {
         chunks_[i].done = true;
         ++done_count_;
       }
     }
-    if (::ftruncate(fd_, static_cast<off_t>(done_count_ * chunk_bytes_)) != 0 ||
-        ::ftruncate(fd_, static_cast<off_t>(request_.size)) != 0)
-      throw_error(ErrorCategory::io, incomplete_.string() + ": cannot size the partial file to " +
-                                         std::to_string(request_.size) + " bytes: " + std::strerror(errno));
+    uint64_t keep = done_count_ == 0 ? 0 : chunk_end(done_count_ - 1);
+    if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0)
+      throw_error(ErrorCategory::io, incomplete_.string() + ": cannot truncate the partial file: " + std::strerror(errno));
     save_record();
   }
   reused_chunks_ = done_count_;
 }
 
-void ChunkedDownload::check_free_space() {
-  uint64_t needed = 0;
-  for (size_t i = 0; i < chunks_.size(); ++i)
-    if (!chunks_[i].done) needed += chunk_end(i) - chunk_begin(i);
+void ChunkedDownload::check_free_space(uint64_t needed) {
   struct statvfs info {};
   if (::statvfs(incomplete_.parent_path().c_str(), &info) != 0) return;  // unknown: let writes tell
   uint64_t available = static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
@@ -376,10 +376,10 @@ void ChunkedDownload::finish_transfer(Transfer* transfer, CURLcode result) {
     fail(ErrorCategory::network, "GET " + request_.url + " (bytes " + std::to_string(begin) +
                                      "-): " + problem + " (gave up after " + std::to_string(chunk.failures) +
                                      " attempts); pull again to resume from what is on disk");
-  double wait = parse_retry_after(retry_after);
-  if (wait < 0) wait = backoff_seconds(http_, chunk.failures);
-  wait = std::min(wait, http_.retry_after_max_s);
+  double server_wait = parse_retry_after(retry_after);
+  double wait = server_wait >= 0 ? std::min(server_wait, http_.retry_after_max_s) : backoff_seconds(http_, chunk.failures);
   chunk.not_before = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+  if (server_wait >= 0) server_not_before_ = std::max(server_not_before_, chunk.not_before);
 }
 
 void ChunkedDownload::transfer_all() {
@@ -393,7 +393,9 @@ void ChunkedDownload::transfer_all() {
     // Fill free connections with the lowest-offset chunks that may start now (keeps the hashed
     // prefix growing steadily).
     for (size_t chunk = 0; chunk < chunks_.size() && active_.size() < static_cast<size_t>(connections); ++chunk) {
-      if (!chunks_[chunk].done && !chunks_[chunk].active && chunks_[chunk].not_before <= now) start_transfer(chunk);
+      if (!chunks_[chunk].done && !chunks_[chunk].active && chunks_[chunk].not_before <= now &&
+          server_not_before_ <= now)
+        start_transfer(chunk);
     }
     int running = 0;
     CURLM_CHECK(curl_multi_perform(multi_, &running));
@@ -420,8 +422,14 @@ std::string ChunkedDownload::run(uint64_t& fetched_bytes) {
     throw_error(ErrorCategory::integrity, request_.url + ": etag '" + request_.etag +
                                               "' is neither a sha256 nor a git sha1; mhub cannot verify it");
   for (int round = 0;; ++round) {
+    {
+      // Before planning chunks: a absurd size must be refused, not allocated for.
+      std::error_code error;
+      uint64_t on_disk = fs::exists(incomplete_, error) ? fs::file_size(incomplete_, error) : 0;
+      fs::create_directories(incomplete_.parent_path());
+      check_free_space(request_.size - std::min(on_disk, request_.size));
+    }
     open_partial_file();
-    check_free_space();
     hasher_ = std::make_unique<BlobHasher>(request_.etag.size() == 40 ? static_cast<int64_t>(request_.size) : -1);
     hash_cursor_ = 0;
     catch_up_hash();

@@ -73,6 +73,8 @@ PullOptions pull_options_from_env() {
   std::transform(offline.begin(), offline.end(), offline.begin(), [](unsigned char c) { return std::toupper(c); });
   options.http.offline = offline == "1" || offline == "ON" || offline == "YES" || offline == "TRUE";
   if (!env("MHUB_CONNECTIONS").empty()) options.download.connections = std::max(1, std::atoi(env("MHUB_CONNECTIONS").c_str()));
+  if (!env("MHUB_CHUNK_BYTES").empty())
+    options.download.chunk_bytes = std::max<uint64_t>(4096, std::strtoull(env("MHUB_CHUNK_BYTES").c_str(), nullptr, 10));
   options.download.lease = lease_options_from_env();
   return options;
 }
@@ -85,7 +87,7 @@ std::vector<std::string> snapshot_files(const fs::path& folder) {
   std::error_code error;
   for (auto it = fs::recursive_directory_iterator(folder, error); !error && it != fs::recursive_directory_iterator();
        it.increment(error))
-    if (!it->is_directory() || it->is_symlink()) files.push_back(fs::relative(it->path(), folder).string());
+    if (!it->is_directory() || it->is_symlink()) files.push_back(it->path().lexically_relative(folder).string());
   std::sort(files.begin(), files.end());
   return files;
 }

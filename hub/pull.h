@@ -52,7 +52,7 @@ PullResult pull_hf(const PullOptions& options, const std::string& repo, const st
                    const std::vector<std::string>& patterns);
 
 // The environment's settings: HF_ENDPOINT, HF_TOKEN (else HF_TOKEN_PATH or $HF_HOME/token),
-// HF_HUB_OFFLINE, MHUB_CONNECTIONS.
+// HF_HUB_OFFLINE, MHUB_CONNECTIONS, MHUB_CHUNK_BYTES, MHUB_LEASE_STALE_S.
 PullOptions pull_options_from_env();
 
 }  // namespace mhub::hub

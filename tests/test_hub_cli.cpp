@@ -1,0 +1,171 @@
+// The mhub binary against the test nginx: kill -9 and resume, several processes on one blob,
+// stale leases, --json output, offline mode, and `mhub cache`.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/atomic_file.h"
+#include "hub/cache.h"
+#include "tests/hub/nginx_harness.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace mhub;
+using test::HubServer;
+
+namespace {
+
+std::vector<std::string> pull_args(const fs::path& cache, const std::string& target, std::vector<std::string> more = {}) {
+  std::vector<std::string> args{"pull", target, "--endpoint", HubServer::get().endpoint(), "--cache-dir", cache.string()};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// Chunks the .ranges record marks done ('1' characters in its last field).
+int recorded_chunks(const fs::path& record) {
+  std::ifstream in(record);
+  std::string field, last;
+  while (in >> field) last = field;
+  return static_cast<int>(std::count(last.begin(), last.end(), '1'));
+}
+
+}  // namespace
+
+TEST_SUITE("hub_cli") {
+
+TEST_CASE("pull --json prints name and files with path, sha256, size; no progress in a pipe") {
+  auto& server = HubServer::get();
+  auto cache = test::scratch_dir("hub-cli-json");
+  std::string out, err;
+  REQUIRE(test::run_mhub(pull_args(cache, "hf:acme/tiny:*.onnx", {"--json"}), {}, &out, &err) == 0);
+  auto json = nlohmann::json::parse(out);
+  CHECK(json["name"] == "hf:acme/tiny:*.onnx");
+  REQUIRE(json["files"].size() == 1);
+  const auto& file = server.repo("acme/tiny").files.at("model.onnx");
+  CHECK(json["files"][0]["sha256"] == file.etag);
+  CHECK(json["files"][0]["size"] == file.content.size());
+  CHECK(read_whole_file(json["files"][0]["path"].get<std::string>()) == file.content);
+  CHECK(err.empty());
+  // Plain output: one local path per line.
+  REQUIRE(test::run_mhub(pull_args(cache, "hf:acme/tiny:config.json"), {}, &out, &err) == 0);
+  CHECK(out == (cache / "models--acme--tiny" / "snapshots" / server.repo("acme/tiny").commit / "config.json").string() + "\n");
+}
+
+TEST_CASE("HF_HUB_OFFLINE=1: no request, exit code 5 and the missing file named") {
+  auto& server = HubServer::get();
+  auto cache = test::scratch_dir("hub-cli-offline");
+  size_t requests = server.access_log().size();
+  std::string out, err;
+  CHECK(test::run_mhub(pull_args(cache, "hf:acme/tiny:config.json"), {"HF_HUB_OFFLINE=1"}, &out, &err) == 5);
+  CHECK(err.find("offline") != std::string::npos);
+  CHECK(err.find("acme/tiny") != std::string::npos);
+  CHECK(server.access_log().size() == requests);
+}
+
+TEST_CASE("kill -9 in the middle of a download, rerun: only the missing bytes are fetched") {
+  auto& server = HubServer::get();
+  const auto& file = server.repo("acme/slow").files.at("big.bin");
+  auto cache = test::scratch_dir("hub-cli-kill");
+  const uint64_t chunk = 256 << 10;
+  std::vector<std::string> env{"MHUB_CHUNK_BYTES=" + std::to_string(chunk)};
+  fs::path record = cache / "models--acme--slow" / "blobs" / (file.etag + ".incomplete.ranges");
+  uint64_t before = server.body_bytes_for("/slow/" + file.etag);
+  int pid = test::spawn_mhub(pull_args(cache, "hf:acme/slow:big.bin", {"--connections", "1"}), env);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (recorded_chunks(record) < 4 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, SIGKILL);
+  test::wait_exit_status(pid);
+  int done = recorded_chunks(record);
+  REQUIRE(done >= 4);
+  REQUIRE(done < static_cast<int>(file.content.size() / chunk));
+  CHECK_FALSE(fs::exists(cache / "models--acme--slow" / "snapshots"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let nginx log the cut connection
+  uint64_t after_kill = server.body_bytes_for("/slow/" + file.etag);
+  std::string out;
+  REQUIRE(test::run_mhub(pull_args(cache, "hf:acme/slow:big.bin"), env, &out) == 0);
+  uint64_t second_run = server.body_bytes_for("/slow/" + file.etag) - after_kill;
+  MESSAGE("killed after " << done << " chunks; first run sent " << after_kill - before << " bytes, rerun fetched "
+                          << second_run << " of " << file.content.size());
+  CHECK(second_run <= file.content.size() - done * chunk);
+  CHECK(read_whole_file(out.substr(0, out.size() - 1)) == file.content);
+  CHECK(hub::HubCache(cache).verify().empty());
+}
+
+TEST_CASE("three processes pulling the same blob: one transfer, all succeed") {
+  auto& server = HubServer::get();
+  const auto& file = server.repo("acme/slow").files.at("big.bin");
+  auto cache = test::scratch_dir("hub-cli-concurrent");
+  uint64_t before = server.body_bytes_for("/slow/" + file.etag);
+  std::vector<int> pids;
+  for (int i = 0; i < 3; ++i) pids.push_back(test::spawn_mhub(pull_args(cache, "hf:acme/slow:big.bin"), {}));
+  for (int pid : pids) CHECK(test::wait_exit_status(pid) == 0);
+  CHECK(server.body_bytes_for("/slow/" + file.etag) - before == file.content.size());
+  auto path = cache / "models--acme--slow" / "snapshots" / server.repo("acme/slow").commit / "big.bin";
+  CHECK(read_whole_file(path) == file.content);
+}
+
+TEST_CASE("a lease left by a dead process is taken over") {
+  auto& server = HubServer::get();
+  const auto& file = server.repo("acme/tiny").files.at("model.onnx");
+  auto cache = test::scratch_dir("hub-cli-stale");
+  hub::HubCache hub_cache(cache);
+  fs::path lease = hub_cache.lease_path("acme/tiny", file.etag);
+  fs::create_directories(lease.parent_path());
+  int dead = test::spawn_mhub({"--version"}, {});
+  test::wait_exit_status(dead);
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  write_file_atomically(lease, std::to_string(dead) + " " + host + " 99\n");
+  auto start = std::chrono::steady_clock::now();
+  CHECK(test::run_mhub(pull_args(cache, "hf:acme/tiny:model.onnx"), {}) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  CHECK_FALSE(fs::exists(lease));
+}
+
+TEST_CASE("mhub cache ls / verify / rm / prune") {
+  auto& server = HubServer::get();
+  auto cache = test::scratch_dir("hub-cli-cache");
+  REQUIRE(test::run_mhub(pull_args(cache, "hf:acme/tiny"), {}) == 0);
+  std::string out, err;
+  REQUIRE(test::run_mhub({"cache", "ls", "--json", "--cache-dir", cache.string()}, {}, &out) == 0);
+  auto json = nlohmann::json::parse(out);
+  REQUIRE(json["repos"].size() == 1);
+  CHECK(json["repos"][0]["repo"] == "acme/tiny");
+  CHECK(json["repos"][0]["snapshots"][0]["refs"][0] == "main");
+  CHECK(json["repos"][0]["snapshots"][0]["files"].size() == 4);
+  CHECK(test::run_mhub({"cache", "verify", "--cache-dir", cache.string()}, {}, &out) == 0);
+
+  // A damaged blob is found.
+  const auto& file = server.repo("acme/tiny").files.at("model.onnx");
+  fs::path blob = cache / "models--acme--tiny" / "blobs" / file.etag;
+  {
+    std::fstream damage(blob, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekp(1000);
+    damage.put('\x00');
+    damage.put('\x01');
+  }
+  CHECK(test::run_mhub({"cache", "verify", "--json", "--cache-dir", cache.string()}, {}, &out) == 6);
+  CHECK(nlohmann::json::parse(out)["problems"][0]["problem"].get<std::string>().find(file.etag) != std::string::npos);
+
+  // prune: an unlinked blob and an abandoned partial download go; linked blobs stay.
+  write_file_atomically(cache / "models--acme--tiny" / "blobs" / std::string(64, 'b'), "orphan");
+  write_file_atomically(cache / "models--acme--tiny" / "blobs" / (std::string(64, 'c') + ".incomplete"), "part");
+  REQUIRE(test::run_mhub({"cache", "prune", "--json", "--cache-dir", cache.string()}, {}, &out) == 0);
+  CHECK(nlohmann::json::parse(out)["removed"].size() == 2);
+  CHECK(nlohmann::json::parse(out)["freed_bytes"] == 10);
+  CHECK(fs::exists(blob));
+
+  REQUIRE(test::run_mhub({"cache", "rm", "acme/tiny", "--cache-dir", cache.string()}, {}, &out) == 0);
+  CHECK_FALSE(fs::exists(cache / "models--acme--tiny"));
+  CHECK(test::run_mhub({"cache", "rm", "acme/tiny", "--cache-dir", cache.string()}, {}, &out, &err) == 2);
+  CHECK(err.find("not in the cache") != std::string::npos);
+}
+
+}  // TEST_SUITE

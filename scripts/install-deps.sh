@@ -8,7 +8,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev doctest-dev libcli11-dev
   libdnnl-dev zlib1g-dev libzip-dev libpng-dev libjpeg-dev
   clang libclang-rt-14-dev
-  nginx openssl curl
+  nginx openssl curl bc
 )
 missing=()
 for package in "${packages[@]}"; do

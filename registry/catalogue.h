@@ -183,8 +183,9 @@ struct SearchHit {
   std::string matched_field; // "name", "alias", "tag", "task", "family", "description"
 };
 // Ranked search of every word of `text` in name, aliases, tags, task, family, description.
-// Exact name > name prefix > name substring > alias > tag > task > family > description.
-// Every word must match somewhere. Best first; ties by name.
+// Per word: exact name > exact alias > name prefix > name substring > alias substring > tag >
+// family > task > description; scores add up over the words.
+// Every word must match somewhere. Best first; ties: shorter name first, then by name.
 std::vector<SearchHit> search(const Catalogue& catalogue, std::string_view text);
 
 // Closest names/aliases by edit distance (for "did you mean").
@@ -193,5 +194,6 @@ std::vector<std::string> closest_names(const Catalogue& catalogue, std::string_v
 
 // JSON form of an entry in the catalogue schema (the same keys parse_catalogue reads).
 nlohmann::json to_json(const CatalogueEntry& entry);
+nlohmann::json file_json(const FileSpec& file);  // {"path", "sha256"?, "size"?, "lfs"?, "optional"?}
 
 }  // namespace mhub::registry

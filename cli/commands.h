@@ -10,6 +10,9 @@ namespace mhub::cli {
 void add_inspect(CLI::App& app);
 void add_check(CLI::App& app);
 void add_convert(CLI::App& app);
+void add_list(CLI::App& app);
+void add_search(CLI::App& app);
+void add_info(CLI::App& app);
 void add_pull(CLI::App& app);
 void add_cache(CLI::App& app);
 

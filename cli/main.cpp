@@ -2,6 +2,7 @@
 // The only place that prints errors for humans and chooses exit codes (see common/error.h).
 #include <iostream>
 
+#include "cli/catalogue_option.h"
 #include "cli/commands.h"
 #include "common/error.h"
 
@@ -12,6 +13,9 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_inspect,
     mhub::cli::add_check,
     mhub::cli::add_convert,
+    mhub::cli::add_list,
+    mhub::cli::add_search,
+    mhub::cli::add_info,
     mhub::cli::add_pull,
     mhub::cli::add_cache,
 };
@@ -26,6 +30,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'mhub COMMAND --help' for the options of one command.");
   for (auto add : kCommands) add(app);
+  mhub::cli::add_catalogue_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -3,8 +3,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/catalogue_option.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "hub/model_pull.h"
 #include "hub/progress.h"
 #include "hub/pull.h"
 
@@ -81,13 +83,16 @@ void add_pull(CLI::App& app) {
     if (options->connections > 0) pull.download.connections = options->connections;
     std::unique_ptr<hub::ProgressSink> progress = hub::make_progress(stderr);
     pull.download.progress = progress.get();
-    if (options->target.rfind("hf:", 0) != 0)
-      throw_error(ErrorCategory::usage, "'" + options->target + "': catalogue names are not supported by this "
-                                        "build yet; use hf:ORG/REPO[@REVISION][:GLOB]");
-    hub::HfTarget target = hub::parse_hf_target(options->target);
-    std::vector<std::string> patterns;
-    if (!target.pattern.empty()) patterns.push_back(target.pattern);
-    hub::PullResult result = hub::pull_hf(pull, target.repo, target.revision, patterns);
+    hub::PullResult result;
+    if (options->target.rfind("hf:", 0) == 0) {
+      hub::HfTarget target = hub::parse_hf_target(options->target);
+      std::vector<std::string> patterns;
+      if (!target.pattern.empty()) patterns.push_back(target.pattern);
+      result = hub::pull_hf(pull, target.repo, target.revision, patterns);
+    } else {
+      registry::ResolvedModel model = registry::resolve(effective_catalogue(), options->target);
+      result = hub::pull_model(pull, model, !options->endpoint.empty());
+    }
     print_result(options->target, result, options->json);
   });
 }

@@ -154,7 +154,7 @@ bool pull_from_cache(const HubCache& cache, const std::string& repo, const std::
 }  // namespace
 
 PullResult pull_hf(const PullOptions& options, const std::string& repo, const std::string& revision,
-                   const std::vector<std::string>& patterns) {
+                   const std::vector<std::string>& patterns, const std::map<std::string, std::string>& expected_sha256) {
   check_repo_id(repo);
   for (const auto& pattern : patterns)
     if (!has_wildcards(pattern)) check_repo_path(pattern);
@@ -199,12 +199,21 @@ PullResult pull_hf(const PullOptions& options, const std::string& repo, const st
     if (!is_commit_hash(metadata.commit))
       throw_error(ErrorCategory::format, resolve_url(options.http.endpoint, repo, pinned, path) +
                                              ": X-Repo-Commit '" + metadata.commit + "' is not a commit hash");
+    auto expected = expected_sha256.find(path);
+    if (expected != expected_sha256.end() && metadata.lfs() && metadata.etag != expected->second)
+      throw_error(ErrorCategory::integrity, "'" + path + "' of '" + repo + "' at '" + revision + "': the Hub serves sha256 " +
+                                               metadata.etag + " but the catalogue expects " + expected->second +
+                                               "; nothing was downloaded. Fix the catalogue or pin the revision");
     pinned = metadata.commit;
     result.commit = metadata.commit;
     DownloadOptions download = options.download;
     download.label = path;
     BlobResult blob = ensure_blob(options.http, cache,
                                   BlobRequest{repo, metadata.etag, metadata.size, metadata.download_url}, download);
+    if (expected != expected_sha256.end() && blob.sha256 != expected->second)
+      throw_error(ErrorCategory::integrity, "'" + path + "' of '" + repo + "': sha256 " + blob.sha256 +
+                                               " differs from the catalogue's " + expected->second +
+                                               "; fix the catalogue or pin the revision");
     cache.link_snapshot(repo, metadata.commit, path, metadata.etag);
     PulledFile file;
     file.path = path;

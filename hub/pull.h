@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,12 @@ bool pattern_matches(const std::string& pattern, const std::string& path);
 bool has_wildcards(const std::string& pattern);
 
 // Pulls the files matching `patterns` (literal paths or globs; empty = every file).
+// `expected_sha256` (path → sha256, e.g. from the catalogue): checked against the Hub's
+// X-Linked-Etag before downloading and against the computed sha256 after; Error(integrity) on
+// a mismatch.
 PullResult pull_hf(const PullOptions& options, const std::string& repo, const std::string& revision,
-                   const std::vector<std::string>& patterns);
+                   const std::vector<std::string>& patterns,
+                   const std::map<std::string, std::string>& expected_sha256 = {});
 
 // The environment's settings: HF_ENDPOINT, HF_TOKEN (else HF_TOKEN_PATH or $HF_HOME/token),
 // HF_HUB_OFFLINE, MHUB_CONNECTIONS, MHUB_CHUNK_BYTES, MHUB_LEASE_STALE_S.

@@ -12,6 +12,7 @@
 
 #include "common/atomic_file.h"
 #include "hub/cache.h"
+#include "hub/hashing.h"
 #include "tests/hub/nginx_harness.h"
 #include "tests/test_support.h"
 
@@ -166,6 +167,76 @@ TEST_CASE("mhub cache ls / verify / rm / prune") {
   CHECK_FALSE(fs::exists(cache / "models--acme--tiny"));
   CHECK(test::run_mhub({"cache", "rm", "acme/tiny", "--cache-dir", cache.string()}, {}, &out, &err) == 2);
   CHECK(err.find("not in the cache") != std::string::npos);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("hub_cli") {
+
+TEST_CASE("pull NAME: catalogue entries from a hub (sha256 checked before download), a URL, warm with zero requests") {
+  auto& server = HubServer::get();
+  const auto& tiny = server.repo("acme/tiny");
+  const auto& model = tiny.files.at("model.onnx");
+  const auto& weights = tiny.files.at("sub/dir/weights.bin");
+  auto cache = test::scratch_dir("hub-cli-catalogue");
+  nlohmann::json catalogue = {
+      {"schema_version", 1},
+      {"models",
+       {{{"name", "tiny-net"},
+         {"task", "image-classification"},
+         {"format", "onnx"},
+         {"source", {{"kind", "hf"}, {"repo", "acme/tiny"}, {"revision", "main"}, {"path", "model.onnx"},
+                     {"endpoint", server.endpoint()}}},
+         {"files", {{{"path", "model.onnx"}, {"sha256", model.etag}, {"size", model.content.size()}, {"lfs", true}},
+                    {{"path", "config.json"}, {"sha256", hub::verify_blob_file(fs::path(server.prefix()) / "git" / "acme/tiny" / "config.json", "")}}}}},
+        {{"name", "tiny-wrong"},
+         {"format", "onnx"},
+         {"source", {{"kind", "hf"}, {"repo", "acme/tiny"}, {"revision", "main"}, {"path", "sub/dir/weights.bin"},
+                     {"endpoint", server.endpoint()}}},
+         {"files", {{{"path", "sub/dir/weights.bin"}, {"sha256", std::string(64, 'e')}, {"lfs", true}}}}},
+        {{"name", "tiny-url"},
+         {"format", "onnx"},
+         {"source", {{"kind", "url"}, {"url", server.cdn_endpoint() + "/blobs/" + weights.etag}}},
+         {"files", {{{"path", weights.etag}, {"sha256", weights.etag}, {"size", weights.content.size()}}}}}}}};
+  fs::path catalogue_file = cache / "catalogue.json";
+  write_file_atomically(catalogue_file, catalogue.dump(2));
+  auto pull = [&](const std::string& name, std::string* out, std::string* err) {
+    return test::run_mhub({"--catalogue", catalogue_file.string(), "pull", name, "--json", "--cache-dir", cache.string()},
+                          {}, out, err);
+  };
+  std::string out, err;
+  REQUIRE_MESSAGE(pull("tiny-net", &out, &err) == 0, err);
+  auto json = nlohmann::json::parse(out);
+  CHECK(json["name"] == "tiny-net");
+  REQUIRE(json["files"].size() == 2);
+  CHECK(json["files"][0]["sha256"] == model.etag);
+  CHECK(read_whole_file(json["files"][0]["path"].get<std::string>()) == model.content);
+
+  // Warm: everything cached with the catalogue's sha256s, so not one request, even for "main".
+  size_t requests = server.access_log().size();
+  REQUIRE(pull("tiny-net", &out, &err) == 0);
+  CHECK(server.access_log().size() == requests);
+
+  // A sha256 that disagrees with the Hub's X-Linked-Etag: integrity error, nothing fetched.
+  uint64_t fetched_before = server.body_bytes_for("/blobs/" + weights.etag);
+  CHECK(pull("tiny-wrong", &out, &err) == 6);
+  CHECK(err.find("catalogue expects") != std::string::npos);
+  CHECK(server.body_bytes_for("/blobs/" + weights.etag) == fetched_before);
+
+  // A plain URL source lands in the same layout under its own repo id.
+  REQUIRE_MESSAGE(pull("tiny-url", &out, &err) == 0, err);
+  json = nlohmann::json::parse(out);
+  CHECK(json["repo"] == "mhub-url/tiny-url");
+  std::string local = json["files"][0]["path"];
+  CHECK(local.find("models--mhub-url--tiny-url/snapshots/") != std::string::npos);
+  CHECK(read_whole_file(local) == weights.content);
+  requests = server.access_log().size();
+  REQUIRE(pull("tiny-url", &out, &err) == 0);
+  CHECK(server.access_log().size() == requests);
+  // `mhub info` sees it cached.
+  REQUIRE(test::run_mhub({"--catalogue", catalogue_file.string(), "info", "tiny-url", "--json"},
+                         {"HF_HUB_CACHE=" + cache.string()}, &out, &err) == 0);
+  CHECK(nlohmann::json::parse(out)["files"][0]["cached"] == true);
 }
 
 }  // TEST_SUITE

@@ -239,6 +239,7 @@ HubServer::~HubServer() {
 std::string HubServer::endpoint() const { return "http://127.0.0.1:" + std::to_string(hub_port_); }
 std::string HubServer::tls_endpoint() const { return "https://127.0.0.1:" + std::to_string(tls_port_); }
 std::string HubServer::bad_tls_endpoint() const { return "https://127.0.0.1:" + std::to_string(bad_tls_port_); }
+std::string HubServer::cdn_endpoint() const { return "http://127.0.0.1:" + std::to_string(cdn_port_); }
 std::string HubServer::ca_file() const { return prefix_ + "/tls/ca.crt"; }
 
 std::vector<std::string> HubServer::access_log() const {

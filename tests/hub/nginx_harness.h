@@ -37,6 +37,7 @@ class HubServer {
   std::string tls_endpoint() const;      // https with a certificate signed by ca_file()
   std::string bad_tls_endpoint() const;  // https with an untrusted self-signed certificate
   std::string ca_file() const;
+  std::string cdn_endpoint() const;      // http://127.0.0.1:PORT serving /blobs/<sha256>
   std::string prefix() const { return prefix_; }
   FaultProxy& proxy() { return *proxy_; }
   const ServedRepo& repo(const std::string& name) const { return repos_.at(name); }

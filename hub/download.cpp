@@ -1,6 +1,7 @@
 #include "hub/download.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -549,6 +550,23 @@ BlobResult ensure_blob(const HttpConfig& http, const HubCache& cache, const Blob
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
+    // huggingface_hub downloads under flock(.locks/<repo>/<etag>.lock): while Python holds it,
+    // its .incomplete file is being appended to, so wait. (Where flock does nothing, the lease
+    // above still keeps mhub processes apart.)
+    fs::path python_lock = lease_file.parent_path() / (request.etag + ".lock");
+    int lock_fd = ::open(python_lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+      ::close(lock_fd);
+      lease.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    struct LockCloser {
+      int fd;
+      ~LockCloser() {
+        if (fd >= 0) ::close(fd);  // closing releases the flock
+      }
+    } closer{lock_fd};
     ChunkedDownload download(http, cache, request, options, *lease);
     result.sha256 = download.run(result.fetched_bytes);
     return result;

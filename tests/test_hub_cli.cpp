@@ -1,7 +1,9 @@
 // The mhub binary against the test nginx: kill -9 and resume, several processes on one blob,
 // stale leases, --json output, offline mode, and `mhub cache`.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -237,6 +239,27 @@ TEST_CASE("pull NAME: catalogue entries from a hub (sha256 checked before downlo
   REQUIRE(test::run_mhub({"--catalogue", catalogue_file.string(), "info", "tiny-url", "--json"},
                          {"HF_HUB_CACHE=" + cache.string()}, &out, &err) == 0);
   CHECK(nlohmann::json::parse(out)["files"][0]["cached"] == true);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("hub_cli") {
+
+TEST_CASE("while huggingface_hub holds its flock on a blob, mhub waits for it") {
+  auto& server = HubServer::get();
+  const auto& file = server.repo("acme/tiny").files.at("sub/dir/weights.bin");
+  auto cache = test::scratch_dir("hub-cli-python-lock");
+  fs::path lock = cache / ".locks" / "models--acme--tiny" / (file.etag + ".lock");
+  fs::create_directories(lock.parent_path());
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);  // not inherited by mhub
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
+  int pid = test::spawn_mhub(pull_args(cache, "hf:acme/tiny:sub/dir/weights.bin"), {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  fs::path blob = cache / "models--acme--tiny" / "blobs" / file.etag;
+  CHECK_FALSE(fs::exists(blob));
+  ::close(fd);  // Python is done
+  CHECK(test::wait_exit_status(pid) == 0);
+  CHECK(read_whole_file(blob) == file.content);
 }
 
 }  // TEST_SUITE

@@ -323,3 +323,29 @@ TEST_CASE("a partial file left by huggingface_hub (a plain prefix) is resumed, n
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("hub") {
+
+TEST_CASE("faults at the hub: a 503 with Retry-After on the HEAD is waited out; persistent 500s fail clearly") {
+  auto& server = HubServer::get();
+  auto root = test::scratch_dir("hub-fault-head");
+  auto options = options_for(root);
+  options.http.endpoint = server.proxied_endpoint();
+  server.hub_proxy().arm(Fault::status503, 2);
+  auto start = std::chrono::steady_clock::now();
+  auto result = hub::pull_hf(options, "acme/tiny", "main", {"config.json"});
+  server.hub_proxy().arm(Fault::none, 0);
+  CHECK(seconds_since(start) >= 1.9);
+  CHECK(read_whole_file(result.files.at(0).local) == server.repo("acme/tiny").files.at("config.json").content);
+
+  options.http.max_attempts = 2;
+  server.hub_proxy().arm(Fault::status500, 1000);
+  std::string message;
+  CHECK(category_of([&] { hub::pull_hf(options, "acme/tiny", "main", {"README.md"}); }, &message) ==
+        ErrorCategory::network);
+  server.hub_proxy().arm(Fault::none, 0);
+  CHECK(message.find("HEAD " + server.proxied_endpoint() + "/acme/tiny/resolve/main/README.md: HTTP 500 (gave up after 2 attempts)") !=
+        std::string::npos);
+}
+
+}  // TEST_SUITE

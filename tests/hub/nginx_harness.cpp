@@ -161,6 +161,7 @@ HubServer::HubServer() {
   cdn_port_ = free_port();
   slow_port_ = free_port();
   proxy_ = std::make_unique<FaultProxy>(cdn_port_);
+  hub_proxy_ = std::make_unique<FaultProxy>(hub_port_);
 
   std::string source = MHUB_SOURCE_DIR "/tests/hub/";
   std::string make_ca = source + "make_ca.sh '" + prefix_ + "/tls'";
@@ -239,6 +240,7 @@ HubServer::~HubServer() {
 std::string HubServer::endpoint() const { return "http://127.0.0.1:" + std::to_string(hub_port_); }
 std::string HubServer::tls_endpoint() const { return "https://127.0.0.1:" + std::to_string(tls_port_); }
 std::string HubServer::bad_tls_endpoint() const { return "https://127.0.0.1:" + std::to_string(bad_tls_port_); }
+std::string HubServer::proxied_endpoint() const { return "http://127.0.0.1:" + std::to_string(hub_proxy_->port()); }
 std::string HubServer::cdn_endpoint() const { return "http://127.0.0.1:" + std::to_string(cdn_port_); }
 std::string HubServer::ca_file() const { return prefix_ + "/tls/ca.crt"; }
 

@@ -39,7 +39,9 @@ class HubServer {
   std::string ca_file() const;
   std::string cdn_endpoint() const;      // http://127.0.0.1:PORT serving /blobs/<sha256>
   std::string prefix() const { return prefix_; }
-  FaultProxy& proxy() { return *proxy_; }
+  FaultProxy& proxy() { return *proxy_; }          // in front of the CDN (LFS downloads of some repos)
+  FaultProxy& hub_proxy() { return *hub_proxy_; }  // in front of the hub itself
+  std::string proxied_endpoint() const;            // the hub through hub_proxy()
   const ServedRepo& repo(const std::string& name) const { return repos_.at(name); }
   std::string token() const { return "hf_testsecret42"; }
 
@@ -55,6 +57,7 @@ class HubServer {
   int hub_port_ = 0, tls_port_ = 0, bad_tls_port_ = 0, cdn_port_ = 0, slow_port_ = 0;
   int nginx_pid_ = -1;
   std::unique_ptr<FaultProxy> proxy_;
+  std::unique_ptr<FaultProxy> hub_proxy_;
   std::map<std::string, ServedRepo> repos_;
 };
 

@@ -112,7 +112,7 @@ echo "   ${warm_requests} requests, ${warm_s}s"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 {
   echo
-  echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — $(nproc) cores, $cpu"
+  echo "## Pull benchmark $(date -u '+%Y-%m-%d %H:%M UTC') — $(nproc) cores, $cpu"
   echo
   echo "| measure | result | target |"
   echo "| --- | --- | --- |"

@@ -1,0 +1,36 @@
+// Kernels and the explicit tables that register them.
+//
+// A backend owns a list of KernelDef rows (built by one function per op family, called from one
+// table function: no static initializers). Each op has a plain `reference` kernel; hot ops may
+// add a `fast` one (oneDNN, cuBLAS...). The session takes the fast kernel when its supports()
+// says yes, else the reference. Op specs (tests/ops) run both against each other.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "engine/core/op_context.h"
+
+namespace mhub::engine {
+
+using KernelFn = void (*)(OpContext&);
+
+// Can this kernel run this node with inputs of these element types (undefined for absent or
+// non-tensor inputs)? nullptr means "always".
+using SupportsFn = bool (*)(const ir::Node& node, std::span<const ir::DataType> input_types);
+
+enum class KernelKind : uint8_t { reference, fast };
+
+struct KernelDef {
+  ir::OpKind op;
+  KernelKind kind;
+  KernelFn run;
+  SupportsFn supports;
+};
+
+// Picks the kernel for `node` from `table`: a supporting fast kernel first, then a supporting
+// reference kernel. nullptr when none can run it.
+const KernelDef* find_kernel(std::span<const KernelDef> table, const ir::Node& node,
+                             std::span<const ir::DataType> input_types, bool allow_fast = true);
+
+}  // namespace mhub::engine

@@ -1,0 +1,49 @@
+#include "engine/core/op_context.h"
+
+#include "common/error.h"
+
+namespace mhub::engine {
+
+OpContext::OpContext(const ir::Node& node, int64_t opset, std::vector<const Value*> inputs,
+                     std::vector<Value>& outputs, ExecutionScope& scope)
+    : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(outputs), scope_(scope) {}
+
+bool OpContext::has_input(size_t index) const {
+  return index < inputs_.size() && inputs_[index] && inputs_[index]->kind != Value::Kind::absent;
+}
+
+const Value& OpContext::value(size_t index) const {
+  if (!has_input(index))
+    throw_error(ErrorCategory::format, describe() + ": input " + std::to_string(index) + " is missing");
+  return *inputs_[index];
+}
+
+const ir::Tensor& OpContext::input(size_t index) const {
+  const Value& v = value(index);
+  if (!v.is_tensor())
+    throw_error(ErrorCategory::format, describe() + ": input " + std::to_string(index) + " is not a tensor");
+  return v.tensor;
+}
+
+ir::Tensor& OpContext::allocate_output(size_t index, ir::DataType dtype, const std::vector<int64_t>& dims) {
+  if (index >= outputs_.size())
+    throw_error(ErrorCategory::internal, describe() + ": output " + std::to_string(index) + " does not exist");
+  outputs_[index] = Value::of(scope_.allocate(dtype, dims));
+  return outputs_[index].tensor;
+}
+
+void OpContext::set_output(size_t index, Value value) {
+  if (index >= outputs_.size())
+    throw_error(ErrorCategory::internal, describe() + ": output " + std::to_string(index) + " does not exist");
+  outputs_[index] = std::move(value);
+}
+
+bool OpContext::output_wanted(size_t index) const {
+  return index < node_.outputs.size() && !node_.outputs[index].empty();
+}
+
+std::string OpContext::describe() const {
+  return node_.op_type + (node_.name.empty() ? "" : " '" + node_.name + "'");
+}
+
+}  // namespace mhub::engine

@@ -1,0 +1,19 @@
+// The CPU backend's kernel table. Each op family lives in its own file and appends its rows
+// through one function declared here; cpu_kernels.cpp calls them all, in this order.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "engine/core/kernel.h"
+
+namespace mhub::engine::cpu {
+
+// The whole table, built once on first use.
+std::span<const KernelDef> cpu_kernel_table();
+
+// One per family file (engine/cpu/<family>.cpp). Add a declaration here and a call in
+// cpu_kernels.cpp when adding a family.
+void add_elementwise_kernels(std::vector<KernelDef>& table);
+
+}  // namespace mhub::engine::cpu

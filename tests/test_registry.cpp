@@ -433,10 +433,17 @@ TEST_CASE("mhub list/search/info --json print the documented keys") {
   CHECK(cached["files"][0]["cache_path"] == (snapshot / "model.onnx").string());
 }
 
-TEST_CASE("mhub info on an unknown name exits with the usage code") {
+TEST_CASE("mhub exit codes: unknown name, unreadable or malformed catalogue") {
   auto [out, rc] = run_mhub("info resnt50");
   CHECK(rc == 2);
   CHECK(out.empty());
+  auto [missing_out, missing_rc] = run_mhub("list --catalogue /nonexistent/user.json");
+  CHECK(missing_rc == 3);  // io
+  fs::path dir = test::scratch_dir("registry-cli-bad");
+  json bad = minimal_catalogue();
+  bad["models"][0]["sha"] = "x";
+  auto [bad_out, bad_rc] = run_mhub("list --catalogue " + write_catalogue(dir, "bad.json", bad));
+  CHECK(bad_rc == 4);  // format
 }
 
 }  // TEST_SUITE

@@ -423,6 +423,8 @@ Catalogue parse_catalogue(std::string_view json_text, const std::string& origin,
   } catch (const json::parse_error& error) {
     throw Error(ErrorCategory::format, origin + ": not valid JSON near " + line_and_column(json_text, error.byte) +
                                            " (" + error.what() + "); fix the file or leave it out");
+  } catch (const json::exception& error) {  // e.g. a number too large for any C++ type
+    throw Error(ErrorCategory::format, origin + ": not valid JSON (" + error.what() + "); fix the file or leave it out");
   }
   Where where{origin, ""};
   expect_object(where, "", document);

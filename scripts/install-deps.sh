@@ -9,6 +9,7 @@ packages=(
   libdnnl-dev zlib1g-dev libzip-dev libpng-dev libjpeg-dev
   clang libclang-rt-14-dev
   nginx openssl curl
+  python3
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <random>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -444,6 +445,67 @@ TEST_CASE("mhub exit codes: unknown name, unreadable or malformed catalogue") {
   bad["models"][0]["sha"] = "x";
   auto [bad_out, bad_rc] = run_mhub("list --catalogue " + write_catalogue(dir, "bad.json", bad));
   CHECK(bad_rc == 4);  // format
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("registry") {
+
+TEST_CASE("the example entries in docs/CATALOGUE.md parse") {
+  std::string doc = read_whole_file(fs::path(MHUB_SOURCE_DIR) / "docs" / "CATALOGUE.md");
+  // The first ```json block after "### Example entry" is one entry; the next is a whole file.
+  size_t example = doc.find("### Example entry");
+  REQUIRE(example != std::string::npos);
+  size_t start = doc.find("```json\n", example) + 8;
+  std::string entry = doc.substr(start, doc.find("```", start) - start);
+  auto parsed = registry::parse_catalogue("{\"schema_version\": 1, \"models\": [" + entry + "]}", "doc", ".");
+  CHECK(registry::to_json(parsed.entries.at(0)) ==
+        registry::to_json(*registry::find_entry(registry::builtin_catalogue(), "fashion-cnn")));
+  start = doc.find("```json\n", start) + 8;
+  std::string file = doc.substr(start, doc.find("```", start) - start);
+  auto layered = registry::merge({registry::builtin_catalogue(), registry::parse_catalogue(file, "doc", ".")});
+  CHECK(registry::find_entry(layered, "my-org/fashion-cnn-ft")->parent == "fashion-cnn");
+}
+
+TEST_CASE("scripts/make_catalogue.py reproduces models.json") {
+  if (!fs::exists("/usr/bin/python3")) {
+    FAIL("/usr/bin/python3 is missing; scripts/install-deps.sh installs it");
+    return;
+  }
+  fs::path out = test::scratch_dir("registry-generator") / "models.json";
+  std::string command = "/usr/bin/python3 " + (fs::path(MHUB_SOURCE_DIR) / "scripts" / "make_catalogue.py").string() +
+                        " --zoo " + (test::shared_dir() / "catalogues" / "onnx-model-zoo-manifest.json").string() +
+                        " --out " + out.string() + " >/dev/null";
+  REQUIRE(std::system(command.c_str()) == 0);
+  CHECK(read_whole_file(out) == read_whole_file(source_models_json()));
+}
+
+TEST_CASE("damaged catalogues never crash: they parse or throw mhub::Error") {
+  // Cuts and byte flips of a real entry exercise every parser branch with wrong input.
+  json document = {{"schema_version", 1}, {"models", json::array()}};
+  for (const char* name : {"fashion-cnn", "resnet50", "timm/resnet50.a1_in1k"})
+    document["models"].push_back(registry::to_json(*registry::find_entry(registry::builtin_catalogue(), name)));
+  std::string text = document.dump();
+  std::mt19937 random(12345);
+  size_t errors = 0, parsed = 0;
+  for (int round = 0; round < 1500; ++round) {
+    std::string damaged = text;
+    if (round % 3 == 0) {
+      damaged.resize(random() % text.size());
+    } else {
+      for (int flips = 0; flips < 1 + round % 4; ++flips)
+        damaged[random() % damaged.size()] = "{}[]\",:0a-9@ /.\\"[random() % 17];
+    }
+    try {
+      registry::merge({registry::parse_catalogue(damaged, "damaged.json", ".")});
+      ++parsed;
+    } catch (const Error& error) {
+      CHECK(std::string(error.what()).rfind("damaged.json: ", 0) == 0);
+      ++errors;
+    }
+  }
+  CHECK(errors > 1000);
+  MESSAGE("damaged catalogues: " << errors << " rejected, " << parsed << " still valid");
 }
 
 }  // TEST_SUITE

@@ -418,14 +418,29 @@ std::string line_and_column(std::string_view text, size_t byte) {
 Catalogue parse_catalogue(std::string_view json_text, const std::string& origin,
                           const std::filesystem::path& base_dir) {
   json document;
+  // nlohmann keeps the last of repeated keys silently; in a catalogue a second "sha256" would
+  // quietly replace the first, so repeated keys are rejected while parsing.
+  std::vector<std::set<std::string>> keys_per_object;
+  std::string repeated_key;
+  auto track_keys = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys_per_object.emplace_back();
+    else if (event == json::parse_event_t::object_end && !keys_per_object.empty()) keys_per_object.pop_back();
+    else if (event == json::parse_event_t::key && !keys_per_object.empty() && repeated_key.empty() &&
+             !keys_per_object.back().insert(parsed.get<std::string>()).second)
+      repeated_key = parsed.get<std::string>();
+    return true;
+  };
   try {
-    document = json::parse(json_text.begin(), json_text.end());
+    document = json::parse(json_text.begin(), json_text.end(), track_keys);
   } catch (const json::parse_error& error) {
     throw Error(ErrorCategory::format, origin + ": not valid JSON near " + line_and_column(json_text, error.byte) +
                                            " (" + error.what() + "); fix the file or leave it out");
   } catch (const json::exception& error) {  // e.g. a number too large for any C++ type
     throw Error(ErrorCategory::format, origin + ": not valid JSON (" + error.what() + "); fix the file or leave it out");
   }
+  if (!repeated_key.empty())
+    throw Error(ErrorCategory::format, origin + ": key '" + repeated_key +
+                                           "' appears twice in one object; each key may appear once");
   Where where{origin, ""};
   expect_object(where, "", document);
   reject_unknown_keys(where, "", document, {"schema_version", "description", "repo_overrides", "models"});

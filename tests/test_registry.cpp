@@ -163,6 +163,14 @@ TEST_CASE("malformed: not JSON") {
   CHECK(message.find("broken.json: not valid JSON near line 2") != std::string::npos);
 }
 
+TEST_CASE("malformed: a key repeated in one object") {
+  std::string text = minimal_catalogue().dump();
+  size_t at = text.find("\"size\":10");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "\"size\":11,");
+  CHECK(parse_error(text) == "user.json: key 'size' appears twice in one object; each key may appear once");
+}
+
 TEST_CASE("malformed: wrong type") {
   json document = minimal_catalogue();
   document["models"][0]["files"][0]["size"] = "ten";

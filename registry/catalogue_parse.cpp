@@ -270,16 +270,20 @@ std::vector<double> read_numbers(const Where& where, const std::string& field, c
 Preprocessing read_preprocessing(const Where& where, const json& value) {
   expect_object(where, "preprocessing", value);
   reject_unknown_keys(where, "preprocessing.", value,
-                      {"input_size", "mean", "std", "crop_pct", "crop_mode", "interpolation",
-                       "num_classes", "label_set", "label_names"});
+                      {"input_size", "test_input_size", "mean", "std", "crop_pct", "test_crop_pct",
+                       "crop_mode", "interpolation", "num_classes", "label_set", "label_names"});
   Preprocessing pre;
   pre.present = true;
-  if (value.contains("input_size")) {
-    const json& array = get_array(where, "preprocessing.input_size", value["input_size"]);
-    if (array.empty()) where.fail("preprocessing.input_size", "must not be empty (e.g. [3, 224, 224])");
+  auto read_size = [&](const char* key, std::vector<int64_t>& size) {
+    if (!value.contains(key)) return;
+    std::string field = std::string("preprocessing.") + key;
+    const json& array = get_array(where, field, value[key]);
+    if (array.empty()) where.fail(field, "must not be empty (e.g. [3, 224, 224])");
     for (size_t i = 0; i < array.size(); ++i)
-      pre.input_size.push_back(get_integer(where, "preprocessing.input_size[" + std::to_string(i) + "]", array[i], 1));
-  }
+      size.push_back(get_integer(where, field + "[" + std::to_string(i) + "]", array[i], 1));
+  };
+  read_size("input_size", pre.input_size);
+  read_size("test_input_size", pre.test_input_size);
   if (value.contains("mean")) pre.mean = read_numbers(where, "preprocessing.mean", value["mean"]);
   if (value.contains("std")) pre.std = read_numbers(where, "preprocessing.std", value["std"]);
   if (pre.mean.size() != pre.std.size())
@@ -292,6 +296,10 @@ Preprocessing read_preprocessing(const Where& where, const json& value) {
   if (value.contains("crop_pct")) {
     pre.crop_pct = get_number(where, "preprocessing.crop_pct", value["crop_pct"]);
     if (!(pre.crop_pct > 0 && pre.crop_pct <= 1)) where.fail("preprocessing.crop_pct", "must be in (0, 1]");
+  }
+  if (value.contains("test_crop_pct")) {
+    pre.test_crop_pct = get_number(where, "preprocessing.test_crop_pct", value["test_crop_pct"]);
+    if (!(pre.test_crop_pct > 0 && pre.test_crop_pct <= 1)) where.fail("preprocessing.test_crop_pct", "must be in (0, 1]");
   }
   if (value.contains("crop_mode"))
     pre.crop_mode = get_choice(where, "preprocessing.crop_mode", value["crop_mode"], {"center", "squash", "border"});

@@ -17,7 +17,7 @@ void add_catalogue_option(CLI::App& app) {
                  "replace entries of the same name). Env MHUB_CATALOGUE adds files too "
                  "(':'-separated), before these. Schema: docs/CATALOGUE.md")
       ->type_name("FILE")
-      ->check(CLI::ExistingFile);
+      ->allow_extra_args(false);  // one file per --catalogue, so a following GLOB or NAME stays positional
   // Let `mhub list --catalogue my.json` work as well as `mhub --catalogue my.json list`.
   for (CLI::App* command : app.get_subcommands({})) command->fallthrough();
 }

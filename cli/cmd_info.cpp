@@ -62,6 +62,14 @@ std::string preprocessing_text(const registry::Preprocessing& pre) {
     parts.push_back(crop.str());
   }
   if (!pre.interpolation.empty()) parts.push_back(pre.interpolation);
+  if (!pre.test_input_size.empty()) {
+    std::vector<std::string> dims;
+    for (auto d : pre.test_input_size) dims.push_back(std::to_string(d));
+    std::ostringstream test;
+    test << "test input " << join(dims, "x");
+    if (pre.test_crop_pct > 0) test << " crop " << pre.test_crop_pct;
+    parts.push_back(test.str());
+  }
   return join(parts);
 }
 

@@ -125,10 +125,19 @@ std::optional<fs::path> cached_model_file(const HubCache& cache, const registry:
     commit = pseudo_commit(source, all);
   }
   if (commit.empty()) return std::nullopt;
+  fs::path path = cache.snapshot_path(repo, commit, file.path);
+  std::error_code error;
+  if (!fs::is_symlink(path, error)) {
+    // huggingface_hub copies files into snapshots/ where symlinks are not available; trust the
+    // size there (hashing every file on each lookup would be too slow).
+    if (!fs::is_regular_file(path, error)) return std::nullopt;
+    if (file.size >= 0 && fs::file_size(path, error) != static_cast<uint64_t>(file.size)) return std::nullopt;
+    return path;
+  }
   auto etag = cache.snapshot_etag(repo, commit, file.path);
   if (!etag) return std::nullopt;
   if (!file.sha256.empty() && etag->size() == 64 && *etag != file.sha256) return std::nullopt;
-  return cache.snapshot_path(repo, commit, file.path);
+  return path;
 }
 
 PullResult pull_model(const PullOptions& given, const registry::ResolvedModel& model, bool endpoint_forced) {

@@ -24,7 +24,9 @@ PullResult pull_model(const PullOptions& options, const registry::ResolvedModel&
 std::string cache_repo_for(const registry::CatalogueEntry& entry, const registry::SourceSpec& source);
 
 // Where a catalogue file is in the cache (complete and, when the catalogue knows it, with the
-// right sha256 name), if it is; bundled files are where the catalogue says. No network.
+// right sha256 name; a plain file copied into snapshots/, as huggingface_hub writes without
+// symlink support, with the right size), if it is; bundled files are where the catalogue says.
+// No network.
 std::optional<std::filesystem::path> cached_model_file(const HubCache& cache, const registry::CatalogueEntry& entry,
                                                        const registry::SourceSpec& source,
                                                        const registry::FileSpec& file);

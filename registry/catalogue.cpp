@@ -63,10 +63,10 @@ void check_unique_names(const std::vector<CatalogueEntry>& entries) {
       if (earlier.entry == &entry && field != "name") continue;  // alias repeating own name: harmless
       std::string what = earlier.field == "name" ? "the name" : "an alias";
       std::string from = earlier.entry->origin == entry.origin ? "" : " (from " + earlier.entry->origin + ")";
+      std::string whom = earlier.entry->name == entry.name ? "an earlier entry" : "entry '" + earlier.entry->name + "'";
       throw Error(ErrorCategory::format,
                   entry.origin + ": entry '" + entry.name + "': field '" + field + "': '" + text + "' is already " +
-                      what + " of entry '" + earlier.entry->name + "'" + from +
-                      "; names and aliases must be unique (ignoring case)");
+                      what + " of " + whom + from + "; names and aliases must be unique (ignoring case)");
     }
   }
 }

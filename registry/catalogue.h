@@ -80,6 +80,8 @@ struct IoPort {
 // Like timm's pretrained config. Empty/zero fields mean "not stated".
 struct Preprocessing {
   std::vector<int64_t> input_size;  // e.g. {3, 224, 224} (C, H, W) or {1, 28, 28}
+  std::vector<int64_t> test_input_size;  // timm: a larger size that evaluates better, if any
+  double test_crop_pct = 0;              // crop_pct to use with test_input_size
   std::vector<double> mean;         // per channel, applied after scaling pixels to [0, 1]
   std::vector<double> std;          // per channel
   double crop_pct = 0;              // e.g. 0.875: resize to size / crop_pct, then crop

@@ -42,9 +42,11 @@ json source_json(const SourceSpec& source) {
 json preprocessing_json(const Preprocessing& pre) {
   json out = json::object();
   if (!pre.input_size.empty()) out["input_size"] = pre.input_size;
+  if (!pre.test_input_size.empty()) out["test_input_size"] = pre.test_input_size;
   if (!pre.mean.empty()) out["mean"] = pre.mean;
   if (!pre.std.empty()) out["std"] = pre.std;
   if (pre.crop_pct > 0) out["crop_pct"] = pre.crop_pct;
+  if (pre.test_crop_pct > 0) out["test_crop_pct"] = pre.test_crop_pct;
   if (!pre.crop_mode.empty()) out["crop_mode"] = pre.crop_mode;
   if (!pre.interpolation.empty()) out["interpolation"] = pre.interpolation;
   if (pre.num_classes > 0) out["num_classes"] = pre.num_classes;

@@ -270,16 +270,20 @@ std::vector<double> read_numbers(const Where& where, const std::string& field, c
 Preprocessing read_preprocessing(const Where& where, const json& value) {
   expect_object(where, "preprocessing", value);
   reject_unknown_keys(where, "preprocessing.", value,
-                      {"input_size", "mean", "std", "crop_pct", "crop_mode", "interpolation",
-                       "num_classes", "label_set", "label_names"});
+                      {"input_size", "test_input_size", "mean", "std", "crop_pct", "test_crop_pct",
+                       "crop_mode", "interpolation", "num_classes", "label_set", "label_names"});
   Preprocessing pre;
   pre.present = true;
-  if (value.contains("input_size")) {
-    const json& array = get_array(where, "preprocessing.input_size", value["input_size"]);
-    if (array.empty()) where.fail("preprocessing.input_size", "must not be empty (e.g. [3, 224, 224])");
+  auto read_size = [&](const char* key, std::vector<int64_t>& size) {
+    if (!value.contains(key)) return;
+    std::string field = std::string("preprocessing.") + key;
+    const json& array = get_array(where, field, value[key]);
+    if (array.empty()) where.fail(field, "must not be empty (e.g. [3, 224, 224])");
     for (size_t i = 0; i < array.size(); ++i)
-      pre.input_size.push_back(get_integer(where, "preprocessing.input_size[" + std::to_string(i) + "]", array[i], 1));
-  }
+      size.push_back(get_integer(where, field + "[" + std::to_string(i) + "]", array[i], 1));
+  };
+  read_size("input_size", pre.input_size);
+  read_size("test_input_size", pre.test_input_size);
   if (value.contains("mean")) pre.mean = read_numbers(where, "preprocessing.mean", value["mean"]);
   if (value.contains("std")) pre.std = read_numbers(where, "preprocessing.std", value["std"]);
   if (pre.mean.size() != pre.std.size())
@@ -292,6 +296,10 @@ Preprocessing read_preprocessing(const Where& where, const json& value) {
   if (value.contains("crop_pct")) {
     pre.crop_pct = get_number(where, "preprocessing.crop_pct", value["crop_pct"]);
     if (!(pre.crop_pct > 0 && pre.crop_pct <= 1)) where.fail("preprocessing.crop_pct", "must be in (0, 1]");
+  }
+  if (value.contains("test_crop_pct")) {
+    pre.test_crop_pct = get_number(where, "preprocessing.test_crop_pct", value["test_crop_pct"]);
+    if (!(pre.test_crop_pct > 0 && pre.test_crop_pct <= 1)) where.fail("preprocessing.test_crop_pct", "must be in (0, 1]");
   }
   if (value.contains("crop_mode"))
     pre.crop_mode = get_choice(where, "preprocessing.crop_mode", value["crop_mode"], {"center", "squash", "border"});
@@ -418,12 +426,29 @@ std::string line_and_column(std::string_view text, size_t byte) {
 Catalogue parse_catalogue(std::string_view json_text, const std::string& origin,
                           const std::filesystem::path& base_dir) {
   json document;
+  // nlohmann keeps the last of repeated keys silently; in a catalogue a second "sha256" would
+  // quietly replace the first, so repeated keys are rejected while parsing.
+  std::vector<std::set<std::string>> keys_per_object;
+  std::string repeated_key;
+  auto track_keys = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys_per_object.emplace_back();
+    else if (event == json::parse_event_t::object_end && !keys_per_object.empty()) keys_per_object.pop_back();
+    else if (event == json::parse_event_t::key && !keys_per_object.empty() && repeated_key.empty() &&
+             !keys_per_object.back().insert(parsed.get<std::string>()).second)
+      repeated_key = parsed.get<std::string>();
+    return true;
+  };
   try {
-    document = json::parse(json_text.begin(), json_text.end());
+    document = json::parse(json_text.begin(), json_text.end(), track_keys);
   } catch (const json::parse_error& error) {
     throw Error(ErrorCategory::format, origin + ": not valid JSON near " + line_and_column(json_text, error.byte) +
                                            " (" + error.what() + "); fix the file or leave it out");
+  } catch (const json::exception& error) {  // e.g. a number too large for any C++ type
+    throw Error(ErrorCategory::format, origin + ": not valid JSON (" + error.what() + "); fix the file or leave it out");
   }
+  if (!repeated_key.empty())
+    throw Error(ErrorCategory::format, origin + ": key '" + repeated_key +
+                                           "' appears twice in one object; each key may appear once");
   Where where{origin, ""};
   expect_object(where, "", document);
   reject_unknown_keys(where, "", document, {"schema_version", "description", "repo_overrides", "models"});

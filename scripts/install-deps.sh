@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev
   nginx openssl curl bc
   python3-torch python3-torchvision python3-onnx python3-numpy dataset-fashion-mnist
+  python3
 )
 missing=()
 for package in "${packages[@]}"; do

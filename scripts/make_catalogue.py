@@ -129,17 +129,22 @@ def timm_entry(repo, family, description, preprocessing, tags):
     }
 
 
-def imagenet_pre(size, crop_pct, interpolation, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    return {"input_size": [3, size, size], "mean": mean, "std": std, "crop_pct": crop_pct,
-            "crop_mode": "center", "interpolation": interpolation, "num_classes": 1000,
-            "label_set": "imagenet-1k"}
+def imagenet_pre(size, crop_pct, interpolation, mean=IMAGENET_MEAN, std=IMAGENET_STD, test=None):
+    """timm's pretrained config; `test` = (test_input_size, test_crop_pct) when timm gives one."""
+    pre = {"input_size": [3, size, size], "mean": mean, "std": std, "crop_pct": crop_pct,
+           "crop_mode": "center", "interpolation": interpolation, "num_classes": 1000,
+           "label_set": "imagenet-1k"}
+    if test:
+        pre["test_input_size"] = [3, test[0], test[0]]
+        pre["test_crop_pct"] = test[1]
+    return pre
 
 
 def hf_entries():
     entries = [
         timm_entry("timm/resnet50.a1_in1k", "resnet",
                    "ResNet-50 trained on ImageNet-1k with the 'ResNet strikes back' A1 recipe (timm)",
-                   imagenet_pre(224, 0.95, "bicubic"), ["vision", "classification", "imagenet"]),
+                   imagenet_pre(224, 0.95, "bicubic", test=(288, 1.0)), ["vision", "classification", "imagenet"]),
         timm_entry("timm/mobilenetv3_large_100.ra_in1k", "mobilenet",
                    "MobileNet-V3 large 1.0 trained on ImageNet-1k with RandAugment (timm)",
                    imagenet_pre(224, 0.875, "bicubic"), ["vision", "classification", "imagenet", "mobile"]),

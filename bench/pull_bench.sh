@@ -110,9 +110,10 @@ warm_requests=$(( $(wc -l < "$work/access.log") - lines_before ))
 echo "   ${warm_requests} requests, ${warm_s}s"
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo
-  echo "## Pull benchmark $(date -u '+%Y-%m-%d %H:%M UTC') — $(nproc) cores, $cpu"
+  echo "## Pull benchmark $(date -u '+%Y-%m-%d %H:%M UTC') — $(nproc) cores, $cpu, load average $load at the end"
   echo
   echo "| measure | result | target |"
   echo "| --- | --- | --- |"

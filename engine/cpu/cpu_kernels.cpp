@@ -7,6 +7,16 @@ namespace {
 std::vector<KernelDef> build_table() {
   std::vector<KernelDef> table;
   add_elementwise_kernels(table);
+  add_activation_kernels(table);
+  add_matmul_kernels(table);
+  add_conv_kernels(table);
+  add_conv_dnnl_kernels(table);
+  add_pool_kernels(table);
+  add_norm_kernels(table);
+  add_softmax_kernels(table);
+  add_rnn_kernels(table);
+  add_resize_kernels(table);
+  add_attention_kernels(table);
   return table;
 }
 

@@ -78,12 +78,20 @@ void attention(OpContext& ctx) {
   }
   auto mask_at = [&](int64_t bi, int64_t h, int64_t i, int64_t j) -> float {
     if (mask.empty()) return 0.0f;
-    if (j >= mdims[3] && mdims[3] != 1) return bool_mask ? -std::numeric_limits<float>::infinity() : 0.0f;
+    // A mask shorter than the total sequence is padded with "masked out".
+    if (j >= mdims[3] && mdims[3] != 1) return -std::numeric_limits<float>::infinity();
     int64_t idx = ((((mdims[0] == 1 ? 0 : bi) * mdims[1] + (mdims[1] == 1 ? 0 : h)) * mdims[2] +
                     (mdims[2] == 1 ? 0 : i)) * mdims[3]) + (mdims[3] == 1 ? 0 : j);
     float m = mask[idx];
     if (bool_mask) return m != 0.0f ? 0.0f : -std::numeric_limits<float>::infinity();
     return m;
+  };
+  std::vector<int64_t> nonpad;
+  if (ctx.input_count() > 6 && ctx.has_input(6)) nonpad = input_ints(ctx, 6);
+  // Causal masking is aligned bottom-right: query i sees keys j <= i + offset.
+  auto causal_offset = [&](int64_t bi) -> int64_t {
+    if (past == 0 && !nonpad.empty()) return nonpad[bi] - sq;
+    return past;
   };
   std::vector<float> y(static_cast<size_t>(b * qh * sq * dv));
   std::vector<float> qk_out(static_cast<size_t>(b * qh * sq * total));
@@ -100,12 +108,13 @@ void attention(OpContext& ctx) {
           double acc = 0;
           for (int64_t c = 0; c < dh; ++c) acc += qr[c] * kr[c];
           float s = static_cast<float>(acc) * scale;
-          if (qk_mode == 0) row[j] = s;
-          s += mask_at(bi, h, i, j);
-          if (causal && j > i + past) s = -std::numeric_limits<float>::infinity();
-          if (qk_mode == 1) row[j] = s;
+          // Softcap comes before the mask so masked (-inf) positions stay at zero weight.
           if (softcap > 0) s = softcap * std::tanh(s / softcap);
-          if (qk_mode == 2) row[j] = s;
+          if (qk_mode == 0 || (qk_mode == 1 && softcap > 0)) row[j] = s;
+          s += mask_at(bi, h, i, j);
+          if (causal && j > i + causal_offset(bi)) s = -std::numeric_limits<float>::infinity();
+          if (!nonpad.empty() && j >= nonpad[bi]) s = -std::numeric_limits<float>::infinity();
+          if (qk_mode == 2 || (qk_mode == 1 && softcap <= 0)) row[j] = s;
           stage[j] = s;
         }
         float mx = -std::numeric_limits<float>::infinity();

@@ -142,18 +142,15 @@ void max_unpool(OpContext& ctx) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
   size_t rank = x.dims.size() - 2;
-  std::vector<int64_t> yd;
-  if (ctx.has_input(2)) {
-    yd = input_ints(ctx, 2);
-  } else {
-    std::vector<int64_t> k = node.attr_ints("kernel_shape"), s = node.attr_ints("strides"),
-                         pads = node.attr_ints("pads");
-    if (k.size() != rank) fail(ctx, "kernel_shape must have one entry per spatial axis");
-    if (s.empty()) s.assign(rank, 1);
-    if (pads.empty()) pads.assign(2 * rank, 0);
-    yd = {x.dims[0], x.dims[1]};
-    for (size_t d = 0; d < rank; ++d) yd.push_back((x.dims[d + 2] - 1) * s[d] + k[d] - pads[d] - pads[d + rank]);
-  }
+  // Indices address the default output shape; an explicit output_shape pads that at the end
+  // of every axis.
+  std::vector<int64_t> k = node.attr_ints("kernel_shape"), s = node.attr_ints("strides"),
+                       pads = node.attr_ints("pads");
+  if (k.size() != rank) fail(ctx, "kernel_shape must have one entry per spatial axis");
+  if (s.empty()) s.assign(rank, 1);
+  if (pads.empty()) pads.assign(2 * rank, 0);
+  std::vector<int64_t> yd = {x.dims[0], x.dims[1]};
+  for (size_t d = 0; d < rank; ++d) yd.push_back((x.dims[d + 2] - 1) * s[d] + k[d] - pads[d] - pads[d + rank]);
   std::vector<float> xv = input_floats(ctx, 0);
   std::vector<int64_t> iv = input_ints(ctx, 1);
   int64_t total = dims_product(yd, 0, yd.size());
@@ -161,6 +158,24 @@ void max_unpool(OpContext& ctx) {
   for (size_t i = 0; i < xv.size() && i < iv.size(); ++i) {
     if (iv[i] < 0 || iv[i] >= total) fail(ctx, "index " + std::to_string(iv[i]) + " is outside the output");
     y[static_cast<size_t>(iv[i])] = xv[i];
+  }
+  if (ctx.has_input(2)) {
+    std::vector<int64_t> want = input_ints(ctx, 2);
+    if (want.size() != yd.size()) fail(ctx, "output_shape must have the rank of X");
+    std::vector<float> padded(static_cast<size_t>(dims_product(want, 0, want.size())), 0.0f);
+    std::vector<int64_t> idx(yd.size(), 0);
+    for (int64_t i = 0; i < total; ++i) {
+      int64_t off = 0;
+      bool fits = true;
+      for (size_t d = 0; d < yd.size(); ++d) {
+        if (idx[d] >= want[d]) fits = false;
+        off = off * want[d] + idx[d];
+      }
+      if (fits) padded[off] = y[i];
+      for (size_t d = yd.size(); d-- > 0;) { if (++idx[d] < yd[d]) break; idx[d] = 0; }
+    }
+    y = std::move(padded);
+    yd = want;
   }
   output_floats(ctx, 0, x.dtype, yd, y.data());
 }

@@ -49,7 +49,10 @@ AxisPlan plan_axis(OpContext& ctx, const ResizeOptions& o, int64_t in, int64_t o
       double centre = in / 2.0;
       x = centre * (1 - adj) + (i + 0.5) / scale - 0.5;
     } else if (t == "pytorch_half_pixel") x = out > 1 ? (i + 0.5) / scale - 0.5 : 0.0;
-    else if (t == "align_corners") x = out == 1 ? 0.0 : i * static_cast<double>(in - 1) / (out - 1);
+    else if (t == "align_corners") {
+      double resized = static_cast<double>(in) * scale;
+      x = out == 1 ? 0.0 : i * static_cast<double>(in - 1) / (resized - 1);
+    }
     else if (t == "asymmetric") x = i / static_cast<double>(scale);
     else if (t == "tf_crop_and_resize") {
       x = out > 1 ? roi_start * (in - 1) + i * (roi_end - roi_start) * (in - 1) / (out - 1)
@@ -70,28 +73,26 @@ AxisPlan plan_axis(OpContext& ctx, const ResizeOptions& o, int64_t in, int64_t o
     }
     bool cubic = o.mode == "cubic";
     if (o.mode != "linear" && !cubic) fail(ctx, "unknown mode '" + o.mode + "'");
-    float support = cubic ? 2.0f : 1.0f;
-    float filter_scale = (o.antialias && scale < 1.0f) ? scale : 1.0f;
-    double radius = support / filter_scale;
-    int64_t lo = static_cast<int64_t>(std::floor(x - radius)) + 1, hi = static_cast<int64_t>(std::floor(x + radius));
-    if (filter_scale == 1.0f) {
-      lo = static_cast<int64_t>(std::floor(x)) - (cubic ? 1 : 0);
-      hi = lo + (cubic ? 3 : 1);
-    }
-    double total = 0;
+    // Taps x0+start ... x0+start+count-1 around x0 = floor(x); antialias widens the filter by
+    // 1/scale when downsampling. Indices past the edges repeat the edge value, unless
+    // exclude_outside drops them. Weights are normalised to sum to 1.
+    double s = (o.antialias && scale < 1.0f) ? scale : 1.0;
+    int64_t x0 = static_cast<int64_t>(std::floor(x));
+    double ratio = x - x0;
+    int64_t start = static_cast<int64_t>(std::floor((cubic ? -2.0 : -1.0) / s)) + 1;
+    int64_t count = 2 - 2 * start;
     std::vector<Tap> raw;
-    for (int64_t j = lo; j <= hi; ++j) {
-      float d = static_cast<float>((x - j) * filter_scale);
-      float wgt = cubic ? cubic_weight(d, o.cubic_a) : std::max(0.0f, 1.0f - std::fabs(d));
-      bool in_range = j >= 0 && j < in;
-      if (!in_range && (o.exclude_outside || filter_scale != 1.0f)) continue;
-      if (wgt == 0.0f) continue;
-      raw.push_back({clampi(j), wgt});
+    double total = 0;
+    for (int64_t j = start; j < start + count; ++j) {
+      double d = (j - ratio) * s;
+      double wgt = cubic ? cubic_weight(static_cast<float>(d), o.cubic_a) : std::max(0.0, 1.0 - std::fabs(d));
+      int64_t idx = x0 + j;
+      if (o.exclude_outside && (idx < 0 || idx >= in)) continue;
+      raw.push_back({clampi(idx), static_cast<float>(wgt)});
       total += wgt;
     }
-    if (raw.empty()) raw.push_back({clampi(static_cast<int64_t>(std::lround(x))), 1.0f}), total = 1;
-    bool normalize = o.exclude_outside || filter_scale != 1.0f;
-    for (Tap tap : raw) taps.push_back({tap.index, normalize ? static_cast<float>(tap.weight / total) : tap.weight});
+    for (Tap tap : raw)
+      if (tap.weight != 0.0f) taps.push_back({tap.index, total != 0 ? static_cast<float>(tap.weight / total) : 0.0f});
   }
   return plan;
 }

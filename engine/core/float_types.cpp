@@ -154,7 +154,10 @@ uint8_t float_to_small_float(ir::DataType type, float value, bool saturate) {
                      : f.nan_all_ones ? static_cast<uint8_t>(0x7f)
                                       : max_code;  // float4 has no NaN
   uint8_t inf_code = f.has_inf ? static_cast<uint8_t>(0x7c) : nan_code;
-  if (std::isnan(value)) return f.nan_neg_zero ? sign_bit : static_cast<uint8_t>(nan_code | sign);
+  if (std::isnan(value)) {
+    if (f.total_bits == 4) return sign_bit;  // float4e2m1 has no NaN: ONNX maps it to -0
+    return f.nan_neg_zero ? sign_bit : static_cast<uint8_t>(nan_code | sign);
+  }
   float magnitude = std::fabs(value);
   float max_value = table.values.back();
   float top_step = max_value - table.values[table.values.size() - 2];

@@ -118,8 +118,16 @@ void prelu(OpContext& ctx) {
   if (s.dims.size() > rank) fail(ctx, "slope has more dimensions than X");
   std::vector<int64_t> sdims(rank, 1);
   for (size_t i = 0; i < s.dims.size(); ++i) sdims[rank - s.dims.size() + i] = s.dims[i];
+  bool broadcasts = true;
   for (size_t i = 0; i < rank; ++i)
-    if (sdims[i] != 1 && sdims[i] != x.dims[i]) fail(ctx, "slope shape does not broadcast to X");
+    if (sdims[i] != 1 && sdims[i] != x.dims[i]) broadcasts = false;
+  if (!broadcasts && rank >= 2 && s.numel() == static_cast<uint64_t>(x.dims[1])) {
+    // Old exporters give one slope per channel (axis 1) without trailing 1s.
+    sdims.assign(rank, 1);
+    sdims[1] = x.dims[1];
+    broadcasts = true;
+  }
+  if (!broadcasts) fail(ctx, "slope shape does not broadcast to X");
   std::vector<int64_t> sstride(rank, 0);
   int64_t st = 1;
   for (size_t i = rank; i-- > 0;) {

@@ -1,4 +1,5 @@
 #include "engine/core/session.h"
+#include "engine/core/passes/nn_fusion.h"
 
 #include <algorithm>
 #include <chrono>
@@ -398,6 +399,10 @@ Session::Session(const ir::Model& model, SessionOptions options)
     s.outputs.push_back({output.name, output.type.value_or(ir::Type{})});
 
   if (options.fold_constants) s.fold_constants();
+  if (options.fuse) {
+    size_t fused = fuse_nn_patterns(s.model.graph);
+    if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused into Conv/Gemm");
+  }
   size_t removed = s.model.graph.remove_unused();
   if (options.verbose && removed) s.log.push_back("dead: " + std::to_string(removed) + " unused nodes removed");
 

@@ -83,9 +83,7 @@ void conv_reference(OpContext& ctx) {
   if (ctx.has_input(2)) bias = input_floats(ctx, 2);
   std::vector<float> y = conv_direct(ctx, input_floats(ctx, 0), x.dims, input_floats(ctx, 1),
                                      w.dims, bias, ctx.node().attr_int("group", 1), g);
-  const ir::Attribute* act = ctx.node().attribute("mhub_activation");
-  if (act && act->s == "Relu")
-    for (float& v : y) v = v < 0.0f ? 0.0f : v;
+  apply_fused_activation(ctx.node(), y.data(), y.size());
   std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
   yd.insert(yd.end(), g.out.begin(), g.out.end());
   output_floats(ctx, 0, x.dtype, yd, y.data());

@@ -92,9 +92,13 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx) {
   bool has_bias = ctx.has_input(2);
   dnnl::primitive_attr attr;
   const ir::Attribute* act = node.attribute("mhub_activation");
-  if (act && act->s == "Relu") {
+  if (act && (act->s == "Relu" || act->s == "Clip")) {
     dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (act->s == "Relu")
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    else
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, node.attr_float("mhub_clip_min", 0.0f),
+                         node.attr_float("mhub_clip_max", 0.0f));
     attr.set_post_ops(ops);
   }
   auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,

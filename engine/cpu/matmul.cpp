@@ -99,15 +99,6 @@ bool both_float32(const ir::Node&, std::span<const ir::DataType> t) {
   return t.size() >= 2 && t[0] == ir::DataType::float32 && t[1] == ir::DataType::float32;
 }
 
-// Optional fused activation written by the graph passes (attribute "mhub_activation").
-void apply_fused_activation(const ir::Node& node, float* y, size_t n) {
-  const ir::Attribute* act = node.attribute("mhub_activation");
-  if (!act) return;
-  if (act->s == "Relu") {
-    for (size_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
-  }
-}
-
 void gemm_float(OpContext& ctx, bool fast) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& a = ctx.input(0);

@@ -38,6 +38,10 @@ int64_t normalize_axis(OpContext& ctx, int64_t axis, int64_t rank);
 // Product of dims[begin, end).
 int64_t dims_product(const std::vector<int64_t>& dims, size_t begin, size_t end);
 
+// Applies the activation the fusion pass attached to a Conv/Gemm (attribute mhub_activation:
+// "Relu", or "Clip" with mhub_clip_min / mhub_clip_max); nothing when absent.
+void apply_fused_activation(const ir::Node& node, float* values, size_t count);
+
 // Throws mhub::Error (format) "<node>: <what>".
 [[noreturn]] void fail(OpContext& ctx, const std::string& what);
 

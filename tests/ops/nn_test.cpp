@@ -169,6 +169,20 @@ TEST_SUITE("ops") {
     CHECK(any_zero);  // the Relu did something
   }
 
+  TEST_CASE("Conv+Clip (Relu6) fusion gives the unfused result") {
+    std::vector<Input> inputs = {{"x", {1, 4, 7, 7}, random_values(196, 8)},
+                                 {"w", {8, 4, 3, 3}, random_values(288, 9), true},
+                                 {"lo", {}, {-0.1f}, true},
+                                 {"hi", {}, {0.2f}, true}};
+    ir::Model model = model_of({node("Conv", {"x", "w"}, {"c"}), node("Clip", {"c", "lo", "hi"})}, inputs);
+    std::vector<float> plain = run(model, inputs, false, false);
+    check_close(run(model, inputs, false, true), plain);
+    check_close(run(model, inputs, true, true), plain);
+    int clipped = 0;
+    for (float v : plain) clipped += v == -0.1f || v == 0.2f;
+    CHECK(clipped > 10);
+  }
+
   TEST_CASE("MatMul broadcasts batch dims; fast matches reference; Gemm transposes and adds C") {
     std::vector<Input> inputs = {{"a", {2, 1, 3, 5}, random_values(30, 6)}, {"b", {3, 5, 7}, random_values(105, 7), true}};
     ir::Model model = model_of({node("MatMul", {"a", "b"})}, inputs);

@@ -1,6 +1,7 @@
 #include "engine/core/passes/nn_fusion.h"
 
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -74,6 +75,41 @@ bool fold_batch_norm(ir::Graph& graph, ir::Node& conv, const ir::Node& bn) {
   return true;
 }
 
+void add_activation(ir::Node& producer, const std::string& kind, float lo, float hi) {
+  ir::Attribute act;
+  act.name = "mhub_activation";
+  act.type = ir::AttributeType::string;
+  act.s = kind;
+  producer.attributes.push_back(act);
+  if (kind != "Clip") return;
+  for (auto [name, value] : {std::pair<const char*, float>{"mhub_clip_min", lo}, {"mhub_clip_max", hi}}) {
+    ir::Attribute bound;
+    bound.name = name;
+    bound.type = ir::AttributeType::float_;
+    bound.f = value;
+    producer.attributes.push_back(bound);
+  }
+}
+
+// Clip's bounds when both are known at load (attributes before opset 11, scalar float32
+// initializers after; a missing bound is +-infinity).
+bool clip_bounds(const ir::Graph& graph, const ir::Node& clip, float& lo, float& hi) {
+  lo = -std::numeric_limits<float>::infinity();
+  hi = std::numeric_limits<float>::infinity();
+  if (clip.attribute("min") || clip.attribute("max")) {
+    lo = clip.attr_float("min", lo);
+    hi = clip.attr_float("max", hi);
+    return clip.inputs.size() == 1;
+  }
+  for (size_t i = 1; i < clip.inputs.size() && i < 3; ++i) {
+    if (clip.inputs[i].empty()) continue;
+    const ir::Tensor* t = float_initializer(graph, clip.inputs[i]);
+    if (!t || t->numel() != 1) return false;
+    (i == 1 ? lo : hi) = t->data<float>()[0];
+  }
+  return true;
+}
+
 }  // namespace
 
 size_t fuse_nn_patterns(ir::Graph& graph) {
@@ -99,12 +135,14 @@ size_t fuse_nn_patterns(ir::Graph& graph) {
       if (is_conv && next.op == ir::OpKind::BatchNormalization && !producer.attribute("mhub_activation"))
         fused = fold_batch_norm(graph, producer, next);
       else if (next.op == ir::OpKind::Relu && next.outputs.size() == 1 && !producer.attribute("mhub_activation")) {
-        ir::Attribute act;
-        act.name = "mhub_activation";
-        act.type = ir::AttributeType::string;
-        act.s = "Relu";
-        producer.attributes.push_back(act);
+        add_activation(producer, "Relu", 0.0f, 0.0f);
         fused = true;
+      } else if (next.op == ir::OpKind::Clip && next.outputs.size() == 1 && !producer.attribute("mhub_activation")) {
+        float lo = 0, hi = 0;
+        if (clip_bounds(graph, next, lo, hi)) {
+          add_activation(producer, "Clip", lo, hi);
+          fused = true;
+        }
       }
       if (!fused) break;
       producer.outputs[0] = next.outputs[0];

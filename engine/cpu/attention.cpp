@@ -200,13 +200,16 @@ void dropout(OpContext& ctx) {
     }
     return;
   }
+  // MT19937 seeded like numpy's legacy np.random.seed(int), with numpy's 53-bit doubles, so a
+  // seeded node draws the same mask as the ONNX reference implementation.
   std::mt19937 gen(static_cast<uint32_t>(node.attr_int("seed", std::random_device{}())));
-  std::uniform_real_distribution<float> uni(0.0f, 1.0f);
   std::vector<float> v = input_floats(ctx, 0);
   std::vector<uint8_t> keep(v.size());
   float k = 1.0f / (1.0f - ratio);
   for (size_t i = 0; i < v.size(); ++i) {
-    keep[i] = uni(gen) >= ratio;
+    uint32_t a = gen() >> 5, b = gen() >> 6;
+    double u = (a * 67108864.0 + b) / 9007199254740992.0;
+    keep[i] = u >= ratio;
     v[i] = keep[i] ? v[i] * k : 0.0f;
   }
   output_floats(ctx, 0, x.dtype, x.dims, v.data());

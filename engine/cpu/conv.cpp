@@ -1,4 +1,4 @@
-// Conv, ConvTranspose, ConvInteger, QLinearConv: reference kernels (direct loops over any
+// Conv, ConvTranspose, ConvInteger, QLinearConv, DeformConv: reference kernels (direct loops over any
 // number of spatial axes). The oneDNN fast Conv lives in conv_dnnl.cpp.
 //
 // Integer convs run the float loop on exact integer values (products of 8-bit values summed in
@@ -221,6 +221,61 @@ void conv_transpose(OpContext& ctx) {
   output_floats(ctx, 0, x.dtype, yd, y.data());
 }
 
+// Bilinear sample of a [h, w] plane at (y, x); corners outside the plane count as 0.
+float bilinear(const float* plane, int64_t h, int64_t w, float y, float x) {
+  if (y <= -1 || y >= h || x <= -1 || x >= w) return 0.0f;
+  int64_t y0 = static_cast<int64_t>(std::floor(y)), x0 = static_cast<int64_t>(std::floor(x));
+  float ly = y - y0, lx = x - x0;
+  auto at = [&](int64_t yy, int64_t xx) { return (yy < 0 || yy >= h || xx < 0 || xx >= w) ? 0.0f : plane[yy * w + xx]; };
+  return (1 - ly) * (1 - lx) * at(y0, x0) + (1 - ly) * lx * at(y0, x0 + 1) + ly * (1 - lx) * at(y0 + 1, x0) +
+         ly * lx * at(y0 + 1, x0 + 1);
+}
+
+// DeformConv (2-D): X [N, C, H, W], W [M, C/group, kh, kw], offset [N, og*2*kh*kw, oh, ow],
+// optional B [M] and mask [N, og*kh*kw, oh, ow]. Every kernel tap samples X bilinearly at its
+// regular position plus the learned (dy, dx) offset, scaled by the mask.
+void deform_conv(OpContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& w = ctx.input(1);
+  if (x.dims.size() != 4 || w.dims.size() != 4) fail(ctx, "only 2-D DeformConv (4-D X and W) is supported");
+  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(node, w.dims), false);
+  int64_t n = x.dims[0], c = x.dims[1], h = x.dims[2], wd = x.dims[3], m = w.dims[0], cg = w.dims[1];
+  int64_t group = node.attr_int("group", 1), ogroups = node.attr_int("offset_group", 1);
+  if (group < 1 || c != cg * group || m % group || ogroups < 1 || c % ogroups) fail(ctx, "channels do not match group / offset_group");
+  int64_t kh = g.kernel[0], kw = g.kernel[1], oh = g.out[0], ow = g.out[1], taps = kh * kw;
+  std::vector<float> xv = input_floats(ctx, 0), wv = input_floats(ctx, 1), off = input_floats(ctx, 2), bias, mask;
+  if (ctx.has_input(3)) bias = input_floats(ctx, 3);
+  if (ctx.has_input(4)) mask = input_floats(ctx, 4);
+  if (static_cast<int64_t>(off.size()) != n * ogroups * 2 * taps * oh * ow) fail(ctx, "offset has the wrong shape");
+  if (!mask.empty() && static_cast<int64_t>(mask.size()) != n * ogroups * taps * oh * ow) fail(ctx, "mask has the wrong shape");
+  std::vector<float> y(static_cast<size_t>(n * m * oh * ow));
+  int64_t mg = m / group, per_og = c / ogroups;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oc = 0; oc < m; ++oc)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double acc = bias.empty() ? 0.0 : bias[oc];
+          int64_t grp = oc / mg;
+          for (int64_t ci = 0; ci < cg; ++ci) {
+            int64_t ch = grp * cg + ci, og = ch / per_og;
+            const float* plane = xv.data() + (b * c + ch) * h * wd;
+            for (int64_t t = 0; t < taps; ++t) {
+              int64_t a = t / kw, bb = t % kw;
+              size_t obase = ((b * ogroups + og) * 2 * taps + 2 * t) * oh * ow + i * ow + j;
+              float dy = off[obase], dx = off[obase + oh * ow];
+              float py = static_cast<float>(i * g.stride[0] - g.pad_begin[0] + a * g.dilation[0]) + dy;
+              float px = static_cast<float>(j * g.stride[1] - g.pad_begin[1] + bb * g.dilation[1]) + dx;
+              float v = bilinear(plane, h, wd, py, px);
+              if (!mask.empty()) v *= mask[((b * ogroups + og) * taps + t) * oh * ow + i * ow + j];
+              acc += v * wv[(oc * cg + ci) * taps + t];
+            }
+          }
+          y[((b * m + oc) * oh + i) * ow + j] = static_cast<float>(acc);
+        }
+  output_floats(ctx, 0, x.dtype, {n, m, oh, ow}, y.data());
+}
+
 bool int8_input(const ir::Node&, std::span<const ir::DataType> t) {
   return !t.empty() && (t[0] == ir::DataType::uint8 || t[0] == ir::DataType::int8);
 }
@@ -233,6 +288,7 @@ void add_conv_kernels(std::vector<KernelDef>& table) {
   table.push_back({OpKind::ConvTranspose, KernelKind::reference, conv_transpose, nn_float_input});
   table.push_back({OpKind::ConvInteger, KernelKind::reference, conv_integer, int8_input});
   table.push_back({OpKind::QLinearConv, KernelKind::reference, qlinear_conv, int8_input});
+  table.push_back({OpKind::DeformConv, KernelKind::reference, deform_conv, nn_float_input});
 }
 
 }  // namespace mhub::engine::cpu

@@ -1,4 +1,4 @@
-// Fast float32 Conv through oneDNN (1-D, 2-D and 3-D, groups, dilations, pads, fused bias and
+// Fast float32 Conv (and MaxPool / AveragePool) through oneDNN (1-D, 2-D and 3-D, groups, dilations, pads, fused bias and
 // the optional fused Relu written by the graph passes as attribute mhub_activation="Relu").
 //
 // Prepacked weights: the primitive and the weights reordered into oneDNN's preferred layout are
@@ -49,7 +49,18 @@ struct ConvPlan {
   bool reorder_src = false, reorder_dst = false;
 };
 
-using PlanKey = std::tuple<const void*, const void*, std::vector<int64_t>>;
+// Cache keys never use node addresses (a later session may put another node there): they use
+// the weights' address (kept alive by the entry), the node's attributes and the input shape.
+using PlanKey = std::tuple<const void*, std::string, std::vector<int64_t>>;
+
+std::string attribute_signature(const ir::Node& node) {
+  std::string sig = node.op_type;
+  for (const ir::Attribute& a : node.attributes) {
+    sig += ";" + a.name + "=" + std::to_string(a.i) + "," + std::to_string(a.f) + "," + a.s;
+    for (int64_t v : a.ints) sig += "," + std::to_string(v);
+  }
+  return sig;
+}
 
 std::mutex cache_mutex;
 std::map<PlanKey, std::shared_ptr<ConvPlan>> cache;
@@ -134,7 +145,10 @@ void conv_fast(OpContext& ctx) {
   set_dnnl_threads(ctx.threads().size());
   std::vector<int64_t> key_dims = x.dims;
   key_dims.insert(key_dims.end(), w.dims.begin(), w.dims.end());
-  PlanKey key{&ctx.node(), w.storage.get() ? static_cast<const void*>(w.data<float>()) : nullptr, key_dims};
+  // The bias is baked into the plan too: its address (kept alive by the entry) joins the key.
+  std::string sig = attribute_signature(ctx.node());
+  if (ctx.has_input(2)) sig += ";bias@" + std::to_string(reinterpret_cast<uintptr_t>(ctx.input(2).data<float>()));
+  PlanKey key{w.storage.get() ? static_cast<const void*>(w.data<float>()) : nullptr, sig, key_dims};
   std::shared_ptr<ConvPlan> plan;
   {
     std::lock_guard<std::mutex> lock(cache_mutex);
@@ -171,10 +185,82 @@ bool conv_fast_supports(const ir::Node& node, std::span<const ir::DataType> type
   return true;
 }
 
+// Fast float32 MaxPool / AveragePool (no indices output, no storage_order) on plain layouts.
+// Primitives are cached like convolutions (keyed by node and input shape).
+struct PoolPlan {
+  dnnl::pooling_v2_forward pool;
+  memory::desc src, dst;
+  std::vector<int64_t> out_dims;
+};
+std::map<std::pair<std::string, std::vector<int64_t>>, std::shared_ptr<PoolPlan>> pool_cache;
+
+void pool_fast(OpContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const ir::Tensor& x = ctx.input(0);
+  set_dnnl_threads(ctx.threads().size());
+  std::pair<std::string, std::vector<int64_t>> key{attribute_signature(node), x.dims};
+  std::shared_ptr<PoolPlan> plan;
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    auto it = pool_cache.find(key);
+    if (it != pool_cache.end()) plan = it->second;
+  }
+  if (!plan) {
+    size_t rank = x.dims.size();
+    std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
+    bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
+    ConvGeometry g = conv_geometry(ctx, in, node.attr_ints("kernel_shape"), ceil_mode);
+    plan = std::make_shared<PoolPlan>();
+    memory::dims src_dims(x.dims.begin(), x.dims.end()), dst_dims = {x.dims[0], x.dims[1]};
+    dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
+    plan->out_dims.assign(dst_dims.begin(), dst_dims.end());
+    // oneDNN's right padding must reach the last window even when ceil_mode adds one.
+    memory::dims pr;
+    for (size_t d = 0; d < g.rank(); ++d) {
+      int64_t ek = (g.kernel[d] - 1) * g.dilation[d] + 1;
+      pr.push_back(std::max<int64_t>(g.pad_end[d], (g.out[d] - 1) * g.stride[d] + ek - g.in[d] - g.pad_begin[d]));
+    }
+    memory::dims dil;
+    for (int64_t d : g.dilation) dil.push_back(d - 1);
+    plan->src = memory::desc(src_dims, memory::data_type::f32, plain_tag(rank));
+    plan->dst = memory::desc(dst_dims, memory::data_type::f32, plain_tag(rank));
+    dnnl::algorithm alg = node.op == ir::OpKind::MaxPool ? dnnl::algorithm::pooling_max
+                          : node.attr_int("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
+                                                                  : dnnl::algorithm::pooling_avg_exclude_padding;
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, plan->src, plan->dst,
+                                        memory::dims(g.stride.begin(), g.stride.end()),
+                                        memory::dims(g.kernel.begin(), g.kernel.end()), dil,
+                                        memory::dims(g.pad_begin.begin(), g.pad_begin.end()), pr);
+    plan->pool = dnnl::pooling_v2_forward(dnnl::pooling_v2_forward::primitive_desc(desc, cpu_engine()));
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (pool_cache.size() > 4096) pool_cache.clear();
+    pool_cache[key] = plan;
+  }
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan->out_dims);
+  dnnl::stream stream(cpu_engine());
+  memory src(plan->src, cpu_engine(), const_cast<float*>(x.data<float>()));
+  memory dst(plan->dst, cpu_engine(), mutable_floats(y));
+  plan->pool.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+  stream.wait();
+}
+
+// Plain 2-D/3-D float pooling without the indices output: what oneDNN computes the same way.
+// (Average pooling with ceil_mode differs at the clipped last window, so it stays reference.)
+bool pool_fast_supports(const ir::Node& node, std::span<const ir::DataType> types) {
+  if (types.empty() || types[0] != ir::DataType::float32) return false;
+  if (node.outputs.size() > 1 && !node.outputs[1].empty()) return false;
+  if (node.attr_int("storage_order", 0) != 0) return false;
+  if (node.op == ir::OpKind::AveragePool && node.attr_int("ceil_mode", 0) != 0) return false;
+  size_t k = node.attr_ints("kernel_shape").size();
+  return k == 2 || k == 3;
+}
+
 }  // namespace
 
 void add_conv_dnnl_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::Conv, KernelKind::fast, conv_fast, conv_fast_supports});
+  table.push_back({ir::OpKind::MaxPool, KernelKind::fast, pool_fast, pool_fast_supports});
+  table.push_back({ir::OpKind::AveragePool, KernelKind::fast, pool_fast, pool_fast_supports});
 }
 
 }  // namespace mhub::engine::cpu

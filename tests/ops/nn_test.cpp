@@ -217,6 +217,26 @@ TEST_SUITE("ops") {
     check_close(run(model_of({ap}, finite), finite, false), {0.25f, 0.75f, 1.25f, 1.25f, 3, 4, 2.75f, 6, 7});
   }
 
+  TEST_CASE("MaxPool / AveragePool: oneDNN kernels match the reference (strides, pads, ceil_mode)") {
+    std::vector<Input> inputs = {{"x", {2, 3, 9, 7}, random_values(378, 10)}};
+    for (const char* op : {"MaxPool", "AveragePool"})
+      for (int64_t ceil_mode : {0, 1})
+        for (int64_t include_pad : {0, 1}) {
+          ir::Node pool = node(op, {"x"});
+          set_ints(pool, "kernel_shape", {3, 2});
+          set_ints(pool, "strides", {2, 2});
+          set_ints(pool, "pads", {1, 0, 1, 1});
+          set_int(pool, "ceil_mode", ceil_mode);
+          set_int(pool, "count_include_pad", include_pad);
+          ir::Model model = model_of({pool}, inputs);
+          std::vector<int64_t> dr, df;
+          std::vector<float> ref = run(model, inputs, false, true, &dr);
+          std::vector<float> fast = run(model, inputs, true, true, &df);
+          CHECK(dr == df);
+          check_close(fast, ref);
+        }
+  }
+
   TEST_CASE("Softmax axis semantics differ before and after opset 13") {
     std::vector<Input> inputs = {{"x", {2, 2}, {0, 0, 0, std::log(3.0f)}}};
     ir::Node sm = node("Softmax", {"x"});

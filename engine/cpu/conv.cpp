@@ -74,6 +74,20 @@ std::vector<int64_t> kernel_sizes(const ir::Node& node, const std::vector<int64_
   return k.empty() ? spatial(wd) : k;
 }
 
+// Reorders a 4-D [N, C, H, W] tensor's values between NCHW and NHWC byte order.
+std::vector<float> change_layout(const std::vector<float>& v, const std::vector<int64_t>& d, bool to_nhwc) {
+  std::vector<float> out(v.size());
+  int64_t n = d[0], c = d[1], hw = d[2] * d[3];
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) {
+        size_t nchw = (b * c + ch) * hw + p, nhwc = (b * hw + p) * c + ch;
+        if (to_nhwc) out[nhwc] = v[nchw];
+        else out[nchw] = v[nhwc];
+      }
+  return out;
+}
+
 void conv_reference(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
@@ -81,11 +95,15 @@ void conv_reference(OpContext& ctx) {
   ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
   std::vector<float> bias;
   if (ctx.has_input(2)) bias = input_floats(ctx, 2);
-  std::vector<float> y = conv_direct(ctx, input_floats(ctx, 0), x.dims, input_floats(ctx, 1),
+  std::vector<float> xv = input_floats(ctx, 0);
+  bool four_d = x.dims.size() == 4;
+  if (four_d && ctx.node().attr_string("mhub_layout_in", "") == "nhwc") xv = change_layout(xv, x.dims, false);
+  std::vector<float> y = conv_direct(ctx, xv, x.dims, input_floats(ctx, 1),
                                      w.dims, bias, ctx.node().attr_int("group", 1), g);
   apply_fused_activation(ctx.node(), y.data(), y.size());
   std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
   yd.insert(yd.end(), g.out.begin(), g.out.end());
+  if (four_d && ctx.node().attr_string("mhub_layout_out", "") == "nhwc") y = change_layout(y, yd, true);
   output_floats(ctx, 0, x.dtype, yd, y.data());
 }
 

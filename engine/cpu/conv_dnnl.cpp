@@ -95,8 +95,12 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx) {
       pr(g.pad_end.begin(), g.pad_end.end());
   for (int64_t d : g.dilation) dil.push_back(d - 1);  // oneDNN counts dilation from 0
   auto f32 = memory::data_type::f32;
-  plan->src_plain = memory::desc(src_dims, f32, plain_tag(rank));
-  plan->dst_plain = memory::desc(dst_dims, f32, plain_tag(rank));
+  // mhub_layout_in/out = "nhwc" (set by the fusion pass between chained convs): the tensor's
+  // bytes are channels-last although its dims stay NCHW.
+  bool nhwc_in = rank == 4 && node.attr_string("mhub_layout_in", "") == "nhwc";
+  bool nhwc_out = rank == 4 && node.attr_string("mhub_layout_out", "") == "nhwc";
+  plan->src_plain = memory::desc(src_dims, f32, nhwc_in ? memory::format_tag::nhwc : plain_tag(rank));
+  plan->dst_plain = memory::desc(dst_dims, f32, nhwc_out ? memory::format_tag::nhwc : plain_tag(rank));
   memory::desc src_any(src_dims, f32, memory::format_tag::any), dst_any(dst_dims, f32, memory::format_tag::any);
   memory::desc w_any(wdims, f32, memory::format_tag::any);
   memory::desc b_md({m}, f32, memory::format_tag::a);

@@ -183,6 +183,20 @@ TEST_SUITE("ops") {
     CHECK(clipped > 10);
   }
 
+  TEST_CASE("Conv chains handed over in NHWC give the plain result (fast and reference)") {
+    std::vector<Input> inputs = {{"x", {2, 3, 9, 8}, random_values(432, 11)},
+                                 {"w1", {8, 3, 3, 3}, random_values(216, 12), true},
+                                 {"w2", {8, 1, 3, 3}, random_values(72, 13), true},
+                                 {"w3", {5, 8, 1, 1}, random_values(40, 14), true}};
+    ir::Node dw = node("Conv", {"c1", "w2"}, {"c2"});
+    set_int(dw, "group", 8);
+    set_ints(dw, "pads", {1, 1, 1, 1});
+    ir::Model model = model_of({node("Conv", {"x", "w1"}, {"c1"}), dw, node("Conv", {"c2", "w3"})}, inputs);
+    std::vector<float> plain = run(model, inputs, false, false);
+    check_close(run(model, inputs, false, true), plain);
+    check_close(run(model, inputs, true, true), plain);
+  }
+
   TEST_CASE("MatMul broadcasts batch dims; fast matches reference; Gemm transposes and adds C") {
     std::vector<Input> inputs = {{"a", {2, 1, 3, 5}, random_values(30, 6)}, {"b", {3, 5, 7}, random_values(105, 7), true}};
     ir::Model model = model_of({node("MatMul", {"a", "b"})}, inputs);

@@ -33,6 +33,7 @@ trap 'rm -f "$tmp"' EXIT
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: timings of both engines move with it)"
   echo "- threads: $threads, iterations: $iters (median), inputs random; written by bench/bench_ort.sh"
   echo
   echo "| model | batch | mhub ms | ORT ms | mhub/ORT |"

@@ -7,6 +7,7 @@
 
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/fast_math.h"
 #include "engine/cpu/tensor_util.h"
 
 namespace mhub::engine::cpu {
@@ -211,6 +212,22 @@ void clip_kernel(OpContext& ctx) {
   }
 }
 
+bool float32_input(const ir::Node&, std::span<const ir::DataType> types) {
+  return !types.empty() && types[0] == ir::DataType::float32;
+}
+
+// Vectorised float32 Exp / Sigmoid / Tanh (fast_math.h); the reference kernels use libm.
+template <float (*fn)(float)>
+void fast_float_map(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  const float* in = x.data<float>();
+  float* out = mutable_data<float>(y);
+  ctx.threads().parallel_for(x.numel(), 1 << 14, [&](size_t s, size_t e) {
+    for (size_t i = s; i < e; ++i) out[i] = fn(in[i]);
+  });
+}
+
 }  // namespace
 
 void add_elementwise_kernels(std::vector<KernelDef>& table) {
@@ -245,6 +262,9 @@ void add_elementwise_kernels(std::vector<KernelDef>& table) {
   add(OpKind::IsNaN, float_test<true>);
   add(OpKind::IsInf, float_test<false>);
   add(OpKind::Clip, clip_kernel);
+  table.push_back({OpKind::Exp, KernelKind::fast, fast_float_map<fast_exp>, float32_input});
+  table.push_back({OpKind::Sigmoid, KernelKind::fast, fast_float_map<fast_sigmoid>, float32_input});
+  table.push_back({OpKind::Tanh, KernelKind::fast, fast_float_map<fast_tanh>, float32_input});
 }
 
 }  // namespace mhub::engine::cpu

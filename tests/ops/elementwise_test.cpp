@@ -72,3 +72,27 @@ TEST_SUITE("ops") {
     CHECK(engine::half_to_float(hy[1]) == 0.25f);
   }
 }
+
+TEST_SUITE("ops") {
+  TEST_CASE("fast Exp / Sigmoid / Tanh match the reference kernels") {
+    std::vector<float> x;
+    for (int i = -2000; i <= 2000; ++i) x.push_back(static_cast<float>(i) * 0.0537f);  // odd size 4001
+    for (float v : {1e-6f, -1e-6f, 0.29999f, 0.3f, -0.31f, 88.5f, 89.0f, -90.0f, -110.0f, kNan, kInf, -kInf, 0.0f})
+      x.push_back(v);
+    ir::Tensor input = f32({static_cast<int64_t>(x.size())}, x);
+    for (const char* op : {"Exp", "Sigmoid", "Tanh"}) {
+      auto fast = values_of<float>(run_op({op}, {input}, true)[0]);
+      auto reference = values_of<float>(run_op({op}, {input}, false)[0]);
+      for (size_t i = 0; i < x.size(); ++i) {
+        float r = reference[i], f = fast[i];
+        if (std::isnan(r)) {
+          CHECK_MESSAGE(std::isnan(f), op << "(" << x[i] << ")");
+        } else if (std::isinf(r)) {
+          CHECK_MESSAGE(f == r, op << "(" << x[i] << ")");
+        } else {
+          CHECK_MESSAGE(std::fabs(f - r) <= 1e-7f + 2e-6f * std::fabs(r), op << "(" << x[i] << ") = " << f << " vs " << r);
+        }
+      }
+    }
+  }
+}

@@ -10,7 +10,7 @@
 
 namespace mhub::engine::cpu {
 
-inline float fast_exp(float x) {
+[[gnu::always_inline]] inline float fast_exp(float x) {
   // exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2 / 2
   // Inputs near the top of the range go one power of two lower (times 2 at the end) so n stays
   // at most 127 and the scale 2^n is a finite float.
@@ -37,9 +37,9 @@ inline float fast_exp(float x) {
   return x != x ? x : result;
 }
 
-inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+[[gnu::always_inline]] inline float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
 
-inline float fast_tanh(float x) {
+[[gnu::always_inline]] inline float fast_tanh(float x) {
   float a = std::fabs(x);
   float x2 = x * x;
   // odd Taylor series, accurate to ~1e-8 for |x| < 0.3

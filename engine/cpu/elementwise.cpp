@@ -77,10 +77,19 @@ void map_typed(OpContext& ctx, Math kind, const ir::Tensor& x, ir::Tensor& y) {
   T* out = mutable_data<T>(y);
   size_t n = x.numel();
   ctx.threads().parallel_for(n, 1 << 14, [&](size_t s, size_t e) {
-    switch (kind) {  // the common ones get their own loop so the compiler can vectorise them
-      case Math::relu: for (size_t i = s; i < e; ++i) out[i] = apply(Math::relu, in[i]); break;
-      case Math::neg: for (size_t i = s; i < e; ++i) out[i] = apply(Math::neg, in[i]); break;
-      case Math::abs: for (size_t i = s; i < e; ++i) out[i] = apply(Math::abs, in[i]); break;
+    switch (kind) {  // the common ones get their own branch-free loop so they vectorise
+      case Math::relu:  // !(x <= 0) keeps NaN
+        for (size_t i = s; i < e; ++i) out[i] = !(in[i] <= T(0)) ? in[i] : T(0);
+        break;
+      case Math::neg:
+        for (size_t i = s; i < e; ++i) out[i] = static_cast<T>(-in[i]);
+        break;
+      case Math::abs:
+        if constexpr (std::is_floating_point_v<T>)
+          for (size_t i = s; i < e; ++i) out[i] = std::fabs(in[i]);
+        else
+          for (size_t i = s; i < e; ++i) out[i] = apply(Math::abs, in[i]);
+        break;
       default: for (size_t i = s; i < e; ++i) out[i] = apply(kind, in[i]);
     }
   });

@@ -30,6 +30,56 @@ std::vector<size_t> strided_offsets(const std::vector<int64_t>& out_dims, const 
   return offsets;
 }
 
+// dst[i] = src[offset of i], where output axis a advances the source by strides[a]. Walks the
+// output with counters (no per-element offset table), copying the innermost axis in a tight loop.
+void strided_copy(const OpContext& ctx, const ir::Tensor& src, ir::Tensor& dst,
+                  const std::vector<int64_t>& out_dims, const std::vector<int64_t>& strides, int64_t base) {
+  size_t count = ir::element_count(out_dims);
+  if (count == 0) return;
+  size_t rank = out_dims.size();
+  if (rank == 0 || src.dtype == ir::DataType::string) {
+    std::vector<size_t> offsets = strided_offsets(out_dims, strides, base);
+    copy_elements(ctx, src, dst, [&](size_t i) { return offsets[i]; });
+    return;
+  }
+  size_t width = element_bytes(ctx, src.dtype);
+  const uint8_t* in = src.bytes();
+  uint8_t* out = mutable_bytes(dst);
+  int64_t inner = out_dims[rank - 1];
+  int64_t inner_stride = strides[rank - 1];
+  std::vector<int64_t> index(rank, 0);
+  int64_t offset = base;
+  for (size_t done = 0; done < count; done += static_cast<size_t>(inner)) {
+    uint8_t* row = out + done * width;
+    if (inner_stride == 1) {
+      std::memcpy(row, in + offset * width, static_cast<size_t>(inner) * width);
+    } else {
+      switch (width) {
+        case 4: {
+          const uint32_t* from = reinterpret_cast<const uint32_t*>(in) + offset;
+          uint32_t* to = reinterpret_cast<uint32_t*>(row);
+          for (int64_t j = 0; j < inner; ++j) to[j] = from[j * inner_stride];
+          break;
+        }
+        case 8: {
+          const uint64_t* from = reinterpret_cast<const uint64_t*>(in) + offset;
+          uint64_t* to = reinterpret_cast<uint64_t*>(row);
+          for (int64_t j = 0; j < inner; ++j) to[j] = from[j * inner_stride];
+          break;
+        }
+        default:
+          for (int64_t j = 0; j < inner; ++j) std::memcpy(row + j * width, in + (offset + j * inner_stride) * width, width);
+      }
+    }
+    for (size_t axis = rank - 1; axis-- > 0;) {  // advance the outer counters
+      offset += strides[axis];
+      if (++index[axis] < out_dims[axis]) break;
+      offset -= strides[axis] * index[axis];
+      index[axis] = 0;
+    }
+  }
+}
+
 void transpose(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   size_t rank = x.dims.size();
@@ -56,8 +106,7 @@ void transpose(OpContext& ctx) {
           for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) out[c * rows + r] = in[r * cols + c];
     return;
   }
-  std::vector<size_t> offsets = strided_offsets(dims, strides, 0);
-  copy_elements(ctx, x, y, [&](size_t i) { return offsets[i]; });
+  strided_copy(ctx, x, y, dims, strides, 0);
 }
 
 void concat(OpContext& ctx) {
@@ -104,8 +153,7 @@ void copy_block(OpContext& ctx, size_t index, const ir::Tensor& x, int64_t axis,
   dims[axis] = length;
   ir::Tensor& y = ctx.allocate_output(index, x.dtype, dims);
   std::vector<int64_t> strides = strides_of(x.dims);
-  std::vector<size_t> offsets = strided_offsets(dims, strides, begin * strides[axis]);
-  copy_elements(ctx, x, y, [&](size_t i) { return offsets[i]; });
+  strided_copy(ctx, x, y, dims, strides, begin * strides[axis]);
 }
 
 void split(OpContext& ctx) {
@@ -183,9 +231,7 @@ void slice(OpContext& ctx) {
     if (dims[a] > 0) base += begin[a] * in_strides[a];
   }
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, dims);
-  if (y.numel() == 0) return;
-  std::vector<size_t> offsets = strided_offsets(dims, strides, base);
-  copy_elements(ctx, x, y, [&](size_t i) { return offsets[i]; });
+  strided_copy(ctx, x, y, dims, strides, base);
 }
 
 void tile(OpContext& ctx) {

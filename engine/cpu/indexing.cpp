@@ -275,43 +275,6 @@ void compress(OpContext& ctx) {
       for (size_t j = 0; j < inner; ++j) copy_one(x, (o * size + index) * inner + j, y, out++, width);
 }
 
-// KV-cache update: present = past with update written at write_indices[b] (+ s) along `axis`
-// for each batch b; mode "circular" wraps around the cache length.
-void tensor_scatter(OpContext& ctx) {
-  const ir::Tensor& past = ctx.input(0);
-  const ir::Tensor& update = ctx.input(1);
-  int64_t rank = static_cast<int64_t>(past.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", -2), rank);
-  bool circular = ctx.node().attr_string("mode", "linear") == "circular";
-  if (axis == 0 || update.dims.size() != past.dims.size())
-    throw_error(ErrorCategory::format, ctx.describe() + ": update must match the cache's rank; axis must not be 0");
-  std::vector<int64_t> starts(past.dims[0], 0);
-  if (ctx.has_input(2)) starts = read_int_values(ctx, ctx.input(2));
-  ir::Tensor& y = copy_to_output(ctx, 0, past, past.dims);
-  std::vector<int64_t> past_strides = strides_of(past.dims);
-  size_t width = width_of(ctx, past);
-  int64_t length = past.dims[axis];
-  size_t n = update.numel();
-  std::vector<int64_t> update_strides = strides_of(update.dims);
-  for (size_t i = 0; i < n; ++i) {
-    // Same coordinates as in `update`, except along `axis`, which moves by the batch's start.
-    size_t rest = i, offset = 0;
-    for (size_t d = update.dims.size(); d-- > 0;) {
-      offset += static_cast<int64_t>(rest % update.dims[d]) * past_strides[d];
-      rest /= update.dims[d];
-    }
-    int64_t batch = static_cast<int64_t>(i / update_strides[0]);
-    int64_t seq = static_cast<int64_t>(i / update_strides[axis]) % update.dims[axis];
-    int64_t target = starts.at(static_cast<size_t>(batch)) + seq;
-    if (circular) target %= length;
-    if (target < 0 || target >= length)
-      throw_error(ErrorCategory::format, ctx.describe() + ": write position " + std::to_string(target) +
-                                             " is past the cache length " + std::to_string(length));
-    offset += (target - seq) * past_strides[axis];
-    copy_one(update, i, y, offset, width);
-  }
-}
-
 }  // namespace
 
 void add_indexing_kernels(std::vector<KernelDef>& table) {
@@ -326,7 +289,6 @@ void add_indexing_kernels(std::vector<KernelDef>& table) {
   add(OpKind::OneHot, one_hot);
   add(OpKind::NonZero, non_zero);
   add(OpKind::Compress, compress);
-  add(OpKind::TensorScatter, tensor_scatter);
 }
 
 }  // namespace mhub::engine::cpu

@@ -1,4 +1,4 @@
-// Ops that order or accumulate along one axis: TopK, ArgMax, ArgMin, CumSum, CumProd.
+// Ops that order or accumulate along one axis: TopK, ArgMax, ArgMin, CumSum.
 // Ties keep the lower index first (TopK, ArgMax/ArgMin unless select_last_index).
 #include <algorithm>
 #include <cmath>
@@ -92,7 +92,7 @@ void arg_extreme(OpContext& ctx) {
     }
 }
 
-// Running sum (or product, for CumProd) along the axis.
+// Running sum along the axis (product = true gives a running product).
 template <typename T>
 void cumsum_typed(const ir::Tensor& x, ir::Tensor& y, AxisSplit s, bool exclusive, bool reverse,
                   bool product = false) {
@@ -150,7 +150,6 @@ void add_ordering_kernels(std::vector<KernelDef>& table) {
   add(OpKind::ArgMax, arg_extreme<true>);
   add(OpKind::ArgMin, arg_extreme<false>);
   add(OpKind::CumSum, cumulative<false>);
-  add(OpKind::CumProd, cumulative<true>);
 }
 
 }  // namespace mhub::engine::cpu

@@ -1,5 +1,5 @@
 // Ops that make or reinterpret shapes: Identity, Constant, ConstantOfShape, Shape, Size,
-// Reshape, Flatten, Squeeze, Unsqueeze, Expand, Range, BitCast. Reinterpreting ops share the input's
+// Reshape, Flatten, Squeeze, Unsqueeze, Expand, Range. Reinterpreting ops share the input's
 // storage (no copy): tensors are contiguous, only dims change.
 #include <algorithm>
 #include <cmath>
@@ -252,22 +252,6 @@ void range_kernel(OpContext& ctx) {
   }
 }
 
-// Reinterprets the bytes as another type of the same width (no copy).
-void bit_cast(OpContext& ctx) {
-  const ir::Tensor& x = ctx.input(0);
-  const ir::Attribute* to = ctx.node().attribute("to");
-  if (!to) throw_error(ErrorCategory::format, ctx.describe() + ": attribute 'to' is missing");
-  auto target = static_cast<ir::DataType>(to->i);
-  if (!ir::is_known(static_cast<int32_t>(target)) || target == ir::DataType::string ||
-      x.dtype == ir::DataType::string || ir::bits_of(target) != ir::bits_of(x.dtype))
-    throw_error(ErrorCategory::unsupported, ctx.describe() + ": BitCast from " + std::string(ir::name_of(x.dtype)) +
-                                                " to that type needs equal bit widths");
-  ir::Tensor view = x;
-  view.name.clear();
-  view.dtype = target;
-  ctx.set_output(0, Value::of(std::move(view)));
-}
-
 }  // namespace
 
 void add_shape_kernels(std::vector<KernelDef>& table) {
@@ -284,7 +268,6 @@ void add_shape_kernels(std::vector<KernelDef>& table) {
   add(OpKind::Unsqueeze, unsqueeze);
   add(OpKind::Expand, expand);
   add(OpKind::Range, range_kernel);
-  add(OpKind::BitCast, bit_cast);
 }
 
 }  // namespace mhub::engine::cpu

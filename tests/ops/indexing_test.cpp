@@ -50,22 +50,3 @@ TEST_SUITE("ops") {
     CHECK(cum == std::vector<float>{9, 7, 4, 0});
   }
 }
-
-TEST_SUITE("ops") {
-  TEST_CASE("CumProd, BitCast shares bytes, TensorScatter linear and circular") {
-    auto prod = values_of<int32_t>(run_op({"CumProd", {int_attr("exclusive", 1)}, 26}, {i32({4}, {2, 3, 4, 5}), i64({}, {0})})[0]);
-    CHECK(prod == std::vector<int32_t>{1, 2, 6, 24});
-    ir::Tensor one = f32({1}, {1.0f});
-    auto bits = run_op({"BitCast", {int_attr("to", static_cast<int64_t>(ir::DataType::int32))}, 26}, {one})[0];
-    CHECK(values_of<int32_t>(bits) == std::vector<int32_t>{0x3f800000});
-    CHECK(bits.tensor.storage == one.storage);
-    // cache [batch 2, length 3, width 1]; write 2 steps at 1 (batch 0) and 2 (batch 1, wraps)
-    ir::Tensor past = f32({2, 3, 1}, {0, 0, 0, 0, 0, 0});
-    ir::Tensor update = f32({2, 2, 1}, {1, 2, 3, 4});
-    auto linear = values_of<float>(run_op({"TensorScatter", {}, 24}, {past, update, i64({2}, {1, 0})})[0]);
-    CHECK(linear == std::vector<float>{0, 1, 2, 3, 4, 0});
-    auto circular = values_of<float>(run_op({"TensorScatter", {string_attr("mode", "circular")}, 24}, {past, update, i64({2}, {1, 2})})[0]);
-    CHECK(circular == std::vector<float>{0, 1, 2, 4, 0, 3});
-    CHECK_THROWS_AS(run_op({"TensorScatter", {}, 24}, {past, update, i64({2}, {2, 0})}), Error);
-  }
-}

@@ -13,7 +13,7 @@ namespace mhub::test {
 
 struct OpCase {
   std::string op;
-  std::vector<ir::Attribute> attributes;
+  std::vector<ir::Attribute> attributes = {};
   int64_t opset = 21;
   size_t outputs = 1;
 };

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Times mhub (`mhub bench --json`) and ONNX Runtime (ort_bench.js) on resnet18, resnet50,
 # mobilenet_v2 and the BERT-base-size encoder (seq 128), batch 1 and 8, same thread count,
-# in the same run, and writes the ratios to bench/RESULTS.md.
+# in the same run, and writes the ratios to its own section of bench/RESULTS.md (between the
+# "bench_ort.sh begin/end" markers; the rest of the file is left as it is).
 # Usage: bench/bench_ort.sh [MHUB_BINARY] [--threads N] [--iters N]
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +30,7 @@ out="$here/bench/RESULTS.md"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
 {
-  echo "# mhub vs ONNX Runtime (CPU)"
+  echo "## Inference: mhub vs ONNX Runtime (CPU)"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
@@ -51,6 +52,13 @@ for m in resnet18 resnet50 mobilenet_v2 bert_base_like; do
     printf '| %s | %s | %.1f | %.1f | %s |\n' "$m" "$b" "$ours" "$theirs" "$ratio" | tee -a "$tmp"
   done
 done
-mv "$tmp" "$out"
-trap - EXIT
+# Replace our section (or append it) and keep everything else in RESULTS.md.
+merged="$(mktemp)"
+{
+  if [ -f "$out" ]; then sed '/<!-- bench_ort.sh begin -->/,/<!-- bench_ort.sh end -->/d' "$out"; fi
+  echo "<!-- bench_ort.sh begin -->"
+  cat "$tmp"
+  echo "<!-- bench_ort.sh end -->"
+} > "$merged"
+mv "$merged" "$out"
 echo "wrote $out"

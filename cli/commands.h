@@ -15,5 +15,8 @@ void add_search(CLI::App& app);
 void add_info(CLI::App& app);
 void add_pull(CLI::App& app);
 void add_cache(CLI::App& app);
+void add_conformance(CLI::App& app);
+void add_run(CLI::App& app);
+void add_bench(CLI::App& app);
 
 }  // namespace mhub::cli

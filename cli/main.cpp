@@ -1,6 +1,9 @@
 // mhub: fetch, convert, run and fine-tune ONNX models.
 // The only place that prints errors for humans and chooses exit codes (see common/error.h).
+#include <cstdlib>
 #include <iostream>
+
+#include <unistd.h>
 
 #include "cli/catalogue_option.h"
 #include "cli/commands.h"
@@ -18,11 +21,21 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_info,
     mhub::cli::add_pull,
     mhub::cli::add_cache,
+    mhub::cli::add_conformance,
+    mhub::cli::add_run,
+    mhub::cli::add_bench,
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // oneDNN (fast Conv/GEMM) runs on OpenMP, whose idle threads spin by default and then fight
+  // the engine's own pool for the cores (measured 7x slower on a loaded 2-core machine).
+  // libgomp reads OMP_WAIT_POLICY only when it loads, so set it and restart once.
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure: then run on as we are
+  }
   CLI::App app{"mhub: fetch pretrained models by name, convert between formats (ONNX opsets, "
                "external data), inspect and check them.",
                "mhub"};

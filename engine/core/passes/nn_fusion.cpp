@@ -1,0 +1,199 @@
+#include "engine/core/passes/nn_fusion.h"
+
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mhub::engine {
+
+namespace {
+
+// How many times each value is read: by nodes, as a graph output, or from inside a subgraph.
+std::unordered_map<std::string, int> reader_counts(const ir::Graph& graph) {
+  std::unordered_map<std::string, int> readers;
+  for (const ir::Node& node : graph.nodes) {
+    for (const std::string& input : node.inputs)
+      if (!input.empty()) ++readers[input];
+    for (const ir::Attribute& attr : node.attributes) {
+      if (attr.g)
+        for (const std::string& name : attr.g->outer_scope_names()) readers[name] += 2;
+      for (const auto& g : attr.graphs)
+        for (const std::string& name : g->outer_scope_names()) readers[name] += 2;
+    }
+  }
+  for (const ir::ValueInfo& output : graph.outputs) readers[output.name] += 2;
+  return readers;
+}
+
+const ir::Tensor* float_initializer(const ir::Graph& graph, const std::string& name) {
+  const ir::Tensor* t = graph.initializer(name);
+  return t && t->dtype == ir::DataType::float32 && t->storage ? t : nullptr;
+}
+
+std::string unique_name(const ir::Graph& graph, const std::string& base) {
+  std::string name = base;
+  for (int k = 1; graph.initializer(name); ++k) name = base + "_" + std::to_string(k);
+  return name;
+}
+
+// Folds BatchNormalization `bn` into Conv `conv` (both in graph.nodes). False when the
+// parameters are not all float32 initializers of matching sizes.
+bool fold_batch_norm(ir::Graph& graph, ir::Node& conv, const ir::Node& bn) {
+  if (bn.inputs.size() < 5 || bn.outputs.size() != 1 || bn.attr_int("training_mode", 0) != 0) return false;
+  const ir::Tensor* w = float_initializer(graph, conv.inputs[1]);
+  if (!w || w->dims.empty()) return false;
+  int64_t m = w->dims[0];
+  const ir::Tensor* params[4];
+  for (int i = 0; i < 4; ++i) {
+    params[i] = float_initializer(graph, bn.inputs[i + 1]);
+    if (!params[i] || static_cast<int64_t>(params[i]->numel()) != m) return false;
+  }
+  const ir::Tensor* b = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? float_initializer(graph, conv.inputs[2]) : nullptr;
+  if (conv.inputs.size() > 2 && !conv.inputs[2].empty() && (!b || static_cast<int64_t>(b->numel()) != m)) return false;
+  float eps = bn.attr_float("epsilon", 1e-5f);
+  const float* scale = params[0]->data<float>();
+  const float* beta = params[1]->data<float>();
+  const float* mean = params[2]->data<float>();
+  const float* var = params[3]->data<float>();
+  int64_t per = static_cast<int64_t>(w->numel()) / m;
+  ir::Tensor new_w = ir::Tensor::zeros(ir::DataType::float32, w->dims, unique_name(graph, conv.inputs[1] + "_bnfold"));
+  ir::Tensor new_b = ir::Tensor::zeros(ir::DataType::float32, {m}, unique_name(graph, conv.outputs[0] + "_bnfold_bias"));
+  float* nw = reinterpret_cast<float*>(new_w.storage->mutable_data());
+  float* nb = reinterpret_cast<float*>(new_b.storage->mutable_data());
+  const float* ow = w->data<float>();
+  for (int64_t oc = 0; oc < m; ++oc) {
+    float s = scale[oc] / std::sqrt(var[oc] + eps);
+    for (int64_t i = 0; i < per; ++i) nw[oc * per + i] = ow[oc * per + i] * s;
+    nb[oc] = ((b ? b->data<float>()[oc] : 0.0f) - mean[oc]) * s + beta[oc];
+  }
+  conv.inputs.resize(3);
+  conv.inputs[1] = new_w.name;
+  conv.inputs[2] = new_b.name;
+  graph.initializers.push_back(std::move(new_w));
+  graph.initializers.push_back(std::move(new_b));
+  return true;
+}
+
+void add_activation(ir::Node& producer, const std::string& kind, float lo, float hi) {
+  ir::Attribute act;
+  act.name = "mhub_activation";
+  act.type = ir::AttributeType::string;
+  act.s = kind;
+  producer.attributes.push_back(act);
+  if (kind != "Clip") return;
+  for (auto [name, value] : {std::pair<const char*, float>{"mhub_clip_min", lo}, {"mhub_clip_max", hi}}) {
+    ir::Attribute bound;
+    bound.name = name;
+    bound.type = ir::AttributeType::float_;
+    bound.f = value;
+    producer.attributes.push_back(bound);
+  }
+}
+
+// Clip's bounds when both are known at load (attributes before opset 11, scalar float32
+// initializers after; a missing bound is +-infinity).
+bool clip_bounds(const ir::Graph& graph, const ir::Node& clip, float& lo, float& hi) {
+  lo = -std::numeric_limits<float>::infinity();
+  hi = std::numeric_limits<float>::infinity();
+  if (clip.attribute("min") || clip.attribute("max")) {
+    lo = clip.attr_float("min", lo);
+    hi = clip.attr_float("max", hi);
+    return clip.inputs.size() == 1;
+  }
+  for (size_t i = 1; i < clip.inputs.size() && i < 3; ++i) {
+    if (clip.inputs[i].empty()) continue;
+    const ir::Tensor* t = float_initializer(graph, clip.inputs[i]);
+    if (!t || t->numel() != 1) return false;
+    (i == 1 ? lo : hi) = t->data<float>()[0];
+  }
+  return true;
+}
+
+void set_string(ir::Node& node, const char* name, const char* value) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::string;
+  a.s = value;
+  node.attributes.push_back(a);
+}
+
+// A 2-D Conv whose output feeds exactly one other 2-D Conv (as its X) hands it over in NHWC
+// order: the producer writes mhub_layout_out = "nhwc", the consumer reads mhub_layout_in =
+// "nhwc" (the tensor keeps its logical NCHW dims). oneDNN prefers NHWC for these convs, so the
+// two reorders between them disappear. Both Conv kernels honour the attributes.
+void mark_nhwc_chains(ir::Graph& graph) {
+  std::unordered_map<std::string, int> readers = reader_counts(graph);
+  std::unordered_map<std::string, size_t> reader_node;
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    for (const std::string& input : graph.nodes[i].inputs) reader_node[input] = i;
+  auto is_2d_conv = [&](const ir::Node& n) {
+    if (n.op != ir::OpKind::Conv || !n.domain.empty() || n.inputs.size() < 2 || n.outputs.size() != 1) return false;
+    const ir::Tensor* w = float_initializer(graph, n.inputs[1]);
+    return w && w->dims.size() == 4;
+  };
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    ir::Node& producer = graph.nodes[i];
+    if (!is_2d_conv(producer)) continue;
+    const std::string& out = producer.outputs[0];
+    if (readers[out] != 1 || !reader_node.count(out)) continue;
+    ir::Node& consumer = graph.nodes[reader_node[out]];
+    if (!is_2d_conv(consumer) || consumer.inputs[0] != out || &consumer == &producer) continue;
+    set_string(producer, "mhub_layout_out", "nhwc");
+    set_string(consumer, "mhub_layout_in", "nhwc");
+  }
+}
+
+}  // namespace
+
+size_t fuse_nn_patterns(ir::Graph& graph) {
+  size_t removed = 0;
+  std::unordered_map<std::string, int> readers = reader_counts(graph);
+  std::unordered_map<std::string, size_t> reader_node;  // value -> index of its (single) reader
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    for (const std::string& input : graph.nodes[i].inputs) reader_node[input] = i;
+  std::vector<bool> dead(graph.nodes.size(), false);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    ir::Node& producer = graph.nodes[i];
+    bool is_conv = producer.op == ir::OpKind::Conv && producer.domain.empty();
+    bool is_gemm = producer.op == ir::OpKind::Gemm && producer.domain.empty();
+    if ((!is_conv && !is_gemm) || dead[i] || producer.outputs.size() != 1 || producer.inputs.size() < 2) continue;
+    // Follow the chain Conv -> [BatchNormalization] -> [Relu].
+    for (int round = 0; round < 2; ++round) {
+      const std::string& out = producer.outputs[0];
+      if (readers[out] != 1 || !reader_node.count(out)) break;
+      size_t j = reader_node[out];
+      ir::Node& next = graph.nodes[j];
+      if (dead[j] || !next.domain.empty() || next.inputs.empty() || next.inputs[0] != out) break;
+      bool fused = false;
+      if (is_conv && next.op == ir::OpKind::BatchNormalization && !producer.attribute("mhub_activation"))
+        fused = fold_batch_norm(graph, producer, next);
+      else if (next.op == ir::OpKind::Relu && next.outputs.size() == 1 && !producer.attribute("mhub_activation")) {
+        add_activation(producer, "Relu", 0.0f, 0.0f);
+        fused = true;
+      } else if (next.op == ir::OpKind::Clip && next.outputs.size() == 1 && !producer.attribute("mhub_activation")) {
+        float lo = 0, hi = 0;
+        if (clip_bounds(graph, next, lo, hi)) {
+          add_activation(producer, "Clip", lo, hi);
+          fused = true;
+        }
+      }
+      if (!fused) break;
+      producer.outputs[0] = next.outputs[0];
+      for (const std::string& input : producer.inputs) reader_node[input] = i;
+      dead[j] = true;
+      ++removed;
+    }
+  }
+  if (!removed) { mark_nhwc_chains(graph); return 0; }
+  std::vector<ir::Node> kept;
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    if (!dead[i]) kept.push_back(std::move(graph.nodes[i]));
+  graph.nodes = std::move(kept);
+  graph.sort_topologically();
+  graph.remove_unused();
+  mark_nhwc_chains(graph);
+  return removed;
+}
+
+}  // namespace mhub::engine

@@ -1,0 +1,24 @@
+// Load-time graph fusions for the neural-net kernels, run by the Session on its private copy
+// of the graph (never on the caller's model):
+// - Conv followed by an inference BatchNormalization: the BN is folded into new Conv weights
+//   and bias (W' = W * s, B' = (B - mean) * s + beta, s = scale / sqrt(var + eps)).
+// - Conv or Gemm followed by Relu: the Relu is dropped and the producer gets the internal
+//   attribute mhub_activation = "Relu", which both its reference and fast kernels apply (oneDNN
+//   as a post-op).
+// - A 2-D Conv feeding exactly one other 2-D Conv hands its output over in NHWC byte order
+//   (attributes mhub_layout_out / mhub_layout_in = "nhwc"; dims stay NCHW), which saves
+//   oneDNN's reorders between them. Both Conv kernels honour these attributes.
+// A producer is only fused when its output has exactly one reader in the graph, is not a graph
+// output and is not read by a subgraph; all folded parameters must be float32 initializers.
+#pragma once
+
+#include <cstddef>
+
+#include "engine/ir/graph.h"
+
+namespace mhub::engine {
+
+// Returns how many nodes were removed by fusion.
+size_t fuse_nn_patterns(ir::Graph& graph);
+
+}  // namespace mhub::engine

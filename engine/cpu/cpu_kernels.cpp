@@ -7,6 +7,9 @@ namespace {
 std::vector<KernelDef> build_table() {
   std::vector<KernelDef> table;
   add_elementwise_kernels(table);
+  // engine-misc families
+  add_reduce_kernels(table);
+  add_bitwise_kernels(table);
   return table;
 }
 

@@ -103,3 +103,130 @@ TEST_CASE("engine-misc: half and bfloat16 conversions round to nearest even") {
   CHECK(bfloat16_to_float(float_to_bfloat16(3.0f)) == 3.0f);
 }
 }
+
+namespace {
+
+ir::ValueInfo value_info(const std::string& name, ir::DataType dtype, std::vector<int64_t> dims) {
+  ir::ValueInfo v;
+  v.name = name;
+  ir::Shape s;
+  for (auto d : dims) s.dims.push_back(ir::Dim::of(d));
+  v.type = ir::Type::tensor(dtype, s);
+  return v;
+}
+
+ir::Node node_of(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  ir::Node n;
+  n.op_type = op;
+  n.op = ir::lookup_op("", op);
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
+ir::Attribute graph_attr(const std::string& name, ir::Graph g) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::graph;
+  a.g = std::make_shared<ir::Graph>(std::move(g));
+  return a;
+}
+
+std::vector<int64_t> values_of(const ir::Tensor& t) {
+  std::vector<int64_t> v(t.numel());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = mhub::engine::cpu::load_int64(t, i);
+  return v;
+}
+
+}  // namespace
+
+TEST_SUITE("ops") {
+TEST_CASE("engine-misc: Loop carries a value, stacks scan outputs and reads the outer scope") {
+  // body(i, cond, s): s' = s ^ i ^ outer ; scan output s'
+  ir::Graph body;
+  body.inputs = {value_info("i", ir::DataType::int64, {}), value_info("c", ir::DataType::boolean, {}),
+                 value_info("s", ir::DataType::int64, {})};
+  body.nodes.push_back(node_of("BitwiseXor", {"s", "i"}, {"t"}));
+  body.nodes.push_back(node_of("BitwiseXor", {"t", "x1"}, {"s_out"}));
+  body.nodes.push_back(node_of("Identity", {"c"}, {"c_out"}));
+  body.nodes.push_back(node_of("Identity", {"s_out"}, {"scan"}));
+  body.outputs = {value_info("c_out", ir::DataType::boolean, {}), value_info("s_out", ir::DataType::int64, {}),
+                  value_info("scan", ir::DataType::int64, {})};
+  ir::Graph g;
+  for (const char* name : {"x0", "x1", "x2"}) g.inputs.push_back(value_info(name, ir::DataType::int64, {}));
+  ir::Node loop = node_of("Loop", {"x0", "", "x2"}, {"y0", "y1"});
+  loop.attributes.push_back(graph_attr("body", body));
+  g.nodes.push_back(loop);
+  g.outputs = {value_info("y0", ir::DataType::int64, {}), value_info("y1", ir::DataType::int64, {5})};
+  auto out = mhub::test::run_graph_for_test(
+      g, 16, {Value::of(int64s({}, {5})), Value::of(int64s({}, {16})), Value::of(int64s({}, {0}))});
+  // s after each step: 0^0^16=16, 16^1^16=1, 1^2^16=19, 19^3^16=0, 0^4^16=20
+  CHECK(values_of(out[0].tensor) == std::vector<int64_t>{20});
+  CHECK(out[1].tensor.dims == std::vector<int64_t>{5});
+  CHECK(values_of(out[1].tensor) == std::vector<int64_t>{16, 1, 19, 0, 20});
+  // Zero iterations: carried value unchanged, scan output empty with the declared element shape.
+  out = mhub::test::run_graph_for_test(
+      g, 16, {Value::of(int64s({}, {0})), Value::of(int64s({}, {16})), Value::of(int64s({}, {7}))});
+  CHECK(values_of(out[0].tensor) == std::vector<int64_t>{7});
+  CHECK(out[1].tensor.dims == std::vector<int64_t>{0});
+}
+
+TEST_CASE("engine-misc: Scan walks axis 1 in reverse and writes outputs on axis 1") {
+  ir::Graph body;
+  body.inputs = {value_info("s", ir::DataType::int64, {2}), value_info("x", ir::DataType::int64, {2})};
+  body.nodes.push_back(node_of("BitwiseXor", {"s", "x"}, {"s_out"}));
+  body.nodes.push_back(node_of("Identity", {"s_out"}, {"scan"}));
+  body.outputs = {value_info("s_out", ir::DataType::int64, {2}), value_info("scan", ir::DataType::int64, {2})};
+  ir::Graph g;
+  g.inputs = {value_info("x0", ir::DataType::int64, {2}), value_info("x1", ir::DataType::int64, {2, 3})};
+  ir::Node scan = node_of("Scan", {"x0", "x1"}, {"y0", "y1"});
+  scan.attributes.push_back(graph_attr("body", body));
+  scan.attributes.push_back(int_attr("num_scan_inputs", 1));
+  ir::Attribute axes;
+  axes.name = "scan_input_axes";
+  axes.type = ir::AttributeType::ints;
+  axes.ints = {1};
+  scan.attributes.push_back(axes);
+  ir::Attribute dirs = axes;
+  dirs.name = "scan_input_directions";
+  scan.attributes.push_back(dirs);
+  ir::Attribute out_axes = axes;
+  out_axes.name = "scan_output_axes";
+  scan.attributes.push_back(out_axes);
+  g.nodes.push_back(scan);
+  g.outputs = {value_info("y0", ir::DataType::int64, {2}), value_info("y1", ir::DataType::int64, {2, 3})};
+  auto out = mhub::test::run_graph_for_test(
+      g, 16, {Value::of(int64s({2}, {0, 0})), Value::of(int64s({2, 3}, {1, 2, 4, 8, 16, 32}))});
+  CHECK(values_of(out[0].tensor) == std::vector<int64_t>{7, 56});
+  REQUIRE(out[1].tensor.dims == std::vector<int64_t>{2, 3});
+  // Steps visit columns 2,1,0: row 0 states 4, 6, 7; row 1 states 32, 48, 56.
+  CHECK(values_of(out[1].tensor) == std::vector<int64_t>{4, 6, 7, 32, 48, 56});
+}
+
+TEST_CASE("engine-misc: If runs the branch its condition picks") {
+  auto branch = [](int64_t v) {
+    ir::Graph b;
+    ir::Node c = node_of("Constant", {}, {"out"});
+    ir::Attribute a;
+    a.name = "value_int";
+    a.type = ir::AttributeType::int_;
+    a.i = v;
+    c.attributes.push_back(a);
+    b.nodes.push_back(c);
+    b.outputs = {value_info("out", ir::DataType::int64, {})};
+    return b;
+  };
+  ir::Graph g;
+  g.inputs = {value_info("x0", ir::DataType::boolean, {})};
+  ir::Node n = node_of("If", {"x0"}, {"y0"});
+  n.attributes.push_back(graph_attr("then_branch", branch(1)));
+  n.attributes.push_back(graph_attr("else_branch", branch(2)));
+  g.nodes.push_back(n);
+  g.outputs = {value_info("y0", ir::DataType::int64, {})};
+  uint8_t yes = 1, no = 0;
+  auto out = mhub::test::run_graph_for_test(g, 16, {Value::of(ir::Tensor::from_bytes(ir::DataType::boolean, {}, &yes, 1))});
+  CHECK(values_of(out[0].tensor) == std::vector<int64_t>{1});
+  out = mhub::test::run_graph_for_test(g, 16, {Value::of(ir::Tensor::from_bytes(ir::DataType::boolean, {}, &no, 1))});
+  CHECK(values_of(out[0].tensor) == std::vector<int64_t>{2});
+}
+}

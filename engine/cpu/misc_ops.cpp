@@ -116,7 +116,7 @@ void reverse_sequence(OpContext& ctx) {
   size_t rank = x.dims.size();
   size_t batch_axis = axis_of(ctx, ctx.node().attr_int("batch_axis", 1), rank);
   size_t time_axis = axis_of(ctx, ctx.node().attr_int("time_axis", 0), rank);
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  ir::Tensor& y = size_strings(ctx.allocate_output(0, x.dtype, x.dims));
   std::vector<uint64_t> strides(rank, 1);
   for (size_t d = rank - 1; d-- > 0;) strides[d] = strides[d + 1] * static_cast<uint64_t>(x.dims[d + 1]);
   uint64_t n = x.numel();
@@ -140,7 +140,7 @@ void tensor_scatter(OpContext& ctx) {
   bool circular = ctx.node().attr_string("mode", "linear") == "circular";
   if (update.dims.size() != rank || update.dtype != cache.dtype)
     throw_error(ErrorCategory::format, ctx.describe() + ": update must match the cache's rank and type");
-  ir::Tensor& y = ctx.allocate_output(0, cache.dtype, cache.dims);
+  ir::Tensor& y = size_strings(ctx.allocate_output(0, cache.dtype, cache.dims));
   uint64_t n = cache.numel();
   for (uint64_t i = 0; i < n; ++i) copy_one(cache, i, y, i);
   std::vector<uint64_t> ustrides(rank, 1), cstrides(rank, 1);
@@ -179,7 +179,7 @@ void center_crop_pad(OpContext& ctx) {
     throw_error(ErrorCategory::format, ctx.describe() + ": shape needs one entry per axis");
   std::vector<int64_t> out_dims = x.dims;
   for (size_t k = 0; k < axes.size(); ++k) out_dims[axis_of(ctx, axes[k], rank)] = load_int64(shape, k);
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, out_dims);
+  ir::Tensor& y = size_strings(ctx.allocate_output(0, x.dtype, out_dims));
   if (x.dtype == ir::DataType::string) std::fill(y.strings.begin(), y.strings.end(), std::string());
   else std::memset(mutable_bytes(y), 0, y.byte_size());
   // Offset of the output window in input coordinates (negative when padding).
@@ -245,7 +245,7 @@ void unique(OpContext& ctx) {
   for (size_t r = 0; r < order.size(); ++r) rank_of[order[r]] = static_cast<int64_t>(r);
   std::vector<int64_t> y_dims = dims;
   y_dims[axis] = static_cast<int64_t>(order.size());
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, y_dims);
+  ir::Tensor& y = size_strings(ctx.allocate_output(0, x.dtype, y_dims));
   int64_t u_count = static_cast<int64_t>(order.size());
   for (int64_t r = 0; r < u_count; ++r)
     for (uint64_t k = 0; k < slice_size; ++k) {

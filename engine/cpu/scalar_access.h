@@ -25,4 +25,11 @@ void store_int64(ir::Tensor& t, uint64_t index, int64_t value);
 // Mutable element pointer of a tensor the kernel allocated.
 inline uint8_t* mutable_bytes(ir::Tensor& t) { return t.storage->mutable_data() + t.offset; }
 
+// String tensors keep elements in `strings`: makes sure a freshly allocated one has numel()
+// entries whatever the allocator did (cheap no-op otherwise).
+inline ir::Tensor& size_strings(ir::Tensor& t) {
+  if (t.dtype == ir::DataType::string) t.strings.resize(t.numel());
+  return t;
+}
+
 }  // namespace mhub::engine::cpu

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "engine/cpu/scalar_access.h"
 
 namespace mhub::engine::cpu {
 
@@ -39,6 +40,7 @@ ir::Tensor slice_axis(const ir::Tensor& t, size_t axis, int64_t start, int64_t l
   std::vector<int64_t> dims = t.dims;
   dims[axis] = length;
   ir::Tensor out = scope.allocate(t.dtype, dims);
+  size_strings(out);
   uint64_t outer = product(t.dims, 0, axis), inner = product(t.dims, axis + 1, t.dims.size());
   uint64_t axis_size = static_cast<uint64_t>(t.dims[axis]);
   for (uint64_t o = 0; o < outer; ++o)
@@ -74,6 +76,7 @@ ir::Tensor concat_axis(const std::vector<ir::Tensor>& parts, size_t axis, bool n
     dims[axis] += pd[axis];
   }
   ir::Tensor out = scope.allocate(first.dtype, dims);
+  size_strings(out);
   uint64_t outer = product(dims, 0, axis), inner = product(dims, axis + 1, dims.size());
   uint64_t out_axis = static_cast<uint64_t>(dims[axis]);
   uint64_t at = 0;

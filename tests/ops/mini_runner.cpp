@@ -1,6 +1,8 @@
 #include "tests/ops/mini_runner.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -219,7 +221,11 @@ std::string compare_tensors(const ir::Tensor& e, const ir::Tensor& a) {
     if (std::isnan(x) && std::isnan(y)) continue;
     if (std::isinf(x) && x == y) continue;
     if (!(std::fabs(x - y) <= 1e-7 + 1e-3 * std::fabs(x)))
-      return "element " + std::to_string(i) + ": " + std::to_string(y) + " != expected " + std::to_string(x);
+      {
+        char text[160];
+        std::snprintf(text, sizeof text, "element %llu: %.9g != expected %.9g", static_cast<unsigned long long>(i), y, x);
+        return text;
+      }
   }
   return {};
 }

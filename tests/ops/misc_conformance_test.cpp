@@ -34,8 +34,12 @@ bool owned(const std::string& name) {
 }
 
 // Cases known not to pass yet, with the reason (reported, not asserted).
+// test_dft_inverse*: the expected output carries the float32 FFT round-off of the generator
+// (1.9e-7 where the exact value is 0, element 101), above the suite's atol of 1e-7; mhub's
+// double-precision DFT gives 3e-15 there.
 const char* const kKnownFailures[] = {
-    "",
+    "test_dft_inverse",
+    "test_dft_inverse_opset19",
 };
 
 bool known_failure(const std::string& name) {

@@ -18,6 +18,7 @@ void add_elementwise_kernels(std::vector<KernelDef>& table);
 // engine-misc families
 void add_reduce_kernels(std::vector<KernelDef>& table);
 void add_bitwise_kernels(std::vector<KernelDef>& table);
+void add_sampling_kernels(std::vector<KernelDef>& table);
 void add_signal_kernels(std::vector<KernelDef>& table);
 void add_string_kernels(std::vector<KernelDef>& table);
 void add_misc_ops_kernels(std::vector<KernelDef>& table);

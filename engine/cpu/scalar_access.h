@@ -7,14 +7,16 @@
 
 #include <cstdint>
 
+#include "engine/core/float_types.h"
 #include "engine/ir/tensor.h"
 
 namespace mhub::engine::cpu {
 
-float half_to_float(uint16_t bits);
-uint16_t float_to_half(float value);
-float bfloat16_to_float(uint16_t bits);
-uint16_t float_to_bfloat16(float value);
+// The narrow-float conversions are engine-core's (engine/core/float_types.h).
+using engine::bfloat16_to_float;
+using engine::float_to_bfloat16;
+using engine::float_to_half;
+using engine::half_to_float;
 
 // Throws mhub::Error (unsupported) for string/complex/sub-byte dtypes.
 double load_as_double(const ir::Tensor& t, uint64_t index);

@@ -40,6 +40,11 @@ bool owned(const std::string& name) {
 const char* const kKnownFailures[] = {
     "test_dft_inverse",
     "test_dft_inverse_opset19",
+    // Bernoulli: the expected values are numpy's random draws, which no other generator can
+    // reproduce (ONNX leaves the stream unspecified); shape and dtype are checked in
+    // misc_kernels_test.cpp instead.
+    "test_bernoulli", "test_bernoulli_double", "test_bernoulli_seed",
+    "test_bernoulli_expanded", "test_bernoulli_double_expanded", "test_bernoulli_seed_expanded",
 };
 
 bool known_failure(const std::string& name) {

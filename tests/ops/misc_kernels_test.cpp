@@ -230,3 +230,32 @@ TEST_CASE("engine-misc: If runs the branch its condition picks") {
   CHECK(values_of(out[0].tensor) == std::vector<int64_t>{2});
 }
 }
+
+TEST_SUITE("ops") {
+TEST_CASE("engine-misc: random ops give the right shape and type, repeat with a seed, and respect p=0/1") {
+  ir::Graph g = one_node("Bernoulli", 1, 1);
+  ir::Attribute seed;
+  seed.name = "seed";
+  seed.type = ir::AttributeType::float_;
+  seed.f = 3.0f;
+  g.nodes[0].attributes.push_back(seed);
+  ir::Tensor p = floats({3, 7}, std::vector<float>(21, 0.5f));
+  float* pv = reinterpret_cast<float*>(p.storage->mutable_data());
+  pv[0] = 0.0f;
+  pv[1] = 1.0f;
+  auto a = mhub::test::run_graph_for_test(g, 15, {Value::of(p)});
+  auto b = mhub::test::run_graph_for_test(g, 15, {Value::of(p)});
+  CHECK(a[0].tensor.dims == std::vector<int64_t>{3, 7});
+  CHECK(a[0].tensor.dtype == ir::DataType::float32);
+  CHECK(mhub::test::compare_values(a[0], b[0]).empty());
+  CHECK(a[0].tensor.data<float>()[0] == 0.0f);
+  CHECK(a[0].tensor.data<float>()[1] == 1.0f);
+  ir::Graph u = one_node("RandomUniformLike", 1, 1);
+  u.nodes[0].attributes.push_back(int_attr("dtype", 11));
+  auto r = mhub::test::run_graph_for_test(u, 15, {Value::of(p)});
+  CHECK(r[0].tensor.dtype == ir::DataType::float64);
+  bool in_range = true;
+  for (int i = 0; i < 21; ++i) in_range = in_range && r[0].tensor.data<double>()[i] >= 0.0 && r[0].tensor.data<double>()[i] < 1.0;
+  CHECK(in_range);
+}
+}

@@ -17,7 +17,6 @@ std::vector<KernelDef> build_table() {
   add_reduce_kernels(table);
   add_bitwise_kernels(table);
   add_image_decoder_kernels(table);
-  add_quantized_matmul_kernels(table);
   add_random_kernels(table);
   add_text_kernels(table);
   add_einsum_kernels(table);

@@ -25,7 +25,6 @@ void add_ordering_kernels(std::vector<KernelDef>& table);
 void add_reduce_kernels(std::vector<KernelDef>& table);
 void add_bitwise_kernels(std::vector<KernelDef>& table);
 void add_image_decoder_kernels(std::vector<KernelDef>& table);
-void add_quantized_matmul_kernels(std::vector<KernelDef>& table);
 void add_random_kernels(std::vector<KernelDef>& table);
 void add_text_kernels(std::vector<KernelDef>& table);
 void add_einsum_kernels(std::vector<KernelDef>& table);

@@ -22,7 +22,7 @@ const char* const kPrefixes[] = {
     "nonmaxsuppression", "roialign", "gridsample", "affine_grid", "col2im", "center_crop_pad",
     "det_", "unique", "reversesequence", "einsum", "tfidfvectorizer", "sce_", "nllloss",
     "cumprod", "tensorscatter", "eyelike", "split_to_sequence", "concat_from_sequence",
-    "identity_opt", "identity_sequence", "bitcast", "image_decoder", "matmulinteger", "qlinearmatmul", "bernoulli", "random",
+    "identity_opt", "identity_sequence", "bitcast", "image_decoder", "bernoulli", "random",
 };
 
 bool owned(const std::string& name) {

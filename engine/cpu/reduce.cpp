@@ -4,6 +4,7 @@
 // the optional second input; with no axes every axis is reduced, unless noop_with_empty_axes=1
 // which makes the op an identity. Reference kernel: accumulates in double over any numeric dtype
 // (bool for Max/Min), which keeps float32 sums accurate for the suite's tolerances.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -12,6 +13,8 @@
 #include "engine/cpu/scalar_access.h"
 
 namespace mhub::engine::cpu {
+
+void add_reduce_fast_kernels(std::vector<KernelDef>& table);
 
 namespace {
 
@@ -156,6 +159,86 @@ void add_reduce_kernels(std::vector<KernelDef>& table) {
   table.push_back({O::ReduceLogSum, ref, reduce_reference<Reduction::log_sum>, numeric});
   table.push_back({O::ReduceLogSumExp, ref, reduce_reference<Reduction::log_sum_exp>, numeric});
   table.push_back({O::ReduceSumSquare, ref, reduce_reference<Reduction::sum_square>, numeric});
+  add_reduce_fast_kernels(table);
+}
+
+}  // namespace mhub::engine::cpu
+
+// ---- fast float32 path ---------------------------------------------------------------------
+// When the reduced axes form one contiguous block, the input is [outer, reduce, inner] and no
+// index arithmetic per element is needed: inner == 1 sums contiguous runs, otherwise rows of
+// `inner` are added elementwise. Work splits over `outer` across the thread pool. Accumulates
+// in double like the reference, so both agree to float rounding.
+namespace mhub::engine::cpu {
+
+namespace {
+
+template <Reduction R>
+void reduce_fast_f32(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  size_t rank = x.dims.size();
+  bool noop = false;
+  std::vector<bool> mask = reduced_axes(ctx, rank, noop);
+  size_t first = rank, last = 0;
+  for (size_t d = 0; d < rank; ++d)
+    if (mask[d]) { first = std::min(first, d); last = d; }
+  bool contiguous = first < rank;
+  for (size_t d = first; contiguous && d <= last; ++d)
+    if (!mask[d]) contiguous = false;
+  if (noop || !contiguous || x.numel() == 0) return reduce_reference<R>(ctx);
+  uint64_t outer = 1, reduce = 1, inner = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    uint64_t n = static_cast<uint64_t>(x.dims[d]);
+    if (d < first) outer *= n; else if (d <= last) reduce *= n; else inner *= n;
+  }
+  bool keepdims = ctx.node().attr_int("keepdims", 1) != 0;
+  std::vector<int64_t> out_dims;
+  for (size_t d = 0; d < rank; ++d)
+    if (!mask[d]) out_dims.push_back(x.dims[d]);
+    else if (keepdims) out_dims.push_back(1);
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, out_dims);
+  const float* in = x.data<float>();
+  float* out = reinterpret_cast<float*>(mutable_bytes(y));
+  size_t min_chunk = std::max<uint64_t>(1, (1u << 15) / std::max<uint64_t>(1, reduce * inner));
+  ctx.threads().parallel_for(outer, min_chunk, [&](size_t begin, size_t end) {
+    std::vector<double> acc(inner);
+    for (size_t o = begin; o < end; ++o) {
+      const float* block = in + o * reduce * inner;
+      std::fill(acc.begin(), acc.end(), initial_value(R));
+      if (inner == 1) {
+        double a = initial_value(R);
+        for (uint64_t r = 0; r < reduce; ++r) accumulate(R, a, block[r]);
+        acc[0] = a;
+      } else {
+        for (uint64_t r = 0; r < reduce; ++r) {
+          const float* row = block + r * inner;
+          for (uint64_t i = 0; i < inner; ++i) accumulate(R, acc[i], row[i]);
+        }
+      }
+      for (uint64_t i = 0; i < inner; ++i) out[o * inner + i] = static_cast<float>(finish(R, acc[i], reduce));
+    }
+  });
+}
+
+bool float32_only(const ir::Node&, std::span<const ir::DataType> types) {
+  return !types.empty() && types[0] == ir::DataType::float32;
+}
+
+}  // namespace
+
+void add_reduce_fast_kernels(std::vector<KernelDef>& table) {
+  using O = ir::OpKind;
+  auto fast = KernelKind::fast;
+  table.push_back({O::ReduceSum, fast, reduce_fast_f32<Reduction::sum>, float32_only});
+  table.push_back({O::ReduceMean, fast, reduce_fast_f32<Reduction::mean>, float32_only});
+  table.push_back({O::ReduceMax, fast, reduce_fast_f32<Reduction::max>, float32_only});
+  table.push_back({O::ReduceMin, fast, reduce_fast_f32<Reduction::min>, float32_only});
+  table.push_back({O::ReduceProd, fast, reduce_fast_f32<Reduction::prod>, float32_only});
+  table.push_back({O::ReduceL1, fast, reduce_fast_f32<Reduction::l1>, float32_only});
+  table.push_back({O::ReduceL2, fast, reduce_fast_f32<Reduction::l2>, float32_only});
+  table.push_back({O::ReduceLogSum, fast, reduce_fast_f32<Reduction::log_sum>, float32_only});
+  table.push_back({O::ReduceLogSumExp, fast, reduce_fast_f32<Reduction::log_sum_exp>, float32_only});
+  table.push_back({O::ReduceSumSquare, fast, reduce_fast_f32<Reduction::sum_square>, float32_only});
 }
 
 }  // namespace mhub::engine::cpu

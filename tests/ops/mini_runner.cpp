@@ -26,7 +26,7 @@ using Env = std::unordered_map<std::string, Value>;
 
 class MiniScope : public engine::ExecutionScope {
  public:
-  explicit MiniScope(int64_t opset) : opset_(opset), pool_(2) {}
+  MiniScope(int64_t opset, bool allow_fast) : opset_(opset), allow_fast_(allow_fast), pool_(2) {}
 
   ir::Tensor allocate(ir::DataType dtype, const std::vector<int64_t>& dims) override {
     if (dtype == ir::DataType::string) {
@@ -103,7 +103,7 @@ class MiniScope : public engine::ExecutionScope {
       env[node.outputs[0]] = *inputs[0];
       return;
     }
-    const engine::KernelDef* kernel = engine::find_kernel(engine::cpu::cpu_kernel_table(), node, types);
+    const engine::KernelDef* kernel = engine::find_kernel(engine::cpu::cpu_kernel_table(), node, types, allow_fast_);
     if (!kernel) throw_error(ErrorCategory::unsupported, "mini runner: no kernel for " + node.op_type);
     std::vector<Value> outputs(node.outputs.size());
     engine::OpContext ctx(node, opset_, inputs, outputs, *this);
@@ -113,6 +113,7 @@ class MiniScope : public engine::ExecutionScope {
   }
 
   int64_t opset_;
+  bool allow_fast_;
   engine::ThreadPool pool_;
   std::vector<Env*> stack_;
 };
@@ -246,8 +247,9 @@ std::string compare_values(const Value& expected, const Value& actual) {
   return {};
 }
 
-std::vector<Value> run_graph_for_test(const ir::Graph& graph, int64_t opset, std::vector<Value> inputs) {
-  MiniScope scope(opset);
+std::vector<Value> run_graph_for_test(const ir::Graph& graph, int64_t opset, std::vector<Value> inputs,
+                                      bool allow_fast) {
+  MiniScope scope(opset, allow_fast);
   return scope.run_subgraph(graph, std::move(inputs));
 }
 

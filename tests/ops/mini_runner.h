@@ -27,8 +27,9 @@ struct CaseOutcome {
 CaseOutcome run_backend_case(const std::filesystem::path& case_dir);
 
 // Runs `graph` of a model with opset `opset` on `inputs` (bound to graph inputs in order).
+// allow_fast = false runs reference kernels only (to check fast kernels against them).
 std::vector<engine::Value> run_graph_for_test(const ir::Graph& graph, int64_t opset,
-                                              std::vector<engine::Value> inputs);
+                                              std::vector<engine::Value> inputs, bool allow_fast = true);
 
 // Empty when equal within tolerance, else a description of the first difference.
 std::string compare_values(const engine::Value& expected, const engine::Value& actual);

@@ -173,6 +173,27 @@ namespace mhub::engine::cpu {
 
 namespace {
 
+// Reductions whose float partial results combine exactly like their elements.
+bool float_lanes_ok(Reduction r) {
+  return r == Reduction::sum || r == Reduction::mean || r == Reduction::max || r == Reduction::min ||
+         r == Reduction::l1 || r == Reduction::l2 || r == Reduction::sum_square;
+}
+
+template <Reduction R>
+inline float float_step(float acc, float v) {
+  if constexpr (R == Reduction::max) return (v > acc || v != v) && acc == acc ? v : acc;
+  else if constexpr (R == Reduction::min) return (v < acc || v != v) && acc == acc ? v : acc;
+  else if constexpr (R == Reduction::l1) return acc + std::fabs(v);
+  else if constexpr (R == Reduction::l2 || R == Reduction::sum_square) return acc + v * v;
+  else return acc + v;
+}
+
+// Folds a partial result (already squared / absolute) into a double accumulator.
+void combine(Reduction r, double& acc, double partial) {
+  if (r == Reduction::max || r == Reduction::min) accumulate(r, acc, partial);
+  else acc += partial;
+}
+
 template <Reduction R>
 void reduce_fast_f32(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
@@ -202,13 +223,35 @@ void reduce_fast_f32(OpContext& ctx) {
   size_t min_chunk = std::max<uint64_t>(1, (1u << 15) / std::max<uint64_t>(1, reduce * inner));
   ctx.threads().parallel_for(outer, min_chunk, [&](size_t begin, size_t end) {
     std::vector<double> acc(inner);
+    std::vector<float> row_acc;
     for (size_t o = begin; o < end; ++o) {
       const float* block = in + o * reduce * inner;
       std::fill(acc.begin(), acc.end(), initial_value(R));
-      if (inner == 1) {
+      if (inner == 1 && float_lanes_ok(R)) {
+        // Eight independent float partial results let the compiler vectorize the loop (a single
+        // accumulator is a serial dependency chain); they are combined in double at the end.
+        constexpr int kLanes = 8;
+        float lanes[kLanes];
+        for (float& l : lanes) l = static_cast<float>(initial_value(R));
+        uint64_t r = 0;
+        for (; r + kLanes <= reduce; r += kLanes)
+          for (int k = 0; k < kLanes; ++k) lanes[k] = float_step<R>(lanes[k], block[r + k]);
+        double a = initial_value(R);
+        for (int k = 0; k < kLanes; ++k) combine(R, a, lanes[k]);
+        for (; r < reduce; ++r) accumulate(R, a, block[r]);
+        acc[0] = a;
+      } else if (inner == 1) {
         double a = initial_value(R);
         for (uint64_t r = 0; r < reduce; ++r) accumulate(R, a, block[r]);
         acc[0] = a;
+      } else if (float_lanes_ok(R)) {
+        // Rows add elementwise into float partials: independent lanes, so this vectorizes.
+        row_acc.assign(inner, static_cast<float>(initial_value(R)));
+        for (uint64_t r = 0; r < reduce; ++r) {
+          const float* row = block + r * inner;
+          for (uint64_t i = 0; i < inner; ++i) row_acc[i] = float_step<R>(row_acc[i], row[i]);
+        }
+        for (uint64_t i = 0; i < inner; ++i) acc[i] = row_acc[i];
       } else {
         for (uint64_t r = 0; r < reduce; ++r) {
           const float* row = block + r * inner;

@@ -16,6 +16,7 @@ std::vector<KernelDef> build_table() {
   // engine-misc families
   add_reduce_kernels(table);
   add_bitwise_kernels(table);
+  add_optional_kernels(table);
   add_image_decoder_kernels(table);
   add_random_kernels(table);
   add_text_kernels(table);

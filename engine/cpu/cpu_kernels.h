@@ -24,6 +24,7 @@ void add_ordering_kernels(std::vector<KernelDef>& table);
 // engine-misc families
 void add_reduce_kernels(std::vector<KernelDef>& table);
 void add_bitwise_kernels(std::vector<KernelDef>& table);
+void add_optional_kernels(std::vector<KernelDef>& table);
 void add_image_decoder_kernels(std::vector<KernelDef>& table);
 void add_random_kernels(std::vector<KernelDef>& table);
 void add_text_kernels(std::vector<KernelDef>& table);

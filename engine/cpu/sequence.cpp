@@ -1,5 +1,5 @@
 // Sequence ops: SequenceConstruct/Empty/At/Insert/Erase/Length, SplitToSequence,
-// ConcatFromSequence, SequenceMap. Sequences hold shared tensors: inserting or reading an
+// ConcatFromSequence, SequenceMap (optionals: optional.cpp). Sequences hold shared tensors: inserting or reading an
 // element copies no bytes.
 #include "common/error.h"
 #include "engine/cpu/cpu_kernels.h"
@@ -150,25 +150,6 @@ void sequence_map(OpContext& ctx) {
   }
 }
 
-// ---- optionals: an optional holding a value is that value; an empty one is Value::none() ----
-
-void optional_construct(OpContext& ctx) {
-  ctx.set_output(0, ctx.has_input(0) ? ctx.value(0) : Value::none());
-}
-
-void optional_has_element(OpContext& ctx) {
-  bool has = ctx.has_input(0) && ctx.value(0).kind != Value::Kind::optional_none;
-  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::boolean, {});
-  mutable_bytes(y)[0] = has ? 1 : 0;
-}
-
-void optional_get_element(OpContext& ctx) {
-  const Value& v = ctx.value(0);
-  if (v.kind == Value::Kind::optional_none)
-    throw_error(ErrorCategory::format, ctx.describe() + ": the optional input holds no value");
-  ctx.set_output(0, v);
-}
-
 }  // namespace
 
 void add_sequence_kernels(std::vector<KernelDef>& table) {
@@ -183,9 +164,6 @@ void add_sequence_kernels(std::vector<KernelDef>& table) {
   table.push_back({O::SplitToSequence, ref, split_to_sequence, nullptr});
   table.push_back({O::ConcatFromSequence, ref, concat_from_sequence, nullptr});
   table.push_back({O::SequenceMap, ref, sequence_map, nullptr});
-  table.push_back({O::Optional, ref, optional_construct, nullptr});
-  table.push_back({O::OptionalHasElement, ref, optional_has_element, nullptr});
-  table.push_back({O::OptionalGetElement, ref, optional_get_element, nullptr});
 }
 
 }  // namespace mhub::engine::cpu

@@ -27,6 +27,7 @@ struct BenchOptions {
   int iters = 20;
   int warmup = 3;
   bool json = false;
+  bool verbose = false;
 };
 
 // Random values: floats uniform in [-1, 1), integers and bools in {0, 1} (safe as indices).
@@ -70,6 +71,9 @@ void add_bench(CLI::App& app) {
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}");
+  command->add_flag("--verbose", options->verbose,
+                    "Also time every node and print where the time goes, summed by op type "
+                    "(timing each node adds a little overhead)");
   command->callback([options] {
     std::map<std::string, int64_t> dim_values;
     for (const std::string& spec : options->dims) {
@@ -86,6 +90,7 @@ void add_bench(CLI::App& app) {
     ir::Model model = onnx_io::load_model(path);
     engine::SessionOptions session_options;
     session_options.threads = options->threads;
+    session_options.verbose = options->verbose;
     engine::Session session(model, session_options);
     std::mt19937 rng(12345);
     std::vector<std::pair<std::string, engine::Value>> feeds;
@@ -112,14 +117,29 @@ void add_bench(CLI::App& app) {
     }
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
+    // per op type: total kernel ms per run, largest first
+    std::vector<std::pair<std::string, double>> by_op;
+    if (options->verbose) {
+      std::map<std::string, double> sums;
+      int runs = options->warmup + options->iters;
+      for (const auto& node : session.node_times()) sums[node.op] += node.ms / std::max(1, runs);
+      by_op.assign(sums.begin(), sums.end());
+      std::sort(by_op.begin(), by_op.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    }
     if (options->json) {
       nlohmann::json out{{"model", path.string()},   {"iters", options->iters},
                          {"median_ms", median},      {"min_ms", times.front()},
                          {"max_ms", times.back()}};
+      if (options->verbose) {
+        nlohmann::json ops = nlohmann::json::object();
+        for (const auto& [op, ms] : by_op) ops[op] = ms;
+        out["op_ms"] = ops;
+      }
       std::cout << out.dump() << "\n";
     } else {
       std::cout << path.string() << ": median " << median << " ms, min " << times.front() << " ms, max "
                 << times.back() << " ms over " << options->iters << " runs\n";
+      for (const auto& [op, ms] : by_op) std::cout << "  " << op << "  " << ms << " ms per run\n";
     }
   });
 }

@@ -62,7 +62,7 @@ ir::Model load_model(const std::filesystem::path& path) {
     throw_error(ErrorCategory::io, path.string() + ": no such file");
   if (std::filesystem::is_directory(path))
     throw_error(ErrorCategory::usage, path.string() + ": is a folder, not a model file");
-  auto file = ir::MappedFile::open(path);
+  auto file = ir::MappedFile::open(path, /*read_all=*/true);
   std::filesystem::path base_dir = path.parent_path();
   if (base_dir.empty()) base_dir = ".";
   return parse_model(file->data(), file->size(), path.string(), base_dir);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mhub needs to build and test on Debian 12, from Debian's own packages.
-# Safe to run again: packages already present are not fetched.
+# Safe to run again: packages already present are not fetched. PyTorch/onnx/Fashion-MNIST are
+# for the reference fixtures and the public benchmark models the tests compare against.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -9,6 +10,7 @@ packages=(
   libdnnl-dev zlib1g-dev libzip-dev libpng-dev libjpeg-dev
   clang libclang-rt-14-dev
   nginx openssl curl
+  python3-torch python3-torchvision python3-onnx python3-numpy dataset-fashion-mnist
 )
 missing=()
 for package in "${packages[@]}"; do

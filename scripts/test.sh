@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
-# README's second command and what CI runs: install dependencies, build, run every test
-# (unit, ONNX backend-suite round trip, the slow 2 GiB external-data test).
+# README's second command and what CI runs: install dependencies, build, run every test:
+#   1. ctest on the normal build: unit tests, ONNX backend-suite round trip and conformance,
+#      the slow 2 GiB external-data test, everything else registered in tests/;
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Expects ../shared (ONNX backend tests, peers) beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-cd build
-ctest --output-on-failure --timeout 1200 "$@"
+
+# The public benchmark models (torchvision resnet18/50, mobilenet_v2, a BERT-size encoder) for
+# the round-trip test, exported once with Debian's PyTorch.
+models=build/bench-models
+if [ ! -f "$models/bert_base_like.onnx" ] && [ -f ../shared/peers/export_models.py ]; then
+  /usr/bin/python3 ../shared/peers/export_models.py "$models" >/dev/null
+fi
+export MHUB_BENCH_MODELS=$PWD/$models
+
+(cd build && ctest --output-on-failure --timeout 1500 "$@")
+
+echo "== unit tests under ASan/UBSan"
+MHUB_BUILD_DIR=build-asan MHUB_TARGETS=mhub_tests scripts/build.sh -DMHUB_SANITIZE=ON -DMHUB_CUDA=OFF
+(cd build-asan && ctest --output-on-failure --timeout 1500 -L unit)

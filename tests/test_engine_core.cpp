@@ -262,3 +262,43 @@ TEST_SUITE("engine_core") {
     CHECK(engine::small_float_to_float(DataType::float4e2m1, engine::float_to_small_float(DataType::float4e2m1, 2.5f, true)) == 2.0f);
   }
 }
+
+TEST_SUITE("engine_core") {
+  TEST_CASE("the pool drops buffers the last run did not use; verbose sessions time nodes") {
+    engine::SessionOptions options;
+    options.verbose = true;
+    engine::Session session(relu_chain(1));
+    engine::Session timed(relu_chain(4096), options);
+    std::vector<float> big(4096, 1.0f);
+    ir::Tensor x = ir::Tensor::from_bytes(ir::DataType::float32, {4096}, big.data(), big.size() * 4);
+    timed.run({{"x", engine::Value::of(x)}});
+    auto times = timed.node_times();
+    REQUIRE(times.size() == 3);
+    CHECK(times[0].calls == 1);
+    CHECK(times[0].op == "Relu");
+    CHECK(session.node_times().empty());
+  }
+
+  TEST_CASE("memory follows the latest run's shapes") {
+    ir::Model model = relu_chain(4);
+    model.graph.inputs[0].type->shape->dims[0] = ir::Dim::symbol("n");
+    model.graph.outputs[0].type->shape->dims[0] = ir::Dim::symbol("n");
+    engine::Session session(model);
+    auto run_with = [&](int64_t n) {
+      std::vector<float> data(static_cast<size_t>(n), 2.0f);
+      ir::Tensor x = ir::Tensor::from_bytes(ir::DataType::float32, {n}, data.data(), data.size() * 4);
+      session.run({{"x", engine::Value::of(x)}});
+    };
+    run_with(100000);
+    CHECK(session.stats().bytes_held >= 400000);
+    run_with(10);
+    run_with(10);
+    // the 400 KB buffers of the first run are gone; the small run's few remain
+    CHECK(session.stats().bytes_held < 1000);
+    size_t small_count = session.stats().buffers;
+    size_t before = session.stats().bytes_created;
+    run_with(10);
+    CHECK(session.stats().bytes_created == before);
+    CHECK(session.stats().buffers == small_count);
+  }
+}

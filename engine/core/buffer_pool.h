@@ -20,13 +20,20 @@ class BufferPool {
   ir::Tensor allocate(ir::DataType dtype, const std::vector<int64_t>& dims);
 
   size_t buffer_count() const { return buffers_.size(); }
+
+  // Called after each run: frees buffers that no allocation of that run used and nobody holds,
+  // so memory follows the working set of the latest run (shapes can change between runs)
+  // while a repeated run still finds every buffer it needs.
+  void end_run();
   // Bytes of buffers created so far (a steady-state run adds none).
   size_t bytes_created() const { return bytes_created_; }
+  size_t bytes_held() const;
 
  private:
   std::shared_ptr<ir::Storage> acquire(size_t bytes);
 
   std::vector<std::shared_ptr<ir::Storage>> buffers_;
+  std::vector<bool> used_this_run_;  // parallel to buffers_
   size_t bytes_created_ = 0;
 };
 

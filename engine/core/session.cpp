@@ -80,6 +80,8 @@ struct Step {
   std::vector<int> release_after;
   mutable std::vector<ir::DataType> cached_types;
   mutable const KernelDef* cached_kernel = nullptr;
+  mutable double seconds = 0;  // kernel time, collected with SessionOptions::verbose
+  mutable uint64_t calls = 0;
 };
 
 // A graph (main or subgraph) planned once: every value name gets a slot of the frame.
@@ -249,7 +251,14 @@ void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& sco
   std::vector<Value> outputs(step.outputs.size());
   OpContext context(node, step.opset, std::move(inputs), outputs, scope);
   try {
-    step.cached_kernel->run(context);
+    if (options.verbose) {
+      auto start = std::chrono::steady_clock::now();
+      step.cached_kernel->run(context);
+      step.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++step.calls;
+    } else {
+      step.cached_kernel->run(context);
+    }
   } catch (const Error&) {
     throw;
   } catch (const std::exception& error) {
@@ -417,8 +426,17 @@ bool Session::input_has_default(const std::string& name) const {
 }
 const std::vector<std::string>& Session::log() const { return impl_->log; }
 
+std::vector<Session::NodeTime> Session::node_times() const {
+  std::vector<NodeTime> times;
+  if (!impl_->options.verbose) return times;
+  for (const Step& step : impl_->plan_for(impl_->model.graph).steps)
+    times.push_back({step.node->op_type, step.node->name, step.seconds * 1000.0, step.calls});
+  return times;
+}
+
 Session::Stats Session::stats() const {
-  return {impl_->pool.buffer_count(), impl_->pool.bytes_created(), impl_->model.graph.nodes.size()};
+  return {impl_->pool.buffer_count(), impl_->pool.bytes_created(), impl_->pool.bytes_held(),
+          impl_->model.graph.nodes.size()};
 }
 
 namespace {
@@ -475,7 +493,9 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
   for (const PortInfo& port : s.inputs)
     if (!given.count(port.name) && !s.inputs_with_default.count(port.name))
       throw_error(ErrorCategory::usage, "input '" + port.name + "' is missing; give a value for it");
-  return s.run_graph(plan, {}, nullptr, &named);
+  std::vector<Value> outputs = s.run_graph(plan, {}, nullptr, &named);
+  s.pool.end_run();
+  return outputs;
 }
 
 std::vector<std::string> unsupported_ops(const ir::Model& model) {

@@ -63,9 +63,20 @@ class Session {
   struct Stats {
     size_t buffers = 0;
     size_t bytes_created = 0;
+    size_t bytes_held = 0;  // buffers the pool keeps now
     size_t nodes = 0;  // nodes of the main graph left after the load-time passes
   };
   Stats stats() const;
+
+  // With verbose: time spent in each node of the main graph over all runs so far (kernel time
+  // only), in plan order. Empty without verbose.
+  struct NodeTime {
+    std::string op;
+    std::string name;
+    double ms = 0;
+    uint64_t calls = 0;
+  };
+  std::vector<NodeTime> node_times() const;
 
   // With verbose: one line per node, "backend op 'name'", plus load-time pass notes.
   const std::vector<std::string>& log() const;

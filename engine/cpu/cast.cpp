@@ -1,5 +1,5 @@
 // Cast and CastLike between every ONNX element type: numbers, bool, float16/bfloat16, the
-// float8 kinds (saturate attribute), 4- and 2-bit packed types, and strings.
+// float8 kinds (saturate attribute), 4- and 2-bit packed types (wrapping), and strings.
 //
 // Each element goes through one Scalar (an exact integer for integer sources, a double for
 // float sources), so int64 values above 2^53 survive int-to-int casts.
@@ -114,18 +114,14 @@ void write(ir::Tensor& y, size_t index, const Scalar& s, bool saturate, ir::Data
       out[index / 2] |= static_cast<uint8_t>(nibble << (4 * (index % 2)));
       break;
     }
+    // Like the wider integer casts, 4- and 2-bit targets wrap: the value keeps its low bits.
     case ir::DataType::int4: case ir::DataType::uint4: {
-      bool is_signed = y.dtype == ir::DataType::int4;
-      // Like the wider integer casts, the value wraps to the low bits.
       int64_t v = s.is_integer ? s.as_int64() : static_cast<int64_t>(std::nearbyint(s.as_double()));
-      (void)is_signed;
       out[index / 2] |= static_cast<uint8_t>((v & 0xf) << (4 * (index % 2)));
       break;
     }
     case ir::DataType::int2: case ir::DataType::uint2: {
-      bool is_signed = y.dtype == ir::DataType::int2;
       int64_t v = s.is_integer ? s.as_int64() : static_cast<int64_t>(std::nearbyint(s.as_double()));
-      (void)is_signed;
       out[index / 4] |= static_cast<uint8_t>((v & 0x3) << (2 * (index % 4)));
       break;
     }

@@ -7,6 +7,7 @@
 
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/fast_math.h"
 #include "engine/cpu/tensor_util.h"
 
 namespace mhub::engine::cpu {
@@ -76,10 +77,19 @@ void map_typed(OpContext& ctx, Math kind, const ir::Tensor& x, ir::Tensor& y) {
   T* out = mutable_data<T>(y);
   size_t n = x.numel();
   ctx.threads().parallel_for(n, 1 << 14, [&](size_t s, size_t e) {
-    switch (kind) {  // the common ones get their own loop so the compiler can vectorise them
-      case Math::relu: for (size_t i = s; i < e; ++i) out[i] = apply(Math::relu, in[i]); break;
-      case Math::neg: for (size_t i = s; i < e; ++i) out[i] = apply(Math::neg, in[i]); break;
-      case Math::abs: for (size_t i = s; i < e; ++i) out[i] = apply(Math::abs, in[i]); break;
+    switch (kind) {  // the common ones get their own branch-free loop so they vectorise
+      case Math::relu:  // !(x <= 0) keeps NaN
+        for (size_t i = s; i < e; ++i) out[i] = !(in[i] <= T(0)) ? in[i] : T(0);
+        break;
+      case Math::neg:
+        for (size_t i = s; i < e; ++i) out[i] = static_cast<T>(-in[i]);
+        break;
+      case Math::abs:
+        if constexpr (std::is_floating_point_v<T>)
+          for (size_t i = s; i < e; ++i) out[i] = std::fabs(in[i]);
+        else
+          for (size_t i = s; i < e; ++i) out[i] = apply(Math::abs, in[i]);
+        break;
       default: for (size_t i = s; i < e; ++i) out[i] = apply(kind, in[i]);
     }
   });
@@ -211,6 +221,32 @@ void clip_kernel(OpContext& ctx) {
   }
 }
 
+bool float32_input(const ir::Node&, std::span<const ir::DataType> types) {
+  return !types.empty() && types[0] == ir::DataType::float32;
+}
+
+// Vectorised float32 Exp / Sigmoid / Tanh (fast_math.h); the reference kernels use libm.
+// Each span function is compiled twice (AVX2 and baseline x86-64) and picked at load time,
+// so one binary runs everywhere and uses 8-wide vectors where the CPU has them.
+#define MHUB_SPAN_FN(name, fn)                                                     \
+  __attribute__((target_clones("avx2", "default"))) void name(            \
+      const float* in, float* out, size_t count) {                                \
+    for (size_t i = 0; i < count; ++i) out[i] = fn(in[i]);                        \
+  }
+MHUB_SPAN_FN(exp_span, fast_exp)
+MHUB_SPAN_FN(sigmoid_span, fast_sigmoid)
+MHUB_SPAN_FN(tanh_span, fast_tanh)
+#undef MHUB_SPAN_FN
+
+template <void (*span)(const float*, float*, size_t)>
+void fast_float_map(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  const float* in = x.data<float>();
+  float* out = mutable_data<float>(y);
+  ctx.threads().parallel_for(x.numel(), 1 << 14, [&](size_t s, size_t e) { span(in + s, out + s, e - s); });
+}
+
 }  // namespace
 
 void add_elementwise_kernels(std::vector<KernelDef>& table) {
@@ -245,6 +281,9 @@ void add_elementwise_kernels(std::vector<KernelDef>& table) {
   add(OpKind::IsNaN, float_test<true>);
   add(OpKind::IsInf, float_test<false>);
   add(OpKind::Clip, clip_kernel);
+  table.push_back({OpKind::Exp, KernelKind::fast, fast_float_map<exp_span>, float32_input});
+  table.push_back({OpKind::Sigmoid, KernelKind::fast, fast_float_map<sigmoid_span>, float32_input});
+  table.push_back({OpKind::Tanh, KernelKind::fast, fast_float_map<tanh_span>, float32_input});
 }
 
 }  // namespace mhub::engine::cpu

@@ -10,26 +10,6 @@ namespace mhub::engine::cpu {
 
 namespace {
 
-// Source offsets for an output of `out_dims` whose axis i advances the source by strides[i].
-std::vector<size_t> strided_offsets(const std::vector<int64_t>& out_dims, const std::vector<int64_t>& strides,
-                                    int64_t base) {
-  size_t rank = out_dims.size();
-  size_t count = ir::element_count(out_dims);
-  std::vector<size_t> offsets(count);
-  std::vector<int64_t> index(rank, 0);
-  int64_t offset = base;
-  for (size_t i = 0; i < count; ++i) {
-    offsets[i] = static_cast<size_t>(offset);
-    for (size_t axis = rank; axis-- > 0;) {
-      offset += strides[axis];
-      if (++index[axis] < out_dims[axis]) break;
-      offset -= strides[axis] * index[axis];
-      index[axis] = 0;
-    }
-  }
-  return offsets;
-}
-
 void transpose(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   size_t rank = x.dims.size();
@@ -56,8 +36,7 @@ void transpose(OpContext& ctx) {
           for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) out[c * rows + r] = in[r * cols + c];
     return;
   }
-  std::vector<size_t> offsets = strided_offsets(dims, strides, 0);
-  copy_elements(ctx, x, y, [&](size_t i) { return offsets[i]; });
+  strided_copy(ctx, x, y, dims, strides, 0);
 }
 
 void concat(OpContext& ctx) {
@@ -104,8 +83,7 @@ void copy_block(OpContext& ctx, size_t index, const ir::Tensor& x, int64_t axis,
   dims[axis] = length;
   ir::Tensor& y = ctx.allocate_output(index, x.dtype, dims);
   std::vector<int64_t> strides = strides_of(x.dims);
-  std::vector<size_t> offsets = strided_offsets(dims, strides, begin * strides[axis]);
-  copy_elements(ctx, x, y, [&](size_t i) { return offsets[i]; });
+  strided_copy(ctx, x, y, dims, strides, begin * strides[axis]);
 }
 
 void split(OpContext& ctx) {
@@ -183,9 +161,7 @@ void slice(OpContext& ctx) {
     if (dims[a] > 0) base += begin[a] * in_strides[a];
   }
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, dims);
-  if (y.numel() == 0) return;
-  std::vector<size_t> offsets = strided_offsets(dims, strides, base);
-  copy_elements(ctx, x, y, [&](size_t i) { return offsets[i]; });
+  strided_copy(ctx, x, y, dims, strides, base);
 }
 
 void tile(OpContext& ctx) {

@@ -92,29 +92,28 @@ void arg_extreme(OpContext& ctx) {
     }
 }
 
+// Running sum along the axis (product = true gives a running product).
 template <typename T>
-void cumsum_typed(const ir::Tensor& x, ir::Tensor& y, AxisSplit s, bool exclusive, bool reverse) {
+void cumsum_typed(const ir::Tensor& x, ir::Tensor& y, AxisSplit s, bool exclusive, bool reverse,
+                  bool product = false) {
   const T* in = x.data<T>();
   T* out = mutable_data<T>(y);
   for (size_t o = 0; o < s.outer; ++o)
     for (size_t j = 0; j < s.inner; ++j) {
-      T sum = T(0);
+      T sum = product ? T(1) : T(0);
       for (size_t step = 0; step < s.size; ++step) {
         size_t a = reverse ? s.size - 1 - step : step;
         size_t at = (o * s.size + a) * s.inner + j;
         T value = in[at];
-        if (exclusive) {
-          out[at] = sum;
-          sum = static_cast<T>(sum + value);
-        } else {
-          sum = static_cast<T>(sum + value);
-          out[at] = sum;
-        }
+        T next = product ? static_cast<T>(sum * value) : static_cast<T>(sum + value);
+        out[at] = exclusive ? sum : next;
+        sum = next;
       }
     }
 }
 
-void cumsum(OpContext& ctx) {
+template <bool product>
+void cumulative(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   int64_t axis = normalize_axis(ctx, read_int_values(ctx, ctx.input(1)).at(0), static_cast<int64_t>(x.dims.size()));
   bool exclusive = ctx.node().attr_int("exclusive", 0) != 0;
@@ -122,17 +121,17 @@ void cumsum(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
   AxisSplit s = split_at(x.dims, axis);
   switch (x.dtype) {
-    case ir::DataType::float32: return cumsum_typed<float>(x, y, s, exclusive, reverse);
-    case ir::DataType::float64: return cumsum_typed<double>(x, y, s, exclusive, reverse);
-    case ir::DataType::int32: return cumsum_typed<int32_t>(x, y, s, exclusive, reverse);
-    case ir::DataType::int64: return cumsum_typed<int64_t>(x, y, s, exclusive, reverse);
-    case ir::DataType::uint32: return cumsum_typed<uint32_t>(x, y, s, exclusive, reverse);
-    case ir::DataType::uint64: return cumsum_typed<uint64_t>(x, y, s, exclusive, reverse);
+    case ir::DataType::float32: return cumsum_typed<float>(x, y, s, exclusive, reverse, product);
+    case ir::DataType::float64: return cumsum_typed<double>(x, y, s, exclusive, reverse, product);
+    case ir::DataType::int32: return cumsum_typed<int32_t>(x, y, s, exclusive, reverse, product);
+    case ir::DataType::int64: return cumsum_typed<int64_t>(x, y, s, exclusive, reverse, product);
+    case ir::DataType::uint32: return cumsum_typed<uint32_t>(x, y, s, exclusive, reverse, product);
+    case ir::DataType::uint64: return cumsum_typed<uint64_t>(x, y, s, exclusive, reverse, product);
     case ir::DataType::float16:
     case ir::DataType::bfloat16: {
       ir::Tensor wide = widen_to_float(ctx, x);
       ir::Tensor result = ctx.scope().allocate(ir::DataType::float32, x.dims);
-      cumsum_typed<float>(wide, result, s, exclusive, reverse);
+      cumsum_typed<float>(wide, result, s, exclusive, reverse, product);
       narrow_from_float(result, y);
       return;
     }
@@ -150,7 +149,7 @@ void add_ordering_kernels(std::vector<KernelDef>& table) {
   add(OpKind::TopK, top_k);
   add(OpKind::ArgMax, arg_extreme<true>);
   add(OpKind::ArgMin, arg_extreme<false>);
-  add(OpKind::CumSum, cumsum);
+  add(OpKind::CumSum, cumulative<false>);
 }
 
 }  // namespace mhub::engine::cpu

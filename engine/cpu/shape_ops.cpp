@@ -204,8 +204,13 @@ void expand(OpContext& ctx) {
   std::vector<int64_t> shape = read_int_values(ctx, ctx.input(1));
   std::vector<int64_t> dims = broadcast_shapes(ctx, {x.dims, shape});
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, dims);
-  std::vector<size_t> offsets = broadcast_offsets(x.dims, dims);
-  copy_elements(ctx, x, y, [&](size_t i) { return offsets[i]; });
+  // broadcast axes get stride 0
+  std::vector<int64_t> own = strides_of(x.dims), strides(dims.size(), 0);
+  for (size_t i = 0; i < x.dims.size(); ++i) {
+    size_t axis = dims.size() - x.dims.size() + i;
+    strides[axis] = x.dims[i] == 1 ? 0 : own[i];
+  }
+  strided_copy(ctx, x, y, dims, strides, 0);
 }
 
 template <typename T>

@@ -58,6 +58,76 @@ ir::Tensor& copy_to_output(OpContext& ctx, size_t output, const ir::Tensor& src,
   return out;
 }
 
+// Source offsets for an output of `out_dims` whose axis i advances the source by strides[i].
+std::vector<size_t> strided_offsets(const std::vector<int64_t>& out_dims, const std::vector<int64_t>& strides,
+                                    int64_t base) {
+  size_t rank = out_dims.size();
+  size_t count = ir::element_count(out_dims);
+  std::vector<size_t> offsets(count);
+  std::vector<int64_t> index(rank, 0);
+  int64_t offset = base;
+  for (size_t i = 0; i < count; ++i) {
+    offsets[i] = static_cast<size_t>(offset);
+    for (size_t axis = rank; axis-- > 0;) {
+      offset += strides[axis];
+      if (++index[axis] < out_dims[axis]) break;
+      offset -= strides[axis] * index[axis];
+      index[axis] = 0;
+    }
+  }
+  return offsets;
+}
+
+// dst[i] = src[offset of i], where output axis a advances the source by strides[a]. Walks the
+// output with counters (no per-element offset table), copying the innermost axis in a tight loop.
+void strided_copy(const OpContext& ctx, const ir::Tensor& src, ir::Tensor& dst,
+                  const std::vector<int64_t>& out_dims, const std::vector<int64_t>& strides, int64_t base) {
+  size_t count = ir::element_count(out_dims);
+  if (count == 0) return;
+  size_t rank = out_dims.size();
+  if (rank == 0 || src.dtype == ir::DataType::string) {
+    std::vector<size_t> offsets = strided_offsets(out_dims, strides, base);
+    copy_elements(ctx, src, dst, [&](size_t i) { return offsets[i]; });
+    return;
+  }
+  size_t width = element_bytes(ctx, src.dtype);
+  const uint8_t* in = src.bytes();
+  uint8_t* out = mutable_bytes(dst);
+  int64_t inner = out_dims[rank - 1];
+  int64_t inner_stride = strides[rank - 1];
+  std::vector<int64_t> index(rank, 0);
+  int64_t offset = base;
+  for (size_t done = 0; done < count; done += static_cast<size_t>(inner)) {
+    uint8_t* row = out + done * width;
+    if (inner_stride == 1) {
+      std::memcpy(row, in + offset * width, static_cast<size_t>(inner) * width);
+    } else {
+      switch (width) {
+        case 4: {
+          const uint32_t* from = reinterpret_cast<const uint32_t*>(in) + offset;
+          uint32_t* to = reinterpret_cast<uint32_t*>(row);
+          for (int64_t j = 0; j < inner; ++j) to[j] = from[j * inner_stride];
+          break;
+        }
+        case 8: {
+          const uint64_t* from = reinterpret_cast<const uint64_t*>(in) + offset;
+          uint64_t* to = reinterpret_cast<uint64_t*>(row);
+          for (int64_t j = 0; j < inner; ++j) to[j] = from[j * inner_stride];
+          break;
+        }
+        default:
+          for (int64_t j = 0; j < inner; ++j) std::memcpy(row + j * width, in + (offset + j * inner_stride) * width, width);
+      }
+    }
+    for (size_t axis = rank - 1; axis-- > 0;) {  // advance the outer counters
+      offset += strides[axis];
+      if (++index[axis] < out_dims[axis]) break;
+      offset -= strides[axis] * index[axis];
+      index[axis] = 0;
+    }
+  }
+}
+
 std::vector<int64_t> broadcast_shapes(const OpContext& ctx, const std::vector<std::vector<int64_t>>& shapes) {
   size_t rank = 0;
   for (const auto& s : shapes) rank = std::max(rank, s.size());

@@ -61,6 +61,16 @@ void copy_one(const ir::Tensor& src, size_t from, ir::Tensor& dst, size_t to, si
 ir::Tensor& copy_to_output(OpContext& ctx, size_t output, const ir::Tensor& src,
                            const std::vector<int64_t>& dims);
 
+// Source offsets for an output of `out_dims` whose axis i advances the source by strides[i]
+// (a table of one offset per element: for small tensors and strings).
+std::vector<size_t> strided_offsets(const std::vector<int64_t>& out_dims, const std::vector<int64_t>& strides,
+                                    int64_t base);
+// dst[i] = src[base + sum(index[a] * strides[a])] over dst's dims `out_dims`, walking counters
+// and copying the innermost axis in a tight loop (memcpy when its stride is 1). A stride of 0
+// repeats (broadcasts) the source along that axis.
+void strided_copy(const OpContext& ctx, const ir::Tensor& src, ir::Tensor& dst,
+                  const std::vector<int64_t>& out_dims, const std::vector<int64_t>& strides, int64_t base);
+
 // numpy broadcasting of several shapes; throws mhub::Error (format) naming the node.
 std::vector<int64_t> broadcast_shapes(const OpContext& ctx, const std::vector<std::vector<int64_t>>& shapes);
 

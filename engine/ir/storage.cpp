@@ -36,7 +36,7 @@ uint8_t* Storage::mutable_data() {
   return reinterpret_cast<uint8_t*>(owned_.data());
 }
 
-std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path) {
+std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path, bool read_all) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     throw_error(ErrorCategory::io, path.string() + ": cannot open: " + std::strerror(errno));
@@ -50,7 +50,7 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
   file->path_ = path;
   file->size_ = static_cast<size_t>(info.st_size);
   if (file->size_ > 0) {
-    void* address = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* address = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE | (read_all ? MAP_POPULATE : 0), fd, 0);
     if (address == MAP_FAILED) {
       int saved = errno;
       ::close(fd);

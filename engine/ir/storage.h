@@ -40,7 +40,9 @@ class Storage {
 class MappedFile {
  public:
   // Throws mhub::Error (io) naming the path when it cannot be opened or mapped.
-  static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
+  // `read_all`: the caller will read every byte soon (a model file being parsed), so the pages
+  // are faulted in up front (MAP_POPULATE) instead of one fault per page.
+  static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path, bool read_all = false);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

@@ -20,11 +20,15 @@ batches and writes, under OUT/<model>/:
   initial__<param>.npy        every parameter before training
 Plus OUT/losses/: logits/targets and torch's value + gradient for cross-entropy (with label
 smoothing 0.1), MSE, BCE-with-logits and L1, each with reduction='mean'.
+Plus OUT/images/: a two-class image folder (PNG, RGB JPEG, greyscale JPEG, one non-image file)
+for the image-folder reader's tests.
 
 Usage: /usr/bin/python3 scripts/make_train_fixtures.py [OUT_DIR]
 """
-import json, os, sys
+import copy, json, os, sys
 import numpy as np
+import onnx
+import onnx.numpy_helper
 import torch
 
 STEPS = 20
@@ -98,7 +102,7 @@ def file_name(name):
     return name.replace("/", "_")
 
 
-def run_model(out, name, make_model, make_batch, dummy, save_grads):
+def run_model(out, name, make_model, make_batch, save_grads):
     root = os.path.join(out, name)
     torch.manual_seed(1)
     initial = make_model()
@@ -107,11 +111,22 @@ def run_model(out, name, make_model, make_batch, dummy, save_grads):
     save(f"{root}/targets.npy", torch.stack([y for _, y in batches]).numpy())
     for pname, p in initial.named_parameters():
         save(f"{root}/initial__{file_name(pname)}.npy", p.detach().numpy())
-    initial.train()
-    torch.onnx.export(initial, dummy, f"{root}/model.onnx", input_names=["input"],
+    # Export a copy: tracing runs a training-mode forward that would move BatchNorm's running
+    # statistics of the model the optimizers start from.
+    exported = copy.deepcopy(initial)
+    exported.train()
+    torch.onnx.export(exported, batches[0][0], f"{root}/model.onnx", input_names=["input"],
                       output_names=["logits"], opset_version=17, do_constant_folding=False,
                       training=torch.onnx.TrainingMode.TRAINING, export_params=True,
                       keep_initializers_as_inputs=False)
+    # ...and the export itself captured the traced forward's running statistics: put back the
+    # state training starts from, so model.onnx is exactly the optimizers' starting point.
+    start = {k: v.numpy() for k, v in initial.state_dict().items()}
+    onnx_model = onnx.load(f"{root}/model.onnx")
+    for tensor in onnx_model.graph.initializer:
+        if tensor.name in start:
+            tensor.CopyFrom(onnx.numpy_helper.from_array(start[tensor.name], tensor.name))
+    onnx.save(onnx_model, f"{root}/model.onnx")
     for opt_name, hyper in OPTIMIZERS.items():
         model = make_model()
         model.load_state_dict(initial.state_dict())
@@ -168,24 +183,39 @@ def write_loss_fixtures(out):
         save(f"{root}/{case}_grad.npy", z.grad.numpy())
 
 
+def write_image_folder(out):
+    from PIL import Image
+    red, blue = os.path.join(out, "images", "a_red"), os.path.join(out, "images", "b_blue")
+    os.makedirs(red, exist_ok=True)
+    os.makedirs(blue, exist_ok=True)
+    image = Image.new("RGB", (6, 4), (255, 0, 0))
+    image.putpixel((0, 0), (0, 255, 0))
+    image.save(f"{red}/0.png")
+    Image.new("RGB", (12, 8), (200, 0, 0)).save(f"{red}/1.png")
+    Image.new("RGB", (6, 4), (0, 0, 255)).save(f"{blue}/0.jpg", quality=95)
+    Image.new("L", (6, 4), 128).save(f"{blue}/1.jpeg", quality=95)
+    with open(f"{blue}/notes.txt", "w") as f:
+        f.write("not an image, ignored\n")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/train"
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     write_loss_fixtures(out)
+    write_image_folder(out)
 
     def cnn_batch(i):
         g = torch.Generator().manual_seed(100 + i)
         return torch.randn(4, 1, 12, 12, generator=g), torch.randint(0, 5, (4,), generator=g)
 
-    run_model(out, "cnn", SmallCNN, cnn_batch, torch.randn(4, 1, 12, 12), save_grads=True)
+    run_model(out, "cnn", SmallCNN, cnn_batch, save_grads=True)
 
     def transformer_batch(i):
         g = torch.Generator().manual_seed(200 + i)
         return torch.randn(3, 6, 16, generator=g), torch.randint(0, 4, (3,), generator=g)
 
-    run_model(out, "transformer", TinyTransformer, transformer_batch, torch.randn(3, 6, 16),
-              save_grads=False)
+    run_model(out, "transformer", TinyTransformer, transformer_batch, save_grads=False)
 
 
 if __name__ == "__main__":

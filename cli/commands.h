@@ -10,5 +10,6 @@ namespace mhub::cli {
 void add_inspect(CLI::App& app);
 void add_check(CLI::App& app);
 void add_convert(CLI::App& app);
+void add_conformance(CLI::App& app);
 
 }  // namespace mhub::cli

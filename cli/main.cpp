@@ -12,6 +12,7 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_inspect,
     mhub::cli::add_check,
     mhub::cli::add_convert,
+    mhub::cli::add_conformance,
 };
 
 }  // namespace

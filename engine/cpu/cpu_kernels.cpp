@@ -7,6 +7,12 @@ namespace {
 std::vector<KernelDef> build_table() {
   std::vector<KernelDef> table;
   add_elementwise_kernels(table);
+  add_binary_kernels(table);
+  add_cast_kernels(table);
+  add_shape_kernels(table);
+  add_layout_kernels(table);
+  add_indexing_kernels(table);
+  add_ordering_kernels(table);
   return table;
 }
 

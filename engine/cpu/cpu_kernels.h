@@ -15,5 +15,11 @@ std::span<const KernelDef> cpu_kernel_table();
 // One per family file (engine/cpu/<family>.cpp). Add a declaration here and a call in
 // cpu_kernels.cpp when adding a family.
 void add_elementwise_kernels(std::vector<KernelDef>& table);
+void add_binary_kernels(std::vector<KernelDef>& table);
+void add_cast_kernels(std::vector<KernelDef>& table);
+void add_shape_kernels(std::vector<KernelDef>& table);
+void add_layout_kernels(std::vector<KernelDef>& table);
+void add_indexing_kernels(std::vector<KernelDef>& table);
+void add_ordering_kernels(std::vector<KernelDef>& table);
 
 }  // namespace mhub::engine::cpu

@@ -1,0 +1,33 @@
+// Reusable tensor buffers for one session.
+//
+// The pool keeps every buffer it has handed out. A buffer is free again as soon as the pool's
+// own reference is the only one left (every tensor viewing it has been dropped), so values that
+// alias a buffer (Identity, Reshape passing storage through) keep it busy exactly as long as
+// they live, and no explicit "return" is needed. Not thread-safe: the session allocates from
+// one thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/ir/tensor.h"
+
+namespace mhub::engine {
+
+class BufferPool {
+ public:
+  // A tensor of `dtype` / `dims` with uninitialised contents (string tensors get empty strings).
+  ir::Tensor allocate(ir::DataType dtype, const std::vector<int64_t>& dims);
+
+  size_t buffer_count() const { return buffers_.size(); }
+  // Bytes of buffers created so far (a steady-state run adds none).
+  size_t bytes_created() const { return bytes_created_; }
+
+ private:
+  std::shared_ptr<ir::Storage> acquire(size_t bytes);
+
+  std::vector<std::shared_ptr<ir::Storage>> buffers_;
+  size_t bytes_created_ = 0;
+};
+
+}  // namespace mhub::engine

@@ -1,0 +1,502 @@
+#include "engine/core/session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/error.h"
+#include "engine/core/buffer_pool.h"
+#include "engine/core/inline_functions.h"
+#include "engine/core/op_context.h"
+#include "engine/core/thread_pool.h"
+#include "engine/cpu/cpu_backend.h"
+
+namespace mhub::engine {
+
+namespace {
+
+constexpr size_t kNever = static_cast<size_t>(-1);
+
+std::string node_label(const ir::Node& node) {
+  std::string domain = node.domain.empty() ? "ai.onnx" : node.domain;
+  return node.op_type + " (domain " + domain + ", node '" + node.name + "')";
+}
+
+// Names a node reads from the enclosing scopes through its subgraph attributes.
+std::vector<std::string> subgraph_reads(const ir::Node& node) {
+  std::vector<std::string> names;
+  for (const ir::Attribute& attr : node.attributes) {
+    if (attr.g)
+      for (std::string& name : attr.g->outer_scope_names()) names.push_back(std::move(name));
+    for (const auto& sub : attr.graphs)
+      if (sub)
+        for (std::string& name : sub->outer_scope_names()) names.push_back(std::move(name));
+  }
+  return names;
+}
+
+bool has_subgraph(const ir::Node& node) {
+  for (const ir::Attribute& attr : node.attributes)
+    if (attr.g || !attr.graphs.empty()) return true;
+  return false;
+}
+
+// Ops whose result differs from run to run: never folded at load time.
+bool is_nondeterministic(ir::OpKind op) {
+  switch (op) {
+    case ir::OpKind::RandomNormal:
+    case ir::OpKind::RandomNormalLike:
+    case ir::OpKind::RandomUniform:
+    case ir::OpKind::RandomUniformLike:
+    case ir::OpKind::Multinomial:
+    case ir::OpKind::Bernoulli:
+    case ir::OpKind::Dropout:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string type_list(const std::vector<ir::DataType>& types) {
+  std::string text;
+  for (size_t i = 0; i < types.size(); ++i)
+    text += (i ? ", " : "") + std::string(types[i] == ir::DataType::undefined
+                                              ? std::string_view("-")
+                                              : ir::name_of(types[i]));
+  return text;
+}
+
+}  // namespace
+
+// One node ready to run: where its inputs and outputs live in the frame, which values die after
+// it, and the kernel chosen for the input types seen last time.
+struct Step {
+  const ir::Node* node = nullptr;
+  int64_t opset = 0;
+  const Backend* backend = nullptr;
+  std::vector<int> inputs;   // slot per node input, -1 for ""
+  std::vector<int> outputs;  // slot per node output, -1 for ""
+  std::vector<int> release_after;
+  mutable std::vector<ir::DataType> cached_types;
+  mutable const KernelDef* cached_kernel = nullptr;
+};
+
+// A graph (main or subgraph) planned once: every value name gets a slot of the frame.
+struct Plan {
+  const ir::Graph* graph = nullptr;
+  std::unordered_map<std::string, int> slot_of;
+  size_t slot_count = 0;
+  std::vector<int> input_slots;
+  std::vector<int> output_slots;
+  std::vector<std::pair<int, Value>> constants;       // initializers, bound without copying
+  std::vector<std::pair<int, std::string>> outer;     // read from the enclosing scopes
+  std::vector<Step> steps;
+};
+
+// The values of one running graph; `parent` is the frame of the node that runs the subgraph.
+struct Frame {
+  const Plan* plan = nullptr;
+  std::vector<Value> slots;
+  const Frame* parent = nullptr;
+};
+
+struct Session::Impl {
+  SessionOptions options;
+  ir::Model model;  // the session's own rewritten copy (tensor bytes shared with the caller's)
+  ThreadPool threads;
+  BufferPool pool;
+  std::vector<const Backend*> backends;
+  std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans;
+  std::vector<PortInfo> inputs;
+  std::vector<PortInfo> outputs;
+  std::unordered_set<std::string> inputs_with_default;
+  std::vector<std::string> log;
+
+  Impl(SessionOptions opts) : options(opts), threads(opts.threads) {}
+
+  const Backend* place(const ir::Node& node) const {
+    for (const Backend* backend : backends)
+      if (backend->has_op(node)) return backend;
+    return nullptr;
+  }
+
+  const Plan& plan_for(const ir::Graph& graph);
+  Plan build_plan(const ir::Graph& graph);
+  std::vector<Value> run_graph(const Plan& plan, std::vector<Value> inputs, const Frame* parent,
+                               const std::vector<std::pair<int, Value>>* named_inputs);
+  void run_step(const Step& step, Frame& frame, ExecutionScope& scope);
+  void fold_constants();
+  void check_supported();
+};
+
+namespace {
+
+class FrameScope final : public ExecutionScope {
+ public:
+  FrameScope(Session::Impl& session, Frame& frame) : session_(session), frame_(frame) {}
+  ir::Tensor allocate(ir::DataType dtype, const std::vector<int64_t>& dims) override {
+    return session_.pool.allocate(dtype, dims);
+  }
+  std::vector<Value> run_subgraph(const ir::Graph& graph, std::vector<Value> inputs) override {
+    return session_.run_graph(session_.plan_for(graph), std::move(inputs), &frame_, nullptr);
+  }
+  ThreadPool& threads() override { return session_.threads; }
+
+ private:
+  Session::Impl& session_;
+  Frame& frame_;
+};
+
+}  // namespace
+
+Plan Session::Impl::build_plan(const ir::Graph& graph) {
+  Plan plan;
+  plan.graph = &graph;
+  auto slot = [&](const std::string& name) -> int {
+    if (name.empty()) return -1;
+    auto [it, added] = plan.slot_of.emplace(name, static_cast<int>(plan.slot_count));
+    if (added) ++plan.slot_count;
+    return it->second;
+  };
+  std::unordered_set<int> defined;
+  for (const ir::Tensor& init : graph.initializers) {
+    int s = slot(init.name);
+    defined.insert(s);
+    Value value = Value::of(init);
+    value.tensor.name.clear();
+    plan.constants.emplace_back(s, std::move(value));
+  }
+  for (const ir::ValueInfo& input : graph.inputs) {
+    int s = slot(input.name);
+    plan.input_slots.push_back(s);
+    defined.insert(s);
+  }
+  std::vector<size_t> last_use;
+  auto note_use = [&](int s, size_t step) {
+    if (s < 0) return;
+    if (last_use.size() <= static_cast<size_t>(s)) last_use.resize(s + 1, 0);
+    if (last_use[s] != kNever) last_use[s] = std::max(last_use[s], step);
+  };
+  for (size_t index : graph.topological_order()) {
+    const ir::Node& node = graph.nodes[index];
+    Step step;
+    step.node = &node;
+    step.opset = node_opset(node, model.opset_imports);
+    step.backend = place(node);
+    if (!step.backend)
+      throw_error(ErrorCategory::unsupported, "no backend runs " + node_label(node));
+    size_t position = plan.steps.size();
+    for (const std::string& input : node.inputs) {
+      int s = slot(input);
+      step.inputs.push_back(s);
+      note_use(s, position);
+    }
+    for (const std::string& name : subgraph_reads(node)) note_use(slot(name), position);
+    for (const std::string& output : node.outputs) {
+      int s = slot(output);
+      step.outputs.push_back(s);
+      if (s >= 0) {
+        defined.insert(s);
+        note_use(s, position);  // an output nobody reads dies right away
+      }
+    }
+    plan.steps.push_back(std::move(step));
+  }
+  for (const ir::ValueInfo& output : graph.outputs) {
+    int s = slot(output.name);
+    plan.output_slots.push_back(s);
+    if (last_use.size() <= static_cast<size_t>(s)) last_use.resize(s + 1, 0);
+    last_use[s] = kNever;
+  }
+  for (const auto& [name, s] : plan.slot_of)
+    if (!defined.count(s)) plan.outer.emplace_back(s, name);
+  last_use.resize(plan.slot_count, 0);
+  for (size_t s = 0; s < plan.slot_count; ++s) {
+    if (last_use[s] == kNever || plan.steps.empty()) continue;
+    plan.steps[std::min(last_use[s], plan.steps.size() - 1)].release_after.push_back(static_cast<int>(s));
+  }
+  return plan;
+}
+
+const Plan& Session::Impl::plan_for(const ir::Graph& graph) {
+  auto it = plans.find(&graph);
+  if (it != plans.end()) return *it->second;
+  auto plan = std::make_unique<Plan>(build_plan(graph));
+  const Plan& ref = *plan;
+  plans.emplace(&graph, std::move(plan));
+  return ref;
+}
+
+void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& scope) {
+  const ir::Node& node = *step.node;
+  std::vector<const Value*> inputs(step.inputs.size(), nullptr);
+  std::vector<ir::DataType> types(step.inputs.size(), ir::DataType::undefined);
+  for (size_t i = 0; i < step.inputs.size(); ++i) {
+    if (step.inputs[i] < 0) continue;
+    const Value& value = frame.slots[step.inputs[i]];
+    inputs[i] = &value;
+    if (value.is_tensor()) types[i] = value.tensor.dtype;
+    else if (value.kind == Value::Kind::sequence) types[i] = value.sequence_elem;
+  }
+  if (!step.cached_kernel || step.cached_types != types) {
+    step.cached_kernel = step.backend->find_kernel(node, types, options.allow_fast);
+    step.cached_types = types;
+    if (!step.cached_kernel)
+      throw_error(ErrorCategory::unsupported, "no kernel for " + node_label(node) +
+                                                  " with input types (" + type_list(types) + ")");
+  }
+  std::vector<Value> outputs(step.outputs.size());
+  OpContext context(node, step.opset, std::move(inputs), outputs, scope);
+  try {
+    step.cached_kernel->run(context);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw_error(ErrorCategory::internal, context.describe() + ": " + error.what());
+  }
+  for (size_t i = 0; i < step.outputs.size(); ++i) {
+    if (step.outputs[i] < 0) continue;
+    if (outputs[i].kind == Value::Kind::absent)
+      throw_error(ErrorCategory::internal,
+                  context.describe() + ": the kernel did not produce output " + std::to_string(i));
+    frame.slots[step.outputs[i]] = std::move(outputs[i]);
+  }
+  for (int s : step.release_after) frame.slots[s] = Value{};
+}
+
+std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value> inputs,
+                                            const Frame* parent,
+                                            const std::vector<std::pair<int, Value>>* named_inputs) {
+  Frame frame;
+  frame.plan = &plan;
+  frame.parent = parent;
+  frame.slots.resize(plan.slot_count);
+  for (const auto& [s, value] : plan.constants) frame.slots[s] = value;
+  for (const auto& [s, name] : plan.outer) {
+    for (const Frame* scope = parent; scope; scope = scope->parent) {
+      auto it = scope->plan->slot_of.find(name);
+      if (it == scope->plan->slot_of.end()) continue;
+      frame.slots[s] = scope->slots[it->second];
+      break;
+    }
+  }
+  for (size_t i = 0; i < inputs.size() && i < plan.input_slots.size(); ++i)
+    frame.slots[plan.input_slots[i]] = std::move(inputs[i]);
+  if (named_inputs)
+    for (const auto& [s, value] : *named_inputs) frame.slots[s] = value;
+  FrameScope scope(*this, frame);
+  for (const Step& step : plan.steps) run_step(step, frame, scope);
+  std::vector<Value> results;
+  results.reserve(plan.output_slots.size());
+  for (int s : plan.output_slots) results.push_back(frame.slots[s]);
+  return results;
+}
+
+// Runs every node whose inputs are all initializers once, now, and keeps its outputs as new
+// initializers; later runs skip it.
+void Session::Impl::fold_constants() {
+  ir::Graph& graph = model.graph;
+  std::unordered_set<std::string> constant;
+  for (const ir::Tensor& init : graph.initializers) constant.insert(init.name);
+  for (const ir::ValueInfo& input : graph.inputs) constant.erase(input.name);  // caller may override
+  std::unordered_set<std::string> graph_outputs;
+  for (const ir::ValueInfo& output : graph.outputs) graph_outputs.insert(output.name);
+
+  std::vector<size_t> order = graph.topological_order();
+  std::vector<bool> folded(graph.nodes.size(), false);
+  size_t folded_count = 0;
+  for (size_t index : order) {
+    const ir::Node& node = graph.nodes[index];
+    if (node.op == ir::OpKind::opaque || is_nondeterministic(node.op) || has_subgraph(node) ||
+        node.outputs.empty())
+      continue;
+    bool all_constant = true;
+    for (const std::string& input : node.inputs)
+      if (!input.empty() && !constant.count(input)) all_constant = false;
+    if (!all_constant) continue;
+    const Backend* backend = place(node);
+    if (!backend) continue;
+    // A one-node plan over the current initializers.
+    ir::Graph single;
+    single.name = "fold";
+    single.nodes.push_back(node);
+    for (const std::string& input : node.inputs)
+      if (!input.empty())
+        if (const ir::Tensor* init = graph.initializer(input)) single.initializers.push_back(*init);
+    for (const std::string& output : node.outputs)
+      if (!output.empty()) single.outputs.push_back({output, std::nullopt, {}, {}, 0});
+    std::vector<Value> values;
+    try {
+      Plan plan = build_plan(single);
+      values = run_graph(plan, {}, nullptr, nullptr);
+    } catch (const Error&) {
+      continue;  // leave it to run time, where the error names the inputs the user gave
+    }
+    bool all_tensors = std::all_of(values.begin(), values.end(),
+                                   [](const Value& v) { return v.is_tensor(); });
+    if (!all_tensors) continue;
+    size_t v = 0;
+    for (const std::string& output : node.outputs) {
+      if (output.empty()) continue;
+      ir::Tensor tensor = values[v++].tensor;
+      // Copy out of the pool so the folded constant holds exactly its own bytes.
+      ir::Tensor owned = tensor.dtype == ir::DataType::string
+                             ? tensor
+                             : ir::Tensor::from_bytes(tensor.dtype, tensor.dims, tensor.bytes(),
+                                                      tensor.byte_size());
+      if (tensor.dtype == ir::DataType::string) owned.strings = tensor.strings;
+      owned.name = output;
+      graph.initializers.push_back(std::move(owned));
+      constant.insert(output);
+    }
+    folded[index] = true;
+    ++folded_count;
+  }
+  if (!folded_count) return;
+  std::vector<ir::Node> kept;
+  for (size_t index = 0; index < graph.nodes.size(); ++index)
+    if (!folded[index]) kept.push_back(std::move(graph.nodes[index]));
+  graph.nodes = std::move(kept);
+  if (options.verbose) log.push_back("fold: " + std::to_string(folded_count) + " constant nodes computed at load");
+}
+
+void Session::Impl::check_supported() {
+  std::vector<std::string> missing;
+  ir::for_each_graph(model.graph, [&](const ir::Graph& graph) {
+    for (const ir::Node& node : graph.nodes)
+      if (!place(node)) missing.push_back(node_label(node));
+  });
+  if (missing.empty()) return;
+  std::string text = "the model uses " + std::to_string(missing.size()) +
+                     " node(s) no backend implements: ";
+  for (size_t i = 0; i < missing.size() && i < 20; ++i) text += (i ? "; " : "") + missing[i];
+  if (missing.size() > 20) text += "; ...";
+  throw_error(ErrorCategory::unsupported, text);
+}
+
+Session::Session(const ir::Model& model, SessionOptions options)
+    : impl_(std::make_unique<Impl>(options)) {
+  Impl& s = *impl_;
+  s.backends.push_back(&cpu::cpu_backend());
+  s.model = model;  // tensors share their storage with the caller's model
+  clone_subgraphs(s.model.graph);
+  inline_functions(s.model.graph, s.model.functions, s.model.opset_imports,
+                   [&](const ir::Node& node) { return s.place(node) != nullptr; });
+  s.check_supported();
+
+  std::unordered_set<std::string> initializer_names;
+  for (const ir::Tensor& init : s.model.graph.initializers) initializer_names.insert(init.name);
+  for (const ir::ValueInfo& input : s.model.graph.inputs) {
+    s.inputs.push_back({input.name, input.type.value_or(ir::Type{})});
+    if (initializer_names.count(input.name)) s.inputs_with_default.insert(input.name);
+  }
+  std::stable_partition(s.inputs.begin(), s.inputs.end(), [&](const PortInfo& port) {
+    return !s.inputs_with_default.count(port.name);
+  });
+  for (const ir::ValueInfo& output : s.model.graph.outputs)
+    s.outputs.push_back({output.name, output.type.value_or(ir::Type{})});
+
+  if (options.fold_constants) s.fold_constants();
+  size_t removed = s.model.graph.remove_unused();
+  if (options.verbose && removed) s.log.push_back("dead: " + std::to_string(removed) + " unused nodes removed");
+
+  // Plan every graph now so malformed subgraphs fail at load, not halfway through a run.
+  ir::for_each_graph(s.model.graph, [&](const ir::Graph& graph) { s.plan_for(graph); });
+  if (options.verbose)
+    for (const Step& step : s.plan_for(s.model.graph).steps)
+      s.log.push_back(std::string(step.backend->name()) + "  " + node_label(*step.node));
+}
+
+Session::~Session() = default;
+
+const std::vector<PortInfo>& Session::inputs() const { return impl_->inputs; }
+const std::vector<PortInfo>& Session::outputs() const { return impl_->outputs; }
+bool Session::input_has_default(const std::string& name) const {
+  return impl_->inputs_with_default.count(name) > 0;
+}
+const std::vector<std::string>& Session::log() const { return impl_->log; }
+
+Session::Stats Session::stats() const {
+  return {impl_->pool.buffer_count(), impl_->pool.bytes_created(), impl_->model.graph.nodes.size()};
+}
+
+namespace {
+
+void check_input(const PortInfo& port, const Value& value) {
+  if (port.type.kind != ir::Type::Kind::tensor || !value.is_tensor()) return;
+  const ir::Tensor& tensor = value.tensor;
+  if (port.type.has_elem_type && port.type.dtype() != tensor.dtype)
+    throw_error(ErrorCategory::usage,
+                "input '" + port.name + "' must be " + std::string(ir::name_of(port.type.dtype())) +
+                    " but a " + std::string(ir::name_of(tensor.dtype)) +
+                    " tensor was given; convert the input file to the model's type");
+  if (!port.type.shape) return;
+  const auto& dims = port.type.shape->dims;
+  auto shape_text = [&] {
+    std::string text = "[";
+    for (size_t i = 0; i < dims.size(); ++i)
+      text += (i ? "," : "") + (dims[i].kind == ir::Dim::Kind::value ? std::to_string(dims[i].value)
+                                : dims[i].kind == ir::Dim::Kind::param ? dims[i].param
+                                                                        : std::string("?"));
+    return text + "]";
+  };
+  std::string given = "[";
+  for (size_t i = 0; i < tensor.dims.size(); ++i) given += (i ? "," : "") + std::to_string(tensor.dims[i]);
+  given += "]";
+  bool ok = dims.size() == tensor.dims.size();
+  for (size_t i = 0; ok && i < dims.size(); ++i)
+    if (dims[i].kind == ir::Dim::Kind::value && dims[i].value != tensor.dims[i]) ok = false;
+  if (!ok)
+    throw_error(ErrorCategory::usage, "input '" + port.name + "' must have shape " + shape_text() +
+                                          " but has " + given);
+}
+
+}  // namespace
+
+std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>& inputs) {
+  Impl& s = *impl_;
+  const Plan& plan = s.plan_for(s.model.graph);
+  std::vector<std::pair<int, Value>> named;
+  std::unordered_set<std::string> given;
+  for (const auto& [name, value] : inputs) {
+    auto port = std::find_if(s.inputs.begin(), s.inputs.end(),
+                             [&](const PortInfo& p) { return p.name == name; });
+    if (port == s.inputs.end()) {
+      std::string known;
+      for (const PortInfo& p : s.inputs) known += (known.empty() ? "" : ", ") + p.name;
+      throw_error(ErrorCategory::usage, "the model has no input '" + name + "' (inputs: " + known + ")");
+    }
+    if (!given.insert(name).second)
+      throw_error(ErrorCategory::usage, "input '" + name + "' is given twice");
+    check_input(*port, value);
+    named.emplace_back(plan.slot_of.at(name), value);
+  }
+  for (const PortInfo& port : s.inputs)
+    if (!given.count(port.name) && !s.inputs_with_default.count(port.name))
+      throw_error(ErrorCategory::usage, "input '" + port.name + "' is missing; give a value for it");
+  return s.run_graph(plan, {}, nullptr, &named);
+}
+
+std::vector<std::string> unsupported_ops(const ir::Model& model) {
+  std::vector<std::string> ops;
+  std::unordered_set<std::string> seen;
+  const Backend& cpu = cpu::cpu_backend();
+  ir::for_each_graph(model.graph, [&](const ir::Graph& graph) {
+    for (const ir::Node& node : graph.nodes) {
+      if (cpu.has_op(node)) continue;
+      bool is_function = std::any_of(model.functions.begin(), model.functions.end(),
+                                     [&](const ir::Function& fn) {
+                                       return fn.name == node.op_type && fn.domain == node.domain;
+                                     });
+      if (is_function) continue;
+      std::string label = node.domain.empty() || node.domain == "ai.onnx"
+                              ? node.op_type
+                              : node.domain + "." + node.op_type;
+      if (seen.insert(label).second) ops.push_back(label);
+    }
+  });
+  return ops;
+}
+
+}  // namespace mhub::engine

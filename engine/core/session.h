@@ -1,0 +1,83 @@
+// A Session runs one ONNX model on the CPU backend.
+//
+// Construction copies the model's graph structure (tensor bytes are shared, never copied:
+// initializers are bound by reference to their storage), inlines calls to model-local functions,
+// runs the load-time passes (constant folding, dead-node removal), picks a backend for every
+// node and plans each graph once: node order, value slots, and the step after which each value
+// is last used. Nodes that no backend can run are all listed in one error (unsupported) here,
+// before anything runs.
+//
+// run() executes the plan. Output tensors come from a buffer pool: a buffer is reused as soon
+// as nothing holds its storage any more (values are dropped right after their last use), so a
+// second run with the same shapes allocates no tensor memory. Values returned to the caller keep
+// their buffers until the caller drops them.
+//
+// A Session is not thread-safe: one run() at a time (kernels parallelise inside a node).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/core/value.h"
+#include "engine/ir/graph.h"
+
+namespace mhub::engine {
+
+struct SessionOptions {
+  int threads = 0;          // <= 0: all cores
+  bool verbose = false;     // collect a per-node placement / timing log (Session::log())
+  bool allow_fast = true;   // false: reference kernels only (to check fast kernels)
+  bool fold_constants = true;
+};
+
+// Name and declared type of a graph input or output (type.kind none when the file has none).
+struct PortInfo {
+  std::string name;
+  ir::Type type;
+};
+
+class Session {
+ public:
+  // Throws mhub::Error: unsupported (ops no backend implements: every such node is named, with
+  // its op, domain and node name), format (a malformed graph: cycles, functions that do not
+  // match their calls).
+  Session(const ir::Model& model, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Inputs the caller must or may feed (graph inputs that are not initializers come first, in
+  // graph order; inputs with an initializer default are listed too, marked by has_default).
+  const std::vector<PortInfo>& inputs() const;
+  const std::vector<PortInfo>& outputs() const;
+  bool input_has_default(const std::string& name) const;
+
+  // Feeds named inputs and returns the graph outputs in graph order. Inputs with an initializer
+  // may be left out. Throws mhub::Error: usage (unknown / missing input, wrong element type or
+  // a dimension that contradicts the declared shape), or what a kernel throws.
+  std::vector<Value> run(const std::vector<std::pair<std::string, Value>>& inputs);
+
+  // Buffer pool counters: a steady-state run leaves bytes_created unchanged.
+  struct Stats {
+    size_t buffers = 0;
+    size_t bytes_created = 0;
+    size_t nodes = 0;  // nodes of the main graph left after the load-time passes
+  };
+  Stats stats() const;
+
+  // With verbose: one line per node, "backend op 'name'", plus load-time pass notes.
+  const std::vector<std::string>& log() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Names of ops a model uses that no kernel implements (empty: all supported). Used by
+// `mhub conformance` to report "unsupported op X" without building a session.
+std::vector<std::string> unsupported_ops(const ir::Model& model);
+
+}  // namespace mhub::engine

@@ -1,0 +1,142 @@
+#include "engine/cpu/tensor_util.h"
+
+namespace mhub::engine::cpu {
+
+size_t element_bytes(const OpContext& ctx, ir::DataType dtype) {
+  int bits = ir::bits_of(dtype);
+  if (bits < 8 || bits % 8)
+    throw_error(ErrorCategory::unsupported,
+                ctx.describe() + ": " + std::string(ir::name_of(dtype)) + " tensors are not supported by this op");
+  return static_cast<size_t>(bits / 8);
+}
+
+std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
+  std::vector<int64_t> strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
+  return strides;
+}
+
+int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    throw_error(ErrorCategory::format, ctx.describe() + ": axis " + std::to_string(axis) +
+                                           " is out of range for rank " + std::to_string(rank));
+  return axis < 0 ? axis + rank : axis;
+}
+
+std::vector<int64_t> read_int_values(const OpContext& ctx, const ir::Tensor& tensor) {
+  size_t count = tensor.numel();
+  std::vector<int64_t> values(count);
+  switch (tensor.dtype) {
+    case ir::DataType::int64: std::memcpy(values.data(), tensor.bytes(), count * 8); break;
+    case ir::DataType::int32: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int32_t>()[i]; break;
+    case ir::DataType::int16: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int16_t>()[i]; break;
+    case ir::DataType::int8: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int8_t>()[i]; break;
+    case ir::DataType::uint8: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<uint8_t>()[i]; break;
+    case ir::DataType::uint16: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<uint16_t>()[i]; break;
+    case ir::DataType::uint32: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<uint32_t>()[i]; break;
+    case ir::DataType::uint64: for (size_t i = 0; i < count; ++i) values[i] = static_cast<int64_t>(tensor.data<uint64_t>()[i]); break;
+    default:
+      throw_error(ErrorCategory::format, ctx.describe() + ": expected an integer tensor, got " +
+                                             std::string(ir::name_of(tensor.dtype)));
+  }
+  return values;
+}
+
+void copy_one(const ir::Tensor& src, size_t from, ir::Tensor& dst, size_t to, size_t width) {
+  if (src.dtype == ir::DataType::string) {
+    dst.strings[to] = src.strings[from];
+    return;
+  }
+  std::memcpy(mutable_bytes(dst) + to * width, src.bytes() + from * width, width);
+}
+
+ir::Tensor& copy_to_output(OpContext& ctx, size_t output, const ir::Tensor& src,
+                           const std::vector<int64_t>& dims) {
+  ir::Tensor& out = ctx.allocate_output(output, src.dtype, dims);
+  if (src.dtype == ir::DataType::string) out.strings = src.strings;
+  else if (src.byte_size()) std::memcpy(mutable_bytes(out), src.bytes(), src.byte_size());
+  return out;
+}
+
+std::vector<int64_t> broadcast_shapes(const OpContext& ctx, const std::vector<std::vector<int64_t>>& shapes) {
+  size_t rank = 0;
+  for (const auto& s : shapes) rank = std::max(rank, s.size());
+  std::vector<int64_t> out(rank, 1);
+  for (const auto& s : shapes) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t& o = out[rank - s.size() + i];
+      int64_t d = s[i];
+      if (d == o || d == 1) continue;
+      if (o == 1) {
+        o = d;
+        continue;
+      }
+      std::string text;
+      for (const auto& shape : shapes) {
+        text += " [";
+        for (size_t k = 0; k < shape.size(); ++k) text += (k ? "," : "") + std::to_string(shape[k]);
+        text += "]";
+      }
+      throw_error(ErrorCategory::format, ctx.describe() + ": input shapes cannot be broadcast:" + text);
+    }
+  }
+  return out;
+}
+
+std::vector<size_t> broadcast_offsets(const std::vector<int64_t>& in_dims, const std::vector<int64_t>& out_dims) {
+  size_t rank = out_dims.size();
+  std::vector<int64_t> in_strides(rank, 0);
+  std::vector<int64_t> own = strides_of(in_dims);
+  for (size_t i = 0; i < in_dims.size(); ++i) {
+    size_t axis = rank - in_dims.size() + i;
+    in_strides[axis] = in_dims[i] == 1 ? 0 : own[i];
+  }
+  size_t count = ir::element_count(out_dims);
+  std::vector<size_t> offsets(count);
+  std::vector<int64_t> index(rank, 0);
+  size_t offset = 0;
+  for (size_t i = 0; i < count; ++i) {
+    offsets[i] = offset;
+    for (size_t axis = rank; axis-- > 0;) {
+      offset += in_strides[axis];
+      if (++index[axis] < out_dims[axis]) break;
+      offset -= in_strides[axis] * index[axis];
+      index[axis] = 0;
+    }
+  }
+  return offsets;
+}
+
+}  // namespace mhub::engine::cpu
+
+#include "engine/core/float_types.h"
+
+namespace mhub::engine::cpu {
+
+bool is_narrow_float(ir::DataType dtype) {
+  return dtype == ir::DataType::float16 || dtype == ir::DataType::bfloat16;
+}
+
+ir::Tensor widen_to_float(OpContext& ctx, const ir::Tensor& tensor) {
+  ir::Tensor wide = ctx.scope().allocate(ir::DataType::float32, tensor.dims);
+  float* out = mutable_data<float>(wide);
+  const uint16_t* in = tensor.data<uint16_t>();
+  size_t count = tensor.numel();
+  if (tensor.dtype == ir::DataType::float16)
+    for (size_t i = 0; i < count; ++i) out[i] = half_to_float(in[i]);
+  else
+    for (size_t i = 0; i < count; ++i) out[i] = bfloat16_to_float(in[i]);
+  return wide;
+}
+
+void narrow_from_float(const ir::Tensor& wide, ir::Tensor& out) {
+  const float* in = wide.data<float>();
+  uint16_t* dst = mutable_data<uint16_t>(out);
+  size_t count = out.numel();
+  if (out.dtype == ir::DataType::float16)
+    for (size_t i = 0; i < count; ++i) dst[i] = float_to_half(in[i]);
+  else
+    for (size_t i = 0; i < count; ++i) dst[i] = float_to_bfloat16(in[i]);
+}
+
+}  // namespace mhub::engine::cpu

@@ -1,0 +1,264 @@
+// Engine core: session planning and execution, buffer reuse, function inlining, input checks,
+// and the test-data readers (.npy, SequenceProto) the runner uses.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "engine/core/float_types.h"
+#include "engine/core/session.h"
+#include "onnx_io/data_value.h"
+#include "onnx_io/npy.h"
+#include "onnx_io/onnx_schema.pb.h"
+#include "runner/compare.h"
+#include "test_support.h"
+
+using namespace mhub;
+
+namespace {
+
+ir::Node node_of(std::string op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                 std::string domain = "") {
+  ir::Node node;
+  node.op_type = std::move(op);
+  node.domain = std::move(domain);
+  node.op = ir::lookup_op(node.domain, node.op_type);
+  node.name = node.op_type + "_" + outputs.front();
+  node.inputs = std::move(inputs);
+  node.outputs = std::move(outputs);
+  return node;
+}
+
+ir::ValueInfo port(const std::string& name, ir::DataType dtype, std::vector<int64_t> dims) {
+  ir::Shape shape;
+  for (int64_t d : dims) shape.dims.push_back(ir::Dim::of(d));
+  return {name, ir::Type::tensor(dtype, shape), {}, {}, 0};
+}
+
+ir::Tensor floats(std::vector<float> values, std::string name = {}) {
+  return ir::Tensor::from_bytes(ir::DataType::float32, {static_cast<int64_t>(values.size())},
+                                values.data(), values.size() * 4, std::move(name));
+}
+
+std::vector<float> to_floats(const ir::Tensor& tensor) {
+  std::vector<float> out(tensor.numel());
+  std::memcpy(out.data(), tensor.bytes(), out.size() * 4);
+  return out;
+}
+
+// x -> Relu -> a -> Relu -> b -> Relu -> y
+ir::Model relu_chain(int64_t length) {
+  ir::Model model;
+  model.ir_version = 8;
+  model.opset_imports = {{"", 17, 0}};
+  model.graph.name = "relus";
+  model.graph.inputs = {port("x", ir::DataType::float32, {length})};
+  model.graph.outputs = {port("y", ir::DataType::float32, {length})};
+  model.graph.nodes = {node_of("Relu", {"x"}, {"a"}), node_of("Relu", {"a"}, {"b"}),
+                       node_of("Relu", {"b"}, {"y"})};
+  return model;
+}
+
+}  // namespace
+
+TEST_SUITE("engine_core") {
+  TEST_CASE("a session runs nodes in order and returns outputs by position") {
+    engine::Session session(relu_chain(5));
+    float nan = std::numeric_limits<float>::quiet_NaN();
+    auto outputs = session.run({{"x", engine::Value::of(floats({-1, 2, nan, -0.5f, 3}))}});
+    REQUIRE(outputs.size() == 1);
+    auto y = to_floats(outputs[0].tensor);
+    CHECK(y[0] == 0);
+    CHECK(y[1] == 2);
+    CHECK(std::isnan(y[2]));
+    CHECK(y[4] == 3);
+    CHECK(session.inputs().at(0).name == "x");
+    CHECK(session.outputs().at(0).name == "y");
+  }
+
+  TEST_CASE("steady-state runs allocate no new buffers") {
+    engine::Session session(relu_chain(1000));
+    std::vector<float> data(1000, 1.5f);
+    ir::Tensor x = ir::Tensor::from_bytes(ir::DataType::float32, {1000}, data.data(), 4000);
+    session.run({{"x", engine::Value::of(x)}});
+    auto first = session.stats();
+    // Intermediate values die after their last use, so a chain of 3 needs at most 2 live
+    // buffers plus the output the caller dropped.
+    CHECK(first.buffers <= 3);
+    for (int i = 0; i < 5; ++i) session.run({{"x", engine::Value::of(x)}});
+    CHECK(session.stats().bytes_created == first.bytes_created);
+  }
+
+  TEST_CASE("unsupported ops are all listed when the session is created") {
+    ir::Model model = relu_chain(4);
+    model.graph.nodes[0] = node_of("Frobnicate", {"x"}, {"a"}, "com.example");
+    model.graph.nodes[2] = node_of("Wibble", {"b"}, {"y"}, "com.example");
+    try {
+      engine::Session session(model);
+      FAIL("expected an error");
+    } catch (const Error& error) {
+      CHECK(error.category() == ErrorCategory::unsupported);
+      std::string text = error.what();
+      CHECK(text.find("Frobnicate") != std::string::npos);
+      CHECK(text.find("Wibble") != std::string::npos);
+      CHECK(text.find("com.example") != std::string::npos);
+    }
+    auto ops = engine::unsupported_ops(model);
+    CHECK(ops.size() == 2);
+  }
+
+  TEST_CASE("calls of model-local functions are inlined") {
+    ir::Model model = relu_chain(3);
+    ir::Function fn;
+    fn.name = "DoubleRelu";
+    fn.domain = "local";
+    fn.inputs = {"in"};
+    fn.outputs = {"out"};
+    fn.opset_imports = {{"", 17, 0}};
+    // internal name "a" collides with a caller value on purpose
+    fn.nodes = {node_of("Relu", {"in"}, {"a"}), node_of("Relu", {"a"}, {"out"})};
+    model.functions.push_back(fn);
+    model.opset_imports.push_back({"local", 1, 0});
+    model.graph.nodes = {node_of("Relu", {"x"}, {"a"}), node_of("DoubleRelu", {"a"}, {"y"}, "local")};
+    engine::Session session(model);
+    auto outputs = session.run({{"x", engine::Value::of(floats({-2, 4, 1}))}});
+    CHECK(to_floats(outputs[0].tensor) == std::vector<float>{0, 4, 1});
+    CHECK(engine::unsupported_ops(model).empty());
+  }
+
+  TEST_CASE("inputs are checked by name, type and shape") {
+    engine::Session session(relu_chain(3));
+    auto category_of = [&](std::vector<std::pair<std::string, engine::Value>> inputs) {
+      try {
+        session.run(inputs);
+      } catch (const Error& error) {
+        return error.category();
+      }
+      return ErrorCategory::internal;
+    };
+    CHECK(category_of({}) == ErrorCategory::usage);
+    CHECK(category_of({{"nope", engine::Value::of(floats({1, 2, 3}))}}) == ErrorCategory::usage);
+    CHECK(category_of({{"x", engine::Value::of(floats({1, 2}))}}) == ErrorCategory::usage);
+    int64_t ints[3] = {1, 2, 3};
+    CHECK(category_of({{"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::int64, {3}, ints, 24))}}) ==
+          ErrorCategory::usage);
+  }
+
+  TEST_CASE("nodes that read only initializers are folded at load") {
+    ir::Model model = relu_chain(3);
+    model.graph.initializers.push_back(floats({-1, 5, 2}, "w"));
+    model.graph.nodes.push_back(node_of("Relu", {"w"}, {"w_relu"}));
+    model.graph.outputs.push_back(port("w_relu", ir::DataType::float32, {3}));
+    engine::SessionOptions options;
+    options.verbose = true;
+    engine::Session session(model, options);
+    CHECK(session.stats().nodes == 3);  // the Relu on "w" ran at load
+    auto outputs = session.run({{"x", engine::Value::of(floats({1, 1, 1}))}});
+    CHECK(to_floats(outputs[1].tensor) == std::vector<float>{0, 5, 2});
+  }
+
+  TEST_CASE("npy files round-trip and bad ones are rejected with the file named") {
+    auto dir = test::scratch_dir("npy");
+    int64_t values[6] = {1, -2, 3, -4, 5, 1LL << 40};
+    ir::Tensor t = ir::Tensor::from_bytes(ir::DataType::int64, {2, 3}, values, sizeof values);
+    std::string path = (dir / "a.npy").string();
+    onnx_io::write_npy(t, path);
+    ir::Tensor back = onnx_io::read_npy(path);
+    CHECK(back.dtype == ir::DataType::int64);
+    CHECK(back.dims == std::vector<int64_t>{2, 3});
+    CHECK(std::memcmp(back.bytes(), values, sizeof values) == 0);
+    CHECK(onnx_io::serialize_npy(t).find("\n") % 64 == 63);  // data aligned to 64 bytes
+
+    ir::Tensor scalar = floats({7});
+    scalar.dims = {};
+    ir::Tensor scalar_back = onnx_io::parse_npy(onnx_io::serialize_npy(scalar), "s.npy");
+    CHECK(scalar_back.dims.empty());
+
+    // a version 2 header, bool
+    std::string header = "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }\n";
+    std::string v2 = std::string("\x93NUMPY\x02\x00", 8);
+    uint32_t len = static_cast<uint32_t>(header.size());
+    v2.append(reinterpret_cast<const char*>(&len), 4);
+    v2 += header;
+    v2 += std::string("\x01\x00\x01", 3);
+    ir::Tensor flags = onnx_io::parse_npy(v2, "v2.npy");
+    CHECK(flags.dtype == ir::DataType::boolean);
+    CHECK(flags.dims == std::vector<int64_t>{3});
+
+    auto error_of = [](std::string bytes) -> std::string {
+      try {
+        onnx_io::parse_npy(std::move(bytes), "bad.npy");
+      } catch (const Error& error) {
+        return error.what();
+      }
+      return "";
+    };
+    std::string good = onnx_io::serialize_npy(t);
+    std::string fortran = good;
+    fortran.replace(fortran.find("False"), 5, "True ");
+    CHECK(error_of(fortran).find("Fortran") != std::string::npos);
+    CHECK(error_of("hello world, not numpy").find("bad.npy") != std::string::npos);
+    CHECK(error_of(good.substr(0, good.size() - 3)).find("data bytes") != std::string::npos);
+    std::string object = good;
+    object.replace(object.find("<i8"), 3, "|O8");
+    CHECK(error_of(object).find("not supported") != std::string::npos);
+  }
+
+  TEST_CASE("SequenceProto and OptionalProto files become values") {
+    auto dir = test::scratch_dir("seq");
+    mhub::onnxpb::SequenceProto seq;
+    seq.set_elem_type(1);
+    for (int k = 0; k < 2; ++k) {
+      auto* t = seq.add_tensor_values();
+      t->set_data_type(1);
+      t->add_dims(2);
+      t->add_float_data(k);
+      t->add_float_data(k + 0.5f);
+    }
+    std::string path = (dir / "s.pb").string();
+    write_file_atomically(path, seq.SerializeAsString());
+    ir::Type type;
+    type.kind = ir::Type::Kind::sequence;
+    auto value = onnx_io::read_data_file(path, type);
+    CHECK(value.kind == onnx_io::DataValue::Kind::sequence);
+    CHECK(value.sequence.size() == 2);
+    CHECK(value.sequence_elem == ir::DataType::float32);
+
+    mhub::onnxpb::OptionalProto empty;
+    write_file_atomically(path, empty.SerializeAsString());
+    type.kind = ir::Type::Kind::optional;
+    CHECK(onnx_io::read_data_file(path, type).kind == onnx_io::DataValue::Kind::optional_none);
+
+    write_file_atomically(path, std::string("\xff\xff\xff", 3));
+    CHECK_THROWS_AS(onnx_io::read_data_file(path, ir::Type{}), Error);
+  }
+
+  TEST_CASE("comparison follows the backend suite's tolerance") {
+    float nan = std::numeric_limits<float>::quiet_NaN();
+    auto v = [](std::vector<float> x) { return engine::Value::of(floats(std::move(x))); };
+    CHECK_FALSE(runner::compare_values(v({1, nan, 100}), v({1.0005f, nan, 100.09f})));
+    CHECK(runner::compare_values(v({1, 2}), v({1, 2.01f})));
+    CHECK(runner::compare_values(v({nan}), v({1})));
+    CHECK(runner::compare_values(v({1, 2}), v({1, 2, 3})));
+  }
+
+  TEST_CASE("narrow float conversions") {
+    CHECK(engine::half_to_float(engine::float_to_half(1.5f)) == 1.5f);
+    CHECK(engine::half_to_float(engine::float_to_half(65504.f)) == 65504.f);
+    CHECK(std::isinf(engine::half_to_float(engine::float_to_half(1e6f))));
+    CHECK(engine::half_to_float(engine::float_to_half(1e-7f)) == doctest::Approx(1.1920929e-7).epsilon(0.01));
+    CHECK(engine::bfloat16_to_float(engine::float_to_bfloat16(3.0f)) == 3.0f);
+    using ir::DataType;
+    CHECK(engine::small_float_to_float(DataType::float8e4m3fn, 0x7e) == 448.f);
+    CHECK(engine::float_to_small_float(DataType::float8e4m3fn, 1000.f, true) == 0x7e);
+    CHECK(std::isnan(engine::small_float_to_float(DataType::float8e4m3fn,
+                                                  engine::float_to_small_float(DataType::float8e4m3fn, 1000.f, false))));
+    CHECK(engine::small_float_to_float(DataType::float8e5m2, engine::float_to_small_float(DataType::float8e5m2, -3.0f, true)) == -3.0f);
+    CHECK(std::isnan(engine::small_float_to_float(DataType::float8e4m3fnuz, 0x80)));
+    CHECK(engine::small_float_to_float(DataType::float4e2m1, engine::float_to_small_float(DataType::float4e2m1, 5.1f, true)) == 6.0f);
+    CHECK(engine::small_float_to_float(DataType::float4e2m1, engine::float_to_small_float(DataType::float4e2m1, 2.5f, true)) == 2.0f);
+  }
+}

@@ -1,0 +1,31 @@
+// Backward rules: one function per forward op, emitting standard ONNX nodes that compute the
+// gradients of the node's inputs from the gradients of its outputs.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/autograd/builder.h"
+
+namespace mhub::autograd {
+
+struct RuleCall {
+  const ir::Node& node;
+  std::vector<std::string> output_grads;  // per node output; "" where no gradient flows
+  std::vector<bool> wants;                // per node input: is its gradient needed?
+  std::vector<std::string> input_grads;   // filled by the rule, per node input ("" = none)
+  std::map<std::string, std::string> saved;  // values the forward lowering kept for the rule
+};
+
+using Rule = void (*)(Builder& b, RuleCall& call);
+
+// nullptr when `op_type` has no rule.
+Rule find_rule(const std::string& op_type);
+std::vector<std::string> rule_names();
+
+// Rule families (rules_<family>.cpp).
+void add_nn_rules(std::map<std::string, Rule>& rules);
+void add_elementwise_rules(std::map<std::string, Rule>& rules);
+
+}  // namespace mhub::autograd

@@ -11,5 +11,7 @@ void add_inspect(CLI::App& app);
 void add_check(CLI::App& app);
 void add_convert(CLI::App& app);
 void add_conformance(CLI::App& app);
+void add_run(CLI::App& app);
+void add_bench(CLI::App& app);
 
 }  // namespace mhub::cli

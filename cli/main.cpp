@@ -13,6 +13,8 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_check,
     mhub::cli::add_convert,
     mhub::cli::add_conformance,
+    mhub::cli::add_run,
+    mhub::cli::add_bench,
 };
 
 }  // namespace

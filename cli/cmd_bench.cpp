@@ -1,0 +1,127 @@
+// mhub bench MODEL [--batch N] [--dim NAME=VALUE ...] [--threads N] [--iters N] [--json]
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_source.h"
+#include "common/error.h"
+#include "engine/core/float_types.h"
+#include "engine/core/session.h"
+#include "onnx_io/model_io.h"
+
+namespace mhub::cli {
+
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  int batch = 0;
+  std::vector<std::string> dims;
+  int threads = 0;
+  int iters = 20;
+  int warmup = 3;
+  bool json = false;
+};
+
+// Random values: floats uniform in [-1, 1), integers and bools in {0, 1} (safe as indices).
+ir::Tensor random_tensor(ir::DataType dtype, const std::vector<int64_t>& dims, std::mt19937& rng) {
+  ir::Tensor t = ir::Tensor::zeros(dtype, dims);
+  size_t n = t.numel();
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> bit(0, 1);
+  uint8_t* out = t.storage ? t.storage->mutable_data() : nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    switch (dtype) {
+      case ir::DataType::float32: reinterpret_cast<float*>(out)[i] = real(rng); break;
+      case ir::DataType::float64: reinterpret_cast<double*>(out)[i] = real(rng); break;
+      case ir::DataType::float16: reinterpret_cast<uint16_t*>(out)[i] = engine::float_to_half(real(rng)); break;
+      case ir::DataType::bfloat16: reinterpret_cast<uint16_t*>(out)[i] = engine::float_to_bfloat16(real(rng)); break;
+      case ir::DataType::int64: reinterpret_cast<int64_t*>(out)[i] = bit(rng); break;
+      case ir::DataType::int32: reinterpret_cast<int32_t*>(out)[i] = bit(rng); break;
+      case ir::DataType::string: t.strings[i] = "a"; break;
+      default:
+        if (ir::bits_of(dtype) == 8) out[i] = static_cast<uint8_t>(bit(rng));
+        else
+          throw_error(ErrorCategory::unsupported, "bench: random " + std::string(ir::name_of(dtype)) +
+                                                      " inputs are not supported");
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App* command = app.add_subcommand(
+      "bench", "Time a model on the CPU engine with random inputs: warm-up runs, then the median, "
+               "min and max of --iters runs.");
+  command->add_option("MODEL", options->model, "An .onnx file (or a folder holding model.onnx)")->required();
+  command->add_option("--batch", options->batch, "Size of every input's first dimension");
+  command->add_option("--dim", options->dims,
+                      "NAME=VALUE for a symbolic dimension (others default to 1); repeatable");
+  command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
+  command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
+  command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
+  command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}");
+  command->callback([options] {
+    std::map<std::string, int64_t> dim_values;
+    for (const std::string& spec : options->dims) {
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw_error(ErrorCategory::usage, "--dim " + spec + ": expected NAME=VALUE, e.g. --dim batch=8");
+      try {
+        dim_values[spec.substr(0, eq)] = std::stoll(spec.substr(eq + 1));
+      } catch (const std::exception&) {
+        throw_error(ErrorCategory::usage, "--dim " + spec + ": VALUE must be an integer");
+      }
+    }
+    std::filesystem::path path = resolve_model(options->model);
+    ir::Model model = onnx_io::load_model(path);
+    engine::SessionOptions session_options;
+    session_options.threads = options->threads;
+    engine::Session session(model, session_options);
+    std::mt19937 rng(12345);
+    std::vector<std::pair<std::string, engine::Value>> feeds;
+    for (const engine::PortInfo& port : session.inputs()) {
+      if (session.input_has_default(port.name)) continue;
+      if (port.type.kind != ir::Type::Kind::tensor)
+        throw_error(ErrorCategory::unsupported, "bench: input '" + port.name + "' is not a tensor");
+      std::vector<int64_t> dims;
+      if (port.type.shape)
+        for (const ir::Dim& d : port.type.shape->dims) {
+          if (d.kind == ir::Dim::Kind::value) dims.push_back(d.value);
+          else if (d.kind == ir::Dim::Kind::param && dim_values.count(d.param)) dims.push_back(dim_values[d.param]);
+          else dims.push_back(1);
+        }
+      if (options->batch > 0 && !dims.empty()) dims[0] = options->batch;
+      feeds.emplace_back(port.name, engine::Value::of(random_tensor(port.type.dtype(), dims, rng)));
+    }
+    for (int i = 0; i < options->warmup; ++i) session.run(feeds);
+    std::vector<double> times;
+    for (int i = 0; i < options->iters; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      session.run(feeds);
+      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(times.begin(), times.end());
+    double median = times[times.size() / 2];
+    if (options->json) {
+      nlohmann::json out{{"model", path.string()},   {"iters", options->iters},
+                         {"median_ms", median},      {"min_ms", times.front()},
+                         {"max_ms", times.back()}};
+      std::cout << out.dump() << "\n";
+    } else {
+      std::cout << path.string() << ": median " << median << " ms, min " << times.front() << " ms, max "
+                << times.back() << " ms over " << options->iters << " runs\n";
+    }
+  });
+}
+
+}  // namespace mhub::cli

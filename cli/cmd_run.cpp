@@ -1,0 +1,161 @@
+// mhub run MODEL --input NAME=FILE ... [--output-dir DIR] [--threads N] [--verbose] [--json]
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_source.h"
+#include "common/error.h"
+#include "engine/core/float_types.h"
+#include "engine/core/session.h"
+#include "onnx_io/model_io.h"
+#include "onnx_io/npy.h"
+#include "onnx_io/tensor_proto.h"
+#include "runner/values.h"
+
+namespace mhub::cli {
+
+namespace {
+
+struct RunOptions {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string output_dir;
+  int threads = 0;
+  bool verbose = false;
+  bool json = false;
+};
+
+// Output names may hold '/', ':' and the like: keep letters, digits, '-', '_', '.'.
+std::string sanitize(const std::string& name) {
+  std::string out;
+  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  if (out.empty() || out[0] == '.') out = "output" + out;
+  return out;
+}
+
+nlohmann::json summarize(const std::string& name, const engine::Value& value) {
+  nlohmann::json out{{"name", name}, {"value", runner::describe_value(value)}};
+  if (!value.is_tensor()) return out;
+  const ir::Tensor& t = value.tensor;
+  out["dtype"] = std::string(ir::name_of(t.dtype));
+  out["shape"] = t.dims;
+  size_t n = t.numel();
+  if (t.dtype == ir::DataType::string || n == 0 || ir::bits_of(t.dtype) == 0) return out;
+  double low = INFINITY, high = -INFINITY, sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double v = engine::element_as_double(t, i);
+    low = std::min(low, v);
+    high = std::max(high, v);
+    sum += v;
+  }
+  out["min"] = low;
+  out["max"] = high;
+  out["mean"] = sum / static_cast<double>(n);
+  if (t.dims.size() == 2 && ir::is_float(t.dtype) && t.dims[1] > 1) {
+    std::vector<int64_t> top;
+    for (int64_t r = 0; r < t.dims[0]; ++r) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < t.dims[1]; ++c)
+        if (engine::element_as_double(t, r * t.dims[1] + c) > engine::element_as_double(t, r * t.dims[1] + best)) best = c;
+      top.push_back(best);
+    }
+    out["top1"] = top;
+  }
+  return out;
+}
+
+}  // namespace
+
+void add_run(CLI::App& app) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* command = app.add_subcommand(
+      "run", "Run a model once on the CPU engine with inputs from .npy or TensorProto .pb files; "
+             "print a summary of each output and optionally save them as .npy.");
+  command->add_option("MODEL", options->model, "An .onnx file (or a folder holding model.onnx)")->required();
+  command->add_option("--input,-i", options->inputs,
+                      "NAME=FILE for a named input, or FILE to feed inputs in order; FILE is .npy "
+                      "or a TensorProto/SequenceProto .pb. Repeat for each input.");
+  command->add_option("--output-dir,-o", options->output_dir,
+                      "Write each output to DIR/<output name>.npy (names sanitised; string "
+                      "outputs as .pb)");
+  command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
+  command->add_flag("--verbose", options->verbose, "Print where each node runs and load-time passes");
+  command->add_flag("--json", options->json,
+                    "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,file}],\"ms\"}");
+  command->callback([options] {
+    std::filesystem::path path = resolve_model(options->model);
+    ir::Model model = onnx_io::load_model(path);
+    engine::SessionOptions session_options;
+    session_options.threads = options->threads;
+    session_options.verbose = options->verbose;
+    engine::Session session(model, session_options);
+    if (options->verbose)
+      for (const std::string& line : session.log()) std::cerr << line << "\n";
+
+    std::vector<std::pair<std::string, engine::Value>> feeds;
+    size_t positional = 0;
+    for (const std::string& spec : options->inputs) {
+      std::string name, file = spec;
+      size_t eq = spec.find('=');
+      if (eq != std::string::npos) {
+        std::string candidate = spec.substr(0, eq);
+        for (const engine::PortInfo& port : session.inputs())
+          if (port.name == candidate) {
+            name = candidate;
+            file = spec.substr(eq + 1);
+          }
+      }
+      if (name.empty()) {
+        if (positional >= session.inputs().size())
+          throw_error(ErrorCategory::usage, "more --input files than the model has inputs (" +
+                                                std::to_string(session.inputs().size()) + ")");
+        name = session.inputs()[positional++].name;
+      }
+      ir::Type type;
+      for (const engine::PortInfo& port : session.inputs())
+        if (port.name == name) type = port.type;
+      feeds.emplace_back(name, runner::read_value_file(file, type));
+    }
+    auto start = std::chrono::steady_clock::now();
+    std::vector<engine::Value> outputs = session.run(feeds);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+    nlohmann::json report{{"model", path.string()}, {"ms", ms}, {"outputs", nlohmann::json::array()}};
+    if (!options->output_dir.empty()) std::filesystem::create_directories(options->output_dir);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const std::string& name = session.outputs()[i].name;
+      nlohmann::json entry = summarize(name, outputs[i]);
+      if (!options->output_dir.empty() && outputs[i].is_tensor()) {
+        const ir::Tensor& t = outputs[i].tensor;
+        bool npy_ok = t.dtype != ir::DataType::string && t.dtype != ir::DataType::bfloat16 && ir::bits_of(t.dtype) >= 8 &&
+                      !(ir::is_float(t.dtype) && ir::bits_of(t.dtype) == 8);
+        std::filesystem::path file = std::filesystem::path(options->output_dir) / (sanitize(name) + (npy_ok ? ".npy" : ".pb"));
+        if (npy_ok) onnx_io::write_npy(t, file.string());
+        else onnx_io::write_tensor_file(t, file.string());
+        entry["file"] = file.string();
+      }
+      report["outputs"].push_back(entry);
+    }
+    if (options->json) {
+      std::cout << report.dump(2) << "\n";
+      return;
+    }
+    std::cout << path.string() << ": ran in " << ms << " ms\n";
+    for (const auto& entry : report["outputs"]) {
+      std::cout << "  " << entry["name"].get<std::string>() << "  " << entry["value"].get<std::string>();
+      if (entry.contains("min"))
+        std::cout << "  min " << entry["min"].get<double>() << "  max " << entry["max"].get<double>() << "  mean "
+                  << entry["mean"].get<double>();
+      if (entry.contains("top1")) std::cout << "  top-1 " << entry["top1"].dump();
+      if (entry.contains("file")) std::cout << "  -> " << entry["file"].get<std::string>();
+      std::cout << "\n";
+    }
+  });
+}
+
+}  // namespace mhub::cli

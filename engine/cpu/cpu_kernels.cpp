@@ -13,6 +13,16 @@ std::vector<KernelDef> build_table() {
   add_layout_kernels(table);
   add_indexing_kernels(table);
   add_ordering_kernels(table);
+  add_activation_kernels(table);
+  add_matmul_kernels(table);
+  add_conv_kernels(table);
+  add_conv_dnnl_kernels(table);
+  add_pool_kernels(table);
+  add_norm_kernels(table);
+  add_softmax_kernels(table);
+  add_rnn_kernels(table);
+  add_resize_kernels(table);
+  add_attention_kernels(table);
   return table;
 }
 

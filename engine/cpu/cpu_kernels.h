@@ -21,5 +21,16 @@ void add_shape_kernels(std::vector<KernelDef>& table);
 void add_layout_kernels(std::vector<KernelDef>& table);
 void add_indexing_kernels(std::vector<KernelDef>& table);
 void add_ordering_kernels(std::vector<KernelDef>& table);
+// engine-nn families
+void add_activation_kernels(std::vector<KernelDef>& table);
+void add_matmul_kernels(std::vector<KernelDef>& table);
+void add_conv_kernels(std::vector<KernelDef>& table);
+void add_conv_dnnl_kernels(std::vector<KernelDef>& table);
+void add_pool_kernels(std::vector<KernelDef>& table);
+void add_norm_kernels(std::vector<KernelDef>& table);
+void add_softmax_kernels(std::vector<KernelDef>& table);
+void add_rnn_kernels(std::vector<KernelDef>& table);
+void add_resize_kernels(std::vector<KernelDef>& table);
+void add_attention_kernels(std::vector<KernelDef>& table);
 
 }  // namespace mhub::engine::cpu

@@ -1,0 +1,240 @@
+// Conv, ConvTranspose, ConvInteger, QLinearConv: reference kernels (direct loops over any
+// number of spatial axes). The oneDNN fast Conv lives in conv_dnnl.cpp.
+//
+// Integer convs run the float loop on exact integer values (products of 8-bit values summed in
+// float stay exact below 2^24, far above what these ops see in practice) and convert back.
+#include <cmath>
+#include <cstring>
+
+#include "engine/cpu/conv_geometry.h"
+#include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/nn_util.h"
+
+namespace mhub::engine::cpu {
+
+namespace {
+
+// Direct N-D convolution. x: [N, C, in...], w: [M, C/group, k...], bias: M values or empty.
+// Returns y: [N, M, out...].
+std::vector<float> conv_direct(OpContext& ctx, const std::vector<float>& x,
+                               const std::vector<int64_t>& xd, const std::vector<float>& w,
+                               const std::vector<int64_t>& wd, const std::vector<float>& bias,
+                               int64_t group, const ConvGeometry& g) {
+  int64_t n = xd[0], c = xd[1], m = wd[0], cg = wd[1];
+  if (group < 1 || c != cg * group || m % group != 0)
+    fail(ctx, "channels (" + std::to_string(c) + ") do not match weights and group " + std::to_string(group));
+  size_t rank = g.rank();
+  int64_t in_size = dims_product(g.in, 0, rank), out_size = dims_product(g.out, 0, rank);
+  int64_t k_size = dims_product(g.kernel, 0, rank);
+  std::vector<float> y(static_cast<size_t>(n * m * out_size));
+  int64_t mg = m / group;
+  ctx.threads().parallel_for(static_cast<size_t>(n * m), 1, [&](size_t lo, size_t hi) {
+    std::vector<int64_t> opos(rank), kpos(rank);
+    for (size_t job = lo; job < hi; ++job) {
+      int64_t b = job / m, oc = job % m, grp = oc / mg;
+      float* out = y.data() + job * out_size;
+      for (int64_t o = 0; o < out_size; ++o) {
+        int64_t rest = o;
+        for (size_t d = rank; d-- > 0;) { opos[d] = rest % g.out[d]; rest /= g.out[d]; }
+        float acc = bias.empty() ? 0.0f : bias[oc];
+        for (int64_t kk = 0; kk < k_size; ++kk) {
+          int64_t krest = kk, in_off = 0;
+          bool inside = true;
+          for (size_t d = rank; d-- > 0;) {
+            kpos[d] = krest % g.kernel[d];
+            krest /= g.kernel[d];
+          }
+          int64_t mul = 1;
+          for (size_t d = rank; d-- > 0;) {
+            int64_t p = opos[d] * g.stride[d] - g.pad_begin[d] + kpos[d] * g.dilation[d];
+            if (p < 0 || p >= g.in[d]) { inside = false; break; }
+            in_off += p * mul;
+            mul *= g.in[d];
+          }
+          if (!inside) continue;
+          for (int64_t ci = 0; ci < cg; ++ci) {
+            float xv = x[(b * c + grp * cg + ci) * in_size + in_off];
+            acc += xv * w[(oc * cg + ci) * k_size + kk];
+          }
+        }
+        out[o] = acc;
+      }
+    }
+  });
+  return y;
+}
+
+std::vector<int64_t> spatial(const std::vector<int64_t>& dims) {
+  return std::vector<int64_t>(dims.begin() + 2, dims.end());
+}
+
+// Kernel sizes from kernel_shape or the weights' trailing dims.
+std::vector<int64_t> kernel_sizes(const ir::Node& node, const std::vector<int64_t>& wd) {
+  std::vector<int64_t> k = node.attr_ints("kernel_shape");
+  return k.empty() ? spatial(wd) : k;
+}
+
+void conv_reference(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& w = ctx.input(1);
+  if (x.dims.size() < 3 || w.dims.size() != x.dims.size()) fail(ctx, "X and W must have the same rank >= 3");
+  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
+  std::vector<float> bias;
+  if (ctx.has_input(2)) bias = input_floats(ctx, 2);
+  std::vector<float> y = conv_direct(ctx, input_floats(ctx, 0), x.dims, input_floats(ctx, 1),
+                                     w.dims, bias, ctx.node().attr_int("group", 1), g);
+  const ir::Attribute* act = ctx.node().attribute("mhub_activation");
+  if (act && act->s == "Relu")
+    for (float& v : y) v = v < 0.0f ? 0.0f : v;
+  std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
+  yd.insert(yd.end(), g.out.begin(), g.out.end());
+  output_floats(ctx, 0, x.dtype, yd, y.data());
+}
+
+// Integer tensor (uint8/int8/int32) minus a scalar or per-channel zero point, as floats.
+// `channel_axis_size`: elements per channel when the zero point is per channel (dim 0).
+std::vector<float> dequantized_ints(OpContext& ctx, size_t index, size_t zp_index) {
+  const ir::Tensor& t = ctx.input(index);
+  std::vector<float> v = input_floats(ctx, index);
+  if (!ctx.has_input(zp_index)) return v;
+  std::vector<float> z = input_floats(ctx, zp_index);
+  if (z.empty()) return v;
+  size_t per = z.size() == 1 ? v.size() : v.size() / std::max<size_t>(1, t.dims.empty() ? 1 : t.dims[0]);
+  for (size_t i = 0; i < v.size(); ++i) v[i] -= z.size() == 1 ? z[0] : z[(i / per) % z.size()];
+  return v;
+}
+
+void conv_integer(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& w = ctx.input(1);
+  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
+  std::vector<float> y = conv_direct(ctx, dequantized_ints(ctx, 0, 2), x.dims,
+                                     dequantized_ints(ctx, 1, 3), w.dims, {},
+                                     ctx.node().attr_int("group", 1), g);
+  std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
+  yd.insert(yd.end(), g.out.begin(), g.out.end());
+  ir::Tensor& out = ctx.allocate_output(0, ir::DataType::int32, yd);
+  int32_t* o = reinterpret_cast<int32_t*>(out.storage->mutable_data() + out.offset);
+  for (size_t i = 0; i < y.size(); ++i) o[i] = static_cast<int32_t>(std::lrint(y[i]));
+}
+
+// QLinearConv inputs: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B(int32).
+void qlinear_conv(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& w = ctx.input(3);
+  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
+  std::vector<float> xs = input_floats(ctx, 1), ws = input_floats(ctx, 4), ys = input_floats(ctx, 6);
+  std::vector<float> xq = dequantized_ints(ctx, 0, 2), wq = dequantized_ints(ctx, 3, 5);
+  std::vector<float> bias;
+  if (ctx.has_input(8)) bias = input_floats(ctx, 8);  // int32, in units of x_scale*w_scale
+  std::vector<float> acc = conv_direct(ctx, xq, x.dims, wq, w.dims, bias, ctx.node().attr_int("group", 1), g);
+  std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
+  yd.insert(yd.end(), g.out.begin(), g.out.end());
+  const ir::Tensor& yz = ctx.input(7);
+  std::vector<float> yzv = input_floats(ctx, 7);
+  ir::Tensor& out = ctx.allocate_output(0, yz.dtype, yd);
+  uint8_t* o = out.storage->mutable_data() + out.offset;
+  int64_t m = w.dims[0], per = dims_product(g.out, 0, g.rank());
+  for (size_t i = 0; i < acc.size(); ++i) {
+    int64_t oc = (static_cast<int64_t>(i) / per) % m;
+    float scale = xs[0] * (ws.size() == 1 ? ws[0] : ws[oc]) / ys[0];
+    float q = std::nearbyint(acc[i] * scale) + yzv[0];
+    if (yz.dtype == ir::DataType::int8)
+      reinterpret_cast<int8_t*>(o)[i] = static_cast<int8_t>(std::fmin(127.f, std::fmax(-128.f, q)));
+    else
+      o[i] = static_cast<uint8_t>(std::fmin(255.f, std::fmax(0.f, q)));
+  }
+}
+
+// ConvTranspose: X [N, C, in...], W [C, M/group, k...] → Y [N, M, out...] by scattering every
+// input element through the kernel.
+void conv_transpose(OpContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& w = ctx.input(1);
+  if (x.dims.size() < 3 || w.dims.size() != x.dims.size()) fail(ctx, "X and W must have the same rank >= 3");
+  size_t rank = x.dims.size() - 2;
+  int64_t group = node.attr_int("group", 1);
+  int64_t n = x.dims[0], c = x.dims[1], mg = w.dims[1], m = mg * group;
+  if (w.dims[0] != c || c % group != 0) fail(ctx, "W's first dimension must equal X's channels");
+  int64_t cg = c / group;
+  std::vector<int64_t> in = spatial(x.dims), k = kernel_sizes(node, w.dims);
+  auto get = [&](const char* name, size_t count, int64_t fill) {
+    std::vector<int64_t> v = node.attr_ints(name);
+    if (v.empty()) v.assign(count, fill);
+    if (v.size() != count) fail(ctx, std::string(name) + " has the wrong length");
+    return v;
+  };
+  std::vector<int64_t> s = get("strides", rank, 1), d = get("dilations", rank, 1);
+  std::vector<int64_t> pads = get("pads", 2 * rank, 0), opad = get("output_padding", rank, 0);
+  std::vector<int64_t> out_shape = node.attr_ints("output_shape");
+  std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  std::vector<int64_t> out(rank), pb(rank), pe(rank);
+  if (!out_shape.empty() && out_shape.size() == rank + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t ek = (k[i] - 1) * d[i] + 1;
+    int64_t full = s[i] * (in[i] - 1) + opad[i] + ek;
+    if (!out_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      out[i] = !out_shape.empty() ? out_shape[i] : in[i] * s[i];
+      int64_t total = std::max<int64_t>(0, full - out[i]);
+      if (auto_pad == "SAME_UPPER") { pb[i] = total / 2; pe[i] = total - pb[i]; }
+      else { pe[i] = total / 2; pb[i] = total - pe[i]; }
+    } else {
+      if (auto_pad != "VALID") { pb[i] = pads[i]; pe[i] = pads[i + rank]; }
+      out[i] = full - pb[i] - pe[i];
+    }
+  }
+  std::vector<float> xv = input_floats(ctx, 0), wv = input_floats(ctx, 1), bias;
+  if (ctx.has_input(2)) bias = input_floats(ctx, 2);
+  int64_t in_size = dims_product(in, 0, rank), out_size = dims_product(out, 0, rank);
+  int64_t k_size = dims_product(k, 0, rank);
+  std::vector<float> y(static_cast<size_t>(n * m * out_size), 0.0f);
+  ctx.threads().parallel_for(static_cast<size_t>(n * m), 1, [&](size_t lo, size_t hi) {
+    std::vector<int64_t> ipos(rank), kpos(rank);
+    for (size_t job = lo; job < hi; ++job) {
+      int64_t b = job / m, oc = job % m, grp = oc / mg, ocg = oc % mg;
+      float* yo = y.data() + job * out_size;
+      for (int64_t o = 0; o < out_size; ++o) yo[o] = bias.empty() ? 0.0f : bias[oc];
+      for (int64_t ci = 0; ci < cg; ++ci) {
+        int64_t ic = grp * cg + ci;
+        const float* xi = xv.data() + (b * c + ic) * in_size;
+        const float* wk = wv.data() + (ic * mg + ocg) * k_size;
+        for (int64_t ii = 0; ii < in_size; ++ii) {
+          int64_t rest = ii;
+          for (size_t dd = rank; dd-- > 0;) { ipos[dd] = rest % in[dd]; rest /= in[dd]; }
+          for (int64_t kk = 0; kk < k_size; ++kk) {
+            int64_t krest = kk, off = 0, mul = 1;
+            bool inside = true;
+            for (size_t dd = rank; dd-- > 0;) { kpos[dd] = krest % k[dd]; krest /= k[dd]; }
+            for (size_t dd = rank; dd-- > 0;) {
+              int64_t p = ipos[dd] * s[dd] + kpos[dd] * d[dd] - pb[dd];
+              if (p < 0 || p >= out[dd]) { inside = false; break; }
+              off += p * mul;
+              mul *= out[dd];
+            }
+            if (inside) yo[off] += xi[ii] * wk[kk];
+          }
+        }
+      }
+    }
+  });
+  std::vector<int64_t> yd = {n, m};
+  yd.insert(yd.end(), out.begin(), out.end());
+  output_floats(ctx, 0, x.dtype, yd, y.data());
+}
+
+bool int8_input(const ir::Node&, std::span<const ir::DataType> t) {
+  return !t.empty() && (t[0] == ir::DataType::uint8 || t[0] == ir::DataType::int8);
+}
+
+}  // namespace
+
+void add_conv_kernels(std::vector<KernelDef>& table) {
+  using ir::OpKind;
+  table.push_back({OpKind::Conv, KernelKind::reference, conv_reference, nn_float_input});
+  table.push_back({OpKind::ConvTranspose, KernelKind::reference, conv_transpose, nn_float_input});
+  table.push_back({OpKind::ConvInteger, KernelKind::reference, conv_integer, int8_input});
+  table.push_back({OpKind::QLinearConv, KernelKind::reference, qlinear_conv, int8_input});
+}
+
+}  // namespace mhub::engine::cpu

@@ -1,0 +1,24 @@
+// Spatial geometry shared by Conv, ConvTranspose, ConvInteger, QLinearConv, DeformConv and the
+// pooling ops: kernel size, strides, dilations and the begin/end pads after auto_pad, and the
+// output size, per spatial axis (the axes after N and C).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/core/op_context.h"
+
+namespace mhub::engine::cpu {
+
+struct ConvGeometry {
+  std::vector<int64_t> in, kernel, stride, dilation, pad_begin, pad_end, out;
+  size_t rank() const { return in.size(); }
+};
+
+// Conv / pooling geometry for input spatial sizes `in` and kernel sizes `kernel` (from
+// kernel_shape or the weights). ceil_mode rounds the output size up (pooling).
+// Throws mhub::Error (format) naming the node for inconsistent attributes.
+ConvGeometry conv_geometry(OpContext& ctx, const std::vector<int64_t>& in,
+                           const std::vector<int64_t>& kernel, bool ceil_mode);
+
+}  // namespace mhub::engine::cpu

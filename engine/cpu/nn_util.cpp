@@ -1,0 +1,105 @@
+#include "engine/cpu/nn_util.h"
+
+#include <cstring>
+
+#include "common/error.h"
+#include "engine/core/float_types.h"
+
+namespace mhub::engine::cpu {
+
+bool is_nn_float(ir::DataType type) {
+  return type == ir::DataType::float32 || type == ir::DataType::float16 ||
+         type == ir::DataType::bfloat16 || type == ir::DataType::float64;
+}
+
+bool nn_float_input(const ir::Node&, std::span<const ir::DataType> types) {
+  return !types.empty() && is_nn_float(types[0]);
+}
+
+std::vector<float> input_floats(OpContext& ctx, size_t index) {
+  const ir::Tensor& t = ctx.input(index);
+  size_t n = t.numel();
+  std::vector<float> out(n);
+  switch (t.dtype) {
+    case ir::DataType::float32:
+      if (n) std::memcpy(out.data(), t.data<float>(), n * sizeof(float));
+      break;
+    case ir::DataType::float64:
+      for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.data<double>()[i]);
+      break;
+    case ir::DataType::float16:
+      for (size_t i = 0; i < n; ++i) out[i] = half_to_float(t.data<uint16_t>()[i]);
+      break;
+    case ir::DataType::bfloat16:
+      for (size_t i = 0; i < n; ++i) out[i] = bfloat16_to_float(t.data<uint16_t>()[i]);
+      break;
+    default:
+      for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(element_as_double(t, i));
+      break;
+  }
+  return out;
+}
+
+void output_floats(OpContext& ctx, size_t index, ir::DataType dtype,
+                   const std::vector<int64_t>& dims, const float* values) {
+  ir::Tensor& y = ctx.allocate_output(index, dtype, dims);
+  size_t n = y.numel();
+  uint8_t* bytes = y.storage ? y.storage->mutable_data() + y.offset : nullptr;
+  switch (dtype) {
+    case ir::DataType::float32:
+      if (n) std::memcpy(bytes, values, n * sizeof(float));
+      break;
+    case ir::DataType::float64:
+      for (size_t i = 0; i < n; ++i) reinterpret_cast<double*>(bytes)[i] = values[i];
+      break;
+    case ir::DataType::float16:
+      for (size_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(bytes)[i] = float_to_half(values[i]);
+      break;
+    case ir::DataType::bfloat16:
+      for (size_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(bytes)[i] = float_to_bfloat16(values[i]);
+      break;
+    case ir::DataType::uint8:
+      for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<uint8_t>(values[i]);
+      break;
+    case ir::DataType::int8:
+      for (size_t i = 0; i < n; ++i) reinterpret_cast<int8_t*>(bytes)[i] = static_cast<int8_t>(values[i]);
+      break;
+    default:
+      throw Error(ErrorCategory::unsupported,
+                  ctx.describe() + ": output element type " + std::string(ir::name_of(dtype)) +
+                      " is not supported by this kernel; convert the model to float");
+  }
+}
+
+std::vector<int64_t> input_ints(OpContext& ctx, size_t index) {
+  const ir::Tensor& t = ctx.input(index);
+  size_t n = t.numel();
+  std::vector<int64_t> out(n);
+  if (t.dtype == ir::DataType::int64) {
+    for (size_t i = 0; i < n; ++i) out[i] = t.data<int64_t>()[i];
+  } else if (t.dtype == ir::DataType::int32) {
+    for (size_t i = 0; i < n; ++i) out[i] = t.data<int32_t>()[i];
+  } else {
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<int64_t>(element_as_double(t, i));
+  }
+  return out;
+}
+
+int64_t normalize_axis(OpContext& ctx, int64_t axis, int64_t rank) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    fail(ctx, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  return a;
+}
+
+int64_t dims_product(const std::vector<int64_t>& dims, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end && i < dims.size(); ++i) p *= dims[i];
+  return p;
+}
+
+void fail(OpContext& ctx, const std::string& what) {
+  throw Error(ErrorCategory::format, ctx.describe() + ": " + what + "; check the model with `mhub check`");
+}
+
+}  // namespace mhub::engine::cpu

@@ -1,0 +1,44 @@
+// Small helpers shared by the neural-net op families (conv, pool, norm, matmul, softmax, rnn,
+// resize, attention). Kernels of these families compute in float: inputs of float16, bfloat16
+// and double are widened to float on entry and narrowed back on exit, which keeps one loop per
+// op and stays within the conformance tolerance (rtol 1e-3).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/core/op_context.h"
+
+namespace mhub::engine::cpu {
+
+// True for the element types the float-computing kernels accept.
+bool is_nn_float(ir::DataType type);
+// SupportsFn: input 0 is float32/float16/bfloat16/double.
+bool nn_float_input(const ir::Node& node, std::span<const ir::DataType> types);
+
+// Input `index` as float values (a copy for non-float32 types). Throws mhub::Error (unsupported)
+// naming the node for other element types.
+std::vector<float> input_floats(OpContext& ctx, size_t index);
+// Allocates output `index` with `dtype` and `dims` and stores `values` (numel of them) in it,
+// narrowing to dtype.
+void output_floats(OpContext& ctx, size_t index, ir::DataType dtype,
+                   const std::vector<int64_t>& dims, const float* values);
+// Writable float pointer into an allocated tensor of dtype float32.
+inline float* mutable_floats(ir::Tensor& t) {
+  return reinterpret_cast<float*>(t.storage->mutable_data() + t.offset);
+}
+// Input `index` read as int64 values (int32/int64 tensors), e.g. shapes, sizes, lengths.
+std::vector<int64_t> input_ints(OpContext& ctx, size_t index);
+
+// ONNX negative axis → [0, rank); throws mhub::Error (format) naming the node when out of range.
+int64_t normalize_axis(OpContext& ctx, int64_t axis, int64_t rank);
+
+// Product of dims[begin, end).
+int64_t dims_product(const std::vector<int64_t>& dims, size_t begin, size_t end);
+
+// Throws mhub::Error (format) "<node>: <what>".
+[[noreturn]] void fail(OpContext& ctx, const std::string& what);
+
+}  // namespace mhub::engine::cpu

@@ -1,0 +1,245 @@
+// Normalizations: BatchNormalization (inference and training_mode outputs),
+// InstanceNormalization, LayerNormalization (Mean / InvStdDev outputs), GroupNormalization
+// (opset 18 per-group and opset 21 per-channel scale), RMSNormalization, LpNormalization,
+// MeanVarianceNormalization, LRN. Statistics are accumulated in double.
+#include <cmath>
+
+#include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/nn_util.h"
+
+namespace mhub::engine::cpu {
+
+namespace {
+
+// Value `i` of a per-channel parameter, tolerating a single broadcast value.
+float channel_value(const std::vector<float>& v, int64_t i) {
+  return v.size() == 1 ? v[0] : v[static_cast<size_t>(i)];
+}
+
+void batch_norm(OpContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const ir::Tensor& x = ctx.input(0);
+  if (x.dims.size() < 2 && !x.dims.empty()) fail(ctx, "X must have rank >= 2");
+  float eps = node.attr_float("epsilon", 1e-5f);
+  float momentum = node.attr_float("momentum", 0.9f);
+  bool training = node.attr_int("training_mode", 0) != 0;
+  int64_t n = x.dims[0], c = x.dims.size() > 1 ? x.dims[1] : 1;
+  int64_t inner = dims_product(x.dims, 2, x.dims.size());
+  std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias = input_floats(ctx, 2);
+  std::vector<float> mean = input_floats(ctx, 3), var = input_floats(ctx, 4);
+  std::vector<float> use_mean = mean, use_var = var;
+  if (training) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      double s = 0, sq = 0;
+      for (int64_t b = 0; b < n; ++b)
+        for (int64_t i = 0; i < inner; ++i) {
+          double v = xv[(b * c + ch) * inner + i];
+          s += v;
+          sq += v * v;
+        }
+      double cnt = static_cast<double>(n * inner);
+      double m = s / cnt;
+      use_mean[ch] = static_cast<float>(m);
+      use_var[ch] = static_cast<float>(sq / cnt - m * m);
+    }
+  }
+  std::vector<float> y(xv.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float k = channel_value(scale, ch) / std::sqrt(channel_value(use_var, ch) + eps);
+      float off = channel_value(bias, ch) - channel_value(use_mean, ch) * k;
+      const float* xi = xv.data() + (b * c + ch) * inner;
+      float* yi = y.data() + (b * c + ch) * inner;
+      for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * k + off;
+    }
+  output_floats(ctx, 0, x.dtype, x.dims, y.data());
+  if (training && ctx.output_count() >= 3) {
+    std::vector<float> rm(c), rv(c);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      rm[ch] = channel_value(mean, ch) * momentum + use_mean[ch] * (1 - momentum);
+      rv[ch] = channel_value(var, ch) * momentum + use_var[ch] * (1 - momentum);
+    }
+    if (ctx.output_wanted(1)) output_floats(ctx, 1, ctx.input(3).dtype, {c}, rm.data());
+    if (ctx.output_wanted(2)) output_floats(ctx, 2, ctx.input(4).dtype, {c}, rv.data());
+  }
+}
+
+void instance_norm(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  float eps = ctx.node().attr_float("epsilon", 1e-5f);
+  int64_t n = x.dims[0], c = x.dims[1], inner = dims_product(x.dims, 2, x.dims.size());
+  std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias = input_floats(ctx, 2);
+  ctx.threads().parallel_for(static_cast<size_t>(n * c), 1, [&](size_t lo, size_t hi) {
+    for (size_t plane = lo; plane < hi; ++plane) {
+      int64_t ch = plane % c;
+      float* p = xv.data() + plane * inner;
+      double s = 0, sq = 0;
+      for (int64_t i = 0; i < inner; ++i) s += p[i];
+      double m = s / inner;
+      for (int64_t i = 0; i < inner; ++i) sq += (p[i] - m) * (p[i] - m);
+      float k = static_cast<float>(channel_value(scale, ch) / std::sqrt(sq / inner + eps));
+      for (int64_t i = 0; i < inner; ++i) p[i] = static_cast<float>((p[i] - m) * k + channel_value(bias, ch));
+    }
+  });
+  output_floats(ctx, 0, x.dtype, x.dims, xv.data());
+}
+
+// Normalizes rows of `len` values: LayerNormalization (centre + scale) and RMSNormalization.
+void row_norm(OpContext& ctx, bool centre) {
+  const ir::Node& node = ctx.node();
+  const ir::Tensor& x = ctx.input(0);
+  int64_t rank = static_cast<int64_t>(x.dims.size());
+  int64_t axis = normalize_axis(ctx, node.attr_int("axis", -1), rank);
+  float eps = node.attr_float("epsilon", 1e-5f);
+  int64_t rows = dims_product(x.dims, 0, axis), len = dims_product(x.dims, axis, rank);
+  std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias;
+  if (centre && ctx.has_input(2)) bias = input_floats(ctx, 2);
+  if (scale.empty() || len % static_cast<int64_t>(scale.size()) != 0) fail(ctx, "Scale does not broadcast to the normalized shape");
+  std::vector<float> means(rows), inv(rows);
+  ctx.threads().parallel_for(static_cast<size_t>(rows), 16, [&](size_t lo, size_t hi) {
+    for (size_t r = lo; r < hi; ++r) {
+      float* p = xv.data() + r * len;
+      double m = 0;
+      if (centre) {
+        for (int64_t i = 0; i < len; ++i) m += p[i];
+        m /= len;
+      }
+      double sq = 0;
+      for (int64_t i = 0; i < len; ++i) sq += (p[i] - m) * (p[i] - m);
+      double is = 1.0 / std::sqrt(sq / len + eps);
+      means[r] = static_cast<float>(m);
+      inv[r] = static_cast<float>(is);
+      for (int64_t i = 0; i < len; ++i) {
+        float v = static_cast<float>((p[i] - m) * is) * scale[i % scale.size()];
+        p[i] = bias.empty() ? v : v + bias[i % bias.size()];
+      }
+    }
+  });
+  output_floats(ctx, 0, x.dtype, x.dims, xv.data());
+  std::vector<int64_t> stat_dims = x.dims;
+  for (int64_t d = axis; d < rank; ++d) stat_dims[d] = 1;
+  ir::DataType stat_type = ir::DataType::float32;
+  if (ctx.node().attr_int("stash_type", 1) != 1) stat_type = x.dtype;
+  if (centre && ctx.output_count() > 1 && ctx.output_wanted(1)) output_floats(ctx, 1, stat_type, stat_dims, means.data());
+  if (centre && ctx.output_count() > 2 && ctx.output_wanted(2)) output_floats(ctx, 2, stat_type, stat_dims, inv.data());
+}
+void layer_norm(OpContext& ctx) { row_norm(ctx, true); }
+void rms_norm(OpContext& ctx) { row_norm(ctx, false); }
+
+void group_norm(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  float eps = ctx.node().attr_float("epsilon", 1e-5f);
+  int64_t groups = ctx.node().attr_int("num_groups", 1);
+  int64_t n = x.dims[0], c = x.dims[1], inner = dims_product(x.dims, 2, x.dims.size());
+  if (groups < 1 || c % groups) fail(ctx, "num_groups must divide the channel count");
+  std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias = input_floats(ctx, 2);
+  bool per_channel = static_cast<int64_t>(scale.size()) == c;  // opset 21; opset 18 is per group
+  int64_t cg = c / groups, len = cg * inner;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t g = 0; g < groups; ++g) {
+      float* p = xv.data() + (b * c + g * cg) * inner;
+      double s = 0, sq = 0;
+      for (int64_t i = 0; i < len; ++i) s += p[i];
+      double m = s / len;
+      for (int64_t i = 0; i < len; ++i) sq += (p[i] - m) * (p[i] - m);
+      double is = 1.0 / std::sqrt(sq / len + eps);
+      for (int64_t i = 0; i < len; ++i) {
+        int64_t idx = per_channel ? g * cg + i / inner : g;
+        p[i] = static_cast<float>((p[i] - m) * is) * scale[idx] + bias[idx];
+      }
+    }
+  output_floats(ctx, 0, x.dtype, x.dims, xv.data());
+}
+
+void lp_norm(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  int64_t rank = static_cast<int64_t>(x.dims.size());
+  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", -1), rank);
+  int64_t p = ctx.node().attr_int("p", 2);
+  if (p != 1 && p != 2) fail(ctx, "p must be 1 or 2");
+  int64_t outer = dims_product(x.dims, 0, axis), len = x.dims[axis], inner = dims_product(x.dims, axis + 1, rank);
+  std::vector<float> v = input_floats(ctx, 0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t in = 0; in < inner; ++in) {
+      float* row = v.data() + o * len * inner + in;
+      double s = 0;
+      for (int64_t i = 0; i < len; ++i) s += p == 1 ? std::fabs(row[i * inner]) : row[i * inner] * row[i * inner];
+      double norm = p == 1 ? s : std::sqrt(s);
+      for (int64_t i = 0; i < len; ++i) row[i * inner] = norm == 0 ? 0.0f : static_cast<float>(row[i * inner] / norm);
+    }
+  output_floats(ctx, 0, x.dtype, x.dims, v.data());
+}
+
+// For each element, the flat index of its slot in the tensor reduced over `axes` (keepdims).
+std::vector<int64_t> reduced_slots(const std::vector<int64_t>& dims, const std::vector<bool>& reduce, int64_t& slots) {
+  size_t rank = dims.size();
+  int64_t total = dims_product(dims, 0, rank);
+  std::vector<int64_t> out(static_cast<size_t>(total)), idx(rank, 0);
+  slots = 1;
+  for (size_t d = 0; d < rank; ++d) if (!reduce[d]) slots *= dims[d];
+  for (int64_t i = 0; i < total; ++i) {
+    int64_t s = 0;
+    for (size_t d = 0; d < rank; ++d) if (!reduce[d]) s = s * dims[d] + idx[d];
+    out[i] = s;
+    for (size_t d = rank; d-- > 0;) { if (++idx[d] < dims[d]) break; idx[d] = 0; }
+  }
+  return out;
+}
+
+void mean_variance_norm(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  std::vector<int64_t> axes = ctx.node().attr_ints("axes");
+  if (axes.empty()) axes = {0, 2, 3};
+  std::vector<bool> reduce(x.dims.size(), false);
+  for (int64_t a : axes) reduce[normalize_axis(ctx, a, static_cast<int64_t>(x.dims.size()))] = true;
+  int64_t slots = 0;
+  std::vector<int64_t> slot = reduced_slots(x.dims, reduce, slots);
+  std::vector<float> v = input_floats(ctx, 0);
+  std::vector<double> s(slots, 0), sq(slots, 0), cnt(slots, 0);
+  for (size_t i = 0; i < v.size(); ++i) { s[slot[i]] += v[i]; sq[slot[i]] += double(v[i]) * v[i]; cnt[slot[i]] += 1; }
+  for (size_t i = 0; i < v.size(); ++i) {
+    double m = s[slot[i]] / cnt[slot[i]];
+    double var = sq[slot[i]] / cnt[slot[i]] - m * m;
+    v[i] = static_cast<float>((v[i] - m) / (std::sqrt(std::max(0.0, var)) + 1e-9));
+  }
+  output_floats(ctx, 0, x.dtype, x.dims, v.data());
+}
+
+void lrn(OpContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const ir::Tensor& x = ctx.input(0);
+  float alpha = node.attr_float("alpha", 1e-4f), beta = node.attr_float("beta", 0.75f), bias = node.attr_float("bias", 1.0f);
+  int64_t size = node.attr_int("size", 1);
+  int64_t n = x.dims[0], c = x.dims[1], inner = dims_product(x.dims, 2, x.dims.size());
+  std::vector<float> v = input_floats(ctx, 0), y(v.size());
+  int64_t lo_off = (size - 1) / 2, hi_off = size - 1 - lo_off;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < inner; ++i) {
+        double sq = 0;
+        for (int64_t k = std::max<int64_t>(0, ch - lo_off); k <= std::min(c - 1, ch + hi_off); ++k) {
+          double e = v[(b * c + k) * inner + i];
+          sq += e * e;
+        }
+        size_t at = (b * c + ch) * inner + i;
+        y[at] = static_cast<float>(v[at] / std::pow(bias + alpha / size * sq, beta));
+      }
+  output_floats(ctx, 0, x.dtype, x.dims, y.data());
+}
+
+}  // namespace
+
+void add_norm_kernels(std::vector<KernelDef>& table) {
+  using ir::OpKind;
+  const KernelKind ref = KernelKind::reference;
+  table.push_back({OpKind::BatchNormalization, ref, batch_norm, nn_float_input});
+  table.push_back({OpKind::InstanceNormalization, ref, instance_norm, nn_float_input});
+  table.push_back({OpKind::LayerNormalization, ref, layer_norm, nn_float_input});
+  table.push_back({OpKind::RMSNormalization, ref, rms_norm, nn_float_input});
+  table.push_back({OpKind::GroupNormalization, ref, group_norm, nn_float_input});
+  table.push_back({OpKind::LpNormalization, ref, lp_norm, nn_float_input});
+  table.push_back({OpKind::MeanVarianceNormalization, ref, mean_variance_norm, nn_float_input});
+  table.push_back({OpKind::LRN, ref, lrn, nn_float_input});
+}
+
+}  // namespace mhub::engine::cpu

@@ -23,6 +23,17 @@ std::vector<KernelDef> build_table() {
   add_rnn_kernels(table);
   add_resize_kernels(table);
   add_attention_kernels(table);
+  // engine-misc families
+  add_reduce_kernels(table);
+  add_bitwise_kernels(table);
+  add_sampling_kernels(table);
+  add_signal_kernels(table);
+  add_string_kernels(table);
+  add_misc_ops_kernels(table);
+  add_control_flow_kernels(table);
+  add_sequence_kernels(table);
+  add_quantize_kernels(table);
+  add_loss_kernels(table);
   return table;
 }
 

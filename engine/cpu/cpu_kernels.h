@@ -32,5 +32,16 @@ void add_softmax_kernels(std::vector<KernelDef>& table);
 void add_rnn_kernels(std::vector<KernelDef>& table);
 void add_resize_kernels(std::vector<KernelDef>& table);
 void add_attention_kernels(std::vector<KernelDef>& table);
+// engine-misc families
+void add_reduce_kernels(std::vector<KernelDef>& table);
+void add_bitwise_kernels(std::vector<KernelDef>& table);
+void add_sampling_kernels(std::vector<KernelDef>& table);
+void add_signal_kernels(std::vector<KernelDef>& table);
+void add_string_kernels(std::vector<KernelDef>& table);
+void add_misc_ops_kernels(std::vector<KernelDef>& table);
+void add_control_flow_kernels(std::vector<KernelDef>& table);
+void add_sequence_kernels(std::vector<KernelDef>& table);
+void add_quantize_kernels(std::vector<KernelDef>& table);
+void add_loss_kernels(std::vector<KernelDef>& table);
 
 }  // namespace mhub::engine::cpu

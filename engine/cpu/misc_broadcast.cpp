@@ -1,0 +1,42 @@
+#include "engine/cpu/misc_broadcast.h"
+
+#include "common/error.h"
+
+namespace mhub::engine::cpu {
+
+std::vector<int64_t> broadcast_shape(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
+                                     const std::string& who) {
+  size_t rank = std::max(a.size(), b.size());
+  std::vector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (x != y && x != 1 && y != 1)
+      throw_error(ErrorCategory::format, who + ": shapes cannot broadcast (" + std::to_string(x) +
+                                             " vs " + std::to_string(y) + " on one axis)");
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+BroadcastMap::BroadcastMap(const std::vector<int64_t>& in, const std::vector<int64_t>& out)
+    : out_dims_(out), in_strides_(out.size(), 0) {
+  uint64_t stride = 1;
+  size_t shift = out.size() - in.size();
+  for (size_t i = in.size(); i-- > 0;) {
+    if (in[i] != 1) in_strides_[i + shift] = stride;
+    stride *= static_cast<uint64_t>(in[i]);
+  }
+}
+
+uint64_t BroadcastMap::operator()(uint64_t out_index) const {
+  uint64_t result = 0;
+  for (size_t d = out_dims_.size(); d-- > 0;) {
+    uint64_t size = static_cast<uint64_t>(out_dims_[d]);
+    result += (out_index % size) * in_strides_[d];
+    out_index /= size;
+  }
+  return result;
+}
+
+}  // namespace mhub::engine::cpu

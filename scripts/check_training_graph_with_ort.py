@@ -13,7 +13,7 @@ import numpy as np
 build = sys.argv[1] if len(sys.argv) > 1 else "build"
 model = os.path.join(build, "test-scratch", "train_graph", "cnn_training.onnx")
 fx = "tests/fixtures/train/cnn"
-params = ["conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "conv2.weight", "conv2.bias",
+params = ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight",
           "bn2.weight", "bn2.bias", "fc.weight", "fc.bias"]
 x = np.load(f"{fx}/inputs.npy")[0].astype(np.float32)
 labels = np.load(f"{fx}/targets.npy")[0]

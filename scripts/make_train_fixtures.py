@@ -37,9 +37,11 @@ STEPS = 20
 class SmallCNN(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv1 = torch.nn.Conv2d(1, 4, 3, padding=1)
+        # No conv bias before BatchNorm: its gradient is zero up to rounding, and AdamW would
+        # turn that noise into steps no two implementations can agree on.
+        self.conv1 = torch.nn.Conv2d(1, 4, 3, padding=1, bias=False)
         self.bn1 = torch.nn.BatchNorm2d(4)
-        self.conv2 = torch.nn.Conv2d(4, 8, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(4, 8, 3, padding=1, bias=False)
         self.bn2 = torch.nn.BatchNorm2d(8)
         self.fc = torch.nn.Linear(8 * 3 * 3, 5)
 
@@ -57,7 +59,9 @@ class TinyTransformer(torch.nn.Module):
         super().__init__()
         self.d, self.heads = d, heads
         self.ln1 = torch.nn.LayerNorm(d)
-        self.qkv = torch.nn.Linear(d, 3 * d)
+        # No qkv bias: the key part of it has a zero gradient (softmax ignores a constant shift),
+        # which AdamW would amplify from rounding noise, as with conv bias before BatchNorm.
+        self.qkv = torch.nn.Linear(d, 3 * d, bias=False)
         self.proj = torch.nn.Linear(d, d)
         self.ln2 = torch.nn.LayerNorm(d)
         self.ff1 = torch.nn.Linear(d, 2 * d)

@@ -24,8 +24,12 @@ using Rule = void (*)(Builder& b, RuleCall& call);
 Rule find_rule(const std::string& op_type);
 std::vector<std::string> rule_names();
 
+// Sums `grad` (shaped like a broadcast result, `grad_shape`) down to `target` dims.
+std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_t>& grad_shape, const std::vector<int64_t>& target);
+
 // Rule families (rules_<family>.cpp).
 void add_nn_rules(std::map<std::string, Rule>& rules);
 void add_elementwise_rules(std::map<std::string, Rule>& rules);
+void add_transformer_rules(std::map<std::string, Rule>& rules);
 
 }  // namespace mhub::autograd

@@ -3,9 +3,6 @@
 #include "engine/autograd/rules.h"
 
 namespace mhub::autograd {
-namespace {
-
-// Sums `grad` (shaped like the broadcast result) down to `target` dims.
 std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_t>& grad_shape, const std::vector<int64_t>& target) {
   if (grad_shape == target) return grad;
   std::vector<int64_t> axes;
@@ -15,6 +12,8 @@ std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_
   const std::string summed = axes.empty() ? grad : b.reduce_sum(grad, axes, true);
   return b.reshape(summed, target);
 }
+
+namespace {
 
 void binary_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
@@ -56,6 +55,14 @@ void tanh_rule(Builder& b, RuleCall& c) {  // dy * (1 - y^2)
   c.input_grads[0] = b.op("Mul", {c.output_grads[0], b.op("Sub", {b.const_f32(1), b.op("Mul", {y, y})})});
 }
 
+void erf_rule(Builder& b, RuleCall& c) {  // dy * 2/sqrt(pi) * exp(-x^2)
+  c.input_grads.assign(1, "");
+  if (!c.wants[0]) return;
+  const std::string& x = c.node.inputs[0];
+  const std::string slope = b.op("Exp", {b.op("Neg", {b.op("Mul", {x, x})})});
+  c.input_grads[0] = b.op("Mul", {c.output_grads[0], b.op("Mul", {slope, b.const_f32(1.1283791670955126f)})});
+}
+
 void identity_rule(Builder& b, RuleCall& c) {
   c.input_grads.assign(c.node.inputs.size(), "");
   if (c.wants[0]) c.input_grads[0] = c.output_grads[0];
@@ -69,6 +76,7 @@ void add_elementwise_rules(std::map<std::string, Rule>& rules) {
   rules["Sigmoid"] = sigmoid_rule;
   rules["Tanh"] = tanh_rule;
   rules["Identity"] = identity_rule;
+  rules["Erf"] = erf_rule;
 }
 
 }  // namespace mhub::autograd

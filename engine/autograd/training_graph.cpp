@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "engine/autograd/rules.h"
+#include "engine/core/session.h"
 #include "onnx_io/onnx_tools.h"
 
 namespace mhub::autograd {
@@ -26,6 +27,36 @@ std::map<std::string, std::vector<int64_t>> static_shapes(const ir::Model& model
   for (const auto& v : model.graph.value_info) take(v);
   for (const auto& t : model.graph.initializers) shapes[t.name] = t.dims;
   return shapes;
+}
+
+// Shape inference cannot follow shapes computed at run time (Reshape targets built from
+// Shape/Concat chains), so the remaining shapes come from running the forward model once on
+// zeros with every node output exposed.
+void probe_shapes(const ir::Model& forward, std::map<std::string, std::vector<int64_t>>& shapes) {
+  ir::Model probe = forward;
+  std::vector<std::pair<std::string, engine::Value>> feeds;
+  for (const auto& in : probe.graph.inputs) {
+    if (probe.graph.initializer(in.name)) continue;
+    auto it = shapes.find(in.name);
+    if (it == shapes.end() || !in.type)
+      throw Error(ErrorCategory::unsupported, "training graph: input '" + in.name + "' has no fixed shape; export the model with fixed input shapes");
+    feeds.emplace_back(in.name, engine::Value::of(ir::Tensor::zeros(in.type->dtype(), it->second)));
+  }
+  probe.graph.outputs.clear();
+  for (const auto& n : probe.graph.nodes)
+    for (const auto& out : n.outputs)
+      if (!out.empty() && !shapes.count(out)) {
+        ir::ValueInfo info;
+        info.name = out;
+        probe.graph.outputs.push_back(info);
+      }
+  if (probe.graph.outputs.empty()) return;
+  engine::SessionOptions options;
+  options.threads = 1;
+  engine::Session session(probe, options);
+  const auto values = session.run(feeds);
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i].kind == engine::Value::Kind::tensor) shapes[probe.graph.outputs[i].name] = values[i].tensor.dims;
 }
 
 // One forward node as the training graph runs it, with what its backward rule needs.
@@ -93,6 +124,7 @@ Rule find_rule(const std::string& op_type) {
     std::map<std::string, Rule> table;
     add_nn_rules(table);
     add_elementwise_rules(table);
+    add_transformer_rules(table);
     return table;
   }();
   auto it = rules.find(op_type);
@@ -103,6 +135,7 @@ std::vector<std::string> differentiable_ops() {
   std::map<std::string, Rule> table;
   add_nn_rules(table);
   add_elementwise_rules(table);
+  add_transformer_rules(table);
   std::vector<std::string> names;
   for (const auto& [name, rule] : table) names.push_back(name);
   return names;
@@ -120,7 +153,9 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
   ir::Graph& g = result.model.graph;
   g.value_info.clear();
   g.nodes.clear();
-  Builder b(g, static_shapes(inferred), opset);
+  auto shapes = static_shapes(inferred);
+  probe_shapes(forward, shapes);
+  Builder b(g, std::move(shapes), opset);
   result.logits_name = forward.graph.outputs[0].name;
   const auto& zs = b.shape(result.logits_name);
   if (zs.size() != 2) throw Error(ErrorCategory::unsupported, "training: the model's first output must be logits [batch, classes]");
@@ -158,12 +193,15 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
   for (const auto& name : trainable)
     if (!forward.graph.initializer(name))
       throw Error(ErrorCategory::usage, "training: '" + name + "' is not an initializer of the model");
-  for (const auto& step : steps)
+  for (const auto& step : steps) {
+    // Shapes and sizes are integers: nothing flows back through them.
+    if (step.node.op_type == "Shape" || step.node.op_type == "Size") continue;
     for (const auto& in : step.node.inputs)
       if (needs.count(in)) {
         for (const auto& out : step.node.outputs) needs.insert(out);
         break;
       }
+  }
 
   // Backward pass, last node first.
   std::map<std::string, std::vector<std::string>> grads;

@@ -66,8 +66,8 @@ static void replay_optimizer(const std::string& opt_name) {
     optimizer = std::make_unique<Sgd>(SgdOptions{hyper["momentum"], hyper["dampening"], hyper["weight_decay"], hyper["nesterov"]});
   else
     optimizer = std::make_unique<AdamW>(AdamWOptions{hyper["beta1"], hyper["beta2"], hyper["eps"], hyper["weight_decay"]});
-  const char* names[] = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "conv2.weight",
-                         "conv2.bias",   "bn2.weight", "bn2.bias",   "fc.weight",  "fc.bias"};
+  const char* names[] = {"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight",
+                         "bn2.weight", "bn2.bias",   "fc.weight",  "fc.bias"};
   std::vector<std::vector<float>> weights, grads_all, grads(std::size(names));
   for (const char* name : names) {
     weights.push_back(fixture_floats(std::string("cnn/initial__") + name + ".npy"));

@@ -12,8 +12,8 @@ using namespace mhub;
 
 namespace {
 
-const std::vector<std::string> kCnnParams = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "conv2.weight",
-                                             "conv2.bias",   "bn2.weight", "bn2.bias",   "fc.weight",  "fc.bias"};
+const std::vector<std::string> kCnnParams = {"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight",
+                                             "bn2.weight", "bn2.bias",   "fc.weight",  "fc.bias"};
 
 std::vector<float> one_hot(const std::vector<int64_t>& labels, int64_t classes) {
   std::vector<float> t(labels.size() * classes, 0.0f);

@@ -60,6 +60,8 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   if (batch_size < 1) throw Error(ErrorCategory::usage, "--batch-size must be at least 1");
   if (options_.accumulate < 1) throw Error(ErrorCategory::usage, "--accumulate must be at least 1");
   own_float_initializers(forward_.graph);
+  original_inputs_ = forward_.graph.inputs;
+  original_outputs_ = forward_.graph.outputs;
   fix_batch_dim(forward_, batch_size);
   if (forward_.graph.inputs.empty()) throw Error(ErrorCategory::usage, "training: the model has no inputs");
   for (const auto& in : forward_.graph.inputs)
@@ -155,6 +157,8 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
 
 ir::Model Trainer::export_model() const {
   ir::Model model = forward_;
+  model.graph.inputs = original_inputs_;  // the exported model keeps its symbolic batch dim
+  model.graph.outputs = original_outputs_;
   for (auto& n : model.graph.nodes) {
     if (n.op_type != "BatchNormalization") continue;
     n.outputs.resize(1);

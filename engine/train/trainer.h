@@ -65,6 +65,7 @@ class Trainer {
  private:
   float* initializer_data(const std::string& name);
   ir::Model forward_;
+  std::vector<ir::ValueInfo> original_inputs_, original_outputs_;  // before the batch dim was fixed
   ir::Model training_;
   TrainerOptions options_;
   int64_t batch_size_, classes_ = 0;

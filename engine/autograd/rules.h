@@ -31,5 +31,6 @@ std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_
 void add_nn_rules(std::map<std::string, Rule>& rules);
 void add_elementwise_rules(std::map<std::string, Rule>& rules);
 void add_transformer_rules(std::map<std::string, Rule>& rules);
+void add_more_rules(std::map<std::string, Rule>& rules);
 
 }  // namespace mhub::autograd

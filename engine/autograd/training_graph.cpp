@@ -125,6 +125,7 @@ Rule find_rule(const std::string& op_type) {
     add_nn_rules(table);
     add_elementwise_rules(table);
     add_transformer_rules(table);
+    add_more_rules(table);
     return table;
   }();
   auto it = rules.find(op_type);
@@ -136,6 +137,7 @@ std::vector<std::string> differentiable_ops() {
   add_nn_rules(table);
   add_elementwise_rules(table);
   add_transformer_rules(table);
+  add_more_rules(table);
   std::vector<std::string> names;
   for (const auto& [name, rule] : table) names.push_back(name);
   return names;

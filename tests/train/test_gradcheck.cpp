@@ -204,3 +204,22 @@ TEST_CASE("gradcheck: MatMul (batched, broadcast), Transpose, Reshape, Split, So
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: GlobalAveragePool, Concat, Where, Expand, ReduceSum, LogSoftmax, LeakyRelu, Clip") {
+  Tiny a({2, 3, 3, 3});
+  const std::string conv = a.op("Conv", {"x", a.param({4, 3, 2, 2})});
+  const std::string pooled = a.op("Flatten", {a.op("GlobalAveragePool", {a.op("LeakyRelu", {conv}, {})})});  // [2, 4]
+  const std::string joined = a.op("Concat", {pooled, a.op("Expand", {a.param({1, 2}), a.ints({2, 2})})}, {attr_i("axis", 1)});  // [2, 6]
+  const std::string lower = a.param({6}, 0.0f, -0.4f, false), upper = a.param({6}, 0.0f, 0.4f, false);
+  const std::string clipped = a.op("Clip", {joined, lower, upper});
+  const std::string positive = a.op("Greater", {joined, a.param({1}, 0.0f, 0.0f, false)});
+  const std::string chosen = a.op("Where", {positive, clipped, a.param({6})});
+  const std::string logp = a.op("LogSoftmax", {chosen}, {attr_i("axis", 1)});
+  const std::string summed = a.op("ReduceSum", {a.op("Unsqueeze", {logp, a.ints({2})}), a.ints({2})}, {attr_i("keepdims", 0)});
+  a.head(summed, 2, 6, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE

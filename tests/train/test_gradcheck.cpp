@@ -223,3 +223,17 @@ TEST_CASE("gradcheck: GlobalAveragePool, Concat, Where, Expand, ReduceSum, LogSo
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: Slice (negative start, axes), Pad (constant)") {
+  Tiny a({2, 5});
+  const std::string h = a.op("Gemm", {"x", a.param({5, 6})});  // [2, 6]
+  const std::string cut = a.op("Slice", {h, a.ints({-5}), a.ints({5}), a.ints({1})});  // [2, 4]
+  const std::string padded = a.op("Pad", {cut, a.ints({0, 1, 1, 2})});  // [3, 7]
+  const std::string back = a.op("Slice", {padded, a.ints({0, 0}), a.ints({2, 7}), a.ints({0, 1}), a.ints({1, 1})});
+  a.head(back, 2, 7, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE

@@ -105,6 +105,15 @@ ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair
   return step;
 }
 
+// A constant's tensor: an initializer or a Constant node's value.
+const ir::Tensor* find_constant(ir::Graph& g, const std::string& name) {
+  if (const ir::Tensor* t = g.initializer(name)) return t;
+  for (const auto& n : g.nodes)
+    if (n.op_type == "Constant" && !n.outputs.empty() && n.outputs[0] == name)
+      if (const ir::Attribute* value = n.attribute("value"); value && value->t) return value->t.get();
+  return nullptr;
+}
+
 ir::ValueInfo float_value(const std::string& name, std::optional<std::vector<int64_t>> dims = std::nullopt) {
   ir::ValueInfo info;
   info.name = name;
@@ -169,6 +178,33 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
     const ir::Node& n = forward.graph.nodes[index];
     if (n.op_type == "BatchNormalization" && n.domain.empty()) {
       steps.push_back(lower_batchnorm(b, n, running));
+      continue;
+    }
+    if (n.op_type == "Dropout" && n.domain.empty()) {
+      float ratio = n.attr_float("ratio", 0.5f);
+      bool training = false;
+      if (opset >= 12 && n.inputs.size() > 1 && !n.inputs[1].empty()) {
+        const ir::Tensor* r = find_constant(g, n.inputs[1]);
+        if (!r || r->dtype != ir::DataType::float32)
+          throw Error(ErrorCategory::unsupported, "training: Dropout '" + n.name + "' needs a constant float ratio");
+        ratio = r->data<float>()[0];
+      }
+      if (opset >= 12 && n.inputs.size() > 2 && !n.inputs[2].empty()) {
+        const ir::Tensor* t = find_constant(g, n.inputs[2]);
+        if (!t || t->dtype != ir::DataType::boolean)
+          throw Error(ErrorCategory::unsupported, "training: Dropout '" + n.name + "' needs a constant training_mode");
+        training = t->bytes()[0] != 0;
+      }
+      if (training && ratio > 0) {
+        DropoutMask mask{"dropout_mask/" + n.outputs[0], b.shape(n.inputs[0]), ratio};
+        g.inputs.push_back(float_value(mask.input, mask.dims));
+        b.op("Mul", {n.inputs[0], mask.input});
+        result.dropout_masks.push_back(mask);
+      } else {
+        b.op("Identity", {n.inputs[0]});
+      }
+      rename_last_output(b, n.outputs[0]);
+      steps.push_back(ForwardStep{g.nodes.back(), {}});
       continue;
     }
     ForwardStep step{n, {}};

@@ -21,8 +21,18 @@
 
 namespace mhub::autograd {
 
+// A training-mode Dropout becomes x * mask with the mask an extra graph input, so the caller
+// draws it from its own seeded generator (reproducible with --seed and --resume) and the
+// backward pass is the Mul rule.
+struct DropoutMask {
+  std::string input;          // graph input name, float, shape `dims`
+  std::vector<int64_t> dims;
+  float ratio = 0.5f;         // feed 0 with probability ratio, else 1 / (1 - ratio)
+};
+
 struct TrainingModel {
   ir::Model model;
+  std::vector<DropoutMask> dropout_masks;
   std::string logits_name;
   std::vector<std::string> params;           // trainable parameters, in output order
   std::vector<std::string> running_buffers;  // BN running mean / var initializers updated

@@ -131,7 +131,9 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     throw Error(ErrorCategory::usage, o.data + ": finetune trains classifiers; the data has no class labels");
   const int64_t fixed = fixed_batch(model);
   const int64_t batch_size = fixed > 0 ? fixed : o.batch_size;
-  Trainer trainer(model, o.model_path.parent_path(), batch_size, o.trainer);
+  TrainerOptions trainer_options = o.trainer;
+  trainer_options.seed = o.seed;
+  Trainer trainer(model, o.model_path.parent_path(), batch_size, trainer_options);
 
   LoaderOptions loader_options;
   loader_options.batch_size = batch_size;

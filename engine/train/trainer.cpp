@@ -7,6 +7,7 @@
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
 #include "engine/train/freeze.h"
+#include "engine/train/rng.h"
 
 namespace mhub::train {
 namespace {
@@ -79,6 +80,7 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   auto built = autograd::build_training_model(forward_, trainable_, base_dir);
   training_ = std::move(built.model);
   running_ = built.running_buffers;
+  for (const auto& m : built.dropout_masks) masks_.push_back({m.input, m.dims, m.ratio});
   for (const auto& o : training_.graph.outputs)
     if (o.name == built.logits_name && o.type && o.type->shape) classes_ = o.type->shape->dims[1].value;
   // The training graph shares the parameters' storage with forward_, so updates reach both.
@@ -110,7 +112,18 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   const auto target = smoothed_one_hot(batch.labels, classes_, options_.label_smoothing);
   auto input = ir::Tensor::from_bytes(ir::DataType::float32, batch.input_dims, batch.inputs.data(), batch.inputs.size() * 4);
   auto target_tensor = ir::Tensor::from_bytes(ir::DataType::float32, {batch_size_, classes_}, target.data(), target.size() * 4);
-  auto outputs = session_->run({{input_name_, engine::Value::of(input)}, {"target", engine::Value::of(target_tensor)}});
+  std::vector<std::pair<std::string, engine::Value>> feeds = {{input_name_, engine::Value::of(input)},
+                                                              {"target", engine::Value::of(target_tensor)}};
+  for (size_t k = 0; k < masks_.size(); ++k) {
+    Rng rng = Rng::derived(options_.seed, static_cast<uint64_t>(batches_seen_), k + 1);
+    ir::Tensor mask = ir::Tensor::zeros(ir::DataType::float32, masks_[k].dims);
+    float* m = reinterpret_cast<float*>(mask.storage->mutable_data());
+    const float keep_scale = 1.0f / (1.0f - masks_[k].ratio);
+    for (uint64_t i = 0; i < mask.numel(); ++i) m[i] = rng.uniform() >= masks_[k].ratio ? keep_scale : 0.0f;
+    feeds.emplace_back(masks_[k].input, engine::Value::of(mask));
+  }
+  ++batches_seen_;
+  auto outputs = session_->run(feeds);
 
   StepStats stats;
   stats.loss = outputs[0].tensor.data<float>()[0];
@@ -184,6 +197,7 @@ Checkpoint Trainer::checkpoint() const {
   }
   c.metadata["optimizer"] = optimizer_->kind();
   c.metadata["optimizer_steps"] = std::to_string(optimizer_->steps_taken());
+  c.metadata["batches_seen"] = std::to_string(batches_seen_);
   return c;
 }
 
@@ -205,6 +219,7 @@ void Trainer::restore(const Checkpoint& c) {
   }
   optimizer_->import_state(state);
   if (c.metadata.count("optimizer_steps")) optimizer_->set_steps_taken(std::stoll(c.metadata.at("optimizer_steps")));
+  if (c.metadata.count("batches_seen")) batches_seen_ = std::stoll(c.metadata.at("batches_seen"));
 }
 
 }  // namespace mhub::train

@@ -33,6 +33,7 @@ struct TrainerOptions {
   double clip_norm = 0;                 // 0: no clipping
   int accumulate = 1;                   // batches per optimizer step
   std::vector<std::string> freeze;      // globs of parameter names kept fixed
+  uint64_t seed = 0;                    // dropout masks: Rng::derived(seed, batch number, mask)
 };
 
 struct StepStats {
@@ -71,6 +72,13 @@ class Trainer {
   int64_t batch_size_, classes_ = 0;
   std::string input_name_;
   std::vector<std::string> trainable_, running_;
+  struct Mask {
+    std::string input;
+    std::vector<int64_t> dims;
+    float ratio;
+  };
+  std::vector<Mask> masks_;
+  int64_t batches_seen_ = 0;
   std::unique_ptr<engine::Session> session_;
   std::unique_ptr<Optimizer> optimizer_;
   std::vector<std::vector<float>> grad_sums_;

@@ -8,6 +8,7 @@
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
 #include "engine/train/rng.h"
+#include "engine/train/trainer.h"
 #include "tests/train/train_test_support.h"
 
 using namespace mhub;
@@ -110,7 +111,14 @@ void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
   std::vector<float> target(static_cast<size_t>(rows * classes), 0.0f);
   for (int64_t r = 0; r < rows; ++r) target[r * classes + static_cast<int64_t>(rng.below(classes))] = 1;
   const auto t = ir::Tensor::from_bytes(ir::DataType::float32, {rows, classes}, target.data(), target.size() * 4);
-  auto run = [&] { return session.run({{"x", engine::Value::of(x)}, {"target", engine::Value::of(t)}}); };
+  std::vector<std::pair<std::string, engine::Value>> feeds = {{"x", engine::Value::of(x)}, {"target", engine::Value::of(t)}};
+  for (const auto& mask : training.dropout_masks) {  // one fixed mask for all runs
+    ir::Tensor m = ir::Tensor::zeros(ir::DataType::float32, mask.dims);
+    float* v = reinterpret_cast<float*>(m.storage->mutable_data());
+    for (uint64_t i = 0; i < m.numel(); ++i) v[i] = rng.uniform() >= mask.ratio ? 1 / (1 - mask.ratio) : 0;
+    feeds.emplace_back(mask.input, engine::Value::of(m));
+  }
+  auto run = [&] { return session.run(feeds); };
   const auto outputs = run();
   for (size_t k = 0; k < training.params.size(); ++k) {
     const ir::Tensor& g = outputs[2 + k].tensor;
@@ -234,6 +242,57 @@ TEST_CASE("gradcheck: Slice (negative start, axes), Pad (constant)") {
   const std::string back = a.op("Slice", {padded, a.ints({0, 0}), a.ints({2, 7}), a.ints({0, 1}), a.ints({1, 1})});
   a.head(back, 2, 7, 3);
   gradcheck(a, 3);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+static Tiny dropout_model(bool training) {
+  Tiny a({4, 6});
+  const std::string h = a.op("Gemm", {"x", a.param({6, 8})});
+  const std::string ratio = "ratio", mode = "mode";
+  const float r = 0.5f;
+  const uint8_t on = training ? 1 : 0;
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, {}, &r, 4, ratio));
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::boolean, {}, &on, 1, mode));
+  const std::string dropped = a.op("Dropout", {h, ratio, mode});
+  a.head(dropped, 4, 8, 3);
+  return a;
+}
+
+TEST_CASE("gradcheck: Dropout (training mode: mask input; inference mode: identity)") {
+  Tiny training = dropout_model(true);
+  const auto built = autograd::build_training_model(training.model, training.params, ".");
+  REQUIRE(built.dropout_masks.size() == 1);
+  CHECK(built.dropout_masks[0].dims == std::vector<int64_t>{4, 8});
+  gradcheck(training, 3);
+  Tiny inference = dropout_model(false);
+  CHECK(autograd::build_training_model(inference.model, inference.params, ".").dropout_masks.empty());
+  gradcheck(inference, 3);
+}
+
+TEST_CASE("Dropout masks follow --seed: same seed same losses, other seed other losses") {
+  auto losses = [](uint64_t seed) {
+    Tiny a = dropout_model(true);
+    train::TrainerOptions options;
+    options.seed = seed;
+    options.threads = 1;
+    options.optimizer = "sgd";
+    train::Trainer trainer(a.model, ".", 4, options);
+    std::vector<double> out;
+    train::Batch batch;
+    batch.input_dims = {4, 6};
+    batch.inputs.assign(24, 0.5f);
+    for (int i = 0; i < 24; ++i) batch.inputs[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+    batch.labels = {0, 1, 2, 1};
+    for (int step = 0; step < 3; ++step) out.push_back(trainer.train_batch(batch, 0.1).loss);
+    return out;
+  };
+  const auto a = losses(1);
+  CHECK(a == losses(1));
+  CHECK(a != losses(2));
+  CHECK(a[0] != a[1]);  // training moves on (new weights, new mask)
 }
 
 }  // TEST_SUITE

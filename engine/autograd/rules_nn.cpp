@@ -38,7 +38,7 @@ void gemm_rule(Builder& b, RuleCall& c) {
 
 void conv_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
-  if (n.attr_int("group", 1) != 1) unsupported(n, "grouped convolution");
+  const int64_t group = n.attr_int("group", 1);
   if (n.attr_string("auto_pad", "NOTSET") != "NOTSET") unsupported(n, "auto_pad");
   const auto& xs = b.shape(n.inputs[0]);
   const auto& ws = b.shape(n.inputs[1]);
@@ -60,17 +60,30 @@ void conv_rule(Builder& b, RuleCall& c) {
     }
     c.input_grads[0] = b.op("ConvTranspose", {dy, n.inputs[1]},
                             {ints_attr("strides", strides), ints_attr("dilations", dilations), ints_attr("pads", pads),
-                             ints_attr("output_padding", output_padding)});
+                             ints_attr("output_padding", output_padding), int_attr("group", group)});
   }
   if (c.wants[1]) {
     // dW[m,c,k] = sum_n,p dY[n,m,p] X[n,c,p*s + k*d - pad]: a convolution of X^T (channels as
     // batch) with dY^T (batch as input channels) whose stride is the forward dilation and whose
     // dilation is the forward stride; the result may run past the kernel and is sliced back.
+    // With groups, X^T is [C/g, g*N, ...] (group-major) and the convolution is grouped too.
     std::vector<int64_t> swap = {1, 0};
     for (size_t i = 0; i < spatial; ++i) swap.push_back(static_cast<int64_t>(2 + i));
-    const std::string xt = b.op("Transpose", {n.inputs[0]}, {ints_attr("perm", swap)});
+    std::string xt;
+    if (group == 1) {
+      xt = b.op("Transpose", {n.inputs[0]}, {ints_attr("perm", swap)});
+    } else {
+      std::vector<int64_t> split = {xs[0], group, xs[1] / group}, perm = {2, 1, 0}, merged = {xs[1] / group, group * xs[0]};
+      for (size_t i = 0; i < spatial; ++i) {
+        split.push_back(xs[2 + i]);
+        merged.push_back(xs[2 + i]);
+        perm.push_back(static_cast<int64_t>(3 + i));
+      }
+      xt = b.reshape(b.op("Transpose", {b.reshape(n.inputs[0], split)}, {ints_attr("perm", perm)}), merged);
+    }
     const std::string dyt = b.op("Transpose", {dy}, {ints_attr("perm", swap)});
-    const std::string full = b.op("Conv", {xt, dyt}, {ints_attr("strides", dilations), ints_attr("dilations", strides), ints_attr("pads", pads)});
+    const std::string full = b.op("Conv", {xt, dyt}, {ints_attr("strides", dilations), ints_attr("dilations", strides), ints_attr("pads", pads),
+                                                      int_attr("group", group)});
     std::vector<int64_t> starts(spatial, 0), ends(ws.begin() + 2, ws.end()), axes;
     for (size_t i = 0; i < spatial; ++i) axes.push_back(static_cast<int64_t>(2 + i));
     const std::string cut = b.op("Slice", {full, b.const_i64(starts), b.const_i64(ends), b.const_i64(axes)});

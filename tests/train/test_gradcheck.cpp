@@ -296,3 +296,16 @@ TEST_CASE("Dropout masks follow --seed: same seed same losses, other seed other 
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: grouped and depthwise Conv") {
+  Tiny a({2, 4, 5, 5});
+  const std::string grouped = a.op("Conv", {"x", a.param({6, 2, 3, 3}), a.param({6})},
+                                   {attr_i("group", 2), attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1})});  // [2,6,3,3]
+  const std::string depthwise = a.op("Conv", {grouped, a.param({6, 1, 2, 2})}, {attr_i("group", 6)});                // [2,6,2,2]
+  a.head(a.op("Flatten", {depthwise}), 2, 24, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE

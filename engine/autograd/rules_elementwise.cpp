@@ -1,5 +1,6 @@
-// Backward rules for elementwise ops: Relu, Sigmoid, Tanh, Identity, and the broadcasting
-// Add / Sub / Mul / Div (gradients summed back to each input's shape).
+// Backward rules for elementwise ops: Relu, Sigmoid, Tanh, Erf, Neg, Exp, Log, Sqrt, Identity,
+// and the broadcasting Add / Sub / Mul / Div / Pow / Sum (gradients summed back to each input's
+// shape).
 #include "engine/autograd/rules.h"
 
 namespace mhub::autograd {
@@ -63,6 +64,49 @@ void erf_rule(Builder& b, RuleCall& c) {  // dy * 2/sqrt(pi) * exp(-x^2)
   c.input_grads[0] = b.op("Mul", {c.output_grads[0], b.op("Mul", {slope, b.const_f32(1.1283791670955126f)})});
 }
 
+void neg_rule(Builder& b, RuleCall& c) {
+  c.input_grads.assign(1, "");
+  if (c.wants[0]) c.input_grads[0] = b.op("Neg", {c.output_grads[0]});
+}
+
+void exp_rule(Builder& b, RuleCall& c) {  // dy * y
+  c.input_grads.assign(1, "");
+  if (c.wants[0]) c.input_grads[0] = b.op("Mul", {c.output_grads[0], c.node.outputs[0]});
+}
+
+void log_rule(Builder& b, RuleCall& c) {  // dy / x
+  c.input_grads.assign(1, "");
+  if (c.wants[0]) c.input_grads[0] = b.op("Div", {c.output_grads[0], c.node.inputs[0]});
+}
+
+void sqrt_rule(Builder& b, RuleCall& c) {  // dy / (2 y)
+  c.input_grads.assign(1, "");
+  if (c.wants[0]) c.input_grads[0] = b.op("Div", {c.output_grads[0], b.op("Mul", {c.node.outputs[0], b.const_f32(2)})});
+}
+
+// y = a^e: da = dy * e * a^(e-1); de = dy * y * log(a) (summed to e's shape).
+void pow_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  const auto& ys = b.shape(n.outputs[0]);
+  c.input_grads.assign(2, "");
+  if (c.wants[0]) {
+    const std::string lowered = b.op("Pow", {n.inputs[0], b.op("Sub", {n.inputs[1], b.const_f32(1)})});
+    c.input_grads[0] = sum_to(b, b.op("Mul", {c.output_grads[0], b.op("Mul", {n.inputs[1], lowered})}), ys, b.shape(n.inputs[0]));
+  }
+  if (c.wants[1]) {
+    const std::string g = b.op("Mul", {c.output_grads[0], b.op("Mul", {n.outputs[0], b.op("Log", {n.inputs[0]})})});
+    c.input_grads[1] = sum_to(b, g, ys, b.shape(n.inputs[1]));
+  }
+}
+
+void sum_rule(Builder& b, RuleCall& c) {  // variadic, broadcasting
+  const auto& n = c.node;
+  const auto& ys = b.shape(n.outputs[0]);
+  c.input_grads.assign(n.inputs.size(), "");
+  for (size_t i = 0; i < n.inputs.size(); ++i)
+    if (c.wants[i]) c.input_grads[i] = sum_to(b, c.output_grads[0], ys, b.shape(n.inputs[i]));
+}
+
 void identity_rule(Builder& b, RuleCall& c) {
   c.input_grads.assign(c.node.inputs.size(), "");
   if (c.wants[0]) c.input_grads[0] = c.output_grads[0];
@@ -77,6 +121,12 @@ void add_elementwise_rules(std::map<std::string, Rule>& rules) {
   rules["Tanh"] = tanh_rule;
   rules["Identity"] = identity_rule;
   rules["Erf"] = erf_rule;
+  rules["Neg"] = neg_rule;
+  rules["Exp"] = exp_rule;
+  rules["Log"] = log_rule;
+  rules["Sqrt"] = sqrt_rule;
+  rules["Pow"] = pow_rule;
+  rules["Sum"] = sum_rule;
 }
 
 }  // namespace mhub::autograd

@@ -309,3 +309,19 @@ TEST_CASE("gradcheck: grouped and depthwise Conv") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: Neg, Exp, Log, Sqrt, Pow (base and exponent), variadic Sum") {
+  Tiny a({3, 4});
+  std::string h = a.op("Sigmoid", {a.op("Gemm", {"x", a.param({4, 4})})});  // in (0, 1): Log and Sqrt stay defined
+  const std::string e = a.op("Exp", {a.op("Neg", {h})});
+  const std::string l = a.op("Log", {a.op("Add", {h, a.param({4}, 0.1f, 1.0f)})});
+  const std::string r = a.op("Sqrt", {h});
+  const std::string p = a.op("Pow", {h, a.param({1, 4}, 0.5f, 1.5f)});
+  h = a.op("Sum", {e, l, r, p, a.param({4})});
+  a.head(h, 3, 4, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE

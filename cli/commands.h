@@ -18,5 +18,7 @@ void add_cache(CLI::App& app);
 void add_conformance(CLI::App& app);
 void add_run(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_finetune(CLI::App& app);
+void add_eval(CLI::App& app);
 
 }  // namespace mhub::cli

@@ -24,6 +24,8 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_conformance,
     mhub::cli::add_run,
     mhub::cli::add_bench,
+    mhub::cli::add_finetune,
+    mhub::cli::add_eval,
 };
 
 }  // namespace

@@ -10,7 +10,7 @@ packages=(
   libdnnl-dev zlib1g-dev libzip-dev libpng-dev libjpeg-dev
   clang libclang-rt-14-dev
   nginx openssl curl bc
-  python3-torch python3-torchvision python3-onnx python3-numpy dataset-fashion-mnist
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-pil dataset-fashion-mnist
   python3
 )
 missing=()

@@ -20,5 +20,5 @@ export MHUB_BENCH_MODELS=$PWD/$models
 (cd build && ctest --output-on-failure --timeout 1500 "$@")
 
 echo "== unit tests under ASan/UBSan"
-MHUB_BUILD_DIR=build-asan MHUB_TARGETS=mhub_tests scripts/build.sh -DMHUB_SANITIZE=ON -DMHUB_CUDA=OFF
+MHUB_BUILD_DIR=build-asan MHUB_TARGETS="mhub_tests mhub_train_tests" scripts/build.sh -DMHUB_SANITIZE=ON -DMHUB_CUDA=OFF
 (cd build-asan && ctest --output-on-failure --timeout 1500 -L unit)

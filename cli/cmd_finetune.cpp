@@ -1,0 +1,151 @@
+// mhub finetune MODEL --data SPEC --out OUT.onnx [...]   and   mhub eval MODEL --data SPEC
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/model_source.h"
+#include "common/error.h"
+#include "engine/train/dataset.h"
+#include "engine/train/finetune.h"
+#include "engine/train/freeze.h"
+#include "onnx_io/model_io.h"
+
+namespace mhub::cli {
+namespace {
+
+const char* kDataHelp =
+    "Training data: a folder with the four IDX files (train-/t10k-images-idx3-ubyte, "
+    "-labels-idx1-ubyte, .gz or not; e.g. /usr/share/datasets/fashion-mnist), a folder with "
+    "inputs.npy + labels.npy (or train/ and test/ holding them), INPUTS.npy,LABELS.npy, a numeric "
+    ".csv (label last), or a folder of class folders of PNG/JPEG images (or train/ + val/ of them)";
+
+std::vector<float> parse_floats(const std::string& text, const char* flag) {
+  std::vector<float> values;
+  for (const auto& piece : train::split_globs(text)) {
+    try {
+      values.push_back(std::stof(piece));
+    } catch (const std::exception&) {
+      throw Error(ErrorCategory::usage, std::string(flag) + ": '" + piece + "' is not a number; give comma-separated values");
+    }
+  }
+  return values;
+}
+
+void draw_progress(const train::Progress& p) {
+  const int width = 30;
+  const int filled = static_cast<int>(width * p.batch / std::max<int64_t>(1, p.batches));
+  std::fprintf(stderr, "\repoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.3f", p.epoch, p.epochs, filled,
+               "==============================", width - filled, "", static_cast<long long>(p.batch),
+               static_cast<long long>(p.batches), p.loss, p.accuracy);
+  if (p.batch == p.batches) std::fprintf(stderr, "\n");
+}
+
+struct FinetuneCli {
+  std::string model, freeze, mean, std;
+  train::FinetuneOptions options;
+  double weight_decay = -1;
+  bool json = false;
+};
+
+}  // namespace
+
+void add_finetune(CLI::App& app) {
+  auto cli = std::make_shared<FinetuneCli>();
+  auto& o = cli->options;
+  CLI::App* command = app.add_subcommand(
+      "finetune",
+      "Fine-tune an ONNX image/tabular classifier on the CPU: builds a training graph (backward "
+      "rules in standard ONNX ops), trains with SGD or AdamW, evaluates on the test split after "
+      "every epoch, checkpoints to OUT.ckpt.safetensors and writes the fine-tuned model to OUT.");
+  command->add_option("MODEL", cli->model, "The .onnx model to start from (first output: logits [batch, classes])")->required();
+  command->add_option("--data", o.data, kDataHelp)->required();
+  command->add_option("--out", o.out, "Where to write the fine-tuned .onnx (written atomically after every epoch)")->required();
+  command->add_option("--epochs", o.epochs, "Passes over the training data")->capture_default_str();
+  command->add_option("--batch-size", o.batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str();
+  command->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
+  command->add_option("--optimizer", o.trainer.optimizer, "sgd or adamw (both exactly as torch.optim)")->capture_default_str();
+  command->add_option("--momentum", o.trainer.momentum, "SGD momentum")->capture_default_str();
+  command->add_flag("--nesterov", o.trainer.nesterov, "SGD with Nesterov momentum");
+  command->add_option("--weight-decay", cli->weight_decay, "Weight decay (default 0 for sgd, 0.01 for adamw; decoupled for adamw)");
+  command->add_option("--schedule", o.schedule, "Learning-rate schedule: constant, cosine, step (x0.1 each epoch) or onecycle")->capture_default_str();
+  command->add_option("--warmup-steps", o.warmup_steps, "Linear warm-up over this many optimizer steps")->capture_default_str();
+  command->add_option("--label-smoothing", o.trainer.label_smoothing, "Cross-entropy label smoothing in [0, 1)")->capture_default_str();
+  command->add_option("--clip-norm", o.trainer.clip_norm, "Clip the global gradient L2 norm to this value (0: off)")->capture_default_str();
+  command->add_option("--accumulate", o.trainer.accumulate, "Batches whose gradients are averaged per optimizer step")->capture_default_str();
+  command->add_option("--num-classes", o.num_classes, "Replace the final Gemm head with a fresh one of this many classes");
+  command->add_option("--freeze", cli->freeze, "Comma-separated globs of parameter names to keep fixed, e.g. 'conv1.*,bn1.*'");
+  command->add_flag("--augment", o.augment, "Random crop (padding 2) and horizontal flip of image data");
+  command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data, e.g. 0.286 or 0.485,0.456,0.406");
+  command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
+  command->add_option("--limit-batches", o.limit_batches, "Train on at most this many batches per epoch (quick runs)");
+  command->add_option("--stop-after-epochs", o.stop_after_epochs, "End this run after N epochs (continue later with --resume)");
+  command->add_option("--logdir", o.logdir, "Write metrics.jsonl and TensorBoard event files here");
+  command->add_option("--resume", o.resume, "Continue from a checkpoint written by an earlier run (OUT.ckpt.safetensors)");
+  command->add_option("--seed", o.seed, "Seed for data order, augmentation and head initialisation")->capture_default_str();
+  command->add_option("--threads", o.trainer.threads, "CPU threads (0: all cores)")->capture_default_str();
+  command->add_flag("--json", cli->json, "Print one JSON object with the per-epoch results instead of text");
+  command->callback([cli] {
+    auto o = cli->options;
+    o.model_path = resolve_model(cli->model);
+    o.trainer.freeze = train::split_globs(cli->freeze);
+    o.trainer.weight_decay = cli->weight_decay;
+    o.mean = parse_floats(cli->mean, "--mean");
+    o.std = parse_floats(cli->std, "--std");
+    const bool tty = isatty(STDERR_FILENO) && !cli->json;
+    const auto result = train::finetune(o, tty ? std::function<void(const train::Progress&)>(draw_progress) : nullptr);
+    if (cli->json) {
+      nlohmann::json epochs = nlohmann::json::array();
+      for (const auto& e : result.epochs)
+        epochs.push_back({{"epoch", e.epoch}, {"steps", e.steps}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+                          {"eval_loss", e.eval_loss}, {"eval_accuracy", e.eval_accuracy}, {"eval_examples", e.eval_examples},
+                          {"seconds", e.seconds}});
+      std::cout << nlohmann::json{{"out", o.out.string()}, {"checkpoint", result.checkpoint.string()},
+                                  {"trainable", result.trainable}, {"epochs", epochs}}.dump(2) << "\n";
+      return;
+    }
+    for (const auto& e : result.epochs)
+      std::printf("epoch %d: train loss %.4f acc %.4f | eval loss %.4f acc %.4f (%lld examples) | %.1f s\n", e.epoch, e.train_loss,
+                  e.train_accuracy, e.eval_loss, e.eval_accuracy, static_cast<long long>(e.eval_examples), e.seconds);
+    std::printf("wrote %s (checkpoint %s); evaluate with: mhub eval %s --data %s\n", o.out.c_str(), result.checkpoint.c_str(),
+                o.out.c_str(), o.data.c_str());
+  });
+}
+
+void add_eval(CLI::App& app) {
+  struct EvalCli {
+    std::string model, data, mean, std, split = "test";
+    int64_t batch_size = 64;
+    int threads = 0;
+    bool json = false;
+  };
+  auto cli = std::make_shared<EvalCli>();
+  CLI::App* command = app.add_subcommand("eval", "Accuracy and mean cross-entropy of a classifier on labelled data.");
+  command->add_option("MODEL", cli->model, "The .onnx classifier (first output: logits [batch, classes])")->required();
+  command->add_option("--data", cli->data, kDataHelp)->required();
+  command->add_option("--split", cli->split, "train or test")->capture_default_str()->check(CLI::IsMember({"train", "test"}));
+  command->add_option("--batch-size", cli->batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str();
+  command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data");
+  command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
+  command->add_option("--threads", cli->threads, "CPU threads (0: all cores)")->capture_default_str();
+  command->add_flag("--json", cli->json, "Print one JSON object instead of text");
+  command->callback([cli] {
+    const auto path = resolve_model(cli->model);
+    const ir::Model model = onnx_io::load_model(path);
+    const auto data = train::open_dataset(cli->data, cli->split);
+    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, parse_floats(cli->mean, "--mean"),
+                                        parse_floats(cli->std, "--std"));
+    if (cli->json) {
+      std::cout << nlohmann::json{{"model", path.string()}, {"data", data->describe()}, {"examples", report.examples},
+                                  {"loss", report.loss}, {"accuracy", report.accuracy}}.dump(2) << "\n";
+    } else {
+      std::printf("%s on %s: accuracy %.4f, loss %.4f over %lld examples\n", path.c_str(), data->describe().c_str(), report.accuracy,
+                  report.loss, static_cast<long long>(report.examples));
+    }
+  });
+}
+
+}  // namespace mhub::cli

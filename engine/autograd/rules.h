@@ -1,0 +1,36 @@
+// Backward rules: one function per forward op, emitting standard ONNX nodes that compute the
+// gradients of the node's inputs from the gradients of its outputs.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/autograd/builder.h"
+
+namespace mhub::autograd {
+
+struct RuleCall {
+  const ir::Node& node;
+  std::vector<std::string> output_grads;  // per node output; "" where no gradient flows
+  std::vector<bool> wants;                // per node input: is its gradient needed?
+  std::vector<std::string> input_grads;   // filled by the rule, per node input ("" = none)
+  std::map<std::string, std::string> saved;  // values the forward lowering kept for the rule
+};
+
+using Rule = void (*)(Builder& b, RuleCall& call);
+
+// nullptr when `op_type` has no rule.
+Rule find_rule(const std::string& op_type);
+std::vector<std::string> rule_names();
+
+// Sums `grad` (shaped like a broadcast result, `grad_shape`) down to `target` dims.
+std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_t>& grad_shape, const std::vector<int64_t>& target);
+
+// Rule families (rules_<family>.cpp).
+void add_nn_rules(std::map<std::string, Rule>& rules);
+void add_elementwise_rules(std::map<std::string, Rule>& rules);
+void add_transformer_rules(std::map<std::string, Rule>& rules);
+void add_more_rules(std::map<std::string, Rule>& rules);
+
+}  // namespace mhub::autograd

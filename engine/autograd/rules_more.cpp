@@ -1,0 +1,181 @@
+// Backward rules for pooling-to-vector, joins and selections, and a few more activations:
+// GlobalAveragePool, Concat, Where, Expand, ReduceSum, LogSoftmax, LeakyRelu, Clip, Slice, Pad.
+#include <algorithm>
+
+#include "common/error.h"
+#include "engine/autograd/rules.h"
+
+namespace mhub::autograd {
+namespace {
+
+int64_t positive_axis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
+
+void global_average_pool_rule(Builder& b, RuleCall& c) {
+  c.input_grads.assign(1, "");
+  if (!c.wants[0]) return;
+  const auto& xs = b.shape(c.node.inputs[0]);
+  int64_t area = 1;
+  for (size_t i = 2; i < xs.size(); ++i) area *= xs[i];
+  const std::string scaled = b.op("Div", {c.output_grads[0], b.const_f32(static_cast<float>(area))});
+  c.input_grads[0] = b.op("Expand", {scaled, b.const_i64(xs)});
+}
+
+void concat_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  const auto& ys = b.shape(n.outputs[0]);
+  const int64_t axis = positive_axis(n.attr_int("axis", 0), ys.size());
+  c.input_grads.assign(n.inputs.size(), "");
+  int64_t offset = 0;
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const int64_t size = b.shape(n.inputs[i])[static_cast<size_t>(axis)];
+    if (c.wants[i])
+      c.input_grads[i] = b.op("Slice", {c.output_grads[0], b.const_i64({offset}), b.const_i64({offset + size}), b.const_i64({axis})});
+    offset += size;
+  }
+}
+
+void where_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  const auto& ys = b.shape(n.outputs[0]);
+  const std::string zero = b.const_f32(0);
+  c.input_grads.assign(3, "");
+  if (c.wants[1]) c.input_grads[1] = sum_to(b, b.op("Where", {n.inputs[0], c.output_grads[0], zero}), ys, b.shape(n.inputs[1]));
+  if (c.wants[2]) c.input_grads[2] = sum_to(b, b.op("Where", {n.inputs[0], zero, c.output_grads[0]}), ys, b.shape(n.inputs[2]));
+}
+
+void expand_rule(Builder& b, RuleCall& c) {
+  c.input_grads.assign(c.node.inputs.size(), "");
+  if (c.wants[0]) c.input_grads[0] = sum_to(b, c.output_grads[0], b.shape(c.node.outputs[0]), b.shape(c.node.inputs[0]));
+}
+
+void reduce_sum_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  c.input_grads.assign(n.inputs.size(), "");
+  if (!c.wants[0]) return;
+  const auto& xs = b.shape(n.inputs[0]);
+  std::vector<int64_t> axes;
+  if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+    const ir::Tensor* given = b.graph().initializer(n.inputs[1]);
+    if (!given) throw Error(ErrorCategory::unsupported, "training: ReduceSum '" + n.name + "' with computed axes has no backward rule");
+    axes.assign(given->data<int64_t>(), given->data<int64_t>() + given->numel());
+  }
+  if (axes.empty() && n.attr_int("noop_with_empty_axes", 0)) {
+    c.input_grads[0] = c.output_grads[0];
+    return;
+  }
+  std::vector<int64_t> kept = xs;
+  if (axes.empty()) kept.assign(xs.size(), 1);
+  for (auto a : axes) kept[static_cast<size_t>(positive_axis(a, xs.size()))] = 1;
+  c.input_grads[0] = b.op("Expand", {b.reshape(c.output_grads[0], kept), b.const_i64(xs)});
+}
+
+void log_softmax_rule(Builder& b, RuleCall& c) {  // dy - softmax * sum(dy)
+  const auto& n = c.node;
+  c.input_grads.assign(1, "");
+  if (!c.wants[0]) return;
+  if (b.opset() < 13) throw Error(ErrorCategory::unsupported, "training: LogSoftmax before opset 13 has no backward rule");
+  const int64_t axis = positive_axis(n.attr_int("axis", -1), b.shape(n.inputs[0]).size());
+  const std::string total = b.reduce_sum(c.output_grads[0], {axis}, true);
+  c.input_grads[0] = b.op("Sub", {c.output_grads[0], b.op("Mul", {b.op("Exp", {n.outputs[0]}), total})});
+}
+
+void leaky_relu_rule(Builder& b, RuleCall& c) {
+  c.input_grads.assign(1, "");
+  if (!c.wants[0]) return;
+  const std::string& dy = c.output_grads[0];
+  const std::string scaled = b.op("Mul", {dy, b.const_f32(c.node.attr_float("alpha", 0.01f))});
+  c.input_grads[0] = b.op("Where", {b.op("Greater", {c.node.inputs[0], b.const_f32(0)}), dy, scaled});
+}
+
+// Gradient passes where min <= x <= max (as torch.clamp's backward).
+void clip_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  c.input_grads.assign(n.inputs.size(), "");
+  if (!c.wants[0]) return;
+  if (b.opset() < 11) throw Error(ErrorCategory::unsupported, "training: Clip before opset 11 has no backward rule");
+  const std::string& x = n.inputs[0];
+  std::string inside;
+  if (n.inputs.size() > 1 && !n.inputs[1].empty()) inside = b.op("GreaterOrEqual", {x, n.inputs[1]});
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    const std::string below = b.op("LessOrEqual", {x, n.inputs[2]});
+    inside = inside.empty() ? below : b.op("And", {inside, below});
+  }
+  c.input_grads[0] = inside.empty() ? c.output_grads[0] : b.op("Where", {inside, c.output_grads[0], b.const_f32(0)});
+}
+
+// Values of an int64 constant: an initializer or the output of a Constant node.
+std::vector<int64_t> constant_ints(Builder& b, const std::string& name, const ir::Node& user) {
+  const ir::Tensor* t = b.graph().initializer(name);
+  if (!t)
+    for (const auto& n : b.graph().nodes)
+      if (n.op_type == "Constant" && !n.outputs.empty() && n.outputs[0] == name)
+        if (const ir::Attribute* value = n.attribute("value"); value && value->t) t = value->t.get();
+  if (!t || t->dtype != ir::DataType::int64)
+    throw Error(ErrorCategory::unsupported, "training: " + user.op_type + " '" + user.name + "' needs constant int64 '" + name +
+                                                "' for its backward rule");
+  return std::vector<int64_t>(t->data<int64_t>(), t->data<int64_t>() + t->numel());
+}
+
+// Slice with unit steps: the gradient is dy zero-padded back to the input's extent.
+void slice_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  c.input_grads.assign(n.inputs.size(), "");
+  if (!c.wants[0]) return;
+  const auto& xs = b.shape(n.inputs[0]);
+  const auto& ys = b.shape(n.outputs[0]);
+  const auto starts = constant_ints(b, n.inputs[1], n);
+  std::vector<int64_t> axes;
+  if (n.inputs.size() > 3 && !n.inputs[3].empty()) axes = constant_ints(b, n.inputs[3], n);
+  else
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (n.inputs.size() > 4 && !n.inputs[4].empty())
+    for (auto step : constant_ints(b, n.inputs[4], n))
+      if (step != 1) throw Error(ErrorCategory::unsupported, "training: Slice '" + n.name + "' with steps other than 1 has no backward rule yet");
+  const size_t rank = xs.size();
+  std::vector<int64_t> pads(2 * rank, 0);
+  for (size_t k = 0; k < axes.size(); ++k) {
+    const auto axis = static_cast<size_t>(positive_axis(axes[k], rank));
+    int64_t start = starts[k] < 0 ? starts[k] + xs[axis] : starts[k];
+    start = std::max<int64_t>(0, std::min(start, xs[axis]));
+    pads[axis] = start;
+    pads[rank + axis] = xs[axis] - start - ys[axis];
+  }
+  c.input_grads[0] = b.op("Pad", {c.output_grads[0], b.const_i64(pads)});
+}
+
+// Constant-mode Pad with non-negative pads: the gradient is the unpadded window of dy.
+void pad_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  c.input_grads.assign(n.inputs.size(), "");
+  if (!c.wants[0]) return;
+  if (n.attr_string("mode", "constant") != "constant" || (n.inputs.size() > 3 && !n.inputs[3].empty()))
+    throw Error(ErrorCategory::unsupported, "training: Pad '" + n.name + "' other than constant mode over all axes has no backward rule yet");
+  const auto& xs = b.shape(n.inputs[0]);
+  const auto pads = constant_ints(b, n.inputs[1], n);
+  std::vector<int64_t> starts, ends, axes;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (pads[i] < 0 || pads[xs.size() + i] < 0)
+      throw Error(ErrorCategory::unsupported, "training: Pad '" + n.name + "' with negative pads has no backward rule yet");
+    starts.push_back(pads[i]);
+    ends.push_back(pads[i] + xs[i]);
+    axes.push_back(static_cast<int64_t>(i));
+  }
+  c.input_grads[0] = b.op("Slice", {c.output_grads[0], b.const_i64(starts), b.const_i64(ends), b.const_i64(axes)});
+}
+
+}  // namespace
+
+void add_more_rules(std::map<std::string, Rule>& rules) {
+  rules["GlobalAveragePool"] = global_average_pool_rule;
+  rules["Concat"] = concat_rule;
+  rules["Where"] = where_rule;
+  rules["Expand"] = expand_rule;
+  rules["ReduceSum"] = reduce_sum_rule;
+  rules["LogSoftmax"] = log_softmax_rule;
+  rules["LeakyRelu"] = leaky_relu_rule;
+  rules["Clip"] = clip_rule;
+  rules["Slice"] = slice_rule;
+  rules["Pad"] = pad_rule;
+}
+
+}  // namespace mhub::autograd

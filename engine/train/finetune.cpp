@@ -1,0 +1,225 @@
+#include "engine/train/finetune.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <cmath>
+#include <cstring>
+
+#include "common/error.h"
+#include "engine/core/session.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/dataset.h"
+#include "engine/train/loader.h"
+#include "engine/train/losses.h"
+#include "engine/train/metrics.h"
+#include "engine/train/rng.h"
+#include "onnx_io/model_io.h"
+
+namespace mhub::train {
+namespace {
+
+ir::Tensor* mutable_initializer(ir::Graph& g, const std::string& name) {
+  for (auto& t : g.initializers)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+int64_t fixed_batch(const ir::Model& model) {
+  for (const auto& in : model.graph.inputs) {
+    if (model.graph.initializer(in.name)) continue;
+    if (in.type && in.type->shape && !in.type->shape->dims.empty() && in.type->shape->dims[0].kind == ir::Dim::Kind::value)
+      return in.type->shape->dims[0].value;
+    return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
+  ir::Graph& g = model.graph;
+  const std::string& out = g.outputs.at(0).name;
+  ir::Node* head = nullptr;
+  for (auto& n : g.nodes)
+    if (!n.outputs.empty() && n.outputs[0] == out) head = &n;
+  if (!head || head->op_type != "Gemm" || head->inputs.size() < 2)
+    throw Error(ErrorCategory::unsupported, "--num-classes: the model's output is not made by a Gemm (fully connected) layer; replace the head before fine-tuning");
+  ir::Tensor* weight = mutable_initializer(g, head->inputs[1]);
+  if (!weight || weight->dims.size() != 2 || weight->dtype != ir::DataType::float32)
+    throw Error(ErrorCategory::unsupported, "--num-classes: the head's weight is not a 2-D float initializer");
+  const bool transposed = head->attr_int("transB", 0) != 0;
+  const int64_t fan_in = transposed ? weight->dims[1] : weight->dims[0];
+  const int64_t current = transposed ? weight->dims[0] : weight->dims[1];
+  if (current == classes) return;
+  Rng rng = Rng::derived(seed, 0xbeadULL);
+  const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  auto uniform = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = (2 * rng.uniform() - 1) * bound;
+    return v;
+  };
+  const std::vector<int64_t> dims = transposed ? std::vector<int64_t>{classes, fan_in} : std::vector<int64_t>{fan_in, classes};
+  const auto w = uniform(static_cast<size_t>(classes * fan_in));
+  *weight = ir::Tensor::from_bytes(ir::DataType::float32, dims, w.data(), w.size() * 4, weight->name);
+  if (head->inputs.size() > 2 && !head->inputs[2].empty())
+    if (ir::Tensor* bias = mutable_initializer(g, head->inputs[2])) {
+      const auto b = uniform(static_cast<size_t>(classes));
+      *bias = ir::Tensor::from_bytes(ir::DataType::float32, {classes}, b.data(), b.size() * 4, bias->name);
+    }
+  auto& type = g.outputs[0].type;
+  if (type && type->shape && type->shape->dims.size() == 2) type->shape->dims[1] = ir::Dim::of(classes);
+  g.value_info.clear();  // stale shapes downstream of the head would contradict the new width
+}
+
+EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batch_size, int threads,
+                    const std::vector<float>& mean, const std::vector<float>& std) {
+  const int64_t fixed = fixed_batch(model);
+  if (fixed > 0) batch_size = fixed;
+  engine::SessionOptions session_options;
+  session_options.threads = threads;
+  engine::Session session(model, session_options);
+  std::string input_name;
+  for (const auto& in : model.graph.inputs)
+    if (!model.graph.initializer(in.name)) {
+      input_name = in.name;
+      break;
+    }
+  LoaderOptions loader_options;
+  loader_options.batch_size = batch_size;
+  loader_options.shuffle = false;
+  loader_options.drop_last = fixed > 0;
+  loader_options.augmentation.mean = mean;
+  loader_options.augmentation.std = std;
+  BatchLoader loader(dataset, loader_options);
+  EvalReport report;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (auto batch = loader.next()) {
+    auto input = ir::Tensor::from_bytes(ir::DataType::float32, batch->input_dims, batch->inputs.data(), batch->inputs.size() * 4);
+    auto outputs = session.run({{input_name, engine::Value::of(input)}});
+    const ir::Tensor& logits = outputs.at(0).tensor;
+    if (logits.dims.size() != 2 || logits.dims[0] != batch->rows())
+      throw Error(ErrorCategory::unsupported, "eval: the model's first output must be logits [batch, classes]");
+    const int64_t classes = logits.dims[1];
+    std::vector<float> z(logits.data<float>(), logits.data<float>() + logits.numel());
+    const auto loss = cross_entropy(z, batch->rows(), classes, batch->labels);
+    loss_sum += loss.value * static_cast<double>(batch->rows());
+    for (int64_t r = 0; r < batch->rows(); ++r) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < classes; ++c)
+        if (z[r * classes + c] > z[r * classes + best]) best = c;
+      correct += best == batch->labels[r];
+    }
+    report.examples += batch->rows();
+  }
+  if (report.examples > 0) {
+    report.loss = loss_sum / static_cast<double>(report.examples);
+    report.accuracy = static_cast<double>(correct) / static_cast<double>(report.examples);
+  }
+  return report;
+}
+
+FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const Progress&)>& on_progress) {
+  if (o.epochs < 1) throw Error(ErrorCategory::usage, "--epochs must be at least 1");
+  if (o.out.empty()) throw Error(ErrorCategory::usage, "--out is required: where to write the fine-tuned .onnx");
+  ir::Model model = onnx_io::load_model(o.model_path);
+  if (o.num_classes > 0) replace_head(model, o.num_classes, o.seed);
+  const auto train_data = open_dataset(o.data, "train");
+  const auto test_data = open_dataset(o.data, "test");
+  if (train_data->num_classes() == 0)
+    throw Error(ErrorCategory::usage, o.data + ": finetune trains classifiers; the data has no class labels");
+  const int64_t fixed = fixed_batch(model);
+  const int64_t batch_size = fixed > 0 ? fixed : o.batch_size;
+  TrainerOptions trainer_options = o.trainer;
+  trainer_options.seed = o.seed;
+  Trainer trainer(model, o.model_path.parent_path(), batch_size, trainer_options);
+
+  LoaderOptions loader_options;
+  loader_options.batch_size = batch_size;
+  loader_options.drop_last = true;  // the training graph has a static batch size
+  loader_options.seed = o.seed;
+  loader_options.augment = o.augment;
+  loader_options.augmentation.mean = o.mean;
+  loader_options.augmentation.std = o.std;
+  if (o.augment) {
+    loader_options.augmentation.crop_padding = 2;
+    loader_options.augmentation.horizontal_flip = true;
+  }
+  int64_t batches_per_epoch = static_cast<int64_t>(train_data->size()) / batch_size;
+  if (o.limit_batches > 0) batches_per_epoch = std::min(batches_per_epoch, o.limit_batches);
+  if (batches_per_epoch == 0)
+    throw Error(ErrorCategory::usage, o.data + ": fewer examples than one batch of " + std::to_string(batch_size) + "; lower --batch-size");
+  const int accumulate = std::max(1, o.trainer.accumulate);
+  Schedule schedule;
+  schedule.kind = parse_schedule_kind(o.schedule);
+  schedule.base_lr = o.lr;
+  schedule.total_steps = std::max<int64_t>(1, batches_per_epoch * o.epochs / accumulate);
+  schedule.warmup_steps = o.warmup_steps;
+  schedule.step_size = std::max<int64_t>(1, batches_per_epoch / accumulate);  // step: decay once per epoch
+
+  int start_epoch = 0;
+  if (!o.resume.empty()) {
+    const Checkpoint c = load_checkpoint(o.resume);
+    if (!c.metadata.count("epoch") || !c.metadata.count("seed"))
+      throw Error(ErrorCategory::format, o.resume.string() + ": not an mhub finetune checkpoint (no epoch/seed metadata)");
+    if (std::stoull(c.metadata.at("seed")) != o.seed)
+      throw Error(ErrorCategory::usage, o.resume.string() + ": made with --seed " + c.metadata.at("seed") + "; resume with the same seed");
+    trainer.restore(c);
+    start_epoch = std::stoi(c.metadata.at("epoch"));
+  }
+  std::unique_ptr<MetricsLog> log;
+  if (!o.logdir.empty()) log = std::make_unique<MetricsLog>(o.logdir);
+
+  FinetuneResult result;
+  result.trainable = trainer.trainable();
+  result.checkpoint = o.out;
+  result.checkpoint += ".ckpt.safetensors";
+  const int last_epoch = o.stop_after_epochs > 0 ? std::min(o.epochs, start_epoch + o.stop_after_epochs) : o.epochs;
+  for (int epoch = start_epoch; epoch < last_epoch; ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    loader_options.epoch = epoch;
+    BatchLoader loader(*train_data, loader_options);
+    double loss_sum = 0;
+    int64_t correct = 0, rows = 0;
+    for (int64_t b = 0; b < batches_per_epoch; ++b) {
+      auto batch = loader.next();
+      if (!batch) break;
+      const double lr = schedule.lr_at(trainer.optimizer().steps_taken());
+      const StepStats stats = trainer.train_batch(*batch, lr);
+      loss_sum += stats.loss * static_cast<double>(stats.rows);
+      correct += stats.correct;
+      rows += stats.rows;
+      if (log && stats.stepped)
+        log->write(trainer.optimizer().steps_taken(), {{"train/loss", stats.loss}, {"train/lr", lr}});
+      if (on_progress)
+        on_progress({epoch + 1, o.epochs, b + 1, batches_per_epoch, loss_sum / static_cast<double>(rows),
+                     static_cast<double>(correct) / static_cast<double>(rows)});
+    }
+    EpochReport report;
+    report.epoch = epoch + 1;
+    report.steps = trainer.optimizer().steps_taken();
+    report.train_loss = loss_sum / static_cast<double>(rows);
+    report.train_accuracy = static_cast<double>(correct) / static_cast<double>(rows);
+    const ir::Model current = trainer.export_model();
+    const EvalReport eval = evaluate(current, *test_data, batch_size, o.trainer.threads, o.mean, o.std);
+    report.eval_loss = eval.loss;
+    report.eval_accuracy = eval.accuracy;
+    report.eval_examples = eval.examples;
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (log)
+      log->write(report.steps, {{"epoch/train_loss", report.train_loss}, {"epoch/train_accuracy", report.train_accuracy},
+                                {"epoch/eval_loss", report.eval_loss}, {"epoch/eval_accuracy", report.eval_accuracy}});
+    Checkpoint c = trainer.checkpoint();
+    c.metadata["epoch"] = std::to_string(epoch + 1);
+    c.metadata["seed"] = std::to_string(o.seed);
+    c.metadata["model"] = o.model_path.string();
+    save_checkpoint(result.checkpoint, c);
+    onnx_io::save_model(current, o.out);
+    result.epochs.push_back(report);
+  }
+  if (result.epochs.empty()) onnx_io::save_model(trainer.export_model(), o.out);
+  return result;
+}
+
+}  // namespace mhub::train

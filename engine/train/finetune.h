@@ -1,0 +1,81 @@
+// What `mhub finetune` and `mhub eval` do, as library calls (the CLI only parses and prints).
+//
+// finetune: data (dataset.h) -> background loader -> Trainer steps with a learning-rate
+// schedule -> per-epoch evaluation on the test split -> metrics (metrics.jsonl + TensorBoard,
+// when logdir is set) -> checkpoint `<out>.ckpt.safetensors` after every epoch (weights,
+// optimizer state, epoch, optimizer steps, seed) -> the fine-tuned model written atomically.
+// `resume` continues from such a checkpoint and ends with the same weights an uninterrupted
+// run would have (data order and augmentation are functions of seed and epoch).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/ir/graph.h"
+#include "engine/train/augment.h"
+#include "engine/train/schedules.h"
+#include "engine/train/trainer.h"
+
+namespace mhub::train {
+
+struct FinetuneOptions {
+  std::filesystem::path model_path;
+  std::string data;
+  std::filesystem::path out;
+  int epochs = 1;
+  int64_t batch_size = 32;
+  double lr = 1e-3;
+  std::string schedule = "constant";
+  int64_t warmup_steps = 0;
+  int64_t num_classes = 0;          // > 0: replace the classifier head when its width differs
+  uint64_t seed = 0;
+  std::filesystem::path logdir;     // empty: no logs
+  std::filesystem::path resume;     // empty: start fresh
+  bool augment = false;             // random crop (padding 2) + horizontal flip on image data
+  std::vector<float> mean, std;     // normalisation of image data
+  int64_t limit_batches = 0;        // > 0: at most this many batches per epoch (quick runs)
+  int stop_after_epochs = 0;        // > 0: end this run after that many epochs (resume later)
+  TrainerOptions trainer;
+};
+
+struct EpochReport {
+  int epoch = 0;
+  int64_t steps = 0;                // optimizer steps so far
+  double train_loss = 0, train_accuracy = 0;
+  double eval_loss = 0, eval_accuracy = 0;
+  int64_t eval_examples = 0;
+  double seconds = 0;
+};
+
+struct Progress {
+  int epoch = 0, epochs = 0;
+  int64_t batch = 0, batches = 0;
+  double loss = 0, accuracy = 0;    // running means over the epoch so far
+};
+
+struct FinetuneResult {
+  std::vector<EpochReport> epochs;
+  std::vector<std::string> trainable;
+  std::filesystem::path checkpoint;
+};
+
+FinetuneResult finetune(const FinetuneOptions& options, const std::function<void(const Progress&)>& on_progress = {});
+
+struct EvalReport {
+  int64_t examples = 0;
+  double loss = 0, accuracy = 0;
+};
+// Mean cross-entropy and accuracy of `model` on `dataset`; batches of `batch_size` (the model's
+// own batch size when its input has a fixed one). Throws mhub::Error as the session does.
+EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batch_size, int threads,
+                    const std::vector<float>& mean = {}, const std::vector<float>& std = {});
+
+// Replaces the final Gemm's weight and bias with freshly initialised ones for `classes` outputs
+// (uniform in +-1/sqrt(fan_in), as torch.nn.Linear). Throws mhub::Error (unsupported) when the
+// output is not produced by a Gemm.
+void replace_head(ir::Model& model, int64_t classes, uint64_t seed);
+
+}  // namespace mhub::train

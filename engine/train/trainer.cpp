@@ -1,0 +1,225 @@
+#include "engine/train/trainer.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "common/error.h"
+#include "engine/autograd/training_graph.h"
+#include "engine/core/session.h"
+#include "engine/train/freeze.h"
+#include "engine/train/rng.h"
+
+namespace mhub::train {
+namespace {
+
+// The training graph needs static shapes: the batch dimension of inputs and outputs becomes
+// `batch_size` where the file leaves it symbolic.
+void fix_batch_dim(ir::Model& model, int64_t batch_size) {
+  auto fix = [&](ir::ValueInfo& info) {
+    if (info.type && info.type->shape && !info.type->shape->dims.empty() &&
+        info.type->shape->dims[0].kind != ir::Dim::Kind::value)
+      info.type->shape->dims[0] = ir::Dim::of(batch_size);
+  };
+  for (auto& v : model.graph.inputs) fix(v);
+  for (auto& v : model.graph.outputs) fix(v);
+}
+
+bool is_running_stat(const ir::Graph& g, const std::string& name) {
+  for (const auto& n : g.nodes)
+    if (n.op_type == "BatchNormalization" && n.inputs.size() >= 5 && (n.inputs[3] == name || n.inputs[4] == name)) return true;
+  return false;
+}
+
+// Gives every float initializer its own writable bytes (loaded weights may be views of a
+// mapped file, which are read-only).
+void own_float_initializers(ir::Graph& g) {
+  for (auto& t : g.initializers) {
+    if (t.dtype != ir::DataType::float32 || !t.storage) continue;
+    std::string bytes(reinterpret_cast<const char*>(t.bytes()), t.byte_size());
+    t.storage = ir::Storage::take(std::move(bytes));
+    t.offset = 0;
+    t.encoding = ir::TensorEncoding::raw;
+    t.external_data.clear();
+  }
+}
+
+}  // namespace
+
+std::vector<float> smoothed_one_hot(const std::vector<int64_t>& labels, int64_t classes, float smoothing) {
+  std::vector<float> t(labels.size() * static_cast<size_t>(classes), smoothing / static_cast<float>(classes));
+  for (size_t r = 0; r < labels.size(); ++r) {
+    if (labels[r] < 0 || labels[r] >= classes)
+      throw Error(ErrorCategory::usage, "label " + std::to_string(labels[r]) + " is outside the model's " + std::to_string(classes) +
+                                            " classes; pass --num-classes to replace the head");
+    t[r * classes + labels[r]] += 1 - smoothing;
+  }
+  return t;
+}
+
+Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir, int64_t batch_size, TrainerOptions options)
+    : forward_(forward), options_(std::move(options)), batch_size_(batch_size) {
+  if (batch_size < 1) throw Error(ErrorCategory::usage, "--batch-size must be at least 1");
+  if (options_.accumulate < 1) throw Error(ErrorCategory::usage, "--accumulate must be at least 1");
+  own_float_initializers(forward_.graph);
+  original_inputs_ = forward_.graph.inputs;
+  original_outputs_ = forward_.graph.outputs;
+  fix_batch_dim(forward_, batch_size);
+  if (forward_.graph.inputs.empty()) throw Error(ErrorCategory::usage, "training: the model has no inputs");
+  for (const auto& in : forward_.graph.inputs)
+    if (!forward_.graph.initializer(in.name)) {
+      input_name_ = in.name;
+      break;
+    }
+  for (const auto& t : forward_.graph.initializers) {
+    if (t.dtype != ir::DataType::float32 || t.dims.empty() || is_running_stat(forward_.graph, t.name)) continue;
+    if (matches_any(options_.freeze, t.name)) continue;
+    trainable_.push_back(t.name);
+  }
+  if (trainable_.empty())
+    throw Error(ErrorCategory::usage, "training: no trainable parameters left; loosen --freeze");
+  auto built = autograd::build_training_model(forward_, trainable_, base_dir);
+  training_ = std::move(built.model);
+  running_ = built.running_buffers;
+  for (const auto& m : built.dropout_masks) masks_.push_back({m.input, m.dims, m.ratio});
+  for (const auto& o : training_.graph.outputs)
+    if (o.name == built.logits_name && o.type && o.type->shape) classes_ = o.type->shape->dims[1].value;
+  // The training graph shares the parameters' storage with forward_, so updates reach both.
+  for (auto& t : training_.graph.initializers)
+    if (const ir::Tensor* source = forward_.graph.initializer(t.name)) t = *source;
+  engine::SessionOptions session_options;
+  session_options.threads = options_.threads;
+  session_options.fold_constants = false;
+  // Reference kernels only: the fast oneDNN Conv caches prepacked weights by address, which
+  // neither weights updated in place nor the backward graph's computed Conv weights satisfy.
+  session_options.allow_fast = false;
+  session_ = std::make_unique<engine::Session>(training_, session_options);
+  const double decay = options_.weight_decay >= 0 ? options_.weight_decay : (options_.optimizer == "sgd" ? 0.0 : 0.01);
+  optimizer_ = make_optimizer(options_.optimizer, decay, options_.momentum, options_.nesterov);
+  grad_sums_.resize(trainable_.size());
+}
+
+Trainer::~Trainer() = default;
+
+float* Trainer::initializer_data(const std::string& name) {
+  for (auto& t : forward_.graph.initializers)
+    if (t.name == name) return reinterpret_cast<float*>(t.storage->mutable_data() + t.offset);
+  throw Error(ErrorCategory::internal, "trainer: no initializer '" + name + "'");
+}
+
+StepStats Trainer::train_batch(const Batch& batch, double lr) {
+  if (batch.rows() != batch_size_)
+    throw Error(ErrorCategory::internal, "trainer: batch of " + std::to_string(batch.rows()) + " rows, graph built for " + std::to_string(batch_size_));
+  const auto target = smoothed_one_hot(batch.labels, classes_, options_.label_smoothing);
+  auto input = ir::Tensor::from_bytes(ir::DataType::float32, batch.input_dims, batch.inputs.data(), batch.inputs.size() * 4);
+  auto target_tensor = ir::Tensor::from_bytes(ir::DataType::float32, {batch_size_, classes_}, target.data(), target.size() * 4);
+  std::vector<std::pair<std::string, engine::Value>> feeds = {{input_name_, engine::Value::of(input)},
+                                                              {"target", engine::Value::of(target_tensor)}};
+  for (size_t k = 0; k < masks_.size(); ++k) {
+    Rng rng = Rng::derived(options_.seed, static_cast<uint64_t>(batches_seen_), k + 1);
+    ir::Tensor mask = ir::Tensor::zeros(ir::DataType::float32, masks_[k].dims);
+    float* m = reinterpret_cast<float*>(mask.storage->mutable_data());
+    const float keep_scale = 1.0f / (1.0f - masks_[k].ratio);
+    for (uint64_t i = 0; i < mask.numel(); ++i) m[i] = rng.uniform() >= masks_[k].ratio ? keep_scale : 0.0f;
+    feeds.emplace_back(masks_[k].input, engine::Value::of(mask));
+  }
+  ++batches_seen_;
+  auto outputs = session_->run(feeds);
+
+  StepStats stats;
+  stats.loss = outputs[0].tensor.data<float>()[0];
+  stats.rows = batch_size_;
+  const float* logits = outputs[1].tensor.data<float>();
+  for (int64_t r = 0; r < batch_size_; ++r) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes_; ++c)
+      if (logits[r * classes_ + c] > logits[r * classes_ + best]) best = c;
+    stats.correct += best == batch.labels[r];
+  }
+  for (size_t k = 0; k < trainable_.size(); ++k) {
+    const ir::Tensor& g = outputs[2 + k].tensor;
+    const float* values = g.data<float>();
+    auto& sum = grad_sums_[k];
+    if (pending_ == 0) sum.assign(values, values + g.numel());
+    else
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
+  }
+  // Running statistics are buffers, not parameters: they take the new value every batch.
+  for (size_t k = 0; k < running_.size(); ++k) {
+    const ir::Tensor& r = outputs[2 + trainable_.size() + k].tensor;
+    std::memcpy(initializer_data(running_[k]), r.data<float>(), r.numel() * 4);
+  }
+  if (++pending_ < options_.accumulate) return stats;
+
+  std::vector<Parameter> params;
+  std::vector<float*> grads;
+  std::vector<size_t> counts;
+  for (size_t k = 0; k < trainable_.size(); ++k) {
+    auto& sum = grad_sums_[k];
+    if (options_.accumulate > 1)
+      for (auto& v : sum) v /= static_cast<float>(options_.accumulate);
+    params.push_back({trainable_[k], initializer_data(trainable_[k]), sum.data(), sum.size()});
+    grads.push_back(sum.data());
+    counts.push_back(sum.size());
+  }
+  if (options_.clip_norm > 0) stats.grad_norm = clip_grad_norm(grads, counts, options_.clip_norm);
+  optimizer_->step(params, lr);
+  pending_ = 0;
+  stats.stepped = true;
+  return stats;
+}
+
+ir::Model Trainer::export_model() const {
+  ir::Model model = forward_;
+  model.graph.inputs = original_inputs_;  // the exported model keeps its symbolic batch dim
+  model.graph.outputs = original_outputs_;
+  for (auto& n : model.graph.nodes) {
+    if (n.op_type != "BatchNormalization") continue;
+    n.outputs.resize(1);
+    for (auto& a : n.attributes)
+      if (a.name == "training_mode") a.i = 0;
+  }
+  // Deep-copy the weights so later training steps do not change the exported model.
+  own_float_initializers(model.graph);
+  return model;
+}
+
+Checkpoint Trainer::checkpoint() const {
+  Checkpoint c;
+  for (const auto& t : forward_.graph.initializers) {
+    if (t.dtype != ir::DataType::float32) continue;
+    std::vector<float> values(t.numel());
+    std::memcpy(values.data(), t.bytes(), values.size() * 4);
+    c.tensors.push_back({"param/" + t.name, t.dims, std::move(values)});
+  }
+  for (auto& buffer : optimizer_->export_state()) {
+    const auto dims = std::vector<int64_t>{static_cast<int64_t>(buffer.values.size())};
+    c.tensors.push_back({"optim/" + buffer.name, dims, std::move(buffer.values)});
+  }
+  c.metadata["optimizer"] = optimizer_->kind();
+  c.metadata["optimizer_steps"] = std::to_string(optimizer_->steps_taken());
+  c.metadata["batches_seen"] = std::to_string(batches_seen_);
+  return c;
+}
+
+void Trainer::restore(const Checkpoint& c) {
+  if (c.metadata.count("optimizer") && c.metadata.at("optimizer") != optimizer_->kind())
+    throw Error(ErrorCategory::usage, "checkpoint was made with --optimizer " + c.metadata.at("optimizer") + "; resume with the same optimizer");
+  std::vector<StateBuffer> state;
+  for (const auto& t : c.tensors) {
+    if (t.name.rfind("optim/", 0) == 0) {
+      state.push_back({t.name.substr(6), t.values});
+      continue;
+    }
+    if (t.name.rfind("param/", 0) != 0) continue;
+    const std::string name = t.name.substr(6);
+    const ir::Tensor* init = forward_.graph.initializer(name);
+    if (!init || init->numel() != t.values.size())
+      throw Error(ErrorCategory::format, "checkpoint tensor '" + name + "' does not fit this model; resume with the model it was made from");
+    std::memcpy(initializer_data(name), t.values.data(), t.values.size() * 4);
+  }
+  optimizer_->import_state(state);
+  if (c.metadata.count("optimizer_steps")) optimizer_->set_steps_taken(std::stoll(c.metadata.at("optimizer_steps")));
+  if (c.metadata.count("batches_seen")) batches_seen_ = std::stoll(c.metadata.at("batches_seen"));
+}
+
+}  // namespace mhub::train

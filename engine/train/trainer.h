@@ -1,0 +1,91 @@
+// Fine-tuning an ONNX classifier on the CPU engine: a training graph (engine/autograd) run by a
+// Session whose trainable initializers the optimizer updates in place between runs.
+//
+// Contract: the Trainer owns its copy of the model; parameters live in owned storage shared
+// with the session (constant folding is off so updates are always seen). One Trainer serves one
+// batch size (the training graph has static shapes); the data loader drops the last partial
+// batch. Loss is mean cross-entropy with optional label smoothing.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/ir/graph.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/loader.h"
+#include "engine/train/optimizers.h"
+
+namespace mhub::engine {
+class Session;
+}
+
+namespace mhub::train {
+
+struct TrainerOptions {
+  int threads = 0;
+  std::string optimizer = "adamw";      // sgd | adamw
+  double momentum = 0.9;                // sgd
+  bool nesterov = false;                // sgd
+  double weight_decay = -1;             // < 0: 0 for sgd, 0.01 for adamw
+  float label_smoothing = 0;
+  double clip_norm = 0;                 // 0: no clipping
+  int accumulate = 1;                   // batches per optimizer step
+  std::vector<std::string> freeze;      // globs of parameter names kept fixed
+  uint64_t seed = 0;                    // dropout masks: Rng::derived(seed, batch number, mask)
+};
+
+struct StepStats {
+  double loss = 0;
+  int64_t correct = 0, rows = 0;
+  bool stepped = false;                 // an optimizer step happened after this batch
+  double grad_norm = 0;                 // before clipping (when clipping is on)
+};
+
+class Trainer {
+ public:
+  // Throws mhub::Error: usage (no trainable parameters left, batch size < 1), unsupported (an
+  // op without a backward rule, dynamic shapes the batch size does not fix).
+  Trainer(const ir::Model& forward, const std::filesystem::path& base_dir, int64_t batch_size, TrainerOptions options);
+  ~Trainer();
+
+  // Forward + backward on one batch (rows must equal the batch size); every `accumulate`
+  // batches the optimizer steps with learning rate `lr` on the averaged gradients.
+  StepStats train_batch(const Batch& batch, double lr);
+
+  const std::vector<std::string>& trainable() const { return trainable_; }
+  Optimizer& optimizer() { return *optimizer_; }
+  // The forward model with the current weights, BatchNormalization switched to inference mode.
+  ir::Model export_model() const;
+  // Weights ("param/<name>" for every float initializer) and optimizer state ("optim/...").
+  Checkpoint checkpoint() const;
+  // Throws mhub::Error (format) when the checkpoint does not fit this model.
+  void restore(const Checkpoint& checkpoint);
+
+ private:
+  float* initializer_data(const std::string& name);
+  ir::Model forward_;
+  std::vector<ir::ValueInfo> original_inputs_, original_outputs_;  // before the batch dim was fixed
+  ir::Model training_;
+  TrainerOptions options_;
+  int64_t batch_size_, classes_ = 0;
+  std::string input_name_;
+  std::vector<std::string> trainable_, running_;
+  struct Mask {
+    std::string input;
+    std::vector<int64_t> dims;
+    float ratio;
+  };
+  std::vector<Mask> masks_;
+  int64_t batches_seen_ = 0;
+  std::unique_ptr<engine::Session> session_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::vector<std::vector<float>> grad_sums_;
+  int pending_ = 0;
+};
+
+// The target distribution for cross-entropy: one-hot rows, label-smoothed.
+std::vector<float> smoothed_one_hot(const std::vector<int64_t>& labels, int64_t classes, float smoothing);
+
+}  // namespace mhub::train

@@ -1,0 +1,327 @@
+// Finite-difference checks of every backward rule: small graphs ending in logits [N, C], the
+// training graph's analytic d(loss)/d(param) against central differences of its own loss.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/autograd/training_graph.h"
+#include "engine/core/session.h"
+#include "engine/train/rng.h"
+#include "engine/train/trainer.h"
+#include "tests/train/train_test_support.h"
+
+using namespace mhub;
+
+namespace {
+
+ir::Attribute attr_i(const std::string& name, int64_t v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::int_;
+  a.i = v;
+  return a;
+}
+ir::Attribute attr_is(const std::string& name, std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::ints;
+  a.ints = std::move(v);
+  return a;
+}
+
+// A forward model assembled node by node; parameters get random values from a fixed seed.
+struct Tiny {
+  ir::Model model;
+  train::Rng rng{11};
+  std::vector<std::string> params;
+  std::vector<int64_t> input_dims;
+  int counter = 0;
+
+  explicit Tiny(std::vector<int64_t> dims) : input_dims(dims) {
+    model.ir_version = 8;
+    model.opset_imports = {{"", 17}};
+    model.graph.inputs.push_back(port("x", dims));
+  }
+  static ir::ValueInfo port(const std::string& name, const std::vector<int64_t>& dims) {
+    ir::ValueInfo info;
+    info.name = name;
+    ir::Shape shape;
+    for (auto d : dims) shape.dims.push_back(ir::Dim::of(d));
+    info.type = ir::Type::tensor(ir::DataType::float32, shape);
+    return info;
+  }
+  std::string param(std::vector<int64_t> dims, float scale = 0.5f, float offset = 0, bool trainable = true) {
+    const std::string name = "p" + std::to_string(params.size()) + "_" + std::to_string(counter++);
+    ir::Tensor t = ir::Tensor::zeros(ir::DataType::float32, dims, name);
+    float* data = reinterpret_cast<float*>(t.storage->mutable_data());
+    for (uint64_t i = 0; i < t.numel(); ++i) data[i] = offset + scale * (2 * rng.uniform() - 1);
+    model.graph.initializers.push_back(t);
+    if (trainable) params.push_back(name);
+    return name;
+  }
+  std::string ints(std::vector<int64_t> values) {
+    const std::string name = "c" + std::to_string(counter++);
+    model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {static_cast<int64_t>(values.size())},
+                                                              values.data(), values.size() * 8, name));
+    return name;
+  }
+  std::vector<std::string> node(const std::string& op, std::vector<std::string> inputs, std::vector<ir::Attribute> attrs = {},
+                                int outputs = 1) {
+    ir::Node n;
+    n.op_type = op;
+    n.op = ir::lookup_op("", op);
+    n.name = op + std::to_string(counter++);
+    n.inputs = std::move(inputs);
+    n.attributes = std::move(attrs);
+    for (int i = 0; i < outputs; ++i) n.outputs.push_back("v" + std::to_string(counter++));
+    model.graph.nodes.push_back(n);
+    return n.outputs;
+  }
+  std::string op(const std::string& name, std::vector<std::string> inputs, std::vector<ir::Attribute> attrs = {}) {
+    return node(name, std::move(inputs), std::move(attrs))[0];
+  }
+  // Gemm to `classes` logits from a [rows, features] value, marked as the model output.
+  void head(const std::string& x, int64_t rows, int64_t features, int64_t classes) {
+    const std::string y = op("Gemm", {x, param({classes, features}), param({classes})}, {attr_i("transB", 1)});
+    model.graph.outputs.push_back(port(y, {rows, classes}));
+  }
+};
+
+float* data_of(ir::Model& m, const std::string& name) {
+  for (auto& t : m.graph.initializers)
+    if (t.name == name) return reinterpret_cast<float*>(t.storage->mutable_data() + t.offset);
+  return nullptr;
+}
+
+// Analytic gradients from the training graph vs central differences of its loss, for up to
+// `probes` elements of every parameter.
+void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
+  auto training = autograd::build_training_model(tiny.model, tiny.params, ".");
+  engine::SessionOptions options;
+  options.threads = 1;
+  options.fold_constants = false;
+  options.allow_fast = false;
+  engine::Session session(training.model, options);
+  train::Rng rng(3);
+  ir::Tensor x = ir::Tensor::zeros(ir::DataType::float32, tiny.input_dims);
+  float* xs = reinterpret_cast<float*>(x.storage->mutable_data());
+  for (uint64_t i = 0; i < x.numel(); ++i) xs[i] = 2 * rng.uniform() - 1;
+  const int64_t rows = tiny.model.graph.outputs[0].type->shape->dims[0].value;
+  std::vector<float> target(static_cast<size_t>(rows * classes), 0.0f);
+  for (int64_t r = 0; r < rows; ++r) target[r * classes + static_cast<int64_t>(rng.below(classes))] = 1;
+  const auto t = ir::Tensor::from_bytes(ir::DataType::float32, {rows, classes}, target.data(), target.size() * 4);
+  std::vector<std::pair<std::string, engine::Value>> feeds = {{"x", engine::Value::of(x)}, {"target", engine::Value::of(t)}};
+  for (const auto& mask : training.dropout_masks) {  // one fixed mask for all runs
+    ir::Tensor m = ir::Tensor::zeros(ir::DataType::float32, mask.dims);
+    float* v = reinterpret_cast<float*>(m.storage->mutable_data());
+    for (uint64_t i = 0; i < m.numel(); ++i) v[i] = rng.uniform() >= mask.ratio ? 1 / (1 - mask.ratio) : 0;
+    feeds.emplace_back(mask.input, engine::Value::of(m));
+  }
+  auto run = [&] { return session.run(feeds); };
+  const auto outputs = run();
+  for (size_t k = 0; k < training.params.size(); ++k) {
+    const ir::Tensor& g = outputs[2 + k].tensor;
+    float* p = data_of(training.model, training.params[k]);
+    REQUIRE(p);
+    const uint64_t n = g.numel();
+    for (int probe = 0; probe < probes && probe < static_cast<int>(n); ++probe) {
+      const uint64_t i = probe == 0 ? 0 : rng.below(n);
+      const float saved = p[i], eps = 1e-3f;
+      p[i] = saved + eps;
+      const double up = run()[0].tensor.data<float>()[0];
+      p[i] = saved - eps;
+      const double down = run()[0].tensor.data<float>()[0];
+      p[i] = saved;
+      const double numeric = (up - down) / (2.0 * eps);
+      const double analytic = g.data<float>()[i];
+      CAPTURE(training.params[k]);
+      CAPTURE(i);
+      CHECK(std::fabs(numeric - analytic) <= 2e-3 + 2e-2 * std::fabs(analytic));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: Gemm (transA, transB, bias shapes)") {
+  Tiny a({3, 4});
+  const std::string h = a.op("Gemm", {"x", a.param({4, 6}), a.param({1, 6})}, {});
+  a.head(h, 3, 6, 5);
+  gradcheck(a, 5);
+  Tiny b({4, 3});
+  const std::string hb = b.op("Gemm", {"x", b.param({6, 4}), b.param({6})}, {attr_i("transA", 1), attr_i("transB", 1)});
+  b.head(hb, 3, 6, 5);
+  gradcheck(b, 5);
+}
+
+TEST_CASE("gradcheck: Conv (stride, padding, dilation) + Flatten") {
+  Tiny a({2, 2, 5, 5});
+  const std::string c = a.op("Conv", {"x", a.param({3, 2, 3, 3}), a.param({3})},
+                             {attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1})});
+  a.head(a.op("Flatten", {c}), 2, 27, 4);
+  gradcheck(a, 4);
+  Tiny b({2, 1, 6, 7});
+  const std::string cb = b.op("Conv", {"x", b.param({2, 1, 2, 3})}, {attr_is("dilations", {2, 1}), attr_is("pads", {0, 1, 1, 0})});
+  b.head(b.op("Flatten", {cb}), 2, 2 * 5 * 6, 3);
+  gradcheck(b, 3);
+}
+
+TEST_CASE("gradcheck: MaxPool, Relu, BatchNormalization (training mode)") {
+  Tiny a({4, 2, 4, 4});
+  const std::string c = a.op("Conv", {"x", a.param({3, 2, 3, 3})}, {attr_is("pads", {1, 1, 1, 1})});
+  const std::string bn = a.op("BatchNormalization", {c, a.param({3}, 0.3f, 1.0f), a.param({3}), a.param({3}, 0, 0, false),
+                                                     a.param({3}, 0, 1, false)},
+                              {attr_i("training_mode", 1)});
+  const std::string pooled = a.op("MaxPool", {a.op("Relu", {bn})}, {attr_is("kernel_shape", {2, 2}), attr_is("strides", {2, 2})});
+  a.head(a.op("Flatten", {pooled}), 4, 12, 3);
+  gradcheck(a, 3);
+}
+
+TEST_CASE("gradcheck: Sigmoid, Tanh, Erf, Identity, broadcasting Add/Sub/Mul/Div") {
+  Tiny a({3, 4});
+  std::string h = a.op("Gemm", {"x", a.param({4, 4})});
+  h = a.op("Sigmoid", {h});
+  h = a.op("Add", {h, a.param({4})});
+  h = a.op("Tanh", {h});
+  h = a.op("Mul", {a.param({1, 4}), h});
+  h = a.op("Erf", {h});
+  h = a.op("Sub", {a.param({3, 1}), h});
+  h = a.op("Div", {h, a.param({4}, 0.5f, 2.0f)});
+  h = a.op("Identity", {h});
+  a.head(h, 3, 4, 3);
+  gradcheck(a, 3);
+}
+
+TEST_CASE("gradcheck: MatMul (batched, broadcast), Transpose, Reshape, Split, Softmax, LayerNormalization, ReduceMean") {
+  Tiny a({2, 3, 4});
+  const std::string ln = a.op("LayerNormalization", {"x", a.param({4}, 0.3f, 1.0f), a.param({4})}, {attr_i("axis", -1)});
+  const std::string qkv = a.op("MatMul", {ln, a.param({4, 8})});
+  const auto parts = a.node("Split", {qkv, a.ints({2, 2, 4})}, {attr_i("axis", 2)}, 3);
+  const std::string scores = a.op("MatMul", {parts[0], a.op("Transpose", {parts[1]}, {attr_is("perm", {0, 2, 1})})});
+  const std::string att = a.op("Softmax", {scores}, {attr_i("axis", -1)});
+  std::string y = a.op("MatMul", {att, parts[2]});
+  y = a.op("Reshape", {y, a.ints({2, 3, 2, 2})});
+  y = a.op("Transpose", {y}, {attr_is("perm", {0, 2, 1, 3})});
+  y = a.op("Reshape", {y, a.ints({2, 3, 4})});
+  const std::string pooled = a.op("ReduceMean", {y}, {attr_is("axes", {1}), attr_i("keepdims", 0)});
+  a.head(pooled, 2, 4, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: GlobalAveragePool, Concat, Where, Expand, ReduceSum, LogSoftmax, LeakyRelu, Clip") {
+  Tiny a({2, 3, 3, 3});
+  const std::string conv = a.op("Conv", {"x", a.param({4, 3, 2, 2})});
+  const std::string pooled = a.op("Flatten", {a.op("GlobalAveragePool", {a.op("LeakyRelu", {conv}, {})})});  // [2, 4]
+  const std::string joined = a.op("Concat", {pooled, a.op("Expand", {a.param({1, 2}), a.ints({2, 2})})}, {attr_i("axis", 1)});  // [2, 6]
+  const std::string lower = a.param({6}, 0.0f, -0.4f, false), upper = a.param({6}, 0.0f, 0.4f, false);
+  const std::string clipped = a.op("Clip", {joined, lower, upper});
+  const std::string positive = a.op("Greater", {joined, a.param({1}, 0.0f, 0.0f, false)});
+  const std::string chosen = a.op("Where", {positive, clipped, a.param({6})});
+  const std::string logp = a.op("LogSoftmax", {chosen}, {attr_i("axis", 1)});
+  const std::string summed = a.op("ReduceSum", {a.op("Unsqueeze", {logp, a.ints({2})}), a.ints({2})}, {attr_i("keepdims", 0)});
+  a.head(summed, 2, 6, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: Slice (negative start, axes), Pad (constant)") {
+  Tiny a({2, 5});
+  const std::string h = a.op("Gemm", {"x", a.param({5, 6})});  // [2, 6]
+  const std::string cut = a.op("Slice", {h, a.ints({-5}), a.ints({5}), a.ints({1})});  // [2, 4]
+  const std::string padded = a.op("Pad", {cut, a.ints({0, 1, 1, 2})});  // [3, 7]
+  const std::string back = a.op("Slice", {padded, a.ints({0, 0}), a.ints({2, 7}), a.ints({0, 1}), a.ints({1, 1})});
+  a.head(back, 2, 7, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+static Tiny dropout_model(bool training) {
+  Tiny a({4, 6});
+  const std::string h = a.op("Gemm", {"x", a.param({6, 8})});
+  const std::string ratio = "ratio", mode = "mode";
+  const float r = 0.5f;
+  const uint8_t on = training ? 1 : 0;
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, {}, &r, 4, ratio));
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::boolean, {}, &on, 1, mode));
+  const std::string dropped = a.op("Dropout", {h, ratio, mode});
+  a.head(dropped, 4, 8, 3);
+  return a;
+}
+
+TEST_CASE("gradcheck: Dropout (training mode: mask input; inference mode: identity)") {
+  Tiny training = dropout_model(true);
+  const auto built = autograd::build_training_model(training.model, training.params, ".");
+  REQUIRE(built.dropout_masks.size() == 1);
+  CHECK(built.dropout_masks[0].dims == std::vector<int64_t>{4, 8});
+  gradcheck(training, 3);
+  Tiny inference = dropout_model(false);
+  CHECK(autograd::build_training_model(inference.model, inference.params, ".").dropout_masks.empty());
+  gradcheck(inference, 3);
+}
+
+TEST_CASE("Dropout masks follow --seed: same seed same losses, other seed other losses") {
+  auto losses = [](uint64_t seed) {
+    Tiny a = dropout_model(true);
+    train::TrainerOptions options;
+    options.seed = seed;
+    options.threads = 1;
+    options.optimizer = "sgd";
+    train::Trainer trainer(a.model, ".", 4, options);
+    std::vector<double> out;
+    train::Batch batch;
+    batch.input_dims = {4, 6};
+    batch.inputs.assign(24, 0.5f);
+    for (int i = 0; i < 24; ++i) batch.inputs[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+    batch.labels = {0, 1, 2, 1};
+    for (int step = 0; step < 3; ++step) out.push_back(trainer.train_batch(batch, 0.1).loss);
+    return out;
+  };
+  const auto a = losses(1);
+  CHECK(a == losses(1));
+  CHECK(a != losses(2));
+  CHECK(a[0] != a[1]);  // training moves on (new weights, new mask)
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: grouped and depthwise Conv") {
+  Tiny a({2, 4, 5, 5});
+  const std::string grouped = a.op("Conv", {"x", a.param({6, 2, 3, 3}), a.param({6})},
+                                   {attr_i("group", 2), attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1})});  // [2,6,3,3]
+  const std::string depthwise = a.op("Conv", {grouped, a.param({6, 1, 2, 2})}, {attr_i("group", 6)});                // [2,6,2,2]
+  a.head(a.op("Flatten", {depthwise}), 2, 24, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: Neg, Exp, Log, Sqrt, Pow (base and exponent), variadic Sum") {
+  Tiny a({3, 4});
+  std::string h = a.op("Sigmoid", {a.op("Gemm", {"x", a.param({4, 4})})});  // in (0, 1): Log and Sqrt stay defined
+  const std::string e = a.op("Exp", {a.op("Neg", {h})});
+  const std::string l = a.op("Log", {a.op("Add", {h, a.param({4}, 0.1f, 1.0f)})});
+  const std::string r = a.op("Sqrt", {h});
+  const std::string p = a.op("Pow", {h, a.param({1, 4}, 0.5f, 1.5f)});
+  h = a.op("Sum", {e, l, r, p, a.param({4})});
+  a.head(h, 3, 4, 3);
+  gradcheck(a, 3);
+}
+
+}  // TEST_SUITE

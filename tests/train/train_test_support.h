@@ -1,0 +1,29 @@
+// Helpers for the fine-tuning tests: fixture paths and float comparisons.
+#pragma once
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/train/npy.h"
+#include "tests/test_support.h"
+
+namespace mhub::test {
+
+inline std::filesystem::path train_fixtures() { return std::filesystem::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "train"; }
+
+inline std::vector<float> fixture_floats(const std::string& relative) {
+  return train::read_npy(train_fixtures() / relative).to_floats();
+}
+
+// Largest |a - b| / max(1, |b|) over the two arrays (sizes must match; returns inf otherwise).
+inline double max_relative_error(const std::vector<float>& actual, const std::vector<float>& expected) {
+  if (actual.size() != expected.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < actual.size(); ++i)
+    worst = std::max(worst, std::fabs(double(actual[i]) - expected[i]) / std::max(1.0, std::fabs(double(expected[i]))));
+  return worst;
+}
+
+}  // namespace mhub::test

@@ -7,7 +7,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev doctest-dev libcli11-dev
   libdnnl-dev zlib1g-dev libzip-dev libpng-dev libjpeg-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libminizip-dev
   nginx openssl curl
 )
 missing=()

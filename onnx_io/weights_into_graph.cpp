@@ -132,8 +132,8 @@ WeightsReport load_weights_into_graph(ir::Model& model, const WeightsMap& weight
                  report.unmatched_initializers.front() + "')";
       if (!report.generated_initializers.empty())
         message += ", " + std::to_string(report.generated_initializers.size()) +
-                   " of them named by the exporter (e.g. Conv+BatchNorm folding) - re-export with "
-                   "training=torch.onnx.TrainingMode.PRESERVE or do_constant_folding=False";
+                   " of them named by the exporter (e.g. Conv+BatchNorm folding); to keep BatchNorm "
+                   "parameters by name, export with training=torch.onnx.TrainingMode.PRESERVE";
     }
     message += ". Add --map rules to rename weights, or --allow-partial to keep the architecture's values for the rest";
     throw Error(ErrorCategory::format, message);

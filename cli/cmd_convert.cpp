@@ -13,6 +13,7 @@
 #include "onnx_io/fp16.h"
 #include "onnx_io/model_io.h"
 #include "onnx_io/onnx_tools.h"
+#include "onnx_io/safetensors_external.h"
 #include "onnx_io/weights_file.h"
 #include "onnx_io/weights_into_graph.h"
 
@@ -218,6 +219,14 @@ void convert_onnx(const ConvertOptions& options, nlohmann::json& result) {
     model = onnx_io::convert_opset(model, options.opset, base_dir);
     if (!options.json) std::cerr << "opset " << from << " -> " << options.opset << "\n";
   }
+  bool safetensors_data = options.external_file.size() > 12 &&
+                          options.external_file.compare(options.external_file.size() - 12, 12, ".safetensors") == 0;
+  if (safetensors_data) {
+    size_t moved = onnx_io::save_model_with_safetensors_data(model, options.output, options.external_file,
+                                                             parse_threshold(options.external));
+    result["external_tensors"] = moved;
+    return;
+  }
   onnx_io::SaveOptions save;
   if (options.external_given) save.external_threshold = parse_threshold(options.external);
   save.external_file = options.external_file;
@@ -247,7 +256,10 @@ void add_convert(CLI::App& app) {
       ->default_str("")
       ->trigger_on_parse();
   command->add_option("--external-file", options->external_file,
-                      "Name of the external data file, relative to OUT's folder (default OUT.data)");
+                      "Name of the external data file, relative to OUT's folder (default OUT.data). "
+                      "A name ending in .safetensors writes a valid safetensors file that the ONNX "
+                      "model's external data points into, so one weight file serves ONNX and "
+                      "safetensors readers (threshold from --external-data, default 1024)");
   command->add_option("--weights", options->weights,
                       "Put these pretrained weights (.safetensors, .pth, .pt, .bin, .gguf) into IN's "
                       "initializers: exact names first, then a unique name-suffix match "

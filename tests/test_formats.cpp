@@ -111,3 +111,36 @@ TEST_CASE("safetensors metadata and header order survive a round trip") {
 }
 
 }  // TEST_SUITE
+
+#include "onnx_io/model_io.h"
+#include "onnx_io/safetensors_external.h"
+#include "tests/test_support.h"
+
+TEST_SUITE("formats") {
+
+TEST_CASE("ONNX external data inside a safetensors file: both readers see the same weights") {
+  ir::Model model = onnx_io::load_model(format_fixture("transformer.onnx"));
+  auto dir = mhub::test::scratch_dir("external_safetensors");
+  size_t moved = onnx_io::save_model_with_safetensors_data(model, dir / "model.onnx", "weights.safetensors", 64);
+  size_t expected = 0;
+  for (const auto& tensor : model.graph.initializers) expected += tensor.byte_size() >= 64;
+  CHECK(moved == expected);
+  CHECK(moved > 0);
+  ir::Model reloaded = onnx_io::load_model(dir / "model.onnx");
+  auto weights = onnx_io::read_safetensors(dir / "weights.safetensors");
+  CHECK(weights.size() == moved);
+  for (const auto& tensor : reloaded.graph.initializers) {
+    INFO(tensor.name);
+    const ir::Tensor* original = model.graph.initializer(tensor.name);
+    REQUIRE(original);
+    CHECK(same_tensor(tensor, *original));
+    if (tensor.byte_size() >= 64) {
+      CHECK(tensor.encoding == ir::TensorEncoding::external);
+      REQUIRE(weights.find(tensor.name));
+      CHECK(same_tensor(*weights.find(tensor.name), *original));
+    }
+  }
+  CHECK_THROWS_AS(onnx_io::save_model_with_safetensors_data(model, dir / "m.onnx", "../x.safetensors", 0), Error);
+}
+
+}  // TEST_SUITE

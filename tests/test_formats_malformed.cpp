@@ -8,6 +8,7 @@
 #include "onnx_io/safetensors.h"
 
 using namespace mhub;
+using namespace std::string_literals;
 
 namespace {
 
@@ -138,6 +139,13 @@ TEST_CASE("pickle: missing STOP, bad memo, unsupported protocol") {
   CHECK(has(pickle_error("\x80\x02N"), "without STOP"));
   CHECK(has(pickle_error("\x80\x02h\x05."), "memo entry 5"));
   CHECK(has(pickle_error(std::string("\x80\x09N.", 4)), "protocol 9"));
+}
+
+TEST_CASE("pickle: a list appended to itself is refused (it would never be freed)") {
+  // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND
+  CHECK(has(pickle_error("\x80\x02]q\x00h\x00" "a."s), "contain itself"));
+  // dict inside a list inside the dict
+  CHECK(has(pickle_error("\x80\x02}q\x00]q\x01h\x00" "a0K\x01h\x01s."s), "contain itself"));
 }
 
 TEST_CASE("pickle: calling a storage type is refused") {

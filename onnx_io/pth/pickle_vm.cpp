@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/error.h"
 
@@ -135,6 +136,8 @@ class Machine {
     if (dict->kind != PyKind::dict) fail(std::string("SETITEM(S) on a ") + kind_name(dict->kind));
     if (flat.size() % 2) fail("SETITEMS with an odd number of items");
     for (size_t i = 0; i < flat.size(); i += 2) {
+      refuse_cycle(flat[i], dict.get());
+      refuse_cycle(flat[i + 1], dict.get());
       bool replaced = false;
       // Keys of state dicts are strings; replacing keeps Python's dict semantics for them.
       if (flat[i]->kind == PyKind::string)
@@ -144,6 +147,28 @@ class Machine {
             replaced = true;
           }
       if (!replaced) dict->entries.emplace_back(flat[i], flat[i + 1]);
+    }
+  }
+
+  // Values share ownership, so a container put inside itself (directly or through others) would
+  // never be freed. Refuse that: before `value` goes into `container`, check that `container`
+  // is not reachable from `value`. The walk's steps count against the op budget.
+  void refuse_cycle(const PyRef& value, const PyObject* container) {
+    if (value.get() == container) fail("a container would contain itself");
+    if (value->items.empty() && value->entries.empty()) return;
+    std::vector<const PyObject*> pending{value.get()};
+    std::unordered_set<const PyObject*> seen;
+    while (!pending.empty()) {
+      const PyObject* at = pending.back();
+      pending.pop_back();
+      if (at == container) fail("a container would contain itself");
+      if (!seen.insert(at).second) continue;
+      if (++ops_ > limits_.max_ops) fail("more than " + std::to_string(limits_.max_ops) + " operations");
+      for (const auto& item : at->items) pending.push_back(item.get());
+      for (const auto& [key, item] : at->entries) {
+        pending.push_back(key.get());
+        pending.push_back(item.get());
+      }
     }
   }
 
@@ -161,6 +186,7 @@ class Machine {
   std::vector<PyRef> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;
+  uint64_t ops_ = 0;
 };
 
 PyRef Machine::global(const std::string& module, const std::string& name) {
@@ -275,9 +301,8 @@ PyRef Machine::persistent_load(const PyRef& pid) {
 }
 
 PyRef Machine::run() {
-  uint64_t ops = 0;
   while (true) {
-    if (++ops > limits_.max_ops) fail("more than " + std::to_string(limits_.max_ops) + " operations");
+    if (++ops_ > limits_.max_ops) fail("more than " + std::to_string(limits_.max_ops) + " operations");
     op_pos_ = pos_;
     if (pos_ >= size_) fail("ends without STOP (truncated?)");
     uint8_t op = data_[pos_++];
@@ -357,6 +382,7 @@ PyRef Machine::run() {
         auto item = pop();
         auto& list = top();
         if (list->kind != PyKind::list) fail(std::string("APPEND to a ") + kind_name(list->kind));
+        refuse_cycle(item, list.get());
         list->items.push_back(item);
         break;
       }
@@ -364,6 +390,7 @@ PyRef Machine::run() {
         auto items = pop_to_mark();
         auto& list = top();
         if (list->kind != PyKind::list) fail(std::string("APPENDS to a ") + kind_name(list->kind));
+        for (const auto& item : items) refuse_cycle(item, list.get());
         list->items.insert(list->items.end(), items.begin(), items.end());
         break;
       }
@@ -390,6 +417,7 @@ PyRef Machine::run() {
         auto items = pop_to_mark();
         auto& set = top();
         if (set->kind != PyKind::set) fail(std::string("ADDITEMS to a ") + kind_name(set->kind));
+        for (const auto& item : items) refuse_cycle(item, set.get());
         set->items.insert(set->items.end(), items.begin(), items.end());
         break;
       }

@@ -6,8 +6,9 @@
 // _rebuild_parameter_with_state, the torch.*Storage types (only inside persistent ids),
 // torch.device, torch.Size and _codecs.encode. Any other global is refused with its name:
 // nothing is ever imported or called. Every length is checked against the bytes left, and the
-// stack, memo and op count are bounded, so malformed input gives mhub::Error (format), never a
-// crash or an unbounded allocation.
+// stack, memo and op count are bounded, and a container may not be put inside itself (values
+// share ownership, so a cycle would never be freed); malformed input gives mhub::Error
+// (format), never a crash, a leak or an unbounded allocation.
 #pragma once
 
 #include <cstdint>

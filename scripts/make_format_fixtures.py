@@ -10,6 +10,7 @@ For each model (a small CNN and a small transformer):
   NAME.safetensors  the same tensors, written here with struct+json (safetensors is not installed)
   NAME.onnx         torch.onnx.export, do_constant_folding=False so initializer names stay matchable
   NAME_input.npy / NAME_output.npy   a fixed input and PyTorch's output on it
+  transformer_arch.onnx  the transformer exported with other random weights (the "architecture")
 Plus files that are not checkpoints, for the error messages: a TorchScript archive, a legacy
 (pre-1.6) torch.save file, a Git LFS pointer and an HTML page, and a nested checkpoint
 ({"model": ..., "ema": ...}).
@@ -123,6 +124,16 @@ def main():
     transformer = SmallTransformer()
     tf_state = save_model("transformer", transformer, torch.tensor([[1, 4, 2, 9, 0, 3]]))
     assert tf_state["head.weight"].data_ptr() == tf_state["embed.weight"].data_ptr()
+
+    # The bare architecture: the same model class with other (random) weights. Loading
+    # transformer.pth into it must reproduce transformer_output.npy.
+    torch.manual_seed(99)
+    architecture = SmallTransformer().eval()
+    with torch.no_grad():
+        for parameter in architecture.parameters():
+            parameter.add_(0.5)  # LayerNorm weights are not all ones, so nothing is deduplicated differently
+    torch.onnx.export(architecture, (torch.tensor([[1, 4, 2, 9, 0, 3]]),), os.path.join(OUT, "transformer_arch.onnx"),
+                      opset_version=17, do_constant_folding=False, input_names=["input"], output_names=["output"])
 
     # A training checkpoint: the weights are nested under "model" and "ema", with a module. prefix.
     nested = {"epoch": 3, "model": collections.OrderedDict(("module." + k, v) for k, v in cnn_state.items()),

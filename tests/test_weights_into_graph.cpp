@@ -53,6 +53,19 @@ TEST_CASE("transformer: every initializer filled from the .pth equals the state 
     CHECK(same_tensor(initializer, *checkpoint.weights.find(initializer.name)));
 }
 
+TEST_CASE("an architecture exported with other weights gets exactly the checkpoint's weights") {
+  auto checkpoint = onnx_io::pth::read_checkpoint(format_fixture("transformer.pth"));
+  ir::Model model = onnx_io::load_model(format_fixture("transformer_arch.onnx"));
+  size_t differing = 0;
+  for (const auto& initializer : model.graph.initializers)
+    differing += !same_tensor(initializer, *checkpoint.weights.find(initializer.name));
+  CHECK(differing == model.graph.initializers.size());
+  auto report = onnx_io::load_weights_into_graph(model, checkpoint.weights, {});
+  CHECK(report.complete());
+  for (const auto& initializer : model.graph.initializers)
+    CHECK(same_tensor(initializer, *checkpoint.weights.find(initializer.name)));
+}
+
 TEST_CASE("cnn: folded Conv+BN initializers are reported, the rest match; partial needs the flag") {
   auto twin = onnx_io::read_safetensors(format_fixture("cnn.safetensors"));
   ir::Model model = zeroed_architecture("cnn.onnx");

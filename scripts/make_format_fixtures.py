@@ -140,6 +140,14 @@ def main():
               "ema": collections.OrderedDict(("module." + k, v) for k, v in cnn_state.items())}
     torch.save(nested, os.path.join(OUT, "cnn_nested.pth"))
 
+    # The same checkpoint re-zipped with deflate (as a hand-repacked file would be): not mappable,
+    # mhub inflates it.
+    import zipfile
+    with zipfile.ZipFile(os.path.join(OUT, "cnn.pth")) as source, \
+            zipfile.ZipFile(os.path.join(OUT, "cnn_deflated.pth"), "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+
     # fp16 / bf16 / int64 tensors through safetensors and pth.
     torch.manual_seed(2)
     mixed = collections.OrderedDict(half=torch.randn(3, 2).half(), brain=torch.randn(4).bfloat16(),

@@ -1,8 +1,10 @@
 // safetensors and PyTorch checkpoints against the fixtures of scripts/make_format_fixtures.py.
 #include <doctest/doctest.h>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "onnx_io/pth/checkpoint.h"
+#include "onnx_io/pth/zip_reader.h"
 #include "onnx_io/safetensors.h"
 #include "tests/format_test_support.h"
 
@@ -74,6 +76,24 @@ TEST_CASE("a transposed view in a pth is gathered into row-major order") {
   REQUIRE(view);
   CHECK(view->data<float>()[0] == 3.0f);
   CHECK(view->data<float>()[3] == 6.0f);
+}
+
+TEST_CASE("pth zip container: ZIP64 directory, 64-byte aligned stored records, deflated records") {
+  // torch.save always writes a ZIP64 end of central directory record.
+  CHECK(read_whole_file(format_fixture("cnn.pth")).find(std::string("PK\x06\x06", 4)) != std::string::npos);
+  auto archive = onnx_io::pth::ZipArchive::open(format_fixture("cnn.pth"));
+  size_t data_records = 0;
+  for (const auto& entry : archive.entries())
+    if (entry.name.find("/data/") != std::string::npos) {
+      ++data_records;
+      CHECK(entry.stored);
+      CHECK(entry.data_offset % 64 == 0);
+    }
+  CHECK(data_records == 11);
+  auto deflated = onnx_io::pth::ZipArchive::open(format_fixture("cnn_deflated.pth"));
+  CHECK_FALSE(deflated.entries().front().stored);
+  auto inflated = onnx_io::pth::read_checkpoint(format_fixture("cnn_deflated.pth"));
+  check_same_weights(inflated.weights, onnx_io::read_safetensors(format_fixture("cnn.safetensors")));
 }
 
 TEST_CASE("nested training checkpoints: model by default, ema by key") {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
@@ -196,7 +197,11 @@ WeightsMap read_safetensors(const std::filesystem::path& path) {
   return parse_safetensors(file, file->data(), file->size(), path.string());
 }
 
-std::string serialize_safetensors(const WeightsMap& weights) {
+namespace {
+
+// Writes the file through `sink` (header, then each tensor's bytes), so a file writer never
+// holds a second copy of the weights in memory.
+void emit_safetensors(const WeightsMap& weights, const std::function<void(const void*, size_t)>& sink) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!weights.metadata.empty()) {
     nlohmann::ordered_json metadata = nlohmann::ordered_json::object();
@@ -219,19 +224,27 @@ std::string serialize_safetensors(const WeightsMap& weights) {
     offset += bytes;
   }
   std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  std::string out;
-  out.reserve(8 + text.size() + offset);
-  uint64_t length = text.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((length >> (8 * i)) & 0xFF));
-  out += text;
+  text.append((8 - text.size() % 8) % 8, ' ');  // the data buffer starts 8-byte aligned
+  uint8_t length[8];
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>((uint64_t{text.size()} >> (8 * i)) & 0xFF);
+  sink(length, 8);
+  sink(text.data(), text.size());
   for (const auto& tensor : weights.tensors())
-    out.append(reinterpret_cast<const char*>(tensor.bytes()), tensor.byte_size());
+    if (tensor.byte_size()) sink(tensor.bytes(), tensor.byte_size());
+}
+
+}  // namespace
+
+std::string serialize_safetensors(const WeightsMap& weights) {
+  std::string out;
+  emit_safetensors(weights, [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); });
   return out;
 }
 
 void write_safetensors(const WeightsMap& weights, const std::filesystem::path& path) {
-  write_file_atomically(path, serialize_safetensors(weights));
+  AtomicFile file(path);
+  emit_safetensors(weights, [&](const void* data, size_t size) { file.write(data, size); });
+  file.commit();
 }
 
 }  // namespace mhub::onnx_io

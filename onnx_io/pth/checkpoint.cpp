@@ -82,11 +82,14 @@ ir::Tensor build_tensor(const ZipArchive& archive, const std::string& prefix, co
   if (count > 0 && last >= storage_elements)
     fail(archive.path(), "tensor '" + name + "' reaches element " + std::to_string(last) +
                              " of a storage with " + std::to_string(storage_elements));
+  if (count == 0) {
+    result.storage = ir::Storage::zeros(0);
+    return result;
+  }
   std::shared_ptr<ir::Storage> bytes = archive.read(*entry);
-  if (contiguous || count == 0) {
+  if (contiguous) {  // a view of the record: no copy
     result.storage = bytes;
     result.offset = static_cast<size_t>(tensor.storage_offset) * element_size;
-    if (count == 0) result.storage = ir::Storage::zeros(0), result.offset = 0;
     return result;
   }
   // Gather a strided view element by element in row-major order (an odometer over the dims).

@@ -202,7 +202,7 @@ PyRef Machine::global(const std::string& module, const std::string& name) {
   return value;
 }
 
-int64_t as_int(const PyRef& value, const char* what, const Machine*) {
+int64_t as_int(const PyRef& value, const char* what) {
   if (value->kind == PyKind::integer) return value->integer;
   if (value->kind == PyKind::boolean) return value->boolean;
   throw Error(ErrorCategory::format, std::string("pickle: ") + what + " is a " + kind_name(value->kind) + ", not an int");
@@ -212,7 +212,7 @@ std::vector<int64_t> as_int_tuple(const PyRef& value, const char* what) {
   if (value->kind != PyKind::tuple && value->kind != PyKind::list)
     throw Error(ErrorCategory::format, std::string("pickle: ") + what + " is a " + kind_name(value->kind) + ", not a tuple");
   std::vector<int64_t> numbers;
-  for (const auto& item : value->items) numbers.push_back(as_int(item, what, nullptr));
+  for (const auto& item : value->items) numbers.push_back(as_int(item, what));
   return numbers;
 }
 
@@ -223,7 +223,7 @@ PyRef Machine::rebuild_tensor(const std::vector<PyRef>& args) {
   auto tensor = PyObject::make(PyKind::tensor);
   tensor->storage = args[0];
   try {
-    tensor->storage_offset = as_int(args[1], "storage offset", this);
+    tensor->storage_offset = as_int(args[1], "storage offset");
     tensor->sizes = as_int_tuple(args[2], "tensor size");
     tensor->strides = as_int_tuple(args[3], "tensor stride");
   } catch (const Error& error) {

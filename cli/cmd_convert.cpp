@@ -178,6 +178,12 @@ void convert_onnx(const ConvertOptions& options, nlohmann::json& result) {
     if (!options.json) print_weights_report(report, initializer_count);
     result["weights"] = weights_report_json(report);
   }
+  // Opset first: bf16 needs opset 13, and the converter knows float32 graphs best.
+  if (options.opset > 0) {
+    int64_t from = model.default_opset();
+    model = onnx_io::convert_opset(model, options.opset, base_dir);
+    if (!options.json) std::cerr << "opset " << from << " -> " << options.opset << "\n";
+  }
   if (!options.dtype.empty()) {
     onnx_io::LowPrecisionOptions low;
     if (options.dtype == "fp16" || options.dtype == "float16") low.target = ir::DataType::float16;
@@ -213,11 +219,6 @@ void convert_onnx(const ConvertOptions& options, nlohmann::json& result) {
       result["dtype"]["errors"] = nullptr;
       if (!options.json) std::cerr << "  error vs float32 not measured: no inference engine in this build\n";
     }
-  }
-  if (options.opset > 0) {
-    int64_t from = model.default_opset();
-    model = onnx_io::convert_opset(model, options.opset, base_dir);
-    if (!options.json) std::cerr << "opset " << from << " -> " << options.opset << "\n";
   }
   bool safetensors_data = options.external_file.size() > 12 &&
                           options.external_file.compare(options.external_file.size() - 12, 12, ".safetensors") == 0;

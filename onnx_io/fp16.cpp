@@ -206,6 +206,10 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
                                             const std::filesystem::path& base_dir) {
   if (options.target != DataType::float16 && options.target != DataType::bfloat16)
     throw Error(ErrorCategory::usage, "--dtype must be fp16 or bf16");
+  if (options.target == DataType::bfloat16 && model.default_opset() < 13)
+    throw Error(ErrorCategory::unsupported,
+                "bfloat16 needs opset 13 or newer (Cast and most ops accept it from there); this model has opset " +
+                    std::to_string(model.default_opset()) + ": add --opset 13, or use --dtype fp16");
   for (const auto& node : model.graph.nodes)
     for (const auto& attribute : node.attributes)
       if (attribute.g || !attribute.graphs.empty())
@@ -268,7 +272,11 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
   // Graph inputs that stay float32 at the edge feed a Cast; nodes read the Cast's output.
   std::unordered_map<std::string, std::string> renamed_input;
   for (auto& input : graph.inputs) {
-    if (!types.is_float32(input.name) || graph.initializer(input.name)) continue;
+    if (!types.is_float32(input.name)) continue;
+    if (graph.initializer(input.name)) {  // IR < 4 lists initializers as inputs too
+      if (low.count(input.name)) set_elem_type(input, options.target);
+      continue;
+    }
     if (options.keep_io_types) {
       std::string inner = input.name + "__" + std::string(ir::name_of(options.target));
       nodes.push_back(make_cast(input.name, inner, options.target));

@@ -92,6 +92,24 @@ TEST_CASE("fp16 with --keep-io-types: inputs and outputs stay float32, bf16 too"
   }
 }
 
+TEST_CASE("bfloat16 below opset 13 is refused with the fix named; IR<4 initializer inputs follow their initializer") {
+  ir::Model old = onnx_io::load_model(format_fixture("cnn.onnx"));
+  for (auto& opset : old.opset_imports)
+    if (opset.domain.empty()) opset.version = 12;
+  onnx_io::LowPrecisionOptions options;
+  options.target = ir::DataType::bfloat16;
+  CHECK_THROWS_WITH_AS(onnx_io::convert_to_low_precision(old, options, format_fixture("")),
+                       doctest::Contains("add --opset 13"), Error);
+
+  ir::Model model = onnx_io::load_model(format_fixture("cnn.onnx"));
+  ir::ValueInfo as_input;
+  as_input.name = "fc.weight";
+  as_input.type = ir::Type::tensor(ir::DataType::float32, ir::Shape{{ir::Dim::of(5), ir::Dim::of(64)}});
+  model.graph.inputs.push_back(as_input);
+  onnx_io::convert_to_low_precision(model, {}, format_fixture(""));
+  CHECK(model.graph.inputs.back().type->dtype() == ir::DataType::float16);
+}
+
 TEST_CASE("values beyond float16's range are counted and refused unless clamping is allowed") {
   ir::Model model = onnx_io::load_model(format_fixture("cnn.onnx"));
   for (auto& initializer : model.graph.initializers)

@@ -288,7 +288,9 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
       set_elem_type(input, options.target);
     }
   }
-  std::unordered_map<std::string, std::string> renamed_output;  // graph output -> low-precision producer name
+  std::unordered_set<std::string> consumed;
+  for (const auto& node : graph.nodes) consumed.insert(node.inputs.begin(), node.inputs.end());
+  std::unordered_map<std::string, std::string> renamed_output;  // graph output -> its low-precision twin
   if (options.keep_io_types)
     for (const auto& output : graph.outputs)
       if (types.is_float32(output.name)) renamed_output[output.name] = output.name + "__" + std::string(ir::name_of(options.target));
@@ -313,35 +315,35 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
     if (node.op_type == "Cast")
       for (auto& attribute : node.attributes)
         if (attribute.name == "to" && attribute.i == kFloat) attribute.i = static_cast<int64_t>(options.target);
-    std::vector<std::pair<std::string, std::string>> casts_after;  // fp32 result -> low value
+    std::vector<ir::Node> casts_after;
     for (auto& output : node.outputs) {
-      std::string final_name = output;
-      if (auto found = renamed_output.find(output); found != renamed_output.end()) {
-        // The graph output stays float32: the node writes a low value and a Cast restores float32.
-        final_name = found->second;
-        output = final_name;
-        casts_after.emplace_back("", output);
-        low.insert(final_name);
+      auto graph_output = renamed_output.find(output);
+      if (graph_output != renamed_output.end()) {
+        const std::string& outer = graph_output->first;
+        const std::string& inner = graph_output->second;
+        low.insert(inner);
+        if (keep) {
+          // A float32 node feeding a float32 graph output: no Casts on that path; nodes
+          // inside the graph that read the output get a low-precision twin.
+          fp32_copy[inner] = outer;
+          if (consumed.count(outer)) casts_after.push_back(make_cast(outer, inner, options.target));
+        } else {
+          output = inner;
+          casts_after.push_back(make_cast(inner, outer, DataType::float32));
+        }
+        continue;
       }
-      if (keep && low.count(final_name)) {
-        std::string fp32_result = final_name + "__fp32";
-        casts_after.insert(casts_after.begin(), {fp32_result, final_name});
+      if (keep && low.count(output)) {
+        std::string fp32_result = output + "__fp32";
+        casts_after.push_back(make_cast(fp32_result, output, options.target));
+        fp32_copy[output] = fp32_result;
         output = fp32_result;
-        fp32_copy[final_name] = fp32_result;
       }
     }
     if (keep) ++report.kept_fp32_nodes;
     nodes.push_back(std::move(node));
-    for (const auto& [fp32_result, low_value] : casts_after) {
-      if (fp32_result.empty()) {
-        // Restore the float32 graph output from the low value.
-        for (const auto& [outer, inner] : renamed_output)
-          if (inner == low_value) nodes.push_back(make_cast(inner, outer, DataType::float32));
-      } else {
-        nodes.push_back(make_cast(fp32_result, low_value, options.target));
-      }
-      ++report.casts_inserted;
-    }
+    for (auto& cast : casts_after) nodes.push_back(std::move(cast));
+    report.casts_inserted += casts_after.size();
   }
 
   if (report.out_of_range > 0 && !options.allow_clamp) {

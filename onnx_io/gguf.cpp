@@ -1,6 +1,8 @@
 #include "onnx_io/gguf.h"
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -108,7 +110,12 @@ std::string scalar_text(Reader& reader, uint32_t type) {
 
 }  // namespace
 
-std::string serialize_gguf(const WeightsMap& weights, const GgufOptions& options) {
+namespace {
+
+// Header and tensor infos are built in memory; tensor bytes go straight to `sink`, so writing a
+// file never holds a second copy of the weights.
+void emit_gguf(const WeightsMap& weights, const GgufOptions& options,
+               const std::function<void(const void*, size_t)>& sink) {
   if (options.alignment == 0 || (options.alignment & (options.alignment - 1)) != 0)
     throw Error(ErrorCategory::usage, "GGUF alignment must be a power of two, not " + std::to_string(options.alignment));
   std::vector<uint32_t> codes;
@@ -157,15 +164,28 @@ std::string serialize_gguf(const WeightsMap& weights, const GgufOptions& options
     offset += (options.alignment - offset % options.alignment) % options.alignment;
   }
   writer.pad_to(options.alignment);
+  sink(writer.out.data(), writer.out.size());
+  static const char kZeros[256] = {};
   for (const auto& tensor : weights.tensors()) {
-    writer.raw(tensor.bytes(), tensor.byte_size());
-    writer.pad_to(options.alignment);
+    if (tensor.byte_size()) sink(tensor.bytes(), tensor.byte_size());
+    uint64_t padding = (options.alignment - tensor.byte_size() % options.alignment) % options.alignment;
+    for (; padding > 0; padding -= std::min<uint64_t>(padding, sizeof(kZeros)))
+      sink(kZeros, std::min<uint64_t>(padding, sizeof(kZeros)));
   }
-  return std::move(writer.out);
+}
+
+}  // namespace
+
+std::string serialize_gguf(const WeightsMap& weights, const GgufOptions& options) {
+  std::string out;
+  emit_gguf(weights, options, [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); });
+  return out;
 }
 
 void write_gguf(const WeightsMap& weights, const std::filesystem::path& path, const GgufOptions& options) {
-  write_file_atomically(path, serialize_gguf(weights, options));
+  AtomicFile file(path);
+  emit_gguf(weights, options, [&](const void* data, size_t size) { file.write(data, size); });
+  file.commit();
 }
 
 WeightsMap parse_gguf(std::shared_ptr<const void> owner, const uint8_t* data, size_t size, const std::string& source) {

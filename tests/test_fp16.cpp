@@ -9,6 +9,7 @@
 #include "onnx_io/model_io.h"
 #include "onnx_io/onnx_tools.h"
 #include "tests/format_test_support.h"
+#include "tests/model_builder.h"
 #include "tests/test_support.h"
 
 using namespace mhub;
@@ -108,6 +109,42 @@ TEST_CASE("bfloat16 below opset 13 is refused with the fix named; IR<4 initializ
   model.graph.inputs.push_back(as_input);
   onnx_io::convert_to_low_precision(model, {}, format_fixture(""));
   CHECK(model.graph.inputs.back().type->dtype() == ir::DataType::float16);
+}
+
+TEST_CASE("--keep-io-types: a float32 node feeding a graph output writes it directly") {
+  // x -> Add w0 -> Add w1 = s -> Softmax = y (output) -> Add w0 = z (output)
+  ir::Model model = mhub::test::chain_of_adds(2, 4);
+  model.graph.nodes.back().outputs = {"s"};
+  ir::Node softmax;
+  softmax.op_type = "Softmax";
+  softmax.name = "softmax";
+  softmax.inputs = {"s"};
+  softmax.outputs = {"y"};
+  model.graph.nodes.push_back(softmax);
+  ir::Node add;
+  add.op_type = "Add";
+  add.name = "after";
+  add.inputs = {"y", "w0"};
+  add.outputs = {"z"};
+  model.graph.nodes.push_back(add);
+  model.graph.outputs.push_back(mhub::test::float_port("z", 4));
+  onnx_io::LowPrecisionOptions options;
+  options.keep_io_types = true;
+  auto report = onnx_io::convert_to_low_precision(model, options, {});
+  // x -> fp16, s -> fp32 for Softmax, y -> fp16 for the Add after it, z's fp16 -> fp32.
+  CHECK(report.casts_inserted == 4);
+  const ir::Node* writer_of_y = nullptr;
+  for (const auto& node : model.graph.nodes)
+    for (const auto& output : node.outputs)
+      if (output == "y") writer_of_y = &node;
+  REQUIRE(writer_of_y);
+  CHECK(writer_of_y->op_type == "Softmax");
+  auto dir = mhub::test::scratch_dir("fp16_softmax_output");
+  onnx_io::save_model(model, dir / "m.onnx");
+  auto check = onnx_io::check_model_file(dir / "m.onnx");
+  INFO(check.checker_message << " / " << check.shapes_message);
+  CHECK(check.checker_passed);
+  CHECK(check.shapes_passed);
 }
 
 TEST_CASE("values beyond float16's range are counted and refused unless clamping is allowed") {

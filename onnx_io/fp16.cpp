@@ -30,12 +30,20 @@ float float_of_bits(uint32_t bits) {
   return value;
 }
 
+// Element i read with memcpy: tensors viewing a safetensors buffer need not be aligned.
+template <typename T>
+T element(const ir::Tensor& tensor, uint64_t i) {
+  T value;
+  std::memcpy(&value, tensor.bytes() + i * sizeof(T), sizeof(T));
+  return value;
+}
+
 double element_as_double(const ir::Tensor& tensor, uint64_t i) {
   switch (tensor.dtype) {
-    case DataType::float32: return tensor.data<float>()[i];
-    case DataType::float64: return tensor.data<double>()[i];
-    case DataType::float16: return half_to_float(tensor.data<uint16_t>()[i]);
-    case DataType::bfloat16: return bfloat16_to_float(tensor.data<uint16_t>()[i]);
+    case DataType::float32: return element<float>(tensor, i);
+    case DataType::float64: return element<double>(tensor, i);
+    case DataType::float16: return half_to_float(element<uint16_t>(tensor, i));
+    case DataType::bfloat16: return bfloat16_to_float(element<uint16_t>(tensor, i));
     default:
       throw Error(ErrorCategory::unsupported, "tensor '" + tensor.name + "' of type " +
                                                   std::string(ir::name_of(tensor.dtype)) + " cannot be compared as floats");
@@ -96,10 +104,9 @@ ir::Tensor convert_tensor(const ir::Tensor& tensor, const LowPrecisionOptions& o
   uint64_t count = tensor.numel();
   auto storage = ir::Storage::zeros(count * 2);
   auto* target = reinterpret_cast<uint16_t*>(storage->mutable_data());
-  const float* source = tensor.data<float>();
   uint64_t out_of_range = 0;
   for (uint64_t i = 0; i < count; ++i) {
-    float value = source[i];
+    float value = element<float>(tensor, i);
     if (options.target == DataType::float16) {
       if (std::isfinite(value) && std::fabs(value) > kHalfMax) {
         ++out_of_range;

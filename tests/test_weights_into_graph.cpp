@@ -102,6 +102,10 @@ TEST_CASE("--map rules: prefix and regex renames; suffix matching; shape mismatc
   auto regex = onnx_io::parse_rename_rule("^module\\.(fc)\\.=head.$1.");
   CHECK(regex.is_regex);
   CHECK(onnx_io::apply_rename_rules({regex}, "module.fc.weight") == "head.fc.weight");
+  // The example in `mhub convert --help`.
+  CHECK(onnx_io::apply_rename_rules({onnx_io::parse_rename_rule("^blocks\\.(\\d+)\\.=layer$1.")}, "blocks.3.attn.weight") ==
+        "layer3.attn.weight");
+  CHECK(onnx_io::apply_rename_rules({onnx_io::parse_rename_rule("module.=")}, "other.module.x") == "other.module.x");
   CHECK_THROWS_AS(onnx_io::parse_rename_rule("no-equals-sign"), Error);
   CHECK_THROWS_AS(onnx_io::parse_rename_rule("^([a=b"), Error);
 

@@ -20,5 +20,11 @@ export MHUB_BENCH_MODELS=$PWD/$models
 (cd build && ctest --output-on-failure --timeout 1500 "$@")
 
 echo "== unit tests under ASan/UBSan"
-MHUB_BUILD_DIR=build-asan MHUB_TARGETS="mhub_tests mhub_train_tests" scripts/build.sh -DMHUB_SANITIZE=ON -DMHUB_CUDA=OFF
+MHUB_BUILD_DIR=build-asan MHUB_TARGETS="mhub_tests mhub_train_tests mhub_format_tests" scripts/build.sh -DMHUB_SANITIZE=ON -DMHUB_CUDA=OFF
 (cd build-asan && ctest --output-on-failure --timeout 1500 -L unit)
+
+# Optional: fuzz every parser for N seconds each (clang build in build-fuzz/;
+# about 2-3 min to build plus N s per target). Off unless MHUB_FUZZ_SECONDS is set, e.g. 30.
+if [ "${MHUB_FUZZ_SECONDS:-0}" -gt 0 ]; then
+  scripts/fuzz.sh "$MHUB_FUZZ_SECONDS"
+fi

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds mhub's libFuzzer targets with clang (ASan + UBSan) in build-fuzz/ and runs each for a
+# bounded time. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
+# Seeds are the committed format fixtures; findings (crash-*, leak-*, timeout-*) land in
+# build-fuzz/findings/ and make the script fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors pickle gguf pth onnx_model)
+
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DMHUB_FUZZ=ON -DBUILD_TESTING=OFF -DMHUB_CUDA=OFF >/dev/null
+ninja -C build-fuzz -j2 $(printf 'fuzz_%s ' "${targets[@]}")
+
+fixtures=tests/fixtures/formats
+mkdir -p build-fuzz/findings
+for target in "${targets[@]}"; do
+  corpus="build-fuzz/corpus/$target"
+  mkdir -p "$corpus"
+  case "$target" in
+    safetensors) cp $fixtures/*.safetensors "$corpus/" ;;
+    pth) cp $fixtures/*.pth $fixtures/*.pt "$corpus/" ;;
+    pickle) for f in $fixtures/*.pth; do unzip -p "$f" '*/data.pkl' > "$corpus/$(basename "$f").pkl" 2>/dev/null || true; done ;;
+    onnx_model) cp models/fashion-cnn/model.onnx "$corpus/bundled.onnx"
+      for c in test_abs test_conv_with_strides_padding test_if test_loop11 test_gather_0; do
+        [ -f ../shared/onnx-backend-tests/node/$c/model.onnx ] && cp ../shared/onnx-backend-tests/node/$c/model.onnx "$corpus/$c.onnx"
+      done ;;
+    gguf) [ -x build/cli/mhub ] && build/cli/mhub convert $fixtures/mixed.pth "$corpus/mixed.gguf" >/dev/null 2>&1 || true ;;
+  esac
+  echo "fuzz_$target: ${seconds}s"
+  build-fuzz/fuzz/fuzz_$target "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+    -timeout=10 -artifact_prefix=build-fuzz/findings/$target- -print_final_stats=1 2>&1 |
+    grep -E "^(Done|==[0-9]+==ERROR|SUMMARY)" || true
+done
+if ls build-fuzz/findings/* >/dev/null 2>&1; then
+  echo "fuzz: findings in build-fuzz/findings:"; ls build-fuzz/findings
+  exit 1
+fi
+echo "fuzz: no crashes"

@@ -1,5 +1,6 @@
-// Where `mhub run` / `mhub bench` get a model from. Today: a path to an .onnx file. The
-// registry/hub helper plugs catalogue names in here (resolve a name, download, return the path).
+// Where `mhub run`, `bench`, `finetune` and `eval` get a model from: a path to an .onnx file, a
+// folder holding model.onnx, or a catalogue name (NAME[@REVISION], see `mhub list`), which is
+// taken from the cache when it is there and pulled (verified, resumable) when it is not.
 #pragma once
 
 #include <filesystem>
@@ -7,7 +8,9 @@
 
 namespace mhub::cli {
 
-// Throws mhub::Error: io (no such file), usage (looks like a catalogue name: not wired yet).
+// Throws mhub::Error: io (a path that does not exist), usage (an unknown name; the message
+// suggests close names), unsupported (the entry's main file is not an ONNX model), and whatever
+// the pull throws (network, integrity).
 std::filesystem::path resolve_model(const std::string& name_or_path);
 
 }  // namespace mhub::cli

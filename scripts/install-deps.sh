@@ -8,7 +8,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev doctest-dev libcli11-dev
   libdnnl-dev zlib1g-dev libzip-dev libpng-dev libjpeg-dev
-  clang libclang-rt-14-dev libminizip-dev
+  clang libclang-rt-14-dev libminizip-dev ccache
   nginx openssl curl bc
   python3-torch python3-torchvision python3-onnx python3-numpy python3-pil dataset-fashion-mnist
   python3

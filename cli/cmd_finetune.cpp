@@ -35,6 +35,25 @@ std::vector<float> parse_floats(const std::string& text, const char* flag) {
   return values;
 }
 
+// Normalisation of image inputs: --mean/--std when given, else the catalogue's preprocessing for a
+// catalogue name, else what `mhub finetune` recorded in the model file. The two defaults apply to
+// pixel data only (Dataset::scaled_pixels); float .npy/CSV data is taken as prepared. `loaded`: the model when
+// the caller has it already (else it is read from `path` only when needed).
+Normalization pick_normalization(const std::string& name_or_path, const std::filesystem::path& path,
+                                 const ir::Model* loaded, const std::string& mean, const std::string& std) {
+  Normalization norm;
+  norm.mean = parse_floats(mean, "--mean");
+  norm.std = parse_floats(std, "--std");
+  if (!norm.empty()) {
+    norm.origin = "--mean/--std";
+    return norm;
+  }
+  norm = catalogue_normalization(name_or_path);
+  if (!norm.empty()) return norm;
+  if (loaded) return model_normalization(*loaded);
+  return model_normalization(onnx_io::load_model(path));
+}
+
 void draw_progress(const train::Progress& p) {
   const int width = 30;
   const int filled = static_cast<int>(width * p.batch / std::max<int64_t>(1, p.batches));
@@ -61,7 +80,7 @@ void add_finetune(CLI::App& app) {
       "Fine-tune an ONNX image/tabular classifier on the CPU: builds a training graph (backward "
       "rules in standard ONNX ops), trains with SGD or AdamW, evaluates on the test split after "
       "every epoch, checkpoints to OUT.ckpt.safetensors and writes the fine-tuned model to OUT.");
-  command->add_option("MODEL", cli->model, "The .onnx model to start from (first output: logits [batch, classes])")->required();
+  command->add_option("MODEL", cli->model, "The model to start from: an .onnx file or a catalogue name, pulled when not cached (first output: logits [batch, classes])")->required();
   command->add_option("--data", o.data, kDataHelp)->required();
   command->add_option("--out", o.out, "Where to write the fine-tuned .onnx (written atomically after every epoch)")->required();
   command->add_option("--epochs", o.epochs, "Passes over the training data")->capture_default_str();
@@ -79,7 +98,7 @@ void add_finetune(CLI::App& app) {
   command->add_option("--num-classes", o.num_classes, "Replace the final Gemm head with a fresh one of this many classes");
   command->add_option("--freeze", cli->freeze, "Comma-separated globs of parameter names to keep fixed, e.g. 'conv1.*,bn1.*'");
   command->add_flag("--augment", o.augment, "Random crop (padding 2) and horizontal flip of image data");
-  command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data, e.g. 0.286 or 0.485,0.456,0.406");
+  command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data, e.g. 0.286 or 0.485,0.456,0.406 (default: the catalogue entry's preprocessing, else what an earlier finetune recorded in the model)");
   command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
   command->add_option("--limit-batches", o.limit_batches, "Train on at most this many batches per epoch (quick runs)");
   command->add_option("--stop-after-epochs", o.stop_after_epochs, "End this run after N epochs (continue later with --resume)");
@@ -93,10 +112,13 @@ void add_finetune(CLI::App& app) {
     o.model_path = resolve_model(cli->model);
     o.trainer.freeze = train::split_globs(cli->freeze);
     o.trainer.weight_decay = cli->weight_decay;
-    o.mean = parse_floats(cli->mean, "--mean");
-    o.std = parse_floats(cli->std, "--std");
+    Normalization norm = pick_normalization(cli->model, o.model_path, nullptr, cli->mean, cli->std);
+    if (norm.origin != "--mean/--std" && !train::open_dataset(o.data, "test")->scaled_pixels()) norm = {};
+    o.mean = norm.mean;
+    o.std = norm.std;
     const bool tty = isatty(STDERR_FILENO) && !cli->json;
     const auto result = train::finetune(o, tty ? std::function<void(const train::Progress&)>(draw_progress) : nullptr);
+    stamp_normalization(o.out, norm, cli->model);
     if (cli->json) {
       nlohmann::json epochs = nlohmann::json::array();
       for (const auto& e : result.epochs)
@@ -124,11 +146,11 @@ void add_eval(CLI::App& app) {
   };
   auto cli = std::make_shared<EvalCli>();
   CLI::App* command = app.add_subcommand("eval", "Accuracy and mean cross-entropy of a classifier on labelled data.");
-  command->add_option("MODEL", cli->model, "The .onnx classifier (first output: logits [batch, classes])")->required();
+  command->add_option("MODEL", cli->model, "The classifier: an .onnx file or a catalogue name (first output: logits [batch, classes])")->required();
   command->add_option("--data", cli->data, kDataHelp)->required();
   command->add_option("--split", cli->split, "train or test")->capture_default_str()->check(CLI::IsMember({"train", "test"}));
   command->add_option("--batch-size", cli->batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str();
-  command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data");
+  command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data (default: the catalogue entry's preprocessing, else what `mhub finetune` recorded in the model)");
   command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
   command->add_option("--threads", cli->threads, "CPU threads (0: all cores)")->capture_default_str();
   command->add_flag("--json", cli->json, "Print one JSON object instead of text");
@@ -136,8 +158,9 @@ void add_eval(CLI::App& app) {
     const auto path = resolve_model(cli->model);
     const ir::Model model = onnx_io::load_model(path);
     const auto data = train::open_dataset(cli->data, cli->split);
-    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, parse_floats(cli->mean, "--mean"),
-                                        parse_floats(cli->std, "--std"));
+    Normalization norm = pick_normalization(cli->model, path, &model, cli->mean, cli->std);
+    if (norm.origin != "--mean/--std" && !data->scaled_pixels()) norm = {};  // prepared float data
+    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std);
     if (cli->json) {
       std::cout << nlohmann::json{{"model", path.string()}, {"data", data->describe()}, {"examples", report.examples},
                                   {"loss", report.loss}, {"accuracy", report.accuracy}}.dump(2) << "\n";

@@ -33,6 +33,7 @@ void print_text(const std::string& file, const onnx_io::ModelSummary& summary) {
     std::cout << " " << (opset.domain.empty() ? "ai.onnx" : opset.domain) << " " << opset.version;
   std::cout << "\n";
   if (!summary.producer.empty()) std::cout << "  producer    " << summary.producer << "\n";
+  for (const auto& [key, value] : summary.metadata) std::cout << "  metadata    " << key << " = " << value << "\n";
   for (const auto& port : summary.inputs) std::cout << "  input       " << port_text(port) << "\n";
   for (const auto& port : summary.outputs) std::cout << "  output      " << port_text(port) << "\n";
   std::vector<std::pair<std::string, int64_t>> ops(summary.op_histogram.begin(), summary.op_histogram.end());

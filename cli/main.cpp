@@ -38,12 +38,18 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     execv("/proc/self/exe", argv);  // returns only on failure: then run on as we are
   }
-  CLI::App app{"mhub: fetch pretrained models by name, convert between formats (ONNX opsets, "
-               "external data), inspect and check them.",
+  CLI::App app{"mhub: fetch pretrained models by name, convert between formats (ONNX opsets, external "
+               "data, fp16/bf16, safetensors, PyTorch .pth, GGUF), run, benchmark and fine-tune them.",
                "mhub"};
   app.set_version_flag("--version", std::string("mhub ") + MHUB_VERSION);
   app.require_subcommand(1);
-  app.footer("Run 'mhub COMMAND --help' for the options of one command.");
+  app.footer(
+      "Start with the bundled model (no network needed):\n"
+      "  mhub info fashion-cnn\n"
+      "  mhub run fashion-cnn -i models/fashion-cnn/sample_input.npy\n"
+      "  mhub eval fashion-cnn --data /usr/share/datasets/fashion-mnist\n"
+      "Find and fetch others: mhub search resnet; mhub pull resnet50\n"
+      "Run 'mhub COMMAND --help' for the options of one command.");
   for (auto add : kCommands) add(app);
   mhub::cli::add_catalogue_option(app);
   try {

@@ -10,6 +10,7 @@
 #include "hub/model_pull.h"
 #include "hub/progress.h"
 #include "hub/pull.h"
+#include "onnx_io/model_io.h"
 #include "registry/catalogue.h"
 
 namespace mhub::cli {
@@ -62,6 +63,78 @@ fs::path resolve_model(const std::string& name_or_path) {
     if (pulled.path == file->path) return pulled.local;
   throw_error(ErrorCategory::internal, "'" + model.entry->name + "': pulled, but " + file->path +
                                            " is not among the pulled files");
+}
+
+namespace {
+
+constexpr const char* kMeanKey = "mhub.preprocess.mean";
+constexpr const char* kStdKey = "mhub.preprocess.std";
+constexpr const char* kParentKey = "mhub.parent";
+
+std::string join_floats(const std::vector<float>& values) {
+  std::string text;
+  for (size_t i = 0; i < values.size(); ++i) text += (i ? "," : "") + std::to_string(values[i]);
+  return text;
+}
+
+std::vector<float> split_floats(const std::string& text, const std::string& what) {
+  std::vector<float> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string piece = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    try {
+      size_t used = 0;
+      values.push_back(std::stof(piece, &used));
+      if (used != piece.size()) throw std::invalid_argument(piece);
+    } catch (const std::exception&) {
+      throw_error(ErrorCategory::format, what + ": '" + text + "' is not a comma-separated list of numbers");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return values;
+}
+
+}  // namespace
+
+Normalization catalogue_normalization(const std::string& name_or_path) {
+  Normalization norm;
+  fs::path path(name_or_path);
+  if (fs::exists(path) || name_or_path.find('/') != std::string::npos || path.extension() == ".onnx") return norm;
+  const registry::ResolvedModel model = registry::resolve(effective_catalogue(), name_or_path);
+  const registry::Preprocessing& pre = model.entry->preprocessing;
+  for (double m : pre.mean) norm.mean.push_back(static_cast<float>(m));
+  for (double s : pre.std) norm.std.push_back(static_cast<float>(s));
+  if (!norm.empty()) norm.origin = "catalogue entry " + model.entry->name;
+  return norm;
+}
+
+Normalization model_normalization(const ir::Model& model) {
+  Normalization norm;
+  for (const auto& [key, value] : model.metadata_props) {
+    if (key == kMeanKey) norm.mean = split_floats(value, "model metadata " + key);
+    if (key == kStdKey) norm.std = split_floats(value, "model metadata " + key);
+  }
+  if (!norm.empty()) norm.origin = "model metadata";
+  return norm;
+}
+
+void stamp_normalization(const fs::path& path, const Normalization& norm, const std::string& parent) {
+  if (norm.empty() && parent.empty()) return;
+  ir::Model model = onnx_io::load_model(path);
+  auto set = [&model](const std::string& key, const std::string& value) {
+    for (auto& [k, v] : model.metadata_props)
+      if (k == key) {
+        v = value;
+        return;
+      }
+    model.metadata_props.emplace_back(key, value);
+  };
+  if (!norm.mean.empty()) set(kMeanKey, join_floats(norm.mean));
+  if (!norm.std.empty()) set(kStdKey, join_floats(norm.std));
+  if (!parent.empty()) set(kParentKey, parent);
+  onnx_io::save_model(model, path);
 }
 
 }  // namespace mhub::cli

@@ -14,3 +14,30 @@ namespace mhub::cli {
 std::filesystem::path resolve_model(const std::string& name_or_path);
 
 }  // namespace mhub::cli
+
+#include <vector>
+
+#include "engine/ir/graph.h"
+
+namespace mhub::cli {
+
+// Per-channel input normalisation of an image model (pixels scaled to [0, 1] first), and where
+// it came from, for messages. Empty vectors: none known.
+struct Normalization {
+  std::vector<float> mean, std;
+  std::string origin;  // "catalogue entry NAME", "model metadata", "--mean/--std"
+  bool empty() const { return mean.empty() && std.empty(); }
+};
+
+// The catalogue's preprocessing for a catalogue name; empty for a path or an entry without it.
+Normalization catalogue_normalization(const std::string& name_or_path);
+
+// What `mhub finetune` recorded in a model it wrote (metadata_props mhub.preprocess.mean/std).
+Normalization model_normalization(const ir::Model& model);
+
+// Records `norm` (and the model it was fine-tuned from) in the metadata_props of the ONNX file
+// at `path`, rewriting it atomically; a later `mhub eval`/`finetune` on it then normalises the
+// same way without flags.
+void stamp_normalization(const std::filesystem::path& path, const Normalization& norm, const std::string& parent);
+
+}  // namespace mhub::cli

@@ -48,6 +48,7 @@ ModelSummary summarize(const ir::Model& model) {
   summary.opsets = model.opset_imports;
   summary.producer = model.producer_name;
   if (!model.producer_version.empty()) summary.producer += " " + model.producer_version;
+  summary.metadata = model.metadata_props;
   summary.graph_name = model.graph.name;
   std::unordered_set<std::string> initializer_names;
   for (const ir::Tensor& tensor : model.graph.initializers) initializer_names.insert(tensor.name);
@@ -88,6 +89,8 @@ nlohmann::json to_json(const ModelSummary& summary) {
   json opsets = json::array();
   for (const auto& opset : summary.opsets)
     opsets.push_back({{"domain", opset.domain.empty() ? "ai.onnx" : opset.domain}, {"version", opset.version}});
+  json metadata = json::object();
+  for (const auto& [key, value] : summary.metadata) metadata[key] = value;
   json external = json::array();
   for (const auto& [location, bytes] : summary.external_files)
     external.push_back({{"location", location}, {"bytes", bytes}});
@@ -96,6 +99,7 @@ nlohmann::json to_json(const ModelSummary& summary) {
       {"opsets", opsets},
       {"producer", summary.producer},
       {"graph_name", summary.graph_name},
+      {"metadata", metadata},
       {"inputs", ports(summary.inputs)},
       {"outputs", ports(summary.outputs)},
       {"nodes", summary.node_count},

@@ -25,6 +25,7 @@ struct ModelSummary {
   std::vector<ir::OpsetImport> opsets;
   std::string producer;  // "pytorch 1.13.1"
   std::string graph_name;
+  ir::StringPairs metadata;  // the model's metadata_props, in file order
   std::vector<PortSummary> inputs;   // graph inputs that are not initializers
   std::vector<PortSummary> outputs;
   std::map<std::string, int64_t> op_histogram;  // "Conv" or "domain:Op" -> count, subgraphs included

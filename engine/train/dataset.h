@@ -36,6 +36,10 @@ class Dataset {
   // Thread-safe: the loader thread calls it while the trainer runs.
   virtual Example get(size_t index) const = 0;
   virtual std::string describe() const = 0;
+  // True when inputs are image pixels scaled from 8 bits to [0, 1] (IDX files, u8 .npy, image
+  // folders): the data a model's catalogue mean/std normalisation is meant for. Float .npy and
+  // CSV data are taken as already prepared.
+  virtual bool scaled_pixels() const { return false; }
 };
 
 // Holds every example in memory; u8 inputs are stored as bytes and scaled by 1/255 on get().
@@ -49,6 +53,7 @@ class InMemoryDataset : public Dataset {
   int64_t num_classes() const override { return classes_; }
   Example get(size_t index) const override;
   std::string describe() const override { return description_; }
+  bool scaled_pixels() const override { return !u8_.empty(); }
 
  private:
   std::string description_;

@@ -114,6 +114,7 @@ class ImageFolderDataset : public Dataset {
   std::vector<int64_t> example_shape() const override { return {3, height_, width_}; }
   int64_t num_classes() const override { return classes_; }
   std::string describe() const override { return dir_; }
+  bool scaled_pixels() const override { return true; }
 
   Example get(size_t index) const override {
     const auto decoded = decode_image(files_[index].first);

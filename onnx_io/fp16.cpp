@@ -132,7 +132,7 @@ ir::Tensor convert_tensor(const ir::Tensor& tensor, const LowPrecisionOptions& o
 
 ir::Node make_cast(const std::string& input, const std::string& output, DataType to) {
   ir::Node cast;
-  cast.op = ir::OpKind::opaque;
+  cast.op = ir::OpKind::Cast;
   cast.op_type = "Cast";
   cast.name = output + "/Cast";
   cast.inputs = {input};
@@ -369,11 +369,6 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
   return report;
 }
 
-ModelRunner& default_model_runner() {
-  static ModelRunner runner;
-  return runner;
-}
-
 ir::Tensor cast_float_tensor(const ir::Tensor& tensor, DataType target) {
   ir::Tensor out = ir::Tensor::zeros(target, tensor.dims, tensor.name);
   uint64_t count = tensor.numel();
@@ -394,7 +389,8 @@ ir::Tensor cast_float_tensor(const ir::Tensor& tensor, DataType target) {
 OutputError compare_outputs(const std::string& name, const ir::Tensor& expected, const ir::Tensor& actual) {
   if (expected.dims != actual.dims)
     throw Error(ErrorCategory::format, "output '" + name + "' has different shapes in the two models");
-  OutputError error{name, 0, 0, expected.numel()};
+  OutputError error{name, 0, 0, 0, expected.numel()};
+  double largest = 0;
   for (uint64_t i = 0; i < error.elements; ++i) {
     double a = element_as_double(expected, i);
     double b = element_as_double(actual, i);
@@ -403,7 +399,9 @@ OutputError compare_outputs(const std::string& name, const ir::Tensor& expected,
     if (std::isnan(a) && std::isnan(b)) difference = 0;
     error.max_abs_error = std::max(error.max_abs_error, difference);
     error.max_rel_error = std::max(error.max_rel_error, difference / std::max(std::fabs(a), 1e-6));
+    if (std::isfinite(a)) largest = std::max(largest, std::fabs(a));
   }
+  error.max_error_vs_largest = largest > 0 ? error.max_abs_error / largest : error.max_abs_error;
   return error;
 }
 

@@ -63,13 +63,11 @@ float bfloat16_to_float(uint16_t bits);
 using ModelRunner =
     std::function<std::vector<ir::Tensor>(const ir::Model& model, const std::vector<ir::Tensor>& inputs)>;
 
-// The runner `mhub convert --dtype` uses; empty until the engine registers one at start-up.
-ModelRunner& default_model_runner();
-
 struct OutputError {
   std::string output;
   double max_abs_error = 0;
-  double max_rel_error = 0;  // |a-b| / max(|a|, 1e-6)
+  double max_rel_error = 0;  // |a-b| / max(|a|, 1e-6), per element: large where outputs are near 0
+  double max_error_vs_largest = 0;  // max |a-b| / max |a|: the error on the output's own scale
   uint64_t elements = 0;
 };
 

@@ -482,7 +482,10 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
   const Plan& plan = s.plan_for(s.model.graph);
   std::vector<std::pair<int, Value>> named;
   std::unordered_set<std::string> given;
-  for (const auto& [name, value] : inputs) {
+  for (const auto& input : inputs) {
+    // Named references, not structured bindings: clang before 16 cannot capture those.
+    const std::string& name = input.first;
+    const Value& value = input.second;
     auto port = std::find_if(s.inputs.begin(), s.inputs.end(),
                              [&](const PortInfo& p) { return p.name == name; });
     if (port == s.inputs.end()) {

@@ -7,11 +7,13 @@
 
 #include "engine/cpu/scalar_access.h"
 #include "tests/ops/mini_runner.h"
+#include "tests/ops/op_harness.h"
 
 namespace {
 
 using mhub::engine::Value;
 namespace ir = mhub::ir;
+using mhub::test::int_attr;
 
 ir::Tensor floats(std::vector<int64_t> dims, std::vector<float> v) {
   return ir::Tensor::from_bytes(ir::DataType::float32, std::move(dims), v.data(), v.size() * 4);
@@ -41,14 +43,6 @@ ir::Graph one_node(const std::string& op, size_t inputs, size_t outputs, std::ve
   n.attributes = std::move(attrs);
   g.nodes.push_back(n);
   return g;
-}
-
-ir::Attribute int_attr(const std::string& name, int64_t v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::int_;
-  a.i = v;
-  return a;
 }
 
 }  // namespace

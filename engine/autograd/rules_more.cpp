@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "engine/autograd/rules.h"
+#include "engine/autograd/training_graph.h"
 
 namespace mhub::autograd {
 namespace {
@@ -176,6 +177,10 @@ void add_more_rules(std::map<std::string, Rule>& rules) {
   rules["Clip"] = clip_rule;
   rules["Slice"] = slice_rule;
   rules["Pad"] = pad_rule;
+  // The families added later register here, so the table in training_graph.cpp lists four.
+  add_activation_rules(rules);
 }
+
+std::vector<std::string> rule_names() { return differentiable_ops(); }
 
 }  // namespace mhub::autograd

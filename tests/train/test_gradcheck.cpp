@@ -2,9 +2,11 @@
 // training graph's analytic d(loss)/d(param) against central differences of its own loss.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "engine/autograd/rules.h"
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
 #include "engine/train/rng.h"
@@ -322,6 +324,102 @@ TEST_CASE("gradcheck: Neg, Exp, Log, Sqrt, Pow (base and exponent), variadic Sum
   h = a.op("Sum", {e, l, r, p, a.param({4})});
   a.head(h, 3, 4, 3);
   gradcheck(a, 3);
+}
+
+}  // TEST_SUITE
+
+// ---- The rule families of rules_activations / conv_transpose / pool / norm / indexing / reduce.
+
+namespace {
+
+ir::Attribute attr_f(const std::string& name, float v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::float_;
+  a.f = v;
+  return a;
+}
+ir::Attribute attr_s(const std::string& name, std::string v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::string;
+  a.s = std::move(v);
+  return a;
+}
+
+// x [3, 4] through a Gemm to h [3, 6] with values spread over about [-3, 3] (past the kinks of
+// the hard activations).
+std::string spread_hidden(Tiny& a) { return a.op("Gemm", {"x", a.param({4, 6}, 1.6f)}); }
+
+// Each branch [3, 6] scaled by its own parameter row, all summed, into a 3-class head.
+void sum_branches_into_head(Tiny& a, const std::vector<std::string>& branches) {
+  std::vector<std::string> scaled;
+  for (const auto& br : branches) scaled.push_back(a.op("Mul", {br, a.param({6}, 0.5f, 0.6f)}));
+  a.head(a.op("Sum", scaled), 3, 6, 3);
+}
+
+}  // namespace
+
+TEST_SUITE("train") {
+
+// One activation alone between a Gemm and the head, so the Gemm's gradient is that rule's only.
+void check_activation(const std::string& op, std::vector<ir::Attribute> attrs = {}, int64_t opset = 17) {
+  CAPTURE(op);
+  Tiny a({3, 4});
+  a.model.opset_imports = {{"", opset}};
+  const std::string y = a.op(op, {spread_hidden(a)}, std::move(attrs));
+  a.head(y, 3, 6, 3);
+  gradcheck(a, 3, 6);
+}
+
+TEST_CASE("gradcheck: HardSigmoid, HardSwish, Elu, Selu, Celu, Softplus, Softsign, ThresholdedRelu, Shrink, Abs") {
+  check_activation("HardSigmoid", {attr_f("alpha", 0.25f), attr_f("beta", 0.4f)});
+  check_activation("HardSwish");
+  check_activation("Elu", {attr_f("alpha", 0.7f)});
+  check_activation("Selu");
+  check_activation("Celu", {attr_f("alpha", 1.3f)});
+  check_activation("Softplus");
+  check_activation("Softsign");
+  check_activation("ThresholdedRelu", {attr_f("alpha", 0.8f)});
+  check_activation("Shrink", {attr_f("lambd", 0.4f), attr_f("bias", 0.3f)});
+  check_activation("Abs");
+}
+
+TEST_CASE("gradcheck: Gelu (opset 20, approximate none and tanh), Mish (opset 18), Swish (opset 24)") {
+  check_activation("Gelu", {}, 20);
+  check_activation("Gelu", {attr_s("approximate", "tanh")}, 20);
+  check_activation("Mish", {}, 18);
+  check_activation("Swish", {attr_f("alpha", 0.8f)}, 24);
+}
+
+TEST_CASE("gradcheck: PRelu (slope broadcast), Cast between float types") {
+  Tiny a({3, 4});
+  a.head(a.op("PRelu", {spread_hidden(a), a.param({6}, 0.3f, 0.2f)}), 3, 6, 3);
+  gradcheck(a, 3, 6);
+  Tiny b({3, 4});
+  b.head(b.op("Cast", {b.op("Cast", {spread_hidden(b)}, {attr_i("to", 11)})}, {attr_i("to", 1)}), 3, 6, 3);  // via double
+  gradcheck(b, 3, 6);
+  Tiny old({3, 4});  // before CastLike (opset 15) the gradient is cast to float32
+  old.model.opset_imports = {{"", 13}};
+  old.head(old.op("Cast", {spread_hidden(old)}, {attr_i("to", 1)}), 3, 6, 3);
+  gradcheck(old, 3, 6);
+}
+
+TEST_CASE("gradcheck: Max / Min (variadic, broadcasting, ties share the gradient)") {
+  Tiny a({3, 4});
+  const std::string h = spread_hidden(a);
+  const std::string other = a.op("Gemm", {"x", a.param({4, 6})});
+  const std::string row = a.param({6}, 0.5f);
+  const std::string tied = a.op("Max", {other, other});  // d/d(other) of max(o, o) is 1: half through each input
+  sum_branches_into_head(a, {a.op("Max", {h, other, row}), a.op("Min", {h, row}), tied, a.op("Min", {h})});
+  gradcheck(a, 3, 4);
+}
+
+TEST_CASE("rule_names lists every family") {
+  const auto names = autograd::rule_names();
+  for (const char* op : {"Conv", "Gelu", "HardSwish", "Cast", "Max"})
+    CHECK(std::find(names.begin(), names.end(), op) != names.end());
+  CHECK(names == autograd::differentiable_ops());
 }
 
 }  // TEST_SUITE

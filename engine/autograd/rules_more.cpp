@@ -179,6 +179,7 @@ void add_more_rules(std::map<std::string, Rule>& rules) {
   rules["Pad"] = pad_rule;
   // The families added later register here, so the table in training_graph.cpp lists four.
   add_activation_rules(rules);
+  add_reduce_rules(rules);
 }
 
 std::vector<std::string> rule_names() { return differentiable_ops(); }

@@ -415,9 +415,47 @@ TEST_CASE("gradcheck: Max / Min (variadic, broadcasting, ties share the gradient
   gradcheck(a, 3, 4);
 }
 
+// ReduceX(h) over `axes` of h = Gemm(x) as [3, 2, 5], then flattened to [3, features].
+void check_reduction(const std::string& op, std::vector<int64_t> axes, int64_t keep, int64_t features, bool positive = false) {
+  for (int64_t opset : {17, 18}) {  // axes as an attribute, then as an input
+    CAPTURE(op);
+    CAPTURE(opset);
+    Tiny a({3, 4});
+    a.model.opset_imports = {{"", opset}};
+    std::string h = a.op("Reshape", {a.op("Gemm", {"x", a.param({4, 10}, 1.0f)}), a.ints({3, 2, 5})});
+    if (positive) h = a.op("Add", {a.op("Sigmoid", {h}), a.param({5}, 0.0f, 0.5f, false)});  // in (0.5, 1.5)
+    const std::string r = opset >= 18 ? a.op(op, {h, a.ints(axes)}, {attr_i("keepdims", keep)})
+                                      : a.op(op, {h}, {attr_is("axes", axes), attr_i("keepdims", keep)});
+    a.head(a.op("Reshape", {r, a.ints({3, features})}), 3, features, 3);
+    gradcheck(a, 3, 6);
+  }
+}
+
+TEST_CASE("gradcheck: ReduceMax, ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceProd") {
+  check_reduction("ReduceMax", {2}, 0, 2);
+  check_reduction("ReduceMin", {1}, 1, 5);
+  check_reduction("ReduceSumSquare", {1}, 0, 5);
+  check_reduction("ReduceL1", {2}, 0, 2);
+  check_reduction("ReduceL2", {2}, 1, 2);
+  check_reduction("ReduceLogSum", {1}, 0, 5, true);
+  check_reduction("ReduceLogSumExp", {1, 2}, 1, 1);
+  check_reduction("ReduceProd", {2}, 0, 2, true);
+}
+
+TEST_CASE("gradcheck: ReduceMax / ReduceMin ties share the gradient (torch.amax)") {
+  for (const std::string op : {"ReduceMax", "ReduceMin"}) {
+    CAPTURE(op);
+    Tiny a({3, 4});
+    const std::string h = a.op("Reshape", {a.op("Gemm", {"x", a.param({4, 10}, 1.0f)}), a.ints({3, 2, 5})});
+    const std::string twice = a.op("Concat", {h, h}, {attr_i("axis", 1)});  // every extremum over axis 1 is a tie of two
+    a.head(a.op(op, {twice}, {attr_is("axes", {1}), attr_i("keepdims", 0)}), 3, 5, 3);
+    gradcheck(a, 3, 6);
+  }
+}
+
 TEST_CASE("rule_names lists every family") {
   const auto names = autograd::rule_names();
-  for (const char* op : {"Conv", "Gelu", "HardSwish", "Cast", "Max"})
+  for (const char* op : {"Conv", "Gelu", "HardSwish", "Cast", "Max", "ReduceMax"})
     CHECK(std::find(names.begin(), names.end(), op) != names.end());
   CHECK(names == autograd::differentiable_ops());
 }

@@ -179,6 +179,9 @@ void add_more_rules(std::map<std::string, Rule>& rules) {
   rules["Pad"] = pad_rule;
   // The families added later register here, so the table in training_graph.cpp lists four.
   add_activation_rules(rules);
+  add_conv_transpose_rules(rules);
+  add_pool_rules(rules);
+  add_norm_rules(rules);
   add_reduce_rules(rules);
 }
 

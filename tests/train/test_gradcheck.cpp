@@ -362,6 +362,22 @@ void sum_branches_into_head(Tiny& a, const std::vector<std::string>& branches) {
 
 TEST_SUITE("train") {
 
+TEST_CASE("gradcheck: ConvTranspose (strides, pads, output_padding, bias; groups, dilations, asymmetric pads)") {
+  Tiny a({2, 2, 4, 4});
+  const std::string mixed = a.op("Conv", {"x", a.param({4, 2, 1, 1})});  // input gradient flows back to this weight
+  const std::string up = a.op("ConvTranspose", {mixed, a.param({4, 3, 3, 3}), a.param({3})},
+                              {attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1}), attr_is("output_padding", {1, 1})});  // [2,3,8,8]
+  a.head(a.op("Flatten", {up}), 2, 3 * 8 * 8, 3);
+  gradcheck(a, 3);
+  Tiny b({2, 2, 4, 4});
+  const std::string mixed_b = b.op("Conv", {"x", b.param({4, 2, 1, 1})});
+  const std::string grouped = b.op("ConvTranspose", {mixed_b, b.param({4, 1, 2, 3})},
+                                   {attr_i("group", 2), attr_is("dilations", {2, 1}), attr_is("strides", {1, 2}),
+                                    attr_is("pads", {0, 1, 1, 0}), attr_is("output_padding", {0, 1})});  // [2,2,5,9]
+  b.head(b.op("Flatten", {grouped}), 2, 2 * 5 * 9, 3);
+  gradcheck(b, 3);
+}
+
 // One activation alone between a Gemm and the head, so the Gemm's gradient is that rule's only.
 void check_activation(const std::string& op, std::vector<ir::Attribute> attrs = {}, int64_t opset = 17) {
   CAPTURE(op);
@@ -415,6 +431,29 @@ TEST_CASE("gradcheck: Max / Min (variadic, broadcasting, ties share the gradient
   gradcheck(a, 3, 4);
 }
 
+TEST_CASE("gradcheck: AveragePool (count_include_pad 0 and 1, pads, strides, ceil_mode), GlobalMaxPool") {
+  Tiny a({2, 2, 5, 5});
+  const std::string c = a.op("Conv", {"x", a.param({2, 2, 1, 1})});
+  const std::string excluded = a.op("AveragePool", {c}, {attr_is("kernel_shape", {3, 3}), attr_is("strides", {2, 2}),
+                                                         attr_is("pads", {1, 1, 1, 1}), attr_i("count_include_pad", 0)});  // [2,2,3,3]
+  const std::string included = a.op("AveragePool", {c}, {attr_is("kernel_shape", {2, 3}), attr_is("strides", {2, 1}),
+                                                         attr_is("pads", {0, 1, 1, 0}), attr_i("count_include_pad", 1),
+                                                         attr_i("ceil_mode", 1)});  // [2,2,3,4]
+  const std::string global = a.op("GlobalMaxPool", {c});  // [2,2,1,1]
+  const std::string joined = a.op("Concat", {a.op("Flatten", {excluded}), a.op("Flatten", {included}), a.op("Flatten", {global})},
+                                  {attr_i("axis", 1)});
+  a.head(joined, 2, 18 + 24 + 2, 3);
+  gradcheck(a, 3, 5);
+}
+
+TEST_CASE("gradcheck: InstanceNormalization") {
+  Tiny a({2, 3, 3, 3});
+  const std::string c = a.op("Conv", {"x", a.param({3, 3, 2, 2})});  // [2,3,2,2]
+  const std::string norm = a.op("InstanceNormalization", {c, a.param({3}, 0.3f, 1.0f), a.param({3})}, {attr_f("epsilon", 1e-3f)});
+  a.head(a.op("Flatten", {norm}), 2, 12, 3);
+  gradcheck(a, 3, 4);
+}
+
 // ReduceX(h) over `axes` of h = Gemm(x) as [3, 2, 5], then flattened to [3, features].
 void check_reduction(const std::string& op, std::vector<int64_t> axes, int64_t keep, int64_t features, bool positive = false) {
   for (int64_t opset : {17, 18}) {  // axes as an attribute, then as an input
@@ -455,7 +494,7 @@ TEST_CASE("gradcheck: ReduceMax / ReduceMin ties share the gradient (torch.amax)
 
 TEST_CASE("rule_names lists every family") {
   const auto names = autograd::rule_names();
-  for (const char* op : {"Conv", "Gelu", "HardSwish", "Cast", "Max", "ReduceMax"})
+  for (const char* op : {"Conv", "Gelu", "HardSwish", "Cast", "Max", "ReduceMax", "ConvTranspose", "AveragePool", "GlobalMaxPool", "InstanceNormalization"})
     CHECK(std::find(names.begin(), names.end(), op) != names.end());
   CHECK(names == autograd::differentiable_ops());
 }

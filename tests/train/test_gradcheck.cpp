@@ -454,6 +454,65 @@ TEST_CASE("gradcheck: InstanceNormalization") {
   gradcheck(a, 3, 4);
 }
 
+TEST_CASE("gradcheck: Gather (axis, negative and repeated indices, embedding), GatherElements") {
+  Tiny a({3, 4});
+  const std::string h = spread_hidden(a);
+  const std::vector<int64_t> picks = {0, -1, 2, 0};
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {2, 2}, picks.data(), 32, "picks"));
+  const std::string gathered = a.op("Reshape", {a.op("Gather", {h, "picks"}, {attr_i("axis", 1)}), a.ints({3, 4})});  // [3,2,2] -> [3,4]
+  const std::string rows = a.ints({1, 1, -2});
+  const std::string embedded = a.op("Gather", {a.param({4, 6}), rows});  // rows 1, 1, 2 of a [4,6] table: row 1 twice
+  const std::vector<int64_t> elements = {5, 5, -1, 0, 1, 2, 3, 4, -6, 0, 2, 2, 3, 3, 1, 0, 4, 5};
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {3, 6}, elements.data(), 144, "elements"));
+  const std::string picked = a.op("GatherElements", {h, "elements"}, {attr_i("axis", 1)});
+  const std::string wide = a.op("Concat", {gathered, a.op("Slice", {embedded, a.ints({0}), a.ints({2}), a.ints({1})})}, {attr_i("axis", 1)});
+  sum_branches_into_head(a, {wide, embedded, picked});
+  gradcheck(a, 3, 5);
+}
+
+// h = Gemm(x) [3, 8] -> `shape_op(h)` -> a head over `features`: the Gemm's gradient passes
+// through that op alone.
+template <typename ShapeOp>
+void check_through(int64_t features, ShapeOp shape_op, int64_t opset = 17) {
+  Tiny a({3, 4});
+  a.model.opset_imports = {{"", opset}};
+  const std::string h = a.op("Gemm", {"x", a.param({4, 8}, 1.0f)});
+  a.head(shape_op(a, h), 3, features, 3);
+  gradcheck(a, 3, 6);
+}
+
+TEST_CASE("gradcheck: Slice with non-unit and negative steps") {
+  check_through(4, [](Tiny& a, const std::string& h) {  // cols 6, 4, 2, 0
+    return a.op("Slice", {h, a.ints({6}), a.ints({-100}), a.ints({1}), a.ints({-2})});
+  });
+  check_through(3, [](Tiny& a, const std::string& h) {  // cols 1, 4, 7
+    return a.op("Slice", {h, a.ints({1}), a.ints({8}), a.ints({1}), a.ints({3})});
+  });
+  check_through(2, [](Tiny& a, const std::string& h) {  // rows 2, 0 (step -2) x cols 0, 3, 6, as [3, 2]
+    const std::string cut = a.op("Slice", {h, a.ints({2, 0}), a.ints({-5, 8}), a.ints({0, 1}), a.ints({-2, 3})});  // [2, 3]
+    return a.op("Reshape", {cut, a.ints({3, 2})});
+  });
+  check_through(3, [](Tiny& a, const std::string& h) {  // unit and non-unit steps together: rows 0..2, cols 1, 4, 7
+    return a.op("Slice", {h, a.ints({0, 1}), a.ints({3, 8}), a.ints({0, 1}), a.ints({1, 3})});
+  });
+}
+
+TEST_CASE("gradcheck: Pad reflect / edge / wrap / negative pads") {
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 2, 0, 3})}, {attr_s("mode", "reflect")}); });
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 1, 0, 4})}, {attr_s("mode", "edge")}); });
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 3, 0, 2})}, {attr_s("mode", "wrap")}); }, 19);
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, -1, 0, 6})}); });
+  check_through(11, [](Tiny& a, const std::string& h) {  // the axes input
+    return a.op("Pad", {h, a.ints({1, 2}), std::string(), a.ints({1})}, {attr_s("mode", "reflect")});
+  }, 20);
+}
+
+TEST_CASE("gradcheck: Tile") {
+  check_through(48, [](Tiny& a, const std::string& h) {  // [6, 24] -> [3, 48]
+    return a.op("Reshape", {a.op("Tile", {h, a.ints({2, 3})}), a.ints({3, 48})});
+  });
+}
+
 // ReduceX(h) over `axes` of h = Gemm(x) as [3, 2, 5], then flattened to [3, features].
 void check_reduction(const std::string& op, std::vector<int64_t> axes, int64_t keep, int64_t features, bool positive = false) {
   for (int64_t opset : {17, 18}) {  // axes as an attribute, then as an input
@@ -492,9 +551,16 @@ TEST_CASE("gradcheck: ReduceMax / ReduceMin ties share the gradient (torch.amax)
   }
 }
 
+TEST_CASE("gradcheck: Squeeze / Unsqueeze with axes inputs") {
+  check_through(8, [](Tiny& a, const std::string& h) {
+    return a.op("Squeeze", {a.op("Unsqueeze", {h, a.ints({0, 2})}), a.ints({0, 2})});
+  });
+}
+
 TEST_CASE("rule_names lists every family") {
   const auto names = autograd::rule_names();
-  for (const char* op : {"Conv", "Gelu", "HardSwish", "Cast", "Max", "ReduceMax", "ConvTranspose", "AveragePool", "GlobalMaxPool", "InstanceNormalization"})
+  for (const char* op : {"Conv", "ConvTranspose", "Gelu", "HardSwish", "AveragePool", "GlobalMaxPool", "Gather", "ReduceMax",
+                         "InstanceNormalization", "Tile", "Pad", "Slice", "Cast", "Max"})
     CHECK(std::find(names.begin(), names.end(), op) != names.end());
   CHECK(names == autograd::differentiable_ops());
 }

@@ -1,6 +1,7 @@
 // mhub finetune MODEL --data SPEC --out OUT.onnx [...]   and   mhub eval MODEL --data SPEC
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "engine/train/dataset.h"
 #include "engine/train/finetune.h"
 #include "engine/train/freeze.h"
+#include "engine/train/model_prep.h"
 #include "onnx_io/model_io.h"
 
 namespace mhub::cli {
@@ -63,8 +65,30 @@ void draw_progress(const train::Progress& p) {
   if (p.batch == p.batches) std::fprintf(stderr, "\n");
 }
 
+// --input-size H,W (also HxW).
+std::vector<int64_t> parse_input_size(std::string text) {
+  if (text.empty()) return {};
+  std::replace(text.begin(), text.end(), 'x', ',');
+  std::vector<int64_t> size;
+  for (const auto& piece : train::split_globs(text)) {
+    try {
+      size.push_back(std::stoll(piece));
+    } catch (const std::exception&) {
+      size.clear();
+      break;
+    }
+  }
+  if (size.size() != 2 || size[0] < 1 || size[1] < 1)
+    throw Error(ErrorCategory::usage, "--input-size: '" + text + "' is not HEIGHT,WIDTH (e.g. 48,192)");
+  return size;
+}
+
+const char* kInputSizeHelp =
+    "HEIGHT,WIDTH for a model whose input leaves them open (e.g. 48,192); images are resized to the model's input "
+    "and greyscale repeated into its channels (default: the model's fixed size, else the data's)";
+
 struct FinetuneCli {
-  std::string model, freeze, mean, std;
+  std::string model, freeze, mean, std, input_size;
   train::FinetuneOptions options;
   double weight_decay = -1;
   bool json = false;
@@ -95,11 +119,12 @@ void add_finetune(CLI::App& app) {
   command->add_option("--label-smoothing", o.trainer.label_smoothing, "Cross-entropy label smoothing in [0, 1)")->capture_default_str();
   command->add_option("--clip-norm", o.trainer.clip_norm, "Clip the global gradient L2 norm to this value (0: off)")->capture_default_str();
   command->add_option("--accumulate", o.trainer.accumulate, "Batches whose gradients are averaged per optimizer step")->capture_default_str();
-  command->add_option("--num-classes", o.num_classes, "Replace the final Gemm head with a fresh one of this many classes");
+  command->add_option("--num-classes", o.num_classes, "Replace the final Gemm (or MatMul + bias) head with a fresh one of this many classes");
   command->add_option("--freeze", cli->freeze, "Comma-separated globs of parameter names to keep fixed, e.g. 'conv1.*,bn1.*'");
   command->add_flag("--augment", o.augment, "Random crop (padding 2) and horizontal flip of image data");
   command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data, e.g. 0.286 or 0.485,0.456,0.406 (default: the catalogue entry's preprocessing, else what an earlier finetune recorded in the model)");
   command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
+  command->add_option("--input-size", cli->input_size, kInputSizeHelp);
   command->add_option("--limit-batches", o.limit_batches, "Train on at most this many batches per epoch (quick runs)");
   command->add_option("--stop-after-epochs", o.stop_after_epochs, "End this run after N epochs (continue later with --resume)");
   command->add_option("--logdir", o.logdir, "Write metrics.jsonl and TensorBoard event files here");
@@ -112,6 +137,7 @@ void add_finetune(CLI::App& app) {
     o.model_path = resolve_model(cli->model);
     o.trainer.freeze = train::split_globs(cli->freeze);
     o.trainer.weight_decay = cli->weight_decay;
+    o.input_size = parse_input_size(cli->input_size);
     Normalization norm = pick_normalization(cli->model, o.model_path, nullptr, cli->mean, cli->std);
     if (norm.origin != "--mean/--std" && !train::open_dataset(o.data, "test")->scaled_pixels()) norm = {};
     o.mean = norm.mean;
@@ -139,7 +165,7 @@ void add_finetune(CLI::App& app) {
 
 void add_eval(CLI::App& app) {
   struct EvalCli {
-    std::string model, data, mean, std, split = "test";
+    std::string model, data, mean, std, input_size, split = "test";
     int64_t batch_size = 64;
     int threads = 0;
     bool json = false;
@@ -152,11 +178,13 @@ void add_eval(CLI::App& app) {
   command->add_option("--batch-size", cli->batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str();
   command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data (default: the catalogue entry's preprocessing, else what `mhub finetune` recorded in the model)");
   command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
+  command->add_option("--input-size", cli->input_size, kInputSizeHelp);
   command->add_option("--threads", cli->threads, "CPU threads (0: all cores)")->capture_default_str();
   command->add_flag("--json", cli->json, "Print one JSON object instead of text");
   command->callback([cli] {
     const auto path = resolve_model(cli->model);
-    const ir::Model model = onnx_io::load_model(path);
+    ir::Model model = onnx_io::load_model(path);
+    if (const auto size = parse_input_size(cli->input_size); !size.empty()) train::set_input_size(model, size[0], size[1]);
     const auto data = train::open_dataset(cli->data, cli->split);
     Normalization norm = pick_normalization(cli->model, path, &model, cli->mean, cli->std);
     if (norm.origin != "--mean/--std" && !data->scaled_pixels()) norm = {};  // prepared float data

@@ -120,4 +120,9 @@ ir::Model convert_opset(const ir::Model& model, int target_opset, const std::fil
   return from_reference(converted, base_dir);
 }
 
+ir::Model infer_shapes_if_known(const ir::Model& model, const std::filesystem::path& base_dir) {
+  if (!too_new(model).empty()) return model;
+  return infer_shapes(model, base_dir);
+}
+
 }  // namespace mhub::onnx_io

@@ -38,4 +38,9 @@ ir::Model convert_opset(const ir::Model& model, int target_opset, const std::fil
 // Runs shape inference and returns the model with value_info filled in.
 ir::Model infer_shapes(const ir::Model& model, const std::filesystem::path& base_dir);
 
+// Like infer_shapes, except that a model newer than libonnx knows (opset > 17, IR > 8) comes
+// back unchanged instead of throwing: its shapes are left to the caller (the training graph
+// fills them from a probe run of the engine).
+ir::Model infer_shapes_if_known(const ir::Model& model, const std::filesystem::path& base_dir);
+
 }  // namespace mhub::onnx_io

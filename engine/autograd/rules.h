@@ -22,6 +22,7 @@ using Rule = void (*)(Builder& b, RuleCall& call);
 
 // nullptr when `op_type` has no rule.
 Rule find_rule(const std::string& op_type);
+// Every op with a rule, sorted (the same list as differentiable_ops()).
 std::vector<std::string> rule_names();
 
 // Sums `grad` (shaped like a broadcast result, `grad_shape`) down to `target` dims.
@@ -31,6 +32,12 @@ std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_
 void add_nn_rules(std::map<std::string, Rule>& rules);
 void add_elementwise_rules(std::map<std::string, Rule>& rules);
 void add_transformer_rules(std::map<std::string, Rule>& rules);
-void add_more_rules(std::map<std::string, Rule>& rules);
+void add_more_rules(std::map<std::string, Rule>& rules);  // also adds the families below
+void add_activation_rules(std::map<std::string, Rule>& rules);
+void add_conv_transpose_rules(std::map<std::string, Rule>& rules);
+void add_pool_rules(std::map<std::string, Rule>& rules);
+void add_norm_rules(std::map<std::string, Rule>& rules);
+void add_indexing_rules(std::map<std::string, Rule>& rules);
+void add_reduce_rules(std::map<std::string, Rule>& rules);
 
 }  // namespace mhub::autograd

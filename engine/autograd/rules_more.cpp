@@ -1,9 +1,11 @@
 // Backward rules for pooling-to-vector, joins and selections, and a few more activations:
-// GlobalAveragePool, Concat, Where, Expand, ReduceSum, LogSoftmax, LeakyRelu, Clip, Slice, Pad.
+// GlobalAveragePool, Concat, Where, Expand, ReduceSum, LogSoftmax, LeakyRelu, Clip. (Slice and
+// Pad moved to rules_indexing.cpp.)
 #include <algorithm>
 
 #include "common/error.h"
 #include "engine/autograd/rules.h"
+#include "engine/autograd/training_graph.h"
 
 namespace mhub::autograd {
 namespace {
@@ -103,66 +105,6 @@ void clip_rule(Builder& b, RuleCall& c) {
   c.input_grads[0] = inside.empty() ? c.output_grads[0] : b.op("Where", {inside, c.output_grads[0], b.const_f32(0)});
 }
 
-// Values of an int64 constant: an initializer or the output of a Constant node.
-std::vector<int64_t> constant_ints(Builder& b, const std::string& name, const ir::Node& user) {
-  const ir::Tensor* t = b.graph().initializer(name);
-  if (!t)
-    for (const auto& n : b.graph().nodes)
-      if (n.op_type == "Constant" && !n.outputs.empty() && n.outputs[0] == name)
-        if (const ir::Attribute* value = n.attribute("value"); value && value->t) t = value->t.get();
-  if (!t || t->dtype != ir::DataType::int64)
-    throw Error(ErrorCategory::unsupported, "training: " + user.op_type + " '" + user.name + "' needs constant int64 '" + name +
-                                                "' for its backward rule");
-  return std::vector<int64_t>(t->data<int64_t>(), t->data<int64_t>() + t->numel());
-}
-
-// Slice with unit steps: the gradient is dy zero-padded back to the input's extent.
-void slice_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  c.input_grads.assign(n.inputs.size(), "");
-  if (!c.wants[0]) return;
-  const auto& xs = b.shape(n.inputs[0]);
-  const auto& ys = b.shape(n.outputs[0]);
-  const auto starts = constant_ints(b, n.inputs[1], n);
-  std::vector<int64_t> axes;
-  if (n.inputs.size() > 3 && !n.inputs[3].empty()) axes = constant_ints(b, n.inputs[3], n);
-  else
-    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-  if (n.inputs.size() > 4 && !n.inputs[4].empty())
-    for (auto step : constant_ints(b, n.inputs[4], n))
-      if (step != 1) throw Error(ErrorCategory::unsupported, "training: Slice '" + n.name + "' with steps other than 1 has no backward rule yet");
-  const size_t rank = xs.size();
-  std::vector<int64_t> pads(2 * rank, 0);
-  for (size_t k = 0; k < axes.size(); ++k) {
-    const auto axis = static_cast<size_t>(positive_axis(axes[k], rank));
-    int64_t start = starts[k] < 0 ? starts[k] + xs[axis] : starts[k];
-    start = std::max<int64_t>(0, std::min(start, xs[axis]));
-    pads[axis] = start;
-    pads[rank + axis] = xs[axis] - start - ys[axis];
-  }
-  c.input_grads[0] = b.op("Pad", {c.output_grads[0], b.const_i64(pads)});
-}
-
-// Constant-mode Pad with non-negative pads: the gradient is the unpadded window of dy.
-void pad_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  c.input_grads.assign(n.inputs.size(), "");
-  if (!c.wants[0]) return;
-  if (n.attr_string("mode", "constant") != "constant" || (n.inputs.size() > 3 && !n.inputs[3].empty()))
-    throw Error(ErrorCategory::unsupported, "training: Pad '" + n.name + "' other than constant mode over all axes has no backward rule yet");
-  const auto& xs = b.shape(n.inputs[0]);
-  const auto pads = constant_ints(b, n.inputs[1], n);
-  std::vector<int64_t> starts, ends, axes;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    if (pads[i] < 0 || pads[xs.size() + i] < 0)
-      throw Error(ErrorCategory::unsupported, "training: Pad '" + n.name + "' with negative pads has no backward rule yet");
-    starts.push_back(pads[i]);
-    ends.push_back(pads[i] + xs[i]);
-    axes.push_back(static_cast<int64_t>(i));
-  }
-  c.input_grads[0] = b.op("Slice", {c.output_grads[0], b.const_i64(starts), b.const_i64(ends), b.const_i64(axes)});
-}
-
 }  // namespace
 
 void add_more_rules(std::map<std::string, Rule>& rules) {
@@ -174,8 +116,15 @@ void add_more_rules(std::map<std::string, Rule>& rules) {
   rules["LogSoftmax"] = log_softmax_rule;
   rules["LeakyRelu"] = leaky_relu_rule;
   rules["Clip"] = clip_rule;
-  rules["Slice"] = slice_rule;
-  rules["Pad"] = pad_rule;
+  // The families added later register here, so the table in training_graph.cpp lists four.
+  add_activation_rules(rules);
+  add_conv_transpose_rules(rules);
+  add_pool_rules(rules);
+  add_norm_rules(rules);
+  add_indexing_rules(rules);
+  add_reduce_rules(rules);
 }
+
+std::vector<std::string> rule_names() { return differentiable_ops(); }
 
 }  // namespace mhub::autograd

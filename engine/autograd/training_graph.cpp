@@ -158,7 +158,7 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
   const int64_t opset = forward.default_opset();
   if (opset < 13)
     throw Error(ErrorCategory::unsupported, "training: opset " + std::to_string(opset) + " is too old; convert the model to opset 13 or newer with mhub convert");
-  const ir::Model inferred = onnx_io::infer_shapes(forward, base_dir);
+  const ir::Model inferred = onnx_io::infer_shapes_if_known(forward, base_dir);
   TrainingModel result;
   result.model = forward;
   ir::Graph& g = result.model.graph;

@@ -31,6 +31,22 @@ std::vector<float> resize_bilinear(const std::vector<float>& image, int64_t chan
   return out;
 }
 
+std::vector<float> fit_image(const std::vector<float>& image, const std::vector<int64_t>& shape, const std::vector<int64_t>& wanted) {
+  if (shape == wanted) return image;
+  if (shape.size() != 3 || wanted.size() != 3 || (shape[0] != wanted[0] && shape[0] != 1))
+    throw Error(ErrorCategory::usage, "the data's images have " + std::to_string(shape.empty() ? 0 : shape[0]) +
+                                          " channel(s) and the model wants " + std::to_string(wanted.empty() ? 0 : wanted[0]) +
+                                          "; only greyscale can be repeated into more channels");
+  std::vector<float> resized = shape[1] == wanted[1] && shape[2] == wanted[2]
+                                   ? image
+                                   : resize_bilinear(image, shape[0], shape[1], shape[2], wanted[1], wanted[2]);
+  if (shape[0] == wanted[0]) return resized;
+  std::vector<float> out;
+  out.reserve(resized.size() * static_cast<size_t>(wanted[0]));
+  for (int64_t c = 0; c < wanted[0]; ++c) out.insert(out.end(), resized.begin(), resized.end());
+  return out;
+}
+
 void normalize_image(std::vector<float>& image, int64_t channels, const std::vector<float>& mean, const std::vector<float>& std) {
   if (mean.empty()) return;
   if ((mean.size() != 1 && mean.size() != static_cast<size_t>(channels)) || mean.size() != std.size())

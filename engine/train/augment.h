@@ -23,6 +23,11 @@ struct Augmentation {
 void augment_image(std::vector<float>& image, int64_t channels, int64_t height, int64_t width,
                    const Augmentation& augmentation, Rng& rng);
 
+// Fits a [C, H, W] image to the model's [C', H', W']: bilinear resize to H' x W', then a single
+// channel is repeated C' times (greyscale into an RGB model). Throws mhub::Error (usage) for
+// other channel changes.
+std::vector<float> fit_image(const std::vector<float>& image, const std::vector<int64_t>& shape, const std::vector<int64_t>& wanted);
+
 // Only the normalisation step (evaluation).
 void normalize_image(std::vector<float>& image, int64_t channels, const std::vector<float>& mean,
                      const std::vector<float>& std);

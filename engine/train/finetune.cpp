@@ -13,6 +13,7 @@
 #include "engine/train/loader.h"
 #include "engine/train/losses.h"
 #include "engine/train/metrics.h"
+#include "engine/train/model_prep.h"
 #include "engine/train/rng.h"
 #include "onnx_io/model_io.h"
 
@@ -23,6 +24,23 @@ ir::Tensor* mutable_initializer(ir::Graph& g, const std::string& name) {
   for (auto& t : g.initializers)
     if (t.name == name) return &t;
   return nullptr;
+}
+
+// Models whose image input leaves height and width open get `input_size` ({H, W}) when given,
+// else the data's own size: the training graph needs static shapes.
+void fit_input_size(ir::Model& model, const std::vector<int64_t>& input_size, const std::vector<int64_t>& data_shape) {
+  if (!input_size.empty()) {
+    if (input_size.size() != 2) throw Error(ErrorCategory::usage, "--input-size takes two numbers: height,width");
+    set_input_size(model, input_size[0], input_size[1]);
+    return;
+  }
+  for (const auto& in : model.graph.inputs) {
+    if (model.graph.initializer(in.name)) continue;
+    if (data_shape.size() != 3 || !in.type || !in.type->shape || in.type->shape->dims.size() != 4) return;
+    const auto& dims = in.type->shape->dims;
+    if (dims[2].kind != ir::Dim::Kind::value || dims[3].kind != ir::Dim::Kind::value) set_input_size(model, data_shape[1], data_shape[2]);
+    return;
+  }
 }
 
 int64_t fixed_batch(const ir::Model& model) {
@@ -37,18 +55,57 @@ int64_t fixed_batch(const ir::Model& model) {
 
 }  // namespace
 
+namespace {
+
+// The classifier layer that makes the model's first output: a Gemm, or a MatMul optionally
+// followed by the Add of a bias (how paddle2onnx and older torch exports write Linear).
+struct Head {
+  ir::Tensor* weight = nullptr;
+  ir::Tensor* bias = nullptr;
+  bool transposed = false;  // weight is [classes, fan_in] (Gemm transB=1)
+};
+
+Head find_head(ir::Graph& g) {
+  const std::string& out = g.outputs.at(0).name;
+  auto producer = [&](const std::string& value) -> ir::Node* {
+    for (auto& n : g.nodes)
+      for (const auto& o : n.outputs)
+        if (o == value) return &n;
+    return nullptr;
+  };
+  Head head;
+  ir::Node* node = producer(out);
+  if (node && node->op_type == "Add" && node->inputs.size() == 2) {
+    for (size_t i = 0; i < 2 && !head.weight; ++i) {
+      ir::Node* matmul = producer(node->inputs[i]);
+      ir::Tensor* bias = mutable_initializer(g, node->inputs[1 - i]);
+      if (matmul && matmul->op_type == "MatMul" && bias && matmul->inputs.size() == 2) {
+        head.weight = mutable_initializer(g, matmul->inputs[1]);
+        head.bias = bias;
+      }
+    }
+  } else if (node && node->op_type == "MatMul" && node->inputs.size() == 2) {
+    head.weight = mutable_initializer(g, node->inputs[1]);
+  } else if (node && node->op_type == "Gemm" && node->inputs.size() >= 2) {
+    head.weight = mutable_initializer(g, node->inputs[1]);
+    head.transposed = node->attr_int("transB", 0) != 0;
+    if (node->inputs.size() > 2 && !node->inputs[2].empty()) head.bias = mutable_initializer(g, node->inputs[2]);
+  } else {
+    throw Error(ErrorCategory::unsupported,
+                "--num-classes: the model's output is not made by a Gemm or MatMul (+ bias) layer; replace the head before fine-tuning");
+  }
+  if (!head.weight || head.weight->dims.size() != 2 || head.weight->dtype != ir::DataType::float32)
+    throw Error(ErrorCategory::unsupported, "--num-classes: the head's weight is not a 2-D float initializer");
+  return head;
+}
+
+}  // namespace
+
 void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
   ir::Graph& g = model.graph;
-  const std::string& out = g.outputs.at(0).name;
-  ir::Node* head = nullptr;
-  for (auto& n : g.nodes)
-    if (!n.outputs.empty() && n.outputs[0] == out) head = &n;
-  if (!head || head->op_type != "Gemm" || head->inputs.size() < 2)
-    throw Error(ErrorCategory::unsupported, "--num-classes: the model's output is not made by a Gemm (fully connected) layer; replace the head before fine-tuning");
-  ir::Tensor* weight = mutable_initializer(g, head->inputs[1]);
-  if (!weight || weight->dims.size() != 2 || weight->dtype != ir::DataType::float32)
-    throw Error(ErrorCategory::unsupported, "--num-classes: the head's weight is not a 2-D float initializer");
-  const bool transposed = head->attr_int("transB", 0) != 0;
+  const Head head = find_head(g);
+  ir::Tensor* weight = head.weight;
+  const bool transposed = head.transposed;
   const int64_t fan_in = transposed ? weight->dims[1] : weight->dims[0];
   const int64_t current = transposed ? weight->dims[0] : weight->dims[1];
   if (current == classes) return;
@@ -62,18 +119,20 @@ void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
   const std::vector<int64_t> dims = transposed ? std::vector<int64_t>{classes, fan_in} : std::vector<int64_t>{fan_in, classes};
   const auto w = uniform(static_cast<size_t>(classes * fan_in));
   *weight = ir::Tensor::from_bytes(ir::DataType::float32, dims, w.data(), w.size() * 4, weight->name);
-  if (head->inputs.size() > 2 && !head->inputs[2].empty())
-    if (ir::Tensor* bias = mutable_initializer(g, head->inputs[2])) {
-      const auto b = uniform(static_cast<size_t>(classes));
-      *bias = ir::Tensor::from_bytes(ir::DataType::float32, {classes}, b.data(), b.size() * 4, bias->name);
-    }
+  if (ir::Tensor* bias = head.bias) {
+    const auto b = uniform(static_cast<size_t>(classes));
+    const std::vector<int64_t> bias_dims = bias->dims.size() == 2 ? std::vector<int64_t>{1, classes} : std::vector<int64_t>{classes};
+    *bias = ir::Tensor::from_bytes(ir::DataType::float32, bias_dims, b.data(), b.size() * 4, bias->name);
+  }
   auto& type = g.outputs[0].type;
   if (type && type->shape && type->shape->dims.size() == 2) type->shape->dims[1] = ir::Dim::of(classes);
   g.value_info.clear();  // stale shapes downstream of the head would contradict the new width
 }
 
-EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batch_size, int threads,
+EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean, const std::vector<float>& std) {
+  ir::Model model = given;
+  strip_final_softmax(model);  // cross-entropy wants logits; argmax is the same either way
   const int64_t fixed = fixed_batch(model);
   if (fixed > 0) batch_size = fixed;
   engine::SessionOptions session_options;
@@ -91,6 +150,7 @@ EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batc
   loader_options.drop_last = fixed > 0;
   loader_options.augmentation.mean = mean;
   loader_options.augmentation.std = std;
+  loader_options.image_shape = model_example_shape(model, dataset.example_shape());
   BatchLoader loader(dataset, loader_options);
   EvalReport report;
   double loss_sum = 0;
@@ -124,9 +184,11 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
   if (o.epochs < 1) throw Error(ErrorCategory::usage, "--epochs must be at least 1");
   if (o.out.empty()) throw Error(ErrorCategory::usage, "--out is required: where to write the fine-tuned .onnx");
   ir::Model model = onnx_io::load_model(o.model_path);
-  if (o.num_classes > 0) replace_head(model, o.num_classes, o.seed);
   const auto train_data = open_dataset(o.data, "train");
   const auto test_data = open_dataset(o.data, "test");
+  prepare_for_training(model, o.model_path.parent_path());
+  fit_input_size(model, o.input_size, train_data->example_shape());
+  if (o.num_classes > 0) replace_head(model, o.num_classes, o.seed);
   if (train_data->num_classes() == 0)
     throw Error(ErrorCategory::usage, o.data + ": finetune trains classifiers; the data has no class labels");
   const int64_t fixed = fixed_batch(model);
@@ -142,6 +204,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
   loader_options.augment = o.augment;
   loader_options.augmentation.mean = o.mean;
   loader_options.augmentation.std = o.std;
+  loader_options.image_shape = model_example_shape(model, train_data->example_shape());
   if (o.augment) {
     loader_options.augmentation.crop_padding = 2;
     loader_options.augmentation.horizontal_flip = true;

@@ -36,6 +36,7 @@ struct FinetuneOptions {
   std::filesystem::path resume;     // empty: start fresh
   bool augment = false;             // random crop (padding 2) + horizontal flip on image data
   std::vector<float> mean, std;     // normalisation of image data
+  std::vector<int64_t> input_size;  // {H, W} for models whose input leaves them open (else the data's)
   int64_t limit_batches = 0;        // > 0: at most this many batches per epoch (quick runs)
   int stop_after_epochs = 0;        // > 0: end this run after that many epochs (resume later)
   TrainerOptions trainer;
@@ -69,13 +70,15 @@ struct EvalReport {
   double loss = 0, accuracy = 0;
 };
 // Mean cross-entropy and accuracy of `model` on `dataset`; batches of `batch_size` (the model's
-// own batch size when its input has a fixed one). Throws mhub::Error as the session does.
+// own batch size when its input has a fixed one). Images are fitted to the model's fixed input
+// dims (fit_image); a final Softmax is skipped so the loss is computed on logits. Throws
+// mhub::Error as the session does.
 EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean = {}, const std::vector<float>& std = {});
 
-// Replaces the final Gemm's weight and bias with freshly initialised ones for `classes` outputs
-// (uniform in +-1/sqrt(fan_in), as torch.nn.Linear). Throws mhub::Error (unsupported) when the
-// output is not produced by a Gemm.
+// Replaces the final Gemm's (or MatMul + bias Add's) weight and bias with freshly initialised
+// ones for `classes` outputs (uniform in +-1/sqrt(fan_in), as torch.nn.Linear). Throws
+// mhub::Error (unsupported) when the output is not produced by such a layer.
 void replace_head(ir::Model& model, int64_t classes, uint64_t seed);
 
 }  // namespace mhub::train

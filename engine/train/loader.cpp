@@ -29,14 +29,16 @@ BatchLoader::~BatchLoader() {
 
 Batch BatchLoader::assemble(size_t first, size_t rows) const {
   Batch batch;
-  const auto shape = dataset_.example_shape();
+  const auto data_shape = dataset_.example_shape();
+  const bool image = data_shape.size() == 3;
+  const auto shape = image && !options_.image_shape.empty() ? options_.image_shape : data_shape;
   batch.input_dims = {static_cast<int64_t>(rows)};
   batch.input_dims.insert(batch.input_dims.end(), shape.begin(), shape.end());
-  const bool image = shape.size() == 3;
   for (size_t r = 0; r < rows; ++r) {
     const size_t index = order_[first + r];
     Example e = dataset_.get(index);
     if (image) {
+      e.input = fit_image(e.input, data_shape, shape);
       if (options_.augment) {
         Rng rng = Rng::derived(options_.seed, static_cast<uint64_t>(options_.epoch) + 1, index);
         augment_image(e.input, shape[0], shape[1], shape[2], options_.augmentation, rng);

@@ -38,6 +38,7 @@ struct LoaderOptions {
   size_t queue_capacity = 4;
   bool augment = false;           // apply `augmentation` (training); otherwise normalise only
   Augmentation augmentation;      // image data ([C, H, W] examples) only
+  std::vector<int64_t> image_shape;  // [C, H, W] the model takes (fit_image); empty: the data's own
   int64_t skip_batches = 0;       // resume inside an epoch: start after this many batches
 };
 

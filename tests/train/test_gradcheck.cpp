@@ -2,9 +2,11 @@
 // training graph's analytic d(loss)/d(param) against central differences of its own loss.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "engine/autograd/rules.h"
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
 #include "engine/train/rng.h"
@@ -322,6 +324,245 @@ TEST_CASE("gradcheck: Neg, Exp, Log, Sqrt, Pow (base and exponent), variadic Sum
   h = a.op("Sum", {e, l, r, p, a.param({4})});
   a.head(h, 3, 4, 3);
   gradcheck(a, 3);
+}
+
+}  // TEST_SUITE
+
+// ---- The rule families of rules_activations / conv_transpose / pool / norm / indexing / reduce.
+
+namespace {
+
+ir::Attribute attr_f(const std::string& name, float v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::float_;
+  a.f = v;
+  return a;
+}
+ir::Attribute attr_s(const std::string& name, std::string v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::string;
+  a.s = std::move(v);
+  return a;
+}
+
+// x [3, 4] through a Gemm to h [3, 6] with values spread over about [-3, 3] (past the kinks of
+// the hard activations).
+std::string spread_hidden(Tiny& a) { return a.op("Gemm", {"x", a.param({4, 6}, 1.6f)}); }
+
+// Each branch [3, 6] scaled by its own parameter row, all summed, into a 3-class head.
+void sum_branches_into_head(Tiny& a, const std::vector<std::string>& branches) {
+  std::vector<std::string> scaled;
+  for (const auto& br : branches) scaled.push_back(a.op("Mul", {br, a.param({6}, 0.5f, 0.6f)}));
+  a.head(a.op("Sum", scaled), 3, 6, 3);
+}
+
+}  // namespace
+
+TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: ConvTranspose (strides, pads, output_padding, bias; groups, dilations, asymmetric pads)") {
+  Tiny a({2, 2, 4, 4});
+  const std::string mixed = a.op("Conv", {"x", a.param({4, 2, 1, 1})});  // input gradient flows back to this weight
+  const std::string up = a.op("ConvTranspose", {mixed, a.param({4, 3, 3, 3}), a.param({3})},
+                              {attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1}), attr_is("output_padding", {1, 1})});  // [2,3,8,8]
+  a.head(a.op("Flatten", {up}), 2, 3 * 8 * 8, 3);
+  gradcheck(a, 3);
+  Tiny b({2, 2, 4, 4});
+  const std::string mixed_b = b.op("Conv", {"x", b.param({4, 2, 1, 1})});
+  const std::string grouped = b.op("ConvTranspose", {mixed_b, b.param({4, 1, 2, 3})},
+                                   {attr_i("group", 2), attr_is("dilations", {2, 1}), attr_is("strides", {1, 2}),
+                                    attr_is("pads", {0, 1, 1, 0}), attr_is("output_padding", {0, 1})});  // [2,2,5,9]
+  b.head(b.op("Flatten", {grouped}), 2, 2 * 5 * 9, 3);
+  gradcheck(b, 3);
+}
+
+// One activation alone between a Gemm and the head, so the Gemm's gradient is that rule's only.
+void check_activation(const std::string& op, std::vector<ir::Attribute> attrs = {}, int64_t opset = 17) {
+  CAPTURE(op);
+  Tiny a({3, 4});
+  a.model.opset_imports = {{"", opset}};
+  const std::string y = a.op(op, {spread_hidden(a)}, std::move(attrs));
+  a.head(y, 3, 6, 3);
+  gradcheck(a, 3, 6);
+}
+
+TEST_CASE("gradcheck: HardSigmoid, HardSwish, Elu, Selu, Celu, Softplus, Softsign, ThresholdedRelu, Shrink, Abs") {
+  check_activation("HardSigmoid", {attr_f("alpha", 0.25f), attr_f("beta", 0.4f)});
+  check_activation("HardSwish");
+  check_activation("Elu", {attr_f("alpha", 0.7f)});
+  check_activation("Selu");
+  check_activation("Celu", {attr_f("alpha", 1.3f)});
+  check_activation("Softplus");
+  check_activation("Softsign");
+  check_activation("ThresholdedRelu", {attr_f("alpha", 0.8f)});
+  check_activation("Shrink", {attr_f("lambd", 0.4f), attr_f("bias", 0.3f)});
+  check_activation("Abs");
+}
+
+TEST_CASE("gradcheck: Gelu (opset 20, approximate none and tanh), Mish (opset 18), Swish (opset 24)") {
+  check_activation("Gelu", {}, 20);
+  check_activation("Gelu", {attr_s("approximate", "tanh")}, 20);
+  check_activation("Mish", {}, 18);
+  check_activation("Swish", {attr_f("alpha", 0.8f)}, 24);
+}
+
+TEST_CASE("gradcheck: PRelu (slope broadcast), Cast between float types") {
+  Tiny a({3, 4});
+  a.head(a.op("PRelu", {spread_hidden(a), a.param({6}, 0.3f, 0.2f)}), 3, 6, 3);
+  gradcheck(a, 3, 6);
+  Tiny b({3, 4});
+  b.head(b.op("Cast", {b.op("Cast", {spread_hidden(b)}, {attr_i("to", 11)})}, {attr_i("to", 1)}), 3, 6, 3);  // via double
+  gradcheck(b, 3, 6);
+  Tiny old({3, 4});  // before CastLike (opset 15) the gradient is cast to float32
+  old.model.opset_imports = {{"", 13}};
+  old.head(old.op("Cast", {spread_hidden(old)}, {attr_i("to", 1)}), 3, 6, 3);
+  gradcheck(old, 3, 6);
+}
+
+TEST_CASE("gradcheck: Max / Min (variadic, broadcasting, ties share the gradient)") {
+  Tiny a({3, 4});
+  const std::string h = spread_hidden(a);
+  const std::string other = a.op("Gemm", {"x", a.param({4, 6})});
+  const std::string row = a.param({6}, 0.5f);
+  const std::string tied = a.op("Max", {other, other});  // d/d(other) of max(o, o) is 1: half through each input
+  sum_branches_into_head(a, {a.op("Max", {h, other, row}), a.op("Min", {h, row}), tied, a.op("Min", {h})});
+  gradcheck(a, 3, 4);
+}
+
+TEST_CASE("gradcheck: AveragePool (count_include_pad 0 and 1, pads, strides, ceil_mode), GlobalMaxPool") {
+  Tiny a({2, 2, 5, 5});
+  const std::string c = a.op("Conv", {"x", a.param({2, 2, 1, 1})});
+  const std::string excluded = a.op("AveragePool", {c}, {attr_is("kernel_shape", {3, 3}), attr_is("strides", {2, 2}),
+                                                         attr_is("pads", {1, 1, 1, 1}), attr_i("count_include_pad", 0)});  // [2,2,3,3]
+  const std::string included = a.op("AveragePool", {c}, {attr_is("kernel_shape", {2, 3}), attr_is("strides", {2, 1}),
+                                                         attr_is("pads", {0, 1, 1, 0}), attr_i("count_include_pad", 1),
+                                                         attr_i("ceil_mode", 1)});  // [2,2,3,4]
+  const std::string global = a.op("GlobalMaxPool", {c});  // [2,2,1,1]
+  const std::string joined = a.op("Concat", {a.op("Flatten", {excluded}), a.op("Flatten", {included}), a.op("Flatten", {global})},
+                                  {attr_i("axis", 1)});
+  a.head(joined, 2, 18 + 24 + 2, 3);
+  gradcheck(a, 3, 5);
+}
+
+TEST_CASE("gradcheck: InstanceNormalization") {
+  Tiny a({2, 3, 3, 3});
+  const std::string c = a.op("Conv", {"x", a.param({3, 3, 2, 2})});  // [2,3,2,2]
+  const std::string norm = a.op("InstanceNormalization", {c, a.param({3}, 0.3f, 1.0f), a.param({3})}, {attr_f("epsilon", 1e-3f)});
+  a.head(a.op("Flatten", {norm}), 2, 12, 3);
+  gradcheck(a, 3, 4);
+}
+
+TEST_CASE("gradcheck: Gather (axis, negative and repeated indices, embedding), GatherElements") {
+  Tiny a({3, 4});
+  const std::string h = spread_hidden(a);
+  const std::vector<int64_t> picks = {0, -1, 2, 0};
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {2, 2}, picks.data(), 32, "picks"));
+  const std::string gathered = a.op("Reshape", {a.op("Gather", {h, "picks"}, {attr_i("axis", 1)}), a.ints({3, 4})});  // [3,2,2] -> [3,4]
+  const std::string rows = a.ints({1, 1, -2});
+  const std::string embedded = a.op("Gather", {a.param({4, 6}), rows});  // rows 1, 1, 2 of a [4,6] table: row 1 twice
+  const std::vector<int64_t> elements = {5, 5, -1, 0, 1, 2, 3, 4, -6, 0, 2, 2, 3, 3, 1, 0, 4, 5};
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {3, 6}, elements.data(), 144, "elements"));
+  const std::string picked = a.op("GatherElements", {h, "elements"}, {attr_i("axis", 1)});
+  const std::string wide = a.op("Concat", {gathered, a.op("Slice", {embedded, a.ints({0}), a.ints({2}), a.ints({1})})}, {attr_i("axis", 1)});
+  sum_branches_into_head(a, {wide, embedded, picked});
+  gradcheck(a, 3, 5);
+}
+
+// h = Gemm(x) [3, 8] -> `shape_op(h)` -> a head over `features`: the Gemm's gradient passes
+// through that op alone.
+template <typename ShapeOp>
+void check_through(int64_t features, ShapeOp shape_op, int64_t opset = 17) {
+  Tiny a({3, 4});
+  a.model.opset_imports = {{"", opset}};
+  const std::string h = a.op("Gemm", {"x", a.param({4, 8}, 1.0f)});
+  a.head(shape_op(a, h), 3, features, 3);
+  gradcheck(a, 3, 6);
+}
+
+TEST_CASE("gradcheck: Slice with non-unit and negative steps") {
+  check_through(4, [](Tiny& a, const std::string& h) {  // cols 6, 4, 2, 0
+    return a.op("Slice", {h, a.ints({6}), a.ints({-100}), a.ints({1}), a.ints({-2})});
+  });
+  check_through(3, [](Tiny& a, const std::string& h) {  // cols 1, 4, 7
+    return a.op("Slice", {h, a.ints({1}), a.ints({8}), a.ints({1}), a.ints({3})});
+  });
+  check_through(2, [](Tiny& a, const std::string& h) {  // rows 2, 0 (step -2) x cols 0, 3, 6, as [3, 2]
+    const std::string cut = a.op("Slice", {h, a.ints({2, 0}), a.ints({-5, 8}), a.ints({0, 1}), a.ints({-2, 3})});  // [2, 3]
+    return a.op("Reshape", {cut, a.ints({3, 2})});
+  });
+  check_through(3, [](Tiny& a, const std::string& h) {  // unit and non-unit steps together: rows 0..2, cols 1, 4, 7
+    return a.op("Slice", {h, a.ints({0, 1}), a.ints({3, 8}), a.ints({0, 1}), a.ints({1, 3})});
+  });
+}
+
+TEST_CASE("gradcheck: Pad reflect / edge / wrap / negative pads") {
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 2, 0, 3})}, {attr_s("mode", "reflect")}); });
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 1, 0, 4})}, {attr_s("mode", "edge")}); });
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 3, 0, 2})}, {attr_s("mode", "wrap")}); }, 19);
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, -1, 0, 6})}); });
+  check_through(11, [](Tiny& a, const std::string& h) {  // the axes input
+    return a.op("Pad", {h, a.ints({1, 2}), std::string(), a.ints({1})}, {attr_s("mode", "reflect")});
+  }, 20);
+}
+
+TEST_CASE("gradcheck: Tile") {
+  check_through(48, [](Tiny& a, const std::string& h) {  // [6, 24] -> [3, 48]
+    return a.op("Reshape", {a.op("Tile", {h, a.ints({2, 3})}), a.ints({3, 48})});
+  });
+}
+
+// ReduceX(h) over `axes` of h = Gemm(x) as [3, 2, 5], then flattened to [3, features].
+void check_reduction(const std::string& op, std::vector<int64_t> axes, int64_t keep, int64_t features, bool positive = false) {
+  for (int64_t opset : {17, 18}) {  // axes as an attribute, then as an input
+    CAPTURE(op);
+    CAPTURE(opset);
+    Tiny a({3, 4});
+    a.model.opset_imports = {{"", opset}};
+    std::string h = a.op("Reshape", {a.op("Gemm", {"x", a.param({4, 10}, 1.0f)}), a.ints({3, 2, 5})});
+    if (positive) h = a.op("Add", {a.op("Sigmoid", {h}), a.param({5}, 0.0f, 0.5f, false)});  // in (0.5, 1.5)
+    const std::string r = opset >= 18 ? a.op(op, {h, a.ints(axes)}, {attr_i("keepdims", keep)})
+                                      : a.op(op, {h}, {attr_is("axes", axes), attr_i("keepdims", keep)});
+    a.head(a.op("Reshape", {r, a.ints({3, features})}), 3, features, 3);
+    gradcheck(a, 3, 6);
+  }
+}
+
+TEST_CASE("gradcheck: ReduceMax, ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceProd") {
+  check_reduction("ReduceMax", {2}, 0, 2);
+  check_reduction("ReduceMin", {1}, 1, 5);
+  check_reduction("ReduceSumSquare", {1}, 0, 5);
+  check_reduction("ReduceL1", {2}, 0, 2);
+  check_reduction("ReduceL2", {2}, 1, 2);
+  check_reduction("ReduceLogSum", {1}, 0, 5, true);
+  check_reduction("ReduceLogSumExp", {1, 2}, 1, 1);
+  check_reduction("ReduceProd", {2}, 0, 2, true);
+}
+
+TEST_CASE("gradcheck: ReduceMax / ReduceMin ties share the gradient (torch.amax)") {
+  for (const std::string op : {"ReduceMax", "ReduceMin"}) {
+    CAPTURE(op);
+    Tiny a({3, 4});
+    const std::string h = a.op("Reshape", {a.op("Gemm", {"x", a.param({4, 10}, 1.0f)}), a.ints({3, 2, 5})});
+    const std::string twice = a.op("Concat", {h, h}, {attr_i("axis", 1)});  // every extremum over axis 1 is a tie of two
+    a.head(a.op(op, {twice}, {attr_is("axes", {1}), attr_i("keepdims", 0)}), 3, 5, 3);
+    gradcheck(a, 3, 6);
+  }
+}
+
+TEST_CASE("gradcheck: Squeeze / Unsqueeze with axes inputs") {
+  check_through(8, [](Tiny& a, const std::string& h) {
+    return a.op("Squeeze", {a.op("Unsqueeze", {h, a.ints({0, 2})}), a.ints({0, 2})});
+  });
+}
+
+TEST_CASE("rule_names lists every family") {
+  const auto names = autograd::rule_names();
+  for (const char* op : {"Conv", "ConvTranspose", "Gelu", "HardSwish", "AveragePool", "GlobalMaxPool", "Gather", "ReduceMax",
+                         "InstanceNormalization", "Tile", "Pad", "Slice", "Cast", "Max"})
+    CHECK(std::find(names.begin(), names.end(), op) != names.end());
+  CHECK(names == autograd::differentiable_ops());
 }
 
 }  // TEST_SUITE

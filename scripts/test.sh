@@ -2,7 +2,8 @@
 # README's second command and what CI runs: install dependencies, build, run every test:
 #   1. ctest on the normal build: unit tests, ONNX backend-suite round trip and conformance,
 #      the slow 2 GiB external-data test, everything else registered in tests/;
-#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. every parser fuzzed (libFuzzer) for a bounded time (2 and 3 share build-san/).
 # Expects ../shared (ONNX backend tests, peers) beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +20,15 @@ export MHUB_BENCH_MODELS=$PWD/$models
 
 (cd build && ctest --output-on-failure --timeout 1500 "$@")
 
+# 2. and 3. share one clang build with the sanitizers (scripts/sanitize.sh, build-san/).
 echo "== unit tests under ASan/UBSan"
-MHUB_BUILD_DIR=build-asan MHUB_TARGETS="mhub_tests mhub_train_tests mhub_format_tests" scripts/build.sh -DMHUB_SANITIZE=ON -DMHUB_CUDA=OFF
-(cd build-asan && ctest --output-on-failure --timeout 1500 -L unit)
+scripts/sanitize.sh mhub_tests mhub_train_tests mhub_format_tests fuzz_safetensors fuzz_pickle fuzz_gguf fuzz_pth fuzz_onnx_model
+(cd build-san && ctest --output-on-failure --timeout 1500 -L unit)
 
-# Optional: fuzz every parser for N seconds each (clang build in build-fuzz/;
-# about 2-3 min to build plus N s per target). Off unless MHUB_FUZZ_SECONDS is set, e.g. 30.
-if [ "${MHUB_FUZZ_SECONDS:-0}" -gt 0 ]; then
-  scripts/fuzz.sh "$MHUB_FUZZ_SECONDS"
+# 3. every parser under libFuzzer for a bounded time each, seeded from the committed fixtures; a
+#    crash, leak or timeout fails the run. MHUB_FUZZ_SECONDS sets the time per target (default
+#    20; 0 skips).
+if [ "${MHUB_FUZZ_SECONDS:-20}" -gt 0 ]; then
+  echo "== fuzzing the parsers, ${MHUB_FUZZ_SECONDS:-20} s each"
+  scripts/fuzz.sh "${MHUB_FUZZ_SECONDS:-20}"
 fi

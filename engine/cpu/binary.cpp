@@ -26,6 +26,13 @@ bool is_trailing_block(const std::vector<int64_t>& in, const std::vector<int64_t
   return true;
 }
 
+// The element types models compute in. Only they get the vectorised special cases below: every
+// case is instantiated per op and per type, and for int8/int16/uint16/uint32/uint64 that would
+// cost most of this file's compile time for loops nothing hot runs.
+template <typename T>
+constexpr bool kFastPathType = std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t> ||
+                               std::is_same_v<T, int64_t> || std::is_same_v<T, uint8_t> || std::is_same_v<T, bool>;
+
 template <typename A, typename B, typename R, typename Op>
 void broadcast_loop(OpContext& ctx, const ir::Tensor& a, const ir::Tensor& b, ir::Tensor& y, Op op) {
   const A* pa = a.data<A>();
@@ -33,44 +40,54 @@ void broadcast_loop(OpContext& ctx, const ir::Tensor& a, const ir::Tensor& b, ir
   R* py = mutable_data<R>(y);
   size_t n = y.numel(), na = a.numel(), nb = b.numel();
   if (n == 0) return;
-  constexpr size_t kChunk = 1 << 15;
-  if (na == n && nb == n) {
-    ctx.threads().parallel_for(n, kChunk, [&](size_t s, size_t e) {
-      for (size_t i = s; i < e; ++i) py[i] = op(pa[i], pb[i]);
-    });
-  } else if (na == n && nb == 1) {
-    const B scalar = pb[0];
-    ctx.threads().parallel_for(n, kChunk, [&](size_t s, size_t e) {
-      for (size_t i = s; i < e; ++i) py[i] = op(pa[i], scalar);
-    });
-  } else if (nb == n && na == 1) {
-    const A scalar = pa[0];
-    ctx.threads().parallel_for(n, kChunk, [&](size_t s, size_t e) {
-      for (size_t i = s; i < e; ++i) py[i] = op(scalar, pb[i]);
-    });
-  } else if (na == n && nb > 0 && is_trailing_block(b.dims, y.dims)) {
-    size_t rows = n / nb;
-    ctx.threads().parallel_for(rows, std::max<size_t>(1, kChunk / nb), [&](size_t s, size_t e) {
-      for (size_t r = s; r < e; ++r) {
-        const A* row_a = pa + r * nb;
-        R* row_y = py + r * nb;
-        for (size_t j = 0; j < nb; ++j) row_y[j] = op(row_a[j], pb[j]);
-      }
-    });
-  } else if (nb == n && na > 0 && is_trailing_block(a.dims, y.dims)) {
-    size_t rows = n / na;
-    ctx.threads().parallel_for(rows, std::max<size_t>(1, kChunk / na), [&](size_t s, size_t e) {
-      for (size_t r = s; r < e; ++r) {
-        const B* row_b = pb + r * na;
-        R* row_y = py + r * na;
-        for (size_t j = 0; j < na; ++j) row_y[j] = op(pa[j], row_b[j]);
-      }
-    });
-  } else {
-    std::vector<size_t> oa = broadcast_offsets(a.dims, y.dims);
-    std::vector<size_t> ob = broadcast_offsets(b.dims, y.dims);
-    for (size_t i = 0; i < n; ++i) py[i] = op(pa[oa[i]], pb[ob[i]]);
+  if constexpr (kFastPathType<A> && kFastPathType<B>) {
+    constexpr size_t kChunk = 1 << 15;
+    if (na == n && nb == n) {
+      ctx.threads().parallel_for(n, kChunk, [&](size_t s, size_t e) {
+        for (size_t i = s; i < e; ++i) py[i] = op(pa[i], pb[i]);
+      });
+      return;
+    }
+    if (na == n && nb == 1) {
+      const B scalar = pb[0];
+      ctx.threads().parallel_for(n, kChunk, [&](size_t s, size_t e) {
+        for (size_t i = s; i < e; ++i) py[i] = op(pa[i], scalar);
+      });
+      return;
+    }
+    if (nb == n && na == 1) {
+      const A scalar = pa[0];
+      ctx.threads().parallel_for(n, kChunk, [&](size_t s, size_t e) {
+        for (size_t i = s; i < e; ++i) py[i] = op(scalar, pb[i]);
+      });
+      return;
+    }
+    if (na == n && nb > 0 && is_trailing_block(b.dims, y.dims)) {
+      size_t rows = n / nb;
+      ctx.threads().parallel_for(rows, std::max<size_t>(1, kChunk / nb), [&](size_t s, size_t e) {
+        for (size_t r = s; r < e; ++r) {
+          const A* row_a = pa + r * nb;
+          R* row_y = py + r * nb;
+          for (size_t j = 0; j < nb; ++j) row_y[j] = op(row_a[j], pb[j]);
+        }
+      });
+      return;
+    }
+    if (nb == n && na > 0 && is_trailing_block(a.dims, y.dims)) {
+      size_t rows = n / na;
+      ctx.threads().parallel_for(rows, std::max<size_t>(1, kChunk / na), [&](size_t s, size_t e) {
+        for (size_t r = s; r < e; ++r) {
+          const B* row_b = pb + r * na;
+          R* row_y = py + r * na;
+          for (size_t j = 0; j < na; ++j) row_y[j] = op(pa[j], row_b[j]);
+        }
+      });
+      return;
+    }
   }
+  std::vector<size_t> oa = broadcast_offsets(a.dims, y.dims);
+  std::vector<size_t> ob = broadcast_offsets(b.dims, y.dims);
+  for (size_t i = 0; i < n; ++i) py[i] = op(pa[oa[i]], pb[ob[i]]);
 }
 
 [[noreturn]] void bad_type(const OpContext& ctx, ir::DataType dtype) {

@@ -14,8 +14,10 @@ namespace mhub::engine::cpu {
   // exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2 / 2
   // Inputs near the top of the range go one power of two lower (times 2 at the end) so n stays
   // at most 127 and the scale 2^n is a finite float.
-  float big = x > 88.3f ? 1.0f : 0.0f;
-  float shifted = x - big * 0.693147181f;
+  // NaN is computed as 0 and put back at the end: converting a NaN `n` to int is undefined.
+  float finite = x != x ? 0.0f : x;
+  float big = finite > 88.3f ? 1.0f : 0.0f;
+  float shifted = finite - big * 0.693147181f;
   float clamped = shifted < -87.0f ? -87.0f : (shifted > 88.3f ? 88.3f : shifted);
   const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   float t = clamped * 1.44269504088896341f + shifter;

@@ -24,7 +24,10 @@ void set_view(OpContext& ctx, const ir::Tensor& x, std::vector<int64_t> dims) {
 
 std::string dims_text(const std::vector<int64_t>& dims) {
   std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) text += (i ? "," : "") + std::to_string(dims[i]);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) text += ",";
+    text += std::to_string(dims[i]);
+  }
   return text + "]";
 }
 

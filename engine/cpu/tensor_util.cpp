@@ -144,7 +144,10 @@ std::vector<int64_t> broadcast_shapes(const OpContext& ctx, const std::vector<st
       std::string text;
       for (const auto& shape : shapes) {
         text += " [";
-        for (size_t k = 0; k < shape.size(); ++k) text += (k ? "," : "") + std::to_string(shape[k]);
+        for (size_t k = 0; k < shape.size(); ++k) {
+          if (k) text += ",";
+          text += std::to_string(shape[k]);
+        }
         text += "]";
       }
       throw_error(ErrorCategory::format, ctx.describe() + ": input shapes cannot be broadcast:" + text);

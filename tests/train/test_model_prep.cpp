@@ -164,6 +164,12 @@ TEST_CASE("set_input_size and model_example_shape") {
   CHECK_THROWS_AS(set_input_size(m, 32, 32), Error);  // fixed to other values
 }
 
+}  // TEST_SUITE
+
+// A real pretrained model from the peers: minutes under the sanitizers, so its own suite (ctest
+// peers.train_paddleocr, not in the `unit` label that scripts/test.sh runs under ASan).
+TEST_SUITE("train_peers") {
+
 TEST_CASE("PaddleOCR text-direction classifier (MobileNetV3, opset 9): prepared, new 10-class head, loss falls on Fashion-MNIST") {
   const fs::path path = ppocr_classifier();
   if (!fs::exists(path)) {

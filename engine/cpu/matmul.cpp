@@ -72,6 +72,14 @@ void matmul_float(OpContext& ctx, bool fast) {
     const float* av = a.data<float>();
     const float* bv = b.data<float>();
     size_t batches = p.a_batch_offsets.size();
+    if (b.dims.size() <= 2 && batches > 1) {
+      // B has no batch dims (a weight matrix): A's batches are contiguous rows of one
+      // [batches*M, K] matrix, so one GEMM replaces `batches` skinny ones (for [S, B, E] x
+      // [E, N] that is one 128-row GEMM instead of 128 matrix-vector products).
+      sgemm(fast, threads, false, false, static_cast<int64_t>(batches) * p.m, p.n, p.k, 1.0f, av,
+            p.k, bv, p.n, 0.0f, out, p.n);
+      return;
+    }
     if (fast && batches > 1 && p.m * p.n * p.k < (1 << 18)) {
       // Many small products: spread batches over the pool, one single-threaded sgemm each.
       ctx.threads().parallel_for(batches, 1, [&](size_t lo, size_t hi) {

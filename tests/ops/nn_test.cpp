@@ -280,6 +280,33 @@ TEST_SUITE("ops") {
         }
   }
 
+  TEST_CASE("Fast 2-D MaxPool matches the reference: interior and border windows, dilations, NaN and Inf") {
+    std::vector<float> xv = random_values(2 * 3 * 13 * 11, 30);
+    xv[0] = std::numeric_limits<float>::quiet_NaN();    // first of a corner window
+    xv[50] = std::numeric_limits<float>::quiet_NaN();   // inside interior windows
+    xv[200] = std::numeric_limits<float>::infinity();
+    xv[300] = -std::numeric_limits<float>::infinity();
+    std::vector<Input> inputs = {{"x", {2, 3, 13, 11}, xv}};
+    struct Shape { std::vector<int64_t> kernel, strides, pads, dilations; int64_t ceil_mode; };
+    for (const Shape& sh : {Shape{{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0}, Shape{{2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 1},
+                            Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0}, Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}}) {
+      ir::Node pool = node("MaxPool", {"x"});
+      set_ints(pool, "kernel_shape", sh.kernel);
+      set_ints(pool, "strides", sh.strides);
+      set_ints(pool, "pads", sh.pads);
+      set_ints(pool, "dilations", sh.dilations);
+      set_int(pool, "ceil_mode", sh.ceil_mode);
+      ir::Model model = model_of({pool}, inputs, 12);
+      std::vector<int64_t> dr, df;
+      std::vector<float> ref = run(model, inputs, false, true, &dr);
+      std::vector<float> fast = run(model, inputs, true, true, &df);
+      CHECK(dr == df);
+      REQUIRE(fast.size() == ref.size());
+      for (size_t i = 0; i < ref.size(); ++i)
+        CHECK_MESSAGE((fast[i] == ref[i] || (std::isnan(fast[i]) && std::isnan(ref[i]))), "element " << i);
+    }
+  }
+
   TEST_CASE("Softmax axis semantics differ before and after opset 13") {
     std::vector<Input> inputs = {{"x", {2, 2}, {0, 0, 0, std::log(3.0f)}}};
     ir::Node sm = node("Softmax", {"x"});

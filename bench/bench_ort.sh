@@ -52,6 +52,11 @@ for m in resnet18 resnet50 mobilenet_v2 bert_base_like; do
     printf '| %s | %s | %.1f | %.1f | %s |\n' "$m" "$b" "$ours" "$theirs" "$ratio" | tee -a "$tmp"
   done
 done
+{
+  echo
+  echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- where mhub's time goes: \`mhub bench MODEL --profile\` (kernel ms by op, slowest nodes)"
+} >> "$tmp"
 # Replace our section (or append it) and keep everything else in RESULTS.md.
 merged="$(mktemp)"
 {

@@ -1,4 +1,5 @@
 // mhub bench MODEL [--batch N] [--dim NAME=VALUE ...] [--threads N] [--iters N] [--json]
+//                  [--profile [--top N]]
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -28,6 +29,7 @@ struct BenchOptions {
   int warmup = 3;
   bool json = false;
   bool verbose = false;
+  int top = 15;
 };
 
 // Random values: floats uniform in [-1, 1), integers and bools in {0, 1} (safe as indices).
@@ -71,9 +73,11 @@ void add_bench(CLI::App& app) {
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}");
-  command->add_flag("--verbose", options->verbose,
-                    "Also time every node and print where the time goes, summed by op type "
-                    "(timing each node adds a little overhead)");
+  command->add_flag("--profile,--verbose", options->verbose,
+                    "Also time every node and print where the time goes: ms per run summed by op "
+                    "type, then the --top slowest nodes (timing each node adds a little overhead; "
+                    "ops fused at load show as one node, e.g. MatMul with mhub_activation)");
+  command->add_option("--top", options->top, "Nodes listed by --profile (default 15)")->check(CLI::NonNegativeNumber);
   command->callback([options] {
     std::map<std::string, int64_t> dim_values;
     for (const std::string& spec : options->dims) {
@@ -117,14 +121,23 @@ void add_bench(CLI::App& app) {
     }
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
-    // per op type: total kernel ms per run, largest first
-    std::vector<std::pair<std::string, double>> by_op;
+    // per op type: total kernel ms per run, largest first; then the slowest single nodes
+    std::vector<std::pair<std::string, double>> by_op, by_node;
+    double total_ms = 0;
     if (options->verbose) {
       std::map<std::string, double> sums;
       int runs = options->warmup + options->iters;
-      for (const auto& node : session.node_times()) sums[node.op] += node.ms / std::max(1, runs);
+      for (const auto& node : session.node_times()) {
+        double ms = node.ms / std::max(1, runs);
+        sums[node.op] += ms;
+        by_node.emplace_back(node.op + " '" + node.name + "'", ms);
+        total_ms += ms;
+      }
       by_op.assign(sums.begin(), sums.end());
-      std::sort(by_op.begin(), by_op.end(), [](auto& a, auto& b) { return a.second > b.second; });
+      auto larger = [](auto& a, auto& b) { return a.second > b.second; };
+      std::sort(by_op.begin(), by_op.end(), larger);
+      std::stable_sort(by_node.begin(), by_node.end(), larger);
+      if (by_node.size() > static_cast<size_t>(options->top)) by_node.resize(options->top);
     }
     if (options->json) {
       nlohmann::json out{{"model", path.string()},   {"iters", options->iters},
@@ -134,12 +147,23 @@ void add_bench(CLI::App& app) {
         nlohmann::json ops = nlohmann::json::object();
         for (const auto& [op, ms] : by_op) ops[op] = ms;
         out["op_ms"] = ops;
+        nlohmann::json nodes = nlohmann::json::array();
+        for (const auto& [name, ms] : by_node) nodes.push_back({{"node", name}, {"ms", ms}});
+        out["top_nodes"] = nodes;
       }
       std::cout << out.dump() << "\n";
     } else {
       std::cout << path.string() << ": median " << median << " ms, min " << times.front() << " ms, max "
                 << times.back() << " ms over " << options->iters << " runs\n";
-      for (const auto& [op, ms] : by_op) std::cout << "  " << op << "  " << ms << " ms per run\n";
+      if (options->verbose) {
+        auto share = [&](double ms) { return total_ms > 0 ? 100.0 * ms / total_ms : 0.0; };
+        std::cout << "kernel time by op (ms per run, share of " << total_ms << " ms):\n";
+        for (const auto& [op, ms] : by_op)
+          std::cout << "  " << op << "  " << ms << " ms (" << static_cast<int>(share(ms) + 0.5) << "%)\n";
+        std::cout << "slowest nodes:\n";
+        for (const auto& [name, ms] : by_node)
+          std::cout << "  " << name << "  " << ms << " ms (" << static_cast<int>(share(ms) + 0.5) << "%)\n";
+      }
     }
   });
 }

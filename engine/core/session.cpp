@@ -1,5 +1,6 @@
 #include "engine/core/session.h"
 #include "engine/core/passes/nn_fusion.h"
+#include "engine/core/passes/transformer_fusion.h"
 
 #include <algorithm>
 #include <chrono>
@@ -57,6 +58,13 @@ bool is_nondeterministic(ir::OpKind op) {
     default:
       return false;
   }
+}
+
+// The model's ai.onnx opset (0 when it imports none).
+int64_t import_for_default(const ir::Model& model) {
+  for (const ir::OpsetImport& opset : model.opset_imports)
+    if (opset.domain.empty() || opset.domain == "ai.onnx") return opset.version;
+  return 0;
 }
 
 std::string type_list(const std::vector<ir::DataType>& types) {
@@ -409,8 +417,9 @@ Session::Session(const ir::Model& model, SessionOptions options)
 
   if (options.fold_constants) s.fold_constants();
   if (options.fuse) {
-    size_t fused = fuse_nn_patterns(s.model.graph);
-    if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused into Conv/Gemm");
+    size_t fused = passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model));
+    fused += fuse_nn_patterns(s.model.graph);
+    if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused away");
   }
   size_t removed = s.model.graph.remove_unused();
   if (options.verbose && removed) s.log.push_back("dead: " + std::to_string(removed) + " unused nodes removed");

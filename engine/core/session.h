@@ -30,7 +30,7 @@ struct SessionOptions {
   bool verbose = false;     // collect a per-node placement / timing log (Session::log())
   bool allow_fast = true;   // false: reference kernels only (to check fast kernels)
   bool fold_constants = true;
-  bool fuse = true;         // Conv+BatchNormalization folding, Conv/Gemm+Relu (passes/nn_fusion.h)
+  bool fuse = true;         // load-time fusions: passes/transformer_fusion.h, passes/nn_fusion.h
 };
 
 // Name and declared type of a graph input or output (type.kind none when the file has none).

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/epilogue.h"
 #include "engine/cpu/nn_util.h"
 
 namespace mhub::engine::cpu {
@@ -84,6 +85,23 @@ void gelu(OpContext& ctx) {
     unary(ctx, [](float x) { return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f)); });
   }
 }
+// float32 Gelu on the pool with the vectorised formulas of epilogue.h (the reference above uses
+// libm's erf / tanh).
+void gelu_fast(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  bool tanh_approx = ctx.node().attr_string("approximate", "none") == "tanh";
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  const float* in = x.data<float>();
+  float* out = mutable_floats(y);
+  ctx.threads().parallel_for(x.numel(), 1 << 14, [&](size_t b, size_t e) {
+    gelu_span(in + b, out + b, e - b, tanh_approx);
+  });
+}
+bool gelu_fast_supports(const ir::Node& node, std::span<const ir::DataType> t) {
+  std::string kind = node.attr_string("approximate", "none");
+  return !t.empty() && t[0] == ir::DataType::float32 && (kind == "none" || kind == "tanh");
+}
+
 void shrink(OpContext& ctx) {
   float lambd = ctx.node().attr_float("lambd", 0.5f);
   float bias = ctx.node().attr_float("bias", 0.0f);
@@ -166,6 +184,7 @@ void add_activation_kernels(std::vector<KernelDef>& table) {
   table.push_back({OpKind::Mish, ref, mish, nn_float_input});
   table.push_back({OpKind::Swish, ref, swish, nn_float_input});
   table.push_back({OpKind::Gelu, ref, gelu, nn_float_input});
+  table.push_back({OpKind::Gelu, KernelKind::fast, gelu_fast, gelu_fast_supports});
   table.push_back({OpKind::Shrink, ref, shrink, shrink_types});
   table.push_back({OpKind::PRelu, ref, prelu, nn_float_input});
 }

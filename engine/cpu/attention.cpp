@@ -7,6 +7,7 @@
 #include <random>
 
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/fused_attention.h"
 #include "engine/cpu/nn_util.h"
 
 namespace mhub::engine::cpu {
@@ -219,10 +220,16 @@ void dropout(OpContext& ctx) {
   }
 }
 
+// ONNX Attention only: the passes' FusedAttention nodes share the op enum, not the semantics.
+bool onnx_attention_supports(const ir::Node& node, std::span<const ir::DataType> types) {
+  return !is_fused_attention(node) && nn_float_input(node, types);
+}
+
 }  // namespace
 
 void add_attention_kernels(std::vector<KernelDef>& table) {
-  table.push_back({ir::OpKind::Attention, KernelKind::reference, attention, nn_float_input});
+  table.push_back({ir::OpKind::Attention, KernelKind::reference, attention, onnx_attention_supports});
+  add_fused_attention_kernels(table);
   table.push_back({ir::OpKind::RotaryEmbedding, KernelKind::reference, rotary_embedding, nn_float_input});
   table.push_back({ir::OpKind::Dropout, KernelKind::reference, dropout, nn_float_input});
 }

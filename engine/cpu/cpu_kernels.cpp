@@ -16,6 +16,7 @@ std::vector<KernelDef> build_table() {
   add_activation_kernels(table);
   add_matmul_kernels(table);
   add_conv_kernels(table);
+  add_pool_fast_kernels(table);  // before conv_dnnl: its MaxPool is slow on NCHW (pool_fast.cpp)
   add_conv_dnnl_kernels(table);
   add_pool_kernels(table);
   add_norm_kernels(table);

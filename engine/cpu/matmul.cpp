@@ -1,11 +1,13 @@
 // Gemm, MatMul (batched, numpy broadcasting of batch dims, 1-D operands), MatMulInteger and
 // QLinearMatMul. The float ops share one GEMM (gemm.h): the reference uses its plain loops,
-// the fast kernels (float32 only) use oneDNN's sgemm.
+// the fast kernels (float32 only) use oneDNN's sgemm. MatMul and Gemm nodes fused with a bias /
+// activation by the load-time passes finish their rows with epilogue.h.
 #include <cmath>
 #include <cstring>
 
 #include "common/error.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/epilogue.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/nn_util.h"
 
@@ -61,36 +63,58 @@ MatMulPlan plan_matmul(OpContext& ctx, const std::vector<int64_t>& ad, const std
   return p;
 }
 
+// The fused epilogue of a MatMul the load-time passes merged with its bias Add and/or
+// activation (engine/core/passes/matmul_fusion.h): input 2 is the row bias.
+Epilogue matmul_epilogue(OpContext& ctx, int64_t n) {
+  const float* bias = nullptr;
+  if (ctx.input_count() > 2 && ctx.has_input(2)) {
+    const ir::Tensor& b = ctx.input(2);
+    if (b.dtype != ir::DataType::float32 || static_cast<int64_t>(b.numel()) != n)
+      fail(ctx, "the fused bias must be float32 with one value per output column");
+    bias = b.data<float>();
+  }
+  return epilogue_of(ctx.node(), bias);
+}
+
 void matmul_float(OpContext& ctx, bool fast) {
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
   MatMulPlan p = plan_matmul(ctx, a.dims, b.dims);
+  Epilogue epilogue = matmul_epilogue(ctx, p.n);
   int threads = ctx.threads().size();
+  size_t batches = p.a_batch_offsets.size();
+  int64_t rows = static_cast<int64_t>(batches) * p.m;
   if (a.dtype == ir::DataType::float32 && b.dtype == ir::DataType::float32) {
     ir::Tensor& y = ctx.allocate_output(0, a.dtype, p.out_dims);
     float* out = mutable_floats(y);
     const float* av = a.data<float>();
     const float* bv = b.data<float>();
-    size_t batches = p.a_batch_offsets.size();
-    if (fast && batches > 1 && p.m * p.n * p.k < (1 << 18)) {
+    if (b.dims.size() <= 2 && batches > 1) {
+      // B has no batch dims (a weight matrix): A's batches are contiguous rows of one
+      // [batches*M, K] matrix, so one GEMM replaces `batches` skinny ones (for [S, B, E] x
+      // [E, N] that is one 128-row GEMM instead of 128 matrix-vector products).
+      sgemm(fast, threads, false, false, rows, p.n, p.k, 1.0f, av, p.k, bv, p.n, 0.0f, out, p.n);
+    } else if (fast && batches > 1 && p.m * p.n * p.k < (1 << 18)) {
       // Many small products: spread batches over the pool, one single-threaded sgemm each.
       ctx.threads().parallel_for(batches, 1, [&](size_t lo, size_t hi) {
         for (size_t t = lo; t < hi; ++t)
           sgemm(true, 1, false, false, p.m, p.n, p.k, 1.0f, av + p.a_batch_offsets[t], p.k,
                 bv + p.b_batch_offsets[t], p.n, 0.0f, out + t * p.m * p.n, p.n);
       });
-      return;
+    } else {
+      for (size_t t = 0; t < batches; ++t)
+        sgemm(fast, threads, false, false, p.m, p.n, p.k, 1.0f, av + p.a_batch_offsets[t], p.k,
+              bv + p.b_batch_offsets[t], p.n, 0.0f, out + t * p.m * p.n, p.n);
     }
-    for (size_t t = 0; t < batches; ++t)
-      sgemm(fast, threads, false, false, p.m, p.n, p.k, 1.0f, av + p.a_batch_offsets[t], p.k,
-            bv + p.b_batch_offsets[t], p.n, 0.0f, out + t * p.m * p.n, p.n);
+    apply_epilogue(epilogue, out, rows, p.n, fast, ctx.threads());
     return;
   }
   std::vector<float> af = input_floats(ctx, 0), bf = input_floats(ctx, 1);
-  std::vector<float> out(p.a_batch_offsets.size() * p.m * p.n);
-  for (size_t t = 0; t < p.a_batch_offsets.size(); ++t)
+  std::vector<float> out(batches * p.m * p.n);
+  for (size_t t = 0; t < batches; ++t)
     sgemm(false, 1, false, false, p.m, p.n, p.k, 1.0f, af.data() + p.a_batch_offsets[t], p.k,
           bf.data() + p.b_batch_offsets[t], p.n, 0.0f, out.data() + t * p.m * p.n, p.n);
+  apply_epilogue(epilogue, out.data(), rows, p.n, false, ctx.threads());
   output_floats(ctx, 0, a.dtype, p.out_dims, out.data());
 }
 void matmul_reference(OpContext& ctx) { matmul_float(ctx, false); }
@@ -128,7 +152,7 @@ void gemm_float(OpContext& ctx, bool fast) {
   const float* bp = f32 ? b.data<float>() : (bf = input_floats(ctx, 1)).data();
   sgemm(fast && f32, ctx.threads().size(), ta, tb, m, n, k, alpha, ap, a.dims[1], bp, b.dims[1],
         has_c ? beta : 0.0f, out.data(), n);
-  apply_fused_activation(node, out.data(), out.size());
+  apply_epilogue(epilogue_of(node, nullptr), out.data(), m, n, fast && f32, ctx.threads());
   output_floats(ctx, 0, a.dtype, {m, n}, out.data());
 }
 void gemm_reference(OpContext& ctx) { gemm_float(ctx, false); }

@@ -110,6 +110,7 @@ void check_close(const std::vector<float>& got, const std::vector<float>& want, 
       CHECK(std::isnan(got[i]));
       continue;
     }
+    if (got[i] == want[i]) continue;  // also equal infinities
     CHECK_MESSAGE(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]), "element " << i << ": " << got[i] << " vs " << want[i]);
   }
 }
@@ -216,6 +217,34 @@ TEST_SUITE("ops") {
     for (bool fast : {false, true}) check_close(run(gm, g, fast), {11, 24, 12, 25, 13, 26});
   }
 
+  TEST_CASE("MatMul of a 3-D A by a 2-D weight (one GEMM over all rows) matches row products") {
+    // [S, B, E] x [E, N] as in seq-first transformer exports; odd sizes, NaN and Inf in A.
+    std::vector<float> a = random_values(7 * 3 * 5, 21);
+    a[4] = std::numeric_limits<float>::quiet_NaN();
+    a[17] = std::numeric_limits<float>::infinity();
+    std::vector<Input> inputs = {{"a", {7, 3, 5}, a}, {"b", {5, 9}, random_values(45, 22), true}};
+    ir::Model model = model_of({node("MatMul", {"a", "b"})}, inputs);
+    for (bool fast : {false, true}) {
+      std::vector<int64_t> dims;
+      std::vector<float> y = run(model, inputs, fast, true, &dims);
+      CHECK(dims == std::vector<int64_t>{7, 3, 9});
+      std::vector<float> want(7 * 3 * 9);
+      for (int r = 0; r < 21; ++r)
+        for (int j = 0; j < 9; ++j) {
+          float acc = 0;
+          for (int k = 0; k < 5; ++k) acc += a[r * 5 + k] * inputs[1].values[k * 9 + j];
+          want[r * 9 + j] = acc;
+        }
+      check_close(y, want);
+    }
+    // A 1-D B (matrix-vector) keeps its shape rules.
+    std::vector<Input> v = {{"a", {4, 2, 3}, random_values(24, 23)}, {"b", {3}, {1, 2, 3}, true}};
+    std::vector<int64_t> dims;
+    std::vector<float> y = run(model_of({node("MatMul", {"a", "b"})}, v), v, true, true, &dims);
+    CHECK(dims == std::vector<int64_t>{4, 2});
+    CHECK(y[5] == doctest::Approx(v[0].values[15] + 2 * v[0].values[16] + 3 * v[0].values[17]));
+  }
+
   TEST_CASE("MaxPool ignores padding, keeps NaN, AveragePool count_include_pad") {
     float inf = std::numeric_limits<float>::infinity();
     std::vector<Input> inputs = {{"x", {1, 1, 3, 3}, {1, 2, 3, 4, -inf, 6, 7, 8, 9}}};
@@ -249,6 +278,33 @@ TEST_SUITE("ops") {
           CHECK(dr == df);
           check_close(fast, ref);
         }
+  }
+
+  TEST_CASE("Fast 2-D MaxPool matches the reference: interior and border windows, dilations, NaN and Inf") {
+    std::vector<float> xv = random_values(2 * 3 * 13 * 11, 30);
+    xv[0] = std::numeric_limits<float>::quiet_NaN();    // first of a corner window
+    xv[50] = std::numeric_limits<float>::quiet_NaN();   // inside interior windows
+    xv[200] = std::numeric_limits<float>::infinity();
+    xv[300] = -std::numeric_limits<float>::infinity();
+    std::vector<Input> inputs = {{"x", {2, 3, 13, 11}, xv}};
+    struct Shape { std::vector<int64_t> kernel, strides, pads, dilations; int64_t ceil_mode; };
+    for (const Shape& sh : {Shape{{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0}, Shape{{2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 1},
+                            Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0}, Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}}) {
+      ir::Node pool = node("MaxPool", {"x"});
+      set_ints(pool, "kernel_shape", sh.kernel);
+      set_ints(pool, "strides", sh.strides);
+      set_ints(pool, "pads", sh.pads);
+      set_ints(pool, "dilations", sh.dilations);
+      set_int(pool, "ceil_mode", sh.ceil_mode);
+      ir::Model model = model_of({pool}, inputs, 12);
+      std::vector<int64_t> dr, df;
+      std::vector<float> ref = run(model, inputs, false, true, &dr);
+      std::vector<float> fast = run(model, inputs, true, true, &df);
+      CHECK(dr == df);
+      REQUIRE(fast.size() == ref.size());
+      for (size_t i = 0; i < ref.size(); ++i)
+        CHECK_MESSAGE((fast[i] == ref[i] || (std::isnan(fast[i]) && std::isnan(ref[i]))), "element " << i);
+    }
   }
 
   TEST_CASE("Softmax axis semantics differ before and after opset 13") {

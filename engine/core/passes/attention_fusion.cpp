@@ -1,0 +1,81 @@
+#include "engine/core/passes/attention_fusion.h"
+
+#include "engine/core/passes/graph_match.h"
+
+namespace mhub::engine::passes {
+
+size_t fuse_attention(ir::Graph& graph, int64_t opset) {
+  GraphIndex index(graph);
+  std::vector<bool> dead(graph.nodes.size(), false);
+  auto& nodes = graph.nodes;
+  std::vector<std::pair<size_t, ir::Node>> fused;
+  // The node producing `value` when `reader` is its only reader.
+  auto feeding = [&](const std::string& value, size_t reader) {
+    size_t p = index.producer(value);
+    return p != kNoNode && index.sole_reader(value) == reader ? p : kNoNode;
+  };
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ir::Node& sm = nodes[i];
+    if (!is_op(sm, ir::OpKind::Softmax)) continue;
+    const ir::Attribute* axis = sm.attribute("axis");
+    if (axis ? axis->i != -1 : opset < 13) continue;
+    size_t out_mm = index.sole_reader(sm.outputs[0]);
+    if (out_mm == kNoNode || !is_op(nodes[out_mm], ir::OpKind::MatMul, 2) ||
+        nodes[out_mm].inputs.size() != 2 || nodes[out_mm].inputs[0] != sm.outputs[0])
+      continue;
+    std::vector<size_t> pattern = {i, out_mm};
+    std::string mask;
+    float scale = 1.0f;
+    bool divide = false;
+    size_t p = feeding(sm.inputs[0], i);
+    if (p != kNoNode && is_op(nodes[p], ir::OpKind::Add, 2)) {
+      // Either operand may be the mask: the scores are the one a MatMul (or a scale) produces.
+      const ir::Node& add = nodes[p];
+      int scores = -1;
+      for (int k = 0; k < 2 && scores < 0; ++k) {
+        size_t q = feeding(add.inputs[k], p);
+        if (q != kNoNode && (is_op(nodes[q], ir::OpKind::MatMul, 2) || is_op(nodes[q], ir::OpKind::Mul, 2) ||
+                             is_op(nodes[q], ir::OpKind::Div, 2)))
+          scores = k;
+      }
+      if (scores < 0) continue;
+      mask = add.inputs[1 - scores];
+      pattern.insert(pattern.begin(), p);
+      p = feeding(add.inputs[scores], p);
+    }
+    if (p != kNoNode && (is_op(nodes[p], ir::OpKind::Mul, 2) || is_op(nodes[p], ir::OpKind::Div, 2))) {
+      const ir::Node& s = nodes[p];
+      divide = s.op == ir::OpKind::Div;
+      std::optional<float> c = index.float_scalar(s.inputs[1]);
+      std::string scores = s.inputs[0];
+      if (!c && !divide) {
+        c = index.float_scalar(s.inputs[0]);
+        scores = s.inputs[1];
+      }
+      if (!c) continue;
+      scale = *c;
+      pattern.insert(pattern.begin(), p);
+      p = feeding(scores, p);
+    }
+    if (p == kNoNode || !is_op(nodes[p], ir::OpKind::MatMul, 2) || nodes[p].inputs.size() != 2) continue;
+    pattern.insert(pattern.begin(), p);
+    bool taken = false;
+    for (size_t k : pattern) taken = taken || dead[k];
+    if (taken) continue;
+    ir::Node attn;
+    attn.op = ir::OpKind::Attention;
+    attn.op_type = "FusedAttention";
+    attn.domain = kInternalDomain;
+    attn.name = nodes[out_mm].name;
+    attn.inputs = {nodes[p].inputs[0], nodes[p].inputs[1], nodes[out_mm].inputs[1], mask};
+    attn.outputs = nodes[out_mm].outputs;
+    attn.attributes = {float_attribute("mhub_scale", scale), int_attribute("mhub_scale_div", divide ? 1 : 0)};
+    for (size_t k : pattern) dead[k] = true;
+    dead[out_mm] = false;
+    fused.emplace_back(out_mm, std::move(attn));
+  }
+  for (auto& [at, node] : fused) nodes[at] = std::move(node);
+  return apply_rewrites(graph, dead);
+}
+
+}  // namespace mhub::engine::passes

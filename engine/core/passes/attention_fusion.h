@@ -1,0 +1,23 @@
+// Load-time pass: scaled dot-product attention spelled out in primitives,
+//   S = MatMul(X, Y) [* c | / c] [+ mask];  P = Softmax(S, axis -1);  O = MatMul(P, V)
+// becomes one internal node (domain "mhub", op_type "FusedAttention", run by the Attention
+// kernels' fused variant) with inputs (X, Y, V, mask or "") and attributes mhub_scale = c,
+// mhub_scale_div = 1 for a Div (0 for Mul; no scale: c = 1, Mul). The kernel computes one
+// batch entry (e.g. one batch x head) at a time — its S rows only — threaded over the batch.
+// X, Y, V keep their MatMul meaning (Y is K already transposed), so any scaling of Q before the
+// first MatMul stays where it was. c must be a float32 scalar constant; the Softmax must be over
+// axis -1 (or its default from opset 13); S and P must have the next node as only reader.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/ir/graph.h"
+
+namespace mhub::engine::passes {
+
+// `opset` is the model's default-domain opset (Softmax's default axis changed at 13).
+// Returns how many nodes the rewrites removed.
+size_t fuse_attention(ir::Graph& graph, int64_t opset);
+
+}  // namespace mhub::engine::passes

@@ -1,0 +1,41 @@
+// What fused MatMul / Gemm nodes do to their finished output rows: add a row bias and apply the
+// activation the load-time passes recorded (mhub_activation: Relu, Clip, Gelu, GeluTanh; see
+// engine/core/passes/matmul_fusion.h), plus the fast GELU the Gelu kernel shares.
+//
+// fast = false is the reference: plain loops with libm's erf/tanh on the calling thread.
+// fast = true: rows are split over the session's thread pool and GELU uses branch-free formulas
+// the compiler vectorises (relative error a few 1e-7; NaN propagates, GELU(+inf) = +inf,
+// GELU(-inf) = NaN exactly as the formula x * 0.5 * (1 + erf(x / sqrt 2)) gives).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/core/thread_pool.h"
+#include "engine/ir/graph.h"
+
+namespace mhub::engine::cpu {
+
+enum class Activation : uint8_t { none, relu, clip, gelu, gelu_tanh };
+
+struct Epilogue {
+  const float* bias = nullptr;  // one value per column, or nullptr
+  Activation act = Activation::none;
+  float lo = 0, hi = 0;  // Clip bounds
+  bool any() const { return bias || act != Activation::none; }
+};
+
+// The node's mhub_activation attributes (none when absent); `bias` as given. Unknown
+// activation names throw mhub::Error (internal: only the passes write them).
+Epilogue epilogue_of(const ir::Node& node, const float* bias);
+
+// y[r * n + j] = act(y[r * n + j] + bias[j]) for r < rows, j < n.
+void apply_epilogue(const Epilogue& e, float* y, int64_t rows, int64_t n, bool fast, ThreadPool& pool);
+
+// out[i] = GELU(in[i]) (exact, or the tanh approximation) with the fast formulas; in may be out.
+void gelu_span(const float* in, float* out, size_t count, bool tanh_approx);
+
+// GELU with libm: the reference formulas.
+float gelu_reference(float x, bool tanh_approx);
+
+}  // namespace mhub::engine::cpu

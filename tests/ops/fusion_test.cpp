@@ -1,0 +1,380 @@
+// The transformer fusion passes (engine/core/passes/): each pattern is built as a small graph,
+// the pass must rewrite it into the fused node, and the rewritten graph must give the unfused
+// graph's outputs with the reference and the fast kernels (odd sizes, NaN and Inf included).
+// Names live in namespace fusion_spec: test executables are unity builds.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "engine/core/passes/attention_fusion.h"
+#include "engine/core/passes/gelu_fusion.h"
+#include "engine/core/passes/layer_norm_fusion.h"
+#include "engine/core/passes/matmul_fusion.h"
+#include "engine/core/passes/transformer_fusion.h"
+#include "engine/core/session.h"
+#include "engine/ir/ops.h"
+
+using namespace mhub;
+
+namespace fusion_spec {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+struct Val {
+  std::string name;
+  std::vector<int64_t> dims;
+  std::vector<float> data;
+  bool init = false;  // initializer (constant) rather than a fed input
+};
+
+ir::Attribute attr_i(const std::string& name, int64_t v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::int_;
+  a.i = v;
+  return a;
+}
+ir::Attribute attr_is(const std::string& name, std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::ints;
+  a.ints = std::move(v);
+  return a;
+}
+ir::Attribute attr_s(const std::string& name, const std::string& v) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::string;
+  a.s = v;
+  return a;
+}
+
+ir::Node op(const std::string& type, std::vector<std::string> in, const std::string& out,
+            std::vector<ir::Attribute> attrs = {}) {
+  ir::Node n;
+  n.op_type = type;
+  n.op = ir::lookup_op("", type);
+  n.name = out + "_node";
+  n.inputs = std::move(in);
+  n.outputs = {out};
+  n.attributes = std::move(attrs);
+  return n;
+}
+
+ir::Tensor tensor_of(const Val& v) {
+  return ir::Tensor::from_bytes(ir::DataType::float32, v.dims, v.data.data(), v.data.size() * sizeof(float), v.name);
+}
+
+ir::Model graph_of(std::vector<ir::Node> nodes, const std::vector<Val>& values, int64_t opset = 17) {
+  ir::Model model;
+  model.ir_version = 8;
+  model.opset_imports = {{"", opset}};
+  model.graph.name = "fusion_spec";
+  for (const Val& v : values) {
+    if (v.init) {
+      model.graph.initializers.push_back(tensor_of(v));
+    } else {
+      ir::ValueInfo in;
+      in.name = v.name;
+      in.type = ir::Type::tensor(ir::DataType::float32, std::nullopt);
+      model.graph.inputs.push_back(in);
+    }
+  }
+  ir::ValueInfo y;
+  y.name = "y";
+  model.graph.outputs.push_back(y);
+  model.graph.nodes = std::move(nodes);
+  return model;
+}
+
+void add_ints(ir::Model& model, const std::string& name, std::vector<int64_t> v) {
+  model.graph.initializers.push_back(
+      ir::Tensor::from_bytes(ir::DataType::int64, {static_cast<int64_t>(v.size())}, v.data(), v.size() * 8, name));
+}
+
+std::vector<float> run_model(const ir::Model& model, const std::vector<Val>& values, bool fast, bool fuse,
+                             std::vector<int64_t>* dims = nullptr) {
+  engine::SessionOptions options;
+  options.threads = 2;
+  options.allow_fast = fast;
+  options.fuse = fuse;
+  options.fold_constants = false;
+  engine::Session session(model, options);
+  std::vector<std::pair<std::string, engine::Value>> feeds;
+  for (const Val& v : values)
+    if (!v.init) feeds.push_back({v.name, engine::Value::of(tensor_of(v))});
+  std::vector<engine::Value> out = session.run(feeds);
+  const ir::Tensor& t = out.at(0).tensor;
+  if (dims) *dims = t.dims;
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+}
+
+size_t count_op(const ir::Graph& graph, const std::string& type) {
+  size_t n = 0;
+  for (const ir::Node& node : graph.nodes) n += node.op_type == type;
+  return n;
+}
+
+std::vector<float> randoms(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, float rtol = 1e-5f, float atol = 1e-6f) {
+  REQUIRE(got.size() == want.size());
+  int bad = 0;
+  for (size_t i = 0; i < got.size() && bad < 10; ++i) {
+    if (std::isnan(want[i])) {
+      if (!std::isnan(got[i])) { ++bad; FAIL_CHECK("element " << i << ": " << got[i] << " vs NaN"); }
+      continue;
+    }
+    if (got[i] == want[i]) continue;
+    if (!(std::fabs(got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
+      ++bad;
+      FAIL_CHECK("element " << i << ": " << got[i] << " vs " << want[i]);
+    }
+  }
+}
+
+// The rewritten graph must hold `fused` once and `gone` nowhere; it (run as is) and the
+// original (fused by the session) must match the unfused reference, fast and reference kernels.
+void check_rewrite(const ir::Model& model, const std::vector<Val>& values, size_t (*pass)(ir::Graph&),
+                   const std::string& fused, const std::vector<std::string>& gone, float rtol = 2e-5f) {
+  ir::Model rewritten = model;
+  CHECK(pass(rewritten.graph) > 0);
+  CHECK(count_op(rewritten.graph, fused) == 1);
+  for (const std::string& op : gone) CHECK_MESSAGE(count_op(rewritten.graph, op) == 0, op << " left");
+  std::vector<float> want = run_model(model, values, false, false);
+  expect_close(run_model(rewritten, values, false, false), want, rtol);
+  expect_close(run_model(rewritten, values, true, false), want, rtol);
+  expect_close(run_model(model, values, true, true), want, rtol);
+}
+
+std::vector<float> with_specials(std::vector<float> v) {
+  v[1] = kNaN;
+  v[2] = kInf;
+  v[3] = -kInf;
+  v[4] = 0.0f;
+  v[5] = -30.0f;
+  v[6] = 30.0f;
+  return v;
+}
+
+size_t attention_pass(ir::Graph& g) { return engine::passes::fuse_attention(g, 17); }
+
+}  // namespace fusion_spec
+
+using namespace fusion_spec;
+
+TEST_SUITE("ops") {
+  TEST_CASE("GELU (erf) formulas become one Gelu node in every product order") {
+    std::vector<Val> values = {{"x", {3, 37}, with_specials(randoms(111, 1, 4.0f))},
+                               {"sqrt2", {}, {1.4142135f}, true}, {"rsqrt2", {1}, {0.70710678f}, true},
+                               {"one", {}, {1.0f}, true}, {"half", {}, {0.5f}, true}};
+    // (x * t) * 0.5 with Div
+    check_rewrite(graph_of({op("Div", {"x", "sqrt2"}, "u"), op("Erf", {"u"}, "e"), op("Add", {"e", "one"}, "t"),
+                            op("Mul", {"x", "t"}, "m"), op("Mul", {"m", "half"}, "y")}, values),
+                  values, engine::passes::fuse_gelu, "Gelu", {"Erf", "Mul", "Div", "Add"});
+    // (0.5 * x) * t with Mul by 1/sqrt2, operands swapped
+    check_rewrite(graph_of({op("Mul", {"rsqrt2", "x"}, "u"), op("Erf", {"u"}, "e"), op("Add", {"one", "e"}, "t"),
+                            op("Mul", {"half", "x"}, "h"), op("Mul", {"t", "h"}, "y")}, values),
+                  values, engine::passes::fuse_gelu, "Gelu", {"Erf", "Mul", "Add"});
+    // x * (t * 0.5)
+    check_rewrite(graph_of({op("Div", {"x", "sqrt2"}, "u"), op("Erf", {"u"}, "e"), op("Add", {"e", "one"}, "t"),
+                            op("Mul", {"t", "half"}, "m"), op("Mul", {"x", "m"}, "y")}, values),
+                  values, engine::passes::fuse_gelu, "Gelu", {"Erf", "Mul", "Div", "Add"});
+  }
+
+  TEST_CASE("GELU tanh formulas (Pow and x*x*x) become Gelu(approximate=tanh)") {
+    std::vector<Val> values = {{"x", {2, 29}, with_specials(randoms(58, 2, 4.0f))},
+                               {"three", {}, {3.0f}, true}, {"c", {}, {0.044715f}, true},
+                               {"k", {}, {0.7978845608f}, true}, {"one", {}, {1.0f}, true}, {"half", {}, {0.5f}, true}};
+    auto tail = [](std::vector<ir::Node> nodes) {
+      for (ir::Node n : {op("Mul", {"c", "cube"}, "cc"), op("Add", {"x", "cc"}, "in"), op("Mul", {"in", "k"}, "ku"),
+                         op("Tanh", {"ku"}, "th"), op("Add", {"th", "one"}, "t"), op("Mul", {"half", "x"}, "h"),
+                         op("Mul", {"h", "t"}, "y")})
+        nodes.push_back(n);
+      return nodes;
+    };
+    ir::Model pow_form = graph_of(tail({op("Pow", {"x", "three"}, "cube")}), values);
+    check_rewrite(pow_form, values, engine::passes::fuse_gelu, "Gelu", {"Tanh", "Pow", "Mul", "Add"});
+    ir::Model rewritten = pow_form;
+    engine::passes::fuse_gelu(rewritten.graph);
+    for (const ir::Node& n : rewritten.graph.nodes)
+      if (n.op_type == "Gelu") CHECK(n.attr_string("approximate", "") == "tanh");
+    check_rewrite(graph_of(tail({op("Mul", {"x", "x"}, "sq"), op("Mul", {"sq", "x"}, "cube")}), values), values,
+                  engine::passes::fuse_gelu, "Gelu", {"Tanh", "Mul", "Add"});
+  }
+
+  TEST_CASE("GELU formulas whose intermediate has another reader stay as they are") {
+    std::vector<Val> values = {{"x", {4}, {1, 2, 3, 4}}, {"sqrt2", {}, {1.4142135f}, true},
+                               {"one", {}, {1.0f}, true}, {"half", {}, {0.5f}, true}};
+    ir::Model model = graph_of({op("Div", {"x", "sqrt2"}, "u"), op("Erf", {"u"}, "e"), op("Add", {"e", "one"}, "t"),
+                                op("Mul", {"x", "t"}, "m"), op("Mul", {"m", "half"}, "g"), op("Add", {"g", "e"}, "y")},
+                               values);
+    CHECK(engine::passes::fuse_gelu(model.graph) == 0);
+    CHECK(count_op(model.graph, "Erf") == 1);
+  }
+
+  TEST_CASE("LayerNormalization formulas become one LayerNormalization node") {
+    std::vector<float> x = randoms(5 * 33, 3, 3.0f);
+    for (size_t i = 0; i < 33; ++i) x[i] += 100.0f;  // a row away from zero
+    x[40] = kNaN;
+    std::vector<Val> values = {{"x", {5, 33}, x}, {"two", {}, {2.0f}, true}, {"eps", {}, {1e-5f}, true},
+                               {"gamma", {33}, randoms(33, 4), true}, {"beta", {33}, randoms(33, 5), true}};
+    std::vector<ir::Attribute> last = {attr_is("axes", {-1})};
+    auto pattern = [&](bool pow, bool beta) {
+      std::vector<ir::Node> n = {op("ReduceMean", {"x"}, "m", last), op("Sub", {"x", "m"}, "d")};
+      n.push_back(pow ? op("Pow", {"d", "two"}, "sq") : op("Mul", {"d", "d"}, "sq"));
+      for (ir::Node k : {op("ReduceMean", {"sq"}, "v", last), op("Add", {"v", "eps"}, "ve"), op("Sqrt", {"ve"}, "sd"),
+                         op("Div", {"d", "sd"}, "nrm"), op("Mul", {"nrm", "gamma"}, beta ? "sc" : "y")})
+        n.push_back(k);
+      if (beta) n.push_back(op("Add", {"beta", "sc"}, "y"));
+      return n;
+    };
+    std::vector<std::string> gone = {"ReduceMean", "Sub", "Pow", "Sqrt", "Div", "Mul", "Add"};
+    check_rewrite(graph_of(pattern(true, true), values), values, engine::passes::fuse_layer_norm,
+                  "LayerNormalization", gone, 1e-4f);
+    check_rewrite(graph_of(pattern(false, false), values), values, engine::passes::fuse_layer_norm,
+                  "LayerNormalization", gone, 1e-4f);
+    // opset 18: axes as a constant input
+    std::vector<ir::Node> n18 = pattern(true, true);
+    for (ir::Node& node : n18)
+      if (node.op_type == "ReduceMean") {
+        node.attributes.clear();
+        node.inputs.push_back("axes");
+      }
+    ir::Model m18 = graph_of(n18, values, 18);
+    add_ints(m18, "axes", {-1});
+    check_rewrite(m18, values, engine::passes::fuse_layer_norm, "LayerNormalization", gone, 1e-4f);
+    // over another axis: left alone
+    std::vector<ir::Node> other = pattern(true, true);
+    other[0].attributes = {attr_is("axes", {0})};
+    ir::Model om = graph_of(other, values);
+    CHECK(engine::passes::fuse_layer_norm(om.graph) == 0);
+  }
+
+  TEST_CASE("MatMul + bias + activation become one MatMul with a fused epilogue") {
+    std::vector<float> a = randoms(3 * 7 * 13, 6, 2.0f);
+    a[3] = kNaN;
+    a[20] = kInf;
+    std::vector<Val> values = {{"a", {3, 7, 13}, a}, {"w", {13, 11}, randoms(143, 7), true},
+                               {"b", {11}, randoms(11, 8), true}, {"lo", {}, {-0.2f}, true}, {"hi", {}, {0.3f}, true}};
+    for (const std::string act : {"Gelu", "Relu", "Clip", "GeluTanh", ""}) {
+      CAPTURE(act);
+      std::vector<ir::Node> nodes = {op("MatMul", {"a", "w"}, "mm"), op("Add", {"b", "mm"}, act.empty() ? "y" : "z")};
+      if (act == "Gelu" || act == "Relu") nodes.push_back(op(act, {"z"}, "y"));
+      if (act == "GeluTanh") nodes.push_back(op("Gelu", {"z"}, "y", {attr_s("approximate", "tanh")}));
+      if (act == "Clip") nodes.push_back(op("Clip", {"z", "lo", "hi"}, "y"));
+      ir::Model model = graph_of(nodes, values, 20);
+      check_rewrite(model, values, engine::passes::fuse_matmul_epilogues, "MatMul", {"Add", "Gelu", "Relu", "Clip"});
+    }
+    // Activation without a bias.
+    ir::Model relu = graph_of({op("MatMul", {"a", "w"}, "mm"), op("Relu", {"mm"}, "y")}, values);
+    check_rewrite(relu, values, engine::passes::fuse_matmul_epilogues, "MatMul", {"Relu"});
+    // A bias that is not one value per column (here [7, 11]) is a broadcast the epilogue does not do.
+    std::vector<Val> wide = values;
+    wide[2] = {"b", {7, 11}, randoms(77, 9), true};
+    ir::Model m = graph_of({op("MatMul", {"a", "w"}, "mm"), op("Add", {"mm", "b"}, "y")}, wide);
+    CHECK(engine::passes::fuse_matmul_epilogues(m.graph) == 0);
+  }
+
+  TEST_CASE("Fused MatMul reads weights a caller overrides (initializer that is also an input)") {
+    std::vector<Val> values = {{"a", {4, 5}, randoms(20, 10)}, {"w", {5, 3}, randoms(15, 11), true},
+                               {"b", {3}, {1, 2, 3}, true}};
+    ir::Model model = graph_of({op("MatMul", {"a", "w"}, "mm"), op("Add", {"mm", "b"}, "y")}, values);
+    ir::ValueInfo w_in;
+    w_in.name = "w";
+    w_in.type = ir::Type::tensor(ir::DataType::float32, std::nullopt);
+    model.graph.inputs.push_back(w_in);
+    engine::SessionOptions options;
+    options.threads = 2;
+    engine::Session session(model, options);
+    CHECK(session.stats().nodes == 1);
+    std::vector<float> w2 = randoms(15, 12);
+    for (int run = 0; run < 2; ++run) {
+      std::vector<float>& w = run == 0 ? values[1].data : w2;
+      std::vector<std::pair<std::string, engine::Value>> feeds = {
+          {"a", engine::Value::of(tensor_of(values[0]))}, {"w", engine::Value::of(tensor_of({"w", {5, 3}, w}))}};
+      std::vector<engine::Value> out = session.run(feeds);
+      const float* y = out[0].tensor.data<float>();
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 3; ++j) {
+          float acc = static_cast<float>(j + 1);
+          for (int k = 0; k < 5; ++k) acc += values[0].data[i * 5 + k] * w[k * 3 + j];
+          CHECK(y[i * 3 + j] == doctest::Approx(acc).epsilon(1e-5));
+        }
+    }
+  }
+
+  TEST_CASE("Attention (MatMul, scale, mask, Softmax, MatMul) becomes one FusedAttention node") {
+    // [2, 3] batch x heads, S = 5 queries, T = 7 keys, D = 4, Dv = 6; a mask broadcast over heads
+    // with -inf entries; one whole row of the mask -inf would give NaN in both graphs.
+    std::vector<float> mask = randoms(2 * 5 * 7, 13);
+    mask[3] = -kInf;
+    mask[40] = -kInf;
+    std::vector<Val> values = {{"q", {2, 3, 5, 4}, randoms(120, 14, 2.0f)}, {"kt", {2, 3, 4, 7}, randoms(168, 15, 2.0f)},
+                               {"v", {2, 3, 7, 6}, randoms(252, 16)}, {"mask", {2, 1, 5, 7}, mask},
+                               {"c", {}, {2.0f}, true}, {"c2", {1}, {0.35f}, true}};
+    std::vector<std::string> gone = {"MatMul", "Softmax", "Div", "Mul", "Add"};
+    ir::Model div_mask = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Div", {"s", "c"}, "ss"),
+                                   op("Add", {"mask", "ss"}, "sm"), op("Softmax", {"sm"}, "p", {attr_i("axis", -1)}),
+                                   op("MatMul", {"p", "v"}, "y")}, values);
+    check_rewrite(div_mask, values, attention_pass, "FusedAttention", gone);
+    ir::Model mul_plain = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Mul", {"c2", "s"}, "ss"),
+                                    op("Softmax", {"ss"}, "p"), op("MatMul", {"p", "v"}, "y")}, values);
+    check_rewrite(mul_plain, values, attention_pass, "FusedAttention", gone);
+    // 3-D [batch*heads, S, D] with K broadcast over the batch and no scale (seq-first exports).
+    std::vector<Val> flat = {{"q", {6, 5, 4}, randoms(120, 17)}, {"kt", {1, 4, 7}, randoms(28, 18)},
+                             {"v", {6, 7, 6}, randoms(252, 19)}};
+    std::vector<int64_t> dims;
+    ir::Model bare = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Softmax", {"s"}, "p"), op("MatMul", {"p", "v"}, "y")}, flat);
+    check_rewrite(bare, flat, attention_pass, "FusedAttention", gone);
+    run_model(bare, flat, true, true, &dims);
+    CHECK(dims == std::vector<int64_t>{6, 5, 6});
+    // Softmax over another axis is not attention.
+    ir::Model axis1 = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Softmax", {"s"}, "p", {attr_i("axis", 1)}),
+                                op("MatMul", {"p", "v"}, "y")}, flat);
+    CHECK(attention_pass(axis1.graph) == 0);
+  }
+
+  TEST_CASE("Fast Gelu and LayerNormalization kernels match the reference on odd sizes, NaN and Inf") {
+    std::vector<Val> values = {{"x", {3, 1001}, with_specials(randoms(3003, 20, 8.0f))}};
+    for (const std::string approx : {"none", "tanh"}) {
+      ir::Model g = graph_of({op("Gelu", {"x"}, "y", {attr_s("approximate", approx)})}, values, 20);
+      expect_close(run_model(g, values, true, false), run_model(g, values, false, false), 1e-6f, 1e-7f);
+    }
+    std::vector<Val> ln = {{"x", {7, 1001}, with_specials(randoms(7007, 21, 3.0f))},
+                           {"g", {1001}, randoms(1001, 22), true}, {"b", {1001}, randoms(1001, 23), true}};
+    ir::Model m = graph_of({op("LayerNormalization", {"x", "g", "b"}, "y", {attr_i("axis", -1)})}, ln);
+    expect_close(run_model(m, ln, true, false), run_model(m, ln, false, false), 1e-4f, 1e-5f);
+    ir::Model nb = graph_of({op("LayerNormalization", {"x", "g"}, "y", {attr_i("axis", 1)})}, ln);
+    expect_close(run_model(nb, ln, true, false), run_model(nb, ln, false, false), 1e-4f, 1e-5f);
+  }
+
+  TEST_CASE("The transformer passes leave a BERT-style block with fused nodes only") {
+    // LayerNorm is already an op here; the FFN: MatMul + bias -> GELU(erf) -> MatMul + bias.
+    std::vector<Val> values = {{"x", {9, 2, 16}, randoms(288, 24)}, {"w1", {16, 40}, randoms(640, 25), true},
+                               {"b1", {40}, randoms(40, 26), true}, {"w2", {40, 16}, randoms(640, 27), true},
+                               {"b2", {16}, randoms(16, 28), true}, {"sqrt2", {}, {1.4142135f}, true},
+                               {"one", {}, {1.0f}, true}, {"half", {}, {0.5f}, true}};
+    ir::Model model = graph_of({op("MatMul", {"x", "w1"}, "h"), op("Add", {"b1", "h"}, "hb"),
+                                op("Div", {"hb", "sqrt2"}, "u"), op("Erf", {"u"}, "e"), op("Add", {"e", "one"}, "t"),
+                                op("Mul", {"hb", "t"}, "m"), op("Mul", {"m", "half"}, "g"),
+                                op("MatMul", {"g", "w2"}, "o"), op("Add", {"b2", "o"}, "y")}, values);
+    ir::Model rewritten = model;
+    CHECK(engine::passes::fuse_transformer_patterns(rewritten.graph, 17) == 7);
+    REQUIRE(rewritten.graph.nodes.size() == 2);
+    CHECK(rewritten.graph.nodes[0].attr_string("mhub_activation", "") == "Gelu");
+    std::vector<float> want = run_model(model, values, false, false);
+    expect_close(run_model(rewritten, values, true, false), want, 2e-5f);
+    expect_close(run_model(rewritten, values, false, false), want, 2e-5f);
+  }
+}

@@ -50,7 +50,27 @@ void conv_rule(Builder& b, RuleCall& c) {
   if (pads.empty()) pads.assign(2 * spatial, 0);
   const std::string& dy = c.output_grads[0];
   c.input_grads.assign(n.inputs.size(), "");
-  if (c.wants[0]) {
+  const bool wants_bias = n.inputs.size() > 2 && !n.inputs[2].empty() && c.wants[2];
+  if (b.internal_ops()) {
+    // The dedicated gradient ops carry the forward geometry and the shape they produce.
+    std::vector<ir::Attribute> geometry = {ints_attr("strides", strides), ints_attr("dilations", dilations),
+                                           ints_attr("pads", pads), int_attr("group", group),
+                                           ints_attr("kernel_shape", std::vector<int64_t>(ws.begin() + 2, ws.end()))};
+    if (c.wants[0]) {
+      auto attrs = geometry;
+      attrs.push_back(ints_attr("input_shape", xs));
+      c.input_grads[0] = b.internal_node("ConvGradInput", {dy, n.inputs[1]}, attrs, {true})[0];
+    }
+    if (c.wants[1]) {
+      auto attrs = geometry;
+      attrs.push_back(ints_attr("weight_shape", ws));
+      const auto grads = b.internal_node("ConvGradWeight", {n.inputs[0], dy}, attrs, {true, wants_bias});
+      c.input_grads[1] = grads[0];
+      if (wants_bias) c.input_grads[2] = grads[1];
+      return;
+    }
+  }
+  if (c.wants[0] && !b.internal_ops()) {
     // The transposed convolution maps dY back onto X; output_padding restores the rows the
     // forward stride skipped at the end.
     std::vector<int64_t> output_padding(spatial);
@@ -89,7 +109,7 @@ void conv_rule(Builder& b, RuleCall& c) {
     const std::string cut = b.op("Slice", {full, b.const_i64(starts), b.const_i64(ends), b.const_i64(axes)});
     c.input_grads[1] = b.op("Transpose", {cut}, {ints_attr("perm", swap)});
   }
-  if (n.inputs.size() > 2 && !n.inputs[2].empty() && c.wants[2]) {
+  if (wants_bias) {
     std::vector<int64_t> axes = {0};
     for (size_t i = 0; i < spatial; ++i) axes.push_back(static_cast<int64_t>(2 + i));
     c.input_grads[2] = b.reduce_sum(dy, axes, false);

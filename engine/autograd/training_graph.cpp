@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "engine/autograd/rules.h"
 #include "engine/core/session.h"
+#include "engine/ir/ops.h"
 #include "onnx_io/onnx_tools.h"
 
 namespace mhub::autograd {
@@ -153,7 +154,7 @@ std::vector<std::string> differentiable_ops() {
 }
 
 TrainingModel build_training_model(const ir::Model& forward, const std::vector<std::string>& trainable,
-                                   const std::filesystem::path& base_dir) {
+                                   const std::filesystem::path& base_dir, TrainingGraphOptions options) {
   if (forward.graph.outputs.empty()) throw Error(ErrorCategory::usage, "training: the model has no outputs");
   const int64_t opset = forward.default_opset();
   if (opset < 13)
@@ -167,6 +168,7 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
   auto shapes = static_shapes(inferred);
   probe_shapes(forward, shapes);
   Builder b(g, std::move(shapes), opset);
+  b.set_internal_ops(!options.standard_ops_only);
   result.logits_name = forward.graph.outputs[0].name;
   const auto& zs = b.shape(result.logits_name);
   if (zs.size() != 2) throw Error(ErrorCategory::unsupported, "training: the model's first output must be logits [batch, classes]");
@@ -268,6 +270,10 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
     for (size_t i = 0; i < call.input_grads.size() && i < n.inputs.size(); ++i)
       if (!call.input_grads[i].empty() && call.wants[i]) grads[n.inputs[i]].push_back(call.input_grads[i]);
   }
+
+  // Internal ops, where a rule emitted them, need their domain imported.
+  const bool uses_internal = std::any_of(g.nodes.begin(), g.nodes.end(), [](const ir::Node& n) { return ir::is_internal_op(n.op); });
+  if (uses_internal) result.model.opset_imports.push_back({std::string(ir::kInternalDomain), 1, 0});
 
   g.outputs.clear();
   g.outputs.push_back(float_value("loss", std::vector<int64_t>{}));

@@ -17,6 +17,8 @@ std::vector<KernelDef> build_table() {
   add_matmul_kernels(table);
   add_conv_kernels(table);
   add_conv_dnnl_kernels(table);
+  add_conv_grad_kernels(table);
+  add_conv_grad_dnnl_kernels(table);
   add_pool_kernels(table);
   add_norm_kernels(table);
   add_softmax_kernels(table);

@@ -26,6 +26,9 @@ void add_activation_kernels(std::vector<KernelDef>& table);
 void add_matmul_kernels(std::vector<KernelDef>& table);
 void add_conv_kernels(std::vector<KernelDef>& table);
 void add_conv_dnnl_kernels(std::vector<KernelDef>& table);
+// mhub-internal ops (engine/ir/internal_ops.def)
+void add_conv_grad_kernels(std::vector<KernelDef>& table);
+void add_conv_grad_dnnl_kernels(std::vector<KernelDef>& table);
 void add_pool_kernels(std::vector<KernelDef>& table);
 void add_norm_kernels(std::vector<KernelDef>& table);
 void add_softmax_kernels(std::vector<KernelDef>& table);

@@ -88,10 +88,11 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
     if (const ir::Tensor* source = forward_.graph.initializer(t.name)) t = *source;
   engine::SessionOptions session_options;
   session_options.threads = options_.threads;
-  session_options.fold_constants = false;
-  // Reference kernels only: the fast oneDNN Conv caches prepacked weights by address, which
-  // neither weights updated in place nor the backward graph's computed Conv weights satisfy.
-  session_options.allow_fast = false;
+  // Parameters and running statistics change in place after every step: the session must
+  // neither fold them into constants nor let kernels cache anything derived from their bytes.
+  // Frozen parameters and the graph's own constants stay foldable.
+  session_options.mutable_initializers = trainable_;
+  session_options.mutable_initializers.insert(session_options.mutable_initializers.end(), running_.begin(), running_.end());
   session_ = std::make_unique<engine::Session>(training_, session_options);
   const double decay = options_.weight_decay >= 0 ? options_.weight_decay : (options_.optimizer == "sgd" ? 0.0 : 0.01);
   optimizer_ = make_optimizer(options_.optimizer, decay, options_.momentum, options_.nesterov);

@@ -96,14 +96,26 @@ float* data_of(ir::Model& m, const std::string& name) {
   return nullptr;
 }
 
+// How gradcheck builds and runs the training graph.
+enum class GradMode {
+  standard_reference,  // standard ONNX ops only, reference kernels, nothing folded
+  internal_reference,  // mhub's internal *Grad ops, reference kernels
+  internal_fast,       // internal ops, fast kernels, folding on, parameters marked mutable (as the Trainer runs)
+};
+
 // Analytic gradients from the training graph vs central differences of its loss, for up to
-// `probes` elements of every parameter.
-void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
-  auto training = autograd::build_training_model(tiny.model, tiny.params, ".");
+// `probes` elements of every parameter. The parameters are changed in place between runs, as
+// the optimizer does.
+void gradcheck_mode(Tiny& tiny, int64_t classes, int probes, GradMode mode) {
+  CAPTURE(static_cast<int>(mode));
+  autograd::TrainingGraphOptions graph_options;
+  graph_options.standard_ops_only = mode == GradMode::standard_reference;
+  auto training = autograd::build_training_model(tiny.model, tiny.params, ".", graph_options);
   engine::SessionOptions options;
   options.threads = 1;
-  options.fold_constants = false;
-  options.allow_fast = false;
+  options.fold_constants = mode == GradMode::internal_fast;
+  options.allow_fast = mode == GradMode::internal_fast;
+  options.mutable_initializers = training.params;
   engine::Session session(training.model, options);
   train::Rng rng(3);
   ir::Tensor x = ir::Tensor::zeros(ir::DataType::float32, tiny.input_dims);
@@ -142,6 +154,11 @@ void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
       CHECK(std::fabs(numeric - analytic) <= 2e-3 + 2e-2 * std::fabs(analytic));
     }
   }
+}
+
+void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
+  for (GradMode mode : {GradMode::standard_reference, GradMode::internal_reference, GradMode::internal_fast})
+    gradcheck_mode(tiny, classes, probes, mode);
 }
 
 }  // namespace

@@ -127,6 +127,10 @@ void maxpool_rule(Builder& b, RuleCall& c) {
   int64_t count = 1;
   for (auto d : xs) count *= d;
   const std::string zeros = b.op("ConstantOfShape", {b.const_i64({count})});
+  if (b.internal_ops() && n.attr_int("storage_order", 0) == 0) {
+    c.input_grads[0] = b.internal_node("MaxPoolGrad", {c.output_grads[0], n.outputs[1]}, {ints_attr("input_shape", xs)}, {true})[0];
+    return;
+  }
   const std::string flat_indices = b.reshape(n.outputs[1], {-1});
   const std::string flat_dy = b.reshape(c.output_grads[0], {-1});
   const std::string scattered = b.op("ScatterElements", {zeros, flat_indices, flat_dy},
@@ -134,11 +138,19 @@ void maxpool_rule(Builder& b, RuleCall& c) {
   c.input_grads[0] = b.reshape(scattered, xs);
 }
 
-// Training-mode BatchNormalization, lowered to xhat = (x - mean) / std; y = gamma*xhat + beta.
+// Training-mode BatchNormalization: BatchNormTraining + BatchNormGrad, or (standard ops only)
+// lowered to xhat = (x - mean) / std; y = gamma*xhat + beta.
 // dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat)), means over all axes but 1.
 void batchnorm_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
   const std::string& dy = c.output_grads[0];
+  if (c.saved.count("mean")) {  // lowered to BatchNormTraining: its gradient op
+    c.input_grads = b.internal_node("BatchNormGrad", {dy, n.inputs[0], n.inputs[1], c.saved.at("mean"), c.saved.at("var")},
+                                    {float_attr("epsilon", n.attr_float("epsilon", 1e-5f))},
+                                    {c.wants[0], c.wants[1], c.wants[2]});
+    c.input_grads.resize(n.inputs.size(), "");
+    return;
+  }
   const std::string xhat = c.saved.at("xhat"), std_dev = c.saved.at("std"), gamma = c.saved.at("gamma_b");
   const auto& xs = b.shape(n.inputs[0]);
   std::vector<int64_t> axes = {0};

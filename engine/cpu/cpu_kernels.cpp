@@ -19,6 +19,9 @@ std::vector<KernelDef> build_table() {
   add_conv_dnnl_kernels(table);
   add_conv_grad_kernels(table);
   add_conv_grad_dnnl_kernels(table);
+  add_batchnorm_train_kernels(table);
+  add_activation_grad_kernels(table);
+  add_pool_train_kernels(table);
   add_pool_kernels(table);
   add_norm_kernels(table);
   add_softmax_kernels(table);

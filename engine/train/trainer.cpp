@@ -1,7 +1,10 @@
 #include "engine/train/trainer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "common/error.h"
 #include "engine/autograd/training_graph.h"
@@ -88,6 +91,7 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
     if (const ir::Tensor* source = forward_.graph.initializer(t.name)) t = *source;
   engine::SessionOptions session_options;
   session_options.threads = options_.threads;
+  session_options.verbose = options_.verbose;
   // Parameters and running statistics change in place after every step: the session must
   // neither fold them into constants nor let kernels cache anything derived from their bytes.
   // Frozen parameters and the graph's own constants stay foldable.
@@ -100,6 +104,16 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
 }
 
 Trainer::~Trainer() = default;
+
+std::vector<std::pair<std::string, double>> Trainer::op_times_ms() const {
+  if (!options_.verbose) return {};
+  std::map<std::string, double> sums;
+  for (const auto& node : session_->node_times()) sums[node.op] += node.ms;
+  sums["(update)"] = update_ms_;
+  std::vector<std::pair<std::string, double>> sorted(sums.begin(), sums.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return sorted;
+}
 
 float* Trainer::initializer_data(const std::string& name) {
   for (auto& t : forward_.graph.initializers)
@@ -125,6 +139,12 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   }
   ++batches_seen_;
   auto outputs = session_->run(feeds);
+  const auto update_start = std::chrono::steady_clock::now();
+  struct AddUpdateTime {
+    double& total;
+    std::chrono::steady_clock::time_point start;
+    ~AddUpdateTime() { total += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); }
+  } add_update_time{update_ms_, update_start};
 
   StepStats stats;
   stats.loss = outputs[0].tensor.data<float>()[0];

@@ -168,6 +168,22 @@ TEST_SUITE("ops") {
     near(floats(run_node("ClipGrad", true, {attr_f("max", 6)}, {dy, x}, 1)[0]), {1, 2, 3, 0, 0, 6});
   }
 
+  TEST_CASE("Clip: the fast float32 kernel matches the reference (NaN, infinities, min only, min > max)") {
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    auto values = noise(1001, 12, 8.0f);
+    values[3] = nan;
+    values[5] = inf;
+    values[7] = -inf;
+    const auto x = to_f32({7, 11, 13}, values);
+    const std::vector<std::vector<ir::Tensor>> bounds = {{to_f32({}, {0}), to_f32({}, {6})}, {to_f32({}, {-2})},
+                                                         {to_f32({}, {3}), to_f32({}, {1})}};
+    for (const auto& b : bounds) {
+      std::vector<ir::Tensor> inputs = {x};
+      for (const auto& t : b) inputs.push_back(t);
+      near(floats(run_node("Clip", false, {}, inputs, 1, true)[0]), floats(run_node("Clip", false, {}, inputs, 1, false)[0]), 0);
+    }
+  }
+
   TEST_CASE("MaxPoolGrad sums dY onto repeated indices; indices outside their plane are an error") {
     // One plane of 4 values; three windows chose value 1, one chose value 3.
     const auto dy = to_f32({1, 1, 2, 2}, {1, 2, 3, 4});

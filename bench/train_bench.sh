@@ -11,8 +11,10 @@
 # are folded into the convolutions.
 #
 # --fashion also times `mhub finetune` of the bundled fashion-cnn for one Fashion-MNIST epoch;
-# --fashion-baseline BINARY times BINARY and this mhub on the first 100 batches of it.
-# Usage: bench/train_bench.sh [MHUB_BINARY] [--threads N] [--iters N] [--fashion] [--fashion-baseline BINARY]
+# --fashion-baseline BINARY times BINARY (an older build, named in the section by
+# --baseline-label) and this mhub on the first 100 batches of it.
+# Usage: bench/train_bench.sh [MHUB_BINARY] [--threads N] [--iters N] [--fashion]
+#                             [--fashion-baseline BINARY [--baseline-label TEXT]]
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mhub="$here/build/cli/mhub"
@@ -20,12 +22,14 @@ threads=2
 iters=10
 fashion=0
 baseline=""
+label=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --iters) iters="$2"; shift 2 ;;
     --fashion) fashion=1; shift ;;
     --fashion-baseline) baseline="$2"; shift 2 ;;
+    --baseline-label) label="$2"; shift 2 ;;
     *) mhub="$1"; shift ;;
   esac
 done
@@ -73,7 +77,7 @@ if [ -n "$baseline" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
   {
     echo
     echo "Fashion-MNIST, bundled fashion-cnn, first 100 batches of 32 + the 10k-image evaluation, $threads threads:"
-    echo "baseline $baseline $(printf '%.1f' "$before_s") s (test accuracy $before_acc), this mhub $(printf '%.1f' "$after_s") s (test accuracy $after_acc)."
+    echo "baseline (${label:-$baseline}) $(printf '%.1f' "$before_s") s (test accuracy $before_acc), this mhub $(printf '%.1f' "$after_s") s (test accuracy $after_acc)."
   } | tee -a "$tmp"
 fi
 if [ "$fashion" = 1 ] && [ -d /usr/share/datasets/fashion-mnist ]; then

@@ -9,6 +9,7 @@
 // Weights that may change between runs (computed values, parameters a trainer updates in place)
 // share one primitive per (attributes, shapes) and are reordered on every run.
 #include <cstring>
+#include <iterator>
 #include <list>
 #include <unordered_map>
 #include <map>
@@ -144,6 +145,10 @@ void conv_fast(OpContext& ctx) {
   if (!plan) {
     plan = build_plan(ctx, bake);
     std::lock_guard<std::mutex> lock(cache_mutex);
+    // Baked plans whose weights only the cache still holds belong to models that are gone (an
+    // evaluation copy per epoch, say): drop them, and their prepacked copies, now.
+    for (auto it = cache.begin(); it != cache.end();)
+      it = it->second->weight_owner && it->second->weight_owner.use_count() == 1 ? cache.erase(it) : std::next(it);
     if (cache.size() > 4096) cache.clear();  // bounded: models are re-planned after a flush
     cache[key] = plan;
   }

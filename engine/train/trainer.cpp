@@ -156,7 +156,10 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
       if (logits[r * classes_ + c] > logits[r * classes_ + best]) best = c;
     stats.correct += best == batch.labels[r];
   }
-  for (size_t k = 0; k < trainable_.size(); ++k) {
+  // One batch per step and no clipping (the only writer of gradients): the optimizer reads the
+  // session's gradient outputs directly instead of a copy.
+  const bool direct = options_.accumulate == 1 && options_.clip_norm <= 0;
+  for (size_t k = 0; k < trainable_.size() && !direct; ++k) {
     const ir::Tensor& g = outputs[2 + k].tensor;
     const float* values = g.data<float>();
     auto& sum = grad_sums_[k];
@@ -175,6 +178,11 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   std::vector<float*> grads;
   std::vector<size_t> counts;
   for (size_t k = 0; k < trainable_.size(); ++k) {
+    if (direct) {
+      const ir::Tensor& g = outputs[2 + k].tensor;
+      params.push_back({trainable_[k], initializer_data(trainable_[k]), g.data<float>(), static_cast<size_t>(g.numel())});
+      continue;
+    }
     auto& sum = grad_sums_[k];
     if (options_.accumulate > 1)
       for (auto& v : sum) v /= static_cast<float>(options_.accumulate);

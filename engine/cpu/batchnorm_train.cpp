@@ -3,7 +3,11 @@
 // plain loops per channel (channels in parallel) instead of the dozen broadcasting elementwise
 // ops and reductions the standard-op lowering needs. float32 only: training graphs are float32.
 //
-// Sums run in double, so the statistics do not depend on how the planes are split.
+// Sums run in 8 explicit float lanes (so they vectorise without -ffast-math, which the compiler
+// needs to reorder a single accumulator) flushed into double every 2048 elements, so the
+// statistics stay accurate on large planes. The variance is taken around a shift (the channel's
+// first value), which keeps E[x^2] - E[x]^2 from cancelling when the mean is large.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/cpu/cpu_kernels.h"
@@ -26,6 +30,57 @@ ChannelLayout channel_layout(OpContext& ctx, const ir::Tensor& x) {
   return l;
 }
 
+constexpr int kLanes = 8;
+constexpr int64_t kFlush = 2048;  // elements per lane flush into double
+
+struct PairSums {
+  double first = 0, second = 0;
+};
+
+// sum(x - shift) and sum((x - shift)^2) over n values.
+PairSums centred_sums(const float* x, int64_t n, float shift) {
+  PairSums total;
+  for (int64_t start = 0; start < n; start += kFlush) {
+    const int64_t end = std::min(n, start + kFlush);
+    float s1[kLanes] = {}, s2[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) {
+        const float d = x[i + k] - shift;
+        s1[k] += d;
+        s2[k] += d * d;
+      }
+    for (; i < end; ++i) {
+      const float d = x[i] - shift;
+      s1[0] += d;
+      s2[0] += d * d;
+    }
+    for (int k = 0; k < kLanes; ++k) total.first += s1[k], total.second += s2[k];
+  }
+  return total;
+}
+
+// sum(dy) and sum(dy * (x - mean)) over n values.
+PairSums grad_sums(const float* dy, const float* x, int64_t n, float mean) {
+  PairSums total;
+  for (int64_t start = 0; start < n; start += kFlush) {
+    const int64_t end = std::min(n, start + kFlush);
+    float s1[kLanes] = {}, s2[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) {
+        s1[k] += dy[i + k];
+        s2[k] += dy[i + k] * (x[i + k] - mean);
+      }
+    for (; i < end; ++i) {
+      s1[0] += dy[i];
+      s2[0] += dy[i] * (x[i] - mean);
+    }
+    for (int k = 0; k < kLanes; ++k) total.first += s1[k], total.second += s2[k];
+  }
+  return total;
+}
+
 const float* channel_values(OpContext& ctx, size_t index, int64_t c) {
   const ir::Tensor& t = ctx.input(index);
   if (static_cast<int64_t>(t.numel()) != c) fail(ctx, "input " + std::to_string(index) + " must hold one value per channel");
@@ -45,24 +100,23 @@ void batchnorm_training(OpContext& ctx) {
   float* var = mutable_floats(ctx.allocate_output(2, ir::DataType::float32, {l.c}));
   ctx.threads().parallel_for(static_cast<size_t>(l.c), 1, [&](size_t lo, size_t hi) {
     for (size_t ch = lo; ch < hi; ++ch) {
-      double sum = 0;
+      const float shift = xv[static_cast<int64_t>(ch) * l.plane];
+      PairSums sums;
       for (int64_t b = 0; b < l.n; ++b) {
-        const float* p = xv + (b * l.c + static_cast<int64_t>(ch)) * l.plane;
-        for (int64_t i = 0; i < l.plane; ++i) sum += p[i];
+        const PairSums part = centred_sums(xv + (b * l.c + static_cast<int64_t>(ch)) * l.plane, l.plane, shift);
+        sums.first += part.first;
+        sums.second += part.second;
       }
-      const double m = sum / l.count();
-      double squares = 0;
-      for (int64_t b = 0; b < l.n; ++b) {
-        const float* p = xv + (b * l.c + static_cast<int64_t>(ch)) * l.plane;
-        for (int64_t i = 0; i < l.plane; ++i) squares += (p[i] - m) * (p[i] - m);
-      }
-      const double v = squares / l.count();
+      const double centred_mean = sums.first / l.count();
+      const double m = shift + centred_mean;
+      const double raw_var = sums.second / l.count() - centred_mean * centred_mean;
+      const double v = raw_var < 0 ? 0.0 : raw_var;  // rounding can dip below 0; NaN stays NaN
       mean[ch] = static_cast<float>(m);
       var[ch] = static_cast<float>(v);
-      const float mf = static_cast<float>(m), a = static_cast<float>(scale[ch] / std::sqrt(v + eps)), shift = bias[ch];
+      const float mf = static_cast<float>(m), a = static_cast<float>(scale[ch] / std::sqrt(v + eps)), beta = bias[ch];
       for (int64_t b = 0; b < l.n; ++b) {
         const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
-        for (int64_t i = 0; i < l.plane; ++i) y[offset + i] = (xv[offset + i] - mf) * a + shift;
+        for (int64_t i = 0; i < l.plane; ++i) y[offset + i] = (xv[offset + i] - mf) * a + beta;
       }
     }
   });
@@ -91,10 +145,9 @@ void batchnorm_grad(OpContext& ctx) {
       double sum_dy = 0, sum_dy_centred = 0;
       for (int64_t b = 0; b < l.n; ++b) {
         const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
-        for (int64_t i = 0; i < l.plane; ++i) {
-          sum_dy += g[offset + i];
-          sum_dy_centred += static_cast<double>(g[offset + i]) * (xv[offset + i] - m);
-        }
+        const PairSums part = grad_sums(g + offset, xv + offset, l.plane, m);
+        sum_dy += part.first;
+        sum_dy_centred += part.second;
       }
       const double d_scale = sum_dy_centred * inv;
       if (dscale) dscale[ch] = static_cast<float>(d_scale);

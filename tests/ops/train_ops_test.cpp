@@ -129,6 +129,27 @@ TEST_SUITE("ops") {
     }
   }
 
+  TEST_CASE("BatchNormTraining: a large mean does not cancel the variance; NaN stays in its channel") {
+    const std::vector<int64_t> dims = {4, 2, 33, 31};
+    auto x = noise(4 * 2 * 33 * 31, 21, 0.01f, 1000.0f);
+    const auto out = run_node("BatchNormTraining", true, {}, {to_f32(dims, x), to_f32({2}, {1, 1}), to_f32({2}, {0, 0})}, 3);
+    double s = 0, s2 = 0;
+    const int64_t plane = 33 * 31;
+    for (int64_t b = 0; b < 4; ++b)
+      for (int64_t i = 0; i < plane; ++i) s += x[(b * 2) * plane + i];
+    const double m = s / (4 * plane);
+    for (int64_t b = 0; b < 4; ++b)
+      for (int64_t i = 0; i < plane; ++i) s2 += (x[(b * 2) * plane + i] - m) * (x[(b * 2) * plane + i] - m);
+    CHECK(floats(out[2])[0] == doctest::Approx(s2 / (4 * plane)).epsilon(1e-4));
+    x[5] = std::numeric_limits<float>::quiet_NaN();  // channel 0
+    const auto bad = run_node("BatchNormTraining", true, {}, {to_f32(dims, x), to_f32({2}, {1, 1}), to_f32({2}, {0, 0})}, 3);
+    CHECK(std::isnan(floats(bad[1])[0]));
+    CHECK(std::isnan(floats(bad[2])[0]));
+    CHECK(std::isnan(floats(bad[0])[0]));
+    CHECK(std::isfinite(floats(bad[1])[1]));
+    CHECK(std::isfinite(floats(bad[0])[plane]));
+  }
+
   TEST_CASE("BatchNormGrad: the closed form; outputs nobody reads are skipped") {
     const std::vector<int64_t> dims = {3, 4, 5, 3};
     const int64_t c = 4, plane = 15, count = 45;

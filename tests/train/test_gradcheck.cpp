@@ -318,6 +318,22 @@ TEST_CASE("Dropout masks follow --seed: same seed same losses, other seed other 
 
 TEST_SUITE("train") {
 
+TEST_CASE("gradcheck: Conv with frozen weights (bias only), frozen bias (weights only), 1-D and 3-D") {
+  Tiny a({2, 3, 6, 5});
+  const std::string bias_only = a.op("Conv", {"x", a.param({4, 3, 3, 2}, 0.5f, 0, false), a.param({4})}, {attr_is("pads", {1, 0, 0, 1})});
+  const std::string weights_only = a.op("Conv", {bias_only, a.param({2, 4, 2, 2}), a.param({2}, 0.5f, 0, false)}, {attr_is("strides", {2, 1})});
+  a.head(a.op("Flatten", {weights_only}), 2, 2 * 2 * 4, 3);
+  gradcheck(a, 3);
+  Tiny b({2, 2, 9});
+  const std::string c1 = b.op("Conv", {"x", b.param({3, 2, 3}), b.param({3})}, {attr_is("strides", {2}), attr_is("dilations", {2}), attr_is("pads", {2, 1})});
+  b.head(b.op("Flatten", {c1}), 2, 3 * 4, 3);
+  gradcheck(b, 3);
+  Tiny d({1, 2, 3, 4, 3});
+  const std::string c3 = d.op("Conv", {"x", d.param({2, 2, 2, 2, 2}), d.param({2})}, {attr_is("pads", {1, 0, 0, 0, 1, 1})});
+  d.head(d.op("Flatten", {c3}), 1, 2 * 3 * 3 * 4, 3);
+  gradcheck(d, 3);
+}
+
 TEST_CASE("gradcheck: grouped and depthwise Conv") {
   Tiny a({2, 4, 5, 5});
   const std::string grouped = a.op("Conv", {"x", a.param({6, 2, 3, 3}), a.param({6})},

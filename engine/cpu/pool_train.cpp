@@ -14,9 +14,26 @@ namespace mhub::engine::cpu {
 
 namespace {
 
+// The taps [lo, hi) of one window along one axis that land inside the input, and where tap 0
+// lands (may be in the padding).
+struct TapRange {
+  int64_t lo = 0, hi = 0, origin = 0;
+};
+
+TapRange taps_inside(int64_t out_pos, int64_t stride, int64_t pad, int64_t dilation, int64_t kernel, int64_t size) {
+  TapRange t;
+  t.origin = out_pos * stride - pad;
+  while (t.lo < kernel && t.origin + t.lo * dilation < 0) ++t.lo;
+  t.hi = kernel;
+  while (t.hi > t.lo && t.origin + (t.hi - 1) * dilation >= size) --t.hi;
+  return t;
+}
+
 // Same result as the reference MaxPool (pool.cpp): windows scanned row by row, the first
 // largest value wins (a NaN met first stays), -inf for a window wholly in the padding; indices
-// flat over the whole tensor, row-major within each plane.
+// flat over the whole tensor, row-major within each plane. Tap ranges are worked out once per
+// row and column, so the inner loop has no bounds checks, and the running maximum is a
+// branch-free select (a data-dependent branch mispredicts on real activations).
 void max_pool_2d_indices(OpContext& ctx) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
@@ -29,31 +46,40 @@ void max_pool_2d_indices(OpContext& ctx) {
   ir::Tensor& it = ctx.allocate_output(1, ir::DataType::int64, yd);
   int64_t* indices = reinterpret_cast<int64_t*>(it.storage->mutable_data() + it.offset);
   const float* xv = x.data<float>();
+  std::vector<TapRange> rows(static_cast<size_t>(oh)), cols(static_cast<size_t>(ow));
+  for (int64_t r = 0; r < oh; ++r) rows[r] = taps_inside(r, g.stride[0], g.pad_begin[0], g.dilation[0], g.kernel[0], h);
+  for (int64_t c = 0; c < ow; ++c) cols[c] = taps_inside(c, g.stride[1], g.pad_begin[1], g.dilation[1], g.kernel[1], w);
+  const int64_t dr = g.dilation[0], dc = g.dilation[1];
   ctx.threads().parallel_for(static_cast<size_t>(planes), 1, [&](size_t lo, size_t hi) {
     for (size_t plane = lo; plane < hi; ++plane) {
       const float* src = xv + plane * h * w;
       const int64_t base = static_cast<int64_t>(plane) * h * w, out_base = static_cast<int64_t>(plane) * oh * ow;
-      for (int64_t r = 0; r < oh; ++r)
+      for (int64_t r = 0; r < oh; ++r) {
+        const TapRange& tr = rows[r];
         for (int64_t c = 0; c < ow; ++c) {
-          float best = -std::numeric_limits<float>::infinity();
-          int64_t best_index = -1;
-          for (int64_t kr = 0; kr < g.kernel[0]; ++kr) {
-            const int64_t q = r * g.stride[0] - g.pad_begin[0] + kr * g.dilation[0];
-            if (q < 0 || q >= h) continue;
-            for (int64_t kc = 0; kc < g.kernel[1]; ++kc) {
-              const int64_t p = c * g.stride[1] - g.pad_begin[1] + kc * g.dilation[1];
-              if (p < 0 || p >= w) continue;
-              const float v = src[q * w + p];
-              if (best_index < 0 || v > best) {
-                best = v;
-                best_index = q * w + p;
-              }
+          const TapRange& tc = cols[c];
+          const int64_t at = out_base + r * ow + c;
+          if (tr.lo >= tr.hi || tc.lo >= tc.hi) {  // wholly in the padding; the reference leaves index 0
+            y[at] = -std::numeric_limits<float>::infinity();
+            indices[at] = 0;
+            continue;
+          }
+          int64_t best_index = (tr.origin + tr.lo * dr) * w + tc.origin + tc.lo * dc;
+          float best = src[best_index];
+          for (int64_t kr = tr.lo; kr < tr.hi; ++kr) {
+            const int64_t row = (tr.origin + kr * dr) * w;
+            for (int64_t kc = tc.lo; kc < tc.hi; ++kc) {
+              const int64_t index = row + tc.origin + kc * dc;
+              const float v = src[index];
+              const bool larger = v > best;  // false against NaN: a NaN met first stays
+              best = larger ? v : best;
+              best_index = larger ? index : best_index;
             }
           }
-          y[out_base + r * ow + c] = best;
-          // A window wholly in the padding has no position; the reference leaves 0 there.
-          indices[out_base + r * ow + c] = best_index < 0 ? 0 : base + best_index;
+          y[at] = best;
+          indices[at] = base + best_index;
         }
+      }
     }
   });
 }

@@ -92,11 +92,12 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   engine::SessionOptions session_options;
   session_options.threads = options_.threads;
   session_options.verbose = options_.verbose;
-  // Parameters and running statistics change in place after every step: the session must
-  // neither fold them into constants nor let kernels cache anything derived from their bytes.
-  // Frozen parameters and the graph's own constants stay foldable.
-  session_options.mutable_initializers = trainable_;
-  session_options.mutable_initializers.insert(session_options.mutable_initializers.end(), running_.begin(), running_.end());
+  // Parameters and running statistics change in place after every step, and restore() writes
+  // every float initializer of the model (frozen ones too): the session must neither fold them
+  // into constants nor let kernels cache anything derived from their bytes. The training
+  // graph's own constants (shapes, scalars) stay foldable.
+  for (const auto& t : forward_.graph.initializers)
+    if (t.dtype == ir::DataType::float32) session_options.mutable_initializers.push_back(t.name);
   session_ = std::make_unique<engine::Session>(training_, session_options);
   const double decay = options_.weight_decay >= 0 ? options_.weight_decay : (options_.optimizer == "sgd" ? 0.0 : 0.01);
   optimizer_ = make_optimizer(options_.optimizer, decay, options_.momentum, options_.nesterov);

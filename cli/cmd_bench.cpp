@@ -14,6 +14,8 @@
 #include "common/error.h"
 #include "engine/core/float_types.h"
 #include "engine/core/session.h"
+#include "engine/train/model_prep.h"
+#include "engine/train/trainer.h"
 #include "onnx_io/model_io.h"
 
 namespace mhub::cli {
@@ -24,6 +26,8 @@ struct BenchOptions {
   std::string model;
   int batch = 0;
   std::vector<std::string> dims;
+  bool train = false;  // --train: time a training step
+  double lr = 0.01;
   int threads = 0;
   int iters = 20;
   int warmup = 3;
@@ -58,6 +62,61 @@ ir::Tensor random_tensor(ir::DataType dtype, const std::vector<int64_t>& dims, s
   return t;
 }
 
+// mhub bench MODEL --train [--batch N] [--lr X]: one training step (forward + backward + SGD
+// update) on the model prepared as finetune prepares it, with one Trainer (SGD, momentum 0.9,
+// no weight decay: torch.optim.SGD's defaults), random images in [-1, 1) and random labels.
+void bench_training(const BenchOptions& options, const std::filesystem::path& path) {
+  ir::Model model = onnx_io::load_model(path);
+  train::prepare_for_training(model, path.parent_path());
+  if (model.graph.inputs.empty() || !model.graph.inputs[0].type || !model.graph.inputs[0].type->shape ||
+      model.graph.inputs[0].type->shape->dims.empty())
+    throw_error(ErrorCategory::usage, "bench --train: the model's first input has no shape");
+  std::vector<int64_t> dims;
+  for (const ir::Dim& d : model.graph.inputs[0].type->shape->dims) dims.push_back(d.kind == ir::Dim::Kind::value ? d.value : 1);
+  const int64_t batch = options.batch > 0 ? options.batch : 8;
+  dims[0] = batch;
+  train::TrainerOptions trainer_options;
+  trainer_options.threads = options.threads;
+  trainer_options.optimizer = "sgd";
+  trainer_options.momentum = 0.9;
+  trainer_options.weight_decay = 0;
+  trainer_options.verbose = options.verbose;
+  train::Trainer trainer(model, path.parent_path(), batch, trainer_options);
+  std::mt19937 rng(12345);
+  train::Batch data;
+  data.input_dims = dims;
+  const ir::Tensor x = random_tensor(ir::DataType::float32, dims, rng);
+  data.inputs.assign(x.data<float>(), x.data<float>() + x.numel());
+  std::uniform_int_distribution<int64_t> label(0, trainer.classes() - 1);
+  for (int64_t r = 0; r < batch; ++r) data.labels.push_back(label(rng));
+  for (int i = 0; i < options.warmup; ++i) trainer.train_batch(data, options.lr);
+  std::vector<double> times;
+  for (int i = 0; i < options.iters; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    trainer.train_batch(data, options.lr);
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  auto by_op = trainer.op_times_ms();
+  for (auto& [op, ms] : by_op) ms /= std::max(1, options.warmup + options.iters);
+  if (options.json) {
+    nlohmann::json out{{"model", path.string()}, {"mode", "train"}, {"batch", batch}, {"iters", options.iters},
+                       {"median_ms", median}, {"min_ms", times.front()}, {"max_ms", times.back()},
+                       {"images_per_s", 1000.0 * static_cast<double>(batch) / median}};
+    if (options.verbose) {
+      nlohmann::json ops = nlohmann::json::object();
+      for (const auto& [op, ms] : by_op) ops[op] = ms;
+      out["op_ms"] = ops;
+    }
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  std::cout << path.string() << ": training step (batch " << batch << ") median " << median << " ms, min " << times.front()
+            << " ms, max " << times.back() << " ms over " << options.iters << " steps\n";
+  for (const auto& [op, ms] : by_op) std::cout << "  " << op << "  " << ms << " ms per step\n";
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app) {
@@ -69,6 +128,11 @@ void add_bench(CLI::App& app) {
   command->add_option("--batch", options->batch, "Size of every input's first dimension");
   command->add_option("--dim", options->dims,
                       "NAME=VALUE for a symbolic dimension (others default to 1); repeatable");
+  command->add_flag("--train", options->train,
+                    "Time one training step instead: forward + backward + SGD (momentum 0.9) update on random "
+                    "images and labels, the model prepared as finetune prepares it (--batch default 8; "
+                    "--verbose adds \"(update)\": gradient copies and the optimizer step)");
+  command->add_option("--lr", options->lr, "Learning rate of --train (default 0.01)");
   command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
@@ -91,6 +155,7 @@ void add_bench(CLI::App& app) {
       }
     }
     std::filesystem::path path = resolve_model(options->model);
+    if (options->train) return bench_training(*options, path);
     ir::Model model = onnx_io::load_model(path);
     engine::SessionOptions session_options;
     session_options.threads = options->threads;

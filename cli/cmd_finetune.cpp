@@ -102,8 +102,9 @@ void add_finetune(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "finetune",
       "Fine-tune an ONNX image/tabular classifier on the CPU: builds a training graph (backward "
-      "rules in standard ONNX ops), trains with SGD or AdamW, evaluates on the test split after "
-      "every epoch, checkpoints to OUT.ckpt.safetensors and writes the fine-tuned model to OUT.");
+      "rules in standard ONNX ops, with mhub's own gradient ops for Conv, BatchNorm, Relu/Clip and "
+      "MaxPool), trains with SGD or AdamW, evaluates on the test split after every epoch, "
+      "checkpoints to OUT.ckpt.safetensors and writes the fine-tuned model to OUT.");
   command->add_option("MODEL", cli->model, "The model to start from: an .onnx file or a catalogue name, pulled when not cached (first output: logits [batch, classes])")->required();
   command->add_option("--data", o.data, kDataHelp)->required();
   command->add_option("--out", o.out, "Where to write the fine-tuned .onnx (written atomically after every epoch)")->required();

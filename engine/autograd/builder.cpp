@@ -55,6 +55,21 @@ std::vector<std::string> Builder::node(const std::string& op_type, std::vector<s
   return n.outputs;
 }
 
+std::vector<std::string> Builder::internal_node(const std::string& op_type, std::vector<std::string> inputs,
+                                                std::vector<ir::Attribute> attributes, std::vector<bool> outputs) {
+  ir::Node n;
+  n.op_type = op_type;
+  n.domain = std::string(ir::kInternalDomain);
+  n.op = ir::lookup_op(n.domain, op_type);
+  if (n.op == ir::OpKind::opaque) throw Error(ErrorCategory::internal, "autograd: no internal op " + op_type);
+  n.name = fresh(op_type);
+  n.inputs = std::move(inputs);
+  n.attributes = std::move(attributes);
+  for (bool wanted : outputs) n.outputs.push_back(wanted ? fresh(op_type + "_out") : "");
+  graph_.nodes.push_back(n);
+  return n.outputs;
+}
+
 std::string Builder::const_i64(const std::vector<int64_t>& values) {
   const std::string name = fresh("const");
   graph_.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {static_cast<int64_t>(values.size())},

@@ -29,6 +29,10 @@ class Builder {
   std::string op(const std::string& op_type, std::vector<std::string> inputs, std::vector<ir::Attribute> attributes = {}) {
     return node(op_type, std::move(inputs), std::move(attributes))[0];
   }
+  // A node of one of mhub's internal ops (engine/ir/internal_ops.def, domain
+  // ir::kInternalDomain); `outputs` names may be "" for outputs nobody reads (no fresh name).
+  std::vector<std::string> internal_node(const std::string& op_type, std::vector<std::string> inputs,
+                                         std::vector<ir::Attribute> attributes, std::vector<bool> outputs);
   std::string const_i64(const std::vector<int64_t>& values);
   std::string const_f32(float value);  // a scalar
   // Reductions whose axes moved from attribute to input across opsets.
@@ -40,6 +44,9 @@ class Builder {
   const std::vector<int64_t>& shape(const std::string& value) const;
   void set_shape(const std::string& value, std::vector<int64_t> dims) { shapes_[value] = std::move(dims); }
   int64_t opset() const { return opset_; }
+  // Whether rules may emit mhub's internal *Grad ops (else standard ONNX ops only).
+  bool internal_ops() const { return internal_ops_; }
+  void set_internal_ops(bool on) { internal_ops_ = on; }
   ir::Graph& graph() { return graph_; }
 
  private:
@@ -47,6 +54,7 @@ class Builder {
   std::map<std::string, std::vector<int64_t>> shapes_;
   int64_t opset_;
   int counter_ = 0;
+  bool internal_ops_ = false;
 };
 
 }  // namespace mhub::autograd

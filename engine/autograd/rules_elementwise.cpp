@@ -38,6 +38,10 @@ void binary_rule(Builder& b, RuleCall& c) {
 void relu_rule(Builder& b, RuleCall& c) {
   c.input_grads.assign(1, "");
   if (!c.wants[0]) return;
+  if (b.internal_ops()) {
+    c.input_grads[0] = b.internal_node("ReluGrad", {c.output_grads[0], c.node.outputs[0]}, {}, {true})[0];
+    return;
+  }
   const std::string zero = b.const_f32(0);
   c.input_grads[0] = b.op("Where", {b.op("Greater", {c.node.outputs[0], zero}), c.output_grads[0], zero});
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "engine/autograd/rule_support.h"
 #include "engine/autograd/rules.h"
 #include "engine/autograd/training_graph.h"
 
@@ -96,6 +97,24 @@ void clip_rule(Builder& b, RuleCall& c) {
   if (!c.wants[0]) return;
   if (b.opset() < 11) throw Error(ErrorCategory::unsupported, "training: Clip before opset 11 has no backward rule");
   const std::string& x = n.inputs[0];
+  if (b.internal_ops()) {
+    // Constant float bounds (Relu6 and friends): one ClipGrad with the bounds as attributes.
+    std::vector<ir::Attribute> bounds;
+    bool constant = true;
+    for (size_t i = 1; i < 3 && i < n.inputs.size(); ++i) {
+      if (n.inputs[i].empty()) continue;
+      const ir::Tensor* t = constant_tensor(b, n.inputs[i]);
+      if (!t || t->dtype != ir::DataType::float32 || t->numel() != 1) {
+        constant = false;
+        break;
+      }
+      bounds.push_back(float_attr(i == 1 ? "min" : "max", t->data<float>()[0]));
+    }
+    if (constant) {
+      c.input_grads[0] = b.internal_node("ClipGrad", {c.output_grads[0], x}, bounds, {true})[0];
+      return;
+    }
+  }
   std::string inside;
   if (n.inputs.size() > 1 && !n.inputs[1].empty()) inside = b.op("GreaterOrEqual", {x, n.inputs[1]});
   if (n.inputs.size() > 2 && !n.inputs[2].empty()) {

@@ -50,7 +50,27 @@ void conv_rule(Builder& b, RuleCall& c) {
   if (pads.empty()) pads.assign(2 * spatial, 0);
   const std::string& dy = c.output_grads[0];
   c.input_grads.assign(n.inputs.size(), "");
-  if (c.wants[0]) {
+  const bool wants_bias = n.inputs.size() > 2 && !n.inputs[2].empty() && c.wants[2];
+  if (b.internal_ops()) {
+    // The dedicated gradient ops carry the forward geometry and the shape they produce.
+    std::vector<ir::Attribute> geometry = {ints_attr("strides", strides), ints_attr("dilations", dilations),
+                                           ints_attr("pads", pads), int_attr("group", group),
+                                           ints_attr("kernel_shape", std::vector<int64_t>(ws.begin() + 2, ws.end()))};
+    if (c.wants[0]) {
+      auto attrs = geometry;
+      attrs.push_back(ints_attr("input_shape", xs));
+      c.input_grads[0] = b.internal_node("ConvGradInput", {dy, n.inputs[1]}, attrs, {true})[0];
+    }
+    if (c.wants[1]) {
+      auto attrs = geometry;
+      attrs.push_back(ints_attr("weight_shape", ws));
+      const auto grads = b.internal_node("ConvGradWeight", {n.inputs[0], dy}, attrs, {true, wants_bias});
+      c.input_grads[1] = grads[0];
+      if (wants_bias) c.input_grads[2] = grads[1];
+      return;
+    }
+  }
+  if (c.wants[0] && !b.internal_ops()) {
     // The transposed convolution maps dY back onto X; output_padding restores the rows the
     // forward stride skipped at the end.
     std::vector<int64_t> output_padding(spatial);
@@ -89,7 +109,7 @@ void conv_rule(Builder& b, RuleCall& c) {
     const std::string cut = b.op("Slice", {full, b.const_i64(starts), b.const_i64(ends), b.const_i64(axes)});
     c.input_grads[1] = b.op("Transpose", {cut}, {ints_attr("perm", swap)});
   }
-  if (n.inputs.size() > 2 && !n.inputs[2].empty() && c.wants[2]) {
+  if (wants_bias) {
     std::vector<int64_t> axes = {0};
     for (size_t i = 0; i < spatial; ++i) axes.push_back(static_cast<int64_t>(2 + i));
     c.input_grads[2] = b.reduce_sum(dy, axes, false);
@@ -107,6 +127,10 @@ void maxpool_rule(Builder& b, RuleCall& c) {
   int64_t count = 1;
   for (auto d : xs) count *= d;
   const std::string zeros = b.op("ConstantOfShape", {b.const_i64({count})});
+  if (b.internal_ops() && n.attr_int("storage_order", 0) == 0) {
+    c.input_grads[0] = b.internal_node("MaxPoolGrad", {c.output_grads[0], n.outputs[1]}, {ints_attr("input_shape", xs)}, {true})[0];
+    return;
+  }
   const std::string flat_indices = b.reshape(n.outputs[1], {-1});
   const std::string flat_dy = b.reshape(c.output_grads[0], {-1});
   const std::string scattered = b.op("ScatterElements", {zeros, flat_indices, flat_dy},
@@ -114,11 +138,19 @@ void maxpool_rule(Builder& b, RuleCall& c) {
   c.input_grads[0] = b.reshape(scattered, xs);
 }
 
-// Training-mode BatchNormalization, lowered to xhat = (x - mean) / std; y = gamma*xhat + beta.
+// Training-mode BatchNormalization: BatchNormTraining + BatchNormGrad, or (standard ops only)
+// lowered to xhat = (x - mean) / std; y = gamma*xhat + beta.
 // dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat)), means over all axes but 1.
 void batchnorm_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
   const std::string& dy = c.output_grads[0];
+  if (c.saved.count("mean")) {  // lowered to BatchNormTraining: its gradient op
+    c.input_grads = b.internal_node("BatchNormGrad", {dy, n.inputs[0], n.inputs[1], c.saved.at("mean"), c.saved.at("var")},
+                                    {float_attr("epsilon", n.attr_float("epsilon", 1e-5f))},
+                                    {c.wants[0], c.wants[1], c.wants[2]});
+    c.input_grads.resize(n.inputs.size(), "");
+    return;
+  }
   const std::string xhat = c.saved.at("xhat"), std_dev = c.saved.at("std"), gamma = c.saved.at("gamma_b");
   const auto& xs = b.shape(n.inputs[0]);
   std::vector<int64_t> axes = {0};

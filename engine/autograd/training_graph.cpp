@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "engine/autograd/rules.h"
 #include "engine/core/session.h"
+#include "engine/ir/ops.h"
 #include "onnx_io/onnx_tools.h"
 
 namespace mhub::autograd {
@@ -81,6 +82,24 @@ ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair
   int64_t reduced = xs[0];
   for (size_t i = 2; i < xs.size(); ++i) axes.push_back(static_cast<int64_t>(i)), bshape.push_back(1), reduced *= xs[i];
   const float eps = n.attr_float("epsilon", 1e-5f), momentum = n.attr_float("momentum", 0.9f);
+  const bool has_running = n.inputs.size() >= 5 && b.graph().initializer(n.inputs[3]) && b.graph().initializer(n.inputs[4]);
+  const float unbiased = reduced > 1 ? static_cast<float>(reduced) / static_cast<float>(reduced - 1) : 1.0f;
+  if (b.internal_ops()) {
+    // One fused op; its batch mean and (biased) variance feed the running statistics and
+    // BatchNormGrad.
+    const auto outs = b.internal_node("BatchNormTraining", {n.inputs[0], n.inputs[1], n.inputs[2]}, {float_attr("epsilon", eps)},
+                                      {true, true, true});
+    rename_last_output(b, n.outputs[0]);
+    if (has_running) {
+      const std::string keep = b.const_f32(momentum);
+      running.emplace_back(n.inputs[3], b.op("Add", {b.op("Mul", {n.inputs[3], keep}), b.op("Mul", {outs[1], b.const_f32(1 - momentum)})}));
+      running.emplace_back(n.inputs[4], b.op("Add", {b.op("Mul", {n.inputs[4], keep}),
+                                                     b.op("Mul", {outs[2], b.const_f32((1 - momentum) * unbiased)})}));
+    }
+    ForwardStep step{n, {{"mean", outs[1]}, {"var", outs[2]}}};
+    step.node.outputs.resize(1);
+    return step;
+  }
   const std::string mean = b.reduce_mean(n.inputs[0], axes, true);
   const std::string centred = b.op("Sub", {n.inputs[0], mean});
   const std::string var = b.reduce_mean(b.op("Mul", {centred, centred}), axes, true);
@@ -90,9 +109,8 @@ ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair
   b.op("Add", {b.op("Mul", {xhat, gamma}), beta});
   rename_last_output(b, n.outputs[0]);
   b.set_shape(xhat, xs);
-  if (n.inputs.size() >= 5 && b.graph().initializer(n.inputs[3]) && b.graph().initializer(n.inputs[4])) {
+  if (has_running) {
     const std::string keep = b.const_f32(momentum);
-    const float unbiased = reduced > 1 ? static_cast<float>(reduced) / static_cast<float>(reduced - 1) : 1.0f;
     const std::string new_mean = b.op("Add", {b.op("Mul", {n.inputs[3], keep}),
                                               b.op("Mul", {b.reshape(mean, {xs[1]}), b.const_f32(1 - momentum)})});
     const std::string new_var = b.op("Add", {b.op("Mul", {n.inputs[4], keep}),
@@ -153,7 +171,7 @@ std::vector<std::string> differentiable_ops() {
 }
 
 TrainingModel build_training_model(const ir::Model& forward, const std::vector<std::string>& trainable,
-                                   const std::filesystem::path& base_dir) {
+                                   const std::filesystem::path& base_dir, TrainingGraphOptions options) {
   if (forward.graph.outputs.empty()) throw Error(ErrorCategory::usage, "training: the model has no outputs");
   const int64_t opset = forward.default_opset();
   if (opset < 13)
@@ -167,6 +185,7 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
   auto shapes = static_shapes(inferred);
   probe_shapes(forward, shapes);
   Builder b(g, std::move(shapes), opset);
+  b.set_internal_ops(!options.standard_ops_only);
   result.logits_name = forward.graph.outputs[0].name;
   const auto& zs = b.shape(result.logits_name);
   if (zs.size() != 2) throw Error(ErrorCategory::unsupported, "training: the model's first output must be logits [batch, classes]");
@@ -268,6 +287,10 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
     for (size_t i = 0; i < call.input_grads.size() && i < n.inputs.size(); ++i)
       if (!call.input_grads[i].empty() && call.wants[i]) grads[n.inputs[i]].push_back(call.input_grads[i]);
   }
+
+  // Internal ops, where a rule emitted them, need their domain imported.
+  const bool uses_internal = std::any_of(g.nodes.begin(), g.nodes.end(), [](const ir::Node& n) { return ir::is_internal_op(n.op); });
+  if (uses_internal) result.model.opset_imports.push_back({std::string(ir::kInternalDomain), 1, 0});
 
   g.outputs.clear();
   g.outputs.push_back(float_value("loss", std::vector<int64_t>{}));

@@ -1,6 +1,9 @@
 // Turns a forward model into a training model: one graph that runs the forward pass in
-// training mode, the loss, and the backward pass, written in standard ONNX ops only, so every
-// backend that runs ONNX runs training (the backward rules are device-independent).
+// training mode, the loss, and the backward pass. By default the backward pass uses mhub's
+// internal gradient ops where they exist (ConvGradInput / ConvGradWeight: engine/ir/
+// internal_ops.def, domain ir::kInternalDomain), which the engine runs fast; with
+// standard_ops_only it is written in standard ONNX ops only, so any runtime that runs ONNX runs
+// it (scripts/check_training_graph_with_ort.py checks it in ONNX Runtime).
 //
 // The training model's inputs are the forward model's inputs plus `target` (float [N, classes]:
 // the target distribution, one-hot or label-smoothed, built by the caller). Its outputs are
@@ -38,11 +41,15 @@ struct TrainingModel {
   std::vector<std::string> running_buffers;  // BN running mean / var initializers updated
 };
 
+struct TrainingGraphOptions {
+  bool standard_ops_only = false;
+};
+
 // `trainable`: initializer names to differentiate (float initializers only). Throws
 // mhub::Error (unsupported) naming the node whose op has no backward rule, or a dim that is not
 // static. `base_dir` is where the model's external data lives (for shape inference).
 TrainingModel build_training_model(const ir::Model& forward, const std::vector<std::string>& trainable,
-                                   const std::filesystem::path& base_dir);
+                                   const std::filesystem::path& base_dir, TrainingGraphOptions options = {});
 
 // Ops that have a backward rule (for --help and error messages).
 std::vector<std::string> differentiable_ops();

@@ -12,6 +12,10 @@ bool OpContext::has_input(size_t index) const {
   return index < inputs_.size() && inputs_[index] && inputs_[index]->kind != Value::Kind::absent;
 }
 
+bool OpContext::input_is_constant(size_t index) const {
+  return constant_inputs_ && index < constant_inputs_->size() && (*constant_inputs_)[index] && has_input(index);
+}
+
 const Value& OpContext::value(size_t index) const {
   if (!has_input(index))
     throw_error(ErrorCategory::format, describe() + ": input " + std::to_string(index) + " is missing");

@@ -53,6 +53,16 @@ class OpContext {
   // Whether the graph uses this output at all (kernels may skip optional outputs nobody reads).
   bool output_wanted(size_t index) const;
 
+  // Whether input `index` is a constant of the session: an initializer whose bytes stay the same
+  // for the session's whole life (not one of SessionOptions::mutable_initializers). Only then may
+  // a kernel cache what it derives from the bytes (prepacked weights) keyed by the address; any
+  // other input (computed values from the buffer pool, caller feeds, parameters a trainer updates
+  // in place) can hold different bytes at the same address in the next run. False when the
+  // caller did not say (set_constant_inputs not called).
+  bool input_is_constant(size_t index) const;
+  // Set by the session: one flag per node input (kept alive by the session's plan).
+  void set_constant_inputs(const std::vector<bool>* flags) { constant_inputs_ = flags; }
+
   ThreadPool& threads() { return scope_.threads(); }
   ExecutionScope& scope() { return scope_; }
 
@@ -65,6 +75,7 @@ class OpContext {
   std::vector<const Value*> inputs_;
   std::vector<Value>& outputs_;
   ExecutionScope& scope_;
+  const std::vector<bool>* constant_inputs_ = nullptr;
 };
 
 }  // namespace mhub::engine

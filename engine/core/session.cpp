@@ -87,6 +87,7 @@ struct Step {
   std::vector<int> inputs;   // slot per node input, -1 for ""
   std::vector<int> outputs;  // slot per node output, -1 for ""
   std::vector<int> release_after;
+  std::vector<bool> constant_inputs;  // per input: an initializer with fixed bytes
   mutable std::vector<ir::DataType> cached_types;
   mutable const KernelDef* cached_kernel = nullptr;
   mutable double seconds = 0;  // kernel time, collected with SessionOptions::verbose
@@ -123,8 +124,11 @@ struct Session::Impl {
   std::vector<PortInfo> outputs;
   std::unordered_set<std::string> inputs_with_default;
   std::vector<std::string> log;
+  std::unordered_set<std::string> mutable_names;  // options.mutable_initializers
 
-  Impl(SessionOptions opts) : options(opts), threads(opts.threads) {}
+  Impl(SessionOptions opts)
+      : options(opts), threads(opts.threads),
+        mutable_names(opts.mutable_initializers.begin(), opts.mutable_initializers.end()) {}
 
   const Backend* place(const ir::Node& node) const {
     for (const Backend* backend : backends)
@@ -170,10 +174,11 @@ Plan Session::Impl::build_plan(const ir::Graph& graph) {
     if (added) ++plan.slot_count;
     return it->second;
   };
-  std::unordered_set<int> defined;
+  std::unordered_set<int> defined, constant_slots;
   for (const ir::Tensor& init : graph.initializers) {
     int s = slot(init.name);
     defined.insert(s);
+    if (!mutable_names.count(init.name)) constant_slots.insert(s);
     Value value = Value::of(init);
     value.tensor.name.clear();
     plan.constants.emplace_back(s, std::move(value));
@@ -182,6 +187,7 @@ Plan Session::Impl::build_plan(const ir::Graph& graph) {
     int s = slot(input.name);
     plan.input_slots.push_back(s);
     defined.insert(s);
+    constant_slots.erase(s);  // the caller may feed another tensor in its place
   }
   std::vector<size_t> last_use;
   auto note_use = [&](int s, size_t step) {
@@ -201,6 +207,7 @@ Plan Session::Impl::build_plan(const ir::Graph& graph) {
     for (const std::string& input : node.inputs) {
       int s = slot(input);
       step.inputs.push_back(s);
+      step.constant_inputs.push_back(s >= 0 && constant_slots.count(s) > 0);
       note_use(s, position);
     }
     for (const std::string& name : subgraph_reads(node)) note_use(slot(name), position);
@@ -259,6 +266,7 @@ void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& sco
   }
   std::vector<Value> outputs(step.outputs.size());
   OpContext context(node, step.opset, std::move(inputs), outputs, scope);
+  context.set_constant_inputs(&step.constant_inputs);
   try {
     if (options.verbose) {
       auto start = std::chrono::steady_clock::now();
@@ -316,7 +324,8 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
 void Session::Impl::fold_constants() {
   ir::Graph& graph = model.graph;
   std::unordered_set<std::string> constant;
-  for (const ir::Tensor& init : graph.initializers) constant.insert(init.name);
+  for (const ir::Tensor& init : graph.initializers)
+    if (!mutable_names.count(init.name)) constant.insert(init.name);  // mutable ones change per run
   for (const ir::ValueInfo& input : graph.inputs) constant.erase(input.name);  // caller may override
   std::unordered_set<std::string> graph_outputs;
   for (const ir::ValueInfo& output : graph.outputs) graph_outputs.insert(output.name);

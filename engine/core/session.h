@@ -31,6 +31,11 @@ struct SessionOptions {
   bool allow_fast = true;   // false: reference kernels only (to check fast kernels)
   bool fold_constants = true;
   bool fuse = true;         // load-time fusions: passes/transformer_fusion.h, passes/nn_fusion.h
+  // Initializers whose bytes the caller changes in place between runs (a trainer's parameters
+  // and running statistics). They are never folded into constants, and kernels see them as
+  // non-constant inputs (OpContext::input_is_constant), so nothing derived from their bytes is
+  // cached. Every other initializer must keep its bytes for the session's life.
+  std::vector<std::string> mutable_initializers;
 };
 
 // Name and declared type of a graph input or output (type.kind none when the file has none).

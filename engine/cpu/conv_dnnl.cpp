@@ -1,11 +1,15 @@
 // Fast float32 Conv (and MaxPool / AveragePool) through oneDNN (1-D, 2-D and 3-D, groups, dilations, pads, fused bias and
 // the optional fused Relu written by the graph passes as attribute mhub_activation="Relu").
 //
-// Prepacked weights: the primitive and the weights reordered into oneDNN's preferred layout are
-// built once per (node, weights storage, input shape) and cached; later runs only reorder the
-// activations in and out. The cache entry holds the weights' Storage, so that address cannot be
-// reused by another tensor while the entry lives (the key stays unique).
+// Prepacked weights: when the weights (and bias) are session constants
+// (OpContext::input_is_constant), the primitive and the weights reordered into oneDNN's
+// preferred layout are built once per (weights storage, attributes, shapes) and cached; later
+// runs only reorder the activations in and out. The cache entry holds the weights' Storage, so
+// that address cannot be reused by another tensor while the entry lives (the key stays unique).
+// Weights that may change between runs (computed values, parameters a trainer updates in place)
+// share one primitive per (attributes, shapes) and are reordered on every run.
 #include <cstring>
+#include <iterator>
 #include <list>
 #include <unordered_map>
 #include <map>
@@ -17,6 +21,7 @@
 
 #include "engine/cpu/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/dnnl_common.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/nn_util.h"
 
@@ -26,86 +31,57 @@ namespace {
 
 using dnnl::memory;
 
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-memory::format_tag plain_tag(size_t rank) {
-  return rank == 3 ? memory::format_tag::ncw : rank == 4 ? memory::format_tag::nchw : memory::format_tag::ncdhw;
-}
-memory::format_tag plain_weight_tag(size_t rank, bool grouped) {
-  if (grouped) return rank == 3 ? memory::format_tag::goiw : rank == 4 ? memory::format_tag::goihw : memory::format_tag::goidhw;
-  return rank == 3 ? memory::format_tag::oiw : rank == 4 ? memory::format_tag::oihw : memory::format_tag::oidhw;
-}
+dnnl::engine& cpu_engine() { return dnnl_cpu_engine(); }
+memory::format_tag plain_tag(size_t rank) { return dnnl_plain_tag(rank); }
 
 struct ConvPlan {
-  std::shared_ptr<const ir::Storage> weight_owner;
+  std::shared_ptr<const ir::Storage> weight_owner;  // set when the weights are baked in
   std::shared_ptr<const ir::Storage> bias_owner;
   dnnl::convolution_forward conv;
-  memory::desc src_plain, dst_plain, src_md, dst_md;
-  memory weights, bias;
+  memory::desc src_plain, dst_plain, src_md, dst_md, w_plain, w_md, b_md, scratch_md;
+  memory weights, bias;  // baked plans only
   std::vector<int64_t> out_dims;
-  bool reorder_src = false, reorder_dst = false;
+  bool reorder_src = false, reorder_dst = false, has_bias = false, baked = false;
 };
 
-// Cache keys never use node addresses (a later session may put another node there): they use
-// the weights' address (kept alive by the entry), the node's attributes and the input shape.
+// (weights address or nullptr when not baked, attributes [+ baked bias address], X and W dims).
 using PlanKey = std::tuple<const void*, std::string, std::vector<int64_t>>;
 
-std::string attribute_signature(const ir::Node& node) {
-  std::string sig = node.op_type;
-  for (const ir::Attribute& a : node.attributes) {
-    sig += ";" + a.name + "=" + std::to_string(a.i) + "," + std::to_string(a.f) + "," + a.s;
-    for (int64_t v : a.ints) sig += "," + std::to_string(v);
-  }
-  return sig;
-}
+std::string attribute_signature(const ir::Node& node) { return dnnl_attribute_signature(node); }
 
 std::mutex cache_mutex;
 std::map<PlanKey, std::shared_ptr<ConvPlan>> cache;
 
-std::shared_ptr<ConvPlan> build_plan(OpContext& ctx) {
+std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
   size_t rank = x.dims.size();
+  if (rank < 3 || rank > 5 || w.dims.size() != rank) fail(ctx, "X and W must have the same rank, 3 to 5");
   std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
   std::vector<int64_t> kernel = node.attr_ints("kernel_shape");
   if (kernel.empty()) kernel.assign(w.dims.begin() + 2, w.dims.end());
   ConvGeometry g = conv_geometry(ctx, in, kernel, false);
   int64_t group = node.attr_int("group", 1);
-  int64_t n = x.dims[0], c = x.dims[1], m = w.dims[0];
+  int64_t c = x.dims[1], m = w.dims[0];
   if (group < 1 || c != w.dims[1] * group || m % group) fail(ctx, "channels do not match weights and group");
+  DnnlConvDims d = dnnl_conv_dims(x.dims, w.dims, group, g);
   auto plan = std::make_shared<ConvPlan>();
-  plan->weight_owner = w.storage;
-  memory::dims src_dims(x.dims.begin(), x.dims.end());
-  memory::dims dst_dims = {n, m};
-  dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
-  plan->out_dims.assign(dst_dims.begin(), dst_dims.end());
-  memory::dims wdims;
-  bool grouped = group > 1;
-  if (grouped) {
-    wdims = {group, m / group, w.dims[1]};
-  } else {
-    wdims = {m, w.dims[1]};
-  }
-  wdims.insert(wdims.end(), kernel.begin(), kernel.end());
-  memory::dims strides(g.stride.begin(), g.stride.end()), dil, pl(g.pad_begin.begin(), g.pad_begin.end()),
-      pr(g.pad_end.begin(), g.pad_end.end());
-  for (int64_t d : g.dilation) dil.push_back(d - 1);  // oneDNN counts dilation from 0
+  plan->out_dims.assign(d.dst.begin(), d.dst.end());
   auto f32 = memory::data_type::f32;
   // mhub_layout_in/out = "nhwc" (set by the fusion pass between chained convs): the tensor's
   // bytes are channels-last although its dims stay NCHW.
   bool nhwc_in = rank == 4 && node.attr_string("mhub_layout_in", "") == "nhwc";
   bool nhwc_out = rank == 4 && node.attr_string("mhub_layout_out", "") == "nhwc";
-  plan->src_plain = memory::desc(src_dims, f32, nhwc_in ? memory::format_tag::nhwc : plain_tag(rank));
-  plan->dst_plain = memory::desc(dst_dims, f32, nhwc_out ? memory::format_tag::nhwc : plain_tag(rank));
-  memory::desc src_any(src_dims, f32, memory::format_tag::any), dst_any(dst_dims, f32, memory::format_tag::any);
-  memory::desc w_any(wdims, f32, memory::format_tag::any);
-  memory::desc b_md({m}, f32, memory::format_tag::a);
-  bool has_bias = ctx.has_input(2);
+  plan->src_plain = memory::desc(d.src, f32, nhwc_in ? memory::format_tag::nhwc : plain_tag(rank));
+  plan->dst_plain = memory::desc(d.dst, f32, nhwc_out ? memory::format_tag::nhwc : plain_tag(rank));
+  memory::desc src_any(d.src, f32, memory::format_tag::any), dst_any(d.dst, f32, memory::format_tag::any);
+  memory::desc w_any(d.weights, f32, memory::format_tag::any);
+  plan->b_md = memory::desc(d.bias, f32, memory::format_tag::a);
+  plan->has_bias = ctx.has_input(2);
+  // Plans are shared by sessions on other threads: each run brings its own scratchpad.
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const ir::Attribute* act = node.attribute("mhub_activation");
   if (act && (act->s == "Relu" || act->s == "Clip")) {
     dnnl::post_ops ops;
@@ -116,27 +92,32 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx) {
                          node.attr_float("mhub_clip_max", 0.0f));
     attr.set_post_ops(ops);
   }
-  auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                         dnnl::algorithm::convolution_direct, src_any, w_any, b_md,
-                                                         dst_any, strides, dil, pl, pr)
-                       : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                         dnnl::algorithm::convolution_direct, src_any, w_any,
-                                                         dst_any, strides, dil, pl, pr);
+  auto desc = plan->has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                               dnnl::algorithm::convolution_direct, src_any, w_any, plan->b_md,
+                                                               dst_any, d.strides, d.dilates, d.pad_l, d.pad_r)
+                             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                               dnnl::algorithm::convolution_direct, src_any, w_any,
+                                                               dst_any, d.strides, d.dilates, d.pad_l, d.pad_r);
   dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
   plan->conv = dnnl::convolution_forward(pd);
   plan->src_md = pd.src_desc();
   plan->dst_md = pd.dst_desc();
+  plan->w_md = pd.weights_desc();
+  plan->scratch_md = pd.scratchpad_desc();
+  plan->w_plain = memory::desc(d.weights, f32, dnnl_plain_weight_tag(rank, d.grouped));
   plan->reorder_src = plan->src_md != plan->src_plain;
   plan->reorder_dst = plan->dst_md != plan->dst_plain;
+  if (!bake) return plan;
+  plan->baked = true;
+  plan->weight_owner = w.storage;
   dnnl::stream stream(cpu_engine());
-  memory::desc w_plain(wdims, f32, plain_weight_tag(rank, grouped));
-  memory w_user(w_plain, cpu_engine(), const_cast<float*>(w.data<float>()));
-  plan->weights = memory(pd.weights_desc(), cpu_engine());
+  memory w_user(plan->w_plain, cpu_engine(), const_cast<float*>(w.data<float>()));
+  plan->weights = memory(plan->w_md, cpu_engine());
   dnnl::reorder(w_user, plan->weights).execute(stream, w_user, plan->weights);
-  if (has_bias) {
+  if (plan->has_bias) {
     const ir::Tensor& b = ctx.input(2);
     plan->bias_owner = b.storage;
-    plan->bias = memory(b_md, cpu_engine());
+    plan->bias = memory(plan->b_md, cpu_engine());
     std::memcpy(plan->bias.get_data_handle(), b.data<float>(), m * sizeof(float));
   }
   stream.wait();
@@ -146,13 +127,15 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx) {
 void conv_fast(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
+  const bool has_bias = ctx.has_input(2);
   set_dnnl_threads(ctx.threads().size());
   std::vector<int64_t> key_dims = x.dims;
   key_dims.insert(key_dims.end(), w.dims.begin(), w.dims.end());
-  // The bias is baked into the plan too: its address (kept alive by the entry) joins the key.
+  // Only bytes that stay fixed for the session's life may be baked into a cached plan.
+  const bool bake = w.storage && ctx.input_is_constant(1) && (!has_bias || ctx.input_is_constant(2));
   std::string sig = attribute_signature(ctx.node());
-  if (ctx.has_input(2)) sig += ";bias@" + std::to_string(reinterpret_cast<uintptr_t>(ctx.input(2).data<float>()));
-  PlanKey key{w.storage.get() ? static_cast<const void*>(w.data<float>()) : nullptr, sig, key_dims};
+  if (has_bias) sig += bake ? ";bias@" + std::to_string(reinterpret_cast<uintptr_t>(ctx.input(2).data<float>())) : ";bias";
+  PlanKey key{bake ? static_cast<const void*>(w.data<float>()) : nullptr, sig, key_dims};
   std::shared_ptr<ConvPlan> plan;
   {
     std::lock_guard<std::mutex> lock(cache_mutex);
@@ -160,8 +143,12 @@ void conv_fast(OpContext& ctx) {
     if (it != cache.end()) plan = it->second;
   }
   if (!plan) {
-    plan = build_plan(ctx);
+    plan = build_plan(ctx, bake);
     std::lock_guard<std::mutex> lock(cache_mutex);
+    // Baked plans whose weights only the cache still holds belong to models that are gone (an
+    // evaluation copy per epoch, say): drop them, and their prepacked copies, now.
+    for (auto it = cache.begin(); it != cache.end();)
+      it = it->second->weight_owner && it->second->weight_owner.use_count() == 1 ? cache.erase(it) : std::next(it);
     if (cache.size() > 4096) cache.clear();  // bounded: models are re-planned after a flush
     cache[key] = plan;
   }
@@ -169,14 +156,24 @@ void conv_fast(OpContext& ctx) {
   dnnl::stream stream(cpu_engine());
   memory src_user(plan->src_plain, cpu_engine(), const_cast<float*>(x.data<float>()));
   memory dst_user(plan->dst_plain, cpu_engine(), mutable_floats(y));
-  memory src = src_user, dst = dst_user;
+  memory src = src_user, dst = dst_user, weights = plan->weights, bias = plan->bias;
   if (plan->reorder_src) {
     src = memory(plan->src_md, cpu_engine());
     dnnl::reorder(src_user, src).execute(stream, src_user, src);
   }
+  if (!plan->baked) {
+    memory w_user(plan->w_plain, cpu_engine(), const_cast<float*>(w.data<float>()));
+    weights = w_user;
+    if (plan->w_md != plan->w_plain) {
+      weights = memory(plan->w_md, cpu_engine());
+      dnnl::reorder(w_user, weights).execute(stream, w_user, weights);
+    }
+    if (has_bias) bias = memory(plan->b_md, cpu_engine(), const_cast<float*>(ctx.input(2).data<float>()));
+  }
   if (plan->reorder_dst) dst = memory(plan->dst_md, cpu_engine());
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, plan->weights}, {DNNL_ARG_DST, dst}};
-  if (plan->bias_owner) args[DNNL_ARG_BIAS] = plan->bias;
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
+                                          {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, cpu_engine())}};
+  if (plan->has_bias) args[DNNL_ARG_BIAS] = bias;
   plan->conv.execute(stream, args);
   if (plan->reorder_dst) dnnl::reorder(dst, dst_user).execute(stream, dst, dst_user);
   stream.wait();
@@ -193,7 +190,7 @@ bool conv_fast_supports(const ir::Node& node, std::span<const ir::DataType> type
 // Primitives are cached like convolutions (keyed by node and input shape).
 struct PoolPlan {
   dnnl::pooling_v2_forward pool;
-  memory::desc src, dst;
+  memory::desc src, dst, scratch;
   std::vector<int64_t> out_dims;
 };
 std::map<std::pair<std::string, std::vector<int64_t>>, std::shared_ptr<PoolPlan>> pool_cache;
@@ -235,7 +232,11 @@ void pool_fast(OpContext& ctx) {
                                         memory::dims(g.stride.begin(), g.stride.end()),
                                         memory::dims(g.kernel.begin(), g.kernel.end()), dil,
                                         memory::dims(g.pad_begin.begin(), g.pad_begin.end()), pr);
-    plan->pool = dnnl::pooling_v2_forward(dnnl::pooling_v2_forward::primitive_desc(desc, cpu_engine()));
+    dnnl::primitive_attr attr;  // plans are shared across threads: each run brings its own scratchpad
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, cpu_engine());
+    plan->pool = dnnl::pooling_v2_forward(pd);
+    plan->scratch = pd.scratchpad_desc();
     std::lock_guard<std::mutex> lock(cache_mutex);
     if (pool_cache.size() > 4096) pool_cache.clear();
     pool_cache[key] = plan;
@@ -244,7 +245,7 @@ void pool_fast(OpContext& ctx) {
   dnnl::stream stream(cpu_engine());
   memory src(plan->src, cpu_engine(), const_cast<float*>(x.data<float>()));
   memory dst(plan->dst, cpu_engine(), mutable_floats(y));
-  plan->pool.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+  plan->pool.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, memory(plan->scratch, cpu_engine())}});
   stream.wait();
 }
 

@@ -18,6 +18,11 @@ std::vector<KernelDef> build_table() {
   add_conv_kernels(table);
   add_pool_fast_kernels(table);  // before conv_dnnl: its MaxPool is slow on NCHW (pool_fast.cpp)
   add_conv_dnnl_kernels(table);
+  add_conv_grad_kernels(table);
+  add_conv_grad_dnnl_kernels(table);
+  add_batchnorm_train_kernels(table);
+  add_activation_grad_kernels(table);
+  add_pool_train_kernels(table);
   add_pool_kernels(table);
   add_norm_kernels(table);
   add_softmax_kernels(table);

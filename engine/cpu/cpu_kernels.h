@@ -27,6 +27,12 @@ void add_matmul_kernels(std::vector<KernelDef>& table);
 void add_conv_kernels(std::vector<KernelDef>& table);
 void add_conv_dnnl_kernels(std::vector<KernelDef>& table);
 void add_pool_fast_kernels(std::vector<KernelDef>& table);
+// mhub-internal ops (engine/ir/internal_ops.def)
+void add_conv_grad_kernels(std::vector<KernelDef>& table);
+void add_conv_grad_dnnl_kernels(std::vector<KernelDef>& table);
+void add_batchnorm_train_kernels(std::vector<KernelDef>& table);
+void add_activation_grad_kernels(std::vector<KernelDef>& table);
+void add_pool_train_kernels(std::vector<KernelDef>& table);  // also MaxPool with indices, fast
 void add_pool_kernels(std::vector<KernelDef>& table);
 void add_norm_kernels(std::vector<KernelDef>& table);
 void add_softmax_kernels(std::vector<KernelDef>& table);

@@ -1,7 +1,10 @@
 #include "engine/train/trainer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "common/error.h"
 #include "engine/autograd/training_graph.h"
@@ -88,10 +91,13 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
     if (const ir::Tensor* source = forward_.graph.initializer(t.name)) t = *source;
   engine::SessionOptions session_options;
   session_options.threads = options_.threads;
-  session_options.fold_constants = false;
-  // Reference kernels only: the fast oneDNN Conv caches prepacked weights by address, which
-  // neither weights updated in place nor the backward graph's computed Conv weights satisfy.
-  session_options.allow_fast = false;
+  session_options.verbose = options_.verbose;
+  // Parameters and running statistics change in place after every step, and restore() writes
+  // every float initializer of the model (frozen ones too): the session must neither fold them
+  // into constants nor let kernels cache anything derived from their bytes. The training
+  // graph's own constants (shapes, scalars) stay foldable.
+  for (const auto& t : forward_.graph.initializers)
+    if (t.dtype == ir::DataType::float32) session_options.mutable_initializers.push_back(t.name);
   session_ = std::make_unique<engine::Session>(training_, session_options);
   const double decay = options_.weight_decay >= 0 ? options_.weight_decay : (options_.optimizer == "sgd" ? 0.0 : 0.01);
   optimizer_ = make_optimizer(options_.optimizer, decay, options_.momentum, options_.nesterov);
@@ -99,6 +105,16 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
 }
 
 Trainer::~Trainer() = default;
+
+std::vector<std::pair<std::string, double>> Trainer::op_times_ms() const {
+  if (!options_.verbose) return {};
+  std::map<std::string, double> sums;
+  for (const auto& node : session_->node_times()) sums[node.op] += node.ms;
+  sums["(update)"] = update_ms_;
+  std::vector<std::pair<std::string, double>> sorted(sums.begin(), sums.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return sorted;
+}
 
 float* Trainer::initializer_data(const std::string& name) {
   for (auto& t : forward_.graph.initializers)
@@ -124,6 +140,12 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   }
   ++batches_seen_;
   auto outputs = session_->run(feeds);
+  const auto update_start = std::chrono::steady_clock::now();
+  struct AddUpdateTime {
+    double& total;
+    std::chrono::steady_clock::time_point start;
+    ~AddUpdateTime() { total += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); }
+  } add_update_time{update_ms_, update_start};
 
   StepStats stats;
   stats.loss = outputs[0].tensor.data<float>()[0];
@@ -135,7 +157,10 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
       if (logits[r * classes_ + c] > logits[r * classes_ + best]) best = c;
     stats.correct += best == batch.labels[r];
   }
-  for (size_t k = 0; k < trainable_.size(); ++k) {
+  // One batch per step and no clipping (the only writer of gradients): the optimizer reads the
+  // session's gradient outputs directly instead of a copy.
+  const bool direct = options_.accumulate == 1 && options_.clip_norm <= 0;
+  for (size_t k = 0; k < trainable_.size() && !direct; ++k) {
     const ir::Tensor& g = outputs[2 + k].tensor;
     const float* values = g.data<float>();
     auto& sum = grad_sums_[k];
@@ -154,6 +179,11 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   std::vector<float*> grads;
   std::vector<size_t> counts;
   for (size_t k = 0; k < trainable_.size(); ++k) {
+    if (direct) {
+      const ir::Tensor& g = outputs[2 + k].tensor;
+      params.push_back({trainable_[k], initializer_data(trainable_[k]), g.data<float>(), static_cast<size_t>(g.numel())});
+      continue;
+    }
     auto& sum = grad_sums_[k];
     if (options_.accumulate > 1)
       for (auto& v : sum) v /= static_cast<float>(options_.accumulate);

@@ -2,7 +2,8 @@
 // Session whose trainable initializers the optimizer updates in place between runs.
 //
 // Contract: the Trainer owns its copy of the model; parameters live in owned storage shared
-// with the session (constant folding is off so updates are always seen). One Trainer serves one
+// with the session, which knows them as mutable initializers (never folded, never cached by
+// kernels), so updates are always seen. One Trainer serves one
 // batch size (the training graph has static shapes); the data loader drops the last partial
 // batch. Loss is mean cross-entropy with optional label smoothing.
 #pragma once
@@ -34,6 +35,7 @@ struct TrainerOptions {
   int accumulate = 1;                   // batches per optimizer step
   std::vector<std::string> freeze;      // globs of parameter names kept fixed
   uint64_t seed = 0;                    // dropout masks: Rng::derived(seed, batch number, mask)
+  bool verbose = false;                 // time every node of the training graph (op_times_ms)
 };
 
 struct StepStats {
@@ -55,6 +57,11 @@ class Trainer {
   StepStats train_batch(const Batch& batch, double lr);
 
   const std::vector<std::string>& trainable() const { return trainable_; }
+  int64_t classes() const { return classes_; }
+  // With TrainerOptions::verbose: milliseconds spent per op type of the training graph, summed
+  // over every batch so far, plus "(update)" for the gradient copies and optimizer steps;
+  // largest first. Empty without verbose.
+  std::vector<std::pair<std::string, double>> op_times_ms() const;
   Optimizer& optimizer() { return *optimizer_; }
   // The forward model with the current weights, BatchNormalization switched to inference mode.
   ir::Model export_model() const;
@@ -83,6 +90,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::vector<std::vector<float>> grad_sums_;
   int pending_ = 0;
+  double update_ms_ = 0;
 };
 
 // The target distribution for cross-entropy: one-hot rows, label-smoothed.

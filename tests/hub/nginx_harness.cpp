@@ -175,12 +175,16 @@ HubServer::HubServer() {
   add_repo("acme/slow", commit_for("acme/slow"), {{"big.bin", lfs_file(random_bytes(4 << 20, 3))}});
   add_repo("acme/private", commit_for("acme/private"), {{"model.bin", lfs_file(random_bytes(200 << 10, 4))}});
   add_repo("acme/faulty", commit_for("acme/faulty"), {{"data.bin", lfs_file(random_bytes(2 << 20, 5))}});
+  // The bundled fashion-cnn published as a Hub repo (tests/test_hub_finetune.cpp trains it).
+  add_repo("acme/fashion-cnn", commit_for("acme/fashion-cnn"),
+           {{"model.onnx", lfs_file(read_whole_file(MHUB_SOURCE_DIR "/models/fashion-cnn/model.onnx"))}});
 
   std::string locations;
   locations += locations_for(repos_["acme/tiny"], "blobs", proxy_->port(), false);
   locations += locations_for(repos_["acme/faulty"], "blobs", proxy_->port(), false);
   locations += locations_for(repos_["acme/slow"], "slow", slow_port_, false);
   locations += locations_for(repos_["acme/private"], "blobs", cdn_port_, true);
+  locations += locations_for(repos_["acme/fashion-cnn"], "blobs", cdn_port_, false);
   // A renamed repo: a relative (same-host) redirect, as the Hub sends.
   locations += "location ~ ^/acme/old-name/(resolve/.*)$ {\n  return 307 /acme/tiny/$1;\n}\n";
   // A file larger than any disk: the free-space check must refuse it before downloading.

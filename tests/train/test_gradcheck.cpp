@@ -96,14 +96,26 @@ float* data_of(ir::Model& m, const std::string& name) {
   return nullptr;
 }
 
+// How gradcheck builds and runs the training graph.
+enum class GradMode {
+  standard_reference,  // standard ONNX ops only, reference kernels, nothing folded
+  internal_reference,  // mhub's internal *Grad ops, reference kernels
+  internal_fast,       // internal ops, fast kernels, folding on, parameters marked mutable (as the Trainer runs)
+};
+
 // Analytic gradients from the training graph vs central differences of its loss, for up to
-// `probes` elements of every parameter.
-void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
-  auto training = autograd::build_training_model(tiny.model, tiny.params, ".");
+// `probes` elements of every parameter. The parameters are changed in place between runs, as
+// the optimizer does.
+void gradcheck_mode(Tiny& tiny, int64_t classes, int probes, GradMode mode) {
+  CAPTURE(static_cast<int>(mode));
+  autograd::TrainingGraphOptions graph_options;
+  graph_options.standard_ops_only = mode == GradMode::standard_reference;
+  auto training = autograd::build_training_model(tiny.model, tiny.params, ".", graph_options);
   engine::SessionOptions options;
   options.threads = 1;
-  options.fold_constants = false;
-  options.allow_fast = false;
+  options.fold_constants = mode == GradMode::internal_fast;
+  options.allow_fast = mode == GradMode::internal_fast;
+  options.mutable_initializers = training.params;
   engine::Session session(training.model, options);
   train::Rng rng(3);
   ir::Tensor x = ir::Tensor::zeros(ir::DataType::float32, tiny.input_dims);
@@ -142,6 +154,11 @@ void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
       CHECK(std::fabs(numeric - analytic) <= 2e-3 + 2e-2 * std::fabs(analytic));
     }
   }
+}
+
+void gradcheck(Tiny& tiny, int64_t classes, int probes = 6) {
+  for (GradMode mode : {GradMode::standard_reference, GradMode::internal_reference, GradMode::internal_fast})
+    gradcheck_mode(tiny, classes, probes, mode);
 }
 
 }  // namespace
@@ -300,6 +317,22 @@ TEST_CASE("Dropout masks follow --seed: same seed same losses, other seed other 
 }  // TEST_SUITE
 
 TEST_SUITE("train") {
+
+TEST_CASE("gradcheck: Conv with frozen weights (bias only), frozen bias (weights only), 1-D and 3-D") {
+  Tiny a({2, 3, 6, 5});
+  const std::string bias_only = a.op("Conv", {"x", a.param({4, 3, 3, 2}, 0.5f, 0, false), a.param({4})}, {attr_is("pads", {1, 0, 0, 1})});
+  const std::string weights_only = a.op("Conv", {bias_only, a.param({2, 4, 2, 2}), a.param({2}, 0.5f, 0, false)}, {attr_is("strides", {2, 1})});
+  a.head(a.op("Flatten", {weights_only}), 2, 2 * 2 * 4, 3);
+  gradcheck(a, 3);
+  Tiny b({2, 2, 9});
+  const std::string c1 = b.op("Conv", {"x", b.param({3, 2, 3}), b.param({3})}, {attr_is("strides", {2}), attr_is("dilations", {2}), attr_is("pads", {2, 1})});
+  b.head(b.op("Flatten", {c1}), 2, 3 * 4, 3);
+  gradcheck(b, 3);
+  Tiny d({1, 2, 3, 4, 3});
+  const std::string c3 = d.op("Conv", {"x", d.param({2, 2, 2, 2, 2}), d.param({2})}, {attr_is("pads", {1, 0, 0, 0, 1, 1})});
+  d.head(d.op("Flatten", {c3}), 1, 2 * 3 * 3 * 4, 3);
+  gradcheck(d, 3);
+}
 
 TEST_CASE("gradcheck: grouped and depthwise Conv") {
   Tiny a({2, 4, 5, 5});

@@ -90,6 +90,39 @@ TEST_CASE("Trainer reproduces PyTorch's 20 AdamW steps on the BatchNorm CNN") {
   if (engine_can_train("cnn", 4)) replay_fixture("cnn", "adamw", 4, {1, 12, 12});
 }
 
+TEST_CASE("restore() reaches frozen weights too: the fast kernels never keep the old ones") {
+  const auto root = mhub::test::train_fixtures() / "cnn";
+  const auto inputs = fixture_floats("cnn/inputs.npy");
+  const auto labels = read_npy(root / "targets.npy").to_int64s();
+  Batch batch;
+  batch.input_dims = {4, 1, 12, 12};
+  batch.inputs.assign(inputs.begin(), inputs.begin() + 4 * 144);
+  batch.labels.assign(labels.begin(), labels.begin() + 4);
+  TrainerOptions options;
+  options.optimizer = "sgd";
+  options.threads = 1;
+  options.freeze = {"conv1.*"};
+  const auto forward = onnx_io::load_model(root / "model.onnx");
+  Trainer trainer(forward, root, 4, options);
+  trainer.train_batch(batch, 0.0);  // runs (and lets kernels cache) with the original conv1
+  Checkpoint changed = trainer.checkpoint();
+  for (auto& t : changed.tensors)
+    if (t.name == "param/conv1.weight")
+      for (float& v : t.values) v *= 2;
+  trainer.restore(changed);
+  const double restored = trainer.train_batch(batch, 0.0).loss;
+  // The same weights from the start.
+  auto doubled = forward;
+  for (auto& t : doubled.graph.initializers)
+    if (t.name == "conv1.weight") {
+      std::vector<float> v(t.data<float>(), t.data<float>() + t.numel());
+      for (float& x : v) x *= 2;
+      t = ir::Tensor::from_bytes(ir::DataType::float32, t.dims, v.data(), v.size() * 4, t.name);
+    }
+  Trainer fresh(doubled, root, 4, options);
+  CHECK(restored == doctest::Approx(fresh.train_batch(batch, 0.0).loss).epsilon(1e-6));
+}
+
 TEST_CASE("Trainer reproduces PyTorch's 20 SGD-Nesterov steps on the transformer block") {
   if (engine_can_train("transformer", 3)) replay_fixture("transformer", "sgd", 3, {6, 16});
 }

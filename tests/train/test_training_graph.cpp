@@ -33,7 +33,22 @@ TEST_SUITE("train") {
 TEST_CASE("training graph for the BatchNorm CNN: every parameter gets a gradient, running stats update") {
   const auto path = mhub::test::train_fixtures() / "cnn" / "model.onnx";
   const auto forward = onnx_io::load_model(path);
-  const auto training = autograd::build_training_model(forward, kCnnParams, path.parent_path());
+  // Standard ONNX ops only: scripts/check_training_graph_with_ort.py runs this file in ONNX Runtime.
+  autograd::TrainingGraphOptions standard;
+  standard.standard_ops_only = true;
+  const auto training = autograd::build_training_model(forward, kCnnParams, path.parent_path(), standard);
+  for (const auto& n : training.model.graph.nodes) CHECK(n.domain.empty());
+  // By default the Conv gradients are mhub's internal ops (no ConvTranspose / swapped-axes Conv).
+  const auto fast = autograd::build_training_model(forward, kCnnParams, path.parent_path());
+  int grad_input = 0, grad_weight = 0, transposed = 0;
+  for (const auto& n : fast.model.graph.nodes) {
+    grad_input += n.op == ir::OpKind::ConvGradInput;
+    grad_weight += n.op == ir::OpKind::ConvGradWeight;
+    transposed += n.op == ir::OpKind::ConvTranspose;
+  }
+  CHECK(grad_input == 1);  // conv1's input is the data: no gradient wanted
+  CHECK(grad_weight == 2);
+  CHECK(transposed == 0);
   CHECK(training.params == kCnnParams);
   CHECK(training.running_buffers.size() == 4);
   std::vector<std::string> outputs;

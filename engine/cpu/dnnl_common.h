@@ -1,0 +1,42 @@
+// What the oneDNN kernels (conv_dnnl.cpp, conv_grad_dnnl.cpp) share: the CPU engine, plain
+// memory layouts, a node's attributes as a cache key, and a Conv's geometry in oneDNN's terms.
+//
+// Cache keys never use node addresses (a later session may put another node there); they use
+// the node's attributes and the tensor shapes, plus a weights address only where the weights
+// are a session constant (OpContext::input_is_constant) and the cache entry keeps them alive.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "engine/cpu/conv_geometry.h"
+
+namespace mhub::engine::cpu {
+
+dnnl::engine& dnnl_cpu_engine();
+
+// ncw / nchw / ncdhw for a tensor of `rank` dims (3 to 5).
+dnnl::memory::format_tag dnnl_plain_tag(size_t rank);
+// oiw / oihw / oidhw, or goiw / goihw / goidhw for grouped weights.
+dnnl::memory::format_tag dnnl_plain_weight_tag(size_t rank, bool grouped);
+
+// "op;name=i,f,s,ints...;..." over every attribute of the node.
+std::string dnnl_attribute_signature(const ir::Node& node);
+
+// A forward Conv X [N, C, in...] * W [M, C/group, k...] -> Y [N, M, out...] in oneDNN's terms:
+// weights split into [group, M/group, C/group, k...] when grouped, dilations counted from 0.
+struct DnnlConvDims {
+  dnnl::memory::dims src, weights, dst, bias, strides, dilates, pad_l, pad_r;
+  bool grouped = false;
+};
+DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
+                            const ConvGeometry& g);
+
+// A forward_training convolution primitive descriptor over `any` layouts: the hint the backward
+// primitives need, and the forward's layout choices.
+dnnl::convolution_forward::primitive_desc dnnl_conv_forward_hint(const DnnlConvDims& d, bool with_bias);
+
+}  // namespace mhub::engine::cpu

@@ -5,38 +5,6 @@
 
 namespace mhub::autograd {
 
-ir::Attribute int_attr(const std::string& name, int64_t value) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::int_;
-  a.i = value;
-  return a;
-}
-
-ir::Attribute ints_attr(const std::string& name, std::vector<int64_t> values) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::ints;
-  a.ints = std::move(values);
-  return a;
-}
-
-ir::Attribute float_attr(const std::string& name, float value) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::float_;
-  a.f = value;
-  return a;
-}
-
-ir::Attribute string_attr(const std::string& name, std::string value) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::string;
-  a.s = std::move(value);
-  return a;
-}
-
 Builder::Builder(ir::Graph& graph, std::map<std::string, std::vector<int64_t>> shapes, int64_t opset)
     : graph_(graph), shapes_(std::move(shapes)), opset_(opset) {}
 

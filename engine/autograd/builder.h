@@ -11,10 +11,10 @@
 
 namespace mhub::autograd {
 
-ir::Attribute int_attr(const std::string& name, int64_t value);
-ir::Attribute ints_attr(const std::string& name, std::vector<int64_t> values);
-ir::Attribute float_attr(const std::string& name, float value);
-ir::Attribute string_attr(const std::string& name, std::string value);
+using ir::float_attr;
+using ir::int_attr;
+using ir::ints_attr;
+using ir::string_attr;
 
 class Builder {
  public:

@@ -239,4 +239,36 @@ void for_each_graph(const Graph& graph, const std::function<void(const Graph&)>&
     }
 }
 
+Attribute int_attr(const std::string& name, int64_t value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::int_;
+  a.i = value;
+  return a;
+}
+
+Attribute ints_attr(const std::string& name, std::vector<int64_t> values) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::ints;
+  a.ints = std::move(values);
+  return a;
+}
+
+Attribute float_attr(const std::string& name, float value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::float_;
+  a.f = value;
+  return a;
+}
+
+Attribute string_attr(const std::string& name, std::string value) {
+  Attribute a;
+  a.name = name;
+  a.type = AttributeType::string;
+  a.s = std::move(value);
+  return a;
+}
+
 }  // namespace mhub::ir

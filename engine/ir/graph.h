@@ -207,4 +207,10 @@ struct Model {
 // Calls `visit` on `graph` and every subgraph nested in its node attributes, depth first.
 void for_each_graph(const Graph& graph, const std::function<void(const Graph&)>& visit);
 
+// One-value attributes, for graph surgery (passes, the autograd) and tests.
+Attribute int_attr(const std::string& name, int64_t value);
+Attribute ints_attr(const std::string& name, std::vector<int64_t> values);
+Attribute float_attr(const std::string& name, float value);
+Attribute string_attr(const std::string& name, std::string value);
+
 }  // namespace mhub::ir

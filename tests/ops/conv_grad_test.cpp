@@ -38,20 +38,6 @@ int64_t cg_numel(const std::vector<int64_t>& dims) {
   return n;
 }
 
-ir::Attribute cg_ints(const std::string& name, std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::ints;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute cg_int(const std::string& name, int64_t v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::int_;
-  a.i = v;
-  return a;
-}
 
 // One geometry of a forward Conv.
 struct ConvCase {
@@ -60,10 +46,10 @@ struct ConvCase {
   std::vector<int64_t> strides, dilations, pads;  // empty: defaults
   std::vector<int64_t> y;                          // filled by output_dims()
   std::vector<ir::Attribute> attributes() const {
-    std::vector<ir::Attribute> a = {cg_int("group", group)};
-    if (!strides.empty()) a.push_back(cg_ints("strides", strides));
-    if (!dilations.empty()) a.push_back(cg_ints("dilations", dilations));
-    if (!pads.empty()) a.push_back(cg_ints("pads", pads));
+    std::vector<ir::Attribute> a = {ir::int_attr("group", group)};
+    if (!strides.empty()) a.push_back(ir::ints_attr("strides", strides));
+    if (!dilations.empty()) a.push_back(ir::ints_attr("dilations", dilations));
+    if (!pads.empty()) a.push_back(ir::ints_attr("pads", pads));
     return a;
   }
   void output_dims() {
@@ -114,13 +100,13 @@ std::vector<std::vector<float>> cg_run(const std::string& domain, const std::str
 
 std::vector<float> grad_input(const ConvCase& c, const std::vector<float>& dy, const std::vector<float>& w, bool fast) {
   auto attrs = c.attributes();
-  attrs.push_back(cg_ints("input_shape", c.x));
+  attrs.push_back(ir::ints_attr("input_shape", c.x));
   return cg_run(std::string(ir::kInternalDomain), "ConvGradInput", attrs, {cg_tensor(c.y, dy), cg_tensor(c.w, w)}, 1, fast)[0];
 }
 
 std::vector<std::vector<float>> grad_weight(const ConvCase& c, const std::vector<float>& x, const std::vector<float>& dy, bool fast) {
   auto attrs = c.attributes();
-  attrs.push_back(cg_ints("weight_shape", c.w));
+  attrs.push_back(ir::ints_attr("weight_shape", c.w));
   return cg_run(std::string(ir::kInternalDomain), "ConvGradWeight", attrs, {cg_tensor(c.x, x), cg_tensor(c.y, dy)}, 2, fast);
 }
 
@@ -223,7 +209,7 @@ TEST_SUITE("ops") {
   TEST_CASE("ConvGradWeight without the bias output") {
     ConvCase c = cg_cases()[1];
     auto attrs = c.attributes();
-    attrs.push_back(cg_ints("weight_shape", c.w));
+    attrs.push_back(ir::ints_attr("weight_shape", c.w));
     const auto x = cg_random(cg_numel(c.x), 7), dy = cg_random(cg_numel(c.y), 8);
     for (bool fast : {false, true}) {
       const auto dw = cg_run(std::string(ir::kInternalDomain), "ConvGradWeight", attrs, {cg_tensor(c.x, x), cg_tensor(c.y, dy)}, 1, fast);
@@ -234,7 +220,7 @@ TEST_SUITE("ops") {
   TEST_CASE("ConvGradInput: a dY that does not fit the geometry is an error naming the node") {
     ConvCase c = cg_cases()[0];
     auto attrs = c.attributes();
-    attrs.push_back(cg_ints("input_shape", c.x));
+    attrs.push_back(ir::ints_attr("input_shape", c.x));
     std::vector<int64_t> wrong = c.y;
     wrong[2] += 1;
     CHECK_THROWS_WITH_AS(cg_run(std::string(ir::kInternalDomain), "ConvGradInput", attrs,

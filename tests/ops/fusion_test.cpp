@@ -31,27 +31,6 @@ struct Val {
   bool init = false;  // initializer (constant) rather than a fed input
 };
 
-ir::Attribute attr_i(const std::string& name, int64_t v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::int_;
-  a.i = v;
-  return a;
-}
-ir::Attribute attr_is(const std::string& name, std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::ints;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute attr_s(const std::string& name, const std::string& v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::string;
-  a.s = v;
-  return a;
-}
 
 ir::Node op(const std::string& type, std::vector<std::string> in, const std::string& out,
             std::vector<ir::Attribute> attrs = {}) {
@@ -229,7 +208,7 @@ TEST_SUITE("ops") {
     x[40] = kNaN;
     std::vector<Val> values = {{"x", {5, 33}, x}, {"two", {}, {2.0f}, true}, {"eps", {}, {1e-5f}, true},
                                {"gamma", {33}, randoms(33, 4), true}, {"beta", {33}, randoms(33, 5), true}};
-    std::vector<ir::Attribute> last = {attr_is("axes", {-1})};
+    std::vector<ir::Attribute> last = {ir::ints_attr("axes", {-1})};
     auto pattern = [&](bool pow, bool beta) {
       std::vector<ir::Node> n = {op("ReduceMean", {"x"}, "m", last), op("Sub", {"x", "m"}, "d")};
       n.push_back(pow ? op("Pow", {"d", "two"}, "sq") : op("Mul", {"d", "d"}, "sq"));
@@ -256,7 +235,7 @@ TEST_SUITE("ops") {
     check_rewrite(m18, values, engine::passes::fuse_layer_norm, "LayerNormalization", gone, 1e-4f);
     // over another axis: left alone
     std::vector<ir::Node> other = pattern(true, true);
-    other[0].attributes = {attr_is("axes", {0})};
+    other[0].attributes = {ir::ints_attr("axes", {0})};
     ir::Model om = graph_of(other, values);
     CHECK(engine::passes::fuse_layer_norm(om.graph) == 0);
   }
@@ -271,7 +250,7 @@ TEST_SUITE("ops") {
       CAPTURE(act);
       std::vector<ir::Node> nodes = {op("MatMul", {"a", "w"}, "mm"), op("Add", {"b", "mm"}, act.empty() ? "y" : "z")};
       if (act == "Gelu" || act == "Relu") nodes.push_back(op(act, {"z"}, "y"));
-      if (act == "GeluTanh") nodes.push_back(op("Gelu", {"z"}, "y", {attr_s("approximate", "tanh")}));
+      if (act == "GeluTanh") nodes.push_back(op("Gelu", {"z"}, "y", {ir::string_attr("approximate", "tanh")}));
       if (act == "Clip") nodes.push_back(op("Clip", {"z", "lo", "hi"}, "y"));
       ir::Model model = graph_of(nodes, values, 20);
       check_rewrite(model, values, engine::passes::fuse_matmul_epilogues, "MatMul", {"Add", "Gelu", "Relu", "Clip"});
@@ -325,7 +304,7 @@ TEST_SUITE("ops") {
                                {"c", {}, {2.0f}, true}, {"c2", {1}, {0.35f}, true}};
     std::vector<std::string> gone = {"MatMul", "Softmax", "Div", "Mul", "Add"};
     ir::Model div_mask = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Div", {"s", "c"}, "ss"),
-                                   op("Add", {"mask", "ss"}, "sm"), op("Softmax", {"sm"}, "p", {attr_i("axis", -1)}),
+                                   op("Add", {"mask", "ss"}, "sm"), op("Softmax", {"sm"}, "p", {ir::int_attr("axis", -1)}),
                                    op("MatMul", {"p", "v"}, "y")}, values);
     check_rewrite(div_mask, values, attention_pass, "FusedAttention", gone);
     ir::Model mul_plain = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Mul", {"c2", "s"}, "ss"),
@@ -340,7 +319,7 @@ TEST_SUITE("ops") {
     run_model(bare, flat, true, true, &dims);
     CHECK(dims == std::vector<int64_t>{6, 5, 6});
     // Softmax over another axis is not attention.
-    ir::Model axis1 = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Softmax", {"s"}, "p", {attr_i("axis", 1)}),
+    ir::Model axis1 = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Softmax", {"s"}, "p", {ir::int_attr("axis", 1)}),
                                 op("MatMul", {"p", "v"}, "y")}, flat);
     CHECK(attention_pass(axis1.graph) == 0);
   }
@@ -348,14 +327,14 @@ TEST_SUITE("ops") {
   TEST_CASE("Fast Gelu and LayerNormalization kernels match the reference on odd sizes, NaN and Inf") {
     std::vector<Val> values = {{"x", {3, 1001}, with_specials(randoms(3003, 20, 8.0f))}};
     for (const std::string approx : {"none", "tanh"}) {
-      ir::Model g = graph_of({op("Gelu", {"x"}, "y", {attr_s("approximate", approx)})}, values, 20);
+      ir::Model g = graph_of({op("Gelu", {"x"}, "y", {ir::string_attr("approximate", approx)})}, values, 20);
       expect_close(run_model(g, values, true, false), run_model(g, values, false, false), 1e-6f, 1e-7f);
     }
     std::vector<Val> ln = {{"x", {7, 1001}, with_specials(randoms(7007, 21, 3.0f))},
                            {"g", {1001}, randoms(1001, 22), true}, {"b", {1001}, randoms(1001, 23), true}};
-    ir::Model m = graph_of({op("LayerNormalization", {"x", "g", "b"}, "y", {attr_i("axis", -1)})}, ln);
+    ir::Model m = graph_of({op("LayerNormalization", {"x", "g", "b"}, "y", {ir::int_attr("axis", -1)})}, ln);
     expect_close(run_model(m, ln, true, false), run_model(m, ln, false, false), 1e-4f, 1e-5f);
-    ir::Model nb = graph_of({op("LayerNormalization", {"x", "g"}, "y", {attr_i("axis", 1)})}, ln);
+    ir::Model nb = graph_of({op("LayerNormalization", {"x", "g"}, "y", {ir::int_attr("axis", 1)})}, ln);
     expect_close(run_model(nb, ln, true, false), run_model(nb, ln, false, false), 1e-4f, 1e-5f);
   }
 

@@ -18,27 +18,11 @@ struct OpCase {
   size_t outputs = 1;
 };
 
-inline ir::Attribute int_attr(std::string name, int64_t value) {
-  ir::Attribute a;
-  a.name = std::move(name);
-  a.type = ir::AttributeType::int_;
-  a.i = value;
-  return a;
-}
-inline ir::Attribute ints_attr(std::string name, std::vector<int64_t> values) {
-  ir::Attribute a;
-  a.name = std::move(name);
-  a.type = ir::AttributeType::ints;
-  a.ints = std::move(values);
-  return a;
-}
-inline ir::Attribute string_attr(std::string name, std::string value) {
-  ir::Attribute a;
-  a.name = std::move(name);
-  a.type = ir::AttributeType::string;
-  a.s = std::move(value);
-  return a;
-}
+// The IR's attribute builders (engine/ir/graph.h), by the names the op specs use.
+using ir::float_attr;
+using ir::int_attr;
+using ir::ints_attr;
+using ir::string_attr;
 
 // Inputs with dtype undefined are passed as absent ("").
 inline std::vector<engine::Value> run_op(const OpCase& spec, const std::vector<ir::Tensor>& inputs,

@@ -29,27 +29,6 @@ std::vector<float> noise(size_t n, uint32_t seed, float scale = 1.0f, float offs
   return v;
 }
 
-ir::Attribute attr_f(const std::string& name, float v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::float_;
-  a.f = v;
-  return a;
-}
-ir::Attribute attr_list(const std::string& name, std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::ints;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute attr_one(const std::string& name, int64_t v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::int_;
-  a.i = v;
-  return a;
-}
 
 // Runs one node (internal when `internal`) on fed inputs; returns its outputs.
 std::vector<ir::Tensor> run_node(const std::string& op, bool internal, std::vector<ir::Attribute> attrs,
@@ -107,7 +86,7 @@ TEST_SUITE("ops") {
       int64_t numel = 1;
       for (int64_t d : dims) numel *= d;
       const auto x = noise(numel, 1, 3.0f, 5.0f), scale = noise(c, 2, 0.5f, 1.0f), bias = noise(c, 3);
-      const auto out = run_node("BatchNormTraining", true, {attr_f("epsilon", 1e-3f)},
+      const auto out = run_node("BatchNormTraining", true, {ir::float_attr("epsilon", 1e-3f)},
                                 {to_f32(dims, x), to_f32({c}, scale), to_f32({c}, bias)}, 3);
       const int64_t plane = numel / dims[0] / c;
       std::vector<float> mean(c), var(c);
@@ -123,7 +102,7 @@ TEST_SUITE("ops") {
       }
       near(floats(out[1]), mean);
       near(floats(out[2]), var);
-      const auto onnx = run_node("BatchNormalization", false, {attr_f("epsilon", 1e-3f)},
+      const auto onnx = run_node("BatchNormalization", false, {ir::float_attr("epsilon", 1e-3f)},
                                  {to_f32(dims, x), to_f32({c}, scale), to_f32({c}, bias), to_f32({c}, mean), to_f32({c}, var)}, 1, false);
       near(floats(out[0]), floats(onnx[0]), 1e-4f);
     }
@@ -185,8 +164,8 @@ TEST_SUITE("ops") {
     const auto dy = to_f32({2, 3}, {1, 2, 3, 4, nan, 6});
     near(floats(run_node("ReluGrad", true, {}, {dy, to_f32({2, 3}, {-1, 0, 0.5f, nan, 2, 1})}, 1)[0]), {0, 0, 3, 0, nan, 6});
     const auto x = to_f32({2, 3}, {-1, 0, 6, 6.5f, nan, 3});
-    near(floats(run_node("ClipGrad", true, {attr_f("min", 0), attr_f("max", 6)}, {dy, x}, 1)[0]), {0, 2, 3, 0, 0, 6});
-    near(floats(run_node("ClipGrad", true, {attr_f("max", 6)}, {dy, x}, 1)[0]), {1, 2, 3, 0, 0, 6});
+    near(floats(run_node("ClipGrad", true, {ir::float_attr("min", 0), ir::float_attr("max", 6)}, {dy, x}, 1)[0]), {0, 2, 3, 0, 0, 6});
+    near(floats(run_node("ClipGrad", true, {ir::float_attr("max", 6)}, {dy, x}, 1)[0]), {1, 2, 3, 0, 0, 6});
   }
 
   TEST_CASE("Clip: the fast float32 kernel matches the reference (NaN, infinities, min only, min > max)") {
@@ -209,9 +188,9 @@ TEST_SUITE("ops") {
     // One plane of 4 values; three windows chose value 1, one chose value 3.
     const auto dy = to_f32({1, 1, 2, 2}, {1, 2, 3, 4});
     ir::Tensor idx = ir::Tensor::from_bytes(ir::DataType::int64, {1, 1, 2, 2}, std::vector<int64_t>{1, 1, 3, 1}.data(), 32);
-    near(floats(run_node("MaxPoolGrad", true, {attr_list("input_shape", {1, 1, 2, 2})}, {dy, idx}, 1)[0]), {0, 7, 0, 3});
+    near(floats(run_node("MaxPoolGrad", true, {ir::ints_attr("input_shape", {1, 1, 2, 2})}, {dy, idx}, 1)[0]), {0, 7, 0, 3});
     ir::Tensor bad = ir::Tensor::from_bytes(ir::DataType::int64, {1, 1, 2, 2}, std::vector<int64_t>{1, 1, 4, 1}.data(), 32);
-    CHECK_THROWS_WITH_AS(run_node("MaxPoolGrad", true, {attr_list("input_shape", {1, 1, 2, 2})}, {dy, bad}, 1),
+    CHECK_THROWS_WITH_AS(run_node("MaxPoolGrad", true, {ir::ints_attr("input_shape", {1, 1, 2, 2})}, {dy, bad}, 1),
                          doctest::Contains("MaxPoolGrad_under_test"), Error);
   }
 
@@ -227,8 +206,8 @@ TEST_SUITE("ops") {
       auto x = noise(numel, 9);
       x[4] = std::numeric_limits<float>::quiet_NaN();
       x[numel - 1] = std::numeric_limits<float>::infinity();
-      std::vector<ir::Attribute> attrs = {attr_list("kernel_shape", cs.kernel), attr_list("strides", cs.strides), attr_list("pads", cs.pads),
-                                          attr_list("dilations", cs.dilations), attr_one("ceil_mode", cs.ceil)};
+      std::vector<ir::Attribute> attrs = {ir::ints_attr("kernel_shape", cs.kernel), ir::ints_attr("strides", cs.strides), ir::ints_attr("pads", cs.pads),
+                                          ir::ints_attr("dilations", cs.dilations), ir::int_attr("ceil_mode", cs.ceil)};
       const auto fast = run_node("MaxPool", false, attrs, {to_f32(cs.dims, x)}, 2, true);
       const auto ref = run_node("MaxPool", false, attrs, {to_f32(cs.dims, x)}, 2, false);
       CHECK(fast[0].dims == ref[0].dims);

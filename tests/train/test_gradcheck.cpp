@@ -17,20 +17,6 @@ using namespace mhub;
 
 namespace {
 
-ir::Attribute attr_i(const std::string& name, int64_t v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::int_;
-  a.i = v;
-  return a;
-}
-ir::Attribute attr_is(const std::string& name, std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::ints;
-  a.ints = std::move(v);
-  return a;
-}
 
 // A forward model assembled node by node; parameters get random values from a fixed seed.
 struct Tiny {
@@ -85,7 +71,7 @@ struct Tiny {
   }
   // Gemm to `classes` logits from a [rows, features] value, marked as the model output.
   void head(const std::string& x, int64_t rows, int64_t features, int64_t classes) {
-    const std::string y = op("Gemm", {x, param({classes, features}), param({classes})}, {attr_i("transB", 1)});
+    const std::string y = op("Gemm", {x, param({classes, features}), param({classes})}, {ir::int_attr("transB", 1)});
     model.graph.outputs.push_back(port(y, {rows, classes}));
   }
 };
@@ -171,7 +157,7 @@ TEST_CASE("gradcheck: Gemm (transA, transB, bias shapes)") {
   a.head(h, 3, 6, 5);
   gradcheck(a, 5);
   Tiny b({4, 3});
-  const std::string hb = b.op("Gemm", {"x", b.param({6, 4}), b.param({6})}, {attr_i("transA", 1), attr_i("transB", 1)});
+  const std::string hb = b.op("Gemm", {"x", b.param({6, 4}), b.param({6})}, {ir::int_attr("transA", 1), ir::int_attr("transB", 1)});
   b.head(hb, 3, 6, 5);
   gradcheck(b, 5);
 }
@@ -179,22 +165,22 @@ TEST_CASE("gradcheck: Gemm (transA, transB, bias shapes)") {
 TEST_CASE("gradcheck: Conv (stride, padding, dilation) + Flatten") {
   Tiny a({2, 2, 5, 5});
   const std::string c = a.op("Conv", {"x", a.param({3, 2, 3, 3}), a.param({3})},
-                             {attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1})});
+                             {ir::ints_attr("strides", {2, 2}), ir::ints_attr("pads", {1, 1, 1, 1})});
   a.head(a.op("Flatten", {c}), 2, 27, 4);
   gradcheck(a, 4);
   Tiny b({2, 1, 6, 7});
-  const std::string cb = b.op("Conv", {"x", b.param({2, 1, 2, 3})}, {attr_is("dilations", {2, 1}), attr_is("pads", {0, 1, 1, 0})});
+  const std::string cb = b.op("Conv", {"x", b.param({2, 1, 2, 3})}, {ir::ints_attr("dilations", {2, 1}), ir::ints_attr("pads", {0, 1, 1, 0})});
   b.head(b.op("Flatten", {cb}), 2, 2 * 5 * 6, 3);
   gradcheck(b, 3);
 }
 
 TEST_CASE("gradcheck: MaxPool, Relu, BatchNormalization (training mode)") {
   Tiny a({4, 2, 4, 4});
-  const std::string c = a.op("Conv", {"x", a.param({3, 2, 3, 3})}, {attr_is("pads", {1, 1, 1, 1})});
+  const std::string c = a.op("Conv", {"x", a.param({3, 2, 3, 3})}, {ir::ints_attr("pads", {1, 1, 1, 1})});
   const std::string bn = a.op("BatchNormalization", {c, a.param({3}, 0.3f, 1.0f), a.param({3}), a.param({3}, 0, 0, false),
                                                      a.param({3}, 0, 1, false)},
-                              {attr_i("training_mode", 1)});
-  const std::string pooled = a.op("MaxPool", {a.op("Relu", {bn})}, {attr_is("kernel_shape", {2, 2}), attr_is("strides", {2, 2})});
+                              {ir::int_attr("training_mode", 1)});
+  const std::string pooled = a.op("MaxPool", {a.op("Relu", {bn})}, {ir::ints_attr("kernel_shape", {2, 2}), ir::ints_attr("strides", {2, 2})});
   a.head(a.op("Flatten", {pooled}), 4, 12, 3);
   gradcheck(a, 3);
 }
@@ -216,16 +202,16 @@ TEST_CASE("gradcheck: Sigmoid, Tanh, Erf, Identity, broadcasting Add/Sub/Mul/Div
 
 TEST_CASE("gradcheck: MatMul (batched, broadcast), Transpose, Reshape, Split, Softmax, LayerNormalization, ReduceMean") {
   Tiny a({2, 3, 4});
-  const std::string ln = a.op("LayerNormalization", {"x", a.param({4}, 0.3f, 1.0f), a.param({4})}, {attr_i("axis", -1)});
+  const std::string ln = a.op("LayerNormalization", {"x", a.param({4}, 0.3f, 1.0f), a.param({4})}, {ir::int_attr("axis", -1)});
   const std::string qkv = a.op("MatMul", {ln, a.param({4, 8})});
-  const auto parts = a.node("Split", {qkv, a.ints({2, 2, 4})}, {attr_i("axis", 2)}, 3);
-  const std::string scores = a.op("MatMul", {parts[0], a.op("Transpose", {parts[1]}, {attr_is("perm", {0, 2, 1})})});
-  const std::string att = a.op("Softmax", {scores}, {attr_i("axis", -1)});
+  const auto parts = a.node("Split", {qkv, a.ints({2, 2, 4})}, {ir::int_attr("axis", 2)}, 3);
+  const std::string scores = a.op("MatMul", {parts[0], a.op("Transpose", {parts[1]}, {ir::ints_attr("perm", {0, 2, 1})})});
+  const std::string att = a.op("Softmax", {scores}, {ir::int_attr("axis", -1)});
   std::string y = a.op("MatMul", {att, parts[2]});
   y = a.op("Reshape", {y, a.ints({2, 3, 2, 2})});
-  y = a.op("Transpose", {y}, {attr_is("perm", {0, 2, 1, 3})});
+  y = a.op("Transpose", {y}, {ir::ints_attr("perm", {0, 2, 1, 3})});
   y = a.op("Reshape", {y, a.ints({2, 3, 4})});
-  const std::string pooled = a.op("ReduceMean", {y}, {attr_is("axes", {1}), attr_i("keepdims", 0)});
+  const std::string pooled = a.op("ReduceMean", {y}, {ir::ints_attr("axes", {1}), ir::int_attr("keepdims", 0)});
   a.head(pooled, 2, 4, 3);
   gradcheck(a, 3);
 }
@@ -238,13 +224,13 @@ TEST_CASE("gradcheck: GlobalAveragePool, Concat, Where, Expand, ReduceSum, LogSo
   Tiny a({2, 3, 3, 3});
   const std::string conv = a.op("Conv", {"x", a.param({4, 3, 2, 2})});
   const std::string pooled = a.op("Flatten", {a.op("GlobalAveragePool", {a.op("LeakyRelu", {conv}, {})})});  // [2, 4]
-  const std::string joined = a.op("Concat", {pooled, a.op("Expand", {a.param({1, 2}), a.ints({2, 2})})}, {attr_i("axis", 1)});  // [2, 6]
+  const std::string joined = a.op("Concat", {pooled, a.op("Expand", {a.param({1, 2}), a.ints({2, 2})})}, {ir::int_attr("axis", 1)});  // [2, 6]
   const std::string lower = a.param({6}, 0.0f, -0.4f, false), upper = a.param({6}, 0.0f, 0.4f, false);
   const std::string clipped = a.op("Clip", {joined, lower, upper});
   const std::string positive = a.op("Greater", {joined, a.param({1}, 0.0f, 0.0f, false)});
   const std::string chosen = a.op("Where", {positive, clipped, a.param({6})});
-  const std::string logp = a.op("LogSoftmax", {chosen}, {attr_i("axis", 1)});
-  const std::string summed = a.op("ReduceSum", {a.op("Unsqueeze", {logp, a.ints({2})}), a.ints({2})}, {attr_i("keepdims", 0)});
+  const std::string logp = a.op("LogSoftmax", {chosen}, {ir::int_attr("axis", 1)});
+  const std::string summed = a.op("ReduceSum", {a.op("Unsqueeze", {logp, a.ints({2})}), a.ints({2})}, {ir::int_attr("keepdims", 0)});
   a.head(summed, 2, 6, 3);
   gradcheck(a, 3);
 }
@@ -320,16 +306,16 @@ TEST_SUITE("train") {
 
 TEST_CASE("gradcheck: Conv with frozen weights (bias only), frozen bias (weights only), 1-D and 3-D") {
   Tiny a({2, 3, 6, 5});
-  const std::string bias_only = a.op("Conv", {"x", a.param({4, 3, 3, 2}, 0.5f, 0, false), a.param({4})}, {attr_is("pads", {1, 0, 0, 1})});
-  const std::string weights_only = a.op("Conv", {bias_only, a.param({2, 4, 2, 2}), a.param({2}, 0.5f, 0, false)}, {attr_is("strides", {2, 1})});
+  const std::string bias_only = a.op("Conv", {"x", a.param({4, 3, 3, 2}, 0.5f, 0, false), a.param({4})}, {ir::ints_attr("pads", {1, 0, 0, 1})});
+  const std::string weights_only = a.op("Conv", {bias_only, a.param({2, 4, 2, 2}), a.param({2}, 0.5f, 0, false)}, {ir::ints_attr("strides", {2, 1})});
   a.head(a.op("Flatten", {weights_only}), 2, 2 * 2 * 4, 3);
   gradcheck(a, 3);
   Tiny b({2, 2, 9});
-  const std::string c1 = b.op("Conv", {"x", b.param({3, 2, 3}), b.param({3})}, {attr_is("strides", {2}), attr_is("dilations", {2}), attr_is("pads", {2, 1})});
+  const std::string c1 = b.op("Conv", {"x", b.param({3, 2, 3}), b.param({3})}, {ir::ints_attr("strides", {2}), ir::ints_attr("dilations", {2}), ir::ints_attr("pads", {2, 1})});
   b.head(b.op("Flatten", {c1}), 2, 3 * 4, 3);
   gradcheck(b, 3);
   Tiny d({1, 2, 3, 4, 3});
-  const std::string c3 = d.op("Conv", {"x", d.param({2, 2, 2, 2, 2}), d.param({2})}, {attr_is("pads", {1, 0, 0, 0, 1, 1})});
+  const std::string c3 = d.op("Conv", {"x", d.param({2, 2, 2, 2, 2}), d.param({2})}, {ir::ints_attr("pads", {1, 0, 0, 0, 1, 1})});
   d.head(d.op("Flatten", {c3}), 1, 2 * 3 * 3 * 4, 3);
   gradcheck(d, 3);
 }
@@ -337,8 +323,8 @@ TEST_CASE("gradcheck: Conv with frozen weights (bias only), frozen bias (weights
 TEST_CASE("gradcheck: grouped and depthwise Conv") {
   Tiny a({2, 4, 5, 5});
   const std::string grouped = a.op("Conv", {"x", a.param({6, 2, 3, 3}), a.param({6})},
-                                   {attr_i("group", 2), attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1})});  // [2,6,3,3]
-  const std::string depthwise = a.op("Conv", {grouped, a.param({6, 1, 2, 2})}, {attr_i("group", 6)});                // [2,6,2,2]
+                                   {ir::int_attr("group", 2), ir::ints_attr("strides", {2, 2}), ir::ints_attr("pads", {1, 1, 1, 1})});  // [2,6,3,3]
+  const std::string depthwise = a.op("Conv", {grouped, a.param({6, 1, 2, 2})}, {ir::int_attr("group", 6)});                // [2,6,2,2]
   a.head(a.op("Flatten", {depthwise}), 2, 24, 3);
   gradcheck(a, 3);
 }
@@ -365,20 +351,6 @@ TEST_CASE("gradcheck: Neg, Exp, Log, Sqrt, Pow (base and exponent), variadic Sum
 
 namespace {
 
-ir::Attribute attr_f(const std::string& name, float v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::float_;
-  a.f = v;
-  return a;
-}
-ir::Attribute attr_s(const std::string& name, std::string v) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::string;
-  a.s = std::move(v);
-  return a;
-}
 
 // x [3, 4] through a Gemm to h [3, 6] with values spread over about [-3, 3] (past the kinks of
 // the hard activations).
@@ -399,14 +371,14 @@ TEST_CASE("gradcheck: ConvTranspose (strides, pads, output_padding, bias; groups
   Tiny a({2, 2, 4, 4});
   const std::string mixed = a.op("Conv", {"x", a.param({4, 2, 1, 1})});  // input gradient flows back to this weight
   const std::string up = a.op("ConvTranspose", {mixed, a.param({4, 3, 3, 3}), a.param({3})},
-                              {attr_is("strides", {2, 2}), attr_is("pads", {1, 1, 1, 1}), attr_is("output_padding", {1, 1})});  // [2,3,8,8]
+                              {ir::ints_attr("strides", {2, 2}), ir::ints_attr("pads", {1, 1, 1, 1}), ir::ints_attr("output_padding", {1, 1})});  // [2,3,8,8]
   a.head(a.op("Flatten", {up}), 2, 3 * 8 * 8, 3);
   gradcheck(a, 3);
   Tiny b({2, 2, 4, 4});
   const std::string mixed_b = b.op("Conv", {"x", b.param({4, 2, 1, 1})});
   const std::string grouped = b.op("ConvTranspose", {mixed_b, b.param({4, 1, 2, 3})},
-                                   {attr_i("group", 2), attr_is("dilations", {2, 1}), attr_is("strides", {1, 2}),
-                                    attr_is("pads", {0, 1, 1, 0}), attr_is("output_padding", {0, 1})});  // [2,2,5,9]
+                                   {ir::int_attr("group", 2), ir::ints_attr("dilations", {2, 1}), ir::ints_attr("strides", {1, 2}),
+                                    ir::ints_attr("pads", {0, 1, 1, 0}), ir::ints_attr("output_padding", {0, 1})});  // [2,2,5,9]
   b.head(b.op("Flatten", {grouped}), 2, 2 * 5 * 9, 3);
   gradcheck(b, 3);
 }
@@ -422,23 +394,23 @@ void check_activation(const std::string& op, std::vector<ir::Attribute> attrs = 
 }
 
 TEST_CASE("gradcheck: HardSigmoid, HardSwish, Elu, Selu, Celu, Softplus, Softsign, ThresholdedRelu, Shrink, Abs") {
-  check_activation("HardSigmoid", {attr_f("alpha", 0.25f), attr_f("beta", 0.4f)});
+  check_activation("HardSigmoid", {ir::float_attr("alpha", 0.25f), ir::float_attr("beta", 0.4f)});
   check_activation("HardSwish");
-  check_activation("Elu", {attr_f("alpha", 0.7f)});
+  check_activation("Elu", {ir::float_attr("alpha", 0.7f)});
   check_activation("Selu");
-  check_activation("Celu", {attr_f("alpha", 1.3f)});
+  check_activation("Celu", {ir::float_attr("alpha", 1.3f)});
   check_activation("Softplus");
   check_activation("Softsign");
-  check_activation("ThresholdedRelu", {attr_f("alpha", 0.8f)});
-  check_activation("Shrink", {attr_f("lambd", 0.4f), attr_f("bias", 0.3f)});
+  check_activation("ThresholdedRelu", {ir::float_attr("alpha", 0.8f)});
+  check_activation("Shrink", {ir::float_attr("lambd", 0.4f), ir::float_attr("bias", 0.3f)});
   check_activation("Abs");
 }
 
 TEST_CASE("gradcheck: Gelu (opset 20, approximate none and tanh), Mish (opset 18), Swish (opset 24)") {
   check_activation("Gelu", {}, 20);
-  check_activation("Gelu", {attr_s("approximate", "tanh")}, 20);
+  check_activation("Gelu", {ir::string_attr("approximate", "tanh")}, 20);
   check_activation("Mish", {}, 18);
-  check_activation("Swish", {attr_f("alpha", 0.8f)}, 24);
+  check_activation("Swish", {ir::float_attr("alpha", 0.8f)}, 24);
 }
 
 TEST_CASE("gradcheck: PRelu (slope broadcast), Cast between float types") {
@@ -446,11 +418,11 @@ TEST_CASE("gradcheck: PRelu (slope broadcast), Cast between float types") {
   a.head(a.op("PRelu", {spread_hidden(a), a.param({6}, 0.3f, 0.2f)}), 3, 6, 3);
   gradcheck(a, 3, 6);
   Tiny b({3, 4});
-  b.head(b.op("Cast", {b.op("Cast", {spread_hidden(b)}, {attr_i("to", 11)})}, {attr_i("to", 1)}), 3, 6, 3);  // via double
+  b.head(b.op("Cast", {b.op("Cast", {spread_hidden(b)}, {ir::int_attr("to", 11)})}, {ir::int_attr("to", 1)}), 3, 6, 3);  // via double
   gradcheck(b, 3, 6);
   Tiny old({3, 4});  // before CastLike (opset 15) the gradient is cast to float32
   old.model.opset_imports = {{"", 13}};
-  old.head(old.op("Cast", {spread_hidden(old)}, {attr_i("to", 1)}), 3, 6, 3);
+  old.head(old.op("Cast", {spread_hidden(old)}, {ir::int_attr("to", 1)}), 3, 6, 3);
   gradcheck(old, 3, 6);
 }
 
@@ -467,14 +439,14 @@ TEST_CASE("gradcheck: Max / Min (variadic, broadcasting, ties share the gradient
 TEST_CASE("gradcheck: AveragePool (count_include_pad 0 and 1, pads, strides, ceil_mode), GlobalMaxPool") {
   Tiny a({2, 2, 5, 5});
   const std::string c = a.op("Conv", {"x", a.param({2, 2, 1, 1})});
-  const std::string excluded = a.op("AveragePool", {c}, {attr_is("kernel_shape", {3, 3}), attr_is("strides", {2, 2}),
-                                                         attr_is("pads", {1, 1, 1, 1}), attr_i("count_include_pad", 0)});  // [2,2,3,3]
-  const std::string included = a.op("AveragePool", {c}, {attr_is("kernel_shape", {2, 3}), attr_is("strides", {2, 1}),
-                                                         attr_is("pads", {0, 1, 1, 0}), attr_i("count_include_pad", 1),
-                                                         attr_i("ceil_mode", 1)});  // [2,2,3,4]
+  const std::string excluded = a.op("AveragePool", {c}, {ir::ints_attr("kernel_shape", {3, 3}), ir::ints_attr("strides", {2, 2}),
+                                                         ir::ints_attr("pads", {1, 1, 1, 1}), ir::int_attr("count_include_pad", 0)});  // [2,2,3,3]
+  const std::string included = a.op("AveragePool", {c}, {ir::ints_attr("kernel_shape", {2, 3}), ir::ints_attr("strides", {2, 1}),
+                                                         ir::ints_attr("pads", {0, 1, 1, 0}), ir::int_attr("count_include_pad", 1),
+                                                         ir::int_attr("ceil_mode", 1)});  // [2,2,3,4]
   const std::string global = a.op("GlobalMaxPool", {c});  // [2,2,1,1]
   const std::string joined = a.op("Concat", {a.op("Flatten", {excluded}), a.op("Flatten", {included}), a.op("Flatten", {global})},
-                                  {attr_i("axis", 1)});
+                                  {ir::int_attr("axis", 1)});
   a.head(joined, 2, 18 + 24 + 2, 3);
   gradcheck(a, 3, 5);
 }
@@ -482,7 +454,7 @@ TEST_CASE("gradcheck: AveragePool (count_include_pad 0 and 1, pads, strides, cei
 TEST_CASE("gradcheck: InstanceNormalization") {
   Tiny a({2, 3, 3, 3});
   const std::string c = a.op("Conv", {"x", a.param({3, 3, 2, 2})});  // [2,3,2,2]
-  const std::string norm = a.op("InstanceNormalization", {c, a.param({3}, 0.3f, 1.0f), a.param({3})}, {attr_f("epsilon", 1e-3f)});
+  const std::string norm = a.op("InstanceNormalization", {c, a.param({3}, 0.3f, 1.0f), a.param({3})}, {ir::float_attr("epsilon", 1e-3f)});
   a.head(a.op("Flatten", {norm}), 2, 12, 3);
   gradcheck(a, 3, 4);
 }
@@ -492,13 +464,13 @@ TEST_CASE("gradcheck: Gather (axis, negative and repeated indices, embedding), G
   const std::string h = spread_hidden(a);
   const std::vector<int64_t> picks = {0, -1, 2, 0};
   a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {2, 2}, picks.data(), 32, "picks"));
-  const std::string gathered = a.op("Reshape", {a.op("Gather", {h, "picks"}, {attr_i("axis", 1)}), a.ints({3, 4})});  // [3,2,2] -> [3,4]
+  const std::string gathered = a.op("Reshape", {a.op("Gather", {h, "picks"}, {ir::int_attr("axis", 1)}), a.ints({3, 4})});  // [3,2,2] -> [3,4]
   const std::string rows = a.ints({1, 1, -2});
   const std::string embedded = a.op("Gather", {a.param({4, 6}), rows});  // rows 1, 1, 2 of a [4,6] table: row 1 twice
   const std::vector<int64_t> elements = {5, 5, -1, 0, 1, 2, 3, 4, -6, 0, 2, 2, 3, 3, 1, 0, 4, 5};
   a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {3, 6}, elements.data(), 144, "elements"));
-  const std::string picked = a.op("GatherElements", {h, "elements"}, {attr_i("axis", 1)});
-  const std::string wide = a.op("Concat", {gathered, a.op("Slice", {embedded, a.ints({0}), a.ints({2}), a.ints({1})})}, {attr_i("axis", 1)});
+  const std::string picked = a.op("GatherElements", {h, "elements"}, {ir::int_attr("axis", 1)});
+  const std::string wide = a.op("Concat", {gathered, a.op("Slice", {embedded, a.ints({0}), a.ints({2}), a.ints({1})})}, {ir::int_attr("axis", 1)});
   sum_branches_into_head(a, {wide, embedded, picked});
   gradcheck(a, 3, 5);
 }
@@ -531,12 +503,12 @@ TEST_CASE("gradcheck: Slice with non-unit and negative steps") {
 }
 
 TEST_CASE("gradcheck: Pad reflect / edge / wrap / negative pads") {
-  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 2, 0, 3})}, {attr_s("mode", "reflect")}); });
-  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 1, 0, 4})}, {attr_s("mode", "edge")}); });
-  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 3, 0, 2})}, {attr_s("mode", "wrap")}); }, 19);
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 2, 0, 3})}, {ir::string_attr("mode", "reflect")}); });
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 1, 0, 4})}, {ir::string_attr("mode", "edge")}); });
+  check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, 3, 0, 2})}, {ir::string_attr("mode", "wrap")}); }, 19);
   check_through(13, [](Tiny& a, const std::string& h) { return a.op("Pad", {h, a.ints({0, -1, 0, 6})}); });
   check_through(11, [](Tiny& a, const std::string& h) {  // the axes input
-    return a.op("Pad", {h, a.ints({1, 2}), std::string(), a.ints({1})}, {attr_s("mode", "reflect")});
+    return a.op("Pad", {h, a.ints({1, 2}), std::string(), a.ints({1})}, {ir::string_attr("mode", "reflect")});
   }, 20);
 }
 
@@ -555,8 +527,8 @@ void check_reduction(const std::string& op, std::vector<int64_t> axes, int64_t k
     a.model.opset_imports = {{"", opset}};
     std::string h = a.op("Reshape", {a.op("Gemm", {"x", a.param({4, 10}, 1.0f)}), a.ints({3, 2, 5})});
     if (positive) h = a.op("Add", {a.op("Sigmoid", {h}), a.param({5}, 0.0f, 0.5f, false)});  // in (0.5, 1.5)
-    const std::string r = opset >= 18 ? a.op(op, {h, a.ints(axes)}, {attr_i("keepdims", keep)})
-                                      : a.op(op, {h}, {attr_is("axes", axes), attr_i("keepdims", keep)});
+    const std::string r = opset >= 18 ? a.op(op, {h, a.ints(axes)}, {ir::int_attr("keepdims", keep)})
+                                      : a.op(op, {h}, {ir::ints_attr("axes", axes), ir::int_attr("keepdims", keep)});
     a.head(a.op("Reshape", {r, a.ints({3, features})}), 3, features, 3);
     gradcheck(a, 3, 6);
   }
@@ -578,8 +550,8 @@ TEST_CASE("gradcheck: ReduceMax / ReduceMin ties share the gradient (torch.amax)
     CAPTURE(op);
     Tiny a({3, 4});
     const std::string h = a.op("Reshape", {a.op("Gemm", {"x", a.param({4, 10}, 1.0f)}), a.ints({3, 2, 5})});
-    const std::string twice = a.op("Concat", {h, h}, {attr_i("axis", 1)});  // every extremum over axis 1 is a tie of two
-    a.head(a.op(op, {twice}, {attr_is("axes", {1}), attr_i("keepdims", 0)}), 3, 5, 3);
+    const std::string twice = a.op("Concat", {h, h}, {ir::int_attr("axis", 1)});  // every extremum over axis 1 is a tie of two
+    a.head(a.op(op, {twice}, {ir::ints_attr("axes", {1}), ir::int_attr("keepdims", 0)}), 3, 5, 3);
     gradcheck(a, 3, 6);
   }
 }

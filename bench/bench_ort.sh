@@ -19,7 +19,6 @@ done
 peers="$HOME/.cache/mhub-peers/node_modules"
 models="$HOME/.cache/mhub-bench-models"
 shared="$here/../shared/peers"
-[ -d "$shared" ] || shared=/work/shared/peers
 if [ ! -d "$peers/onnxruntime-node" ]; then
   echo "ONNX Runtime peer not installed ($peers/onnxruntime-node): run $shared/install.sh" >&2
   exit 77

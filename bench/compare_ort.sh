@@ -10,7 +10,6 @@ mhub="${1:-$here/build/cli/mhub}"
 peers="$HOME/.cache/mhub-peers/node_modules"
 models="$HOME/.cache/mhub-bench-models"
 shared="$here/../shared/peers"
-[ -d "$shared" ] || shared=/work/shared/peers
 if [ ! -d "$peers/onnxruntime-node" ] || ! command -v node >/dev/null; then
   echo "SKIP: ONNX Runtime peer not installed ($peers/onnxruntime-node); run $shared/install.sh"
   exit 77

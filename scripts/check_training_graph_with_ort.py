@@ -2,7 +2,7 @@
 """Runs mhub's training graph for the CNN fixture in ONNX Runtime and compares the loss and
 gradients with PyTorch's first step (tests/fixtures/train/cnn). A development check of the
 backward rules while the CPU engine lacks nn kernels; needs node + onnxruntime-node
-(/work/shared/peers) and the graph written by the `train` test suite.
+(../shared/peers beside the checkout) and the graph written by the `train` test suite.
 
 Usage: /usr/bin/python3 scripts/check_training_graph_with_ort.py [BUILD_DIR]
 Prints the loss and the largest relative gradient error per parameter; exit 1 above 1e-4.
@@ -24,7 +24,8 @@ with tempfile.TemporaryDirectory() as tmp:
     x.tofile(os.path.join(inputs, "input_0.bin"))
     target.tofile(os.path.join(inputs, "input_1.bin"))
     env = dict(os.environ, NODE_PATH=os.path.expanduser("~/.cache/mhub-peers/node_modules"))
-    subprocess.run(["node", "/work/shared/peers/ort_bench.js", model, "--iters", "1", "--threads", "1",
+    ort_bench = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers", "ort_bench.js")
+    subprocess.run(["node", ort_bench, model, "--iters", "1", "--threads", "1",
                     "--inputs", inputs, "--dump", dump], check=True, env=env, stdout=subprocess.DEVNULL)
     out = lambda k: np.fromfile(os.path.join(dump, f"output_{k}.bin"), dtype=np.float32)
     loss = out(0)[0]

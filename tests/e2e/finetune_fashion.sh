@@ -26,7 +26,6 @@ echo "finetune: $((trained - start)) s; eval accuracy $accuracy"
 
 peers="${MHUB_PEERS_DIR:-$HOME/.cache/mhub-peers}/node_modules"
 shared="$here/../shared/peers"
-[ -d "$shared" ] || shared=/work/shared/peers
 if [ ! -d "$peers/onnxruntime-node" ] || ! command -v node >/dev/null; then
   echo "ONNX Runtime peer not installed ($peers/onnxruntime-node): exported-model check skipped"
   exit 0

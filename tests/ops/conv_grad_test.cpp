@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 
+#include "tests/ops/op_harness.h"
 #include "common/error.h"
 #include "engine/core/session.h"
 #include "engine/ir/ops.h"
@@ -63,37 +64,11 @@ struct ConvCase {
   }
 };
 
-// Runs one node (domain `domain`) on fed inputs in0, in1, ...; returns its outputs' values.
+// Runs one node (domain `domain`, opset 17, 2 threads) on fed inputs; returns its outputs' values.
 std::vector<std::vector<float>> cg_run(const std::string& domain, const std::string& op, std::vector<ir::Attribute> attrs,
                                        const std::vector<ir::Tensor>& inputs, size_t outputs, bool fast) {
-  ir::Model model;
-  model.ir_version = 8;
-  model.opset_imports = {{"", 17, 0}, {std::string(ir::kInternalDomain), 1, 0}};
-  model.graph.name = "conv_grad_spec";
-  ir::Node n;
-  n.op_type = op;
-  n.domain = domain;
-  n.op = ir::lookup_op(domain, op);
-  n.name = op + "_under_test";
-  n.attributes = std::move(attrs);
-  std::vector<std::pair<std::string, engine::Value>> feeds;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string name = "in" + std::to_string(i);
-    n.inputs.push_back(name);
-    model.graph.inputs.push_back({name, ir::Type::tensor(ir::DataType::float32, std::nullopt), {}, {}, 0});
-    feeds.emplace_back(name, engine::Value::of(inputs[i]));
-  }
-  for (size_t k = 0; k < outputs; ++k) {
-    n.outputs.push_back("out" + std::to_string(k));
-    model.graph.outputs.push_back({n.outputs.back(), std::nullopt, {}, {}, 0});
-  }
-  model.graph.nodes.push_back(n);
-  engine::SessionOptions options;
-  options.threads = 2;
-  options.allow_fast = fast;
-  engine::Session session(model, options);
   std::vector<std::vector<float>> result;
-  for (const engine::Value& v : session.run(feeds))
+  for (const engine::Value& v : test::run_op({op, std::move(attrs), 17, outputs, domain, 2, op + "_under_test"}, inputs, fast))
     result.emplace_back(v.tensor.data<float>(), v.tensor.data<float>() + v.tensor.numel());
   return result;
 }

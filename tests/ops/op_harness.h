@@ -16,6 +16,9 @@ struct OpCase {
   std::vector<ir::Attribute> attributes = {};
   int64_t opset = 21;
   size_t outputs = 1;
+  std::string domain = "";  // e.g. ir::kInternalDomain for mhub's gradient ops
+  int threads = 1;          // 2 exercises the kernels' threaded paths
+  std::string node_name = "under_test";  // what error messages name
 };
 
 // The IR's attribute builders (engine/ir/graph.h), by the names the op specs use.
@@ -30,11 +33,13 @@ inline std::vector<engine::Value> run_op(const OpCase& spec, const std::vector<i
   ir::Model model;
   model.ir_version = 9;
   model.opset_imports = {{"", spec.opset, 0}};
+  if (!spec.domain.empty()) model.opset_imports.push_back({spec.domain, 1, 0});
   model.graph.name = "op";
   ir::Node node;
   node.op_type = spec.op;
-  node.op = ir::lookup_op("", spec.op);
-  node.name = "under_test";
+  node.domain = spec.domain;
+  node.op = ir::lookup_op(spec.domain, spec.op);
+  node.name = spec.node_name;
   node.attributes = spec.attributes;
   std::vector<std::pair<std::string, engine::Value>> feeds;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -54,7 +59,7 @@ inline std::vector<engine::Value> run_op(const OpCase& spec, const std::vector<i
   }
   model.graph.nodes.push_back(node);
   engine::SessionOptions options;
-  options.threads = 1;
+  options.threads = spec.threads;
   options.allow_fast = allow_fast;
   engine::Session session(model, options);
   return session.run(feeds);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 
+#include "tests/ops/op_harness.h"
 #include "common/error.h"
 #include "engine/core/session.h"
 #include "engine/ir/ops.h"
@@ -30,36 +31,13 @@ std::vector<float> noise(size_t n, uint32_t seed, float scale = 1.0f, float offs
 }
 
 
-// Runs one node (internal when `internal`) on fed inputs; returns its outputs.
+// Runs one node (internal when `internal`, opset 17, 2 threads) on fed inputs; returns its outputs.
 std::vector<ir::Tensor> run_node(const std::string& op, bool internal, std::vector<ir::Attribute> attrs,
                                  const std::vector<ir::Tensor>& inputs, size_t outputs, bool fast = true) {
-  ir::Model model;
-  model.ir_version = 8;
-  model.opset_imports = {{"", 17, 0}, {std::string(ir::kInternalDomain), 1, 0}};
-  model.graph.name = "train_op_spec";
-  ir::Node n;
-  n.op_type = op;
-  if (internal) n.domain = std::string(ir::kInternalDomain);
-  n.op = ir::lookup_op(n.domain, op);
-  n.name = op + "_under_test";
-  n.attributes = std::move(attrs);
-  std::vector<std::pair<std::string, engine::Value>> feeds;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    n.inputs.push_back("in" + std::to_string(i));
-    model.graph.inputs.push_back({n.inputs.back(), ir::Type::tensor(inputs[i].dtype, std::nullopt), {}, {}, 0});
-    feeds.emplace_back(n.inputs.back(), engine::Value::of(inputs[i]));
-  }
-  for (size_t k = 0; k < outputs; ++k) {
-    n.outputs.push_back("out" + std::to_string(k));
-    model.graph.outputs.push_back({n.outputs.back(), std::nullopt, {}, {}, 0});
-  }
-  model.graph.nodes.push_back(n);
-  engine::SessionOptions options;
-  options.threads = 2;
-  options.allow_fast = fast;
-  engine::Session session(model, options);
+  const std::string domain = internal ? std::string(ir::kInternalDomain) : "";
   std::vector<ir::Tensor> result;
-  for (const engine::Value& v : session.run(feeds)) result.push_back(v.tensor);
+  for (const engine::Value& v : test::run_op({op, std::move(attrs), 17, outputs, domain, 2, op + "_under_test"}, inputs, fast))
+    result.push_back(v.tensor);
   return result;
 }
 

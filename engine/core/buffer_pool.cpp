@@ -1,5 +1,7 @@
 #include "engine/core/buffer_pool.h"
 
+#include "engine/core/backend.h"
+
 namespace mhub::engine {
 
 std::shared_ptr<ir::Storage> BufferPool::acquire(size_t bytes) {
@@ -17,7 +19,7 @@ std::shared_ptr<ir::Storage> BufferPool::acquire(size_t bytes) {
     return buffers_[best];
   }
   size_t rounded = (bytes + 63) / 64 * 64;
-  buffers_.push_back(ir::Storage::zeros(rounded));
+  buffers_.push_back(backend_ ? backend_->allocate_storage(rounded) : ir::Storage::zeros(rounded));
   used_this_run_.push_back(true);
   bytes_created_ += rounded;
   return buffers_.back();

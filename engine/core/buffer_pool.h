@@ -14,8 +14,14 @@
 
 namespace mhub::engine {
 
+class Backend;
+
 class BufferPool {
  public:
+  // Buffers come from `backend`'s memory (its allocate_storage); nullptr: host memory. The
+  // backend must outlive the pool.
+  explicit BufferPool(const Backend* backend = nullptr) : backend_(backend) {}
+
   // A tensor of `dtype` / `dims` with uninitialised contents (string tensors get empty strings).
   ir::Tensor allocate(ir::DataType dtype, const std::vector<int64_t>& dims);
 
@@ -32,6 +38,7 @@ class BufferPool {
  private:
   std::shared_ptr<ir::Storage> acquire(size_t bytes);
 
+  const Backend* backend_;
   std::vector<std::shared_ptr<ir::Storage>> buffers_;
   std::vector<bool> used_this_run_;  // parallel to buffers_
   size_t bytes_created_ = 0;

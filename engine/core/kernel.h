@@ -26,6 +26,9 @@ struct KernelDef {
   KernelKind kind;
   KernelFn run;
   SupportsFn supports;
+  // Bit i set: input i is read by the kernel's host code (a shape, axes, a scalar count), so a
+  // device backend's kernel gets it in host memory. Meaningless for the CPU (everything is host).
+  uint32_t host_inputs = 0;
 };
 
 // Picks the kernel for `node` from `table`: a supporting fast kernel first, then a supporting

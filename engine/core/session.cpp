@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/error.h"
+#include "engine/core/backend.h"
 #include "engine/core/buffer_pool.h"
 #include "engine/core/inline_functions.h"
 #include "engine/core/op_context.h"
@@ -90,6 +91,8 @@ struct Step {
   std::vector<bool> constant_inputs;  // per input: an initializer with fixed bytes
   mutable std::vector<ir::DataType> cached_types;
   mutable const KernelDef* cached_kernel = nullptr;
+  // Where cached_kernel runs: `backend`, or the CPU when `backend` has no kernel for the types.
+  mutable const Backend* cached_backend = nullptr;
   mutable double seconds = 0;  // kernel time, collected with SessionOptions::verbose
   mutable uint64_t calls = 0;
 };
@@ -104,12 +107,19 @@ struct Plan {
   std::vector<std::pair<int, Value>> constants;       // initializers, bound without copying
   std::vector<std::pair<int, std::string>> outer;     // read from the enclosing scopes
   std::vector<Step> steps;
+  std::vector<bool> constant_slot;  // an initializer with fixed bytes
+  // Copies of constants on the device that needs them, made on first use and kept for the
+  // session's life, so weights cross to the device once.
+  mutable std::unordered_map<int, Value> constant_mirrors;
 };
 
 // The values of one running graph; `parent` is the frame of the node that runs the subgraph.
 struct Frame {
   const Plan* plan = nullptr;
   std::vector<Value> slots;
+  // Per slot: its value moved to the other device (host <-> preferred backend), made when a
+  // node on that side reads it and dropped with the slot, so several consumers share one copy.
+  std::vector<Value> mirrors;
   const Frame* parent = nullptr;
 };
 
@@ -117,8 +127,12 @@ struct Session::Impl {
   SessionOptions options;
   ir::Model model;  // the session's own rewritten copy (tensor bytes shared with the caller's)
   ThreadPool threads;
-  BufferPool pool;
-  std::vector<const Backend*> backends;
+  std::vector<const Backend*> backends;  // the preferred one first, the CPU last
+  std::vector<std::unique_ptr<BufferPool>> pools;  // parallel to backends
+  const Backend* cpu = nullptr;
+  bool cpu_placement_only = false;  // while folding constants: host values only
+  size_t copies_to_device = 0;
+  size_t copies_to_host = 0;
   std::unordered_map<const ir::Graph*, std::unique_ptr<Plan>> plans;
   std::vector<PortInfo> inputs;
   std::vector<PortInfo> outputs;
@@ -131,10 +145,25 @@ struct Session::Impl {
         mutable_names(opts.mutable_initializers.begin(), opts.mutable_initializers.end()) {}
 
   const Backend* place(const ir::Node& node) const {
+    if (cpu_placement_only) return cpu->has_op(node) ? cpu : nullptr;
     for (const Backend* backend : backends)
       if (backend->has_op(node)) return backend;
     return nullptr;
   }
+
+  BufferPool& pool_of(const Backend* backend) {
+    for (size_t i = 0; i < backends.size(); ++i)
+      if (backends[i] == backend) return *pools[i];
+    return *pools.back();
+  }
+  const Backend& backend_of(const ir::Device& device) const {
+    for (const Backend* backend : backends)
+      if (backend->device() == device) return *backend;
+    throw_error(ErrorCategory::internal, "a value lives on " + device.name() +
+                                             ", which no backend of this session owns");
+  }
+  Value moved_to(const Value& value, const ir::Device& device);
+  const Value& on_device(const Plan& plan, Frame& frame, int slot, const ir::Device& device);
 
   const Plan& plan_for(const ir::Graph& graph);
   Plan build_plan(const ir::Graph& graph);
@@ -150,9 +179,11 @@ namespace {
 class FrameScope final : public ExecutionScope {
  public:
   FrameScope(Session::Impl& session, Frame& frame) : session_(session), frame_(frame) {}
+  // Outputs go to the memory of the backend whose kernel runs now.
   ir::Tensor allocate(ir::DataType dtype, const std::vector<int64_t>& dims) override {
-    return session_.pool.allocate(dtype, dims);
+    return session_.pool_of(running_).allocate(dtype, dims);
   }
+  void set_running(const Backend* backend) { running_ = backend; }
   std::vector<Value> run_subgraph(const ir::Graph& graph, std::vector<Value> inputs) override {
     return session_.run_graph(session_.plan_for(graph), std::move(inputs), &frame_, nullptr);
   }
@@ -161,6 +192,7 @@ class FrameScope final : public ExecutionScope {
  private:
   Session::Impl& session_;
   Frame& frame_;
+  const Backend* running_ = nullptr;
 };
 
 }  // namespace
@@ -175,6 +207,7 @@ Plan Session::Impl::build_plan(const ir::Graph& graph) {
     return it->second;
   };
   std::unordered_set<int> defined, constant_slots;
+  // Slots are numbered as names appear; constant_slot is sized once all are known.
   for (const ir::Tensor& init : graph.initializers) {
     int s = slot(init.name);
     defined.insert(s);
@@ -229,6 +262,8 @@ Plan Session::Impl::build_plan(const ir::Graph& graph) {
   }
   for (const auto& [name, s] : plan.slot_of)
     if (!defined.count(s)) plan.outer.emplace_back(s, name);
+  plan.constant_slot.assign(plan.slot_count, false);
+  for (int s : constant_slots) plan.constant_slot[s] = true;
   last_use.resize(plan.slot_count, 0);
   for (size_t s = 0; s < plan.slot_count; ++s) {
     if (last_use[s] == kNever || plan.steps.empty()) continue;
@@ -246,24 +281,86 @@ const Plan& Session::Impl::plan_for(const ir::Graph& graph) {
   return ref;
 }
 
+Value Session::Impl::moved_to(const Value& value, const ir::Device& device) {
+  auto move_tensor = [&](const ir::Tensor& tensor) -> ir::Tensor {
+    // Tensors without bytes (strings, empty ones) have nothing to move.
+    if (!tensor.storage || tensor.storage->device() == device) return tensor;
+    ir::Tensor host = tensor;
+    if (!tensor.storage->on_host()) {
+      host = backend_of(tensor.storage->device()).copy_to_host(tensor);
+      ++copies_to_host;
+    }
+    if (device.is_host()) return host;
+    ++copies_to_device;
+    return backend_of(device).copy_from_host(host);
+  };
+  if (value.is_tensor()) return Value::of(move_tensor(value.tensor));
+  if (value.kind == Value::Kind::sequence) {
+    Value moved = value;
+    for (ir::Tensor& item : moved.sequence) item = move_tensor(item);
+    return moved;
+  }
+  return value;
+}
+
+namespace {
+
+bool lives_on(const Value& value, const ir::Device& device) {
+  if (value.is_tensor()) return !value.tensor.storage || value.tensor.storage->device() == device;
+  if (value.kind == Value::Kind::sequence)
+    for (const ir::Tensor& item : value.sequence)
+      if (item.storage && item.storage->device() != device) return false;
+  return true;
+}
+
+}  // namespace
+
+// The slot's value as seen from `device`: itself, or its copy there (made now if needed).
+const Value& Session::Impl::on_device(const Plan& plan, Frame& frame, int slot,
+                                      const ir::Device& device) {
+  const Value& value = frame.slots[slot];
+  if (lives_on(value, device)) return value;
+  if (plan.constant_slot[slot]) {
+    Value& mirror = plan.constant_mirrors[slot];
+    if (mirror.kind == Value::Kind::absent || !lives_on(mirror, device)) mirror = moved_to(value, device);
+    return mirror;
+  }
+  Value& mirror = frame.mirrors[slot];
+  if (mirror.kind == Value::Kind::absent || !lives_on(mirror, device)) mirror = moved_to(value, device);
+  return mirror;
+}
+
 void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& scope) {
   const ir::Node& node = *step.node;
-  std::vector<const Value*> inputs(step.inputs.size(), nullptr);
   std::vector<ir::DataType> types(step.inputs.size(), ir::DataType::undefined);
   for (size_t i = 0; i < step.inputs.size(); ++i) {
     if (step.inputs[i] < 0) continue;
     const Value& value = frame.slots[step.inputs[i]];
-    inputs[i] = &value;
     if (value.is_tensor()) types[i] = value.tensor.dtype;
     else if (value.kind == Value::Kind::sequence) types[i] = value.sequence_elem;
   }
   if (!step.cached_kernel || step.cached_types != types) {
+    step.cached_backend = step.backend;
     step.cached_kernel = step.backend->find_kernel(node, types, options.allow_fast);
+    if (!step.cached_kernel && step.backend != cpu) {
+      // The preferred backend has the op but not for these types: the CPU runs it.
+      step.cached_backend = cpu;
+      step.cached_kernel = cpu->find_kernel(node, types, options.allow_fast);
+    }
     step.cached_types = types;
     if (!step.cached_kernel)
       throw_error(ErrorCategory::unsupported, "no kernel for " + node_label(node) +
                                                   " with input types (" + type_list(types) + ")");
   }
+  const Backend* backend = step.cached_backend;
+  const ir::Device device = backend->device();
+  std::vector<const Value*> inputs(step.inputs.size(), nullptr);
+  for (size_t i = 0; i < step.inputs.size(); ++i) {
+    if (step.inputs[i] < 0) continue;
+    bool on_host = device.is_host() || (i < 32 && (step.cached_kernel->host_inputs >> i) & 1u);
+    inputs[i] = &on_device(*frame.plan, frame, step.inputs[i], on_host ? ir::Device{} : device);
+  }
+  static_cast<FrameScope&>(scope).set_running(backend);
   std::vector<Value> outputs(step.outputs.size());
   OpContext context(node, step.opset, std::move(inputs), outputs, scope);
   context.set_constant_inputs(&step.constant_inputs);
@@ -271,6 +368,7 @@ void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& sco
     if (options.verbose) {
       auto start = std::chrono::steady_clock::now();
       step.cached_kernel->run(context);
+      backend->synchronize();  // device kernels return before they finish
       step.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++step.calls;
     } else {
@@ -288,7 +386,10 @@ void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& sco
                   context.describe() + ": the kernel did not produce output " + std::to_string(i));
     frame.slots[step.outputs[i]] = std::move(outputs[i]);
   }
-  for (int s : step.release_after) frame.slots[s] = Value{};
+  for (int s : step.release_after) {
+    frame.slots[s] = Value{};
+    frame.mirrors[s] = Value{};
+  }
 }
 
 std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value> inputs,
@@ -298,6 +399,7 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
   frame.plan = &plan;
   frame.parent = parent;
   frame.slots.resize(plan.slot_count);
+  frame.mirrors.resize(plan.slot_count);
   for (const auto& [s, value] : plan.constants) frame.slots[s] = value;
   for (const auto& [s, name] : plan.outer) {
     for (const Frame* scope = parent; scope; scope = scope->parent) {
@@ -313,9 +415,10 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
     for (const auto& [s, value] : *named_inputs) frame.slots[s] = value;
   FrameScope scope(*this, frame);
   for (const Step& step : plan.steps) run_step(step, frame, scope);
+  // Callers (the user, control-flow kernels on the CPU) get host values.
   std::vector<Value> results;
   results.reserve(plan.output_slots.size());
-  for (int s : plan.output_slots) results.push_back(frame.slots[s]);
+  for (int s : plan.output_slots) results.push_back(on_device(plan, frame, s, ir::Device{}));
   return results;
 }
 
@@ -342,8 +445,7 @@ void Session::Impl::fold_constants() {
     for (const std::string& input : node.inputs)
       if (!input.empty() && !constant.count(input)) all_constant = false;
     if (!all_constant) continue;
-    const Backend* backend = place(node);
-    if (!backend) continue;
+    if (!cpu->has_op(node)) continue;
     // A one-node plan over the current initializers.
     ir::Graph single;
     single.name = "fold";
@@ -354,12 +456,15 @@ void Session::Impl::fold_constants() {
     for (const std::string& output : node.outputs)
       if (!output.empty()) single.outputs.push_back({output, std::nullopt, {}, {}, 0});
     std::vector<Value> values;
+    cpu_placement_only = true;  // folded results become host initializers
     try {
       Plan plan = build_plan(single);
       values = run_graph(plan, {}, nullptr, nullptr);
     } catch (const Error&) {
+      cpu_placement_only = false;
       continue;  // leave it to run time, where the error names the inputs the user gave
     }
+    cpu_placement_only = false;
     bool all_tensors = std::all_of(values.begin(), values.end(),
                                    [](const Value& v) { return v.is_tensor(); });
     if (!all_tensors) continue;
@@ -405,7 +510,11 @@ void Session::Impl::check_supported() {
 Session::Session(const ir::Model& model, SessionOptions options)
     : impl_(std::make_unique<Impl>(options)) {
   Impl& s = *impl_;
-  s.backends.push_back(&cpu::cpu_backend());
+  s.cpu = &cpu::cpu_backend();
+  if (options.preferred_backend && options.preferred_backend != s.cpu)
+    s.backends.push_back(options.preferred_backend);
+  s.backends.push_back(s.cpu);
+  for (const Backend* backend : s.backends) s.pools.push_back(std::make_unique<BufferPool>(backend));
   s.model = model;  // tensors share their storage with the caller's model
   clone_subgraphs(s.model.graph);
   inline_functions(s.model.graph, s.model.functions, s.model.opset_imports,
@@ -427,7 +536,7 @@ Session::Session(const ir::Model& model, SessionOptions options)
   if (options.fold_constants) s.fold_constants();
   if (options.fuse) {
     size_t fused = passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model));
-    fused += fuse_nn_patterns(s.model.graph);
+    fused += fuse_nn_patterns(s.model.graph, /*nhwc_handover=*/s.backends.size() == 1);
     if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused away");
   }
   size_t removed = s.model.graph.remove_unused();
@@ -458,8 +567,16 @@ std::vector<Session::NodeTime> Session::node_times() const {
 }
 
 Session::Stats Session::stats() const {
-  return {impl_->pool.buffer_count(), impl_->pool.bytes_created(), impl_->pool.bytes_held(),
-          impl_->model.graph.nodes.size()};
+  Stats stats;
+  for (const auto& pool : impl_->pools) {
+    stats.buffers += pool->buffer_count();
+    stats.bytes_created += pool->bytes_created();
+    stats.bytes_held += pool->bytes_held();
+  }
+  stats.nodes = impl_->model.graph.nodes.size();
+  stats.copies_to_device = impl_->copies_to_device;
+  stats.copies_to_host = impl_->copies_to_host;
+  return stats;
 }
 
 namespace {
@@ -520,7 +637,7 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
     if (!given.count(port.name) && !s.inputs_with_default.count(port.name))
       throw_error(ErrorCategory::usage, "input '" + port.name + "' is missing; give a value for it");
   std::vector<Value> outputs = s.run_graph(plan, {}, nullptr, &named);
-  s.pool.end_run();
+  for (auto& pool : s.pools) pool->end_run();
   return outputs;
 }
 

@@ -1,4 +1,5 @@
-// A Session runs one ONNX model on the CPU backend.
+// A Session runs one ONNX model on the CPU backend, or on a preferred backend (CUDA) with the
+// CPU taking the nodes that backend lacks.
 //
 // Construction copies the model's graph structure (tensor bytes are shared, never copied:
 // initializers are bound by reference to their storage), inlines calls to model-local functions,
@@ -25,6 +26,8 @@
 
 namespace mhub::engine {
 
+class Backend;
+
 struct SessionOptions {
   int threads = 0;          // <= 0: all cores
   bool verbose = false;     // collect a per-node placement / timing log (Session::log())
@@ -36,6 +39,11 @@ struct SessionOptions {
   // non-constant inputs (OpContext::input_is_constant), so nothing derived from their bytes is
   // cached. Every other initializer must keep its bytes for the session's life.
   std::vector<std::string> mutable_initializers;
+  // The backend nodes run on when it has their op (e.g. CUDA, from engine/devices.h); the rest
+  // run on the CPU, and values cross between the two only where a node needs them on the other
+  // side (constants once per session, everything else once per run and consumer device).
+  // nullptr: everything on the CPU. Must outlive the session.
+  const Backend* preferred_backend = nullptr;
 };
 
 // Name and declared type of a graph input or output (type.kind none when the file has none).
@@ -71,6 +79,8 @@ class Session {
     size_t bytes_created = 0;
     size_t bytes_held = 0;  // buffers the pool keeps now
     size_t nodes = 0;  // nodes of the main graph left after the load-time passes
+    size_t copies_to_device = 0;  // tensors moved between host and the preferred backend so far
+    size_t copies_to_host = 0;
   };
   Stats stats() const;
 

@@ -13,6 +13,7 @@ size_t DeviceAllocator::round_up(size_t bytes) {
 
 void* DeviceAllocator::allocate(size_t bytes) {
   size_t size = round_up(bytes);
+  std::lock_guard<std::mutex> lock(mutex_);
   void* pointer = nullptr;
   auto& cached = free_blocks_[size];
   if (!cached.empty()) {
@@ -29,6 +30,7 @@ void* DeviceAllocator::allocate(size_t bytes) {
 
 void DeviceAllocator::release(void* pointer) {
   if (!pointer) return;
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = live_blocks_.find(pointer);
   if (it == live_blocks_.end())
     throw_error(ErrorCategory::internal, "DeviceAllocator::release: pointer was not allocated here");
@@ -38,6 +40,7 @@ void DeviceAllocator::release(void* pointer) {
 }
 
 void DeviceAllocator::trim() {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (auto& [size, blocks] : free_blocks_)
     for (void* pointer : blocks) MHUB_CUDA_CHECK(cudaFree(pointer));
   free_blocks_.clear();

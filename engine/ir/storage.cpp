@@ -31,7 +31,28 @@ std::shared_ptr<Storage> Storage::view(std::shared_ptr<const void> owner, const 
   return storage;
 }
 
+std::shared_ptr<Storage> Storage::device_buffer(std::shared_ptr<const void> owner, uint8_t* data,
+                                                size_t size, Device device) {
+  std::shared_ptr<Storage> storage(new Storage());
+  storage->owner_ = std::move(owner);
+  storage->data_ = data;
+  storage->size_ = size;
+  storage->device_ = device;
+  storage->writable_ = true;
+  return storage;
+}
+
+std::string Device::name() const {
+  switch (kind) {
+    case Kind::host: return "cpu";
+    case Kind::cuda: return "cuda:" + std::to_string(index);
+    case Kind::test: return "test:" + std::to_string(index);
+  }
+  return "unknown";
+}
+
 uint8_t* Storage::mutable_data() {
+  if (writable_) return const_cast<uint8_t*>(data_);
   if (owner_) throw_error(ErrorCategory::internal, "attempt to write into a read-only tensor view");
   return reinterpret_cast<uint8_t*>(owned_.data());
 }

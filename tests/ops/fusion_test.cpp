@@ -21,7 +21,7 @@ using namespace mhub;
 
 namespace fusion_spec {
 
-constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kFusionInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
 struct Val {
@@ -138,8 +138,8 @@ void check_rewrite(const ir::Model& model, const std::vector<Val>& values, size_
 
 std::vector<float> with_specials(std::vector<float> v) {
   v[1] = kNaN;
-  v[2] = kInf;
-  v[3] = -kInf;
+  v[2] = kFusionInf;
+  v[3] = -kFusionInf;
   v[4] = 0.0f;
   v[5] = -30.0f;
   v[6] = 30.0f;
@@ -243,7 +243,7 @@ TEST_SUITE("ops") {
   TEST_CASE("MatMul + bias + activation become one MatMul with a fused epilogue") {
     std::vector<float> a = randoms(3 * 7 * 13, 6, 2.0f);
     a[3] = kNaN;
-    a[20] = kInf;
+    a[20] = kFusionInf;
     std::vector<Val> values = {{"a", {3, 7, 13}, a}, {"w", {13, 11}, randoms(143, 7), true},
                                {"b", {11}, randoms(11, 8), true}, {"lo", {}, {-0.2f}, true}, {"hi", {}, {0.3f}, true}};
     for (const std::string act : {"Gelu", "Relu", "Clip", "GeluTanh", ""}) {
@@ -297,8 +297,8 @@ TEST_SUITE("ops") {
     // [2, 3] batch x heads, S = 5 queries, T = 7 keys, D = 4, Dv = 6; a mask broadcast over heads
     // with -inf entries; one whole row of the mask -inf would give NaN in both graphs.
     std::vector<float> mask = randoms(2 * 5 * 7, 13);
-    mask[3] = -kInf;
-    mask[40] = -kInf;
+    mask[3] = -kFusionInf;
+    mask[40] = -kFusionInf;
     std::vector<Val> values = {{"q", {2, 3, 5, 4}, randoms(120, 14, 2.0f)}, {"kt", {2, 3, 4, 7}, randoms(168, 15, 2.0f)},
                                {"v", {2, 3, 7, 6}, randoms(252, 16)}, {"mask", {2, 1, 5, 7}, mask},
                                {"c", {}, {2.0f}, true}, {"c2", {1}, {0.35f}, true}};

@@ -146,7 +146,7 @@ void mark_nhwc_chains(ir::Graph& graph) {
 
 }  // namespace
 
-size_t fuse_nn_patterns(ir::Graph& graph) {
+size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover) {
   size_t removed = 0;
   std::unordered_map<std::string, int> readers = reader_counts(graph);
   std::unordered_map<std::string, size_t> reader_node;  // value -> index of its (single) reader
@@ -185,14 +185,17 @@ size_t fuse_nn_patterns(ir::Graph& graph) {
       ++removed;
     }
   }
-  if (!removed) { mark_nhwc_chains(graph); return 0; }
+  if (!removed) {
+    if (nhwc_handover) mark_nhwc_chains(graph);
+    return 0;
+  }
   std::vector<ir::Node> kept;
   for (size_t i = 0; i < graph.nodes.size(); ++i)
     if (!dead[i]) kept.push_back(std::move(graph.nodes[i]));
   graph.nodes = std::move(kept);
   graph.sort_topologically();
   graph.remove_unused();
-  mark_nhwc_chains(graph);
+  if (nhwc_handover) mark_nhwc_chains(graph);
   return removed;
 }
 

@@ -18,7 +18,8 @@
 
 namespace mhub::engine {
 
-// Returns how many nodes were removed by fusion.
-size_t fuse_nn_patterns(ir::Graph& graph);
+// Returns how many nodes were removed by fusion. `nhwc_handover` false leaves out the NHWC
+// hand-over between Convs (a CPU/oneDNN layout trick; sessions with a device backend skip it).
+size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover = true);
 
 }  // namespace mhub::engine

@@ -1,0 +1,223 @@
+// Sessions with a preferred device backend: placement, CPU fallback, where values cross devices
+// and how often. The device here is a test backend whose memory is host memory tagged as
+// another device, so every rule the CUDA backend relies on is checked on machines without GPUs.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "common/error.h"
+#include "engine/core/backend.h"
+#include "engine/core/op_context.h"
+#include "engine/core/session.h"
+#include "engine/cpu/cpu_backend.h"
+
+using namespace mhub;
+
+namespace {
+
+constexpr ir::Device kTestDevice{ir::Device::Kind::test, 0};
+
+void expect_on(const ir::Tensor& tensor, const ir::Device& device, const char* what) {
+  if (!tensor.storage || tensor.storage->device() != device)
+    throw_error(ErrorCategory::internal, std::string(what) + " is not on " + device.name());
+}
+
+// Kernels of the test device: they refuse inputs on the wrong device, so a missing or wrong
+// transfer fails the test instead of reading the wrong memory.
+void device_relu(engine::OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  expect_on(x, kTestDevice, "Relu input");
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  expect_on(y, kTestDevice, "Relu output");
+  float* out = reinterpret_cast<float*>(y.storage->mutable_data() + y.offset);
+  for (uint64_t i = 0; i < x.numel(); ++i) out[i] = x.data<float>()[i] > 0 ? x.data<float>()[i] : 0.0f;
+}
+
+void device_add(engine::OpContext& ctx) {
+  const ir::Tensor& a = ctx.input(0);
+  const ir::Tensor& b = ctx.input(1);
+  expect_on(a, kTestDevice, "Add input 0");
+  expect_on(b, kTestDevice, "Add input 1");
+  if (a.dims != b.dims) throw_error(ErrorCategory::unsupported, "test device: Add needs equal shapes");
+  ir::Tensor& y = ctx.allocate_output(0, a.dtype, a.dims);
+  float* out = reinterpret_cast<float*>(y.storage->mutable_data() + y.offset);
+  for (uint64_t i = 0; i < a.numel(); ++i) out[i] = a.data<float>()[i] + b.data<float>()[i];
+}
+
+// Reshape reads its shape operand on the host (host_inputs bit 1) and aliases the data.
+void device_reshape(engine::OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& shape = ctx.input(1);
+  expect_on(x, kTestDevice, "Reshape data");
+  expect_on(shape, ir::Device{}, "Reshape shape");
+  ir::Tensor view = x;
+  view.dims.assign(shape.data<int64_t>(), shape.data<int64_t>() + shape.numel());
+  ctx.set_output(0, engine::Value::of(std::move(view)));
+}
+
+bool float32_inputs(const ir::Node&, std::span<const ir::DataType> types) {
+  return !types.empty() && types[0] == ir::DataType::float32;
+}
+
+class TestDevice final : public engine::Backend {
+ public:
+  TestDevice() {
+    table_.push_back({ir::OpKind::Relu, engine::KernelKind::fast, device_relu, float32_inputs});
+    table_.push_back({ir::OpKind::Add, engine::KernelKind::fast, device_add, float32_inputs});
+    table_.push_back({ir::OpKind::Reshape, engine::KernelKind::fast, device_reshape, float32_inputs, 1u << 1});
+  }
+  std::string_view name() const override { return "test"; }
+  ir::Device device() const override { return kTestDevice; }
+  bool has_op(const ir::Node& node) const override {
+    for (const auto& def : table_)
+      if (def.op == node.op) return true;
+    return false;
+  }
+  const engine::KernelDef* find_kernel(const ir::Node& node, std::span<const ir::DataType> types,
+                                       bool allow_fast) const override {
+    return engine::find_kernel(table_, node, types, allow_fast);
+  }
+  std::shared_ptr<ir::Storage> allocate_storage(size_t bytes) const override {
+    auto memory = std::make_shared<std::vector<uint8_t>>(bytes);
+    ++allocations;
+    return ir::Storage::device_buffer(memory, memory->data(), bytes, kTestDevice);
+  }
+  ir::Tensor copy_to_host(const ir::Tensor& tensor) const override {
+    expect_on(tensor, kTestDevice, "copy_to_host source");
+    return ir::Tensor::from_bytes(tensor.dtype, tensor.dims, tensor.bytes(), tensor.byte_size(), tensor.name);
+  }
+  ir::Tensor copy_from_host(const ir::Tensor& tensor) const override {
+    expect_on(tensor, ir::Device{}, "copy_from_host source");
+    ir::Tensor moved = tensor;
+    moved.offset = 0;
+    moved.storage = allocate_storage(tensor.byte_size());
+    std::memcpy(moved.storage->mutable_data(), tensor.bytes(), tensor.byte_size());
+    return moved;
+  }
+  mutable size_t allocations = 0;
+
+ private:
+  std::vector<engine::KernelDef> table_;
+};
+
+ir::Node dev_node(std::string op, std::vector<std::string> inputs, std::vector<std::string> outputs) {
+  ir::Node node;
+  node.op_type = std::move(op);
+  node.op = ir::lookup_op("", node.op_type);
+  node.name = node.op_type + "_" + outputs.front();
+  node.inputs = std::move(inputs);
+  node.outputs = std::move(outputs);
+  return node;
+}
+
+ir::ValueInfo dev_port(const std::string& name, std::vector<int64_t> dims) {
+  ir::Shape shape;
+  for (int64_t d : dims) shape.dims.push_back(ir::Dim::of(d));
+  return {name, ir::Type::tensor(ir::DataType::float32, shape), {}, {}, 0};
+}
+
+// r = Relu(x); a = Add(r, W); b = Reshape(a, [6]); c = Softmax(b) (CPU only); d = Add(c, c).
+// Outputs a (made on the device) and d.
+ir::Model mixed_model() {
+  ir::Model model;
+  model.ir_version = 8;
+  model.opset_imports = {{"", 17, 0}};
+  model.graph.name = "mixed";
+  model.graph.inputs = {dev_port("x", {2, 3})};
+  model.graph.outputs = {dev_port("a", {2, 3}), dev_port("d", {6})};
+  std::vector<float> w = {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f};
+  model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3}, w.data(), 24, "W"));
+  int64_t six = 6;
+  model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {1}, &six, 8, "S"));
+  model.graph.nodes = {dev_node("Relu", {"x"}, {"r"}), dev_node("Add", {"r", "W"}, {"a"}),
+                       dev_node("Reshape", {"a", "S"}, {"b"}), dev_node("Softmax", {"b"}, {"c"}),
+                       dev_node("Add", {"c", "c"}, {"d"})};
+  return model;
+}
+
+std::vector<float> dev_floats(const engine::Value& value) {
+  REQUIRE(value.is_tensor());
+  REQUIRE(value.tensor.storage);
+  CHECK(value.tensor.storage->on_host());
+  const float* data = value.tensor.data<float>();
+  return std::vector<float>(data, data + value.tensor.numel());
+}
+
+}  // namespace
+
+TEST_SUITE("engine_core") {
+
+TEST_CASE("a device session places nodes, moves values only where needed and matches the CPU") {
+  std::vector<float> x = {-1.0f, 2.0f, -3.0f, 4.0f, 0.5f, -0.5f};
+  auto feed = [&] {
+    return std::vector<std::pair<std::string, engine::Value>>{
+        {"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3}, x.data(), 24))}};
+  };
+  engine::Session cpu_session(mixed_model());
+  auto expected = cpu_session.run(feed());
+
+  TestDevice device;
+  engine::SessionOptions options;
+  options.preferred_backend = &device;
+  options.verbose = true;
+  engine::Session session(mixed_model(), options);
+  std::string placement;
+  for (const std::string& line : session.log()) placement += line + "\n";
+  CHECK(placement.find("test  Relu") != std::string::npos);
+  CHECK(placement.find("test  Reshape") != std::string::npos);
+  CHECK(placement.find("cpu  Softmax") != std::string::npos);
+
+  auto first = session.run(feed());
+  REQUIRE(first.size() == 2);
+  CHECK(dev_floats(first[0]) == dev_floats(expected[0]));
+  CHECK(dev_floats(first[1]) == dev_floats(expected[1]));
+  // Up: x, W (once per session), c (one copy shared by both inputs of the last Add).
+  // Down: a (graph output), b (for the CPU's Softmax), d (graph output). S stays on the host.
+  auto after_first = session.stats();
+  CHECK(after_first.copies_to_device == 3);
+  CHECK(after_first.copies_to_host == 3);
+
+  auto second = session.run(feed());
+  CHECK(dev_floats(second[1]) == dev_floats(expected[1]));
+  auto after_second = session.stats();
+  CHECK(after_second.copies_to_device - after_first.copies_to_device == 2);  // W is not sent again
+  CHECK(after_second.copies_to_host - after_first.copies_to_host == 3);
+
+  // The device's pool reaches a steady state like the host's.
+  size_t created = session.stats().bytes_created;
+  session.run(feed());
+  CHECK(session.stats().bytes_created == created);
+}
+
+TEST_CASE("a node the device has the op for but not the input types runs on the CPU") {
+  ir::Model model;
+  model.ir_version = 8;
+  model.opset_imports = {{"", 17, 0}};
+  model.graph.name = "ints";
+  ir::Shape shape;
+  shape.dims.push_back(ir::Dim::of(3));
+  model.graph.inputs = {{"x", ir::Type::tensor(ir::DataType::int64, shape), {}, {}, 0}};
+  model.graph.outputs = {{"y", ir::Type::tensor(ir::DataType::int64, shape), {}, {}, 0}};
+  model.graph.nodes = {dev_node("Add", {"x", "x"}, {"y"})};
+  TestDevice device;
+  engine::SessionOptions options;
+  options.preferred_backend = &device;
+  engine::Session session(model, options);
+  std::vector<int64_t> x = {1, -2, 3};
+  auto out = session.run({{"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::int64, {3}, x.data(), 24))}});
+  REQUIRE(out[0].is_tensor());
+  CHECK(out[0].tensor.storage->on_host());
+  CHECK(out[0].tensor.data<int64_t>()[1] == -4);
+  CHECK(session.stats().copies_to_device == 0);
+  CHECK(device.allocations == 0);
+}
+
+TEST_CASE("without a preferred backend nothing crosses devices") {
+  engine::Session session(mixed_model());
+  std::vector<float> x(6, 1.0f);
+  session.run({{"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3}, x.data(), 24))}});
+  CHECK(session.stats().copies_to_device == 0);
+  CHECK(session.stats().copies_to_host == 0);
+}
+
+}  // TEST_SUITE

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/model_source.h"
 #include "common/error.h"
 #include "engine/core/float_types.h"
@@ -29,6 +30,7 @@ struct BenchOptions {
   bool train = false;  // --train: time a training step
   double lr = 0.01;
   int threads = 0;
+  std::string device;
   int iters = 20;
   int warmup = 3;
   bool json = false;
@@ -81,6 +83,7 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   trainer_options.momentum = 0.9;
   trainer_options.weight_decay = 0;
   trainer_options.verbose = options.verbose;
+  trainer_options.backend = chosen_backend(options.device);
   train::Trainer trainer(model, path.parent_path(), batch, trainer_options);
   std::mt19937 rng(12345);
   train::Batch data;
@@ -122,8 +125,9 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
 void add_bench(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
   CLI::App* command = app.add_subcommand(
-      "bench", "Time a model on the CPU engine with random inputs: warm-up runs, then the median, "
-               "min and max of --iters runs.");
+      "bench", "Time a model (CPU, or a GPU with --device) with random inputs: warm-up runs, then "
+               "the median, min and max of --iters runs (each run includes copying the outputs to "
+               "host memory).");
   command->add_option("MODEL", options->model, "An .onnx file (or a folder holding model.onnx)")->required();
   command->add_option("--batch", options->batch, "Size of every input's first dimension");
   command->add_option("--dim", options->dims,
@@ -134,6 +138,7 @@ void add_bench(CLI::App& app) {
                     "--verbose adds \"(update)\": gradient copies and the optimizer step)");
   command->add_option("--lr", options->lr, "Learning rate of --train (default 0.01)");
   command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
+  add_device_option(command, options->device);
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}");
@@ -160,6 +165,7 @@ void add_bench(CLI::App& app) {
     engine::SessionOptions session_options;
     session_options.threads = options->threads;
     session_options.verbose = options->verbose;
+    session_options.preferred_backend = chosen_backend(options->device);
     engine::Session session(model, session_options);
     std::mt19937 rng(12345);
     std::vector<std::pair<std::string, engine::Value>> feeds;

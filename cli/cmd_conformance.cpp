@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "common/error.h"
 #include "runner/conformance.h"
 
@@ -107,8 +108,7 @@ void add_conformance(CLI::App& app) {
                     "\"cases\"}],\"passed\",\"failed\",\"skipped\"}");
   command->add_option("--filter", options->filter,
                       "Only cases whose name matches this glob (e.g. 'test_conv*')");
-  command->add_option("--device", options->device, "Backend to run on (only 'cpu' for now)")
-      ->default_val("cpu");
+  add_device_option(command, options->device);
   command->add_option("--jobs", options->jobs, "Cases run in parallel (default: all cores)");
   command->add_flag("--reference", options->reference_only,
                     "Use reference kernels only (checks that fast kernels are not what passes)");
@@ -118,10 +118,8 @@ void add_conformance(CLI::App& app) {
       "cases using training ops (ai.onnx.preview.training) are skipped. Exit status is 0 even "
       "when cases fail; read the counts (or --json).");
   command->callback([options] {
-    if (options->device != "cpu")
-      throw_error(ErrorCategory::unsupported,
-                  "--device " + options->device + ": only the 'cpu' backend exists in this build");
     runner::ConformanceOptions run_options;
+    run_options.backend = chosen_backend(options->device);
     run_options.filter = options->filter;
     run_options.jobs = options->jobs;
     run_options.allow_fast = !options->reference_only;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/model_source.h"
 #include "common/error.h"
 #include "engine/train/dataset.h"
@@ -88,7 +89,7 @@ const char* kInputSizeHelp =
     "and greyscale repeated into its channels (default: the model's fixed size, else the data's)";
 
 struct FinetuneCli {
-  std::string model, freeze, mean, std, input_size;
+  std::string model, freeze, mean, std, input_size, device;
   train::FinetuneOptions options;
   double weight_decay = -1;
   bool json = false;
@@ -101,7 +102,7 @@ void add_finetune(CLI::App& app) {
   auto& o = cli->options;
   CLI::App* command = app.add_subcommand(
       "finetune",
-      "Fine-tune an ONNX image/tabular classifier on the CPU: builds a training graph (backward "
+      "Fine-tune an ONNX image/tabular classifier on the CPU (or a GPU with --device): builds a training graph (backward "
       "rules in standard ONNX ops, with mhub's own gradient ops for Conv, BatchNorm, Relu/Clip and "
       "MaxPool), trains with SGD or AdamW, evaluates on the test split after every epoch, "
       "checkpoints to OUT.ckpt.safetensors and writes the fine-tuned model to OUT.");
@@ -132,9 +133,11 @@ void add_finetune(CLI::App& app) {
   command->add_option("--resume", o.resume, "Continue from a checkpoint written by an earlier run (OUT.ckpt.safetensors)");
   command->add_option("--seed", o.seed, "Seed for data order, augmentation and head initialisation")->capture_default_str();
   command->add_option("--threads", o.trainer.threads, "CPU threads (0: all cores)")->capture_default_str();
+  add_device_option(command, cli->device);
   command->add_flag("--json", cli->json, "Print one JSON object with the per-epoch results instead of text");
   command->callback([cli] {
     auto o = cli->options;
+    o.trainer.backend = chosen_backend(cli->device);
     o.model_path = resolve_model(cli->model);
     o.trainer.freeze = train::split_globs(cli->freeze);
     o.trainer.weight_decay = cli->weight_decay;
@@ -169,6 +172,7 @@ void add_eval(CLI::App& app) {
     std::string model, data, mean, std, input_size, split = "test";
     int64_t batch_size = 64;
     int threads = 0;
+    std::string device;
     bool json = false;
   };
   auto cli = std::make_shared<EvalCli>();
@@ -181,15 +185,17 @@ void add_eval(CLI::App& app) {
   command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
   command->add_option("--input-size", cli->input_size, kInputSizeHelp);
   command->add_option("--threads", cli->threads, "CPU threads (0: all cores)")->capture_default_str();
+  add_device_option(command, cli->device);
   command->add_flag("--json", cli->json, "Print one JSON object instead of text");
   command->callback([cli] {
+    const engine::Backend* backend = chosen_backend(cli->device);
     const auto path = resolve_model(cli->model);
     ir::Model model = onnx_io::load_model(path);
     if (const auto size = parse_input_size(cli->input_size); !size.empty()) train::set_input_size(model, size[0], size[1]);
     const auto data = train::open_dataset(cli->data, cli->split);
     Normalization norm = pick_normalization(cli->model, path, &model, cli->mean, cli->std);
     if (norm.origin != "--mean/--std" && !data->scaled_pixels()) norm = {};  // prepared float data
-    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std);
+    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std, backend);
     if (cli->json) {
       std::cout << nlohmann::json{{"model", path.string()}, {"data", data->describe()}, {"examples", report.examples},
                                   {"loss", report.loss}, {"accuracy", report.accuracy}}.dump(2) << "\n";

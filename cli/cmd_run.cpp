@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/model_source.h"
 #include "common/error.h"
 #include "engine/core/float_types.h"
@@ -26,6 +27,7 @@ struct RunOptions {
   std::vector<std::string> inputs;
   std::string output_dir;
   int threads = 0;
+  std::string device;
   bool verbose = false;
   bool json = false;
 };
@@ -74,7 +76,7 @@ nlohmann::json summarize(const std::string& name, const engine::Value& value) {
 void add_run(CLI::App& app) {
   auto options = std::make_shared<RunOptions>();
   CLI::App* command = app.add_subcommand(
-      "run", "Run a model once on the CPU engine with inputs from .npy or TensorProto .pb files; "
+      "run", "Run a model once (CPU, or a GPU with --device) with inputs from .npy or TensorProto .pb files; "
              "print a summary of each output and optionally save them as .npy.");
   command->add_option("MODEL", options->model, "An .onnx file (or a folder holding model.onnx)")->required();
   command->add_option("--input,-i", options->inputs,
@@ -84,6 +86,7 @@ void add_run(CLI::App& app) {
                       "Write each output to DIR/<output name>.npy (names sanitised; string "
                       "outputs as .pb)");
   command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
+  add_device_option(command, options->device);
   command->add_flag("--verbose", options->verbose, "Print where each node runs and load-time passes");
   command->add_flag("--json", options->json,
                     "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,file}],\"ms\"}");
@@ -93,6 +96,7 @@ void add_run(CLI::App& app) {
     engine::SessionOptions session_options;
     session_options.threads = options->threads;
     session_options.verbose = options->verbose;
+    session_options.preferred_backend = chosen_backend(options->device);
     engine::Session session(model, session_options);
     if (options->verbose)
       for (const std::string& line : session.log()) std::cerr << line << "\n";

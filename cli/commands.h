@@ -20,5 +20,6 @@ void add_run(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_finetune(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_devices(CLI::App& app);  // in device_option.cpp
 
 }  // namespace mhub::cli

@@ -26,6 +26,7 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_bench,
     mhub::cli::add_finetune,
     mhub::cli::add_eval,
+    mhub::cli::add_devices,
 };
 
 }  // namespace

@@ -122,6 +122,7 @@ CaseResult run_spec(const CaseSpec& spec, const ConformanceOptions& options) {
     engine::SessionOptions session_options;
     session_options.threads = options.threads;
     session_options.allow_fast = options.allow_fast;
+    session_options.preferred_backend = options.backend;
     engine::Session session(model, session_options);
     auto fed = fed_inputs(model);
     const auto& outputs = model.graph.outputs;
@@ -216,6 +217,7 @@ DirResult run_conformance_dir(const std::string& dir, const ConformanceOptions& 
   result.cases.resize(specs.size());
   int jobs = options.jobs > 0 ? options.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(specs.size())));
+  if (options.backend) jobs = 1;  // a device backend runs one session at a time
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i; (i = next++) < specs.size();) result.cases[i] = run_spec(specs[i], options);

@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace mhub::engine {
+class Backend;
+}
+
 namespace mhub::runner {
 
 struct CaseResult {
@@ -35,6 +39,9 @@ struct ConformanceOptions {
   int jobs = 0;        // cases run in parallel; <= 0: all cores
   int threads = 1;     // engine threads per case
   bool allow_fast = true;
+  // Where the cases run (engine/devices.h), the CPU taking what it lacks; nullptr: the CPU.
+  // A device backend runs one case at a time (jobs is ignored).
+  const engine::Backend* backend = nullptr;
 };
 
 // Throws mhub::Error (io) when `dir` is not a folder of one of the layouts above.

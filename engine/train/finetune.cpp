@@ -130,13 +130,15 @@ void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
 }
 
 EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batch_size, int threads,
-                    const std::vector<float>& mean, const std::vector<float>& std) {
+                    const std::vector<float>& mean, const std::vector<float>& std,
+                    const engine::Backend* backend) {
   ir::Model model = given;
   strip_final_softmax(model);  // cross-entropy wants logits; argmax is the same either way
   const int64_t fixed = fixed_batch(model);
   if (fixed > 0) batch_size = fixed;
   engine::SessionOptions session_options;
   session_options.threads = threads;
+  session_options.preferred_backend = backend;
   engine::Session session(model, session_options);
   std::string input_name;
   for (const auto& in : model.graph.inputs)
@@ -265,7 +267,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     report.train_loss = loss_sum / static_cast<double>(rows);
     report.train_accuracy = static_cast<double>(correct) / static_cast<double>(rows);
     const ir::Model current = trainer.export_model();
-    const EvalReport eval = evaluate(current, *test_data, batch_size, o.trainer.threads, o.mean, o.std);
+    const EvalReport eval = evaluate(current, *test_data, batch_size, o.trainer.threads, o.mean, o.std, o.trainer.backend);
     report.eval_loss = eval.loss;
     report.eval_accuracy = eval.accuracy;
     report.eval_examples = eval.examples;

@@ -92,6 +92,7 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   engine::SessionOptions session_options;
   session_options.threads = options_.threads;
   session_options.verbose = options_.verbose;
+  session_options.preferred_backend = options_.backend;
   // Parameters and running statistics change in place after every step, and restore() writes
   // every float initializer of the model (frozen ones too): the session must neither fold them
   // into constants nor let kernels cache anything derived from their bytes. The training

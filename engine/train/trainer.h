@@ -19,6 +19,7 @@
 #include "engine/train/optimizers.h"
 
 namespace mhub::engine {
+class Backend;
 class Session;
 }
 
@@ -36,6 +37,9 @@ struct TrainerOptions {
   std::vector<std::string> freeze;      // globs of parameter names kept fixed
   uint64_t seed = 0;                    // dropout masks: Rng::derived(seed, batch number, mask)
   bool verbose = false;                 // time every node of the training graph (op_times_ms)
+  // Where the training graph runs (engine/devices.h; e.g. CUDA), the CPU taking what it lacks;
+  // nullptr: the CPU. The optimizer updates the parameters in host memory after each step.
+  const engine::Backend* backend = nullptr;
 };
 
 struct StepStats {

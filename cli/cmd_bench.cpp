@@ -31,6 +31,7 @@ struct BenchOptions {
   double lr = 0.01;
   int threads = 0;
   std::string device;
+  std::string precision = "fp32";  // --train only
   int iters = 20;
   int warmup = 3;
   bool json = false;
@@ -84,6 +85,7 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   trainer_options.weight_decay = 0;
   trainer_options.verbose = options.verbose;
   trainer_options.backend = chosen_backend(options.device);
+  trainer_options.precision = options.precision;
   train::Trainer trainer(model, path.parent_path(), batch, trainer_options);
   std::mt19937 rng(12345);
   train::Batch data;
@@ -104,7 +106,7 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   auto by_op = trainer.op_times_ms();
   for (auto& [op, ms] : by_op) ms /= std::max(1, options.warmup + options.iters);
   if (options.json) {
-    nlohmann::json out{{"model", path.string()}, {"mode", "train"}, {"batch", batch}, {"iters", options.iters},
+    nlohmann::json out{{"model", path.string()}, {"mode", "train"}, {"precision", options.precision}, {"batch", batch}, {"iters", options.iters},
                        {"median_ms", median}, {"min_ms", times.front()}, {"max_ms", times.back()},
                        {"images_per_s", 1000.0 * static_cast<double>(batch) / median}};
     if (options.verbose) {
@@ -137,6 +139,8 @@ void add_bench(CLI::App& app) {
                     "images and labels, the model prepared as finetune prepares it (--batch default 8; "
                     "--verbose adds \"(update)\": gradient copies and the optimizer step)");
   command->add_option("--lr", options->lr, "Learning rate of --train (default 0.01)");
+  command->add_option("--precision", options->precision, "--train in fp32, bf16 or fp16 (mixed precision as finetune --precision)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
   add_device_option(command, options->device);
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);

@@ -134,6 +134,10 @@ void add_finetune(CLI::App& app) {
   command->add_option("--seed", o.seed, "Seed for data order, augmentation and head initialisation")->capture_default_str();
   command->add_option("--threads", o.trainer.threads, "CPU threads (0: all cores)")->capture_default_str();
   add_device_option(command, cli->device);
+  command->add_option("--precision", o.trainer.precision,
+                      "fp32, or mixed precision: bf16 (Conv/Gemm/MatMul in bfloat16, float32 master weights) or fp16 "
+                      "(float16 with dynamic loss scaling as torch's GradScaler)")
+      ->capture_default_str()->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   command->add_flag("--json", cli->json, "Print one JSON object with the per-epoch results instead of text");
   command->callback([cli] {
     auto o = cli->options;

@@ -243,7 +243,12 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
   const std::string p = b.op("Softmax", {result.logits_name}, {int_attr("axis", 1)});
   b.op("Div", {b.op("Neg", {b.reduce_sum(b.op("Mul", {target, log_p}), {0, 1}, false)}), rows});
   rename_last_output(b, "loss");
-  const std::string dz = b.op("Div", {b.op("Sub", {p, target}), rows});
+  std::string dz = b.op("Div", {b.op("Sub", {p, target}), rows});
+  const std::string loss_scale = "loss_scale";
+  if (options.loss_scale_input) {
+    g.inputs.push_back(float_value(loss_scale, std::vector<int64_t>{}));
+    dz = b.op("Mul", {dz, loss_scale});
+  }
 
   // Which values depend on a trainable parameter.
   std::set<std::string> needs(trainable.begin(), trainable.end());
@@ -299,7 +304,8 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
     auto found = grads.find(name);
     if (found == grads.end())
       throw Error(ErrorCategory::usage, "training: parameter '" + name + "' does not affect the loss; freeze it with --freeze");
-    b.op("Identity", {total(b, found->second)});
+    if (options.loss_scale_input) b.op("Div", {total(b, found->second), loss_scale});
+    else b.op("Identity", {total(b, found->second)});
     rename_last_output(b, "grad/" + name);
     g.outputs.push_back(float_value("grad/" + name, forward.graph.initializer(name)->dims));
     result.params.push_back(name);

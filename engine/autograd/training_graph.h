@@ -43,6 +43,10 @@ struct TrainingModel {
 
 struct TrainingGraphOptions {
   bool standard_ops_only = false;
+  // Adds the scalar float input `loss_scale`: the backward pass starts from loss * loss_scale
+  // (so small float16 gradients do not flush to zero) and every grad/<param> output is divided
+  // by it again, so the outputs are the true gradients (inf/NaN when the scaled pass overflowed).
+  bool loss_scale_input = false;
 };
 
 // `trainable`: initializer names to differentiate (float initializers only). Throws

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "engine/autograd/autocast.h"
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
 #include "engine/train/freeze.h"
@@ -80,7 +81,18 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   }
   if (trainable_.empty())
     throw Error(ErrorCategory::usage, "training: no trainable parameters left; loosen --freeze");
-  auto built = autograd::build_training_model(forward_, trainable_, base_dir);
+  if (options_.precision != "fp32" && options_.precision != "bf16" && options_.precision != "fp16")
+    throw Error(ErrorCategory::usage, "--precision " + options_.precision + ": use fp32, bf16 or fp16");
+  const bool scaled = options_.precision == "fp16";
+  if (scaled && !(options_.initial_loss_scale > 0))
+    throw Error(ErrorCategory::usage, "the initial loss scale must be positive");
+  loss_scale_ = scaled ? options_.initial_loss_scale : 1.0;
+  autograd::TrainingGraphOptions graph_options;
+  graph_options.loss_scale_input = scaled;
+  ir::Model computed = forward_;  // what the training graph computes; forward_ stays float32
+  if (options_.precision != "fp32")
+    autograd::autocast(computed, scaled ? ir::DataType::float16 : ir::DataType::bfloat16);
+  auto built = autograd::build_training_model(computed, trainable_, base_dir, graph_options);
   training_ = std::move(built.model);
   running_ = built.running_buffers;
   for (const auto& m : built.dropout_masks) masks_.push_back({m.input, m.dims, m.ratio});
@@ -139,6 +151,11 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     for (uint64_t i = 0; i < mask.numel(); ++i) m[i] = rng.uniform() >= masks_[k].ratio ? keep_scale : 0.0f;
     feeds.emplace_back(masks_[k].input, engine::Value::of(mask));
   }
+  const bool scaled = options_.precision == "fp16";
+  if (scaled) {
+    const float scale = static_cast<float>(loss_scale_);
+    feeds.emplace_back("loss_scale", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {}, &scale, 4)));
+  }
   ++batches_seen_;
   auto outputs = session_->run(feeds);
   const auto update_start = std::chrono::steady_clock::now();
@@ -149,6 +166,7 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   } add_update_time{update_ms_, update_start};
 
   StepStats stats;
+  stats.loss_scale = loss_scale_;
   stats.loss = outputs[0].tensor.data<float>()[0];
   stats.rows = batch_size_;
   const float* logits = outputs[1].tensor.data<float>();
@@ -174,6 +192,27 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     const ir::Tensor& r = outputs[2 + trainable_.size() + k].tensor;
     std::memcpy(initializer_data(running_[k]), r.data<float>(), r.numel() * 4);
   }
+  if (scaled) {
+    // The graph already divided the gradients by the scale; an overflow shows as inf/NaN.
+    bool finite = true;
+    for (size_t k = 0; k < trainable_.size() && finite; ++k) {
+      const ir::Tensor& g = outputs[2 + k].tensor;
+      const float* values = g.data<float>();
+      for (uint64_t i = 0; i < g.numel(); ++i)
+        if (!std::isfinite(values[i])) {
+          finite = false;
+          break;
+        }
+    }
+    if (!finite) {
+      // As GradScaler: the whole accumulation window is dropped and the scale halves.
+      loss_scale_ *= 0.5;
+      clean_steps_ = 0;
+      pending_ = 0;
+      stats.skipped = true;
+      return stats;
+    }
+  }
   if (++pending_ < options_.accumulate) return stats;
 
   std::vector<Parameter> params;
@@ -196,6 +235,10 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   optimizer_->step(params, lr);
   pending_ = 0;
   stats.stepped = true;
+  if (scaled && ++clean_steps_ >= 2000) {
+    loss_scale_ *= 2.0;
+    clean_steps_ = 0;
+  }
   return stats;
 }
 

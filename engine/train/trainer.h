@@ -40,6 +40,13 @@ struct TrainerOptions {
   // Where the training graph runs (engine/devices.h; e.g. CUDA), the CPU taking what it lacks;
   // nullptr: the CPU. The optimizer updates the parameters in host memory after each step.
   const engine::Backend* backend = nullptr;
+  // "fp32"; "bf16": Conv, ConvTranspose, Gemm and MatMul compute in bfloat16 (torch.autocast's
+  // split, engine/autograd/autocast.h) with float32 master weights and optimizer; "fp16": the
+  // same in float16 with dynamic loss scaling as torch's GradScaler: the scale starts at
+  // initial_loss_scale, a step whose gradients hold inf/NaN is skipped and halves it, and 2000
+  // clean steps in a row double it.
+  std::string precision = "fp32";
+  double initial_loss_scale = 65536.0;
 };
 
 struct StepStats {
@@ -47,6 +54,8 @@ struct StepStats {
   int64_t correct = 0, rows = 0;
   bool stepped = false;                 // an optimizer step happened after this batch
   double grad_norm = 0;                 // before clipping (when clipping is on)
+  bool skipped = false;                 // fp16: the gradients overflowed; no step, scale halved
+  double loss_scale = 1;                // the scale this batch ran with (fp16), else 1
 };
 
 class Trainer {
@@ -95,6 +104,8 @@ class Trainer {
   std::vector<std::vector<float>> grad_sums_;
   int pending_ = 0;
   double update_ms_ = 0;
+  double loss_scale_ = 1;   // fp16 only
+  int clean_steps_ = 0;     // fp16: steps since the scale last changed or overflowed
 };
 
 // The target distribution for cross-entropy: one-hot rows, label-smoothed.

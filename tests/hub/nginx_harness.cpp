@@ -153,7 +153,8 @@ std::string HubServer::locations_for(const ServedRepo& repo, const std::string& 
 }
 
 HubServer::HubServer() {
-  prefix_ = scratch_dir("hub-nginx").string();
+  // One folder per process: ctest -j runs several hub suites at once, each with its own nginx.
+  prefix_ = scratch_dir("hub-nginx-" + std::to_string(::getpid())).string();
   for (const char* folder : {"tmp", "cdn", "git", "api", "tls"}) fs::create_directories(fs::path(prefix_) / folder);
   hub_port_ = free_port();
   tls_port_ = free_port();
@@ -239,6 +240,8 @@ HubServer::~HubServer() {
     int status = 0;
     ::waitpid(nginx_pid_, &status, 0);
   }
+  std::error_code ignored;  // per-process folders would pile up otherwise
+  fs::remove_all(prefix_, ignored);
 }
 
 std::string HubServer::endpoint() const { return "http://127.0.0.1:" + std::to_string(hub_port_); }

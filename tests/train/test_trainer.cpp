@@ -68,6 +68,17 @@ void replay_fixture(const std::string& model_name, const std::string& opt_name, 
   MESSAGE(model_name << "/" << opt_name << ": worst final weight/buffer error " << worst_weight);
 }
 
+// The BatchNorm CNN fixture's first batch (4 images of 12x12).
+Batch first_cnn_batch() {
+  const auto inputs = fixture_floats("cnn/inputs.npy");
+  const auto labels = read_npy(mhub::test::train_fixtures() / "cnn" / "targets.npy").to_int64s();
+  Batch batch;
+  batch.input_dims = {4, 1, 12, 12};
+  batch.inputs.assign(inputs.begin(), inputs.begin() + 4 * 144);
+  batch.labels.assign(labels.begin(), labels.begin() + 4);
+  return batch;
+}
+
 bool engine_can_train(const std::string& model_name, int64_t rows) {
   const auto root = mhub::test::train_fixtures() / model_name;
   try {
@@ -93,12 +104,7 @@ TEST_CASE("Trainer reproduces PyTorch's 20 AdamW steps on the BatchNorm CNN") {
 
 TEST_CASE("restore() reaches frozen weights too: the fast kernels never keep the old ones") {
   const auto root = mhub::test::train_fixtures() / "cnn";
-  const auto inputs = fixture_floats("cnn/inputs.npy");
-  const auto labels = read_npy(root / "targets.npy").to_int64s();
-  Batch batch;
-  batch.input_dims = {4, 1, 12, 12};
-  batch.inputs.assign(inputs.begin(), inputs.begin() + 4 * 144);
-  batch.labels.assign(labels.begin(), labels.begin() + 4);
+  const Batch batch = first_cnn_batch();
   TrainerOptions options;
   options.optimizer = "sgd";
   options.threads = 1;
@@ -222,12 +228,7 @@ TEST_CASE("autocast casts the inputs of Conv and Gemm, keeps the weights float32
 
 TEST_CASE("fp16 loss scaling: an overflowing step is skipped, leaves the weights alone and halves the scale") {
   const auto root = mhub::test::train_fixtures() / "cnn";
-  const auto inputs = fixture_floats("cnn/inputs.npy");
-  const auto labels = read_npy(root / "targets.npy").to_int64s();
-  Batch batch;
-  batch.input_dims = {4, 1, 12, 12};
-  batch.inputs.assign(inputs.begin(), inputs.begin() + 4 * 144);
-  batch.labels.assign(labels.begin(), labels.begin() + 4);
+  const Batch batch = first_cnn_batch();
   TrainerOptions options;
   options.optimizer = "sgd";
   options.threads = 1;

@@ -9,18 +9,10 @@
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/epilogue.h"
 #include "engine/cpu/gemm.h"
+#include "engine/cpu/matmul_plan.h"
 #include "engine/cpu/nn_util.h"
 
 namespace mhub::engine::cpu {
-
-namespace {
-
-// Shapes of a MatMul after numpy rules: batch dims broadcast, 1-D operands promoted.
-struct MatMulPlan {
-  int64_t m = 1, k = 1, n = 1;
-  std::vector<int64_t> out_dims;
-  std::vector<int64_t> a_batch_offsets, b_batch_offsets;  // element offsets per output batch
-};
 
 MatMulPlan plan_matmul(OpContext& ctx, const std::vector<int64_t>& ad, const std::vector<int64_t>& bd) {
   if (ad.empty() || bd.empty()) fail(ctx, "MatMul operands must have at least one dimension");
@@ -62,6 +54,9 @@ MatMulPlan plan_matmul(OpContext& ctx, const std::vector<int64_t>& ad, const std
   if (!b_vec) p.out_dims.push_back(p.n);
   return p;
 }
+
+namespace {
+
 
 // The fused epilogue of a MatMul the load-time passes merged with its bias Add and/or
 // activation (engine/core/passes/matmul_fusion.h): input 2 is the row bias.

@@ -1,5 +1,6 @@
 #include "engine/cuda/activation.cuh"
 #include "engine/cuda/cuda_check.h"
+#include "engine/cuda/launch.cuh"
 
 namespace mhub::engine::cuda {
 
@@ -17,10 +18,7 @@ __global__ void relu_kernel(const float* x, float* y, size_t n) {
 
 void relu_f32(const float* x, float* y, size_t n, cudaStream_t stream) {
   if (n == 0) return;
-  constexpr int kThreads = 256;
-  size_t blocks = (n + kThreads - 1) / kThreads;
-  if (blocks > 65535u * 16u) blocks = 65535u * 16u;
-  relu_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(x, y, n);
+  relu_kernel<<<grid_for(static_cast<int64_t>(n)), kThreadsPerBlock, 0, stream>>>(x, y, n);
   MHUB_CUDA_CHECK(cudaGetLastError());
 }
 

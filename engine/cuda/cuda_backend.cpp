@@ -1,5 +1,6 @@
 #include "engine/cuda/cuda_backend.h"
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,11 @@ class CudaBackend final : public Backend {
     MHUB_CUDA_CHECK(cudaStreamCreateWithFlags(&context_.stream, cudaStreamNonBlocking));
     MHUB_CUBLAS_CHECK(cublasCreate(&context_.cublas));
     MHUB_CUBLAS_CHECK(cublasSetStream(context_.cublas, context_.stream));
+    // Float32 GEMMs match the CPU to ~1e-6 by default; MHUB_CUDA_TF32=1 trades that for the
+    // tensor cores' TF32 rate (about 3e-4 relative, as PyTorch's allow_tf32).
+    const char* tf32 = std::getenv("MHUB_CUDA_TF32");
+    if (tf32 && std::string(tf32) == "1")
+      MHUB_CUBLAS_CHECK(cublasSetMathMode(context_.cublas, CUBLAS_TF32_TENSOR_OP_MATH));
     MHUB_CUBLAS_CHECK(cublasLtCreate(&context_.cublas_lt));
     MHUB_CUDNN_CHECK(cudnnCreate(&context_.cudnn));
     MHUB_CUDNN_CHECK(cudnnSetStream(context_.cudnn, context_.stream));

@@ -7,6 +7,8 @@ namespace {
 std::vector<KernelDef> build_table() {
   std::vector<KernelDef> table;
   add_activation_kernels(table);
+  add_elementwise_kernels(table);
+  add_matmul_kernels(table);
   return table;
 }
 

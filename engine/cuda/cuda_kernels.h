@@ -11,6 +11,8 @@ namespace mhub::engine::cuda {
 
 std::span<const KernelDef> cuda_kernel_table();
 
-void add_activation_kernels(std::vector<KernelDef>& table);
+void add_activation_kernels(std::vector<KernelDef>& table);  // activation_ops.cpp
+void add_elementwise_kernels(std::vector<KernelDef>& table);  // elementwise_ops.cpp
+void add_matmul_kernels(std::vector<KernelDef>& table);       // matmul_ops.cpp
 
 }  // namespace mhub::engine::cuda

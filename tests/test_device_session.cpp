@@ -10,6 +10,7 @@
 #include "engine/core/op_context.h"
 #include "engine/core/session.h"
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/view_kernels.h"
 
 using namespace mhub;
 
@@ -65,6 +66,8 @@ class TestDevice final : public engine::Backend {
     table_.push_back({ir::OpKind::Relu, engine::KernelKind::fast, device_relu, float32_inputs});
     table_.push_back({ir::OpKind::Add, engine::KernelKind::fast, device_add, float32_inputs});
     table_.push_back({ir::OpKind::Reshape, engine::KernelKind::fast, device_reshape, float32_inputs, 1u << 1});
+    // What the CUDA backend registers too: the CPU's dims-only kernels (found after the above).
+    engine::cpu::add_view_kernels(table_);
   }
   std::string_view name() const override { return "test"; }
   ir::Device device() const override { return kTestDevice; }
@@ -210,6 +213,35 @@ TEST_CASE("a node the device has the op for but not the input types runs on the 
   CHECK(out[0].tensor.data<int64_t>()[1] == -4);
   CHECK(session.stats().copies_to_device == 0);
   CHECK(device.allocations == 0);
+}
+
+TEST_CASE("dims-only ops (the CPU's view kernels) keep device values on the device") {
+  // y = Relu(Unsqueeze(Flatten(Relu(x)), axes [0])): one copy up (x), one down (y).
+  ir::Model model;
+  model.ir_version = 8;
+  model.opset_imports = {{"", 17, 0}};
+  model.graph.name = "views";
+  model.graph.inputs = {dev_port("x", {2, 3, 2})};
+  model.graph.outputs = {dev_port("y", {1, 2, 6})};
+  int64_t zero = 0;
+  model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {1}, &zero, 8, "axes"));
+  model.graph.nodes = {dev_node("Relu", {"x"}, {"r"}), dev_node("Flatten", {"r"}, {"f"}),
+                       dev_node("Unsqueeze", {"f", "axes"}, {"u"}), dev_node("Relu", {"u"}, {"y"})};
+  std::vector<float> x = {-1, 2, -3, 4, 5, -6, 7, -8, 9, 10, -11, 12};
+  auto feed = [&] {
+    return std::vector<std::pair<std::string, engine::Value>>{
+        {"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3, 2}, x.data(), x.size() * 4))}};
+  };
+  engine::Session cpu_session(model);
+  TestDevice device;
+  engine::SessionOptions options;
+  options.preferred_backend = &device;
+  engine::Session session(model, options);
+  auto out = session.run(feed());
+  CHECK(out[0].tensor.dims == std::vector<int64_t>{1, 2, 6});
+  CHECK(dev_floats(out[0]) == dev_floats(cpu_session.run(feed())[0]));
+  CHECK(session.stats().copies_to_device == 1);
+  CHECK(session.stats().copies_to_host == 1);
 }
 
 TEST_CASE("without a preferred backend nothing crosses devices") {

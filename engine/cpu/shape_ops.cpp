@@ -7,6 +7,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/tensor_util.h"
+#include "engine/cpu/view_kernels.h"
 
 namespace mhub::engine::cpu {
 
@@ -261,6 +262,15 @@ void range_kernel(OpContext& ctx) {
 }
 
 }  // namespace
+
+void add_view_kernels(std::vector<KernelDef>& table) {
+  constexpr uint32_t kSecondOnHost = 1u << 1;
+  table.push_back({ir::OpKind::Identity, KernelKind::fast, identity, nullptr});
+  table.push_back({ir::OpKind::Reshape, KernelKind::fast, reshape, nullptr, kSecondOnHost});
+  table.push_back({ir::OpKind::Flatten, KernelKind::fast, flatten, nullptr});
+  table.push_back({ir::OpKind::Squeeze, KernelKind::fast, squeeze, nullptr, kSecondOnHost});
+  table.push_back({ir::OpKind::Unsqueeze, KernelKind::fast, unsqueeze, nullptr, kSecondOnHost});
+}
 
 void add_shape_kernels(std::vector<KernelDef>& table) {
   using ir::OpKind;

@@ -41,7 +41,7 @@ nvidia-smi -L 2>&1 | tee "$out/nvidia-smi.txt"
 mhub devices 2>&1 | tee "$out/devices.txt"
 
 if [[ " $steps " == *" tests "* ]]; then
-  LD_LIBRARY_PATH="$libs" timeout 300 "$work/bin/mhub_cuda_tests" >"$out/gpu_tests.txt" 2>&1
+  MHUB_SOURCE_DIR="$PWD" LD_LIBRARY_PATH="$libs" timeout 300 "$work/bin/mhub_cuda_tests" >"$out/gpu_tests.txt" 2>&1
   status=$?
   tail -25 "$out/gpu_tests.txt"
   summary+=("gpu op specs: exit $status, $(grep -E '^\[doctest\] test cases' "$out/gpu_tests.txt" | tail -1)")

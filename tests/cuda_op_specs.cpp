@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
@@ -11,6 +12,8 @@
 
 #include "engine/core/session.h"
 #include "engine/cuda/cuda_backend.h"
+#include "onnx_io/model_io.h"
+#include "onnx_io/npy.h"
 
 using namespace mhub;
 
@@ -133,4 +136,61 @@ TEST_CASE("MatMul and Gemm on the GPU (cuBLAS) equal the CPU reference") {
     }
   check_on_gpu({"Gemm", {ir::string_attr("mhub_activation", "Relu")}},
                {random_floats({8, 16}, rng), random_floats({16, 10}, rng), random_floats({8, 1}, rng)});
+}
+
+TEST_CASE("Conv, pooling, BatchNormalization, GlobalAveragePool and Softmax on the GPU (cuDNN) equal the CPU reference") {
+  std::mt19937 rng(4);
+  using ir::int_attr;
+  using ir::ints_attr;
+  // Odd spatial sizes, padding, strides, dilations, groups, depthwise, 1-D.
+  check_on_gpu({"Conv", {ints_attr("pads", {1, 1, 1, 1})}},
+               {random_floats({2, 3, 13, 11}, rng), random_floats({5, 3, 3, 3}, rng), random_floats({5}, rng)}, 1e-4);
+  check_on_gpu({"Conv", {ints_attr("strides", {2, 2}), ints_attr("dilations", {2, 1})}},
+               {random_floats({1, 4, 17, 15}, rng), random_floats({6, 4, 3, 5}, rng)}, 1e-4);
+  check_on_gpu({"Conv", {int_attr("group", 2), ir::string_attr("auto_pad", "SAME_UPPER")}},
+               {random_floats({3, 4, 9, 9}, rng), random_floats({6, 2, 3, 3}, rng)}, 1e-4);
+  check_on_gpu({"Conv", {int_attr("group", 8), ints_attr("pads", {1, 1, 1, 1})}},
+               {random_floats({2, 8, 10, 7}, rng), random_floats({8, 1, 3, 3}, rng)}, 1e-4);
+  check_on_gpu({"Conv", {ints_attr("pads", {2, 2})}}, {random_floats({2, 3, 31}, rng), random_floats({4, 3, 5}, rng)}, 1e-4);
+  check_on_gpu({"Conv", {ir::string_attr("mhub_activation", "Relu")}},
+               {random_floats({1, 2, 6, 6}, rng), random_floats({3, 2, 1, 1}, rng), random_floats({3}, rng)}, 1e-4);
+  check_on_gpu({"MaxPool", {ints_attr("kernel_shape", {3, 3}), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1})}},
+               {random_floats({2, 3, 15, 13}, rng, true)});
+  check_on_gpu({"AveragePool", {ints_attr("kernel_shape", {2, 3}), ints_attr("pads", {1, 1, 1, 1})}},
+               {random_floats({2, 3, 9, 8}, rng)});
+  check_on_gpu({"AveragePool", {ints_attr("kernel_shape", {3, 3}), ints_attr("pads", {1, 1, 1, 1}), int_attr("count_include_pad", 1)}},
+               {random_floats({1, 2, 7, 7}, rng)});
+  ir::Tensor var = random_floats({5}, rng);
+  for (uint64_t i = 0; i < var.numel(); ++i) reinterpret_cast<float*>(var.storage->mutable_data())[i] += 2.5f;
+  check_on_gpu({"BatchNormalization", {ir::float_attr("epsilon", 1e-3f)}},
+               {random_floats({3, 5, 4, 7}, rng, true), random_floats({5}, rng), random_floats({5}, rng),
+                random_floats({5}, rng), var});
+  check_on_gpu({"GlobalAveragePool"}, {random_floats({3, 7, 5, 9}, rng)});
+  for (int64_t axis : {-1, 0, 1})
+    check_on_gpu({"Softmax", {int_attr("axis", axis)}}, {random_floats({3, 17, 5}, rng)});
+  check_on_gpu({"Softmax", {int_attr("axis", 1)}, 11}, {random_floats({3, 4, 5}, rng)});
+  check_on_gpu({"LogSoftmax", {int_attr("axis", -1)}}, {random_floats({6, 1001}, rng)});
+}
+
+TEST_CASE("the bundled fashion-cnn runs on the GPU with the CPU's predictions") {
+  // The GPU machine runs a bundle built elsewhere: MHUB_SOURCE_DIR there names its checkout.
+  const char* checkout = std::getenv("MHUB_SOURCE_DIR");
+  const std::string root = std::string(checkout ? checkout : MHUB_SOURCE_DIR) + "/models/fashion-cnn/";
+  const ir::Model model = onnx_io::load_model(root + "model.onnx");
+  const ir::Tensor images = onnx_io::read_npy(root + "sample_input.npy");
+  engine::Session cpu_session(model);
+  engine::SessionOptions options;
+  options.preferred_backend = &engine::cuda::cuda_backend(0);
+  options.verbose = true;
+  engine::Session gpu_session(model, options);
+  size_t on_gpu = 0;
+  for (const std::string& line : gpu_session.log()) on_gpu += line.rfind("cuda:0", 0) == 0;
+  MESSAGE("fashion-cnn: " << on_gpu << " nodes on cuda:0");
+  CHECK(on_gpu >= 5);
+  const std::string input = cpu_session.inputs()[0].name;
+  const ir::Tensor want = cpu_session.run({{input, engine::Value::of(images)}})[0].tensor;
+  const ir::Tensor got = gpu_session.run({{input, engine::Value::of(images)}})[0].tensor;
+  REQUIRE(got.dims == want.dims);
+  for (uint64_t i = 0; i < want.numel(); ++i) CHECK(got.data<float>()[i] == doctest::Approx(want.data<float>()[i]).epsilon(1e-4));
+  CHECK(gpu_session.stats().copies_to_device <= 16);  // input + weights, not per node
 }

@@ -12,6 +12,7 @@ std::vector<KernelDef> build_table() {
   add_activation_kernels(table);
   add_elementwise_kernels(table);
   add_matmul_kernels(table);
+  add_nn_kernels(table);
   return table;
 }
 

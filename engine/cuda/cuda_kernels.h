@@ -14,5 +14,6 @@ std::span<const KernelDef> cuda_kernel_table();
 void add_activation_kernels(std::vector<KernelDef>& table);  // activation_ops.cpp
 void add_elementwise_kernels(std::vector<KernelDef>& table);  // elementwise_ops.cpp
 void add_matmul_kernels(std::vector<KernelDef>& table);       // matmul_ops.cpp
+void add_nn_kernels(std::vector<KernelDef>& table);           // nn_ops.cpp
 
 }  // namespace mhub::engine::cuda

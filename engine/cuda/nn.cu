@@ -1,0 +1,102 @@
+#include "engine/cuda/cuda_check.h"
+#include "engine/cuda/launch.cuh"
+#include "engine/cuda/nn.cuh"
+
+namespace mhub::engine::cuda {
+
+namespace {
+
+__device__ float activate(float v, EpilogueActivation act, float lo, float hi) {
+  switch (act) {
+    case EpilogueActivation::none: return v;
+    case EpilogueActivation::relu: return v > 0.0f || v != v ? v : 0.0f;
+    case EpilogueActivation::clip: return v != v ? v : (v < lo ? lo : (v > hi ? hi : v));
+    case EpilogueActivation::gelu: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case EpilogueActivation::gelu_tanh:
+      return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+  }
+  return v;
+}
+
+__global__ void channel_epilogue_kernel(float* y, int64_t count, int64_t channels, int64_t spatial, const float* bias,
+                                        EpilogueActivation act, float lo, float hi) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+    float v = y[i];
+    if (bias) v += bias[(i / spatial) % channels];
+    y[i] = activate(v, act, lo, hi);
+  }
+}
+
+__global__ void batch_norm_kernel(const float* x, float* y, int64_t count, int64_t channels, int64_t spatial,
+                                  const float* scale, const float* shift, const float* mean, const float* var,
+                                  float epsilon) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+    // The CPU reference's arithmetic: y = x * k + (shift - mean * k), k = scale / sqrt(var + eps).
+    const int64_t c = (i / spatial) % channels;
+    const float k = scale[c] / sqrtf(var[c] + epsilon);
+    y[i] = x[i] * k + (shift[c] - mean[c] * k);
+  }
+}
+
+// One thread per (batch, channel) row: the rows are short (7x7 in ResNets) and many.
+__global__ void global_average_kernel(const float* x, float* y, int64_t rows, int64_t spatial) {
+  for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
+    double sum = 0;
+    const float* row = x + r * spatial;
+    for (int64_t s = 0; s < spatial; ++s) sum += row[s];
+    y[r] = static_cast<float>(sum / static_cast<double>(spatial));
+  }
+}
+
+// One thread per (outer, inner) line: max, sum of exponentials, then the outputs.
+__global__ void softmax_kernel(const float* x, float* y, int64_t lines, int64_t length, int64_t inner, bool log) {
+  for (int64_t line = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; line < lines;
+       line += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t base = (line / inner) * length * inner + line % inner;
+    float highest = -INFINITY;
+    for (int64_t j = 0; j < length; ++j) highest = fmaxf(highest, x[base + j * inner]);
+    double sum = 0;
+    for (int64_t j = 0; j < length; ++j) sum += exp(static_cast<double>(x[base + j * inner] - highest));
+    const float log_sum = static_cast<float>(::log(sum));
+    const float inverse = static_cast<float>(1.0 / sum);
+    for (int64_t j = 0; j < length; ++j) {
+      const float shifted = x[base + j * inner] - highest;
+      y[base + j * inner] = log ? shifted - log_sum : expf(shifted) * inverse;
+    }
+  }
+}
+
+}  // namespace
+
+void channel_epilogue_f32(float* y, int64_t batch, int64_t channels, int64_t spatial, const float* bias,
+                          EpilogueActivation act, float lo, float hi, cudaStream_t stream) {
+  const int64_t count = batch * channels * spatial;
+  if (count <= 0 || (!bias && act == EpilogueActivation::none)) return;
+  channel_epilogue_kernel<<<grid_for(count), kThreadsPerBlock, 0, stream>>>(y, count, channels, spatial, bias, act, lo, hi);
+  MHUB_CUDA_CHECK(cudaGetLastError());
+}
+
+void batch_norm_inference_f32(const float* x, float* y, int64_t batch, int64_t channels, int64_t spatial,
+                              const float* scale, const float* shift, const float* mean, const float* var,
+                              float epsilon, cudaStream_t stream) {
+  const int64_t count = batch * channels * spatial;
+  if (count <= 0) return;
+  batch_norm_kernel<<<grid_for(count), kThreadsPerBlock, 0, stream>>>(x, y, count, channels, spatial, scale, shift,
+                                                                       mean, var, epsilon);
+  MHUB_CUDA_CHECK(cudaGetLastError());
+}
+
+void global_average_pool_f32(const float* x, float* y, int64_t batch_channels, int64_t spatial, cudaStream_t stream) {
+  if (batch_channels <= 0) return;
+  global_average_kernel<<<grid_for(batch_channels), kThreadsPerBlock, 0, stream>>>(x, y, batch_channels, spatial);
+  MHUB_CUDA_CHECK(cudaGetLastError());
+}
+
+void softmax_f32(const float* x, float* y, int64_t outer, int64_t length, int64_t inner, bool log, cudaStream_t stream) {
+  const int64_t lines = outer * inner;
+  if (lines <= 0 || length <= 0) return;
+  softmax_kernel<<<grid_for(lines), kThreadsPerBlock, 0, stream>>>(x, y, lines, length, inner, log);
+  MHUB_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace mhub::engine::cuda

@@ -172,6 +172,15 @@ TEST_CASE("Conv, pooling, BatchNormalization, GlobalAveragePool and Softmax on t
   check_on_gpu({"LogSoftmax", {int_attr("axis", -1)}}, {random_floats({6, 1001}, rng)});
 }
 
+TEST_CASE("LayerNormalization and Transpose on the GPU equal the CPU reference") {
+  std::mt19937 rng(5);
+  check_on_gpu({"LayerNormalization"}, {random_floats({4, 7, 769}, rng), random_floats({769}, rng), random_floats({769}, rng)}, 1e-4);
+  check_on_gpu({"LayerNormalization", {ir::int_attr("axis", 1), ir::float_attr("epsilon", 1e-3f)}},
+               {random_floats({3, 5, 6}, rng), random_floats({5, 6}, rng)}, 1e-4);
+  check_on_gpu({"Transpose", {ir::ints_attr("perm", {0, 2, 1, 3})}}, {random_floats({2, 3, 5, 7}, rng, true)}, 0);
+  check_on_gpu({"Transpose"}, {random_floats({3, 1, 4, 9}, rng)}, 0);
+}
+
 TEST_CASE("the bundled fashion-cnn runs on the GPU with the CPU's predictions") {
   // The GPU machine runs a bundle built elsewhere: MHUB_SOURCE_DIR there names its checkout.
   const char* checkout = std::getenv("MHUB_SOURCE_DIR");

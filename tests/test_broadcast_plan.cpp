@@ -2,10 +2,12 @@
 // against the CPU backend's broadcast_offsets: every output element, several operand shapes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "engine/cpu/tensor_util.h"
 #include "engine/cuda/broadcast_plan.h"
+#include "tests/ops/op_harness.h"
 
 using namespace mhub;
 
@@ -36,6 +38,29 @@ TEST_CASE("the device broadcast plan gives the CPU's offsets for every output el
         CHECK(engine::cuda::broadcast_offset(plan, o, i) == static_cast<int64_t>(expected[static_cast<size_t>(i)]));
     }
   }
+}
+
+TEST_CASE("the device transpose plan gives the CPU Transpose's element order") {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t rank = 1 + static_cast<size_t>(trial % 6);
+    std::vector<int64_t> dims(rank), perm(rank);
+    for (auto& d : dims) d = 1 + static_cast<int64_t>(rng() % 4);
+    for (size_t i = 0; i < rank; ++i) perm[i] = static_cast<int64_t>(i);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    engine::cuda::BroadcastPlan plan;
+    REQUIRE(engine::cuda::make_transpose_plan(dims, perm, plan));
+    // Reference: the CPU's Transpose of an input whose values are their own offsets.
+    std::vector<float> iota(static_cast<size_t>(plan.out_count));
+    for (size_t i = 0; i < iota.size(); ++i) iota[i] = static_cast<float>(i);
+    const auto out = test::run_op({"Transpose", {ir::ints_attr("perm", perm)}}, {test::f32(dims, iota)});
+    const float* expected = out[0].tensor.data<float>();
+    for (int64_t o = 0; o < plan.out_count; ++o)
+      CHECK(engine::cuda::broadcast_offset(plan, 0, o) == static_cast<int64_t>(expected[o]));
+  }
+  engine::cuda::BroadcastPlan plan;
+  CHECK_FALSE(engine::cuda::make_transpose_plan({2, 3}, {0, 0}, plan));
+  CHECK_FALSE(engine::cuda::make_transpose_plan({2, 3}, {1}, plan));
 }
 
 TEST_CASE("the device broadcast plan refuses what it cannot express") {

@@ -32,4 +32,27 @@ bool make_broadcast_plan(const std::vector<std::vector<int64_t>>& shapes, const 
   return true;
 }
 
+bool make_transpose_plan(const std::vector<int64_t>& in_dims, const std::vector<int64_t>& perm, BroadcastPlan& plan) {
+  plan = BroadcastPlan{};
+  const size_t rank = in_dims.size();
+  if (perm.size() != rank || rank > static_cast<size_t>(kMaxBroadcastRank)) return false;
+  std::vector<bool> seen(rank, false);
+  for (int64_t axis : perm) {
+    if (axis < 0 || axis >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(axis)]) return false;
+    seen[static_cast<size_t>(axis)] = true;
+  }
+  std::vector<int64_t> in_strides(rank, 1);
+  for (size_t axis = rank; axis-- > 1;) in_strides[axis - 1] = in_strides[axis] * in_dims[axis];
+  plan.operands = 1;
+  plan.rank = rank == 0 ? 1 : static_cast<int>(rank);
+  plan.out_dims[0] = 1;
+  plan.out_count = 1;
+  for (size_t axis = 0; axis < rank; ++axis) {
+    plan.out_dims[axis] = in_dims[static_cast<size_t>(perm[axis])];
+    plan.strides[0][axis] = in_strides[static_cast<size_t>(perm[axis])];
+    plan.out_count *= plan.out_dims[axis];
+  }
+  return true;
+}
+
 }  // namespace mhub::engine::cuda

@@ -36,6 +36,11 @@ struct BroadcastPlan {
 bool make_broadcast_plan(const std::vector<std::vector<int64_t>>& shapes, const std::vector<int64_t>& out_dims,
                          BroadcastPlan& plan);
 
+// Transpose as a gather with the same arithmetic: output axis i walks input axis perm[i], so
+// operand 0's stride on output axis i is the input's row-major stride of axis perm[i]. Returns
+// false when perm is not a permutation of the axes or the rank exceeds kMaxBroadcastRank.
+bool make_transpose_plan(const std::vector<int64_t>& in_dims, const std::vector<int64_t>& perm, BroadcastPlan& plan);
+
 // Element offset in operand `which` of output element `index` (row-major over out_dims).
 MHUB_HOST_DEVICE inline int64_t broadcast_offset(const BroadcastPlan& plan, int which, int64_t index) {
   int64_t offset = 0;

@@ -66,7 +66,52 @@ __global__ void softmax_kernel(const float* x, float* y, int64_t lines, int64_t 
   }
 }
 
+// One block per row; each thread sums a strided slice, then a tree reduction in shared memory.
+constexpr int kNormThreads = 256;
+
+__device__ double block_sum(double value, double* partial) {
+  partial[threadIdx.x] = value;
+  __syncthreads();
+  for (int step = kNormThreads / 2; step > 0; step /= 2) {
+    if (threadIdx.x < step) partial[threadIdx.x] += partial[threadIdx.x + step];
+    __syncthreads();
+  }
+  const double total = partial[0];
+  __syncthreads();  // partial is reused by the next reduction
+  return total;
+}
+
+__global__ void layer_norm_kernel(const float* x, float* y, int64_t rows, int64_t length, const float* scale,
+                                  int64_t scale_count, const float* bias, int64_t bias_count, float epsilon) {
+  __shared__ double partial[kNormThreads];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float* row = x + r * length;
+    double sum = 0;
+    for (int64_t i = threadIdx.x; i < length; i += kNormThreads) sum += row[i];
+    const double mean = block_sum(sum, partial) / static_cast<double>(length);
+    double squares = 0;
+    for (int64_t i = threadIdx.x; i < length; i += kNormThreads) {
+      const double d = row[i] - mean;
+      squares += d * d;
+    }
+    const double inverse = 1.0 / sqrt(block_sum(squares, partial) / static_cast<double>(length) + epsilon);
+    for (int64_t i = threadIdx.x; i < length; i += kNormThreads) {
+      const float v = static_cast<float>((row[i] - mean) * inverse) * scale[i % scale_count];
+      y[r * length + i] = bias ? v + bias[i % bias_count] : v;
+    }
+  }
+}
+
 }  // namespace
+
+void layer_norm_f32(const float* x, float* y, int64_t rows, int64_t length, const float* scale, int64_t scale_count,
+                    const float* bias, int64_t bias_count, float epsilon, cudaStream_t stream) {
+  if (rows <= 0 || length <= 0) return;
+  const unsigned blocks = static_cast<unsigned>(rows < 65535 * 8 ? rows : 65535 * 8);
+  layer_norm_kernel<<<blocks, kNormThreads, 0, stream>>>(x, y, rows, length, scale, scale_count, bias, bias_count,
+                                                         epsilon);
+  MHUB_CUDA_CHECK(cudaGetLastError());
+}
 
 void channel_epilogue_f32(float* y, int64_t batch, int64_t channels, int64_t spatial, const float* bias,
                           EpilogueActivation act, float lo, float hi, cudaStream_t stream) {

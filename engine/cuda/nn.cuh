@@ -24,6 +24,12 @@ void batch_norm_inference_f32(const float* x, float* y, int64_t batch, int64_t c
 // y[b, c] = mean over s of x[b, c, s] (summed in double, as the CPU reference).
 void global_average_pool_f32(const float* x, float* y, int64_t batch_channels, int64_t spatial, cudaStream_t stream);
 
+// LayerNormalization over rows of `length` values: (x - mean) / sqrt(var + epsilon) * scale + bias
+// (scale / bias repeat every scale_count / bias_count values; bias may be nullptr). Mean and
+// variance are summed in double, as the CPU reference.
+void layer_norm_f32(const float* x, float* y, int64_t rows, int64_t length, const float* scale, int64_t scale_count,
+                    const float* bias, int64_t bias_count, float epsilon, cudaStream_t stream);
+
 // Softmax (or LogSoftmax when `log`) over the middle axis of x viewed as [outer, length, inner].
 void softmax_f32(const float* x, float* y, int64_t outer, int64_t length, int64_t inner, bool log, cudaStream_t stream);
 

@@ -18,6 +18,7 @@
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/cuda_context.h"
 #include "engine/cuda/cuda_kernels.h"
+#include "engine/cuda/matmul.cuh"
 #include "engine/cuda/nn.cuh"
 
 namespace mhub::engine::cuda {
@@ -255,6 +256,45 @@ void global_average_pool(OpContext& ctx) {
                           cpu::dims_product(x.dims, 2, x.dims.size()), current_context().stream);
 }
 
+// Mean / InvStdDev outputs are left to the CPU (supports() false when a graph reads them).
+bool layer_norm_supported(const ir::Node& node, std::span<const ir::DataType> types) {
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty()) return false;
+  return float32_inputs(node, types);
+}
+
+void layer_norm(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& scale = ctx.input(1);
+  const int64_t rank = static_cast<int64_t>(x.dims.size());
+  const int64_t axis = cpu::normalize_axis(ctx, ctx.node().attr_int("axis", -1), rank);
+  const int64_t rows = cpu::dims_product(x.dims, 0, static_cast<size_t>(axis));
+  const int64_t length = cpu::dims_product(x.dims, static_cast<size_t>(axis), x.dims.size());
+  const int64_t scale_count = static_cast<int64_t>(scale.numel());
+  const bool has_bias = ctx.input_count() > 2 && ctx.has_input(2);
+  const int64_t bias_count = has_bias ? static_cast<int64_t>(ctx.input(2).numel()) : 1;
+  if (scale_count == 0 || length % scale_count || bias_count == 0 || length % bias_count)
+    throw_error(ErrorCategory::format, ctx.describe() + ": Scale / B do not broadcast to the normalized shape");
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  layer_norm_f32(x.data<float>(), device_floats(y), rows, length, scale.data<float>(), scale_count,
+                 has_bias ? ctx.input(2).data<float>() : nullptr, bias_count, ctx.node().attr_float("epsilon", 1e-5f),
+                 current_context().stream);
+}
+
+void transpose(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  std::vector<int64_t> perm = ctx.node().attr_ints("perm");
+  if (perm.empty())
+    for (size_t i = x.dims.size(); i-- > 0;) perm.push_back(static_cast<int64_t>(i));  // default: reversed
+  BroadcastPlan plan;
+  if (!make_transpose_plan(x.dims, perm, plan))
+    throw_error(ErrorCategory::format, ctx.describe() + ": perm is not a permutation of the input's axes (or rank > 8)");
+  std::vector<int64_t> out_dims(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out_dims[i] = x.dims[static_cast<size_t>(perm[i])];
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, out_dims);
+  broadcast_copy_f32(plan, x.data<float>(), device_floats(y), current_context().stream);
+}
+
 void softmax(OpContext& ctx, bool log) {
   const ir::Tensor& x = ctx.input(0);
   const int64_t rank = static_cast<int64_t>(x.dims.size());
@@ -285,6 +325,8 @@ void add_nn_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::GlobalAveragePool, fast, global_average_pool, float32_inputs});
   table.push_back({ir::OpKind::Softmax, fast, softmax_op, float32_inputs});
   table.push_back({ir::OpKind::LogSoftmax, fast, log_softmax_op, float32_inputs});
+  table.push_back({ir::OpKind::LayerNormalization, fast, layer_norm, layer_norm_supported});
+  table.push_back({ir::OpKind::Transpose, fast, transpose, float32_inputs});
 }
 
 }  // namespace mhub::engine::cuda

@@ -20,6 +20,19 @@ using mhub::test::max_relative_error;
 
 namespace {
 
+// Batch `step` of a fixture: `rows` examples of `example_dims` each, with their labels.
+Batch fixture_batch(const std::vector<float>& inputs, const std::vector<int64_t>& labels, int64_t rows,
+                    const std::vector<int64_t>& example_dims, int step) {
+  size_t per_batch = static_cast<size_t>(rows);
+  for (auto d : example_dims) per_batch *= static_cast<size_t>(d);
+  Batch batch;
+  batch.input_dims = {rows};
+  batch.input_dims.insert(batch.input_dims.end(), example_dims.begin(), example_dims.end());
+  batch.inputs.assign(inputs.begin() + step * per_batch, inputs.begin() + (step + 1) * per_batch);
+  batch.labels.assign(labels.begin() + step * rows, labels.begin() + (step + 1) * rows);
+  return batch;
+}
+
 void replay_fixture(const std::string& model_name, const std::string& opt_name, int64_t rows, std::vector<int64_t> example_dims) {
   const auto root = mhub::test::train_fixtures() / model_name;
   std::ifstream hyper_file(root / opt_name / "hyper.json");
@@ -37,15 +50,9 @@ void replay_fixture(const std::string& model_name, const std::string& opt_name, 
   const auto inputs = fixture_floats(model_name + "/inputs.npy");
   const auto labels = read_npy(root / "targets.npy").to_int64s();
   const auto losses = fixture_floats(model_name + "/" + opt_name + "/losses.npy");
-  size_t per_batch = static_cast<size_t>(rows);
-  for (auto d : example_dims) per_batch *= static_cast<size_t>(d);
   double worst_loss = 0;
   for (int step = 0; step < 20; ++step) {
-    Batch batch;
-    batch.input_dims = {rows};
-    batch.input_dims.insert(batch.input_dims.end(), example_dims.begin(), example_dims.end());
-    batch.inputs.assign(inputs.begin() + step * per_batch, inputs.begin() + (step + 1) * per_batch);
-    batch.labels.assign(labels.begin() + step * rows, labels.begin() + (step + 1) * rows);
+    const Batch batch = fixture_batch(inputs, labels, rows, example_dims, step);
     const auto stats = trainer.train_batch(batch, hyper["lr"].get<double>());
     CHECK(stats.stepped);
     worst_loss = std::max(worst_loss, std::fabs(stats.loss - losses[step]) / std::fabs(losses[step]));
@@ -70,13 +77,8 @@ void replay_fixture(const std::string& model_name, const std::string& opt_name, 
 
 // The BatchNorm CNN fixture's first batch (4 images of 12x12).
 Batch first_cnn_batch() {
-  const auto inputs = fixture_floats("cnn/inputs.npy");
   const auto labels = read_npy(mhub::test::train_fixtures() / "cnn" / "targets.npy").to_int64s();
-  Batch batch;
-  batch.input_dims = {4, 1, 12, 12};
-  batch.inputs.assign(inputs.begin(), inputs.begin() + 4 * 144);
-  batch.labels.assign(labels.begin(), labels.begin() + 4);
-  return batch;
+  return fixture_batch(fixture_floats("cnn/inputs.npy"), labels, 4, {1, 12, 12}, 0);
 }
 
 bool engine_can_train(const std::string& model_name, int64_t rows) {
@@ -156,15 +158,9 @@ std::vector<double> mixed_precision_losses(const std::string& model_name, int64_
   Trainer trainer(onnx_io::load_model(root / "model.onnx"), root, rows, options);
   const auto inputs = fixture_floats(model_name + "/inputs.npy");
   const auto labels = read_npy(root / "targets.npy").to_int64s();
-  size_t per_batch = static_cast<size_t>(rows);
-  for (auto d : example_dims) per_batch *= static_cast<size_t>(d);
   std::vector<double> losses;
   for (int step = 0; step < 20; ++step) {
-    Batch batch;
-    batch.input_dims = {rows};
-    batch.input_dims.insert(batch.input_dims.end(), example_dims.begin(), example_dims.end());
-    batch.inputs.assign(inputs.begin() + step * per_batch, inputs.begin() + (step + 1) * per_batch);
-    batch.labels.assign(labels.begin() + step * rows, labels.begin() + (step + 1) * rows);
+    const Batch batch = fixture_batch(inputs, labels, rows, example_dims, step);
     const auto stats = trainer.train_batch(batch, hyper["lr"].get<double>());
     losses.push_back(stats.loss);
     if (steps) steps->push_back(stats);

@@ -179,6 +179,10 @@ TEST_CASE("LayerNormalization and Transpose on the GPU equal the CPU reference")
                {random_floats({3, 5, 6}, rng), random_floats({5, 6}, rng)}, 1e-4);
   check_on_gpu({"Transpose", {ir::ints_attr("perm", {0, 2, 1, 3})}}, {random_floats({2, 3, 5, 7}, rng, true)}, 0);
   check_on_gpu({"Transpose"}, {random_floats({3, 1, 4, 9}, rng)}, 0);
+  for (int64_t axis : {0, 1, -1})
+    check_on_gpu({"Concat", {ir::int_attr("axis", axis)}},
+                 {random_floats({3, 4, 5}, rng, true), random_floats({3, 4, 5}, rng), random_floats({3, 4, 5}, rng)}, 0);
+  check_on_gpu({"Concat", {ir::int_attr("axis", 1)}}, {random_floats({2, 1, 7}, rng), random_floats({2, 6, 7}, rng)}, 0);
 }
 
 TEST_CASE("the bundled fashion-cnn runs on the GPU with the CPU's predictions") {

@@ -295,6 +295,50 @@ void transpose(OpContext& ctx) {
   broadcast_copy_f32(plan, x.data<float>(), device_floats(y), current_context().stream);
 }
 
+// Concat needs no kernel: each input is a block of `outer` rows copied into its column range of
+// the output, one 2-D memcpy per input. Any element type of whole bytes.
+bool concat_supported(const ir::Node&, std::span<const ir::DataType> types) {
+  if (types.empty()) return false;
+  for (ir::DataType type : types)
+    if (type != types[0] || type == ir::DataType::string || ir::bits_of(type) % 8 != 0 || ir::bits_of(type) == 0) return false;
+  return true;
+}
+
+void concat(OpContext& ctx) {
+  const ir::Tensor& first = ctx.input(0);
+  const int64_t rank = static_cast<int64_t>(first.dims.size());
+  if (rank == 0) throw_error(ErrorCategory::format, ctx.describe() + ": Concat inputs must have rank >= 1");
+  const int64_t axis = cpu::normalize_axis(ctx, ctx.node().attr_int("axis", 0), rank);
+  std::vector<int64_t> out_dims = first.dims;
+  out_dims[axis] = 0;
+  for (size_t i = 0; i < ctx.input_count(); ++i) {
+    const ir::Tensor& t = ctx.input(i);
+    if (static_cast<int64_t>(t.dims.size()) != rank)
+      throw_error(ErrorCategory::format, ctx.describe() + ": Concat inputs must have the same rank");
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && t.dims[d] != first.dims[d])
+        throw_error(ErrorCategory::format, ctx.describe() + ": Concat inputs differ outside the axis");
+    out_dims[axis] += t.dims[axis];
+  }
+  ir::Tensor& y = ctx.allocate_output(0, first.dtype, out_dims);
+  if (y.numel() == 0) return;
+  const size_t element = ir::bits_of(first.dtype) / 8;
+  const int64_t outer = cpu::dims_product(first.dims, 0, static_cast<size_t>(axis));
+  const int64_t inner = cpu::dims_product(first.dims, static_cast<size_t>(axis + 1), first.dims.size());
+  const size_t out_row = static_cast<size_t>(out_dims[axis] * inner) * element;
+  uint8_t* out = y.storage->mutable_data() + y.offset;
+  CudaContext& context = current_context();
+  size_t column = 0;
+  for (size_t i = 0; i < ctx.input_count(); ++i) {
+    const ir::Tensor& t = ctx.input(i);
+    const size_t row = static_cast<size_t>(t.dims[axis] * inner) * element;
+    if (row > 0 && outer > 0)
+      MHUB_CUDA_CHECK(cudaMemcpy2DAsync(out + column, out_row, t.bytes(), row, row, static_cast<size_t>(outer),
+                                        cudaMemcpyDeviceToDevice, context.stream));
+    column += row;
+  }
+}
+
 void softmax(OpContext& ctx, bool log) {
   const ir::Tensor& x = ctx.input(0);
   const int64_t rank = static_cast<int64_t>(x.dims.size());
@@ -327,6 +371,7 @@ void add_nn_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::LogSoftmax, fast, log_softmax_op, float32_inputs});
   table.push_back({ir::OpKind::LayerNormalization, fast, layer_norm, layer_norm_supported});
   table.push_back({ir::OpKind::Transpose, fast, transpose, float32_inputs});
+  table.push_back({ir::OpKind::Concat, fast, concat, concat_supported});
 }
 
 }  // namespace mhub::engine::cuda

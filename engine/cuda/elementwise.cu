@@ -1,6 +1,7 @@
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/launch.cuh"
 #include "engine/cuda/elementwise.cuh"
+#include "engine/cuda/epilogue_math.cuh"
 
 namespace mhub::engine::cuda {
 
@@ -18,11 +19,8 @@ __device__ float apply_unary(UnaryOp op, float x, float alpha) {
     case UnaryOp::erf: return erff(x);
     case UnaryOp::reciprocal: return 1.0f / x;
     case UnaryOp::leaky_relu: return x >= 0.0f || x != x ? x : alpha * x;
-    case UnaryOp::gelu_erf: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case UnaryOp::gelu_tanh: {
-      const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanhf(inner));
-    }
+    case UnaryOp::gelu_erf: return apply_activation(x, EpilogueActivation::gelu, 0.0f, 0.0f);
+    case UnaryOp::gelu_tanh: return apply_activation(x, EpilogueActivation::gelu_tanh, 0.0f, 0.0f);
   }
   return x;
 }

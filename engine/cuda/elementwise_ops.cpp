@@ -11,10 +11,6 @@ namespace mhub::engine::cuda {
 
 namespace {
 
-float* device_floats(ir::Tensor& tensor) {
-  return reinterpret_cast<float*>(tensor.storage->mutable_data() + tensor.offset);
-}
-
 bool all_float32(const ir::Node&, std::span<const ir::DataType> types) {
   if (types.empty()) return false;
   for (ir::DataType type : types)

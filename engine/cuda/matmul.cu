@@ -1,4 +1,5 @@
 #include "engine/cuda/cuda_check.h"
+#include "engine/cuda/epilogue_math.cuh"
 #include "engine/cuda/launch.cuh"
 #include "engine/cuda/matmul.cuh"
 
@@ -11,16 +12,7 @@ __global__ void epilogue_kernel(float* y, int64_t count, int64_t n, const float*
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
     float v = y[i];
     if (bias) v += bias[i % n];
-    switch (act) {
-      case EpilogueActivation::none: break;
-      case EpilogueActivation::relu: v = v > 0.0f || v != v ? v : 0.0f; break;
-      case EpilogueActivation::clip: if (v == v) v = v < lo ? lo : (v > hi ? hi : v); break;
-      case EpilogueActivation::gelu: v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f)); break;
-      case EpilogueActivation::gelu_tanh:
-        v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-        break;
-    }
-    y[i] = v;
+    y[i] = apply_activation(v, act, lo, hi);
   }
 }
 

@@ -17,28 +17,16 @@ namespace mhub::engine::cuda {
 
 namespace {
 
-float* device_floats(ir::Tensor& tensor) {
-  return reinterpret_cast<float*>(tensor.storage->mutable_data() + tensor.offset);
-}
-
 bool float32_operands(const ir::Node&, std::span<const ir::DataType> types) {
   for (size_t i = 0; i < types.size(); ++i)
     if (types[i] != ir::DataType::float32 && types[i] != ir::DataType::undefined) return false;
   return types.size() >= 2 && types[0] == ir::DataType::float32 && types[1] == ir::DataType::float32;
 }
 
-// The fused activation of the node in device terms (bias given separately).
+// The node's fused bias (given separately) and activation on its output rows.
 void finish_rows(const ir::Node& node, float* y, int64_t rows, int64_t n, const float* bias, cudaStream_t stream) {
   const cpu::Epilogue e = cpu::epilogue_of(node, bias);
-  EpilogueActivation act = EpilogueActivation::none;
-  switch (e.act) {
-    case cpu::Activation::none: act = EpilogueActivation::none; break;
-    case cpu::Activation::relu: act = EpilogueActivation::relu; break;
-    case cpu::Activation::clip: act = EpilogueActivation::clip; break;
-    case cpu::Activation::gelu: act = EpilogueActivation::gelu; break;
-    case cpu::Activation::gelu_tanh: act = EpilogueActivation::gelu_tanh; break;
-  }
-  epilogue_f32(y, rows, n, e.bias, act, e.lo, e.hi, stream);
+  epilogue_f32(y, rows, n, e.bias, device_activation(e.act), e.lo, e.hi, stream);
 }
 
 // Row-major y[m, n] = alpha * op(a)[m, k] * op(b)[k, n] + beta * y; lda / ldb as stored.
@@ -135,6 +123,17 @@ void gemm(OpContext& ctx) {
 }
 
 }  // namespace
+
+EpilogueActivation device_activation(cpu::Activation act) {
+  switch (act) {
+    case cpu::Activation::none: return EpilogueActivation::none;
+    case cpu::Activation::relu: return EpilogueActivation::relu;
+    case cpu::Activation::clip: return EpilogueActivation::clip;
+    case cpu::Activation::gelu: return EpilogueActivation::gelu;
+    case cpu::Activation::gelu_tanh: return EpilogueActivation::gelu_tanh;
+  }
+  return EpilogueActivation::none;
+}
 
 void add_matmul_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::MatMul, KernelKind::fast, matmul, float32_operands});

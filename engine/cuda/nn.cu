@@ -1,4 +1,5 @@
 #include "engine/cuda/cuda_check.h"
+#include "engine/cuda/epilogue_math.cuh"
 #include "engine/cuda/launch.cuh"
 #include "engine/cuda/nn.cuh"
 
@@ -6,24 +7,12 @@ namespace mhub::engine::cuda {
 
 namespace {
 
-__device__ float activate(float v, EpilogueActivation act, float lo, float hi) {
-  switch (act) {
-    case EpilogueActivation::none: return v;
-    case EpilogueActivation::relu: return v > 0.0f || v != v ? v : 0.0f;
-    case EpilogueActivation::clip: return v != v ? v : (v < lo ? lo : (v > hi ? hi : v));
-    case EpilogueActivation::gelu: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-    case EpilogueActivation::gelu_tanh:
-      return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-  }
-  return v;
-}
-
 __global__ void channel_epilogue_kernel(float* y, int64_t count, int64_t channels, int64_t spatial, const float* bias,
                                         EpilogueActivation act, float lo, float hi) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
     float v = y[i];
     if (bias) v += bias[(i / spatial) % channels];
-    y[i] = activate(v, act, lo, hi);
+    y[i] = apply_activation(v, act, lo, hi);
   }
 }
 

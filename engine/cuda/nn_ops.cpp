@@ -25,10 +25,6 @@ namespace mhub::engine::cuda {
 
 namespace {
 
-float* device_floats(ir::Tensor& tensor) {
-  return reinterpret_cast<float*>(tensor.storage->mutable_data() + tensor.offset);
-}
-
 bool float32_inputs(const ir::Node&, std::span<const ir::DataType> types) {
   if (types.empty() || types[0] != ir::DataType::float32) return false;
   for (ir::DataType type : types)
@@ -51,17 +47,6 @@ bool pool_supported(const ir::Node& node, std::span<const ir::DataType> types) {
 
 bool inference_batch_norm(const ir::Node& node, std::span<const ir::DataType> types) {
   return float32_inputs(node, types) && node.attr_int("training_mode", 0) == 0 && node.outputs.size() == 1;
-}
-
-EpilogueActivation activation_of(const cpu::Epilogue& e) {
-  switch (e.act) {
-    case cpu::Activation::none: return EpilogueActivation::none;
-    case cpu::Activation::relu: return EpilogueActivation::relu;
-    case cpu::Activation::clip: return EpilogueActivation::clip;
-    case cpu::Activation::gelu: return EpilogueActivation::gelu;
-    case cpu::Activation::gelu_tanh: return EpilogueActivation::gelu_tanh;
-  }
-  return EpilogueActivation::none;
 }
 
 // Tensor descriptors are cheap to make; the algorithm choice is not, so it is cached per
@@ -192,7 +177,7 @@ void conv(OpContext& ctx) {
   if (bias && static_cast<int64_t>(ctx.input(2).numel()) != filters)
     throw_error(ErrorCategory::format, ctx.describe() + ": B must hold one value per output channel");
   const cpu::Epilogue e = cpu::epilogue_of(node, bias);
-  channel_epilogue_f32(device_floats(y), batch, filters, s.out_h * s.out_w, bias, activation_of(e), e.lo, e.hi,
+  channel_epilogue_f32(device_floats(y), batch, filters, s.out_h * s.out_w, bias, device_activation(e.act), e.lo, e.hi,
                        context.stream);
 }
 

@@ -11,6 +11,8 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/printable.h"
+#include "common/safe_path.h"
 #include "hub/hashing.h"
 #include "hub/lease.h"
 
@@ -32,17 +34,29 @@ fs::path default_cache_dir() {
 }
 
 void check_repo_path(const std::string& path) {
-  bool ok = !path.empty() && path.front() != '/' && path.back() != '/' && path.find('\0') == std::string::npos;
-  size_t begin = 0;
-  while (ok && begin <= path.size()) {
-    size_t end = path.find('/', begin);
-    if (end == std::string::npos) end = path.size();
-    std::string segment = path.substr(begin, end - begin);
-    if (segment.empty() || segment == "." || segment == "..") ok = false;
-    begin = end + 1;
-  }
-  if (!ok) throw_error(ErrorCategory::format, "'" + path + "' is not a safe file path inside a repo");
+  check_path_grammar(path, PathGrammar::relative_path, "file path inside a repo", ErrorCategory::format);
 }
+
+namespace {
+
+// Backstops: every name the cache builds a path from fits its grammar, whoever supplied it
+// (callers that know the source check earlier with the fitting category and message).
+void check_repo_folder_id(const std::string& repo, ErrorCategory category = ErrorCategory::format) {
+  size_t slash = repo.find('/');
+  std::string what = "repo id '" + printable(repo) + "': part";
+  check_path_grammar(repo.substr(0, slash), PathGrammar::name, what, category);
+  if (slash != std::string::npos) check_path_grammar(repo.substr(slash + 1), PathGrammar::name, what, category);
+}
+
+void check_blob_name(const std::string& etag) {
+  check_path_grammar(etag, PathGrammar::name, "blob name (etag)", ErrorCategory::format);
+}
+
+void check_commit_name(const std::string& commit) {
+  check_path_grammar(commit, PathGrammar::name, "commit", ErrorCategory::format);
+}
+
+}  // namespace
 
 HubCache::HubCache(fs::path root) : root_(std::move(root)) {}
 
@@ -55,50 +69,67 @@ std::string HubCache::folder_name(const std::string& repo) {
   return name;
 }
 
-fs::path HubCache::repo_dir(const std::string& repo) const { return root_ / folder_name(repo); }
+fs::path HubCache::repo_dir(const std::string& repo) const {
+  check_repo_folder_id(repo);
+  return root_ / folder_name(repo);
+}
 
 fs::path HubCache::blob_path(const std::string& repo, const std::string& etag) const {
+  check_blob_name(etag);
   return repo_dir(repo) / "blobs" / etag;
 }
 
 fs::path HubCache::incomplete_path(const std::string& repo, const std::string& etag) const {
+  check_blob_name(etag);
   return repo_dir(repo) / "blobs" / (etag + ".incomplete");
 }
 
 fs::path HubCache::lease_path(const std::string& repo, const std::string& etag) const {
+  check_blob_name(etag);
+  check_repo_folder_id(repo);
   return root_ / ".locks" / folder_name(repo) / (etag + ".mhub-lease");
 }
 
 fs::path HubCache::snapshot_path(const std::string& repo, const std::string& commit, const std::string& file) const {
+  check_commit_name(commit);
   check_repo_path(file);
   return repo_dir(repo) / "snapshots" / commit / file;
 }
 
 fs::path HubCache::no_exist_path(const std::string& repo, const std::string& commit, const std::string& file) const {
+  check_commit_name(commit);
   check_repo_path(file);
   return repo_dir(repo) / ".no_exist" / commit / file;
 }
 
+fs::path HubCache::inside(const fs::path& path) const {
+  return check_inside(root_, path, "cache path", ErrorCategory::format);
+}
+
 std::optional<std::string> HubCache::read_ref(const std::string& repo, const std::string& revision) const {
+  check_path_grammar(revision, PathGrammar::ref, "revision", ErrorCategory::usage);
   fs::path file = repo_dir(repo) / "refs" / revision;
   std::error_code error;
   if (!fs::is_regular_file(file, error)) return std::nullopt;
   std::string commit = read_whole_file(file);
   while (!commit.empty() && std::isspace(static_cast<unsigned char>(commit.back()))) commit.pop_back();
-  if (commit.empty()) return std::nullopt;
+  // A ref that does not hold a commit name is treated as absent: its content becomes a path.
+  if (!path_grammar_problem(commit, PathGrammar::name).empty()) return std::nullopt;
   return commit;
 }
 
 void HubCache::write_ref(const std::string& repo, const std::string& revision, const std::string& commit) const {
-  fs::path file = repo_dir(repo) / "refs" / revision;
+  check_commit_name(commit);
   if (read_ref(repo, revision) == commit) return;
+  fs::path file = inside(repo_dir(repo) / "refs" / revision);
   fs::create_directories(file.parent_path());
   write_file_atomically(file, commit);
 }
 
 void HubCache::link_snapshot(const std::string& repo, const std::string& commit, const std::string& file,
                              const std::string& etag) const {
-  fs::path link = snapshot_path(repo, commit, file);
+  check_blob_name(etag);
+  fs::path link = inside(snapshot_path(repo, commit, file));
   fs::create_directories(link.parent_path());
   std::string target = "../../";
   for (char c : file)
@@ -119,7 +150,7 @@ void HubCache::link_snapshot(const std::string& repo, const std::string& commit,
 }
 
 void HubCache::mark_missing(const std::string& repo, const std::string& commit, const std::string& file) const {
-  fs::path marker = no_exist_path(repo, commit, file);
+  fs::path marker = inside(no_exist_path(repo, commit, file));
   fs::create_directories(marker.parent_path());
   std::error_code error;
   if (!fs::exists(marker, error)) write_file_atomically(marker, "");
@@ -180,6 +211,7 @@ CachedRepo scan_repo(const HubCache& cache, const fs::path& folder) {
        it.increment(error)) {
     if (!it->is_regular_file()) continue;
     std::string name = it->path().lexically_relative(refs).string();
+    if (!path_grammar_problem(name, PathGrammar::ref).empty()) continue;  // not one mhub or Python wrote
     if (auto commit = cache.read_ref(repo.repo, name)) refs_by_commit[*commit].push_back(name);
   }
   for (const auto& snapshot : fs::directory_iterator(folder / "snapshots", error)) {
@@ -218,7 +250,8 @@ std::set<std::string> linked_blobs(const CachedRepo& repo) {
   return linked;
 }
 
-void remove_path(const HubCache& cache, const fs::path& path, PruneReport& report) {
+void remove_path(const HubCache& cache, const fs::path& given, PruneReport& report) {
+  fs::path path = cache.inside(given);
   std::error_code error;
   uint64_t bytes = 0;
   if (fs::is_directory(path, error) && !fs::is_symlink(path, error)) {
@@ -231,7 +264,7 @@ void remove_path(const HubCache& cache, const fs::path& path, PruneReport& repor
   fs::remove_all(path, error);
   if (error) throw_error(ErrorCategory::io, path.string() + ": cannot remove: " + error.message());
   report.freed_bytes += bytes;
-  report.removed.push_back(path.lexically_relative(cache.root()).string());
+  report.removed.push_back(given.lexically_relative(cache.root()).string());
 }
 
 // Removes blobs that no snapshot links to any more.
@@ -250,9 +283,15 @@ std::vector<CachedRepo> HubCache::scan() const {
   std::vector<CachedRepo> repos;
   std::error_code error;
   std::vector<fs::path> folders;
-  for (const auto& entry : fs::directory_iterator(root_, error))
-    if (entry.is_directory() && entry.path().filename().string().rfind("models--", 0) == 0)
-      folders.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(root_, error)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.rfind("models--", 0) != 0) continue;
+    std::string repo = repo_from_folder(name);
+    size_t slash = repo.find('/');
+    bool fits = path_grammar_problem(repo.substr(0, slash), PathGrammar::name).empty() &&
+                (slash == std::string::npos || path_grammar_problem(repo.substr(slash + 1), PathGrammar::name).empty());
+    if (fits) folders.push_back(entry.path());  // a folder no repo id names is left alone
+  }
   std::sort(folders.begin(), folders.end());
   for (const auto& folder : folders) repos.push_back(scan_repo(*this, folder));
   return repos;
@@ -283,6 +322,7 @@ std::vector<VerifyProblem> HubCache::verify(const std::string& only_repo) const 
 
 PruneReport HubCache::remove(const std::string& repo, const std::string& revision) const {
   PruneReport report;
+  check_repo_folder_id(repo, ErrorCategory::usage);
   fs::path folder = repo_dir(repo);
   std::error_code error;
   if (!fs::is_directory(folder, error))
@@ -292,7 +332,9 @@ PruneReport HubCache::remove(const std::string& repo, const std::string& revisio
     remove_path(*this, folder, report);
     return report;
   }
+  check_path_grammar(revision, PathGrammar::ref, "--revision", ErrorCategory::usage);
   std::string commit = read_ref(repo, revision).value_or(revision);
+  check_path_grammar(commit, PathGrammar::name, "--revision (a commit or a ref name)", ErrorCategory::usage);
   if (!fs::is_directory(folder / "snapshots" / commit, error))
     throw_error(ErrorCategory::usage, "revision '" + revision + "' of '" + repo + "' is not in the cache");
   remove_path(*this, folder / "snapshots" / commit, report);
@@ -315,6 +357,7 @@ PruneReport HubCache::prune() const {
       std::string name = entry.path().filename().string();
       if (!is_partial_download_file(name)) continue;
       std::string etag = name.substr(0, name.find(".incomplete"));
+      if (!path_grammar_problem(etag, PathGrammar::name).empty()) continue;  // not a download of ours
       if (lease_is_live(lease_path(repo.repo, etag))) continue;  // a download is running
       remove_path(*this, entry.path(), report);
     }

@@ -83,6 +83,10 @@ class HubCache {
   std::optional<std::string> snapshot_etag(const std::string& repo, const std::string& commit,
                                            const std::string& file) const;
 
+  // `path` resolved, when it lies inside the cache root; throws Error(format) otherwise. Every
+  // write and removal goes through it.
+  std::filesystem::path inside(const std::filesystem::path& path) const;
+
   std::vector<CachedRepo> scan() const;
   // Re-hashes every blob (sha256 for 64-hex names, git sha1 for 40-hex names) and checks links.
   std::vector<VerifyProblem> verify(const std::string& only_repo = "") const;
@@ -96,7 +100,9 @@ class HubCache {
   std::filesystem::path root_;
 };
 
-// Rejects file paths that could leave the snapshot folder ("..", absolute, empty segments).
+// Rejects file paths that could leave the snapshot folder (PathGrammar::relative_path).
+// Path builders above check their names too: repo ids, commits and etags fit PathGrammar::name,
+// revisions PathGrammar::ref; anything else throws Error(format) before any file-system call.
 void check_repo_path(const std::string& path);
 
 }  // namespace mhub::hub

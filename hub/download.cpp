@@ -16,6 +16,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/printable.h"
 #include "hub/hashing.h"
 
 namespace fs = std::filesystem;
@@ -525,6 +526,10 @@ std::string ChunkedDownload::run(uint64_t& fetched_bytes) {
 
 BlobResult ensure_blob(const HttpConfig& http, const HubCache& cache, const BlobRequest& request,
                        const DownloadOptions& options) {
+  // The etag names the blob, its lease and Python's lock file: checked before any of them exists.
+  if (!is_verifiable_etag(request.etag))
+    throw_error(ErrorCategory::integrity, mask_secrets(request.url, http) + ": etag '" + printable(request.etag) +
+                                              "' is neither a sha256 nor a git sha1; mhub cannot verify it");
   BlobResult result;
   result.blob = cache.blob_path(request.repo, request.etag);
   auto reuse = [&]() {
@@ -538,7 +543,8 @@ BlobResult ensure_blob(const HttpConfig& http, const HubCache& cache, const Blob
     throw_error(ErrorCategory::network, "offline mode: blob " + request.etag + " of '" + request.repo +
                                             "' is not in the cache " + cache.root().string() +
                                             "; pull it once online");
-  fs::path lease_file = cache.lease_path(request.repo, request.etag);
+  fs::path lease_file = cache.inside(cache.lease_path(request.repo, request.etag));
+  cache.inside(cache.incomplete_path(request.repo, request.etag));
   bool told_waiting = false;
   for (;;) {
     std::unique_ptr<Lease> lease = Lease::try_acquire(lease_file, options.lease);

@@ -7,6 +7,8 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/printable.h"
+#include "common/safe_path.h"
 #include "hub/cache.h"
 #include "hub/hashing.h"
 #include "hub/hf_protocol.h"
@@ -31,8 +33,10 @@ HfTarget parse_hf_target(const std::string& text) {
   if (at != std::string::npos) {
     target.revision = rest.substr(at + 1);
     rest = rest.substr(0, at);
-    if (target.revision.empty() || target.revision.find("..") != std::string::npos || target.revision.front() == '/')
-      throw_error(ErrorCategory::usage, "'" + text + "': bad revision after '@'; use a branch, tag or commit hash");
+    if (!path_grammar_problem(target.revision, PathGrammar::ref).empty())
+      throw_error(ErrorCategory::usage, "'" + printable(text) + "': bad revision after '@' (" +
+                                            path_grammar_problem(target.revision, PathGrammar::ref) +
+                                            "); use a branch, tag or commit hash");
   }
   check_repo_id(rest);
   target.repo = rest;
@@ -156,6 +160,7 @@ bool pull_from_cache(const HubCache& cache, const std::string& repo, const std::
 PullResult pull_hf(const PullOptions& options, const std::string& repo, const std::string& revision,
                    const std::vector<std::string>& patterns, const std::map<std::string, std::string>& expected_sha256) {
   check_repo_id(repo);
+  check_path_grammar(revision, PathGrammar::ref, "revision of '" + repo + "'", ErrorCategory::usage);
   for (const auto& pattern : patterns)
     if (!has_wildcards(pattern)) check_repo_path(pattern);
   HubCache cache(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir);
@@ -175,6 +180,9 @@ PullResult pull_hf(const PullOptions& options, const std::string& repo, const st
   std::string pinned = revision;
   if (any_wildcard) {
     RepoListing listing = fetch_repo_listing(options.http, repo, revision);
+    if (!is_commit_hash(listing.commit))
+      throw_error(ErrorCategory::format, "the listing of '" + repo + "' names commit '" + printable(listing.commit) +
+                                             "', not a 40-hex commit hash; refused");
     pinned = listing.commit;
     for (const auto& path : listing.files) {
       bool match = patterns.empty();
@@ -190,15 +198,23 @@ PullResult pull_hf(const PullOptions& options, const std::string& repo, const st
   for (const auto& path : wanted) {
     check_repo_path(path);
     FileMetadata metadata = fetch_file_metadata(options.http, repo, pinned, path);
+    // What the server says becomes file names: check it before any file is created.
+    if (!metadata.commit.empty() && !is_commit_hash(metadata.commit))
+      throw_error(ErrorCategory::format, resolve_url(options.http.endpoint, repo, pinned, path) +
+                                             ": X-Repo-Commit '" + printable(metadata.commit) + "' is not a commit hash");
     if (!metadata.exists) {
       std::string commit = metadata.commit.empty() ? (is_commit_hash(pinned) ? pinned : "") : metadata.commit;
       if (!commit.empty()) cache.mark_missing(repo, commit, path);
       throw_error(ErrorCategory::usage, "'" + path + "' does not exist in '" + repo + "' at revision '" + revision +
                                             "'; list the repo's files on the Hub, or use a :GLOB");
     }
-    if (!is_commit_hash(metadata.commit))
+    if (metadata.commit.empty())
       throw_error(ErrorCategory::format, resolve_url(options.http.endpoint, repo, pinned, path) +
-                                             ": X-Repo-Commit '" + metadata.commit + "' is not a commit hash");
+                                             ": the answer has no X-Repo-Commit");
+    if (!is_verifiable_etag(metadata.etag))
+      throw_error(ErrorCategory::integrity, resolve_url(options.http.endpoint, repo, pinned, path) + ": etag '" +
+                                             printable(metadata.etag) +
+                                             "' is neither a sha256 nor a git sha1; mhub cannot verify it");
     auto expected = expected_sha256.find(path);
     if (expected != expected_sha256.end() && metadata.lfs() && metadata.etag != expected->second)
       throw_error(ErrorCategory::integrity, "'" + path + "' of '" + repo + "' at '" + revision + "': the Hub serves sha256 " +

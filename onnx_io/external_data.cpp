@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/safe_path.h"
 
 namespace mhub::onnx_io {
 
@@ -18,6 +19,16 @@ uint64_t parse_number(const std::string& text, const std::string& context, const
 }
 
 }  // namespace
+
+std::filesystem::path external_data_file(const std::filesystem::path& model_folder, const std::string& location,
+                                         const std::string& context, ErrorCategory category,
+                                         LastComponent last) {
+  std::string where = context + ": external data location";
+  check_path_grammar(location, PathGrammar::relative_path, where, category);
+  std::filesystem::path folder = model_folder.empty() ? std::filesystem::path(".") : model_folder;
+  // A symlink may still point outside: check_inside compares resolved paths.
+  return check_inside(folder, folder / location, where, category, last);
+}
 
 ExternalDataReader::ExternalDataReader(std::string model_file, std::filesystem::path base_dir)
     : model_file_(std::move(model_file)), base_dir_(std::move(base_dir)) {}
@@ -38,23 +49,8 @@ void ExternalDataReader::attach(ir::Tensor& tensor) {
   if (base_dir_.empty())
     throw_error(ErrorCategory::format, context + ": external data '" + location +
                                            "' but the model was not read from a folder");
-  std::filesystem::path relative(location);
-  bool escapes = relative.is_absolute() || location.find('\0') != std::string::npos;
-  for (const auto& part : relative.lexically_normal())
-    if (part == "..") escapes = true;
-  if (escapes)
-    throw_error(ErrorCategory::format, context + ": external data location '" + location +
-                                           "' leaves the model's folder; only relative paths "
-                                           "inside it are allowed");
-  std::filesystem::path full = base_dir_ / relative.lexically_normal();
-  // A symlink may still point outside: compare resolved paths too.
-  std::error_code ignored;
-  auto resolved = std::filesystem::weakly_canonical(full, ignored);
-  auto root = std::filesystem::weakly_canonical(base_dir_, ignored);
-  auto [root_end, unused] = std::mismatch(root.begin(), root.end(), resolved.begin(), resolved.end());
-  if (root_end != root.end())
-    throw_error(ErrorCategory::format, context + ": external data location '" + location +
-                                           "' resolves outside the model's folder");
+  std::filesystem::path full =
+      external_data_file(base_dir_, location, context, ErrorCategory::format, LastComponent::follow);
   auto& file = files_[full.string()];
   if (!file) {
     if (!std::filesystem::exists(full))
@@ -63,7 +59,12 @@ void ExternalDataReader::attach(ir::Tensor& tensor) {
     file = ir::MappedFile::open(full);
   }
   uint64_t start = offset.value_or(0);
-  uint64_t expected = tensor.byte_size();
+  uint64_t expected = 0;
+  try {
+    expected = tensor.byte_size();
+  } catch (const Error& error) {
+    throw_error(ErrorCategory::format, context + ": " + error.what());
+  }
   uint64_t size = length.value_or(expected);
   if (size != expected)
     throw_error(ErrorCategory::format, context + ": external data length " + std::to_string(size) +
@@ -79,9 +80,9 @@ void ExternalDataReader::attach(ir::Tensor& tensor) {
   tensor.offset = 0;
 }
 
-ExternalDataWriter::ExternalDataWriter(const std::filesystem::path& data_path, std::string location,
+ExternalDataWriter::ExternalDataWriter(const std::filesystem::path& model_folder, std::string location,
                                        uint64_t alignment)
-    : file_(data_path), location_(std::move(location)), alignment_(alignment ? alignment : 1) {}
+    : file_(external_data_file(model_folder, location, "--external-file", ErrorCategory::usage)), location_(std::move(location)), alignment_(alignment ? alignment : 1) {}
 
 ir::StringPairs ExternalDataWriter::append(const ir::Tensor& tensor) {
   uint64_t padding = (alignment_ - file_.written() % alignment_) % alignment_;

@@ -12,10 +12,20 @@
 #include <string>
 
 #include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/safe_path.h"
 #include "engine/ir/storage.h"
 #include "engine/ir/tensor.h"
 
 namespace mhub::onnx_io {
+
+// The data file `location` names for a model in `model_folder` (empty = the current folder):
+// `location` must fit PathGrammar::relative_path and stay inside that folder after symlinks are
+// resolved (for reading, a symlinked file too: `follow`). Throws Error(category) starting with
+// `context`.
+std::filesystem::path external_data_file(const std::filesystem::path& model_folder, const std::string& location,
+                                         const std::string& context, ErrorCategory category,
+                                         LastComponent last = LastComponent::keep);
 
 class ExternalDataReader {
  public:
@@ -33,8 +43,9 @@ class ExternalDataReader {
 // Appends tensors to one data file and makes their external_data entries.
 class ExternalDataWriter {
  public:
-  ExternalDataWriter(const std::filesystem::path& data_path, std::string location,
-                     uint64_t alignment);
+  // Writes `location` inside `model_folder` (checked by external_data_file; a refused location
+  // is a usage error: it comes from the caller).
+  ExternalDataWriter(const std::filesystem::path& model_folder, std::string location, uint64_t alignment);
   // Writes the tensor's bytes; returns its external_data entries (location, offset, length).
   ir::StringPairs append(const ir::Tensor& tensor);
   void commit() { file_.commit(); }

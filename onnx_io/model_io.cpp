@@ -84,9 +84,7 @@ void save_model(const ir::Model& model, const std::filesystem::path& path,
   if (options.external_threshold) {
     std::string location = options.external_file.empty() ? path.filename().string() + ".data"
                                                           : options.external_file;
-    std::filesystem::path folder = path.parent_path();
-    external = std::make_unique<ExternalDataWriter>(folder / location, location,
-                                                    options.external_alignment);
+    external = std::make_unique<ExternalDataWriter>(path.parent_path(), location, options.external_alignment);
   }
   uint64_t external_count = 0;
   model_to_proto(model, proto,

@@ -4,6 +4,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "onnx_io/external_data.h"
 #include "onnx_io/model_io.h"
 #include "onnx_io/safetensors.h"
 
@@ -11,9 +12,9 @@ namespace mhub::onnx_io {
 
 size_t save_model_with_safetensors_data(const ir::Model& model, const std::filesystem::path& path,
                                         const std::string& data_file, uint64_t threshold) {
+  std::filesystem::path data_path =
+      external_data_file(path.parent_path(), data_file, "--external-file", ErrorCategory::usage);
   std::filesystem::path location(data_file);
-  if (location.is_absolute() || location.lexically_normal().string().rfind("..", 0) == 0)
-    throw Error(ErrorCategory::usage, data_file + ": the data file must be a path inside the model's folder");
   WeightsMap weights;
   weights.metadata = {{"format", "onnx-external-data"}, {"model", path.filename().string()}};
   for (const auto& tensor : model.graph.initializers)
@@ -37,8 +38,7 @@ size_t save_model_with_safetensors_data(const ir::Model& model, const std::files
                             {"length", std::to_string(found->second.second)}};
   }
   std::string model_bytes = serialize_model(out);
-  std::filesystem::path folder = path.parent_path();
-  write_file_atomically(folder / location, *bytes);  // data first: the model must not point at nothing
+  write_file_atomically(data_path, *bytes);  // data first: the model must not point at nothing
   write_file_atomically(path, model_bytes);
   return ranges.size();
 }

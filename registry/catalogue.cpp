@@ -5,6 +5,8 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/printable.h"
+#include "common/safe_path.h"
 #include "registry/catalogue.h"
 #include "registry/catalogue_detail.h"
 
@@ -139,13 +141,9 @@ std::pair<std::string, std::string> split_revision(std::string_view request) {
   std::string name(request.substr(0, at)), revision(request.substr(at + 1));
   if (name.empty() || revision.empty())
     throw Error(ErrorCategory::usage, "'" + std::string(request) + "': expected NAME or NAME@REVISION (a branch, tag or commit)");
-  for (char c : revision) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/';
-    if (!ok) throw Error(ErrorCategory::usage, "'" + std::string(request) + "': revision '" + revision + "' has '" +
-                                                   std::string(1, c) + "'; use a branch, tag or commit");
-  }
-  if (revision.find("..") != std::string::npos)
-    throw Error(ErrorCategory::usage, "'" + std::string(request) + "': revision must not contain '..'");
+  if (std::string problem = path_grammar_problem(revision, PathGrammar::ref); !problem.empty())
+    throw Error(ErrorCategory::usage, "'" + printable(request) + "': revision '" + printable(revision) + "' " + problem +
+                                          "; use a branch, tag or commit");
   return {name, revision};
 }
 

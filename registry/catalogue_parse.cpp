@@ -6,6 +6,8 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/printable.h"
+#include "common/safe_path.h"
 #include "registry/catalogue.h"
 #include "registry/catalogue_detail.h"
 
@@ -125,17 +127,8 @@ void check_model_name(const Where& where, const std::string& field, const std::s
 // A file path inside a repo, URL folder or checkout: relative and unable to climb out.
 void check_relative_path(const Where& where, const std::string& field, const std::string& path) {
   if (path.empty()) where.fail(field, "must not be empty");
-  if (path.front() == '/' || path.find('\\') != std::string::npos)
-    where.fail(field, "'" + path + "' must be a relative path with '/' separators");
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    std::string part = path.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..")
-      where.fail(field, "'" + path + "' must not contain empty, '.' or '..' parts");
-    start = end + 1;
-  }
+  if (std::string problem = path_grammar_problem(path, PathGrammar::relative_path); !problem.empty())
+    where.fail(field, "'" + printable(path) + "' " + problem);
 }
 
 void check_repo_id(const Where& where, const std::string& field, const std::string& repo) {
@@ -182,6 +175,9 @@ SourceSpec read_source(const Where& where, const json& value) {
       if (source.repo.empty()) where.fail("source.repo", "missing; a 'hf' source needs the repo id ('org/name')");
       check_repo_id(where, "source.repo", source.repo);
       if (source.revision.empty()) source.revision = "main";
+      if (std::string problem = path_grammar_problem(source.revision, PathGrammar::ref); !problem.empty())
+        where.fail("source.revision", "'" + printable(source.revision) + "' " + problem +
+                                          "; use a branch, tag or commit hash");
       if (source.path.empty()) where.fail("source.path", "missing; the main file's path inside the repo");
       check_relative_path(where, "source.path", source.path);
       if (!source.endpoint.empty()) check_http_url(where, "source.endpoint", source.endpoint);

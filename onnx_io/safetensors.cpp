@@ -208,8 +208,10 @@ void emit_safetensors(const WeightsMap& weights, const std::function<void(const 
     for (const auto& [key, value] : weights.metadata) metadata[key] = value;
     header["__metadata__"] = metadata;
   }
+  const std::vector<const ir::Tensor*> order = safetensors_write_order(weights);
   uint64_t offset = 0;
-  for (const auto& tensor : weights.tensors()) {
+  for (const ir::Tensor* stored : order) {
+    const ir::Tensor& tensor = *stored;
     std::string dtype = safetensors_dtype_name(tensor.dtype);
     if (dtype.empty())
       throw Error(ErrorCategory::unsupported, "tensor '" + tensor.name + "' has dtype " +
@@ -229,11 +231,25 @@ void emit_safetensors(const WeightsMap& weights, const std::function<void(const 
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>((uint64_t{text.size()} >> (8 * i)) & 0xFF);
   sink(length, 8);
   sink(text.data(), text.size());
-  for (const auto& tensor : weights.tensors())
-    if (tensor.byte_size()) sink(tensor.bytes(), tensor.byte_size());
+  for (const ir::Tensor* tensor : order)
+    if (tensor->byte_size()) sink(tensor->bytes(), tensor->byte_size());
 }
 
 }  // namespace
+
+std::vector<const ir::Tensor*> safetensors_write_order(const WeightsMap& weights) {
+  std::vector<const ir::Tensor*> order;
+  for (const auto& tensor : weights.tensors()) order.push_back(&tensor);
+  // Widest elements first, so every tensor starts at a multiple of its element size (sizes are
+  // powers of two and the buffer starts 8-byte aligned); names break ties, so the layout
+  // depends only on the set of tensors, not on the order they were added in.
+  std::sort(order.begin(), order.end(), [](const ir::Tensor* a, const ir::Tensor* b) {
+    uint64_t a_bits = ir::bits_of(a->dtype), b_bits = ir::bits_of(b->dtype);
+    if (a_bits != b_bits) return a_bits > b_bits;
+    return a->name < b->name;
+  });
+  return order;
+}
 
 std::string serialize_safetensors(const WeightsMap& weights) {
   std::string out;

@@ -1,6 +1,8 @@
 // safetensors and PyTorch checkpoints against the fixtures of scripts/make_format_fixtures.py.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "onnx_io/pth/checkpoint.h"
@@ -128,6 +130,47 @@ TEST_CASE("safetensors metadata and header order survive a round trip") {
   for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | static_cast<uint8_t>(bytes[i]);
   CHECK((8 + header_length) % 8 == 0);  // padded so the data buffer starts 8-aligned
   CHECK(bytes.size() == 8 + header_length + twin.total_bytes());
+}
+
+TEST_CASE("the safetensors writer stores each tensor at a multiple of its element size, as the reference writer") {
+  // Mixed dtypes with odd element counts: written in insertion order, the F32/I64/F64 tensors
+  // after the 3-byte U8 and 6-byte F16 ones would start misaligned.
+  auto make = [](ir::DataType dtype, int64_t count, const std::string& name) {
+    ir::Tensor tensor = ir::Tensor::zeros(dtype, {count}, name);
+    for (uint64_t i = 0; i < tensor.byte_size(); ++i) tensor.storage->mutable_data()[i] = static_cast<uint8_t>(i * 7 + name.size());
+    return tensor;
+  };
+  std::vector<ir::Tensor> tensors = {make(ir::DataType::uint8, 3, "u8"),     make(ir::DataType::float16, 3, "half"),
+                                     make(ir::DataType::float32, 5, "w.b"),  make(ir::DataType::int64, 1, "steps"),
+                                     make(ir::DataType::bfloat16, 1, "bf"),  make(ir::DataType::float64, 3, "d"),
+                                     make(ir::DataType::int32, 3, "ids"),    make(ir::DataType::float32, 1, "w.a"),
+                                     make(ir::DataType::boolean, 1, "flag")};
+  onnx_io::WeightsMap forward, backward;
+  for (const auto& tensor : tensors) forward.add(tensor, "test");
+  for (auto it = tensors.rbegin(); it != tensors.rend(); ++it) backward.add(*it, "test");
+  std::string bytes = onnx_io::serialize_safetensors(forward);
+  CHECK(bytes == onnx_io::serialize_safetensors(backward));  // the layout depends on names and dtypes only
+
+  uint64_t header_length = 0;
+  for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | static_cast<uint8_t>(bytes[i]);
+  auto header = nlohmann::ordered_json::parse(bytes.substr(8, header_length));
+  std::vector<std::string> stored;
+  uint64_t previous_end = 0;
+  for (const auto& [name, info] : header.items()) {
+    INFO("tensor " << name);
+    stored.push_back(name);
+    uint64_t begin = info["data_offsets"][0].get<uint64_t>();
+    const ir::Tensor* tensor = forward.find(name);
+    REQUIRE(tensor);
+    uint64_t element_bytes = std::max(1, ir::bits_of(tensor->dtype) / 8);
+    CHECK(begin == previous_end);                           // header lists them in file order
+    CHECK((8 + header_length + begin) % element_bytes == 0);  // aligned in the file, not just the buffer
+    previous_end = info["data_offsets"][1].get<uint64_t>();
+  }
+  CHECK(stored == std::vector<std::string>{"d", "steps", "ids", "w.a", "w.b", "bf", "half", "flag", "u8"});
+  auto owner = std::make_shared<std::string>(bytes);
+  auto round = onnx_io::parse_safetensors(owner, reinterpret_cast<const uint8_t*>(owner->data()), owner->size(), "memory");
+  check_same_weights(round, forward);
 }
 
 }  // TEST_SUITE

@@ -88,6 +88,42 @@ const char* kInputSizeHelp =
     "HEIGHT,WIDTH for a model whose input leaves them open (e.g. 48,192); images are resized to the model's input "
     "and greyscale repeated into its channels (default: the model's fixed size, else the data's)";
 
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
+// What the run was trained with, recorded in the model it writes (mhub.train.<key>), so the
+// model says how it was made: the optimizer and its settings as used (weight decay resolved to
+// the optimizer's default), the data, the loss and the seed.
+std::vector<std::pair<std::string, std::string>> training_settings(const train::FinetuneOptions& o) {
+  const auto& t = o.trainer;
+  const bool sgd = t.optimizer == "sgd";
+  double weight_decay = t.weight_decay >= 0 ? t.weight_decay : (sgd ? 0.0 : 0.01);
+  std::vector<std::pair<std::string, std::string>> settings = {
+      {"optimizer", t.optimizer}, {"lr", number(o.lr)}, {"schedule", o.schedule},
+      {"warmup_steps", std::to_string(o.warmup_steps)}, {"epochs", std::to_string(o.epochs)},
+      {"batch_size", std::to_string(o.batch_size)}, {"weight_decay", number(weight_decay)},
+      {"loss", "cross_entropy"}, {"label_smoothing", number(t.label_smoothing)}, {"seed", std::to_string(o.seed)},
+      {"precision", t.precision}, {"data", o.data}};
+  if (sgd) {
+    settings.emplace_back("momentum", number(t.momentum));
+    settings.emplace_back("nesterov", t.nesterov ? "true" : "false");
+  }
+  if (t.accumulate > 1) settings.emplace_back("accumulate", std::to_string(t.accumulate));
+  if (t.clip_norm > 0) settings.emplace_back("clip_norm", number(t.clip_norm));
+  if (o.augment) settings.emplace_back("augment", "crop+flip");
+  if (o.num_classes > 0) settings.emplace_back("num_classes", std::to_string(o.num_classes));
+  if (!t.freeze.empty()) {
+    std::string globs;
+    for (const auto& glob : t.freeze) globs += (globs.empty() ? "" : ",") + glob;
+    settings.emplace_back("freeze", globs);
+  }
+  if (o.limit_batches > 0) settings.emplace_back("limit_batches", std::to_string(o.limit_batches));
+  return settings;
+}
+
 struct FinetuneCli {
   std::string model, freeze, mean, std, input_size, device;
   train::FinetuneOptions options;
@@ -152,7 +188,7 @@ void add_finetune(CLI::App& app) {
     o.std = norm.std;
     const bool tty = isatty(STDERR_FILENO) && !cli->json;
     const auto result = train::finetune(o, tty ? std::function<void(const train::Progress&)>(draw_progress) : nullptr);
-    stamp_normalization(o.out, norm, cli->model);
+    stamp_finetune_metadata(o.out, norm, cli->model, training_settings(o));
     if (cli->json) {
       nlohmann::json epochs = nlohmann::json::array();
       for (const auto& e : result.epochs)

@@ -70,6 +70,7 @@ namespace {
 constexpr const char* kMeanKey = "mhub.preprocess.mean";
 constexpr const char* kStdKey = "mhub.preprocess.std";
 constexpr const char* kParentKey = "mhub.parent";
+constexpr const char* kTrainKeyPrefix = "mhub.train.";
 
 std::string join_floats(const std::vector<float>& values) {
   std::string text;
@@ -120,9 +121,11 @@ Normalization model_normalization(const ir::Model& model) {
   return norm;
 }
 
-void stamp_normalization(const fs::path& path, const Normalization& norm, const std::string& parent) {
-  if (norm.empty() && parent.empty()) return;
+void stamp_finetune_metadata(const fs::path& path, const Normalization& norm, const std::string& parent,
+                             const std::vector<std::pair<std::string, std::string>>& training) {
   ir::Model model = onnx_io::load_model(path);
+  model.producer_name = "mhub";
+  model.producer_version = MHUB_VERSION;
   auto set = [&model](const std::string& key, const std::string& value) {
     for (auto& [k, v] : model.metadata_props)
       if (k == key) {
@@ -134,6 +137,7 @@ void stamp_normalization(const fs::path& path, const Normalization& norm, const 
   if (!norm.mean.empty()) set(kMeanKey, join_floats(norm.mean));
   if (!norm.std.empty()) set(kStdKey, join_floats(norm.std));
   if (!parent.empty()) set(kParentKey, parent);
+  for (const auto& [key, value] : training) set(std::string(kTrainKeyPrefix) + key, value);
   onnx_io::save_model(model, path);
 }
 

@@ -35,9 +35,12 @@ Normalization catalogue_normalization(const std::string& name_or_path);
 // What `mhub finetune` recorded in a model it wrote (metadata_props mhub.preprocess.mean/std).
 Normalization model_normalization(const ir::Model& model);
 
-// Records `norm` (and the model it was fine-tuned from) in the metadata_props of the ONNX file
-// at `path`, rewriting it atomically; a later `mhub eval`/`finetune` on it then normalises the
-// same way without flags.
-void stamp_normalization(const std::filesystem::path& path, const Normalization& norm, const std::string& parent);
+// Records the provenance of a model `mhub finetune` wrote at `path`, rewriting it atomically:
+// producer "mhub" + its version (the parent's producer would be wrong now), `norm` (a later
+// `mhub eval`/`finetune` then normalises the same way without flags), the model it was
+// fine-tuned from (mhub.parent) and the training settings (`training`: key → value, stored as
+// mhub.train.<key>) in metadata_props.
+void stamp_finetune_metadata(const std::filesystem::path& path, const Normalization& norm, const std::string& parent,
+                             const std::vector<std::pair<std::string, std::string>>& training);
 
 }  // namespace mhub::cli

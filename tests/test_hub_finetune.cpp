@@ -56,6 +56,19 @@ TEST_CASE("pull a published fashion-cnn, finetune it by catalogue name, eval >= 
   REQUIRE(mhub({"finetune", "fashion-cnn-local", "--data", data.string(), "--epochs", "2", "--optimizer", "sgd", "--lr", "0.01",
                 "--schedule", "cosine", "--threads", "2", "--out", tuned.string(), "--json"},
                &out) == 0);
+  // The model says who made it and how: producer mhub, the parent, the training settings.
+  REQUIRE(mhub({"inspect", tuned.string(), "--json"}, &out) == 0);
+  const auto summary = nlohmann::json::parse(out);
+  CHECK(summary["producer"].get<std::string>().rfind("mhub ", 0) == 0);
+  const auto& metadata = summary["metadata"];
+  CHECK(metadata.value("mhub.parent", "") == "fashion-cnn-local");
+  CHECK(metadata.value("mhub.train.optimizer", "") == "sgd");
+  CHECK(metadata.value("mhub.train.lr", "") == "0.01");
+  CHECK(metadata.value("mhub.train.schedule", "") == "cosine");
+  CHECK(metadata.value("mhub.train.epochs", "") == "2");
+  CHECK(metadata.value("mhub.train.loss", "") == "cross_entropy");
+  CHECK(metadata.value("mhub.train.seed", "") == "0");
+  CHECK(metadata.contains("mhub.train.batch_size"));
   REQUIRE(mhub({"eval", tuned.string(), "--data", data.string(), "--threads", "2", "--json"}, &out) == 0);
   const double accuracy = nlohmann::json::parse(out)["accuracy"];
   MESSAGE("fine-tuned from the registry: test accuracy " << accuracy);

@@ -1,5 +1,6 @@
 // mhub convert IN OUT [--opset N] [--external-data[=BYTES]] [--weights W [--map RULE]...
-//   [--allow-partial]] [--dtype fp16|bf16 [--keep-io-types] [--keep-fp32 OPS] [--allow-clamp]]
+//   [--allow-partial]] [--dtype fp16|bf16 [--keep-io-types] [--keep-fp32 OPS] [--allow-clamp]
+//   [--for-runtime ort-cpu|any]]
 // The formats follow the extensions: .onnx -> .onnx; .onnx -> .safetensors/.gguf (initializers);
 // .pth/.pt/.bin/.safetensors/.gguf -> .safetensors/.gguf (weights).
 #include <iostream>
@@ -37,6 +38,7 @@ struct ConvertOptions {
   bool keep_io_types = false;
   std::vector<std::string> keep_fp32;
   bool allow_clamp = false;
+  std::string for_runtime = "ort-cpu";
   std::string architecture = "mhub";
   bool json = false;
 };
@@ -112,6 +114,7 @@ nlohmann::json precision_report_json(const onnx_io::LowPrecisionReport& report) 
   return {{"converted_tensors", report.converted_tensors}, {"converted_elements", report.converted_elements},
           {"out_of_range", report.out_of_range}, {"out_of_range_tensors", out_of_range},
           {"flushed_to_zero", report.flushed_to_zero}, {"kept_fp32_nodes", report.kept_fp32_nodes},
+          {"kept_for_runtime", report.kept_for_runtime}, {"runtime_fp32_ops", report.runtime_fp32_ops},
           {"casts_inserted", report.casts_inserted}, {"kept_fp32_initializers", report.kept_fp32_initializers}};
 }
 
@@ -208,6 +211,7 @@ void convert_onnx(const ConvertOptions& options, nlohmann::json& result) {
     else throw Error(ErrorCategory::usage, "--dtype takes fp16 or bf16, not '" + options.dtype + "'");
     low.keep_io_types = options.keep_io_types;
     low.allow_clamp = options.allow_clamp;
+    low.runtime = options.for_runtime == "any" ? onnx_io::LowPrecisionRuntime::any : onnx_io::LowPrecisionRuntime::ort_cpu;
     for (const auto& op : options.keep_fp32) low.keep_fp32_ops.insert(op);
     ir::Model reference = model;
     auto report = onnx_io::convert_to_low_precision(model, low, base_dir);
@@ -215,6 +219,13 @@ void convert_onnx(const ConvertOptions& options, nlohmann::json& result) {
     if (!options.json) {
       std::cerr << options.dtype << ": " << report.converted_tensors << " tensors converted, "
                 << report.kept_fp32_nodes << " nodes kept in float32, " << report.casts_inserted << " Casts inserted\n";
+      if (report.kept_for_runtime) {
+        std::string ops;
+        for (const auto& op : report.runtime_fp32_ops) ops += " " + op;
+        std::cerr << "  " << report.kept_for_runtime << " of them because ONNX Runtime's CPU provider has no "
+                  << options.dtype << " kernel for:" << ops << " (--for-runtime any keeps them in " << options.dtype
+                  << ")\n";
+      }
       if (report.out_of_range)
         std::cerr << "  " << report.out_of_range << " values beyond float16's range clamped to ±65504 (first: "
                   << report.out_of_range_tensors.front().first << ")\n";
@@ -303,7 +314,9 @@ void add_convert(CLI::App& app) {
   command->add_option("--dtype", options->dtype,
                       "Convert float32 weights and computation to fp16 or bf16. Reductions and "
                       "normalizations (ReduceMean, LayerNormalization, Softmax, ...) stay float32 "
-                      "through inserted Casts; values beyond fp16's range are an error (see --allow-clamp)")
+                      "through inserted Casts, as do ops the target runtime lacks (see --for-runtime); "
+                      "values beyond fp16's range are an error (see --allow-clamp). Reports the max "
+                      "error against the float32 model on a fixed random input")
       ->check(CLI::IsMember({"fp16", "bf16", "float16", "bfloat16"}));
   command->add_flag("--keep-io-types", options->keep_io_types,
                     "With --dtype: keep float32 graph inputs and outputs (Casts at the edges)");
@@ -313,6 +326,12 @@ void add_convert(CLI::App& app) {
   command->add_flag("--allow-clamp", options->allow_clamp,
                     "With --dtype fp16: clamp weights beyond ±65504 (they are counted and reported) "
                     "instead of failing");
+  command->add_option("--for-runtime", options->for_runtime,
+                      "With --dtype: whose kernels decide which ops may compute in fp16/bf16. ort-cpu: ops "
+                      "ONNX Runtime's CPU provider lacks in that type compute in float32 behind Casts (for bf16: "
+                      "all but data movement, Cast, Sign), weights are still stored in bf16, so ORT runs "
+                      "the model; any: only ops ONNX defines no such type for (for runtimes with full bf16 kernels)")
+      ->capture_default_str()->check(CLI::IsMember({"ort-cpu", "any"}));
   command->add_option("--architecture", options->architecture,
                       "general.architecture written into a .gguf OUT (default 'mhub')");
   command->add_flag("--json", options->json, "Print one JSON object describing the conversion on stdout");

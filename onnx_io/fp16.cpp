@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "onnx_io/onnx_tools.h"
 #include "onnx_io/op_type_support.h"
+#include "onnx_io/ort_cpu_kernels.h"
 
 namespace mhub::onnx_io {
 
@@ -145,6 +146,47 @@ ir::Node make_cast(const std::string& input, const std::string& output, DataType
   return cast;
 }
 
+enum class KeepReason { none, precision, schema, runtime };
+
+// Removes inserted Casts nobody reads: a kept node's output is cast back to the low type for
+// its other readers, and when every reader is a kept node too (reading the float32 result
+// directly) that Cast would only cost time. Returns how many were removed. Inserted Casts are
+// the ones make_cast named "<output>/Cast" that no node of the original graph is named.
+size_t drop_unread_casts(std::vector<ir::Node>& nodes, const std::unordered_set<std::string>& original_names,
+                         const std::vector<ir::ValueInfo>& outputs) {
+  size_t removed = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::unordered_set<std::string> read;
+    for (const auto& node : nodes) read.insert(node.inputs.begin(), node.inputs.end());
+    for (const auto& output : outputs) read.insert(output.name);
+    for (auto it = nodes.begin(); it != nodes.end();) {
+      bool ours = it->op_type == "Cast" && it->outputs.size() == 1 && it->name == it->outputs[0] + "/Cast" &&
+                  !original_names.count(it->name);
+      if (ours && !read.count(it->outputs[0])) {
+        it = nodes.erase(it);
+        ++removed;
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  return removed;
+}
+
+// value_info entries for values no node, input or initializer holds any more.
+void drop_unknown_value_info(ir::Graph& graph) {
+  std::unordered_set<std::string> known;
+  for (const auto& input : graph.inputs) known.insert(input.name);
+  for (const auto& tensor : graph.initializers) known.insert(tensor.name);
+  for (const auto& node : graph.nodes) known.insert(node.outputs.begin(), node.outputs.end());
+  std::vector<ir::ValueInfo> kept;
+  for (auto& info : graph.value_info)
+    if (known.count(info.name)) kept.push_back(std::move(info));
+  graph.value_info = std::move(kept);
+}
+
 void set_elem_type(ir::ValueInfo& info, DataType dtype) {
   if (info.type && info.type->kind == ir::Type::Kind::tensor) info.type->elem_type = static_cast<int32_t>(dtype);
 }
@@ -227,23 +269,27 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
   ir::Graph& graph = model.graph;
   LowPrecisionReport report;
 
-  // Which nodes compute in float32, and which initializers only they (or fp32-only input
-  // positions) read.
-  // Also kept: ops whose schema has no kernel type for the target (Conv has no bfloat16).
+  // Which nodes compute in float32 and why (see fp16.h), and which initializers only nodes
+  // kept for precision (or fp32-only input positions) read.
   int64_t opset = model.default_opset();
-  std::unordered_map<std::string, bool> schema_allows;
-  auto kept = [&](const ir::Node& node) {
-    if (!node.domain.empty() && node.domain != "ai.onnx") return false;
-    if (options.keep_fp32_ops.count(node.op_type)) return true;
-    auto found = schema_allows.find(node.op_type);
-    if (found == schema_allows.end())
-      found = schema_allows.emplace(node.op_type, op_accepts_float_type(node.op_type, "", opset, options.target)).first;
-    return !found->second;
+  std::unordered_map<std::string, KeepReason> reason_by_op;
+  auto why_kept = [&](const ir::Node& node) {
+    if (!node.domain.empty() && node.domain != "ai.onnx") return KeepReason::none;
+    auto found = reason_by_op.find(node.op_type);
+    if (found != reason_by_op.end()) return found->second;
+    KeepReason reason = KeepReason::none;
+    if (options.keep_fp32_ops.count(node.op_type)) reason = KeepReason::precision;
+    else if (!op_accepts_float_type(node.op_type, "", opset, options.target)) reason = KeepReason::schema;
+    else if (options.runtime == LowPrecisionRuntime::ort_cpu && !ort_cpu_runs_in(node.op_type, "", opset, options.target))
+      reason = KeepReason::runtime;
+    reason_by_op.emplace(node.op_type, reason);
+    return reason;
   };
+  auto kept = [&](const ir::Node& node) { return why_kept(node) != KeepReason::none; };
   std::unordered_map<std::string, bool> only_fp32_consumers;
   for (const auto& node : graph.nodes)
     for (size_t i = 0; i < node.inputs.size(); ++i) {
-      bool fp32_use = kept(node) || is_fp32_only_input(node, i);
+      bool fp32_use = why_kept(node) == KeepReason::precision || is_fp32_only_input(node, i);
       auto [it, fresh] = only_fp32_consumers.emplace(node.inputs[i], fp32_use);
       if (!fresh) it->second = it->second && fp32_use;
     }
@@ -348,6 +394,10 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
       }
     }
     if (keep) ++report.kept_fp32_nodes;
+    if (why_kept(node) == KeepReason::runtime) {
+      ++report.kept_for_runtime;
+      report.runtime_fp32_ops.insert(node.op_type);
+    }
     nodes.push_back(std::move(node));
     for (auto& cast : casts_after) nodes.push_back(std::move(cast));
     report.casts_inserted += casts_after.size();
@@ -364,8 +414,12 @@ LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecision
     if (types.is_float32(output.name) && !options.keep_io_types) set_elem_type(output, options.target);
   for (auto& info : graph.value_info)
     if (low.count(info.name)) set_elem_type(info, options.target);
+  std::unordered_set<std::string> original_names;
+  for (const auto& node : graph.nodes) original_names.insert(node.name);
+  report.casts_inserted -= drop_unread_casts(nodes, original_names, graph.outputs);
   graph.initializers = std::move(initializers);
   graph.nodes = std::move(nodes);
+  drop_unknown_value_info(graph);
   return report;
 }
 

@@ -3,11 +3,18 @@
 //
 // What changes: every float32 value of the main graph (initializers, Constant values, Cast
 // targets, graph inputs/outputs, value_info) becomes the target type, except around the nodes
-// kept in float32 (reductions and normalizations by default, plus ops whose ONNX schema has no
-// kernel type for the target, e.g. Conv for bfloat16): their low-precision inputs get a
-// Cast to float32 and their outputs a Cast back, so they compute in float32. Initializers used
-// only by kept nodes stay float32. Types of intermediate values come from ONNX shape inference
-// on the float32 model (libonnx, opsets up to 17).
+// kept in float32: their low-precision inputs get a Cast to float32 and their outputs a Cast
+// back, so they compute in float32 (a kept node reading another kept node's output reads its
+// float32 result directly). Nodes are kept for one of three reasons:
+//   precision: `keep_fp32_ops` (reductions, normalizations, Softmax by default). Initializers
+//              used only by such nodes stay float32.
+//   schema:    the op's ONNX schema has no type for the target (Conv and bfloat16 at opset 17).
+//   runtime:   with `runtime == ort_cpu`, ONNX Runtime's CPU provider has no kernel for the op
+//              in the target type (ort_cpu_kernels.h: for bfloat16 all compute ops), so that
+//              ORT loads the result.
+// Initializers of schema- and runtime-kept nodes are stored in the target type all the same
+// (the file shrinks) and read through a Cast to float32. Types of intermediate values come from
+// ONNX shape inference on the float32 model (libonnx, opsets up to 17).
 //
 // Never clamps silently: finite float32 values beyond float16's range (|x| > 65504) are counted
 // per tensor, and the conversion throws mhub::Error (format) unless `allow_clamp` (then they
@@ -27,11 +34,18 @@ namespace mhub::onnx_io {
 // ReduceMean, ReduceSum, ..., LayerNormalization, BatchNormalization, Softmax, ...
 const std::set<std::string>& default_fp32_ops();
 
+// Whose kernels decide which ops may compute in the target type, besides the ONNX schema.
+enum class LowPrecisionRuntime {
+  ort_cpu,  // ONNX Runtime's CPU execution provider (the default: what most consumers run)
+  any,      // only the ONNX schema: for runtimes with full bfloat16 kernels (e.g. GPUs)
+};
+
 struct LowPrecisionOptions {
   ir::DataType target = ir::DataType::float16;  // float16 or bfloat16
   bool keep_io_types = false;   // graph inputs/outputs stay float32 (Casts at the edges)
   std::set<std::string> keep_fp32_ops = default_fp32_ops();
   bool allow_clamp = false;     // clamp out-of-range values instead of failing
+  LowPrecisionRuntime runtime = LowPrecisionRuntime::ort_cpu;
 };
 
 struct LowPrecisionReport {
@@ -40,7 +54,9 @@ struct LowPrecisionReport {
   uint64_t out_of_range = 0;           // finite values beyond the target's range (clamped if allowed)
   uint64_t flushed_to_zero = 0;        // non-zero values that became zero (informational)
   std::vector<std::pair<std::string, uint64_t>> out_of_range_tensors;  // name, count
-  size_t kept_fp32_nodes = 0;
+  size_t kept_fp32_nodes = 0;          // all reasons together
+  size_t kept_for_runtime = 0;         // of which: the runtime has no kernel in the target type
+  std::set<std::string> runtime_fp32_ops;  // their op types
   size_t casts_inserted = 0;
   std::vector<std::string> kept_fp32_initializers;
 };

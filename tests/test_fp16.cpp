@@ -1,13 +1,17 @@
 // float16 / bfloat16 conversion: element rounding, graph rewriting, range checks, error hook.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "common/error.h"
 #include "onnx_io/fp16.h"
 #include "onnx_io/model_io.h"
 #include "onnx_io/onnx_tools.h"
+#include "onnx_io/ort_cpu_kernels.h"
 #include "tests/format_test_support.h"
 #include "tests/model_builder.h"
 #include "tests/test_support.h"
@@ -21,6 +25,16 @@ size_t count_ops(const ir::Model& model, const std::string& op) {
   size_t count = 0;
   for (const auto& node : model.graph.nodes) count += node.op_type == op;
   return count;
+}
+
+// Saves `model` and runs libonnx's checker and shape inference on the file.
+void check_with_libonnx(const ir::Model& model, const std::string& scratch) {
+  auto dir = mhub::test::scratch_dir(scratch);
+  onnx_io::save_model(model, dir / "model.onnx");
+  auto check = onnx_io::check_model_file(dir / "model.onnx");
+  INFO(check.checker_message << " / " << check.shapes_message);
+  CHECK(check.checker_passed);
+  CHECK(check.shapes_passed);
 }
 
 }  // namespace
@@ -64,12 +78,7 @@ TEST_CASE("fp16 transformer: normalizations and Softmax stay float32, the result
   CHECK(model.graph.nodes.size() == nodes_before + report.casts_inserted);
   CHECK(report.out_of_range == 0);
   for (const auto& initializer : model.graph.initializers) CHECK(initializer.dtype != ir::DataType::float32);
-  auto dir = mhub::test::scratch_dir("fp16");
-  onnx_io::save_model(model, dir / "fp16.onnx");
-  auto check = onnx_io::check_model_file(dir / "fp16.onnx");
-  INFO(check.checker_message << " / " << check.shapes_message);
-  CHECK(check.checker_passed);
-  CHECK(check.shapes_passed);
+  check_with_libonnx(model, "fp16");
 }
 
 TEST_CASE("fp16 with --keep-io-types: inputs and outputs stay float32, bf16 too") {
@@ -78,19 +87,65 @@ TEST_CASE("fp16 with --keep-io-types: inputs and outputs stay float32, bf16 too"
     onnx_io::LowPrecisionOptions options;
     options.target = target;
     options.keep_io_types = true;
+    options.runtime = onnx_io::LowPrecisionRuntime::any;  // the schema alone decides here
     auto report = onnx_io::convert_to_low_precision(model, options, format_fixture(""));
     CHECK(model.graph.inputs[0].type->dtype() == ir::DataType::float32);
     CHECK(model.graph.outputs[0].type->dtype() == ir::DataType::float32);
     // ReduceSum; for bf16 also the ops ONNX defines no bfloat16 kernel type for (Conv, AveragePool)
     CHECK(report.kept_fp32_nodes == (target == ir::DataType::float16 ? 1u : 4u));
     CHECK(count_ops(model, "Cast") == report.casts_inserted);
-    auto dir = mhub::test::scratch_dir("fp16_io");
-    onnx_io::save_model(model, dir / "low.onnx");
-    auto check = onnx_io::check_model_file(dir / "low.onnx");
-    INFO(check.checker_message << " / " << check.shapes_message);
-    CHECK(check.checker_passed);
-    CHECK(check.shapes_passed);
+    check_with_libonnx(model, "fp16_io");
   }
+}
+
+TEST_CASE("bf16 for ONNX Runtime's CPU provider: only ops it has bf16 kernels for see bf16, weights stay bf16") {
+  for (const char* fixture : {"cnn.onnx", "transformer.onnx"}) {
+    for (bool keep_io : {false, true}) {
+      INFO(fixture << (keep_io ? " --keep-io-types" : ""));
+      ir::Model model = onnx_io::load_model(format_fixture(fixture));
+      onnx_io::LowPrecisionOptions options;
+      options.target = ir::DataType::bfloat16;
+      options.keep_io_types = keep_io;
+      auto report = onnx_io::convert_to_low_precision(model, options, format_fixture(""));
+      CHECK(report.kept_for_runtime > 0);
+      CHECK(report.runtime_fp32_ops.count("Relu") + report.runtime_fp32_ops.count("MatMul") > 0);
+      // Weights: bfloat16, except those only precision-kept nodes read.
+      for (const auto& tensor : model.graph.initializers) {
+        bool precision_kept = std::find(report.kept_fp32_initializers.begin(), report.kept_fp32_initializers.end(),
+                                        tensor.name) != report.kept_fp32_initializers.end();
+        if (tensor.dtype == ir::DataType::float32) CHECK_MESSAGE(precision_kept, tensor.name);
+      }
+      // Every node that reads or writes a bfloat16 value has a bfloat16 kernel in ORT.
+      ir::Model typed = onnx_io::infer_shapes(model, format_fixture(""));
+      std::map<std::string, ir::DataType> types;
+      for (const auto& tensor : typed.graph.initializers) types[tensor.name] = tensor.dtype;
+      for (const auto* list : {&typed.graph.inputs, &typed.graph.outputs, &typed.graph.value_info})
+        for (const auto& info : *list)
+          if (info.type && info.type->kind == ir::Type::Kind::tensor) types[info.name] = info.type->dtype();
+      std::set<std::string> read;
+      for (const auto& node : typed.graph.nodes) read.insert(node.inputs.begin(), node.inputs.end());
+      for (const auto& output : typed.graph.outputs) read.insert(output.name);
+      size_t bf16_nodes = 0;
+      for (const auto& node : typed.graph.nodes) {
+        bool bf16 = false;
+        for (const auto* names : {&node.inputs, &node.outputs})
+          for (const auto& name : *names) bf16 = bf16 || (types.count(name) && types[name] == ir::DataType::bfloat16);
+        bf16_nodes += bf16;
+        if (bf16) CHECK_MESSAGE(onnx_io::ort_cpu_runs_in(node.op_type, node.domain, model.default_opset(), ir::DataType::bfloat16),
+                                node.op_type << " '" << node.name << "' computes in bfloat16");
+        if (node.op_type == "Cast") CHECK_MESSAGE(read.count(node.outputs[0]), "nothing reads " << node.outputs[0]);
+      }
+      CHECK(bf16_nodes > 0);
+      check_with_libonnx(model, "bf16_ort");
+    }
+  }
+  // The table itself: compute ops have no bfloat16 kernel, data movement has; float16 always runs.
+  CHECK_FALSE(onnx_io::ort_cpu_runs_in("Relu", "", 17, ir::DataType::bfloat16));
+  CHECK_FALSE(onnx_io::ort_cpu_runs_in("Add", "", 17, ir::DataType::bfloat16));
+  CHECK(onnx_io::ort_cpu_runs_in("Reshape", "", 17, ir::DataType::bfloat16));
+  CHECK_FALSE(onnx_io::ort_cpu_runs_in("IsNaN", "", 17, ir::DataType::bfloat16));
+  CHECK(onnx_io::ort_cpu_runs_in("IsNaN", "", 20, ir::DataType::bfloat16));
+  CHECK(onnx_io::ort_cpu_runs_in("Relu", "", 17, ir::DataType::float16));
 }
 
 TEST_CASE("bfloat16 below opset 13 is refused with the fix named; IR<4 initializer inputs follow their initializer") {
@@ -139,12 +194,7 @@ TEST_CASE("--keep-io-types: a float32 node feeding a graph output writes it dire
       if (output == "y") writer_of_y = &node;
   REQUIRE(writer_of_y);
   CHECK(writer_of_y->op_type == "Softmax");
-  auto dir = mhub::test::scratch_dir("fp16_softmax_output");
-  onnx_io::save_model(model, dir / "m.onnx");
-  auto check = onnx_io::check_model_file(dir / "m.onnx");
-  INFO(check.checker_message << " / " << check.shapes_message);
-  CHECK(check.checker_passed);
-  CHECK(check.shapes_passed);
+  check_with_libonnx(model, "fp16_softmax_output");
 }
 
 TEST_CASE("values beyond float16's range are counted and refused unless clamping is allowed") {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/catalogue_option.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/model_source.h"
@@ -71,6 +72,26 @@ nlohmann::json summarize(const std::string& name, const engine::Value& value) {
   return out;
 }
 
+// The class names of a catalogue entry (preprocessing.label_names), for a MODEL given by catalogue
+// name; empty for a path or an entry without them.
+std::vector<std::string> catalogue_label_names(const std::string& name_or_path) {
+  const std::filesystem::path path(name_or_path);
+  if (std::filesystem::exists(path) || name_or_path.find('/') != std::string::npos || path.extension() == ".onnx") return {};
+  return registry::resolve(effective_catalogue(), name_or_path).entry->preprocessing.label_names;
+}
+
+// Adds "top1_labels" beside "top1" when the class ids index `labels`.
+void name_top1(nlohmann::json& entry, const std::vector<std::string>& labels) {
+  if (labels.empty() || !entry.contains("top1")) return;
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& id : entry["top1"]) {
+    const int64_t c = id.get<int64_t>();
+    if (c < 0 || static_cast<size_t>(c) >= labels.size()) return;  // another head than the catalogue describes
+    names.push_back(labels[static_cast<size_t>(c)]);
+  }
+  entry["top1_labels"] = names;
+}
+
 }  // namespace
 
 void add_run(CLI::App& app) {
@@ -89,7 +110,7 @@ void add_run(CLI::App& app) {
   add_device_option(command, options->device);
   command->add_flag("--verbose", options->verbose, "Print where each node runs and load-time passes");
   command->add_flag("--json", options->json,
-                    "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,file}],\"ms\"}");
+                    "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,top1_labels,file}],\"ms\"}");
   command->callback([options] {
     std::filesystem::path path = resolve_model(options->model);
     ir::Model model = onnx_io::load_model(path);
@@ -129,11 +150,13 @@ void add_run(CLI::App& app) {
     std::vector<engine::Value> outputs = session.run(feeds);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
+    const std::vector<std::string> labels = catalogue_label_names(options->model);
     nlohmann::json report{{"model", path.string()}, {"ms", ms}, {"outputs", nlohmann::json::array()}};
     if (!options->output_dir.empty()) std::filesystem::create_directories(options->output_dir);
     for (size_t i = 0; i < outputs.size(); ++i) {
       const std::string& name = session.outputs()[i].name;
       nlohmann::json entry = summarize(name, outputs[i]);
+      name_top1(entry, labels);
       if (!options->output_dir.empty() && outputs[i].is_tensor()) {
         const ir::Tensor& t = outputs[i].tensor;
         bool npy_ok = t.dtype != ir::DataType::string && t.dtype != ir::DataType::bfloat16 && ir::bits_of(t.dtype) >= 8 &&
@@ -156,6 +179,11 @@ void add_run(CLI::App& app) {
         std::cout << "  min " << entry["min"].get<double>() << "  max " << entry["max"].get<double>() << "  mean "
                   << entry["mean"].get<double>();
       if (entry.contains("top1")) std::cout << "  top-1 " << entry["top1"].dump();
+      if (entry.contains("top1_labels")) {
+        std::cout << " (";
+        for (size_t k = 0; k < entry["top1_labels"].size(); ++k) std::cout << (k ? ", " : "") << entry["top1_labels"][k].get<std::string>();
+        std::cout << ")";
+      }
       if (entry.contains("file")) std::cout << "  -> " << entry["file"].get<std::string>();
       std::cout << "\n";
     }

@@ -20,6 +20,8 @@ void add_run(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_finetune(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_sweep(CLI::App& app);  // hyper-parameter search over finetune
+void add_board(CLI::App& app);  // the local web page of runs and models
 void add_devices(CLI::App& app);  // in device_option.cpp
 
 }  // namespace mhub::cli

@@ -26,6 +26,8 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_bench,
     mhub::cli::add_finetune,
     mhub::cli::add_eval,
+    mhub::cli::add_sweep,
+    mhub::cli::add_board,
     mhub::cli::add_devices,
 };
 

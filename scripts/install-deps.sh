@@ -8,11 +8,13 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev doctest-dev libcli11-dev
   libdnnl-dev zlib1g-dev libzip-dev libpng-dev libjpeg-dev
-  clang libclang-rt-14-dev libminizip-dev ccache
+  clang libclang-rt-14-dev libminizip-dev ccache libcpp-httplib-dev
   nginx openssl curl bc
   python3-torch python3-torchvision python3-onnx python3-numpy python3-pil dataset-fashion-mnist
   python3
+  chromium
 )
+# chromium: the browser the board.browser test drives (headless, through puppeteer-core below).
 # Node.js runs the peers below; machines that already have a node (not Debian's) keep theirs.
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
@@ -40,4 +42,11 @@ if [ ! -d "$peers/node_modules/@huggingface/hub" ]; then
   mkdir -p "$peers"
   (cd "$peers" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --ignore-scripts --no-audit --no-fund @huggingface/hub@2.17.5 >/dev/null) ||
     echo "warning: @huggingface/hub not installed; the cache-layout test against it will be skipped" >&2
+fi
+# puppeteer-core drives Debian's chromium in the board.browser test (no browser download: the
+# test points it at /usr/bin/chromium). 24.x is the newest line that runs on Debian's Node 18/20.
+if [ ! -d "$peers/node_modules/puppeteer-core" ]; then
+  mkdir -p "$peers"
+  (cd "$peers" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --ignore-scripts --no-audit --no-fund puppeteer-core@24 >/dev/null) ||
+    echo "warning: puppeteer-core not installed; the board.browser test will try again, else be skipped" >&2
 fi

@@ -1,107 +1,19 @@
 // Sessions with a preferred device backend: placement, CPU fallback, where values cross devices
 // and how often. The device here is a test backend whose memory is host memory tagged as
-// another device, so every rule the CUDA backend relies on is checked on machines without GPUs.
+// another device (tests/test_device.h), so every rule the CUDA backend relies on is checked on
+// machines without GPUs.
 #include <doctest/doctest.h>
 
 #include <cstring>
 
-#include "common/error.h"
-#include "engine/core/backend.h"
-#include "engine/core/op_context.h"
 #include "engine/core/session.h"
-#include "engine/cpu/cpu_backend.h"
-#include "engine/cpu/view_kernels.h"
+#include "tests/test_device.h"
 
 using namespace mhub;
 
 namespace {
 
-constexpr ir::Device kTestDevice{ir::Device::Kind::test, 0};
-
-void expect_on(const ir::Tensor& tensor, const ir::Device& device, const char* what) {
-  if (!tensor.storage || tensor.storage->device() != device)
-    throw_error(ErrorCategory::internal, std::string(what) + " is not on " + device.name());
-}
-
-// Kernels of the test device: they refuse inputs on the wrong device, so a missing or wrong
-// transfer fails the test instead of reading the wrong memory.
-void device_relu(engine::OpContext& ctx) {
-  const ir::Tensor& x = ctx.input(0);
-  expect_on(x, kTestDevice, "Relu input");
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
-  expect_on(y, kTestDevice, "Relu output");
-  float* out = reinterpret_cast<float*>(y.storage->mutable_data() + y.offset);
-  for (uint64_t i = 0; i < x.numel(); ++i) out[i] = x.data<float>()[i] > 0 ? x.data<float>()[i] : 0.0f;
-}
-
-void device_add(engine::OpContext& ctx) {
-  const ir::Tensor& a = ctx.input(0);
-  const ir::Tensor& b = ctx.input(1);
-  expect_on(a, kTestDevice, "Add input 0");
-  expect_on(b, kTestDevice, "Add input 1");
-  if (a.dims != b.dims) throw_error(ErrorCategory::unsupported, "test device: Add needs equal shapes");
-  ir::Tensor& y = ctx.allocate_output(0, a.dtype, a.dims);
-  float* out = reinterpret_cast<float*>(y.storage->mutable_data() + y.offset);
-  for (uint64_t i = 0; i < a.numel(); ++i) out[i] = a.data<float>()[i] + b.data<float>()[i];
-}
-
-// Reshape reads its shape operand on the host (host_inputs bit 1) and aliases the data.
-void device_reshape(engine::OpContext& ctx) {
-  const ir::Tensor& x = ctx.input(0);
-  const ir::Tensor& shape = ctx.input(1);
-  expect_on(x, kTestDevice, "Reshape data");
-  expect_on(shape, ir::Device{}, "Reshape shape");
-  ir::Tensor view = x;
-  view.dims.assign(shape.data<int64_t>(), shape.data<int64_t>() + shape.numel());
-  ctx.set_output(0, engine::Value::of(std::move(view)));
-}
-
-bool float32_inputs(const ir::Node&, std::span<const ir::DataType> types) {
-  return !types.empty() && types[0] == ir::DataType::float32;
-}
-
-class TestDevice final : public engine::Backend {
- public:
-  TestDevice() {
-    table_.push_back({ir::OpKind::Relu, engine::KernelKind::fast, device_relu, float32_inputs});
-    table_.push_back({ir::OpKind::Add, engine::KernelKind::fast, device_add, float32_inputs});
-    table_.push_back({ir::OpKind::Reshape, engine::KernelKind::fast, device_reshape, float32_inputs, 1u << 1});
-    // What the CUDA backend registers too: the CPU's dims-only kernels (found after the above).
-    engine::cpu::add_view_kernels(table_);
-  }
-  std::string_view name() const override { return "test"; }
-  ir::Device device() const override { return kTestDevice; }
-  bool has_op(const ir::Node& node) const override {
-    for (const auto& def : table_)
-      if (def.op == node.op) return true;
-    return false;
-  }
-  const engine::KernelDef* find_kernel(const ir::Node& node, std::span<const ir::DataType> types,
-                                       bool allow_fast) const override {
-    return engine::find_kernel(table_, node, types, allow_fast);
-  }
-  std::shared_ptr<ir::Storage> allocate_storage(size_t bytes) const override {
-    auto memory = std::make_shared<std::vector<uint8_t>>(bytes);
-    ++allocations;
-    return ir::Storage::device_buffer(memory, memory->data(), bytes, kTestDevice);
-  }
-  ir::Tensor copy_to_host(const ir::Tensor& tensor) const override {
-    expect_on(tensor, kTestDevice, "copy_to_host source");
-    return ir::Tensor::from_bytes(tensor.dtype, tensor.dims, tensor.bytes(), tensor.byte_size(), tensor.name);
-  }
-  ir::Tensor copy_from_host(const ir::Tensor& tensor) const override {
-    expect_on(tensor, ir::Device{}, "copy_from_host source");
-    ir::Tensor moved = tensor;
-    moved.offset = 0;
-    moved.storage = allocate_storage(tensor.byte_size());
-    std::memcpy(moved.storage->mutable_data(), tensor.bytes(), tensor.byte_size());
-    return moved;
-  }
-  mutable size_t allocations = 0;
-
- private:
-  std::vector<engine::KernelDef> table_;
-};
+using test::TestDevice;
 
 ir::Node dev_node(std::string op, std::vector<std::string> inputs, std::vector<std::string> outputs) {
   ir::Node node;

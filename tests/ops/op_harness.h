@@ -1,5 +1,6 @@
-// Runs one ONNX node through a real Session (so op specs exercise the same path as models):
-// inputs are bound to graph inputs "in0", "in1", ...; outputs come back in order.
+// Runs one ONNX node through a real Session, for the checks an op spec (op_spec.h) cannot
+// express (storage sharing, sessions kept across runs): inputs are bound to graph inputs "in0",
+// "in1", ...; outputs come back in order.
 #pragma once
 
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "common/error.h"
 #include "engine/core/session.h"
+#include "tests/ops/spec_runner.h"  // spec_model; the tensor builders (f32, i64, ...) of op_spec.h
 
 namespace mhub::test {
 
@@ -21,64 +23,23 @@ struct OpCase {
   std::string node_name = "under_test";  // what error messages name
 };
 
-// The IR's attribute builders (engine/ir/graph.h), by the names the op specs use.
-using ir::float_attr;
-using ir::int_attr;
-using ir::ints_attr;
-using ir::string_attr;
-
-// Inputs with dtype undefined are passed as absent ("").
-inline std::vector<engine::Value> run_op(const OpCase& spec, const std::vector<ir::Tensor>& inputs,
-                                         bool allow_fast = true) {
-  ir::Model model;
-  model.ir_version = 9;
-  model.opset_imports = {{"", spec.opset, 0}};
-  if (!spec.domain.empty()) model.opset_imports.push_back({spec.domain, 1, 0});
-  model.graph.name = "op";
-  ir::Node node;
-  node.op_type = spec.op;
-  node.domain = spec.domain;
-  node.op = ir::lookup_op(spec.domain, spec.op);
-  node.name = spec.node_name;
-  node.attributes = spec.attributes;
+// Inputs with dtype undefined are passed as absent (""). The model is an op spec's
+// (spec_runner.h), with the node named `node_name`.
+inline std::vector<engine::Value> run_op(const OpCase& c, const std::vector<ir::Tensor>& inputs, bool allow_fast = true) {
+  OpSpec spec{.name = c.node_name, .op = c.op, .attributes = c.attributes, .outputs = c.outputs, .opset = c.opset, .domain = c.domain};
   std::vector<std::pair<std::string, engine::Value>> feeds;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].dtype == ir::DataType::undefined) {
-      node.inputs.push_back("");
-      continue;
-    }
-    std::string name = "in" + std::to_string(i);
-    node.inputs.push_back(name);
-    model.graph.inputs.push_back({name, ir::Type::tensor(inputs[i].dtype, std::nullopt), {}, {}, 0});
-    feeds.emplace_back(name, engine::Value::of(inputs[i]));
+    spec.inputs.push_back({inputs[i]});
+    if (inputs[i].dtype != ir::DataType::undefined) feeds.emplace_back("in" + std::to_string(i), engine::Value::of(inputs[i]));
   }
-  for (size_t k = 0; k < spec.outputs; ++k) {
-    std::string name = "out" + std::to_string(k);
-    node.outputs.push_back(name);
-    model.graph.outputs.push_back({name, std::nullopt, {}, {}, 0});
-  }
-  model.graph.nodes.push_back(node);
+  ir::Model model = spec_model(spec);
+  model.graph.nodes[0].name = c.node_name;
   engine::SessionOptions options;
-  options.threads = spec.threads;
+  options.threads = c.threads;
   options.allow_fast = allow_fast;
   engine::Session session(model, options);
   return session.run(feeds);
 }
-
-template <typename T>
-ir::Tensor tensor_of(ir::DataType dtype, std::vector<int64_t> dims, std::vector<T> values) {
-  return ir::Tensor::from_bytes(dtype, std::move(dims), values.data(), values.size() * sizeof(T));
-}
-inline ir::Tensor f32(std::vector<int64_t> dims, std::vector<float> values) {
-  return tensor_of(ir::DataType::float32, std::move(dims), std::move(values));
-}
-inline ir::Tensor i64(std::vector<int64_t> dims, std::vector<int64_t> values) {
-  return tensor_of(ir::DataType::int64, std::move(dims), std::move(values));
-}
-inline ir::Tensor i32(std::vector<int64_t> dims, std::vector<int32_t> values) {
-  return tensor_of(ir::DataType::int32, std::move(dims), std::move(values));
-}
-inline ir::Tensor absent() { return ir::Tensor{}; }
 
 template <typename T>
 std::vector<T> values_of(const engine::Value& value) {

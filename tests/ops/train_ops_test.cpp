@@ -1,8 +1,6 @@
-// Op specs for the training-only internal ops (suite "ops"): BatchNormTraining against
-// ONNX BatchNormalization fed the batch statistics, BatchNormGrad against the closed form in
-// double, ReluGrad / ClipGrad masks with NaN, MaxPoolGrad accumulating repeated indices, and
-// the fast 2-D MaxPool with indices against the reference (odd sizes, strides, pads, dilations,
-// ceil_mode, NaN).
+// The training-only internal ops beyond their op specs (train_ops_specs.cpp, pool_specs.cpp;
+// suite "ops"): BatchNormTraining's variance under a large mean and NaN kept in its channel,
+// BatchNormGrad against the closed form in double from BatchNormTraining's statistics.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -58,34 +56,6 @@ void near(const std::vector<float>& got, const std::vector<float>& want, float t
 }  // namespace
 
 TEST_SUITE("ops") {
-  TEST_CASE("BatchNormTraining: batch statistics, and Y as BatchNormalization computes it from them") {
-    for (const std::vector<int64_t>& dims : {std::vector<int64_t>{3, 5, 7, 9}, {4, 3}, {2, 6, 11}, {1, 2, 3, 4, 5}}) {
-      const int64_t c = dims[1];
-      int64_t numel = 1;
-      for (int64_t d : dims) numel *= d;
-      const auto x = noise(numel, 1, 3.0f, 5.0f), scale = noise(c, 2, 0.5f, 1.0f), bias = noise(c, 3);
-      const auto out = run_node("BatchNormTraining", true, {ir::float_attr("epsilon", 1e-3f)},
-                                {to_f32(dims, x), to_f32({c}, scale), to_f32({c}, bias)}, 3);
-      const int64_t plane = numel / dims[0] / c;
-      std::vector<float> mean(c), var(c);
-      for (int64_t ch = 0; ch < c; ++ch) {
-        double s = 0, s2 = 0;
-        for (int64_t b = 0; b < dims[0]; ++b)
-          for (int64_t i = 0; i < plane; ++i) s += x[(b * c + ch) * plane + i];
-        const double m = s / (dims[0] * plane);
-        for (int64_t b = 0; b < dims[0]; ++b)
-          for (int64_t i = 0; i < plane; ++i) s2 += (x[(b * c + ch) * plane + i] - m) * (x[(b * c + ch) * plane + i] - m);
-        mean[ch] = static_cast<float>(m);
-        var[ch] = static_cast<float>(s2 / (dims[0] * plane));
-      }
-      near(floats(out[1]), mean);
-      near(floats(out[2]), var);
-      const auto onnx = run_node("BatchNormalization", false, {ir::float_attr("epsilon", 1e-3f)},
-                                 {to_f32(dims, x), to_f32({c}, scale), to_f32({c}, bias), to_f32({c}, mean), to_f32({c}, var)}, 1, false);
-      near(floats(out[0]), floats(onnx[0]), 1e-4f);
-    }
-  }
-
   TEST_CASE("BatchNormTraining: a large mean does not cancel the variance; NaN stays in its channel") {
     const std::vector<int64_t> dims = {4, 2, 33, 31};
     auto x = noise(4 * 2 * 33 * 31, 21, 0.01f, 1000.0f);
@@ -137,61 +107,4 @@ TEST_SUITE("ops") {
     near(floats(out[2]), dbias, 1e-4f);
   }
 
-  TEST_CASE("ReluGrad and ClipGrad pass dY where the forward passed X; NaN does not pass") {
-    const float nan = std::numeric_limits<float>::quiet_NaN();
-    const auto dy = to_f32({2, 3}, {1, 2, 3, 4, nan, 6});
-    near(floats(run_node("ReluGrad", true, {}, {dy, to_f32({2, 3}, {-1, 0, 0.5f, nan, 2, 1})}, 1)[0]), {0, 0, 3, 0, nan, 6});
-    const auto x = to_f32({2, 3}, {-1, 0, 6, 6.5f, nan, 3});
-    near(floats(run_node("ClipGrad", true, {ir::float_attr("min", 0), ir::float_attr("max", 6)}, {dy, x}, 1)[0]), {0, 2, 3, 0, 0, 6});
-    near(floats(run_node("ClipGrad", true, {ir::float_attr("max", 6)}, {dy, x}, 1)[0]), {1, 2, 3, 0, 0, 6});
-  }
-
-  TEST_CASE("Clip: the fast float32 kernel matches the reference (NaN, infinities, min only, min > max)") {
-    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
-    auto values = noise(1001, 12, 8.0f);
-    values[3] = nan;
-    values[5] = inf;
-    values[7] = -inf;
-    const auto x = to_f32({7, 11, 13}, values);
-    const std::vector<std::vector<ir::Tensor>> bounds = {{to_f32({}, {0}), to_f32({}, {6})}, {to_f32({}, {-2})},
-                                                         {to_f32({}, {3}), to_f32({}, {1})}};
-    for (const auto& b : bounds) {
-      std::vector<ir::Tensor> inputs = {x};
-      for (const auto& t : b) inputs.push_back(t);
-      near(floats(run_node("Clip", false, {}, inputs, 1, true)[0]), floats(run_node("Clip", false, {}, inputs, 1, false)[0]), 0);
-    }
-  }
-
-  TEST_CASE("MaxPoolGrad sums dY onto repeated indices; indices outside their plane are an error") {
-    // One plane of 4 values; three windows chose value 1, one chose value 3.
-    const auto dy = to_f32({1, 1, 2, 2}, {1, 2, 3, 4});
-    ir::Tensor idx = ir::Tensor::from_bytes(ir::DataType::int64, {1, 1, 2, 2}, std::vector<int64_t>{1, 1, 3, 1}.data(), 32);
-    near(floats(run_node("MaxPoolGrad", true, {ir::ints_attr("input_shape", {1, 1, 2, 2})}, {dy, idx}, 1)[0]), {0, 7, 0, 3});
-    ir::Tensor bad = ir::Tensor::from_bytes(ir::DataType::int64, {1, 1, 2, 2}, std::vector<int64_t>{1, 1, 4, 1}.data(), 32);
-    CHECK_THROWS_WITH_AS(run_node("MaxPoolGrad", true, {ir::ints_attr("input_shape", {1, 1, 2, 2})}, {dy, bad}, 1),
-                         doctest::Contains("MaxPoolGrad_under_test"), Error);
-  }
-
-  TEST_CASE("MaxPool with indices: the fast 2-D kernel matches the reference") {
-    struct Case {
-      std::vector<int64_t> dims, kernel, strides, pads, dilations;
-      int64_t ceil;
-    };
-    for (const Case& cs : {Case{{2, 3, 7, 9}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0}, Case{{1, 2, 8, 5}, {2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 0},
-                           Case{{3, 1, 9, 9}, {3, 2}, {2, 3}, {1, 0, 0, 1}, {1, 1}, 1}, Case{{1, 4, 5, 5}, {5, 5}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}}) {
-      int64_t numel = 1;
-      for (int64_t d : cs.dims) numel *= d;
-      auto x = noise(numel, 9);
-      x[4] = std::numeric_limits<float>::quiet_NaN();
-      x[numel - 1] = std::numeric_limits<float>::infinity();
-      std::vector<ir::Attribute> attrs = {ir::ints_attr("kernel_shape", cs.kernel), ir::ints_attr("strides", cs.strides), ir::ints_attr("pads", cs.pads),
-                                          ir::ints_attr("dilations", cs.dilations), ir::int_attr("ceil_mode", cs.ceil)};
-      const auto fast = run_node("MaxPool", false, attrs, {to_f32(cs.dims, x)}, 2, true);
-      const auto ref = run_node("MaxPool", false, attrs, {to_f32(cs.dims, x)}, 2, false);
-      CHECK(fast[0].dims == ref[0].dims);
-      near(floats(fast[0]), floats(ref[0]), 0);
-      REQUIRE(fast[1].numel() == ref[1].numel());
-      for (uint64_t i = 0; i < ref[1].numel(); ++i) CHECK(fast[1].data<int64_t>()[i] == ref[1].data<int64_t>()[i]);
-    }
-  }
 }

@@ -1,0 +1,78 @@
+// Op specs: Conv and ConvTranspose (engine/cpu/conv.cpp reference loops, conv_dnnl.cpp oneDNN;
+// CUDA: cuDNN).
+#include <limits>
+
+#include "tests/ops/op_spec.h"
+
+namespace mhub::test {
+
+std::vector<OpSpec> conv_specs() {
+  std::vector<OpSpec> specs;
+  Random rng(10);
+  // oneDNN against the reference: odd shapes, groups, dilations, pads; weights as constants.
+  struct Case { int64_t n, c, h, w, m, k, group, stride, dilation, pad; };
+  for (Case cs : {Case{1, 3, 7, 9, 5, 3, 1, 1, 1, 1}, Case{2, 4, 11, 6, 6, 3, 2, 2, 1, 0}, Case{1, 6, 9, 9, 6, 3, 6, 1, 2, 2},
+                  Case{3, 5, 5, 13, 7, 1, 1, 2, 1, 0}})
+    specs.push_back({.name = "Conv groups " + std::to_string(cs.group) + " stride " + std::to_string(cs.stride), .op = "Conv",
+                     .attributes = {int_attr("group", cs.group), ints_attr("strides", {cs.stride, cs.stride}),
+                                    ints_attr("dilations", {cs.dilation, cs.dilation}), ints_attr("pads", {cs.pad, cs.pad, cs.pad, cs.pad})},
+                     .inputs = {{rng.uniform({cs.n, cs.c, cs.h, cs.w})}, init(rng.uniform({cs.m, cs.c / cs.group, cs.k, cs.k})),
+                                init(rng.uniform({cs.m}))},
+                     .opset = 17, .rtol = 1e-4, .atol = 1e-5, .threads = 2});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  specs.push_back({.name = "Conv 1-D known value, NaN propagates", .op = "Conv", .inputs = {{f32({1, 1, 4}, {1, 2, nan, 4})}, init(f32({1, 1, 2}, {1, 10}))},
+                   .opset = 17, .rtol = 1e-5, .atol = 1e-5, .expect = {f32({1, 1, 3}, {21, nan, nan})}, .threads = 2});
+
+  // The CUDA backend's cases: padding, strides, dilations, groups, depthwise, 1-D, fused Relu.
+  specs.push_back({.name = "Conv padded with bias", .op = "Conv", .attributes = {ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{rng.uniform({2, 3, 13, 11}, -2, 2)}, {rng.uniform({5, 3, 3, 3}, -2, 2)}, {rng.uniform({5}, -2, 2)}},
+                   .rtol = 1e-4, .atol = 1e-4});
+  specs.push_back({.name = "Conv strided dilated", .op = "Conv", .attributes = {ints_attr("strides", {2, 2}), ints_attr("dilations", {2, 1})},
+                   .inputs = {{rng.uniform({1, 4, 17, 15}, -2, 2)}, {rng.uniform({6, 4, 3, 5}, -2, 2)}}, .rtol = 1e-4, .atol = 1e-4});
+  specs.push_back({.name = "Conv grouped SAME_UPPER", .op = "Conv", .attributes = {int_attr("group", 2), string_attr("auto_pad", "SAME_UPPER")},
+                   .inputs = {{rng.uniform({3, 4, 9, 9}, -2, 2)}, {rng.uniform({6, 2, 3, 3}, -2, 2)}}, .rtol = 1e-4, .atol = 1e-4});
+  specs.push_back({.name = "Conv depthwise", .op = "Conv", .attributes = {int_attr("group", 8), ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{rng.uniform({2, 8, 10, 7}, -2, 2)}, {rng.uniform({8, 1, 3, 3}, -2, 2)}}, .rtol = 1e-4, .atol = 1e-4});
+  specs.push_back({.name = "Conv 1-D", .op = "Conv", .attributes = {ints_attr("pads", {2, 2})},
+                   .inputs = {{rng.uniform({2, 3, 31}, -2, 2)}, {rng.uniform({4, 3, 5}, -2, 2)}}, .rtol = 1e-4, .atol = 1e-4});
+  specs.push_back({.name = "Conv with a fused Relu", .op = "Conv", .attributes = {string_attr("mhub_activation", "Relu")},
+                   .inputs = {{rng.uniform({1, 2, 6, 6}, -2, 2)}, {rng.uniform({3, 2, 1, 1}, -2, 2)}, {rng.uniform({3}, -2, 2)}},
+                   .rtol = 1e-4, .atol = 1e-4});
+  specs.push_back({.name = "ConvTranspose strided, output_padding", .op = "ConvTranspose",
+                   .attributes = {ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}), ints_attr("output_padding", {1, 1})},
+                   .inputs = {{rng.specials({2, 4, 4, 4})}, {rng.uniform({4, 3, 3, 3})}, {rng.uniform({3})}}, .rtol = 1e-4, .atol = 1e-5});
+
+  // Backward rules (the input gradient too: X is a parameter here).
+  specs.push_back({.name = "Conv gradient, stride and padding", .op = "Conv", .attributes = {ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{rng.uniform({2, 2, 5, 5})}, {rng.uniform({3, 2, 3, 3}, -0.5f, 0.5f)}, {rng.uniform({3})}}, .opset = 17, .grad = 7});
+  specs.push_back({.name = "Conv gradient, dilation and asymmetric pads", .op = "Conv",
+                   .attributes = {ints_attr("dilations", {2, 1}), ints_attr("pads", {0, 1, 1, 0})},
+                   .inputs = {{rng.uniform({2, 1, 6, 7})}, {rng.uniform({2, 1, 2, 3}, -0.5f, 0.5f)}}, .opset = 17, .grad = 3});
+  specs.push_back({.name = "Conv gradient, frozen weights (bias only)", .op = "Conv", .attributes = {ints_attr("pads", {1, 0, 0, 1})},
+                   .inputs = {{rng.uniform({2, 3, 6, 5})}, init(rng.uniform({4, 3, 3, 2}, -0.5f, 0.5f)), {rng.uniform({4})}}, .opset = 17,
+                   .grad = 4});
+  specs.push_back({.name = "Conv gradient, frozen bias (weights only)", .op = "Conv", .attributes = {ints_attr("strides", {2, 1})},
+                   .inputs = {init(rng.uniform({2, 4, 6, 4})), {rng.uniform({2, 4, 2, 2}, -0.5f, 0.5f)}, init(rng.uniform({2}))}, .opset = 17,
+                   .grad = 2});
+  specs.push_back({.name = "Conv gradient, 1-D", .op = "Conv",
+                   .attributes = {ints_attr("strides", {2}), ints_attr("dilations", {2}), ints_attr("pads", {2, 1})},
+                   .inputs = {{rng.uniform({2, 2, 9})}, {rng.uniform({3, 2, 3}, -0.5f, 0.5f)}, {rng.uniform({3})}}, .opset = 17, .grad = 7});
+  specs.push_back({.name = "Conv gradient, 3-D", .op = "Conv", .attributes = {ints_attr("pads", {1, 0, 0, 0, 1, 1})},
+                   .inputs = {{rng.uniform({1, 2, 3, 4, 3})}, {rng.uniform({2, 2, 2, 2, 2}, -0.5f, 0.5f)}, {rng.uniform({2})}}, .opset = 17,
+                   .grad = 7});
+  specs.push_back({.name = "Conv gradient, grouped", .op = "Conv",
+                   .attributes = {int_attr("group", 2), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{rng.uniform({2, 4, 5, 5})}, {rng.uniform({6, 2, 3, 3}, -0.5f, 0.5f)}, {rng.uniform({6})}}, .opset = 17, .grad = 7});
+  specs.push_back({.name = "Conv gradient, depthwise", .op = "Conv", .attributes = {int_attr("group", 6)},
+                   .inputs = {{rng.uniform({2, 6, 3, 3})}, {rng.uniform({6, 1, 2, 2}, -0.5f, 0.5f)}}, .opset = 17, .grad = 3});
+  specs.push_back({.name = "ConvTranspose gradient, strides, pads, output_padding, bias", .op = "ConvTranspose",
+                   .attributes = {ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}), ints_attr("output_padding", {1, 1})},
+                   .inputs = {{rng.uniform({2, 4, 4, 4})}, {rng.uniform({4, 3, 3, 3}, -0.5f, 0.5f)}, {rng.uniform({3})}}, .opset = 17, .grad = 7});
+  specs.push_back({.name = "ConvTranspose gradient, groups, dilations, asymmetric pads", .op = "ConvTranspose",
+                   .attributes = {int_attr("group", 2), ints_attr("dilations", {2, 1}), ints_attr("strides", {1, 2}),
+                                  ints_attr("pads", {0, 1, 1, 0}), ints_attr("output_padding", {0, 1})},
+                   .inputs = {{rng.uniform({2, 4, 4, 4})}, {rng.uniform({4, 1, 2, 3}, -0.5f, 0.5f)}}, .opset = 17, .grad = 3});
+  return specs;
+}
+
+}  // namespace mhub::test

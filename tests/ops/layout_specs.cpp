@@ -1,0 +1,117 @@
+// Op specs: layout ops (engine/cpu/layout.cpp).
+#include "tests/ops/op_spec.h"
+
+namespace mhub::test {
+
+namespace {
+
+std::vector<float> iota(size_t n) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>(i);
+  return v;
+}
+
+// SpaceToDepth by its definition: out[n][(by * bs + bx) * C + c][y][x] = in[n][c][y * bs + by][x * bs + bx].
+std::vector<float> space_to_depth(const std::vector<float>& in, int64_t c, int64_t h, int64_t w, int64_t bs) {
+  std::vector<float> out(in.size());
+  const int64_t oh = h / bs, ow = w / bs;
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t by = 0; by < bs; ++by)
+      for (int64_t bx = 0; bx < bs; ++bx)
+        for (int64_t y = 0; y < oh; ++y)
+          for (int64_t x = 0; x < ow; ++x)
+            out[(((by * bs + bx) * c + ch) * oh + y) * ow + x] = in[(ch * h + y * bs + by) * w + x * bs + bx];
+  return out;
+}
+
+}  // namespace
+
+std::vector<OpSpec> layout_specs() {
+  std::vector<OpSpec> specs;
+  Random rng(5);
+  // Transpose: the 2-D tiled path and the general path, against the definition.
+  const auto data = iota(7 * 37);
+  std::vector<float> t(data.size());
+  for (int r = 0; r < 7; ++r)
+    for (int c = 0; c < 37; ++c) t[c * 7 + r] = data[r * 37 + c];
+  specs.push_back({.name = "Transpose 2-D tiled", .op = "Transpose", .inputs = {{f32({7, 37}, data)}}, .rtol = 0, .atol = 0,
+                   .expect = {f32({37, 7}, t)}});
+  const auto cube = iota(24);
+  std::vector<float> p(24);
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j) p[k * 6 + i * 3 + j] = cube[i * 12 + j * 4 + k];  // out[k][i][j] = in[i][j][k]
+  specs.push_back({.name = "Transpose general perm", .op = "Transpose", .attributes = {ints_attr("perm", {2, 0, 1})},
+                   .inputs = {{f32({2, 3, 4}, cube)}}, .rtol = 0, .atol = 0, .expect = {f32({4, 2, 3}, p)}});
+  specs.push_back({.name = "Slice negative step, clamped end", .op = "Slice",
+                   .inputs = {{f32({10}, iota(10))}, {i64({1}, {-1})}, {i64({1}, {-100})}, {i64({1}, {0})}, {i64({1}, {-3})}},
+                   .expect = {f32({4}, {9, 6, 3, 0})}});
+  specs.push_back({.name = "Concat axis 1", .op = "Concat", .attributes = {int_attr("axis", 1)},
+                   .inputs = {{f32({2, 1}, {1, 2})}, {f32({2, 2}, {3, 4, 5, 6})}}, .expect = {f32({2, 3}, {1, 3, 4, 2, 5, 6})}});
+  specs.push_back({.name = "Split num_outputs uneven", .op = "Split", .attributes = {int_attr("num_outputs", 3)},
+                   .inputs = {{f32({7}, iota(7))}}, .outputs = 3, .opset = 18,
+                   .expect = {f32({3}, {0, 1, 2}), f32({3}, {3, 4, 5}), f32({1}, {6})}});
+  specs.push_back({.name = "Pad reflect", .op = "Pad", .attributes = {string_attr("mode", "reflect")},
+                   .inputs = {{f32({3}, {1, 2, 3})}, {i64({2}, {2, 2})}}, .expect = {f32({7}, {3, 2, 1, 2, 3, 2, 1})}});
+  specs.push_back({.name = "Pad edge", .op = "Pad", .attributes = {string_attr("mode", "edge")},
+                   .inputs = {{f32({3}, {1, 2, 3})}, {i64({2}, {1, 0})}}, .expect = {f32({4}, {1, 1, 2, 3})}});
+  specs.push_back({.name = "Pad constant integers", .op = "Pad", .inputs = {{i64({2}, {5, 6})}, {i64({2}, {0, 1})}, {i64({}, {-1})}},
+                   .expect = {i64({3}, {5, 6, -1})}});
+  specs.push_back({.name = "Tile", .op = "Tile", .inputs = {{f32({2}, {1, 2})}, {i64({1}, {3})}}, .expect = {f32({6}, {1, 2, 1, 2, 1, 2})}});
+  specs.push_back({.name = "Trilu lower", .op = "Trilu", .attributes = {int_attr("upper", 0)},
+                   .inputs = {{f32({2, 3}, {1, 2, 3, 4, 5, 6})}}, .expect = {f32({2, 3}, {1, 0, 0, 4, 5, 0})}});
+  const auto image = iota(1 * 2 * 4 * 6);
+  const auto packed = space_to_depth(image, 2, 4, 6, 2);
+  specs.push_back({.name = "SpaceToDepth", .op = "SpaceToDepth", .attributes = {int_attr("blocksize", 2)},
+                   .inputs = {{f32({1, 2, 4, 6}, image)}}, .rtol = 0, .atol = 0, .expect = {f32({1, 8, 2, 3}, packed)}});
+  specs.push_back({.name = "DepthToSpace inverts SpaceToDepth", .op = "DepthToSpace", .attributes = {int_attr("blocksize", 2)},
+                   .inputs = {{f32({1, 8, 2, 3}, packed)}}, .rtol = 0, .atol = 0, .expect = {f32({1, 2, 4, 6}, image)}});
+
+  // The CUDA backend's Transpose and Concat (exact), NaN/Inf included.
+  specs.push_back({.name = "Transpose 4-D", .op = "Transpose", .attributes = {ints_attr("perm", {0, 2, 1, 3})},
+                   .inputs = {{rng.specials({2, 3, 5, 7})}}, .rtol = 0, .atol = 0});
+  specs.push_back({.name = "Transpose default perm", .op = "Transpose", .inputs = {{rng.uniform({3, 1, 4, 9})}}, .rtol = 0, .atol = 0});
+  for (int64_t axis : {0, 1, -1})
+    specs.push_back({.name = "Concat of three", .op = "Concat", .attributes = {int_attr("axis", axis)},
+                     .inputs = {{rng.specials({3, 4, 5})}, {rng.uniform({3, 4, 5})}, {rng.uniform({3, 4, 5})}}, .rtol = 0, .atol = 0});
+  specs.push_back({.name = "Concat unequal", .op = "Concat", .attributes = {int_attr("axis", 1)},
+                   .inputs = {{rng.uniform({2, 1, 7})}, {rng.uniform({2, 6, 7})}}, .rtol = 0, .atol = 0});
+  specs.push_back({.name = "Concat with an empty input", .op = "Concat", .attributes = {int_attr("axis", 0)},
+                   .inputs = {{rng.uniform({0, 3})}, {rng.uniform({2, 3})}}, .rtol = 0, .atol = 0});
+
+  // Backward rules.
+  specs.push_back({.name = "Transpose gradient", .op = "Transpose", .attributes = {ints_attr("perm", {0, 2, 1})},
+                   .inputs = {{rng.uniform({2, 3, 4})}}, .grad = 1});
+  specs.push_back({.name = "Split gradient, every output", .op = "Split", .attributes = {int_attr("axis", 2)},
+                   .inputs = {{rng.uniform({2, 3, 8})}, init(i64({3}, {2, 2, 4}))}, .outputs = 3, .opset = 17, .grad = 1});
+  specs.push_back({.name = "Concat gradient", .op = "Concat", .attributes = {int_attr("axis", 1)},
+                   .inputs = {{rng.uniform({2, 4})}, {rng.uniform({2, 2})}}, .grad = 3});
+  specs.push_back({.name = "Tile gradient", .op = "Tile", .inputs = {{rng.uniform({3, 8})}, init(i64({2}, {2, 3}))}, .grad = 1});
+  const std::pair<const char*, std::vector<std::vector<int64_t>>> slices[] = {
+      {"Slice gradient, negative start", {{-5}, {5}, {1}}},
+      {"Slice gradient, step -2", {{6}, {-100}, {1}, {-2}}},
+      {"Slice gradient, step 3", {{1}, {8}, {1}, {3}}},
+      {"Slice gradient, two axes, negative step", {{2, 0}, {-5, 8}, {0, 1}, {-2, 3}}},
+      {"Slice gradient, unit and non-unit steps", {{0, 1}, {3, 8}, {0, 1}, {1, 3}}},
+  };
+  for (const auto& [name, operands] : slices) {
+    OpSpec s{.name = name, .op = "Slice", .inputs = {{rng.uniform({3, 8})}}, .opset = 17, .grad = 1};
+    for (const auto& v : operands) s.inputs.push_back(init(i64({static_cast<int64_t>(v.size())}, v)));
+    specs.push_back(std::move(s));
+  }
+  specs.push_back({.name = "Pad gradient, constant", .op = "Pad", .inputs = {{rng.uniform({2, 4})}, init(i64({4}, {0, 1, 1, 2}))},
+                   .opset = 17, .grad = 1});
+  specs.push_back({.name = "Pad gradient, reflect", .op = "Pad", .attributes = {string_attr("mode", "reflect")},
+                   .inputs = {{rng.uniform({3, 8})}, init(i64({4}, {0, 2, 0, 3}))}, .opset = 17, .grad = 1});
+  specs.push_back({.name = "Pad gradient, edge", .op = "Pad", .attributes = {string_attr("mode", "edge")},
+                   .inputs = {{rng.uniform({3, 8})}, init(i64({4}, {0, 1, 0, 4}))}, .opset = 17, .grad = 1});
+  specs.push_back({.name = "Pad gradient, wrap", .op = "Pad", .attributes = {string_attr("mode", "wrap")},
+                   .inputs = {{rng.uniform({3, 8})}, init(i64({4}, {0, 3, 0, 2}))}, .opset = 19, .grad = 1});
+  specs.push_back({.name = "Pad gradient, negative pads", .op = "Pad", .inputs = {{rng.uniform({3, 8})}, init(i64({4}, {0, -1, 0, 6}))},
+                   .opset = 17, .grad = 1});
+  specs.push_back({.name = "Pad gradient, axes input", .op = "Pad", .attributes = {string_attr("mode", "reflect")},
+                   .inputs = {{rng.uniform({3, 8})}, init(i64({2}, {1, 2})), {absent()}, init(i64({1}, {1}))}, .opset = 20, .grad = 1});
+  return specs;
+}
+
+}  // namespace mhub::test

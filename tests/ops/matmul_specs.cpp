@@ -1,0 +1,89 @@
+// Op specs: MatMul and Gemm (engine/cpu/matmul.cpp; fast: oneDNN sgemm; CUDA: cuBLAS).
+#include <limits>
+
+#include "tests/ops/op_spec.h"
+
+namespace mhub::test {
+
+namespace {
+
+// Row-major [rows, k] x [k, cols] in float, as the kernels accumulate.
+std::vector<float> product(const float* a, const float* b, int64_t rows, int64_t k, int64_t cols) {
+  std::vector<float> y(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      float acc = 0;
+      for (int64_t i = 0; i < k; ++i) acc += a[r * k + i] * b[i * cols + j];
+      y[r * cols + j] = acc;
+    }
+  return y;
+}
+
+}  // namespace
+
+std::vector<OpSpec> matmul_specs() {
+  std::vector<OpSpec> specs;
+  Random rng(9);
+
+  // Batch dims broadcast: [2,1,3,5] x [3,5,7] -> [2,3,3,7], B a constant weight.
+  const auto a = rng.values(30), b = rng.values(105);
+  std::vector<float> y;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j) {
+      const auto block = product(a.data() + i * 15, b.data() + j * 35, 3, 5, 7);
+      y.insert(y.end(), block.begin(), block.end());
+    }
+  specs.push_back({.name = "MatMul broadcast batch dims", .op = "MatMul", .inputs = {{f32({2, 1, 3, 5}, a)}, init(f32({3, 5, 7}, b))},
+                   .opset = 17, .rtol = 1e-4, .atol = 1e-5, .expect = {f32({2, 3, 3, 7}, y)}, .threads = 2});
+  specs.push_back({.name = "Gemm transA adds C", .op = "Gemm", .attributes = {int_attr("transA", 1)},
+                   .inputs = {{f32({2, 3}, {1, 2, 3, 4, 5, 6})}, init(f32({2, 2}, {1, 0, 0, 1})), init(f32({2}, {10, 20}))}, .opset = 17,
+                   .rtol = 1e-4, .atol = 1e-5, .expect = {f32({3, 2}, {11, 24, 12, 25, 13, 26})}, .threads = 2});
+  // [S, B, E] x [E, N] (one GEMM over all rows), odd sizes, NaN and Inf in A.
+  auto a3 = rng.values(7 * 3 * 5);
+  a3[4] = std::numeric_limits<float>::quiet_NaN();
+  a3[17] = std::numeric_limits<float>::infinity();
+  const auto w = rng.values(45);
+  specs.push_back({.name = "MatMul 3-D by 2-D weight, NaN and Inf", .op = "MatMul", .inputs = {{f32({7, 3, 5}, a3)}, init(f32({5, 9}, w))},
+                   .opset = 17, .rtol = 1e-4, .atol = 1e-5, .expect = {f32({7, 3, 9}, product(a3.data(), w.data(), 21, 5, 9))},
+                   .threads = 2});
+  const auto v = rng.values(24);
+  specs.push_back({.name = "MatMul by a vector", .op = "MatMul", .inputs = {{f32({4, 2, 3}, v)}, init(f32({3}, {1, 2, 3}))}, .opset = 17,
+                   .rtol = 1e-4, .atol = 1e-5, .expect = {f32({4, 2}, product(v.data(), std::vector<float>{1, 2, 3}.data(), 8, 3, 1))},
+                   .threads = 2});
+
+  // The CUDA backend's cases: plain, batched with B shared, batched both sides, broadcast batch.
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
+      {{33, 65}, {65, 17}}, {{4, 9, 31}, {31, 13}}, {{3, 2, 9, 31}, {3, 2, 31, 13}}, {{3, 1, 9, 31}, {1, 2, 31, 13}}};
+  for (const auto& [ad, bd] : shapes)
+    specs.push_back({.name = "MatMul odd sizes", .op = "MatMul", .inputs = {{rng.uniform(ad, -2, 2)}, {rng.uniform(bd, -2, 2)}},
+                     .rtol = 1e-5, .atol = 1e-5});
+  specs.push_back({.name = "MatMul large batched", .op = "MatMul", .inputs = {{rng.uniform({5, 257, 129}, -2, 2)}, {rng.uniform({5, 129, 255}, -2, 2)}},
+                   .rtol = 1e-4, .atol = 1e-4, .backends = cuda_device});
+  specs.push_back({.name = "MatMul with an empty K", .op = "MatMul", .inputs = {{rng.uniform({3, 0})}, {rng.uniform({0, 4})}}});
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      const std::vector<int64_t> ad = ta ? std::vector<int64_t>{37, 21} : std::vector<int64_t>{21, 37};
+      const std::vector<int64_t> bd = tb ? std::vector<int64_t>{11, 37} : std::vector<int64_t>{37, 11};
+      specs.push_back({.name = "Gemm transA " + std::to_string(ta) + " transB " + std::to_string(tb), .op = "Gemm",
+                       .attributes = {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f), float_attr("beta", 2.0f)},
+                       .inputs = {{rng.uniform(ad, -2, 2)}, {rng.uniform(bd, -2, 2)}, {rng.uniform({11}, -2, 2)}}, .rtol = 1e-5, .atol = 1e-5});
+    }
+  specs.push_back({.name = "Gemm with a fused Relu", .op = "Gemm", .attributes = {string_attr("mhub_activation", "Relu")},
+                   .inputs = {{rng.uniform({8, 16}, -2, 2)}, {rng.uniform({16, 10}, -2, 2)}, {rng.uniform({8, 1}, -2, 2)}}, .rtol = 1e-5,
+                   .atol = 1e-5});
+
+  // Backward rules.
+  specs.push_back({.name = "Gemm gradient, [1,6] bias", .op = "Gemm", .inputs = {{rng.uniform({3, 4})}, {rng.uniform({4, 6}, -0.5f, 0.5f)}, {rng.uniform({1, 6})}},
+                   .opset = 17, .grad = 7});
+  specs.push_back({.name = "Gemm gradient, transA transB", .op = "Gemm", .attributes = {int_attr("transA", 1), int_attr("transB", 1)},
+                   .inputs = {{rng.uniform({4, 3})}, {rng.uniform({6, 4}, -0.5f, 0.5f)}, {rng.uniform({6})}}, .opset = 17, .grad = 7});
+  specs.push_back({.name = "MatMul gradient, batched by a matrix", .op = "MatMul", .inputs = {{rng.uniform({2, 3, 4})}, {rng.uniform({4, 8}, -0.5f, 0.5f)}},
+                   .opset = 17, .grad = 3});
+  specs.push_back({.name = "MatMul gradient, batched both sides", .op = "MatMul", .inputs = {{rng.uniform({2, 3, 2})}, {rng.uniform({2, 2, 3})}},
+                   .opset = 17, .grad = 3});
+  specs.push_back({.name = "MatMul gradient, broadcast batch", .op = "MatMul", .inputs = {{rng.uniform({2, 1, 3, 4})}, {rng.uniform({3, 4, 2})}},
+                   .opset = 17, .grad = 3});
+  return specs;
+}
+
+}  // namespace mhub::test

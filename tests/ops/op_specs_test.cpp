@@ -1,0 +1,72 @@
+// The op-spec list (tests/ops/*_specs.cpp) on the CPU fast kernels and the test device, against
+// the CPU reference kernels, one test case per family; and the coverage report with its floor
+// (tests/ops/spec_coverage_floor.json). The CUDA pass is tests/cuda_op_specs.cpp.
+#include <doctest/doctest.h>
+
+#include <iostream>
+
+#include "engine/cpu/cpu_kernels.h"
+#include "tests/ops/spec_runner.h"
+
+using namespace mhub;
+using namespace mhub::test;
+
+namespace {
+
+void check_family(const std::vector<OpSpec>& specs) {
+  REQUIRE(!specs.empty());
+  for (const std::string& failure : run_specs_on_cpu_and_test_device(specs)) CHECK_MESSAGE(false, failure);
+}
+
+}  // namespace
+
+TEST_SUITE("ops") {
+  TEST_CASE("op specs: elementwise") { check_family(elementwise_specs()); }
+  TEST_CASE("op specs: binary") { check_family(binary_specs()); }
+  TEST_CASE("op specs: cast") { check_family(cast_specs()); }
+  TEST_CASE("op specs: shape_ops") { check_family(shape_ops_specs()); }
+  TEST_CASE("op specs: layout") { check_family(layout_specs()); }
+  TEST_CASE("op specs: indexing") { check_family(indexing_specs()); }
+  TEST_CASE("op specs: ordering") { check_family(ordering_specs()); }
+  TEST_CASE("op specs: activations") { check_family(activations_specs()); }
+  TEST_CASE("op specs: matmul") { check_family(matmul_specs()); }
+  TEST_CASE("op specs: conv") { check_family(conv_specs()); }
+  TEST_CASE("op specs: conv_grad") { check_family(conv_grad_specs()); }
+  TEST_CASE("op specs: pool") { check_family(pool_specs()); }
+  TEST_CASE("op specs: norm") { check_family(norm_specs()); }
+  TEST_CASE("op specs: softmax") { check_family(softmax_specs()); }
+  TEST_CASE("op specs: resize") { check_family(resize_specs()); }
+  TEST_CASE("op specs: train_ops") { check_family(train_ops_specs()); }
+  TEST_CASE("op specs: reduce") { check_family(reduce_specs()); }
+
+  TEST_CASE("op specs: a failing backend is caught") {
+    // The comparison itself: a wrong value, a NaN in the wrong place, other dims all fail.
+    const OpSpec spec{.name = "self-check", .op = "Identity"};
+    CHECK(compare_tensors(spec, f32({2}, {1, 2}), f32({2}, {1, 2})).empty());
+    CHECK(!compare_tensors(spec, f32({2}, {1, 2}), f32({2}, {1, 2.1f})).empty());
+    CHECK(!compare_tensors(spec, f32({2}, {1, std::numeric_limits<float>::quiet_NaN()}), f32({2}, {1, 2})).empty());
+    CHECK(!compare_tensors(spec, f32({2}, {1, 2}), f32({2}, {1, std::numeric_limits<float>::quiet_NaN()})).empty());
+    CHECK(!compare_tensors(spec, f32({2}, {1, 2}), f32({1, 2}, {1, 2})).empty());
+    CHECK(!compare_tensors(spec, i64({1}, {(int64_t{1} << 60) + 1}), i64({1}, {int64_t{1} << 60})).empty());
+    CHECK(!compare_tensors(spec, strings({1}, {"a"}), strings({1}, {"b"})).empty());
+    // A spec whose expected values are wrong fails on the reference.
+    std::vector<std::string> failures;
+    run_reference({.name = "wrong expectation", .op = "Neg", .inputs = {{f32({1}, {1})}}, .expect = {f32({1}, {1})}}, failures);
+    CHECK(failures.size() == 1);
+  }
+
+  TEST_CASE("op specs: coverage per backend against the floor") {
+    const std::vector<OpSpec> specs = all_op_specs();
+    const auto table = engine::cpu::cpu_kernel_table();
+    const std::vector<Coverage> coverages = {coverage_of("cpu_reference", table, false, 0, specs),
+                                             coverage_of("cpu_fast", table, true, cpu_fast, specs),
+                                             coverage_of("test_device", table, false, test_device, specs)};
+    std::cout << "op spec coverage (" << specs.size() << " specs):\n" << coverage_report(coverages);
+    std::vector<std::string> raise;
+    for (const std::string& failure : check_coverage_floor(coverages, MHUB_SOURCE_DIR "/tests/ops/spec_coverage_floor.json", &raise))
+      CHECK_MESSAGE(false, failure);
+    for (const std::string& note : raise) std::cout << note << "\n";
+    // Every spec names an op the engine knows.
+    for (const OpSpec& spec : specs) CHECK_MESSAGE(ir::lookup_op(spec.domain, spec.op) != ir::OpKind::opaque, spec.name);
+  }
+}

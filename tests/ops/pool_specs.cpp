@@ -1,0 +1,87 @@
+// Op specs: pooling (engine/cpu/pool.cpp reference, pool_fast.cpp 2-D MaxPool, conv_dnnl.cpp
+// oneDNN pooling, pool_train.cpp MaxPool with indices; CUDA: cuDNN).
+#include <limits>
+
+#include "tests/ops/op_spec.h"
+
+namespace mhub::test {
+
+std::vector<OpSpec> pool_specs() {
+  std::vector<OpSpec> specs;
+  Random rng(12);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  specs.push_back({.name = "MaxPool ignores padding", .op = "MaxPool", .attributes = {ints_attr("kernel_shape", {2, 2}), ints_attr("pads", {1, 1, 0, 0})},
+                   .inputs = {{f32({1, 1, 3, 3}, {1, 2, 3, 4, -inf, 6, 7, 8, 9})}}, .opset = 17, .rtol = 1e-4, .atol = 1e-5,
+                   .expect = {f32({1, 1, 3, 3}, {1, 2, 3, 4, 4, 6, 7, 8, 9})}, .threads = 2});
+  specs.push_back({.name = "AveragePool count_include_pad", .op = "AveragePool",
+                   .attributes = {ints_attr("kernel_shape", {2, 2}), ints_attr("pads", {1, 1, 0, 0}), int_attr("count_include_pad", 1)},
+                   .inputs = {{f32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}}, .opset = 17, .rtol = 1e-4, .atol = 1e-5,
+                   .expect = {f32({1, 1, 3, 3}, {0.25f, 0.75f, 1.25f, 1.25f, 3, 4, 2.75f, 6, 7})}, .threads = 2});
+  // oneDNN pooling against the reference: strides, asymmetric pads, ceil_mode, count_include_pad.
+  const ir::Tensor x = rng.uniform({2, 3, 9, 7});
+  for (const char* op : {"MaxPool", "AveragePool"})
+    for (int64_t ceil_mode : {0, 1})
+      for (int64_t include_pad : {0, 1})
+        specs.push_back({.name = std::string(op) + " ceil_mode " + std::to_string(ceil_mode) + " count_include_pad " + std::to_string(include_pad),
+                         .op = op,
+                         .attributes = {ints_attr("kernel_shape", {3, 2}), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 0, 1, 1}),
+                                        int_attr("ceil_mode", ceil_mode), int_attr("count_include_pad", include_pad)},
+                         .inputs = {{x}}, .opset = 17, .rtol = 1e-4, .atol = 1e-5, .threads = 2});
+  // The fast 2-D MaxPool: interior and border windows, dilations, NaN and Inf, exactly.
+  auto xv = rng.values(2 * 3 * 13 * 11);
+  xv[0] = nan;    // first of a corner window
+  xv[50] = nan;   // inside interior windows
+  xv[200] = inf;
+  xv[300] = -inf;
+  const ir::Tensor image = f32({2, 3, 13, 11}, xv);
+  struct Shape { std::vector<int64_t> kernel, strides, pads, dilations; int64_t ceil_mode; };
+  for (const Shape& sh : {Shape{{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0}, Shape{{2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 1},
+                          Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0}, Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}})
+    specs.push_back({.name = "MaxPool fast 2-D", .op = "MaxPool",
+                     .attributes = {ints_attr("kernel_shape", sh.kernel), ints_attr("strides", sh.strides), ints_attr("pads", sh.pads),
+                                    ints_attr("dilations", sh.dilations), int_attr("ceil_mode", sh.ceil_mode)},
+                     .inputs = {{image}}, .opset = 12, .rtol = 0, .atol = 0, .threads = 2});
+  // MaxPool with Indices: the fast 2-D kernel (pool_train.cpp) against the reference, exactly.
+  struct Indexed { std::vector<int64_t> dims, kernel, strides, pads, dilations; int64_t ceil; };
+  for (const Indexed& cs : {Indexed{{2, 3, 7, 9}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},
+                            Indexed{{1, 2, 8, 5}, {2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 0},
+                            Indexed{{3, 1, 9, 9}, {3, 2}, {2, 3}, {1, 0, 0, 1}, {1, 1}, 1},
+                            Indexed{{1, 4, 5, 5}, {5, 5}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}}) {
+    auto v = rng.values(ir::element_count(cs.dims));
+    v[4] = nan;
+    v.back() = inf;
+    specs.push_back({.name = "MaxPool with indices", .op = "MaxPool",
+                     .attributes = {ints_attr("kernel_shape", cs.kernel), ints_attr("strides", cs.strides), ints_attr("pads", cs.pads),
+                                    ints_attr("dilations", cs.dilations), int_attr("ceil_mode", cs.ceil)},
+                     .inputs = {{f32(cs.dims, v)}}, .outputs = 2, .opset = 17, .rtol = 0, .atol = 0, .threads = 2});
+  }
+
+  // The CUDA backend's cases.
+  specs.push_back({.name = "MaxPool padded strided, NaN/Inf", .op = "MaxPool",
+                   .attributes = {ints_attr("kernel_shape", {3, 3}), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{rng.specials({2, 3, 15, 13})}}, .atol = 1e-5});
+  specs.push_back({.name = "AveragePool padded", .op = "AveragePool", .attributes = {ints_attr("kernel_shape", {2, 3}), ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{rng.uniform({2, 3, 9, 8}, -2, 2)}}, .atol = 1e-5});
+  specs.push_back({.name = "AveragePool count_include_pad 3x3", .op = "AveragePool",
+                   .attributes = {ints_attr("kernel_shape", {3, 3}), ints_attr("pads", {1, 1, 1, 1}), int_attr("count_include_pad", 1)},
+                   .inputs = {{rng.uniform({1, 2, 7, 7}, -2, 2)}}, .atol = 1e-5});
+  specs.push_back({.name = "GlobalAveragePool", .op = "GlobalAveragePool", .inputs = {{rng.uniform({3, 7, 5, 9}, -2, 2)}}, .atol = 1e-5});
+  specs.push_back({.name = "GlobalMaxPool, NaN/Inf", .op = "GlobalMaxPool", .inputs = {{rng.specials({2, 3, 5, 3})}}});
+
+  // Backward rules.
+  specs.push_back({.name = "MaxPool gradient", .op = "MaxPool", .attributes = {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})},
+                   .inputs = {{rng.uniform({2, 3, 4, 4})}}, .opset = 17, .grad = 1});
+  specs.push_back({.name = "AveragePool gradient, count_include_pad 0", .op = "AveragePool",
+                   .attributes = {ints_attr("kernel_shape", {3, 3}), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}),
+                                  int_attr("count_include_pad", 0)},
+                   .inputs = {{rng.uniform({2, 2, 5, 5})}}, .opset = 17, .grad = 1});
+  specs.push_back({.name = "AveragePool gradient, count_include_pad 1, ceil_mode", .op = "AveragePool",
+                   .attributes = {ints_attr("kernel_shape", {2, 3}), ints_attr("strides", {2, 1}), ints_attr("pads", {0, 1, 1, 0}),
+                                  int_attr("count_include_pad", 1), int_attr("ceil_mode", 1)},
+                   .inputs = {{rng.uniform({2, 2, 5, 5})}}, .opset = 17, .grad = 1});
+  specs.push_back({.name = "GlobalMaxPool gradient", .op = "GlobalMaxPool", .inputs = {{rng.uniform({2, 2, 5, 5})}}, .opset = 17, .grad = 1});
+  specs.push_back({.name = "GlobalAveragePool gradient", .op = "GlobalAveragePool", .inputs = {{rng.uniform({2, 4, 2, 2})}}, .opset = 17, .grad = 1});
+  return specs;
+}
+
+}  // namespace mhub::test

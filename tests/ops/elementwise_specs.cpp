@@ -72,7 +72,7 @@ std::vector<OpSpec> elementwise_specs() {
 
   // Every unary op the CUDA backend has, on sizes 1, 7 and 1000003 (the last on the GPU only:
   // grid-stride loops), NaN and infinities included.
-  const ir::Tensor huge = rng.specials({1000003});
+  const ir::Tensor& huge = grid_size_specials();
   for (const char* op : {"Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Erf", "Reciprocal", "Relu"}) {
     for (int64_t n : {1, 7})
       specs.push_back({.name = std::string(op) + " odd size " + std::to_string(n), .op = op, .inputs = {{rng.specials({n})}},

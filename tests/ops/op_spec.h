@@ -116,6 +116,11 @@ class Random {
   std::mt19937 gen_;
 };
 
+// 1000003 float32 values in [-2, 2) with NaN, +Inf, -Inf first: the size that makes device
+// kernels loop over their grid. Built once per process from a multiplicative hash (cheap also
+// under the sanitizers' -O0), shared by every spec that uses it.
+const ir::Tensor& grid_size_specials();
+
 // Family tables (tests/ops/<family>_specs.cpp), in all_op_specs() order.
 std::vector<OpSpec> elementwise_specs();
 std::vector<OpSpec> binary_specs();

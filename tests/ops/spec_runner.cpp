@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -53,6 +54,18 @@ ir::Tensor Random::specials(std::vector<int64_t> dims, float lo, float hi) {
                            -std::numeric_limits<float>::infinity()};
   for (size_t i = 0; i < 3 && i < n; ++i) v[i] = special[i];
   return f32(std::move(dims), v);
+}
+
+const ir::Tensor& grid_size_specials() {
+  static const ir::Tensor tensor = [] {
+    std::vector<float> v(1000003);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>((i * 2654435761u) % 4000u) / 1000.0f - 2.0f;
+    v[0] = std::numeric_limits<float>::quiet_NaN();
+    v[1] = std::numeric_limits<float>::infinity();
+    v[2] = -std::numeric_limits<float>::infinity();
+    return f32({static_cast<int64_t>(v.size())}, v);
+  }();
+  return tensor;
 }
 
 // ---- Running.

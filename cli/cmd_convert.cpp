@@ -2,7 +2,8 @@
 //   [--allow-partial]] [--dtype fp16|bf16 [--keep-io-types] [--keep-fp32 OPS] [--allow-clamp]
 //   [--for-runtime ort-cpu|any]]
 // The formats follow the extensions: .onnx -> .onnx; .onnx -> .safetensors/.gguf (initializers);
-// .pth/.pt/.bin/.safetensors/.gguf -> .safetensors/.gguf (weights).
+// .pth/.pt/.bin/.safetensors/.gguf -> .safetensors/.gguf (weights); a Hugging Face checkpoint
+// folder or hf:ORG/REPO -> .gguf for llama.cpp [--outtype TYPE].
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,7 +13,10 @@
 #include "cli/format.h"
 #include "common/error.h"
 #include "engine/core/session.h"
+#include "hub/progress.h"
+#include "hub/pull.h"
 #include "onnx_io/fp16.h"
+#include "onnx_io/gguf/hf_to_gguf.h"
 #include "onnx_io/model_io.h"
 #include "onnx_io/onnx_tools.h"
 #include "onnx_io/safetensors_external.h"
@@ -40,6 +44,7 @@ struct ConvertOptions {
   bool allow_clamp = false;
   std::string for_runtime = "ort-cpu";
   std::string architecture = "mhub";
+  std::string outtype;
   bool json = false;
 };
 
@@ -168,13 +173,66 @@ void convert_weights_only(const ConvertOptions& options, nlohmann::json& result)
   std::cerr << file.weights.size() << " tensors (" << human_bytes(file.weights.total_bytes()) << ")\n";
 }
 
+// hf:ORG/REPO[@REV]: the files a conversion reads, through the cache (pulled when missing):
+// configs, tokenizer files, and the safetensors weights, else the pytorch_model*.bin ones.
+std::filesystem::path pull_checkpoint(const std::string& target_text) {
+  hub::HfTarget target = hub::parse_hf_target(target_text);
+  if (!target.pattern.empty())
+    throw Error(ErrorCategory::usage, "convert takes a whole checkpoint, hf:ORG/REPO[@REV], not a file pattern");
+  hub::PullOptions pull = hub::pull_options_from_env();
+  std::unique_ptr<hub::ProgressSink> progress = hub::make_progress(stderr);
+  pull.download.progress = progress.get();
+  auto result = hub::pull_hf(pull, target.repo, target.revision,
+                             {"config.json", "*generation_config.json", "*tokenizer*.json", "*tokenizer.model",
+                              "*added_tokens.json", "model*.safetensors", "model.safetensors.index.json"});
+  std::filesystem::path folder;
+  bool has_weights = false;
+  for (const auto& file : result.files) {
+    if (file.path == "config.json") folder = file.local.parent_path();
+    has_weights = has_weights || file.path.find(".safetensors") != std::string::npos;
+  }
+  if (!has_weights) hub::pull_hf(pull, target.repo, result.commit, {"pytorch_model*.bin"});
+  return folder;
+}
+
+void convert_checkpoint_to_gguf(const ConvertOptions& options, nlohmann::json& result) {
+  onnx_io::gguf::HfToGgufOptions hf;
+  if (!options.outtype.empty()) {
+    auto type = onnx_io::gguf::parse_ggml_type(options.outtype);
+    if (!type) throw Error(ErrorCategory::usage, "--outtype takes f32, f16, bf16, q8_0, q4_0, q4_k or q6_k, not '" + options.outtype + "'");
+    hf.outtype = *type;
+  }
+  std::filesystem::path folder = options.input;
+  if (options.input.rfind("hf:", 0) == 0) {
+    folder = pull_checkpoint(options.input);
+    hf.name = hub::parse_hf_target(options.input).repo.substr(hub::parse_hf_target(options.input).repo.find('/') + 1);
+  }
+  auto report = onnx_io::gguf::convert_hf_to_gguf(folder, options.output, hf);
+  nlohmann::json types = report.type_counts;
+  result["architecture"] = report.architecture;
+  result["tensors"] = report.tensors;
+  result["bytes"] = report.bytes;
+  result["tensor_types"] = types;
+  result["fallbacks"] = report.fallbacks;
+  result["tokenizer"] = {{"model", report.tokenizer_model}, {"tokens", report.vocab_size}};
+  if (!options.json) {
+    std::cerr << report.architecture << ": " << report.tensors << " tensors (" << human_bytes(report.bytes) << "; "
+              << types.dump() << "), tokenizer " << report.tokenizer_model << " with " << report.vocab_size << " tokens\n";
+    for (const auto& fallback : report.fallbacks) std::cerr << "  " << fallback << "\n";
+  }
+}
+
 void convert_onnx_to_weights(const ConvertOptions& options, nlohmann::json& result) {
   ir::Model model = onnx_io::load_model(options.input);
   onnx_io::WeightsMap weights = onnx_io::weights_from_model(model);
-  weights.metadata = {{"format", "onnx"},
-                      {"source", std::filesystem::path(options.input).filename().string()},
-                      {"producer", model.producer_name + (model.producer_version.empty() ? "" : " " + model.producer_version)},
-                      {"opset", std::to_string(model.default_opset())}};
+  std::string source = std::filesystem::path(options.input).filename().string();
+  std::string producer = model.producer_name + (model.producer_version.empty() ? "" : " " + model.producer_version);
+  std::string opset = std::to_string(model.default_opset());
+  // GGUF keys are namespaced ("general.", "<arch>."): mhub's own go under "mhub.onnx.".
+  if (onnx_io::weights_format_of(options.output) == onnx_io::WeightsFormat::gguf)
+    weights.metadata = {{"mhub.onnx.source", source}, {"mhub.onnx.producer", producer}, {"mhub.onnx.opset", opset}};
+  else
+    weights.metadata = {{"format", "onnx"}, {"source", source}, {"producer", producer}, {"opset", opset}};
   onnx_io::GgufOptions gguf;
   gguf.architecture = options.architecture;
   gguf.name = std::filesystem::path(options.input).stem().string();
@@ -276,9 +334,13 @@ void add_convert(CLI::App& app) {
       "  .onnx -> .onnx                 opset change, external data, --weights, --dtype\n"
       "  .onnx -> .safetensors | .gguf  all initializers, names kept\n"
       "  .pth/.pt/.bin/.ckpt/.safetensors/.gguf -> .safetensors | .gguf   weights only\n"
+      "  HF_FOLDER | hf:ORG/REPO[@REV] -> .gguf   a Hugging Face causal LM (llama, mistral, qwen2,\n"
+      "                                 gpt2) for llama.cpp/ollama: hyperparameters, tokenizer, --outtype\n"
       "PyTorch checkpoints are read without Python and without running pickled code: only what "
       "torch.load(weights_only=True) allows.");
-  command->add_option("IN", options->input, "The file to read (.onnx, .safetensors, .gguf, .pth, .pt, .bin, .ckpt)")->required();
+  command->add_option("IN", options->input,
+                      "The file to read (.onnx, .safetensors, .gguf, .pth, .pt, .bin, .ckpt), or a Hugging "
+                      "Face checkpoint: a folder with config.json, or hf:ORG/REPO[@REV] (pulled into the cache)")->required();
   command->add_option("OUT", options->output, "Where to write the result (.onnx, .safetensors, .gguf)")->required();
   command->add_option("--opset", options->opset,
                       "Convert the default-domain opset to N with ONNX's version converter");
@@ -334,6 +396,9 @@ void add_convert(CLI::App& app) {
       ->capture_default_str()->check(CLI::IsMember({"ort-cpu", "any"}));
   command->add_option("--architecture", options->architecture,
                       "general.architecture written into a .gguf OUT (default 'mhub')");
+  command->add_option("--outtype", options->outtype,
+                      "Checkpoint -> .gguf: the type of the weight matrices: f32, f16 (default), bf16, q8_0, "
+                      "q4_0, q4_k, q6_k (ggml's reference quantizers; norms and 1-D tensors stay f32)");
   command->add_flag("--json", options->json, "Print one JSON object describing the conversion on stdout");
   command->callback([options, command] {
     options->external_given = command->count("--external-data") > 0;
@@ -343,7 +408,16 @@ void add_convert(CLI::App& app) {
     auto out_weights = onnx_io::weights_format_of(options->output);
     bool onnx_only = options->opset > 0 || options->external_given || !options->weights.empty() || !options->dtype.empty();
     nlohmann::json result = {{"input", options->input}, {"output", options->output}};
-    if (in_ext == ".onnx" && out_ext == ".onnx") {
+    bool checkpoint = options->input.rfind("hf:", 0) == 0 || onnx_io::gguf::is_hf_checkpoint_folder(options->input);
+    if (!options->outtype.empty() && !(checkpoint && out_weights == onnx_io::WeightsFormat::gguf))
+      throw Error(ErrorCategory::usage, "--outtype applies to a Hugging Face checkpoint converted to .gguf only");
+    if (checkpoint) {
+      if (out_weights != onnx_io::WeightsFormat::gguf)
+        throw Error(ErrorCategory::usage, "a Hugging Face checkpoint converts to .gguf (its weights alone: name a "
+                                          ".safetensors or .bin file inside it as IN)");
+      if (onnx_only) throw Error(ErrorCategory::usage, "--opset, --external-data, --weights and --dtype apply to .onnx outputs only");
+      convert_checkpoint_to_gguf(*options, result);
+    } else if (in_ext == ".onnx" && out_ext == ".onnx") {
       convert_onnx(*options, result);
     } else if (in_ext == ".onnx" && (out_weights == onnx_io::WeightsFormat::safetensors ||
                                      out_weights == onnx_io::WeightsFormat::gguf)) {

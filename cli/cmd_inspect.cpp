@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "onnx_io/gguf/container.h"
 #include "onnx_io/model_io.h"
 #include "onnx_io/summary.h"
 #include "onnx_io/weights_file.h"
@@ -103,18 +104,100 @@ void inspect_weights(const InspectOptions& options) {
   }
 }
 
+// .gguf: the header as llama.cpp reads it — architecture, hyperparameters, tokenizer summary,
+// and tensors with their ggml types (quantized ones as stored, not dequantized).
+void inspect_gguf(const InspectOptions& options) {
+  auto mapped = ir::MappedFile::open(options.file);
+  auto file = onnx_io::gguf::parse(mapped, mapped->data(), mapped->size(), options.file);
+  std::string arch;
+  if (const auto* value = file.find("general.architecture")) arch = value->text();
+  nlohmann::json metadata = nlohmann::json::object(), hyperparameters = nlohmann::json::object(),
+                 tokenizer = nlohmann::json::object();
+  for (const auto& [key, value] : file.metadata) {
+    using onnx_io::gguf::ValueType;
+    nlohmann::json shown = value.text();
+    if (value.type == ValueType::boolean) shown = value.text() == "true";
+    else if (value.type == ValueType::f32 || value.type == ValueType::f64) shown = *value.number();
+    else if (value.number()) shown = static_cast<int64_t>(*value.number());
+    if (!arch.empty() && key.rfind(arch + ".", 0) == 0) hyperparameters[key.substr(arch.size() + 1)] = shown;
+    else if (key.rfind("tokenizer.", 0) == 0) continue;
+    else metadata[key] = shown;
+  }
+  const auto* tokens = file.find("tokenizer.ggml.tokens");
+  if (const auto* model = file.find("tokenizer.ggml.model")) tokenizer["model"] = model->text();
+  if (const auto* pre = file.find("tokenizer.ggml.pre")) tokenizer["pre"] = pre->text();
+  if (tokens) tokenizer["tokens"] = tokens->count;
+  if (const auto* merges = file.find("tokenizer.ggml.merges")) tokenizer["merges"] = merges->count;
+  for (const char* kind : {"bos", "eos", "unknown", "padding"})
+    if (const auto* id = file.find(std::string("tokenizer.ggml.") + kind + "_token_id"); id && id->number()) {
+      auto index = static_cast<uint64_t>(*id->number());
+      nlohmann::json entry = {{"id", index}};
+      if (tokens && tokens->type == onnx_io::gguf::ValueType::array && index < tokens->strings.size())
+        entry["token"] = tokens->strings[index];
+      tokenizer[kind] = entry;
+    }
+  for (const char* flag : {"add_bos_token", "add_eos_token"})
+    if (const auto* value = file.find(std::string("tokenizer.ggml.") + flag)) tokenizer[flag] = value->text() == "true";
+  if (file.find("tokenizer.chat_template")) tokenizer["chat_template"] = true;
+  uint64_t parameters = 0, bytes = 0;
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const auto& tensor : file.tensors) {
+    uint64_t count = 1;
+    for (int64_t dim : tensor.dims) count *= static_cast<uint64_t>(dim);
+    parameters += count;
+    bytes += tensor.bytes;
+    tensors.push_back({{"name", tensor.name}, {"type", onnx_io::gguf::ggml_type_info(static_cast<uint32_t>(tensor.type))->name},
+                       {"shape", tensor.dims}, {"bytes", tensor.bytes}});
+  }
+  if (options.json) {
+    nlohmann::json json = {{"file", options.file}, {"format", "gguf"}, {"architecture", arch},
+                           {"metadata", metadata}, {"hyperparameters", hyperparameters}, {"tokenizer", tokenizer},
+                           {"tensors", tensors}, {"parameters", parameters}, {"bytes", bytes}};
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  auto shown = [](const nlohmann::json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); };
+  std::cout << options.file << "\n  format      GGUF\n";
+  for (const auto& [key, value] : metadata.items()) std::cout << "  metadata    " << key << " = " << shown(value) << "\n";
+  for (const auto& [key, value] : hyperparameters.items()) std::cout << "  hparam      " << key << " = " << shown(value) << "\n";
+  if (!tokenizer.empty()) {
+    std::cout << "  tokenizer   ";
+    bool first = true;
+    for (const auto& [key, value] : tokenizer.items()) {
+      std::cout << (first ? "" : ", ") << key << " "
+                << (value.is_object() ? value["id"].dump() + (value.contains("token") ? " " + value["token"].dump() : "") : shown(value));
+      first = false;
+    }
+    std::cout << "\n";
+  }
+  std::cout << "  parameters  " << human_count(parameters) << " in " << file.tensors.size() << " tensors ("
+            << human_bytes(bytes) << ")\n";
+  size_t width = 0;
+  for (const auto& tensor : file.tensors) width = std::max(width, tensor.name.size());
+  for (const auto& tensor : tensors) {
+    std::string name = tensor["name"];
+    name.resize(width, ' ');
+    std::cout << "  " << name << "  " << tensor["type"].get<std::string>() << " " << shape_text(tensor["shape"].get<std::vector<int64_t>>()) << "\n";
+  }
+}
+
 }  // namespace
 
 void add_inspect(CLI::App& app) {
   auto options = std::make_shared<InspectOptions>();
   CLI::App* command = app.add_subcommand(
       "inspect", "Show a model's header, inputs/outputs, op histogram, parameter count and "
-                 "external data files; for a weights file, its tensors (name, dtype, shape) and metadata.");
+                 "external data files; for a weights file, its tensors (name, dtype, shape) and metadata; "
+                 "for GGUF also the hyperparameters and a tokenizer summary.");
   command->add_option("FILE", options->file,
                       "An .onnx model, or a weights file (.safetensors, .gguf, .pth, .pt, .bin, "
                       ".ckpt: its tensors are listed)")->required();
   command->add_flag("--json", options->json, "Print one JSON object instead of text");
   command->callback([options] {
+    if (onnx_io::weights_format_of(options->file) == onnx_io::WeightsFormat::gguf) {
+      inspect_gguf(*options);
+      return;
+    }
     if (onnx_io::weights_format_of(options->file) != onnx_io::WeightsFormat::none) {
       inspect_weights(*options);
       return;

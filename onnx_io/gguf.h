@@ -1,14 +1,17 @@
-// GGUF v3 (the llama.cpp / ggml weight format) for unquantized weights.
+// GGUF v3 (the llama.cpp / ggml weight format) as a weights map: what `mhub convert` uses for
+// weights-only conversions (.safetensors/.pth/.onnx <-> .gguf). Hugging Face checkpoints for
+// llama.cpp go through onnx_io/gguf/hf_to_gguf.h instead (hyperparameters, tokenizer, names).
 //
-// Layout written: "GGUF", version 3, tensor count, metadata count; metadata key/values
-// (general.architecture, general.alignment, general.name when given, then the weights map's own
-// metadata as strings); tensor infos in map order (name, dims innermost first as ggml counts
-// them, ggml type, offset into the data section); zero padding to the alignment; tensor data,
-// each tensor starting at a multiple of the alignment.
+// Writing: "GGUF", version 3, general.architecture, general.alignment, general.name when given,
+// then the map's metadata as strings (a key without a '.' namespace gets "mhub." in front, as
+// GGUF keys are namespaced); tensor infos in map order; each tensor at a multiple of the alignment.
+// Types: float32, float16, bfloat16, float64, int8, int16, int32, int64 as themselves. GGUF has
+// no unsigned or bool tensor types: uint8 and bool are widened to i16/i8, uint16 to i32, uint32
+// to i64 (values kept), and "mhub.dtype.<tensor>" records the original type so that mhub reads
+// them back as they were; uint64 and other types throw mhub::Error (unsupported).
 //
-// Types: float32, float16, bfloat16, float64, int8, int16, int32, int64 (ggml has no unsigned or
-// bool tensors: those throw mhub::Error unsupported). The reader exists to check the writer and
-// for `mhub inspect`; it maps the file and rejects anything out of bounds (format).
+// Reading: the plain types as themselves; quantized tensors (q8_0, q4_0, q4_K, q6_K) dequantized
+// to float32 (ggml's dequantize_row_*). Metadata values as text (arrays as "[N strings]").
 #pragma once
 
 #include <filesystem>
@@ -28,8 +31,6 @@ struct GgufOptions {
 std::string serialize_gguf(const WeightsMap& weights, const GgufOptions& options = {});
 void write_gguf(const WeightsMap& weights, const std::filesystem::path& path, const GgufOptions& options = {});
 
-// Metadata values of scalar and string types come back as text ("32", "mhub"); arrays as
-// "[array of N]". Quantized tensor types are refused (unsupported).
 WeightsMap read_gguf(const std::filesystem::path& path);
 WeightsMap parse_gguf(std::shared_ptr<const void> owner, const uint8_t* data, size_t size, const std::string& source);
 

@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev libminizip-dev ccache libcpp-httplib-dev
   nginx openssl curl bc
   python3-torch python3-torchvision python3-onnx python3-numpy python3-pil dataset-fashion-mnist
+  python3-sentencepiece
   python3
   chromium
 )
@@ -38,6 +39,9 @@ shared_peers="$(dirname "$0")/../../shared/peers/install.sh"
 if [ ! -d "$peers/node_modules/onnxruntime-node" ] && [ -f "$shared_peers" ]; then
   bash "$shared_peers" "$peers" >/dev/null || echo "warning: the peers of ../shared/peers/install.sh are not installed; tests comparing with them will be skipped" >&2
 fi
+# llama.cpp's prebuilt binaries (npm node-llama-cpp) for the GGUF ctests peers.gguf_*.
+MHUB_PEERS_DIR=$peers "$(dirname "$0")/../tests/gguf/install_node_llama_cpp.sh" >/dev/null ||
+  echo "warning: node-llama-cpp not installed; the GGUF tests against llama.cpp will be skipped" >&2
 if [ ! -d "$peers/node_modules/@huggingface/hub" ]; then
   mkdir -p "$peers"
   (cd "$peers" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --ignore-scripts --no-audit --no-fund @huggingface/hub@2.17.5 >/dev/null) ||

@@ -70,10 +70,27 @@ TEST_CASE("GGUF: ggml dims are innermost first") {
   CHECK(parse(bytes).tensors()[0].dims == std::vector<int64_t>{2, 3, 5});
 }
 
-TEST_CASE("GGUF: unsupported dtypes and malformed files are errors") {
+TEST_CASE("GGUF: unsigned and bool tensors are widened and come back as they were; uint64 is refused") {
   onnx_io::WeightsMap weights;
-  weights.add(ir::Tensor::zeros(ir::DataType::uint32, {2}, "u"), "test");
-  CHECK_THROWS_AS(onnx_io::serialize_gguf(weights), Error);
+  const uint8_t bytes[] = {0, 7, 200, 255};
+  weights.add(ir::Tensor::from_bytes(ir::DataType::uint8, {4}, bytes, 4, "u8"), "test");
+  const uint8_t flags[] = {1, 0, 1};
+  weights.add(ir::Tensor::from_bytes(ir::DataType::boolean, {3}, flags, 3, "mask"), "test");
+  const uint32_t big[] = {4000000000u, 1};
+  weights.add(ir::Tensor::from_bytes(ir::DataType::uint32, {2}, big, 8, "u32"), "test");
+  weights.metadata = {{"format", "onnx"}};
+  auto back = parse(onnx_io::serialize_gguf(weights));
+  REQUIRE(back.size() == 3);
+  for (size_t i = 0; i < 3; ++i) CHECK(same_tensor(back.tensors()[i], weights.tensors()[i]));
+  bool namespaced = false;
+  for (const auto& [key, value] : back.metadata) namespaced |= key == "mhub.format" && value == "onnx";
+  CHECK(namespaced);  // GGUF keys are namespaced: a bare key gets "mhub."
+  onnx_io::WeightsMap huge;
+  huge.add(ir::Tensor::zeros(ir::DataType::uint64, {2}, "u"), "test");
+  CHECK_THROWS_WITH_AS(onnx_io::serialize_gguf(huge), doctest::Contains("cannot hold"), Error);
+}
+
+TEST_CASE("GGUF: unsupported dtypes and malformed files are errors") {
   onnx_io::WeightsMap good;
   good.add(ir::Tensor::zeros(ir::DataType::float32, {64}, "w"), "test");
   std::string bytes = onnx_io::serialize_gguf(good);

@@ -11,6 +11,7 @@ const char* category_name(ErrorCategory category) {
     case ErrorCategory::integrity: return "integrity";
     case ErrorCategory::unsupported: return "unsupported";
     case ErrorCategory::internal: return "internal";
+    case ErrorCategory::not_found: return "not_found";
   }
   return "internal";
 }
@@ -24,6 +25,7 @@ int exit_code_for(ErrorCategory category) {
     case ErrorCategory::network: return 5;
     case ErrorCategory::integrity: return 6;
     case ErrorCategory::unsupported: return 7;
+    case ErrorCategory::not_found: return 8;
   }
   return 1;
 }

@@ -18,12 +18,13 @@ enum class ErrorCategory {
   integrity,    // bytes arrived but their checksum or size is wrong
   unsupported,  // well-formed input that mhub does not handle (yet)
   internal,     // a bug in mhub
+  not_found,    // the server has no such repository, revision or file (HTTP 404): retrying will not help
 };
 
 const char* category_name(ErrorCategory category);
 
 // Exit codes used by cli/: 0 ok, 1 internal, 2 usage, 3 io, 4 format, 5 network, 6 integrity,
-// 7 unsupported.
+// 7 unsupported, 8 not_found.
 int exit_code_for(ErrorCategory category);
 
 class Error : public std::runtime_error {

@@ -41,26 +41,35 @@ void check_repo_id(const std::string& repo) {
 
 namespace {
 
-// Turns a failed Hub answer into an error that says what happened and what to do.
+// Turns a failed Hub answer into an error that says what happened and what to do. `path` is
+// the file asked for (empty for the repo listing).
 [[noreturn]] void throw_hub_error(const HttpConfig& config, const HttpResponse& response, const std::string& repo,
-                                  const std::string& revision, const std::string& what) {
+                                  const std::string& revision, const std::string& path) {
   std::string code = response.header("x-error-code");
   std::string server_message = response.header("x-error-message");
   std::string detail = server_message.empty() ? "" : " (server: " + server_message + ")";
   std::string where = mask_secrets(response.url, config);
-  if (code == "RepoNotFound" || (code.empty() && response.status == 404 && what == "listing"))
-    throw_error(ErrorCategory::usage,
-                "repository '" + repo + "' not found at " + config.endpoint + detail +
-                    "; check the name, or set HF_TOKEN / log in if it is private");
+  std::string what = path.empty() ? "the file list of '" + repo + "' at revision '" + revision + "'"
+                                  : "'" + path + "' in '" + repo + "' at revision '" + revision + "'";
+  if (code == "RepoNotFound")
+    throw_error(ErrorCategory::not_found,
+                "repository '" + repo + "' not found at " + config.endpoint + " (asked for " + what + ")" + detail +
+                    (config.token.empty() ? "; check the name, or set HF_TOKEN if it is private"
+                                          : "; check the name, or whether the token has access to it"));
   if (code == "RevisionNotFound")
-    throw_error(ErrorCategory::usage, "revision '" + revision + "' not found in '" + repo + "'" + detail +
-                                          "; use a branch, tag or commit hash that exists");
+    throw_error(ErrorCategory::not_found, "revision '" + revision + "' not found in '" + repo + "' (asked for " + what +
+                                              ")" + detail + "; use a branch, tag or commit hash that exists");
   if (code == "GatedRepo")
-    throw_error(ErrorCategory::network, "'" + repo + "' is gated" + detail +
-                                            "; accept its terms on the Hub, then set HF_TOKEN");
+    throw_error(ErrorCategory::network, "'" + repo + "' is gated" + detail + "; accept its terms on the Hub" +
+                                            (config.token.empty() ? ", then set HF_TOKEN" : " with the token's account"));
+  if (response.status == 404)
+    throw_error(ErrorCategory::not_found, "not found: " + what + " (HTTP 404 from " + where + ")" + detail +
+                                              "; check the repo, revision and file name");
   if (response.status == 401 || response.status == 403)
-    throw_error(ErrorCategory::network, "HTTP " + std::to_string(response.status) + " for " + where + detail +
-                                            "; set HF_TOKEN (or $HF_HOME/token) to a token with access");
+    throw_error(ErrorCategory::network,
+                "HTTP " + std::to_string(response.status) + " for " + what + " from " + where + detail +
+                    (config.token.empty() ? "; the server wants a token: set HF_TOKEN (or $HF_HOME/token) to one with access"
+                                          : "; the token given (HF_TOKEN or $HF_HOME/token) lacks access to '" + repo + "'"));
   throw_error(ErrorCategory::network,
               "HTTP " + std::to_string(response.status) + " for " + where + detail + "; try again later");
 }
@@ -77,7 +86,7 @@ uint64_t parse_size(const std::string& text, const std::string& url) {
 FileMetadata fetch_file_metadata(const HttpConfig& config, const std::string& repo, const std::string& revision,
                                  const std::string& path) {
   std::string url = resolve_url(config.endpoint, repo, revision, path);
-  HttpResponse response = http_request(config, "HEAD", url, CrossHostRedirect::stop);
+  HttpResponse response = http_request(config, "HEAD", url, RedirectRule::stop_at_absolute);
   FileMetadata metadata;
   metadata.commit = response.header("x-repo-commit");
   if (response.status == 404 && response.header("x-error-code") == "EntryNotFound") {
@@ -86,7 +95,7 @@ FileMetadata fetch_file_metadata(const HttpConfig& config, const std::string& re
   }
   bool redirect = response.status >= 300 && response.status < 400;
   if (!(response.status >= 200 && response.status < 300) && !redirect)
-    throw_hub_error(config, response, repo, revision, "file");
+    throw_hub_error(config, response, repo, revision, path);
   std::string linked_etag = response.header("x-linked-etag");
   metadata.etag = normalize_etag(linked_etag.empty() ? response.header("etag") : linked_etag);
   std::string linked_size = response.header("x-linked-size");
@@ -123,8 +132,8 @@ RepoListing parse_repo_listing(const std::string& json_text, const std::string& 
 
 RepoListing fetch_repo_listing(const HttpConfig& config, const std::string& repo, const std::string& revision) {
   std::string url = config.endpoint + "/api/models/" + repo + "/revision/" + url_encode(revision, false);
-  HttpResponse response = http_request(config, "GET", url, CrossHostRedirect::follow_without_token);
-  if (response.status != 200) throw_hub_error(config, response, repo, revision, "listing");
+  HttpResponse response = http_request(config, "GET", url, RedirectRule::follow);
+  if (response.status != 200) throw_hub_error(config, response, repo, revision, "");
   return parse_repo_listing(response.body, mask_secrets(url, config));
 }
 

@@ -1,13 +1,18 @@
 // The Hugging Face Hub's download protocol, as huggingface_hub speaks it.
 //
 // - File metadata: HEAD {endpoint}/{repo}/resolve/{revision}/{path} with Accept-Encoding:
-//   identity. Same-host redirects (renamed repos) are followed; a redirect to another host (the
-//   CDN) is not: its response carries the metadata and its Location is the download URL.
-//   X-Repo-Commit is the commit; X-Linked-Etag (LFS: sha256) else ETag (git blob sha1) names the
-//   blob; X-Linked-Size else Content-Length is its size.
-// - Errors: X-Error-Code RepoNotFound / RevisionNotFound / EntryNotFound / GatedRepo and HTTP
-//   401/403 become mhub::Error with a message that says what to do. EntryNotFound is not an
-//   error here: it is reported as `exists == false` so the cache can record a .no_exist marker.
+//   identity. Relative redirects (renamed repos) are followed; the metadata is read from the
+//   first response that is not one: a 200, or a 3xx with an absolute Location (to the CDN, or to
+//   the same host as self-hosted mirrors write it), as huggingface_hub reads it. Its Location is
+//   the download URL (redirects are followed for the body only). X-Repo-Commit is the commit;
+//   X-Linked-Etag (LFS: sha256) else ETag (git blob sha1) names the blob; X-Linked-Size else
+//   Content-Length is its size.
+// - Errors: every 404 is ErrorCategory::not_found (exit 8) naming repo, revision and file:
+//   X-Error-Code RepoNotFound / RevisionNotFound say which part is missing, a plain 404 (no
+//   code, as simple mirrors answer) names all three. EntryNotFound is not thrown here: it is
+//   reported as `exists == false` so the cache can record a .no_exist marker. 401/403 say to set
+//   HF_TOKEN, or that the token given lacks access (GatedRepo: accept the terms); 429 and 5xx
+//   are retried by http_request (Retry-After honoured).
 // - Repo listing: GET {endpoint}/api/models/{repo}/revision/{revision} → {"sha", "siblings":
 //   [{"rfilename"}]}.
 #pragma once

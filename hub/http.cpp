@@ -51,6 +51,14 @@ std::string resolve_location(const std::string& base, const std::string& locatio
   return without_query.substr(0, without_query.rfind('/') + 1) + location;
 }
 
+bool is_relative_location(const std::string& location) {
+  // A scheme is letters, digits, '+', '-', '.' before the first ':', and no '/' comes first.
+  size_t colon = location.find(':');
+  size_t slash = location.find('/');
+  bool has_scheme = colon != std::string::npos && (slash == std::string::npos || colon < slash);
+  return !has_scheme && location.rfind("//", 0) != 0;
+}
+
 std::string mask_secrets(std::string text, const HttpConfig& config) {
   if (config.token.empty()) return text;
   for (size_t at = text.find(config.token); at != std::string::npos; at = text.find(config.token, at))
@@ -183,7 +191,7 @@ bool is_permanent_curl_failure(CURLcode code) {
 }  // namespace
 
 HttpResponse http_request(const HttpConfig& config, const std::string& method, const std::string& start_url,
-                          CrossHostRedirect cross_host) {
+                          RedirectRule rule) {
   if (config.offline)
     throw_error(ErrorCategory::network, "offline mode (--offline or HF_HUB_OFFLINE=1): refusing to fetch " +
                                             mask_secrets(start_url, config));
@@ -227,10 +235,8 @@ HttpResponse http_request(const HttpConfig& config, const std::string& method, c
                        response.status == 307 || response.status == 308;
     std::string location = response.header("location");
     if (!is_redirect || location.empty()) return response;
+    if (rule == RedirectRule::stop_at_absolute && !is_relative_location(location)) return response;
     std::string next = resolve_location(url, location);
-    if (origin_of(next) != origin_of(url)) {
-      if (cross_host == CrossHostRedirect::stop) return response;
-    }
     // Never carry the token to another host, nor back after it left once.
     token_allowed = token_allowed && origin_of(next) == token_origin;
     url = next;

@@ -45,21 +45,26 @@ struct HttpResponse {
   std::string header(const std::string& lower_name) const;
 };
 
-// How http_request treats 3xx answers. Same-host redirects are always followed (keeping the
-// token); `stop_at_other_host` returns the 3xx response itself when Location names another host
-// (what the Hub's HEAD needs: the redirect carries the metadata and the CDN URL), otherwise the
-// redirect is followed with the Authorization header dropped.
-enum class CrossHostRedirect { stop, follow_without_token };
+// How http_request treats 3xx answers.
+// - stop_at_absolute (the Hub's resolve HEAD, as huggingface_hub's follow_relative_redirects):
+//   a relative Location (a renamed repo on the same Hub) is followed; the response of an
+//   absolute one (the CDN, or the same host as a mirror writes it) is returned itself: it carries
+//   the file's metadata, its Location the download URL.
+// - follow: every redirect is followed; the token goes only to the endpoint's host (dropped for
+//   another host, and not sent again after the chain left it once).
+enum class RedirectRule { stop_at_absolute, follow };
 
 // One request with retries (408/429/5xx and connection errors, honouring Retry-After) and the
 // redirect rule above. Returns any final response, also 4xx: the caller maps statuses.
 HttpResponse http_request(const HttpConfig& config, const std::string& method, const std::string& url,
-                          CrossHostRedirect cross_host);
+                          RedirectRule rule);
 
 // "scheme://host:port" of a URL, lower-cased; empty when the URL has no host.
 std::string origin_of(const std::string& url);
 // Resolves a Location header against the URL it came from (absolute, //host, /path or relative).
 std::string resolve_location(const std::string& base, const std::string& location);
+// True when a Location names no scheme and no host ("/path" or "path"): it stays on the server.
+bool is_relative_location(const std::string& location);
 // The text with the token replaced by "***" (tokens never reach messages or logs).
 std::string mask_secrets(std::string text, const HttpConfig& config);
 // Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); negative if unparsable.

@@ -190,8 +190,11 @@ PullResult pull_model(const PullOptions& given, const registry::ResolvedModel& m
       std::string url = url_for(source, file, i);
       uint64_t size = file.size >= 0 ? static_cast<uint64_t>(file.size) : 0;
       if (file.size < 0) {
-        HttpResponse head = http_request(options.http, "HEAD", url, CrossHostRedirect::follow_without_token);
+        HttpResponse head = http_request(options.http, "HEAD", url, RedirectRule::follow);
         std::string length = head.header("content-length");
+        if (head.status == 404)
+          throw_error(ErrorCategory::not_found, mask_secrets(url, options.http) + ": HTTP 404 (file '" + file.path +
+                                                    "' of catalogue entry '" + entry.name + "'); check the entry's URL");
         if (head.status != 200 || length.empty())
           throw_error(ErrorCategory::network, mask_secrets(url, options.http) + ": HEAD answered HTTP " +
                                                   std::to_string(head.status) + " without a size; check the URL");

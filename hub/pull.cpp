@@ -143,7 +143,7 @@ bool pull_from_cache(const HubCache& cache, const std::string& repo, const std::
     if (!etag) {
       if (!must) return false;
       if (cache.is_marked_missing(repo, commit, path))
-        throw_error(ErrorCategory::usage, "'" + path + "' does not exist in '" + repo + "' at " + commit +
+        throw_error(ErrorCategory::not_found, "'" + path + "' does not exist in '" + repo + "' at " + commit +
                                               " (the Hub said so earlier)");
       throw_error(ErrorCategory::network, why_offline + ": '" + path + "' of '" + repo + "' at " + commit +
                                               " is not in the cache " + cache.root().string() +
@@ -205,7 +205,7 @@ PullResult pull_hf(const PullOptions& options, const std::string& repo, const st
     if (!metadata.exists) {
       std::string commit = metadata.commit.empty() ? (is_commit_hash(pinned) ? pinned : "") : metadata.commit;
       if (!commit.empty()) cache.mark_missing(repo, commit, path);
-      throw_error(ErrorCategory::usage, "'" + path + "' does not exist in '" + repo + "' at revision '" + revision +
+      throw_error(ErrorCategory::not_found, "'" + path + "' does not exist in '" + repo + "' at revision '" + revision +
                                             "'; list the repo's files on the Hub, or use a :GLOB");
     }
     if (metadata.commit.empty())

@@ -71,6 +71,15 @@ TEST_CASE("HF_HUB_OFFLINE=1: no request, exit code 5 and the missing file named"
   CHECK(server.access_log().size() == requests);
 }
 
+TEST_CASE("a file that is not there: exit code 8 and a message naming repo, revision and file") {
+  auto cache = test::scratch_dir("hub-cli-not-found");
+  std::string out, err;
+  CHECK(test::run_mhub(pull_args(cache, "hf:acme/mirror:missing.bin"), {}, &out, &err) == 8);
+  CHECK(err.find("'missing.bin' in 'acme/mirror' at revision 'main'") != std::string::npos);
+  CHECK(test::run_mhub(pull_args(cache, "hf:acme/tiny@main:missing.bin"), {}, &out, &err) == 8);
+  CHECK(err.find("'missing.bin' does not exist in 'acme/tiny'") != std::string::npos);
+}
+
 TEST_CASE("kill -9 in the middle of a download, rerun: only the missing bytes are fetched") {
   auto& server = HubServer::get();
   const auto& file = server.repo("acme/slow").files.at("big.bin");

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -94,7 +95,7 @@ TEST_CASE("a pull writes exactly the huggingface_hub cache layout") {
   // A file the Hub says is absent leaves a .no_exist marker and a clear error.
   std::string message;
   CHECK(category_of([&] { hub::pull_hf(options_for(root), "acme/tiny", "main", {"missing.txt"}); }, &message) ==
-        ErrorCategory::usage);
+        ErrorCategory::not_found);
   CHECK(message.find("'missing.txt' does not exist in 'acme/tiny'") != std::string::npos);
   CHECK(fs::is_regular_file(folder / ".no_exist" / repo.commit / "missing.txt"));
   CHECK(fs::file_size(folder / ".no_exist" / repo.commit / "missing.txt") == 0);
@@ -104,11 +105,12 @@ TEST_CASE("Hub error codes become clear errors") {
   auto root = test::scratch_dir("hub-errors");
   std::string message;
   CHECK(category_of([&] { hub::pull_hf(options_for(root), "acme/nothing", "main", {"x.bin"}); }, &message) ==
-        ErrorCategory::usage);
+        ErrorCategory::not_found);
   CHECK(message.find("repository 'acme/nothing' not found") != std::string::npos);
+  CHECK(message.find("'x.bin'") != std::string::npos);
   CHECK(message.find("Repository not found") != std::string::npos);
   CHECK(category_of([&] { hub::pull_hf(options_for(root), "acme/tiny", "nosuchrev", {"config.json"}); }, &message) ==
-        ErrorCategory::usage);
+        ErrorCategory::not_found);
   CHECK(message.find("revision 'nosuchrev' not found") != std::string::npos);
   CHECK(category_of([&] { hub::pull_hf(options_for(root), "acme/huge", "main", {"huge.bin"}); }, &message) ==
         ErrorCategory::io);
@@ -120,6 +122,87 @@ TEST_CASE("a same-host redirect (renamed repo) is followed") {
   auto root = test::scratch_dir("hub-renamed");
   auto result = hub::pull_hf(options_for(root), "acme/old-name", "main", {"config.json"});
   CHECK(read_whole_file(result.files.at(0).local) == HubServer::get().repo("acme/tiny").files.at("config.json").content);
+}
+
+TEST_CASE("a mirror's absolute 302 to its own host: metadata from the 302, the body from its Location") {
+  auto& server = HubServer::get();
+  const auto& repo = server.repo("acme/mirror");
+  auto root = test::scratch_dir("hub-mirror");
+  auto result = hub::pull_hf(options_for(root), "acme/mirror", "main", {"model.bin", "config.json"});
+  CHECK(result.commit == repo.commit);
+  REQUIRE(result.files.size() == 2);
+  CHECK(result.files[0].sha256 == repo.files.at("model.bin").etag);
+  CHECK(read_whole_file(result.files[0].local) == repo.files.at("model.bin").content);
+  CHECK(read_whole_file(result.files[1].local) == repo.files.at("config.json").content);
+  CHECK(read_whole_file(root / "models--acme--mirror" / "refs" / "main") == repo.commit);
+  int blob_gets = 0;
+  for (const auto& line : server.access_log())
+    blob_gets += line.find("\"GET /mirror-blobs/" + repo.files.at("model.bin").etag) != std::string::npos;
+  CHECK(blob_gets >= 1);
+  check_cache_clean(root);
+}
+
+TEST_CASE("every 404 is not_found and names repo, revision and file, with or without X-Error-Code") {
+  auto root = test::scratch_dir("hub-not-found");
+  std::string message;
+  // A mirror's plain 404.
+  CHECK(category_of([&] { hub::pull_hf(options_for(root), "acme/mirror", "main", {"missing.bin"}); }, &message) ==
+        ErrorCategory::not_found);
+  CHECK(message.find("'missing.bin'") != std::string::npos);
+  CHECK(message.find("'acme/mirror'") != std::string::npos);
+  CHECK(message.find("revision 'main'") != std::string::npos);
+  CHECK(message.find("try again") == std::string::npos);
+  // The Hub's EntryNotFound.
+  CHECK(category_of([&] { hub::pull_hf(options_for(root), "acme/tiny", "main", {"missing.bin"}); }, &message) ==
+        ErrorCategory::not_found);
+  CHECK(message.find("'missing.bin' does not exist in 'acme/tiny' at revision 'main'") != std::string::npos);
+  CHECK(exit_code_for(ErrorCategory::not_found) == 8);
+}
+
+TEST_CASE("401 and 403 say to set HF_TOKEN, or that the token lacks access") {
+  auto& server = HubServer::get();
+  auto root = test::scratch_dir("hub-auth");
+  auto options = options_for(root);
+  std::string message;
+  CHECK(category_of([&] { hub::pull_hf(options, "acme/private", "main", {"model.bin"}); }, &message) ==
+        ErrorCategory::network);
+  CHECK(message.find("HTTP 401") != std::string::npos);
+  CHECK(message.find("set HF_TOKEN") != std::string::npos);
+  CHECK(message.find("'model.bin' in 'acme/private' at revision 'main'") != std::string::npos);
+  options.http.token = "hf_not_the_right_one";
+  CHECK(category_of([&] { hub::pull_hf(options, "acme/private", "main", {"model.bin"}); }, &message) ==
+        ErrorCategory::network);
+  CHECK(message.find("lacks access to 'acme/private'") != std::string::npos);
+  CHECK(message.find("hf_not_the_right_one") == std::string::npos);
+  options.http.token = server.token();
+  CHECK(category_of([&] { hub::pull_hf(options, "acme/forbidden", "main", {"model.bin"}); }, &message) ==
+        ErrorCategory::network);
+  CHECK(message.find("HTTP 403") != std::string::npos);
+  CHECK(message.find("lacks access to 'acme/forbidden'") != std::string::npos);
+}
+
+TEST_CASE("429 with Retry-After: waits as told, retries, then succeeds") {
+  auto& server = HubServer::get();
+  auto root = test::scratch_dir("hub-429");
+  fs::remove(fs::path(server.prefix()) / "busy-open");
+  auto count_429 = [&] {
+    int count = 0;
+    for (const auto& line : server.access_log())
+      count += line.find("/acme/busy/resolve/main/config.json") != std::string::npos && line.find("\" 429 ") != std::string::npos;
+    return count;
+  };
+  const int before = count_429();
+  // Opens the door once nginx has answered 429 at least once.
+  std::thread opener([&] {
+    for (int i = 0; i < 400 && count_429() == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    write_file_atomically(fs::path(server.prefix()) / "busy-open", "");
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto result = hub::pull_hf(options_for(root), "acme/busy", "main", {"config.json"});
+  opener.join();
+  CHECK(read_whole_file(result.files.at(0).local) == server.repo("acme/busy").files.at("config.json").content);
+  CHECK(count_429() > before);
+  CHECK(seconds_since(start) >= 0.9);  // Retry-After: 1 was honoured, not the 0.05 s backoff
 }
 
 TEST_CASE("a warm pull of a pinned commit makes zero requests; offline mode makes none at all") {

@@ -152,6 +152,30 @@ std::string HubServer::locations_for(const ServedRepo& repo, const std::string& 
   return out.str();
 }
 
+std::string HubServer::mirror_locations(const ServedRepo& repo) const {
+  // As a mirror serving its own blobs writes it: absolute Locations to the same host, blobs
+  // without X-Repo-Commit (and with nginx's own ETag), plain 404s for anything else.
+  std::string hub = "http://127.0.0.1:" + std::to_string(hub_port_);
+  std::ostringstream out;
+  for (const std::string& revision : {std::string("main"), repo.commit}) {
+    for (const auto& [path, file] : repo.files) {
+      out << "location = /" << repo.repo << "/resolve/" << revision << "/" << path << " {\n"
+          << "  add_header X-Repo-Commit " << repo.commit << " always;\n";
+      if (file.lfs)
+        out << "  add_header X-Linked-Etag '\"" << file.etag << "\"';\n"
+            << "  add_header X-Linked-Size " << file.content.size() << ";\n"
+            << "  return 302 " << hub << "/mirror-blobs/" << file.etag << ";\n";
+      else
+        out << "  etag off;\n  add_header ETag '\"" << file.etag << "\"';\n  alias " << prefix_ << "/git/" << repo.repo
+            << "/" << path << ";\n";
+      out << "}\n";
+    }
+  }
+  out << "location /mirror-blobs/ {\n  alias " << prefix_ << "/cdn/;\n}\n"
+      << "location /" << repo.repo << "/ {\n  return 404;\n}\n";
+  return out.str();
+}
+
 HubServer::HubServer() {
   // One folder per process: ctest -j runs several hub suites at once, each with its own nginx.
   prefix_ = scratch_dir("hub-nginx-" + std::to_string(::getpid())).string();
@@ -176,6 +200,11 @@ HubServer::HubServer() {
   add_repo("acme/slow", commit_for("acme/slow"), {{"big.bin", lfs_file(random_bytes(4 << 20, 3))}});
   add_repo("acme/private", commit_for("acme/private"), {{"model.bin", lfs_file(random_bytes(200 << 10, 4))}});
   add_repo("acme/faulty", commit_for("acme/faulty"), {{"data.bin", lfs_file(random_bytes(2 << 20, 5))}});
+  // A self-hosted mirror: absolute 302s to its own host, plain 404s (no X-Error-Code).
+  add_repo("acme/mirror", commit_for("acme/mirror"),
+           {{"model.bin", lfs_file(random_bytes(150 << 10, 6))}, {"config.json", git_file("{\"mirror\": true}\n")}});
+  // Answers 429 (Retry-After: 1) until the file busy-open exists in the prefix.
+  add_repo("acme/busy", commit_for("acme/busy"), {{"config.json", git_file("{\"busy\": true}\n")}});
   // The bundled fashion-cnn published as a Hub repo (tests/test_hub_finetune.cpp trains it).
   add_repo("acme/fashion-cnn", commit_for("acme/fashion-cnn"),
            {{"model.onnx", lfs_file(read_whole_file(MHUB_SOURCE_DIR "/models/fashion-cnn/model.onnx"))}});
@@ -186,6 +215,16 @@ HubServer::HubServer() {
   locations += locations_for(repos_["acme/slow"], "slow", slow_port_, false);
   locations += locations_for(repos_["acme/private"], "blobs", cdn_port_, true);
   locations += locations_for(repos_["acme/fashion-cnn"], "blobs", cdn_port_, false);
+  locations += mirror_locations(repos_["acme/mirror"]);
+  {
+    const ServedRepo& busy = repos_["acme/busy"];
+    locations += "location = /acme/busy/resolve/main/config.json {\n  if (!-f " + prefix_ +
+                 "/busy-open) {\n    add_header Retry-After 1 always;\n    return 429;\n  }\n"
+                 "  add_header X-Repo-Commit " + busy.commit + " always;\n  etag off;\n  add_header ETag '\"" +
+                 busy.files.at("config.json").etag + "\"';\n  alias " + prefix_ + "/git/acme/busy/config.json;\n}\n";
+  }
+  // A repo the token gives no access to.
+  locations += "location /acme/forbidden/ {\n  return 403;\n}\n";
   // A renamed repo: a relative (same-host) redirect, as the Hub sends.
   locations += "location ~ ^/acme/old-name/(resolve/.*)$ {\n  return 307 /acme/tiny/$1;\n}\n";
   // A file larger than any disk: the free-space check must refuse it before downloading.

@@ -2,8 +2,10 @@
 // build tree, random free ports, `daemon off`, and killed at exit (also if the tests die:
 // PR_SET_PDEATHSIG). It serves Hugging Face style repos (resolve URLs with X-Repo-Commit,
 // ETag / X-Linked-Etag / X-Linked-Size, 302 to a CDN server, X-Error-Code on 404s, the
-// /api/models listing), over HTTP, HTTPS with a CA made at start (tests/hub/make_ca.sh) and
-// HTTPS with an untrusted certificate. LFS files of some repos go through a FaultProxy.
+// /api/models listing; a mirror repo `acme/mirror` with absolute same-host 302s and plain
+// 404s; `acme/busy` answering 429 until the file PREFIX/busy-open exists; `acme/forbidden`
+// answering 403), over HTTP, HTTPS with a CA made at start (tests/hub/make_ca.sh) and HTTPS with
+// an untrusted certificate. LFS files of some repos go through a FaultProxy.
 #pragma once
 
 #include <map>
@@ -53,6 +55,7 @@ class HubServer {
   HubServer();
   void add_repo(const std::string& name, const std::string& commit, const std::vector<std::pair<std::string, ServedFile>>& files);
   std::string locations_for(const ServedRepo& repo, const std::string& cdn_path, int cdn_port, bool needs_token) const;
+  std::string mirror_locations(const ServedRepo& repo) const;
   std::string prefix_;
   int hub_port_ = 0, tls_port_ = 0, bad_tls_port_ = 0, cdn_port_ = 0, slow_port_ = 0;
   int nginx_pid_ = -1;

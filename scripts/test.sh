@@ -22,7 +22,7 @@ export MHUB_BENCH_MODELS=$PWD/$models
 
 # 2. and 3. share one clang build with the sanitizers (scripts/sanitize.sh, build-san/).
 echo "== unit tests under ASan/UBSan"
-scripts/sanitize.sh mhub_tests mhub_train_tests mhub_format_tests fuzz_safetensors fuzz_pickle fuzz_gguf fuzz_pth fuzz_onnx_model
+scripts/sanitize.sh mhub mhub_tests mhub_train_tests mhub_format_tests mhub_sweep_board_tests fuzz_safetensors fuzz_pickle fuzz_gguf fuzz_pth fuzz_onnx_model
 (cd build-san && ctest --output-on-failure --timeout 1500 -L unit)
 
 # 3. every parser under libFuzzer for a bounded time each, seeded from the committed fixtures; a

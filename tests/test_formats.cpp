@@ -156,7 +156,9 @@ TEST_CASE("the safetensors writer stores each tensor at a multiple of its elemen
   auto header = nlohmann::ordered_json::parse(bytes.substr(8, header_length));
   std::vector<std::string> stored;
   uint64_t previous_end = 0;
-  for (const auto& [name, info] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string name = item.key();  // a plain variable: clang 14's INFO lambda cannot capture a binding
+    const auto& info = item.value();
     INFO("tensor " << name);
     stored.push_back(name);
     uint64_t begin = info["data_offsets"][0].get<uint64_t>();

@@ -126,9 +126,11 @@ TEST_CASE("ggml quantizers: known q8_0 block, and every type dequantizes close t
     gguf::GgmlType type;
     float max_error;  // relative to the largest |value| (about 4 here)
   };
-  for (auto [type, max_error] : {Case{gguf::GgmlType::f16, 1e-3f}, Case{gguf::GgmlType::bf16, 8e-3f},
+  for (const Case& one : {Case{gguf::GgmlType::f16, 1e-3f}, Case{gguf::GgmlType::bf16, 8e-3f},
                                  Case{gguf::GgmlType::q8_0, 0.01f}, Case{gguf::GgmlType::q6_K, 0.03f},
                                  Case{gguf::GgmlType::q4_K, 0.1f}, Case{gguf::GgmlType::q4_0, 0.12f}}) {
+    const gguf::GgmlType type = one.type;  // plain variables: clang 14's INFO lambda cannot capture a binding
+    const float max_error = one.max_error;
     INFO(gguf::ggml_type_info(static_cast<uint32_t>(type))->name);
     std::vector<uint8_t> packed(gguf::ggml_bytes(type, values.size()));
     gguf::quantize_row(type, values.data(), values.size(), packed.data());

@@ -27,7 +27,7 @@ std::vector<int64_t> read_int_values(const OpContext& ctx, const ir::Tensor& ten
   size_t count = tensor.numel();
   std::vector<int64_t> values(count);
   switch (tensor.dtype) {
-    case ir::DataType::int64: std::memcpy(values.data(), tensor.bytes(), count * 8); break;
+    case ir::DataType::int64: if (count > 0) std::memcpy(values.data(), tensor.bytes(), count * 8); break;
     case ir::DataType::int32: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int32_t>()[i]; break;
     case ir::DataType::int16: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int16_t>()[i]; break;
     case ir::DataType::int8: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int8_t>()[i]; break;

@@ -1,6 +1,7 @@
 #include "onnx_io/gguf/container.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "common/error.h"
@@ -75,7 +76,8 @@ double number_at(ValueType type, const uint8_t* at) {
 }
 
 std::string number_text(double value) {
-  if (value == static_cast<double>(static_cast<int64_t>(value)) && value < 9.2e18 && value > -9.2e18)
+  // Range first: converting NaN or a value beyond int64 to an integer is undefined.
+  if (value < 9.2e18 && value > -9.2e18 && value == std::trunc(value))
     return std::to_string(static_cast<int64_t>(value));
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.9g", value);

@@ -19,18 +19,6 @@ using ir::DataType;
 constexpr float kHalfMax = 65504.0f;
 constexpr int32_t kFloat = static_cast<int32_t>(DataType::float32);
 
-uint32_t bits_of_float(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  return bits;
-}
-
-float float_of_bits(uint32_t bits) {
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
-}
-
 // Element i read with memcpy: tensors viewing a safetensors buffer need not be aligned.
 template <typename T>
 T element(const ir::Tensor& tensor, uint64_t i) {
@@ -202,54 +190,6 @@ const std::set<std::string>& default_fp32_ops() {
   };
   return ops;
 }
-
-uint16_t float_to_half(float value) {
-  uint32_t bits = bits_of_float(value);
-  uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
-  uint32_t magnitude = bits & 0x7FFFFFFF;
-  if (magnitude >= 0x7F800000)  // inf or NaN (keep a quiet NaN bit)
-    return sign | 0x7C00 | (magnitude > 0x7F800000 ? 0x0200 : 0);
-  if (magnitude >= 0x477FF000) return sign | 0x7C00;  // rounds past 65504: inf
-  if (magnitude < 0x38800000) {                       // below float16's smallest normal
-    if (magnitude < 0x33000000) return sign;          // below half the smallest subnormal
-    // Subnormal: shift the mantissa (with its implicit 1) and round to nearest even.
-    uint32_t exponent = magnitude >> 23;
-    uint32_t mantissa = (magnitude & 0x7FFFFF) | 0x800000;
-    uint32_t shift = 126 - exponent;  // 14 + (113 - exponent) - ... = bits dropped
-    uint32_t half = mantissa >> shift;
-    uint32_t rest = mantissa & ((1u << shift) - 1);
-    uint32_t midpoint = 1u << (shift - 1);
-    if (rest > midpoint || (rest == midpoint && (half & 1))) ++half;
-    return sign | static_cast<uint16_t>(half);
-  }
-  // Normal: rebias the exponent (127 -> 15) and round the 13 dropped mantissa bits.
-  uint32_t rebased = magnitude - 0x38000000;
-  uint32_t half = rebased >> 13;
-  uint32_t rest = rebased & 0x1FFF;
-  if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) ++half;  // a carry into the exponent is right
-  return sign | static_cast<uint16_t>(half);
-}
-
-float half_to_float(uint16_t bits) {
-  uint32_t sign = static_cast<uint32_t>(bits & 0x8000) << 16;
-  uint32_t exponent = (bits >> 10) & 0x1F;
-  uint32_t mantissa = bits & 0x3FF;
-  if (exponent == 0x1F) return float_of_bits(sign | 0x7F800000 | (mantissa << 13));
-  if (exponent == 0) {
-    float value = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -value : value;
-  }
-  return float_of_bits(sign | ((exponent + 112) << 23) | (mantissa << 13));
-}
-
-uint16_t float_to_bfloat16(float value) {
-  uint32_t bits = bits_of_float(value);
-  if ((bits & 0x7FFFFFFF) > 0x7F800000) return static_cast<uint16_t>((bits >> 16) | 0x0040);  // quiet NaN
-  uint32_t rounding = 0x7FFF + ((bits >> 16) & 1);
-  return static_cast<uint16_t>((bits + rounding) >> 16);
-}
-
-float bfloat16_to_float(uint16_t bits) { return float_of_bits(static_cast<uint32_t>(bits) << 16); }
 
 LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecisionOptions& options,
                                             const std::filesystem::path& base_dir) {

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ir/float16.h"
 #include "engine/ir/graph.h"
 
 namespace mhub::onnx_io {
@@ -67,11 +68,12 @@ struct LowPrecisionReport {
 LowPrecisionReport convert_to_low_precision(ir::Model& model, const LowPrecisionOptions& options,
                                             const std::filesystem::path& base_dir);
 
-// One element conversion, round to nearest even; NaN stays NaN, ±inf stays ±inf.
-uint16_t float_to_half(float value);
-float half_to_float(uint16_t bits);
-uint16_t float_to_bfloat16(float value);
-float bfloat16_to_float(uint16_t bits);
+// One element conversion (engine/ir/float16.h): round to nearest even; NaN stays NaN, ±inf
+// stays ±inf.
+using ir::bfloat16_to_float;
+using ir::float_to_bfloat16;
+using ir::float_to_half;
+using ir::half_to_float;
 
 // --- measuring the error against the float32 model (needs an engine) ---------------------
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "engine/cuda/activation.cuh"
+#include "engine/cuda/elementwise.cuh"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/device.h"
 #include "engine/cuda/device_allocator.h"
@@ -37,7 +37,7 @@ TEST_CASE("relu on the device equals the host reference, NaN and odd sizes inclu
     DeviceAllocator allocator;
     float* device = static_cast<float*>(allocator.allocate(n * sizeof(float)));
     MHUB_CUDA_CHECK(cudaMemcpy(device, host.data(), n * sizeof(float), cudaMemcpyHostToDevice));
-    relu_f32(device, device, n, nullptr);
+    unary_f32(UnaryOp::relu, device, device, static_cast<int64_t>(n), nullptr);
     std::vector<float> back(n);
     MHUB_CUDA_CHECK(cudaMemcpy(back.data(), device, n * sizeof(float), cudaMemcpyDeviceToHost));
     allocator.release(device);

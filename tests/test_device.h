@@ -25,7 +25,7 @@
 #include "engine/core/op_context.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/cpu_kernels.h"
-#include "engine/cpu/view_kernels.h"
+#include "engine/core/view_kernels.h"
 
 namespace mhub::test {
 
@@ -144,7 +144,7 @@ class TestDevice final : public engine::Backend {
     table_.push_back({ir::OpKind::Reshape, engine::KernelKind::fast, device_kernels::reshape,
                       device_kernels::float32_inputs, 1u << 1});
     // What the CUDA backend registers too: the CPU's dims-only kernels (found after the above).
-    engine::cpu::add_view_kernels(table_);
+    engine::add_view_kernels(table_);
   }
   std::string_view name() const override { return "test"; }
   ir::Device device() const override { return kTestDevice; }

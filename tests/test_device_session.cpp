@@ -14,6 +14,7 @@ using namespace mhub;
 namespace {
 
 using test::TestDevice;
+using test::kTestDevice;
 
 ir::Node dev_node(std::string op, std::vector<std::string> inputs, std::vector<std::string> outputs) {
   ir::Node node;
@@ -162,6 +163,86 @@ TEST_CASE("without a preferred backend nothing crosses devices") {
   session.run({{"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3}, x.data(), 24))}});
   CHECK(session.stats().copies_to_device == 0);
   CHECK(session.stats().copies_to_host == 0);
+}
+
+// A device that runs MatMul and Softmax (with the CPU's kernels: its memory is host memory) but
+// not the internal FusedAttention.
+class MatMulDevice final : public engine::Backend {
+ public:
+  std::string_view name() const override { return "test-matmul"; }
+  ir::Device device() const override { return kTestDevice; }
+  bool has_op(const ir::Node& node) const override {
+    return node.op == ir::OpKind::MatMul || node.op == ir::OpKind::Softmax;
+  }
+  const engine::KernelDef* find_kernel(const ir::Node& node, std::span<const ir::DataType> types,
+                                       bool allow_fast) const override {
+    return has_op(node) ? engine::find_kernel(engine::cpu::cpu_kernel_table(), node, types, allow_fast) : nullptr;
+  }
+  std::shared_ptr<ir::Storage> allocate_storage(size_t bytes) const override {
+    auto memory = std::make_shared<std::vector<uint8_t>>(bytes);
+    return ir::Storage::device_buffer(memory, memory->data(), bytes, kTestDevice);
+  }
+  ir::Tensor copy_to_host(const ir::Tensor& tensor) const override {
+    return ir::Tensor::from_bytes(tensor.dtype, tensor.dims, tensor.bytes(), tensor.byte_size(), tensor.name);
+  }
+  ir::Tensor copy_from_host(const ir::Tensor& tensor) const override {
+    ir::Tensor moved = tensor;
+    moved.offset = 0;
+    moved.storage = allocate_storage(tensor.byte_size());
+    std::memcpy(moved.storage->mutable_data(), tensor.bytes(), tensor.byte_size());
+    return moved;
+  }
+};
+
+// O = MatMul(Softmax(MatMul(Q, K), axis -1), V): the attention fusion's pattern.
+ir::Model attention_model() {
+  ir::Model model;
+  model.ir_version = 8;
+  model.opset_imports = {{"", 17, 0}};
+  model.graph.name = "attention";
+  model.graph.inputs = {dev_port("q", {1, 2, 4}), dev_port("k", {1, 4, 3}), dev_port("v", {1, 3, 2})};
+  model.graph.outputs = {dev_port("o", {1, 2, 2})};
+  ir::Node softmax = dev_node("Softmax", {"s"}, {"p"});
+  softmax.attributes.push_back(ir::int_attr("axis", -1));
+  model.graph.nodes = {dev_node("MatMul", {"q", "k"}, {"s"}), softmax, dev_node("MatMul", {"p", "v"}, {"o"})};
+  return model;
+}
+
+std::vector<std::string> labels_of(const engine::Session& session) {
+  std::vector<std::string> placed;
+  for (const std::string& line : session.log())
+    if (line.find("  ") != std::string::npos) placed.push_back(line);
+  return placed;
+}
+
+TEST_CASE("load-time passes rewrite a pattern only into ops the placing backend runs") {
+  engine::SessionOptions cpu_only;
+  cpu_only.verbose = true;
+  engine::Session on_cpu(attention_model(), cpu_only);
+  const auto cpu_steps = labels_of(on_cpu);
+  REQUIRE(cpu_steps.size() == 1);  // the CPU runs FusedAttention: one fused node
+  CHECK(cpu_steps[0].find("FusedAttention") != std::string::npos);
+
+  static const MatMulDevice device;
+  engine::SessionOptions on_device_options;
+  on_device_options.verbose = true;
+  on_device_options.preferred_backend = &device;
+  engine::Session on_device(attention_model(), on_device_options);
+  const auto device_steps = labels_of(on_device);
+  REQUIRE(device_steps.size() == 3);  // left unfused: the device has no FusedAttention
+  for (const std::string& step : device_steps) CHECK(step.rfind("test-matmul  ", 0) == 0);
+
+  std::vector<float> q = {1, 0, 2, -1, 0.5f, 1, -2, 0}, k(12), v = {1, 2, 3, 4, 5, 6};
+  for (size_t i = 0; i < k.size(); ++i) k[i] = 0.25f * static_cast<float>(i) - 1.0f;
+  const std::vector<std::pair<std::string, engine::Value>> feeds = {
+      {"q", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {1, 2, 4}, q.data(), 32))},
+      {"k", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {1, 4, 3}, k.data(), 48))},
+      {"v", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {1, 3, 2}, v.data(), 24))}};
+  const ir::Tensor fused = on_cpu.run(feeds).at(0).tensor;
+  const ir::Tensor unfused = on_device.run(feeds).at(0).tensor;
+  REQUIRE(fused.numel() == 4);
+  REQUIRE(unfused.numel() == 4);
+  for (size_t i = 0; i < 4; ++i) CHECK(unfused.data<float>()[i] == doctest::Approx(fused.data<float>()[i]).epsilon(1e-5));
 }
 
 }  // TEST_SUITE

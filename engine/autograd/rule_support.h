@@ -8,10 +8,10 @@
 
 #include "common/error.h"
 #include "engine/autograd/rules.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::autograd {
 
-inline int64_t axis_in_range(int64_t axis, size_t rank) { return axis < 0 ? axis + static_cast<int64_t>(rank) : axis; }
 
 [[noreturn]] inline void no_rule(const ir::Node& node, const std::string& what) {
   throw Error(ErrorCategory::unsupported, "training: " + node.op_type + " node '" + node.name + "': " + what +
@@ -53,7 +53,7 @@ inline std::vector<int64_t> reduce_kept_dims(Builder& b, const ir::Node& n, bool
   if (noop) *noop = axes.empty() && n.attr_int("noop_with_empty_axes", 0) != 0;
   std::vector<int64_t> kept = xs;
   if (axes.empty()) kept.assign(xs.size(), 1);
-  for (auto a : axes) kept[static_cast<size_t>(axis_in_range(a, xs.size()))] = 1;
+  for (auto a : axes) kept[static_cast<size_t>(engine::ops::wrap_axis(a, xs.size()))] = 1;
   return kept;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,16 +29,27 @@ std::vector<std::string> rule_names();
 // Sums `grad` (shaped like a broadcast result, `grad_shape`) down to `target` dims.
 std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_t>& grad_shape, const std::vector<int64_t>& target);
 
-// Rule families (rules_<family>.cpp).
-void add_nn_rules(std::map<std::string, Rule>& rules);
+// The rule table: one row per family (engine/ir/op_families.def) with the function of
+// engine/autograd/rules_<family>.cpp that adds its rules (rule_table.cpp). Building the table
+// fails when a function adds a rule for an op of another family.
+struct FamilyRules {
+  ir::OpFamily family;
+  void (*add)(std::map<std::string, Rule>& rules);
+};
+std::span<const FamilyRules> rule_registrations();
+
+void add_activations_rules(std::map<std::string, Rule>& rules);
+void add_binary_rules(std::map<std::string, Rule>& rules);
+void add_cast_rules(std::map<std::string, Rule>& rules);
+void add_conv_rules(std::map<std::string, Rule>& rules);
 void add_elementwise_rules(std::map<std::string, Rule>& rules);
-void add_transformer_rules(std::map<std::string, Rule>& rules);
-void add_more_rules(std::map<std::string, Rule>& rules);  // also adds the families below
-void add_activation_rules(std::map<std::string, Rule>& rules);
-void add_conv_transpose_rules(std::map<std::string, Rule>& rules);
-void add_pool_rules(std::map<std::string, Rule>& rules);
-void add_norm_rules(std::map<std::string, Rule>& rules);
 void add_indexing_rules(std::map<std::string, Rule>& rules);
+void add_layout_rules(std::map<std::string, Rule>& rules);
+void add_matmul_rules(std::map<std::string, Rule>& rules);
+void add_norm_rules(std::map<std::string, Rule>& rules);
+void add_pool_rules(std::map<std::string, Rule>& rules);
 void add_reduce_rules(std::map<std::string, Rule>& rules);
+void add_shape_rules(std::map<std::string, Rule>& rules);
+void add_softmax_rules(std::map<std::string, Rule>& rules);
 
 }  // namespace mhub::autograd

@@ -1,9 +1,7 @@
-// Backward rules for activations and elementwise odds and ends: Gelu (opset 20, both
-// `approximate` modes), HardSigmoid, HardSwish, Elu, Selu, Celu, Softplus, Softsign, Mish,
-// Swish, ThresholdedRelu, Shrink, PRelu, Abs, Cast between float types, variadic Min / Max.
-// Each forward op is y = f(x); the rule writes dx = dy * f'(x) in standard ONNX ops.
-#include <cmath>
-
+// Backward rules of the activations family: Gelu (opset 20, both `approximate` modes), HardSigmoid,
+// HardSwish, Elu, Selu, Celu, Softplus, Softsign, Mish, Swish, ThresholdedRelu, Shrink, PRelu,
+// LeakyRelu. Each forward op is y = f(x); the rule writes dx = dy * f'(x) in standard ONNX ops.
+#include "common/error.h"
 #include "engine/autograd/rule_support.h"
 
 namespace mhub::autograd {
@@ -141,11 +139,6 @@ void shrink_rule(Builder& b, RuleCall& c) {
   });
 }
 
-// y = |x|: slope sign(x) (0 at 0, as torch).
-void abs_rule(Builder& b, RuleCall& c) {
-  activation(b, c, [&](const std::string& x, const std::string&) { return b.op("Sign", {x}); });
-}
-
 // y = x (x > 0), slope * x otherwise; slope broadcasts to x (unidirectionally).
 void prelu_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
@@ -159,42 +152,17 @@ void prelu_rule(Builder& b, RuleCall& c) {
   }
 }
 
-bool is_float_type(int64_t onnx_type) {
-  const auto t = static_cast<ir::DataType>(onnx_type);
-  return t == ir::DataType::float32 || t == ir::DataType::float16 || t == ir::DataType::bfloat16 || t == ir::DataType::float64;
-}
-
-// Between float types the gradient is cast back to the input's type (CastLike, opset 15+; before
-// that to float32, the type the trainer trains). Casts to integers or bool pass no gradient.
-void cast_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  c.input_grads.assign(n.inputs.size(), "");
-  if (!c.wants[0] || !is_float_type(n.attr_int("to", 0))) return;
-  if (b.opset() >= 15) c.input_grads[0] = b.op("CastLike", {c.output_grads[0], n.inputs[0]});
-  else c.input_grads[0] = b.op("Cast", {c.output_grads[0]}, {int_attr("to", static_cast<int64_t>(ir::DataType::float32))});
-}
-
-// Variadic, broadcasting Max / Min: dy goes to every input equal to the result, shared equally
-// among ties (for two inputs this is torch.maximum / minimum's half each).
-void extremum_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  const std::string& y = n.outputs[0];
-  const auto& ys = b.shape(y);
-  c.input_grads.assign(n.inputs.size(), "");
-  std::vector<std::string> hits;
-  for (const auto& in : n.inputs) hits.push_back(b.op("Cast", {b.op("Equal", {in, y})}, {int_attr("to", static_cast<int64_t>(ir::DataType::float32))}));
-  std::string share = c.output_grads[0];
-  if (n.inputs.size() > 1) {
-    const std::string ties = hits.size() == 1 ? hits[0] : b.op("Sum", hits);
-    share = b.op("Div", {share, ties});
-  }
-  for (size_t i = 0; i < n.inputs.size(); ++i)
-    if (c.wants[i]) c.input_grads[i] = sum_to(b, b.op("Mul", {share, hits[i]}), ys, b.shape(n.inputs[i]));
+void leaky_relu_rule(Builder& b, RuleCall& c) {
+  c.input_grads.assign(1, "");
+  if (!c.wants[0]) return;
+  const std::string& dy = c.output_grads[0];
+  const std::string scaled = b.op("Mul", {dy, b.const_f32(c.node.attr_float("alpha", 0.01f))});
+  c.input_grads[0] = b.op("Where", {b.op("Greater", {c.node.inputs[0], b.const_f32(0)}), dy, scaled});
 }
 
 }  // namespace
 
-void add_activation_rules(std::map<std::string, Rule>& rules) {
+void add_activations_rules(std::map<std::string, Rule>& rules) {
   rules["Gelu"] = gelu_rule;
   rules["HardSigmoid"] = hard_sigmoid_rule;
   rules["HardSwish"] = hard_swish_rule;
@@ -207,11 +175,8 @@ void add_activation_rules(std::map<std::string, Rule>& rules) {
   rules["Swish"] = swish_rule;
   rules["ThresholdedRelu"] = thresholded_relu_rule;
   rules["Shrink"] = shrink_rule;
-  rules["Abs"] = abs_rule;
   rules["PRelu"] = prelu_rule;
-  rules["Cast"] = cast_rule;
-  rules["Max"] = extremum_rule;
-  rules["Min"] = extremum_rule;
+  rules["LeakyRelu"] = leaky_relu_rule;
 }
 
 }  // namespace mhub::autograd

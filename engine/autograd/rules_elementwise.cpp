@@ -1,38 +1,17 @@
-// Backward rules for elementwise ops: Relu, Sigmoid, Tanh, Erf, Neg, Exp, Log, Sqrt, Identity,
-// and the broadcasting Add / Sub / Mul / Div / Pow / Sum (gradients summed back to each input's
-// shape).
-#include "engine/autograd/rules.h"
+// Backward rules of the elementwise family (unary math): Relu, Sigmoid, Tanh, Erf, Neg, Exp, Log,
+// Sqrt, Abs, Clip.
+#include "common/error.h"
+#include "engine/autograd/rule_support.h"
 
 namespace mhub::autograd {
-std::string sum_to(Builder& b, const std::string& grad, const std::vector<int64_t>& grad_shape, const std::vector<int64_t>& target) {
-  if (grad_shape == target) return grad;
-  std::vector<int64_t> axes;
-  const size_t lead = grad_shape.size() - target.size();
-  for (size_t i = 0; i < grad_shape.size(); ++i)
-    if (i < lead || (target[i - lead] == 1 && grad_shape[i] != 1)) axes.push_back(static_cast<int64_t>(i));
-  const std::string summed = axes.empty() ? grad : b.reduce_sum(grad, axes, true);
-  return b.reshape(summed, target);
-}
-
 namespace {
 
-void binary_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  const std::string& dy = c.output_grads[0];
-  const auto& ys = b.shape(n.outputs[0]);
-  std::string ga, gb;
-  if (n.op_type == "Add") ga = gb = dy;
-  else if (n.op_type == "Sub") ga = dy, gb = c.wants[1] ? b.op("Neg", {dy}) : "";
-  else if (n.op_type == "Mul") {
-    if (c.wants[0]) ga = b.op("Mul", {dy, n.inputs[1]});
-    if (c.wants[1]) gb = b.op("Mul", {dy, n.inputs[0]});
-  } else {  // Div: y = a / b; da = dy / b; db = -dy * y / b
-    if (c.wants[0]) ga = b.op("Div", {dy, n.inputs[1]});
-    if (c.wants[1]) gb = b.op("Neg", {b.op("Div", {b.op("Mul", {dy, n.outputs[0]}), n.inputs[1]})});
-  }
-  c.input_grads.assign(2, "");
-  if (c.wants[0]) c.input_grads[0] = sum_to(b, ga, ys, b.shape(n.inputs[0]));
-  if (c.wants[1]) c.input_grads[1] = sum_to(b, gb, ys, b.shape(n.inputs[1]));
+// The common shape of a one-input activation's rule: dx = dy * slope(x, y).
+template <typename Slope>
+void activation(Builder& b, RuleCall& c, Slope slope) {
+  c.input_grads.assign(c.node.inputs.size(), "");
+  if (!c.wants[0]) return;
+  c.input_grads[0] = b.op("Mul", {c.output_grads[0], slope(c.node.inputs[0], c.node.outputs[0])});
 }
 
 void relu_rule(Builder& b, RuleCall& c) {
@@ -88,49 +67,58 @@ void sqrt_rule(Builder& b, RuleCall& c) {  // dy / (2 y)
   if (c.wants[0]) c.input_grads[0] = b.op("Div", {c.output_grads[0], b.op("Mul", {c.node.outputs[0], b.const_f32(2)})});
 }
 
-// y = a^e: da = dy * e * a^(e-1); de = dy * y * log(a) (summed to e's shape).
-void pow_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  const auto& ys = b.shape(n.outputs[0]);
-  c.input_grads.assign(2, "");
-  if (c.wants[0]) {
-    const std::string lowered = b.op("Pow", {n.inputs[0], b.op("Sub", {n.inputs[1], b.const_f32(1)})});
-    c.input_grads[0] = sum_to(b, b.op("Mul", {c.output_grads[0], b.op("Mul", {n.inputs[1], lowered})}), ys, b.shape(n.inputs[0]));
-  }
-  if (c.wants[1]) {
-    const std::string g = b.op("Mul", {c.output_grads[0], b.op("Mul", {n.outputs[0], b.op("Log", {n.inputs[0]})})});
-    c.input_grads[1] = sum_to(b, g, ys, b.shape(n.inputs[1]));
-  }
+// y = |x|: slope sign(x) (0 at 0, as torch).
+void abs_rule(Builder& b, RuleCall& c) {
+  activation(b, c, [&](const std::string& x, const std::string&) { return b.op("Sign", {x}); });
 }
 
-void sum_rule(Builder& b, RuleCall& c) {  // variadic, broadcasting
+// Gradient passes where min <= x <= max (as torch.clamp's backward).
+void clip_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
-  const auto& ys = b.shape(n.outputs[0]);
   c.input_grads.assign(n.inputs.size(), "");
-  for (size_t i = 0; i < n.inputs.size(); ++i)
-    if (c.wants[i]) c.input_grads[i] = sum_to(b, c.output_grads[0], ys, b.shape(n.inputs[i]));
-}
-
-void identity_rule(Builder& b, RuleCall& c) {
-  c.input_grads.assign(c.node.inputs.size(), "");
-  if (c.wants[0]) c.input_grads[0] = c.output_grads[0];
+  if (!c.wants[0]) return;
+  if (b.opset() < 11) throw Error(ErrorCategory::unsupported, "training: Clip before opset 11 has no backward rule");
+  const std::string& x = n.inputs[0];
+  if (b.internal_ops()) {
+    // Constant float bounds (Relu6 and friends): one ClipGrad with the bounds as attributes.
+    std::vector<ir::Attribute> bounds;
+    bool constant = true;
+    for (size_t i = 1; i < 3 && i < n.inputs.size(); ++i) {
+      if (n.inputs[i].empty()) continue;
+      const ir::Tensor* t = constant_tensor(b, n.inputs[i]);
+      if (!t || t->dtype != ir::DataType::float32 || t->numel() != 1) {
+        constant = false;
+        break;
+      }
+      bounds.push_back(float_attr(i == 1 ? "min" : "max", t->data<float>()[0]));
+    }
+    if (constant) {
+      c.input_grads[0] = b.internal_node("ClipGrad", {c.output_grads[0], x}, bounds, {true})[0];
+      return;
+    }
+  }
+  std::string inside;
+  if (n.inputs.size() > 1 && !n.inputs[1].empty()) inside = b.op("GreaterOrEqual", {x, n.inputs[1]});
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    const std::string below = b.op("LessOrEqual", {x, n.inputs[2]});
+    inside = inside.empty() ? below : b.op("And", {inside, below});
+  }
+  c.input_grads[0] = inside.empty() ? c.output_grads[0] : b.op("Where", {inside, c.output_grads[0], b.const_f32(0)});
 }
 
 }  // namespace
 
 void add_elementwise_rules(std::map<std::string, Rule>& rules) {
-  for (const char* op : {"Add", "Sub", "Mul", "Div"}) rules[op] = binary_rule;
   rules["Relu"] = relu_rule;
   rules["Sigmoid"] = sigmoid_rule;
   rules["Tanh"] = tanh_rule;
-  rules["Identity"] = identity_rule;
   rules["Erf"] = erf_rule;
   rules["Neg"] = neg_rule;
   rules["Exp"] = exp_rule;
   rules["Log"] = log_rule;
   rules["Sqrt"] = sqrt_rule;
-  rules["Pow"] = pow_rule;
-  rules["Sum"] = sum_rule;
+  rules["Abs"] = abs_rule;
+  rules["Clip"] = clip_rule;
 }
 
 }  // namespace mhub::autograd

@@ -1,13 +1,6 @@
-// Backward rules for selections and rearrangements: Gather (any axis, negative and repeated
-// indices), GatherElements, Slice (any steps, negative too), Pad (constant, reflect, edge and
-// wrap modes, negative pads, the axes input), Tile.
-//
-// Gathers scatter dy back with ScatterElements(reduction="add"), so indices that repeat add
-// up. Strided slices scatter dy onto the positions they read. Reflect / edge / wrap padding
-// reads some input elements several times; along each padded axis the gradient is dy times a
-// constant 0/1 matrix [padded extent, input extent] that sums every output onto its source.
-#include <algorithm>
-
+// Backward rules of the indexing family: Gather / GatherElements via ScatterElements(add), so
+// repeated indices accumulate.
+#include "common/error.h"
 #include "engine/autograd/rule_support.h"
 
 namespace mhub::autograd {
@@ -33,7 +26,7 @@ void gather_rule(Builder& b, RuleCall& c) {
   if (!c.wants[0]) return;
   const auto& ds = b.shape(n.inputs[0]);
   const auto& is = b.shape(n.inputs[1]);
-  const auto axis = static_cast<size_t>(axis_in_range(n.attr_int("axis", 0), ds.size()));
+  const auto axis = static_cast<size_t>(engine::ops::wrap_axis(n.attr_int("axis", 0), ds.size()));
   int64_t count = 1;
   for (auto d : is) count *= d;
   std::vector<int64_t> flat_dims = ds, index_dims(ds.size(), 1);
@@ -51,140 +44,10 @@ void gather_elements_rule(Builder& b, RuleCall& c) {
   c.input_grads.assign(n.inputs.size(), "");
   if (!c.wants[0]) return;
   const auto& ds = b.shape(n.inputs[0]);
-  const auto axis = axis_in_range(n.attr_int("axis", 0), ds.size());
+  const auto axis = engine::ops::wrap_axis(n.attr_int("axis", 0), ds.size());
   const std::string indices = wrap_negative(b, as_int64(b, n.inputs[1]), ds[static_cast<size_t>(axis)]);
   c.input_grads[0] = b.op("ScatterElements", {zeros_like(b, ds), indices, c.output_grads[0]},
                           {int_attr("axis", axis), string_attr("reduction", "add")});
-}
-
-// Slice: unit-step axes get dy zero-padded back to the input's extent; strided axes get dy
-// scattered onto the positions start + j * step (all distinct, so no reduction is needed).
-void slice_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  c.input_grads.assign(n.inputs.size(), "");
-  if (!c.wants[0]) return;
-  const auto& xs = b.shape(n.inputs[0]);
-  const auto& ys = b.shape(n.outputs[0]);
-  const size_t rank = xs.size();
-  const auto starts = constant_int_values(b, n.inputs[1], n);
-  std::vector<int64_t> axes, steps(starts.size(), 1);
-  if (n.inputs.size() > 3 && !n.inputs[3].empty()) axes = constant_int_values(b, n.inputs[3], n);
-  else
-    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-  if (n.inputs.size() > 4 && !n.inputs[4].empty()) steps = constant_int_values(b, n.inputs[4], n);
-  std::vector<int64_t> pads(2 * rank, 0);
-  struct Strided {
-    size_t axis;
-    int64_t start, step;
-  };
-  std::vector<Strided> strided;
-  for (size_t k = 0; k < axes.size(); ++k) {
-    const auto axis = static_cast<size_t>(axis_in_range(axes[k], rank));
-    const int64_t dim = xs[axis], step = steps[k];
-    int64_t start = starts[k] < 0 ? starts[k] + dim : starts[k];
-    start = step > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
-    if (step == 1) {
-      pads[axis] = start;
-      pads[rank + axis] = dim - start - ys[axis];
-    } else {
-      strided.push_back({axis, start, step});
-    }
-  }
-  std::vector<int64_t> current = ys;
-  std::string g = c.output_grads[0];
-  if (std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p != 0; })) {
-    g = b.op("Pad", {g, b.const_i64(pads)});
-    for (size_t i = 0; i < rank; ++i) current[i] += pads[i] + pads[rank + i];
-  }
-  for (const auto& s : strided) {
-    std::vector<int64_t> positions, index_dims(rank, 1);
-    for (int64_t j = 0; j < current[s.axis]; ++j) positions.push_back(s.start + j * s.step);
-    index_dims[s.axis] = current[s.axis];
-    const std::string spread = b.op("Expand", {b.reshape(b.const_i64(positions), index_dims), b.const_i64(current)});
-    std::vector<int64_t> widened = current;
-    widened[s.axis] = xs[s.axis];
-    g = b.op("ScatterElements", {zeros_like(b, widened), spread, g}, {int_attr("axis", static_cast<int64_t>(s.axis))});
-    current = widened;
-  }
-  c.input_grads[0] = g;
-}
-
-// Which input position output position `o` of a padded axis reads (-1: the constant).
-int64_t pad_source(const std::string& mode, int64_t o, int64_t before, int64_t extent) {
-  int64_t i = o - before;
-  if (mode == "constant") return i >= 0 && i < extent ? i : -1;
-  if (mode == "edge") return std::clamp<int64_t>(i, 0, extent - 1);
-  if (mode == "wrap") return ((i % extent) + extent) % extent;
-  if (extent == 1) return 0;  // reflect
-  while (i < 0 || i >= extent) i = i < 0 ? -i : 2 * (extent - 1) - i;
-  return i;
-}
-
-void pad_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  c.input_grads.assign(n.inputs.size(), "");
-  if (!c.wants[0]) return;
-  const std::string mode = n.attr_string("mode", "constant");
-  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap") no_rule(n, "mode '" + mode + "'");
-  const auto& xs = b.shape(n.inputs[0]);
-  const size_t rank = xs.size();
-  const auto given = constant_int_values(b, n.inputs[1], n);
-  std::vector<int64_t> axes;
-  if (n.inputs.size() > 3 && !n.inputs[3].empty())
-    for (auto a : constant_int_values(b, n.inputs[3], n)) axes.push_back(axis_in_range(a, rank));
-  else
-    for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
-  std::vector<int64_t> before(rank, 0), after(rank, 0);
-  for (size_t k = 0; k < axes.size(); ++k) {
-    before[static_cast<size_t>(axes[k])] = given[k];
-    after[static_cast<size_t>(axes[k])] = given[axes.size() + k];
-  }
-  const bool plain = mode == "constant" && std::all_of(before.begin(), before.end(), [](int64_t p) { return p >= 0; }) &&
-                     std::all_of(after.begin(), after.end(), [](int64_t p) { return p >= 0; });
-  if (plain) {  // the unpadded window of dy
-    std::vector<int64_t> starts, ends, all;
-    for (size_t i = 0; i < rank; ++i) {
-      starts.push_back(before[i]);
-      ends.push_back(before[i] + xs[i]);
-      all.push_back(static_cast<int64_t>(i));
-    }
-    c.input_grads[0] = b.op("Slice", {c.output_grads[0], b.const_i64(starts), b.const_i64(ends), b.const_i64(all)});
-    return;
-  }
-  std::string g = c.output_grads[0];
-  for (size_t axis = 0; axis < rank; ++axis) {
-    if (before[axis] == 0 && after[axis] == 0) continue;
-    const int64_t extent = xs[axis], padded = extent + before[axis] + after[axis];
-    std::vector<float> matrix(static_cast<size_t>(padded * extent), 0.0f);
-    for (int64_t o = 0; o < padded; ++o)
-      if (const int64_t i = pad_source(mode, o, before[axis], extent); i >= 0) matrix[static_cast<size_t>(o * extent + i)] = 1.0f;
-    std::vector<int64_t> to_last, from_last(rank);  // move `axis` last, multiply, move it back
-    for (size_t i = 0; i < rank; ++i)
-      if (i != axis) to_last.push_back(static_cast<int64_t>(i));
-    to_last.push_back(static_cast<int64_t>(axis));
-    for (size_t i = 0; i < rank; ++i) from_last[static_cast<size_t>(to_last[i])] = static_cast<int64_t>(i);
-    const std::string moved = b.op("Transpose", {g}, {ints_attr("perm", to_last)});
-    const std::string summed = b.op("MatMul", {moved, const_f32_tensor(b, {padded, extent}, matrix)});
-    g = b.op("Transpose", {summed}, {ints_attr("perm", from_last)});
-  }
-  c.input_grads[0] = g;
-}
-
-// y = x repeated r_i times along each axis: dy viewed as [r0, x0, r1, x1, ...] summed over the
-// repeat axes.
-void tile_rule(Builder& b, RuleCall& c) {
-  const auto& n = c.node;
-  c.input_grads.assign(n.inputs.size(), "");
-  if (!c.wants[0]) return;
-  const auto& xs = b.shape(n.inputs[0]);
-  const auto repeats = constant_int_values(b, n.inputs[1], n);
-  std::vector<int64_t> split, repeat_axes;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    repeat_axes.push_back(static_cast<int64_t>(split.size()));
-    split.push_back(repeats[i]);
-    split.push_back(xs[i]);
-  }
-  c.input_grads[0] = b.reduce_sum(b.reshape(c.output_grads[0], split), repeat_axes, false);
 }
 
 }  // namespace
@@ -192,9 +55,6 @@ void tile_rule(Builder& b, RuleCall& c) {
 void add_indexing_rules(std::map<std::string, Rule>& rules) {
   rules["Gather"] = gather_rule;
   rules["GatherElements"] = gather_elements_rule;
-  rules["Slice"] = slice_rule;
-  rules["Pad"] = pad_rule;
-  rules["Tile"] = tile_rule;
 }
 
 }  // namespace mhub::autograd

@@ -1,10 +1,9 @@
-// Backward rules for pooling: AveragePool (strides, pads, auto_pad, dilations, ceil_mode,
-// count_include_pad either way) and GlobalMaxPool (ties share the gradient equally).
-//
-// AveragePool: every output position spreads dy / (its divisor) evenly over its window, which
-// is a transposed convolution of dy (one channel per plane: N*C planes as the batch) with a
-// kernel of ones; the divisors are computed here, at build time, as the forward kernel counts
-// them (positions inside the input, or inside the padded input with count_include_pad).
+// Backward rules of the pool family: MaxPool (internal MaxPoolGrad or Indices + ScatterElements),
+// AveragePool (a ConvTranspose of dy / divisor with a ones kernel, divisors counted at build time
+// as the kernel counts them), GlobalAveragePool, GlobalMaxPool.
+#include <algorithm>
+
+#include "common/error.h"
 #include "engine/autograd/rule_support.h"
 
 namespace mhub::autograd {
@@ -52,6 +51,28 @@ int64_t counted_positions(const PoolWindow& w, size_t axis, int64_t o, int64_t i
     count += q >= low && q < high;
   }
   return count;
+}
+
+// training_graph.cpp gives MaxPool a second output (Indices, flat over the whole input tensor);
+// the gradient scatters dY onto those positions.
+void maxpool_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  c.input_grads.assign(1, "");
+  if (!c.wants[0]) return;
+  if (n.outputs.size() < 2 || n.outputs[1].empty()) no_rule(n, "MaxPool without an Indices output");
+  const auto& xs = b.shape(n.inputs[0]);
+  int64_t count = 1;
+  for (auto d : xs) count *= d;
+  const std::string zeros = b.op("ConstantOfShape", {b.const_i64({count})});
+  if (b.internal_ops() && n.attr_int("storage_order", 0) == 0) {
+    c.input_grads[0] = b.internal_node("MaxPoolGrad", {c.output_grads[0], n.outputs[1]}, {ints_attr("input_shape", xs)}, {true})[0];
+    return;
+  }
+  const std::string flat_indices = b.reshape(n.outputs[1], {-1});
+  const std::string flat_dy = b.reshape(c.output_grads[0], {-1});
+  const std::string scattered = b.op("ScatterElements", {zeros, flat_indices, flat_dy},
+                                     {int_attr("axis", 0), string_attr("reduction", "add")});
+  c.input_grads[0] = b.reshape(scattered, xs);
 }
 
 void average_pool_rule(Builder& b, RuleCall& c) {
@@ -103,6 +124,16 @@ void average_pool_rule(Builder& b, RuleCall& c) {
   c.input_grads[0] = b.reshape(spread, xs);
 }
 
+void global_average_pool_rule(Builder& b, RuleCall& c) {
+  c.input_grads.assign(1, "");
+  if (!c.wants[0]) return;
+  const auto& xs = b.shape(c.node.inputs[0]);
+  int64_t area = 1;
+  for (size_t i = 2; i < xs.size(); ++i) area *= xs[i];
+  const std::string scaled = b.op("Div", {c.output_grads[0], b.const_f32(static_cast<float>(area))});
+  c.input_grads[0] = b.op("Expand", {scaled, b.const_i64(xs)});
+}
+
 void global_max_pool_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
   c.input_grads.assign(1, "");
@@ -116,7 +147,9 @@ void global_max_pool_rule(Builder& b, RuleCall& c) {
 }  // namespace
 
 void add_pool_rules(std::map<std::string, Rule>& rules) {
+  rules["MaxPool"] = maxpool_rule;
   rules["AveragePool"] = average_pool_rule;
+  rules["GlobalAveragePool"] = global_average_pool_rule;
   rules["GlobalMaxPool"] = global_max_pool_rule;
 }
 

@@ -1,14 +1,9 @@
-// Backward rules for the reductions beyond ReduceSum / ReduceMean: ReduceMax, ReduceMin (ties
-// share the gradient equally, as torch.amax / amin), ReduceSumSquare, ReduceL1, ReduceL2 (0 where
-// the norm is 0, as torch), ReduceLogSum, ReduceLogSumExp, ReduceProd (inputs must be nonzero:
-// the rule divides the product by each element).
-//
-// Every rule works in "kept" form: dy and y reshaped to the input's rank with reduced axes of
-// size 1, so plain broadcasting spreads them back over x.
+// Backward rules of the reduce family: ReduceMean, ReduceSum, ReduceMax / ReduceMin (torch.amax tie
+// sharing), ReduceSumSquare / L1 / L2 / LogSum / LogSumExp / Prod.
+#include "common/error.h"
 #include "engine/autograd/rule_support.h"
 
 namespace mhub::autograd {
-
 std::string extremum_grad(Builder& b, const std::string& x, const std::string& y_kept, const std::string& dy_kept,
                           const std::vector<int64_t>& axes) {
   const std::string hit = b.op("Cast", {b.op("Equal", {x, y_kept})}, {int_attr("to", static_cast<int64_t>(ir::DataType::float32))});
@@ -40,6 +35,52 @@ bool prepare(Builder& b, RuleCall& c, Kept& k) {
   k.dy = b.reshape(c.output_grads[0], kept);
   k.axes = ones_axes(kept);
   return true;
+}
+
+void reduce_mean_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  c.input_grads.assign(n.inputs.size(), "");
+  if (!c.wants[0]) return;
+  const auto& xs = b.shape(n.inputs[0]);
+  std::vector<int64_t> axes = n.attr_ints("axes");
+  if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+    const ir::Tensor* given = b.graph().initializer(n.inputs[1]);
+    if (!given) throw Error(ErrorCategory::unsupported, "training: ReduceMean '" + n.name + "' with computed axes has no backward rule");
+    axes.assign(given->data<int64_t>(), given->data<int64_t>() + given->numel());
+  }
+  if (axes.empty())
+    for (size_t i = 0; i < xs.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  std::vector<int64_t> kept = xs;
+  int64_t count = 1;
+  for (auto a : axes) {
+    const auto i = static_cast<size_t>(engine::ops::wrap_axis(a, xs.size()));
+    count *= xs[i];
+    kept[i] = 1;
+  }
+  const std::string shaped = b.reshape(c.output_grads[0], kept);
+  const std::string scaled = b.op("Div", {shaped, b.const_f32(static_cast<float>(count))});
+  c.input_grads[0] = b.op("Expand", {scaled, b.const_i64(xs)});
+}
+
+void reduce_sum_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  c.input_grads.assign(n.inputs.size(), "");
+  if (!c.wants[0]) return;
+  const auto& xs = b.shape(n.inputs[0]);
+  std::vector<int64_t> axes;
+  if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+    const ir::Tensor* given = b.graph().initializer(n.inputs[1]);
+    if (!given) throw Error(ErrorCategory::unsupported, "training: ReduceSum '" + n.name + "' with computed axes has no backward rule");
+    axes.assign(given->data<int64_t>(), given->data<int64_t>() + given->numel());
+  }
+  if (axes.empty() && n.attr_int("noop_with_empty_axes", 0)) {
+    c.input_grads[0] = c.output_grads[0];
+    return;
+  }
+  std::vector<int64_t> kept = xs;
+  if (axes.empty()) kept.assign(xs.size(), 1);
+  for (auto a : axes) kept[static_cast<size_t>(engine::ops::wrap_axis(a, xs.size()))] = 1;
+  c.input_grads[0] = b.op("Expand", {b.reshape(c.output_grads[0], kept), b.const_i64(xs)});
 }
 
 void reduce_extremum_rule(Builder& b, RuleCall& c) {
@@ -85,6 +126,8 @@ void reduce_prod_rule(Builder& b, RuleCall& c) {  // dy * y / x
 }  // namespace
 
 void add_reduce_rules(std::map<std::string, Rule>& rules) {
+  rules["ReduceMean"] = reduce_mean_rule;
+  rules["ReduceSum"] = reduce_sum_rule;
   rules["ReduceMax"] = reduce_extremum_rule;
   rules["ReduceMin"] = reduce_extremum_rule;
   rules["ReduceSumSquare"] = reduce_sum_square_rule;

@@ -146,30 +146,6 @@ ir::ValueInfo float_value(const std::string& name, std::optional<std::vector<int
 
 }  // namespace
 
-Rule find_rule(const std::string& op_type) {
-  static const std::map<std::string, Rule> rules = [] {
-    std::map<std::string, Rule> table;
-    add_nn_rules(table);
-    add_elementwise_rules(table);
-    add_transformer_rules(table);
-    add_more_rules(table);
-    return table;
-  }();
-  auto it = rules.find(op_type);
-  return it == rules.end() ? nullptr : it->second;
-}
-
-std::vector<std::string> differentiable_ops() {
-  std::map<std::string, Rule> table;
-  add_nn_rules(table);
-  add_elementwise_rules(table);
-  add_transformer_rules(table);
-  add_more_rules(table);
-  std::vector<std::string> names;
-  for (const auto& [name, rule] : table) names.push_back(name);
-  return names;
-}
-
 TrainingModel build_training_model(const ir::Model& forward, const std::vector<std::string>& trainable,
                                    const std::filesystem::path& base_dir, TrainingGraphOptions options) {
   if (forward.graph.outputs.empty()) throw Error(ErrorCategory::usage, "training: the model has no outputs");

@@ -6,14 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/ir/float16.h"
 #include "engine/ir/tensor.h"
 
 namespace mhub::engine {
 
-float half_to_float(uint16_t bits);
-uint16_t float_to_half(float value);            // round to nearest even; overflow gives inf
-float bfloat16_to_float(uint16_t bits);
-uint16_t float_to_bfloat16(float value);        // round to nearest even; NaN stays NaN
+// float16 / bfloat16 conversions live in the IR (engine/ir/float16.h), shared with onnx_io.
+using ir::bfloat16_to_float;
+using ir::float_to_bfloat16;
+using ir::float_to_half;
+using ir::half_to_float;
 
 // `type` is one of the float8 kinds, float4e2m1 (low 4 bits used) or float8e8m0.
 float small_float_to_float(ir::DataType type, uint8_t bits);

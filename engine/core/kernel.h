@@ -31,6 +31,18 @@ struct KernelDef {
   uint32_t host_inputs = 0;
 };
 
+// One row of a backend's registration table: an op family (engine/ir/op_families.def) and a
+// function of that family's files (engine/<backend>/<family>*.cpp) that appends its kernels.
+struct FamilyKernels {
+  ir::OpFamily family;
+  void (*add)(std::vector<KernelDef>& table);
+};
+
+// Runs the registration functions in order (find_kernel takes the first supporting fast kernel,
+// so the order matters between rows of one op). Throws an internal error naming the op when a
+// function registers an op of another family: every kernel of an op lives in its family's files.
+std::vector<KernelDef> build_kernel_table(std::span<const FamilyKernels> registrations);
+
 // Picks the kernel for `node` from `table`: a supporting fast kernel first, then a supporting
 // reference kernel. nullptr when none can run it.
 const KernelDef* find_kernel(std::span<const KernelDef> table, const ir::Node& node,

@@ -1,5 +1,7 @@
 #include "engine/core/op_context.h"
 
+#include "engine/ops/shape.h"
+
 #include "common/error.h"
 
 namespace mhub::engine {
@@ -46,8 +48,6 @@ bool OpContext::output_wanted(size_t index) const {
   return index < node_.outputs.size() && !node_.outputs[index].empty();
 }
 
-std::string OpContext::describe() const {
-  return node_.op_type + (node_.name.empty() ? "" : " '" + node_.name + "'");
-}
+std::string OpContext::describe() const { return ops::describe(node_); }
 
 }  // namespace mhub::engine

@@ -535,7 +535,13 @@ Session::Session(const ir::Model& model, SessionOptions options)
 
   if (options.fold_constants) s.fold_constants();
   if (options.fuse) {
-    size_t fused = passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model));
+    // A rewrite must not move work to another backend: the one that would run the pattern's
+    // first node has to run the fused node too.
+    const passes::CanReplace same_backend = [&](const ir::Node& original, const ir::Node& fused) {
+      const Backend* backend = s.place(original);
+      return backend && backend->has_op(fused);
+    };
+    size_t fused = passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model), same_backend);
     fused += fuse_nn_patterns(s.model.graph, /*nhwc_handover=*/s.backends.size() == 1);
     if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused away");
   }

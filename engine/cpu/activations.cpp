@@ -169,7 +169,7 @@ void prelu(OpContext& ctx) {
 
 }  // namespace
 
-void add_activation_kernels(std::vector<KernelDef>& table) {
+void add_activations_kernels(std::vector<KernelDef>& table) {
   using ir::OpKind;
   const KernelKind ref = KernelKind::reference;
   table.push_back({OpKind::LeakyRelu, ref, leaky_relu, nn_float_input});

@@ -10,6 +10,7 @@
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/core/float_types.h"
 #include "engine/cpu/tensor_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -175,7 +176,7 @@ void binary_arith(OpContext& ctx) {
   check_same_types(ctx);
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
-  ir::Tensor& y = ctx.allocate_output(0, a.dtype, broadcast_shapes(ctx, {a.dims, b.dims}));
+  ir::Tensor& y = ctx.allocate_output(0, a.dtype, ops::broadcast_shapes(ctx.node(), {a.dims, b.dims}));
   arith_into(ctx, kind, a, b, y);
 }
 
@@ -186,7 +187,7 @@ void variadic(OpContext& ctx) {
   std::vector<std::vector<int64_t>> shapes;
   for (size_t i = 0; i < ctx.input_count(); ++i) shapes.push_back(ctx.input(i).dims);
   const ir::Tensor& first = ctx.input(0);
-  ir::Tensor& y = ctx.allocate_output(0, first.dtype, broadcast_shapes(ctx, shapes));
+  ir::Tensor& y = ctx.allocate_output(0, first.dtype, ops::broadcast_shapes(ctx.node(), shapes));
   std::vector<size_t> offsets = broadcast_offsets(first.dims, y.dims);
   copy_elements(ctx, first, y, [&](size_t i) { return offsets[i]; });
   for (size_t i = 1; i < ctx.input_count(); ++i) {
@@ -216,7 +217,7 @@ void variadic(OpContext& ctx) {
 void pow_kernel(OpContext& ctx) {
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
-  std::vector<int64_t> dims = broadcast_shapes(ctx, {a.dims, b.dims});
+  std::vector<int64_t> dims = ops::broadcast_shapes(ctx.node(), {a.dims, b.dims});
   ir::Tensor& y = ctx.allocate_output(0, a.dtype, dims);
   // The exponent may have another type: widen it to double.
   ir::Tensor exponent = ctx.scope().allocate(ir::DataType::float64, b.dims);
@@ -248,7 +249,7 @@ void compare_kernel(OpContext& ctx) {
   check_same_types(ctx);
   ir::Tensor a = ctx.input(0);
   ir::Tensor b = ctx.input(1);
-  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::boolean, broadcast_shapes(ctx, {a.dims, b.dims}));
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::boolean, ops::broadcast_shapes(ctx.node(), {a.dims, b.dims}));
   if (a.dtype == ir::DataType::string) {
     if (kind != Compare::equal) bad_type(ctx, a.dtype);
     auto oa = broadcast_offsets(a.dims, y.dims), ob = broadcast_offsets(b.dims, y.dims);
@@ -282,7 +283,7 @@ void logic_kernel(OpContext& ctx) {
   const ir::Tensor& b = ctx.input(1);
   if (a.dtype != ir::DataType::boolean || b.dtype != ir::DataType::boolean)
     throw_error(ErrorCategory::format, ctx.describe() + ": inputs must be bool");
-  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::boolean, broadcast_shapes(ctx, {a.dims, b.dims}));
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::boolean, ops::broadcast_shapes(ctx.node(), {a.dims, b.dims}));
   broadcast_loop<uint8_t, uint8_t, uint8_t>(ctx, a, b, y, [](uint8_t x, uint8_t z) -> uint8_t {
     bool p = x != 0, q = z != 0;
     return kind == Logic::and_ ? (p && q) : kind == Logic::or_ ? (p || q) : (p != q);
@@ -295,7 +296,7 @@ void where_kernel(OpContext& ctx) {
   const ir::Tensor& z = ctx.input(2);
   if (x.dtype != z.dtype)
     throw_error(ErrorCategory::format, ctx.describe() + ": X and Y must share one element type");
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, broadcast_shapes(ctx, {c.dims, x.dims, z.dims}));
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, ops::broadcast_shapes(ctx.node(), {c.dims, x.dims, z.dims}));
   size_t n = y.numel();
   const uint8_t* cond = c.data<uint8_t>();
   if (x.dtype != ir::DataType::string && c.numel() == n && x.numel() == n && z.numel() == n &&

@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/cpu/conv_geometry.h"
+#include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/epilogue.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -19,13 +21,13 @@ namespace {
 std::vector<float> conv_direct(OpContext& ctx, const std::vector<float>& x,
                                const std::vector<int64_t>& xd, const std::vector<float>& w,
                                const std::vector<int64_t>& wd, const std::vector<float>& bias,
-                               int64_t group, const ConvGeometry& g) {
+                               int64_t group, const ops::ConvGeometry& g) {
   int64_t n = xd[0], c = xd[1], m = wd[0], cg = wd[1];
   if (group < 1 || c != cg * group || m % group != 0)
     fail(ctx, "channels (" + std::to_string(c) + ") do not match weights and group " + std::to_string(group));
   size_t rank = g.rank();
-  int64_t in_size = dims_product(g.in, 0, rank), out_size = dims_product(g.out, 0, rank);
-  int64_t k_size = dims_product(g.kernel, 0, rank);
+  int64_t in_size = ops::dims_product(g.in, 0, rank), out_size = ops::dims_product(g.out, 0, rank);
+  int64_t k_size = ops::dims_product(g.kernel, 0, rank);
   std::vector<float> y(static_cast<size_t>(n * m * out_size));
   int64_t mg = m / group;
   ctx.threads().parallel_for(static_cast<size_t>(n * m), 1, [&](size_t lo, size_t hi) {
@@ -92,7 +94,7 @@ void conv_reference(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
   if (x.dims.size() < 3 || w.dims.size() != x.dims.size()) fail(ctx, "X and W must have the same rank >= 3");
-  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
+  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
   std::vector<float> bias;
   if (ctx.has_input(2)) bias = input_floats(ctx, 2);
   std::vector<float> xv = input_floats(ctx, 0);
@@ -100,7 +102,7 @@ void conv_reference(OpContext& ctx) {
   if (four_d && ctx.node().attr_string("mhub_layout_in", "") == "nhwc") xv = change_layout(xv, x.dims, false);
   std::vector<float> y = conv_direct(ctx, xv, x.dims, input_floats(ctx, 1),
                                      w.dims, bias, ctx.node().attr_int("group", 1), g);
-  apply_fused_activation(ctx.node(), y.data(), y.size());
+  apply_epilogue(epilogue_of(ctx.node(), nullptr), y.data(), 1, static_cast<int64_t>(y.size()), false, ctx.threads());
   std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
   yd.insert(yd.end(), g.out.begin(), g.out.end());
   if (four_d && ctx.node().attr_string("mhub_layout_out", "") == "nhwc") y = change_layout(y, yd, true);
@@ -123,7 +125,7 @@ std::vector<float> dequantized_ints(OpContext& ctx, size_t index, size_t zp_inde
 void conv_integer(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
-  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
+  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
   std::vector<float> y = conv_direct(ctx, dequantized_ints(ctx, 0, 2), x.dims,
                                      dequantized_ints(ctx, 1, 3), w.dims, {},
                                      ctx.node().attr_int("group", 1), g);
@@ -138,7 +140,7 @@ void conv_integer(OpContext& ctx) {
 void qlinear_conv(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(3);
-  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
+  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), spatial(x.dims), kernel_sizes(ctx.node(), w.dims), false);
   std::vector<float> xs = input_floats(ctx, 1), ws = input_floats(ctx, 4), ys = input_floats(ctx, 6);
   std::vector<float> xq = dequantized_ints(ctx, 0, 2), wq = dequantized_ints(ctx, 3, 5);
   std::vector<float> bias;
@@ -150,7 +152,7 @@ void qlinear_conv(OpContext& ctx) {
   std::vector<float> yzv = input_floats(ctx, 7);
   ir::Tensor& out = ctx.allocate_output(0, yz.dtype, yd);
   uint8_t* o = out.storage->mutable_data() + out.offset;
-  int64_t m = w.dims[0], per = dims_product(g.out, 0, g.rank());
+  int64_t m = w.dims[0], per = ops::dims_product(g.out, 0, g.rank());
   for (size_t i = 0; i < acc.size(); ++i) {
     int64_t oc = (static_cast<int64_t>(i) / per) % m;
     float scale = xs[0] * (ws.size() == 1 ? ws[0] : ws[oc]) / ys[0];
@@ -202,8 +204,8 @@ void conv_transpose(OpContext& ctx) {
   }
   std::vector<float> xv = input_floats(ctx, 0), wv = input_floats(ctx, 1), bias;
   if (ctx.has_input(2)) bias = input_floats(ctx, 2);
-  int64_t in_size = dims_product(in, 0, rank), out_size = dims_product(out, 0, rank);
-  int64_t k_size = dims_product(k, 0, rank);
+  int64_t in_size = ops::dims_product(in, 0, rank), out_size = ops::dims_product(out, 0, rank);
+  int64_t k_size = ops::dims_product(k, 0, rank);
   std::vector<float> y(static_cast<size_t>(n * m * out_size), 0.0f);
   ctx.threads().parallel_for(static_cast<size_t>(n * m), 1, [&](size_t lo, size_t hi) {
     std::vector<int64_t> ipos(rank), kpos(rank);
@@ -257,7 +259,7 @@ void deform_conv(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
   if (x.dims.size() != 4 || w.dims.size() != 4) fail(ctx, "only 2-D DeformConv (4-D X and W) is supported");
-  ConvGeometry g = conv_geometry(ctx, spatial(x.dims), kernel_sizes(node, w.dims), false);
+  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), spatial(x.dims), kernel_sizes(node, w.dims), false);
   int64_t n = x.dims[0], c = x.dims[1], h = x.dims[2], wd = x.dims[3], m = w.dims[0], cg = w.dims[1];
   int64_t group = node.attr_int("group", 1), ogroups = node.attr_int("offset_group", 1);
   if (group < 1 || c != cg * group || m % group || ogroups < 1 || c % ogroups) fail(ctx, "channels do not match group / offset_group");

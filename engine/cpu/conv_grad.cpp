@@ -8,9 +8,10 @@
 // (input_shape / weight_shape), because it cannot be recovered from dY alone.
 #include "engine/cpu/conv_grad.h"
 
-#include "engine/cpu/conv_geometry.h"
+#include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -36,7 +37,7 @@ ConvGradShapes conv_grad_shapes(OpContext& ctx, bool grad_input) {
     fail(ctx, "channels of X, W and dY do not match group " + std::to_string(group));
   std::vector<int64_t> in(s.x.begin() + 2, s.x.end()), kernel = node.attr_ints("kernel_shape");
   if (kernel.empty()) kernel.assign(s.w.begin() + 2, s.w.end());
-  s.geometry = conv_geometry(ctx, in, kernel, false);
+  s.geometry = ops::conv_geometry(ctx.node(), in, kernel, false);
   if (!std::equal(s.geometry.out.begin(), s.geometry.out.end(), s.dy.begin() + 2))
     fail(ctx, "dY's spatial dims are not the forward Conv's output dims");
   return s;
@@ -46,7 +47,7 @@ namespace {
 
 // Offset of the input element kernel tap `kk` of output position `o` reads, or -1 when it lies
 // in the padding. Positions are row-major over the spatial axes.
-int64_t tap_offset(const ConvGeometry& g, int64_t o, int64_t kk) {
+int64_t tap_offset(const ops::ConvGeometry& g, int64_t o, int64_t kk) {
   int64_t offset = 0, mul = 1;
   for (size_t d = g.rank(); d-- > 0;) {
     int64_t op = o % g.out[d], kp = kk % g.kernel[d];
@@ -64,11 +65,11 @@ int64_t tap_offset(const ConvGeometry& g, int64_t o, int64_t kk) {
 // that read p: dY[n, oc, o] * W[oc, c % cg, k]. One job per (n, c) writes only its own plane.
 void conv_grad_input_reference(OpContext& ctx) {
   ConvGradShapes s = conv_grad_shapes(ctx, true);
-  const ConvGeometry& g = s.geometry;
+  const ops::ConvGeometry& g = s.geometry;
   std::vector<float> dy = input_floats(ctx, 0), w = input_floats(ctx, 1);
   int64_t n = s.x[0], c = s.x[1], m = s.w[0], cg = s.w[1], group = c / cg, mg = m / group;
-  int64_t in_size = dims_product(s.x, 2, s.x.size()), out_size = dims_product(s.dy, 2, s.dy.size());
-  int64_t k_size = dims_product(g.kernel, 0, g.rank());
+  int64_t in_size = ops::dims_product(s.x, 2, s.x.size()), out_size = ops::dims_product(s.dy, 2, s.dy.size());
+  int64_t k_size = ops::dims_product(g.kernel, 0, g.rank());
   std::vector<float> dx(static_cast<size_t>(n * c * in_size), 0.0f);
   ctx.threads().parallel_for(static_cast<size_t>(n * c), 1, [&](size_t lo, size_t hi) {
     for (size_t job = lo; job < hi; ++job) {
@@ -92,11 +93,11 @@ void conv_grad_input_reference(OpContext& ctx) {
 // dB[oc] = sum over n and o of dY[n, oc, o]. One job per (oc, ci).
 void conv_grad_weight_reference(OpContext& ctx) {
   ConvGradShapes s = conv_grad_shapes(ctx, false);
-  const ConvGeometry& g = s.geometry;
+  const ops::ConvGeometry& g = s.geometry;
   std::vector<float> x = input_floats(ctx, 0), dy = input_floats(ctx, 1);
   int64_t n = s.x[0], c = s.x[1], m = s.w[0], cg = s.w[1], group = c / cg, mg = m / group;
-  int64_t in_size = dims_product(s.x, 2, s.x.size()), out_size = dims_product(s.dy, 2, s.dy.size());
-  int64_t k_size = dims_product(g.kernel, 0, g.rank());
+  int64_t in_size = ops::dims_product(s.x, 2, s.x.size()), out_size = ops::dims_product(s.dy, 2, s.dy.size());
+  int64_t k_size = ops::dims_product(g.kernel, 0, g.rank());
   std::vector<float> dw(static_cast<size_t>(m * cg * k_size), 0.0f);
   ctx.threads().parallel_for(static_cast<size_t>(m * cg), 1, [&](size_t lo, size_t hi) {
     for (size_t job = lo; job < hi; ++job) {

@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/cpu/conv_geometry.h"
+#include "engine/core/op_context.h"
+#include "engine/ops/conv_geometry.h"
 
 namespace mhub::engine::cpu {
 
 struct ConvGradShapes {
   std::vector<int64_t> x, w, dy;  // the forward Conv's X, W and Y dims
-  ConvGeometry geometry;          // the forward Conv's geometry
+  ops::ConvGeometry geometry;          // the forward Conv's geometry
 };
 
 // Reads the node's inputs and its input_shape (grad_input) or weight_shape attribute and checks

@@ -1,58 +1,65 @@
 #include "engine/cpu/cpu_kernels.h"
 
+#include <array>
+
 namespace mhub::engine::cpu {
 
 namespace {
 
-std::vector<KernelDef> build_table() {
-  std::vector<KernelDef> table;
-  add_elementwise_kernels(table);
-  add_binary_kernels(table);
-  add_cast_kernels(table);
-  add_shape_kernels(table);
-  add_layout_kernels(table);
-  add_indexing_kernels(table);
-  add_ordering_kernels(table);
-  add_activation_kernels(table);
-  add_matmul_kernels(table);
-  add_conv_kernels(table);
-  add_pool_fast_kernels(table);  // before conv_dnnl: its MaxPool is slow on NCHW (pool_fast.cpp)
-  add_conv_dnnl_kernels(table);
-  add_conv_grad_kernels(table);
-  add_conv_grad_dnnl_kernels(table);
-  add_batchnorm_train_kernels(table);
-  add_activation_grad_kernels(table);
-  add_pool_train_kernels(table);
-  add_pool_kernels(table);
-  add_norm_kernels(table);
-  add_softmax_kernels(table);
-  add_rnn_kernels(table);
-  add_resize_kernels(table);
-  add_attention_kernels(table);
-  // engine-misc families
-  add_reduce_kernels(table);
-  add_bitwise_kernels(table);
-  add_optional_kernels(table);
-  add_image_decoder_kernels(table);
-  add_random_kernels(table);
-  add_text_kernels(table);
-  add_einsum_kernels(table);
-  add_detection_kernels(table);
-  add_sampling_kernels(table);
-  add_signal_kernels(table);
-  add_string_kernels(table);
-  add_misc_ops_kernels(table);
-  add_control_flow_kernels(table);
-  add_sequence_kernels(table);
-  add_quantize_kernels(table);
-  add_loss_kernels(table);
-  return table;
-}
+using F = ir::OpFamily;
+
+// Order matters only between rows of one op (find_kernel takes the first supporting fast kernel).
+constexpr std::array kRegistrations = {
+    FamilyKernels{F::elementwise, add_elementwise_kernels},
+    FamilyKernels{F::binary, add_binary_kernels},
+    FamilyKernels{F::cast, add_cast_kernels},
+    FamilyKernels{F::shape, add_shape_kernels},
+    FamilyKernels{F::layout, add_layout_kernels},
+    FamilyKernels{F::indexing, add_indexing_kernels},
+    FamilyKernels{F::ordering, add_ordering_kernels},
+    FamilyKernels{F::activations, add_activations_kernels},
+    FamilyKernels{F::matmul, add_matmul_kernels},
+    FamilyKernels{F::conv, add_conv_kernels},
+    FamilyKernels{F::pool, add_pool_fast_kernels},  // before pool_dnnl: oneDNN's MaxPool is slow on NCHW
+    FamilyKernels{F::conv, add_conv_dnnl_kernels},
+    FamilyKernels{F::pool, add_pool_dnnl_kernels},
+    FamilyKernels{F::conv, add_conv_grad_kernels},
+    FamilyKernels{F::conv, add_conv_grad_dnnl_kernels},
+    FamilyKernels{F::norm, add_norm_train_kernels},
+    FamilyKernels{F::elementwise, add_elementwise_grad_kernels},
+    FamilyKernels{F::pool, add_pool_train_kernels},
+    FamilyKernels{F::pool, add_pool_kernels},
+    FamilyKernels{F::norm, add_norm_kernels},
+    FamilyKernels{F::softmax, add_softmax_kernels},
+    FamilyKernels{F::rnn, add_rnn_kernels},
+    FamilyKernels{F::resize, add_resize_kernels},
+    FamilyKernels{F::attention, add_attention_kernels},
+    FamilyKernels{F::attention, add_attention_fused_kernels},
+    FamilyKernels{F::random, add_random_dropout_kernels},
+    FamilyKernels{F::reduce, add_reduce_kernels},
+    FamilyKernels{F::bitwise, add_bitwise_kernels},
+    FamilyKernels{F::optional, add_optional_kernels},
+    FamilyKernels{F::image_decoder, add_image_decoder_kernels},
+    FamilyKernels{F::random, add_random_kernels},
+    FamilyKernels{F::text, add_text_kernels},
+    FamilyKernels{F::einsum, add_einsum_kernels},
+    FamilyKernels{F::detection, add_detection_kernels},
+    FamilyKernels{F::sampling, add_sampling_kernels},
+    FamilyKernels{F::signal, add_signal_kernels},
+    FamilyKernels{F::string, add_string_kernels},
+    FamilyKernels{F::misc, add_misc_kernels},
+    FamilyKernels{F::control_flow, add_control_flow_kernels},
+    FamilyKernels{F::sequence, add_sequence_kernels},
+    FamilyKernels{F::quantize, add_quantize_kernels},
+    FamilyKernels{F::loss, add_loss_kernels},
+};
 
 }  // namespace
 
+std::span<const FamilyKernels> cpu_kernel_registrations() { return kRegistrations; }
+
 std::span<const KernelDef> cpu_kernel_table() {
-  static const std::vector<KernelDef> table = build_table();
+  static const std::vector<KernelDef> table = build_kernel_table(kRegistrations);
   return table;
 }
 

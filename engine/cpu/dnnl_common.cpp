@@ -28,7 +28,7 @@ std::string dnnl_attribute_signature(const ir::Node& node) {
 }
 
 DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
-                            const ConvGeometry& g) {
+                            const ops::ConvGeometry& g) {
   DnnlConvDims d;
   d.src.assign(x.begin(), x.end());
   d.dst = {x[0], w[0]};

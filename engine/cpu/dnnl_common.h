@@ -12,7 +12,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "engine/cpu/conv_geometry.h"
+#include "engine/core/op_context.h"
+#include "engine/ops/conv_geometry.h"
 
 namespace mhub::engine::cpu {
 
@@ -33,7 +34,7 @@ struct DnnlConvDims {
   bool grouped = false;
 };
 DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
-                            const ConvGeometry& g);
+                            const ops::ConvGeometry& g);
 
 // A forward_training convolution primitive descriptor over `any` layouts: the hint the backward
 // primitives need, and the forward's layout choices.

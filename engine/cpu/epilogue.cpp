@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "engine/cpu/fast_math.h"
+#include "engine/ops/fused_activation.h"
 
 namespace mhub::engine::cpu {
 
@@ -94,18 +95,10 @@ void gelu_span(const float* in, float* out, size_t count, bool tanh_approx) {
 Epilogue epilogue_of(const ir::Node& node, const float* bias) {
   Epilogue e;
   e.bias = bias;
-  const ir::Attribute* act = node.attribute("mhub_activation");
-  if (!act) return e;
-  if (act->s == "Relu") e.act = Activation::relu;
-  else if (act->s == "Gelu") e.act = Activation::gelu;
-  else if (act->s == "GeluTanh") e.act = Activation::gelu_tanh;
-  else if (act->s == "Clip") {
-    e.act = Activation::clip;
-    e.lo = node.attr_float("mhub_clip_min", 0.0f);
-    e.hi = node.attr_float("mhub_clip_max", 0.0f);
-  } else {
-    throw_error(ErrorCategory::internal, "node '" + node.name + "': unknown fused activation '" + act->s + "'");
-  }
+  const ops::FusedActivation fused = ops::fused_activation_of(node);
+  e.act = fused.act;
+  e.lo = fused.lo;
+  e.hi = fused.hi;
   return e;
 }
 

@@ -1,6 +1,6 @@
 // What fused MatMul / Gemm nodes do to their finished output rows: add a row bias and apply the
-// activation the load-time passes recorded (mhub_activation: Relu, Clip, Gelu, GeluTanh; see
-// engine/core/passes/matmul_fusion.h), plus the fast GELU the Gelu kernel shares.
+// activation the load-time passes recorded (engine/ops/fused_activation.h), plus the fast GELU
+// the Gelu kernel shares.
 //
 // fast = false is the reference: plain loops with libm's erf/tanh on the calling thread.
 // fast = true: rows are split over the session's thread pool and GELU uses branch-free formulas
@@ -13,10 +13,11 @@
 
 #include "engine/core/thread_pool.h"
 #include "engine/ir/graph.h"
+#include "engine/ops/activation.h"
 
 namespace mhub::engine::cpu {
 
-enum class Activation : uint8_t { none, relu, clip, gelu, gelu_tanh };
+using Activation = ops::Activation;
 
 struct Epilogue {
   const float* bias = nullptr;  // one value per column, or nullptr
@@ -25,8 +26,8 @@ struct Epilogue {
   bool any() const { return bias || act != Activation::none; }
 };
 
-// The node's mhub_activation attributes (none when absent); `bias` as given. Unknown
-// activation names throw mhub::Error (internal: only the passes write them).
+// The node's fused activation (ops::fused_activation_of: none when absent, unknown names throw);
+// `bias` as given.
 Epilogue epilogue_of(const ir::Node& node, const float* bias);
 
 // y[r * n + j] = act(y[r * n + j] + bias[j]) for r < rows, j < n.

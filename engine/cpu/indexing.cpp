@@ -8,6 +8,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/tensor_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -28,7 +29,7 @@ void gather(OpContext& ctx) {
   const ir::Tensor& data = ctx.input(0);
   const ir::Tensor& indices_t = ctx.input(1);
   int64_t rank = static_cast<int64_t>(data.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", 0), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), rank);
   std::vector<int64_t> indices = read_int_values(ctx, indices_t);
   std::vector<int64_t> dims(data.dims.begin(), data.dims.begin() + axis);
   dims.insert(dims.end(), indices_t.dims.begin(), indices_t.dims.end());
@@ -72,7 +73,7 @@ void gather_elements(OpContext& ctx) {
   const ir::Tensor& data = ctx.input(0);
   const ir::Tensor& indices_t = ctx.input(1);
   int64_t rank = static_cast<int64_t>(data.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", 0), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), rank);
   std::vector<int64_t> indices = read_int_values(ctx, indices_t);
   ir::Tensor& y = ctx.allocate_output(0, data.dtype, indices_t.dims);
   AxisWalker walk{indices_t.dims, strides_of(data.dims), axis};
@@ -172,7 +173,7 @@ void scatter_elements(OpContext& ctx) {
   const ir::Tensor& data = ctx.input(0);
   const ir::Tensor& indices_t = ctx.input(1);
   const ir::Tensor& updates = ctx.input(2);
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", 0), static_cast<int64_t>(data.dims.size()));
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), static_cast<int64_t>(data.dims.size()));
   std::vector<int64_t> indices = read_int_values(ctx, indices_t);
   ir::Tensor& y = copy_to_output(ctx, 0, data, data.dims);
   AxisWalker walk{indices_t.dims, strides_of(data.dims), axis};
@@ -207,7 +208,7 @@ void one_hot(OpContext& ctx) {
   int64_t depth = static_cast<int64_t>(element_as_double(ctx.input(1), 0));
   const ir::Tensor& values = ctx.input(2);
   int64_t rank = static_cast<int64_t>(indices_t.dims.size()) + 1;
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", -1), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", -1), rank);
   std::vector<int64_t> dims = indices_t.dims;
   dims.insert(dims.begin() + axis, depth);
   ir::Tensor& y = ctx.allocate_output(0, values.dtype, dims);
@@ -256,7 +257,7 @@ void compress(OpContext& ctx) {
   if (!axis_attr) {
     dims = {static_cast<int64_t>(x.numel())};
   } else {
-    axis = normalize_axis(ctx, axis_attr->i, static_cast<int64_t>(x.dims.size()));
+    axis = ops::normalize_axis(ctx.node(), axis_attr->i, static_cast<int64_t>(x.dims.size()));
   }
   int64_t size = dims[axis];
   std::vector<int64_t> kept;

@@ -5,6 +5,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/tensor_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -19,7 +20,7 @@ void transpose(OpContext& ctx) {
   if (perm.size() != rank) throw_error(ErrorCategory::format, ctx.describe() + ": perm length differs from rank");
   std::vector<int64_t> in_strides = strides_of(x.dims), dims(rank), strides(rank);
   for (size_t i = 0; i < rank; ++i) {
-    int64_t p = normalize_axis(ctx, perm[i], static_cast<int64_t>(rank));
+    int64_t p = ops::normalize_axis(ctx.node(), perm[i], static_cast<int64_t>(rank));
     dims[i] = x.dims[p];
     strides[i] = in_strides[p];
   }
@@ -42,7 +43,7 @@ void transpose(OpContext& ctx) {
 void concat(OpContext& ctx) {
   const ir::Tensor& first = ctx.input(0);
   int64_t rank = static_cast<int64_t>(first.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", 0), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), rank);
   std::vector<int64_t> dims = first.dims;
   dims[axis] = 0;
   for (size_t k = 0; k < ctx.input_count(); ++k) {
@@ -88,7 +89,7 @@ void copy_block(OpContext& ctx, size_t index, const ir::Tensor& x, int64_t axis,
 
 void split(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", 0), static_cast<int64_t>(x.dims.size()));
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), static_cast<int64_t>(x.dims.size()));
   int64_t total = x.dims[axis];
   std::vector<int64_t> sizes;
   if (ctx.opset() >= 13 && ctx.has_input(1)) sizes = read_int_values(ctx, ctx.input(1));
@@ -136,7 +137,7 @@ void slice(OpContext& ctx) {
     throw_error(ErrorCategory::format, ctx.describe() + ": starts, ends, axes and steps differ in length");
   std::vector<int64_t> begin(rank, 0), step(rank, 1), dims = x.dims;
   for (size_t i = 0; i < starts.size(); ++i) {
-    int64_t a = normalize_axis(ctx, axes[i], rank);
+    int64_t a = ops::normalize_axis(ctx.node(), axes[i], rank);
     int64_t size = x.dims[a];
     int64_t s = steps[i];
     if (s == 0) throw_error(ErrorCategory::format, ctx.describe() + ": step 0");
@@ -210,7 +211,7 @@ void pad(OpContext& ctx) {
     throw_error(ErrorCategory::format, ctx.describe() + ": pads needs 2 entries per padded axis");
   std::vector<int64_t> before(rank, 0), after(rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
-    int64_t a = normalize_axis(ctx, axes[i], rank);
+    int64_t a = ops::normalize_axis(ctx.node(), axes[i], rank);
     before[a] = pads[i];
     after[a] = pads[i + axes.size()];
   }

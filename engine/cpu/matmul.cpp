@@ -9,51 +9,10 @@
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/epilogue.h"
 #include "engine/cpu/gemm.h"
-#include "engine/cpu/matmul_plan.h"
+#include "engine/ops/matmul.h"
 #include "engine/cpu/nn_util.h"
 
 namespace mhub::engine::cpu {
-
-MatMulPlan plan_matmul(OpContext& ctx, const std::vector<int64_t>& ad, const std::vector<int64_t>& bd) {
-  if (ad.empty() || bd.empty()) fail(ctx, "MatMul operands must have at least one dimension");
-  MatMulPlan p;
-  std::vector<int64_t> a = ad, b = bd;
-  bool a_vec = a.size() == 1, b_vec = b.size() == 1;
-  if (a_vec) a.insert(a.begin(), 1);
-  if (b_vec) b.push_back(1);
-  p.m = a[a.size() - 2];
-  p.k = a[a.size() - 1];
-  p.n = b[b.size() - 1];
-  if (b[b.size() - 2] != p.k)
-    fail(ctx, "inner dimensions differ (" + std::to_string(p.k) + " vs " + std::to_string(b[b.size() - 2]) + ")");
-  size_t ab = a.size() - 2, bb = b.size() - 2, rank = std::max(ab, bb);
-  std::vector<int64_t> batch(rank), as(rank, 0), bs(rank, 0);
-  int64_t astride = p.m * p.k, bstride = p.k * p.n;
-  for (size_t i = rank; i-- > 0;) {
-    int64_t da = i + ab >= rank ? a[i + ab - rank] : 1;
-    int64_t db = i + bb >= rank ? b[i + bb - rank] : 1;
-    if (da != db && da != 1 && db != 1) fail(ctx, "batch dimensions do not broadcast");
-    batch[i] = std::max(da, db);
-    if (da == 0 || db == 0) batch[i] = 0;
-    as[i] = da == 1 ? 0 : astride;
-    bs[i] = db == 1 ? 0 : bstride;
-    astride *= da;
-    bstride *= db;
-  }
-  int64_t total = dims_product(batch, 0, rank);
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t t = 0; t < total; ++t) {
-    int64_t ao = 0, bo = 0;
-    for (size_t i = 0; i < rank; ++i) { ao += idx[i] * as[i]; bo += idx[i] * bs[i]; }
-    p.a_batch_offsets.push_back(ao);
-    p.b_batch_offsets.push_back(bo);
-    for (size_t d = rank; d-- > 0;) { if (++idx[d] < batch[d]) break; idx[d] = 0; }
-  }
-  p.out_dims = batch;
-  if (!a_vec) p.out_dims.push_back(p.m);
-  if (!b_vec) p.out_dims.push_back(p.n);
-  return p;
-}
 
 namespace {
 
@@ -74,7 +33,7 @@ Epilogue matmul_epilogue(OpContext& ctx, int64_t n) {
 void matmul_float(OpContext& ctx, bool fast) {
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
-  MatMulPlan p = plan_matmul(ctx, a.dims, b.dims);
+  ops::MatMulPlan p = ops::plan_matmul(ctx.node(), a.dims, b.dims);
   Epilogue epilogue = matmul_epilogue(ctx, p.n);
   int threads = ctx.threads().size();
   size_t batches = p.a_batch_offsets.size();
@@ -170,10 +129,10 @@ int32_t zero_point(OpContext& ctx, size_t index, int64_t position) {
 // Integer products (x - zx) * (w - zw) summed over K, for every batch: the core of
 // MatMulInteger and QLinearMatMul.
 std::vector<int32_t> integer_products(OpContext& ctx, size_t ia, size_t ib, size_t iza,
-                                      size_t izb, MatMulPlan& p) {
+                                      size_t izb, ops::MatMulPlan& p) {
   const ir::Tensor& a = ctx.input(ia);
   const ir::Tensor& b = ctx.input(ib);
-  p = plan_matmul(ctx, a.dims, b.dims);
+  p = ops::plan_matmul(ctx.node(), a.dims, b.dims);
   std::vector<int32_t> out(p.a_batch_offsets.size() * p.m * p.n);
   for (size_t t = 0; t < p.a_batch_offsets.size(); ++t)
     for (int64_t i = 0; i < p.m; ++i) {
@@ -191,7 +150,7 @@ std::vector<int32_t> integer_products(OpContext& ctx, size_t ia, size_t ib, size
 }
 
 void matmul_integer(OpContext& ctx) {
-  MatMulPlan p;
+  ops::MatMulPlan p;
   std::vector<int32_t> acc = integer_products(ctx, 0, 1, 2, 3, p);
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::int32, p.out_dims);
   if (!acc.empty()) std::memcpy(y.storage->mutable_data() + y.offset, acc.data(), acc.size() * 4);
@@ -204,7 +163,7 @@ float scale_at(OpContext& ctx, size_t index, int64_t position) {
 }
 
 void qlinear_matmul(OpContext& ctx) {
-  MatMulPlan p;
+  ops::MatMulPlan p;
   std::vector<int32_t> acc = integer_products(ctx, 0, 3, 2, 5, p);
   const ir::Tensor& yz = ctx.input(7);
   ir::DataType out_type = yz.dtype;

@@ -1,21 +1,16 @@
 #include "engine/cpu/misc_broadcast.h"
 
 #include "common/error.h"
+#include "engine/ops/broadcast.h"
 
 namespace mhub::engine::cpu {
 
 std::vector<int64_t> broadcast_shape(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
                                      const std::string& who) {
-  size_t rank = std::max(a.size(), b.size());
-  std::vector<int64_t> out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (x != y && x != 1 && y != 1)
-      throw_error(ErrorCategory::format, who + ": shapes cannot broadcast (" + std::to_string(x) +
-                                             " vs " + std::to_string(y) + " on one axis)");
-    out[i] = x == 1 ? y : x;
-  }
+  std::vector<int64_t> out;
+  if (!ops::broadcast_shapes({a, b}, out))
+    throw_error(ErrorCategory::format, who + ": shapes cannot broadcast (" + std::to_string(a.size()) + "-D vs " +
+                                           std::to_string(b.size()) + "-D, a dimension differs)");
   return out;
 }
 

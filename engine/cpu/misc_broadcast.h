@@ -7,7 +7,7 @@
 
 namespace mhub::engine::cpu {
 
-// The broadcast shape of a and b; throws mhub::Error (format) naming `who` when incompatible.
+// The broadcast shape of a and b (ops::broadcast_shapes); throws mhub::Error (format) naming `who` when incompatible.
 std::vector<int64_t> broadcast_shape(const std::vector<int64_t>& a, const std::vector<int64_t>& b,
                                      const std::string& who);
 

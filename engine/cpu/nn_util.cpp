@@ -1,5 +1,7 @@
 #include "engine/cpu/nn_util.h"
 
+#include "engine/ops/shape.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -86,33 +88,6 @@ std::vector<int64_t> input_ints(OpContext& ctx, size_t index) {
   return out;
 }
 
-int64_t normalize_axis(OpContext& ctx, int64_t axis, int64_t rank) {
-  int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    fail(ctx, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-  return a;
-}
-
-int64_t dims_product(const std::vector<int64_t>& dims, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t i = begin; i < end && i < dims.size(); ++i) p *= dims[i];
-  return p;
-}
-
-void apply_fused_activation(const ir::Node& node, float* values, size_t count) {
-  const ir::Attribute* act = node.attribute("mhub_activation");
-  if (!act) return;
-  if (act->s == "Relu") {
-    for (size_t i = 0; i < count; ++i) values[i] = values[i] < 0.0f ? 0.0f : values[i];
-  } else if (act->s == "Clip") {
-    float lo = node.attr_float("mhub_clip_min", 0.0f), hi = node.attr_float("mhub_clip_max", 0.0f);
-    for (size_t i = 0; i < count; ++i)
-      if (!std::isnan(values[i])) values[i] = values[i] < lo ? lo : (values[i] > hi ? hi : values[i]);
-  }
-}
-
-void fail(OpContext& ctx, const std::string& what) {
-  throw Error(ErrorCategory::format, ctx.describe() + ": " + what + "; check the model with `mhub check`");
-}
+void fail(OpContext& ctx, const std::string& what) { ops::fail(ctx.node(), what); }
 
 }  // namespace mhub::engine::cpu

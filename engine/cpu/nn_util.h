@@ -32,17 +32,7 @@ inline float* mutable_floats(ir::Tensor& t) {
 // Input `index` read as int64 values (int32/int64 tensors), e.g. shapes, sizes, lengths.
 std::vector<int64_t> input_ints(OpContext& ctx, size_t index);
 
-// ONNX negative axis → [0, rank); throws mhub::Error (format) naming the node when out of range.
-int64_t normalize_axis(OpContext& ctx, int64_t axis, int64_t rank);
-
-// Product of dims[begin, end).
-int64_t dims_product(const std::vector<int64_t>& dims, size_t begin, size_t end);
-
-// Applies the activation the fusion pass attached to a Conv/Gemm (attribute mhub_activation:
-// "Relu", or "Clip" with mhub_clip_min / mhub_clip_max); nothing when absent.
-void apply_fused_activation(const ir::Node& node, float* values, size_t count);
-
-// Throws mhub::Error (format) "<node>: <what>".
+// Throws mhub::Error (format) "<node>: <what>; check the model with `mhub check`" (ops::fail).
 [[noreturn]] void fail(OpContext& ctx, const std::string& what);
 
 }  // namespace mhub::engine::cpu

@@ -7,6 +7,7 @@
 
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -25,7 +26,7 @@ void batch_norm(OpContext& ctx) {
   float momentum = node.attr_float("momentum", 0.9f);
   bool training = node.attr_int("training_mode", 0) != 0;
   int64_t n = x.dims[0], c = x.dims.size() > 1 ? x.dims[1] : 1;
-  int64_t inner = dims_product(x.dims, 2, x.dims.size());
+  int64_t inner = ops::dims_product(x.dims, 2, x.dims.size());
   std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias = input_floats(ctx, 2);
   std::vector<float> mean = input_floats(ctx, 3), var = input_floats(ctx, 4);
   std::vector<float> use_mean = mean, use_var = var;
@@ -68,7 +69,7 @@ void batch_norm(OpContext& ctx) {
 void instance_norm(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   float eps = ctx.node().attr_float("epsilon", 1e-5f);
-  int64_t n = x.dims[0], c = x.dims[1], inner = dims_product(x.dims, 2, x.dims.size());
+  int64_t n = x.dims[0], c = x.dims[1], inner = ops::dims_product(x.dims, 2, x.dims.size());
   std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias = input_floats(ctx, 2);
   ctx.threads().parallel_for(static_cast<size_t>(n * c), 1, [&](size_t lo, size_t hi) {
     for (size_t plane = lo; plane < hi; ++plane) {
@@ -90,9 +91,9 @@ void row_norm(OpContext& ctx, bool centre) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
   int64_t rank = static_cast<int64_t>(x.dims.size());
-  int64_t axis = normalize_axis(ctx, node.attr_int("axis", -1), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), node.attr_int("axis", -1), rank);
   float eps = node.attr_float("epsilon", 1e-5f);
-  int64_t rows = dims_product(x.dims, 0, axis), len = dims_product(x.dims, axis, rank);
+  int64_t rows = ops::dims_product(x.dims, 0, axis), len = ops::dims_product(x.dims, axis, rank);
   std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias;
   if (centre && ctx.has_input(2)) bias = input_floats(ctx, 2);
   if (scale.empty() || len % static_cast<int64_t>(scale.size()) != 0) fail(ctx, "Scale does not broadcast to the normalized shape");
@@ -165,8 +166,8 @@ __attribute__((target_clones("avx2", "default"))) void normalize_row(const float
 void layer_norm_fast(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   int64_t rank = static_cast<int64_t>(x.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", -1), rank);
-  int64_t rows = dims_product(x.dims, 0, axis), len = dims_product(x.dims, axis, rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", -1), rank);
+  int64_t rows = ops::dims_product(x.dims, 0, axis), len = ops::dims_product(x.dims, axis, rank);
   const ir::Tensor& scale = ctx.input(1);
   bool has_bias = ctx.input_count() > 2 && ctx.has_input(2);
   if (static_cast<int64_t>(scale.numel()) != len || (has_bias && static_cast<int64_t>(ctx.input(2).numel()) != len) ||
@@ -203,7 +204,7 @@ void group_norm(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   float eps = ctx.node().attr_float("epsilon", 1e-5f);
   int64_t groups = ctx.node().attr_int("num_groups", 1);
-  int64_t n = x.dims[0], c = x.dims[1], inner = dims_product(x.dims, 2, x.dims.size());
+  int64_t n = x.dims[0], c = x.dims[1], inner = ops::dims_product(x.dims, 2, x.dims.size());
   if (groups < 1 || c % groups) fail(ctx, "num_groups must divide the channel count");
   std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias = input_floats(ctx, 2);
   bool per_channel = static_cast<int64_t>(scale.size()) == c;  // opset 21; opset 18 is per group
@@ -227,10 +228,10 @@ void group_norm(OpContext& ctx) {
 void lp_norm(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   int64_t rank = static_cast<int64_t>(x.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", -1), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", -1), rank);
   int64_t p = ctx.node().attr_int("p", 2);
   if (p != 1 && p != 2) fail(ctx, "p must be 1 or 2");
-  int64_t outer = dims_product(x.dims, 0, axis), len = x.dims[axis], inner = dims_product(x.dims, axis + 1, rank);
+  int64_t outer = ops::dims_product(x.dims, 0, axis), len = x.dims[axis], inner = ops::dims_product(x.dims, axis + 1, rank);
   std::vector<float> v = input_floats(ctx, 0);
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t in = 0; in < inner; ++in) {
@@ -246,7 +247,7 @@ void lp_norm(OpContext& ctx) {
 // For each element, the flat index of its slot in the tensor reduced over `axes` (keepdims).
 std::vector<int64_t> reduced_slots(const std::vector<int64_t>& dims, const std::vector<bool>& reduce, int64_t& slots) {
   size_t rank = dims.size();
-  int64_t total = dims_product(dims, 0, rank);
+  int64_t total = ops::dims_product(dims, 0, rank);
   std::vector<int64_t> out(static_cast<size_t>(total)), idx(rank, 0);
   slots = 1;
   for (size_t d = 0; d < rank; ++d) if (!reduce[d]) slots *= dims[d];
@@ -264,7 +265,7 @@ void mean_variance_norm(OpContext& ctx) {
   std::vector<int64_t> axes = ctx.node().attr_ints("axes");
   if (axes.empty()) axes = {0, 2, 3};
   std::vector<bool> reduce(x.dims.size(), false);
-  for (int64_t a : axes) reduce[normalize_axis(ctx, a, static_cast<int64_t>(x.dims.size()))] = true;
+  for (int64_t a : axes) reduce[ops::normalize_axis(ctx.node(), a, static_cast<int64_t>(x.dims.size()))] = true;
   int64_t slots = 0;
   std::vector<int64_t> slot = reduced_slots(x.dims, reduce, slots);
   std::vector<float> v = input_floats(ctx, 0);
@@ -283,7 +284,7 @@ void lrn(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   float alpha = node.attr_float("alpha", 1e-4f), beta = node.attr_float("beta", 0.75f), bias = node.attr_float("bias", 1.0f);
   int64_t size = node.attr_int("size", 1);
-  int64_t n = x.dims[0], c = x.dims[1], inner = dims_product(x.dims, 2, x.dims.size());
+  int64_t n = x.dims[0], c = x.dims[1], inner = ops::dims_product(x.dims, 2, x.dims.size());
   std::vector<float> v = input_floats(ctx, 0), y(v.size());
   int64_t lo_off = (size - 1) / 2, hi_off = size - 1 - lo_off;
   for (int64_t b = 0; b < n; ++b)

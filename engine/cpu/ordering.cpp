@@ -7,6 +7,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/tensor_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -27,7 +28,7 @@ AxisSplit split_at(const std::vector<int64_t>& dims, int64_t axis) {
 void top_k(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   int64_t rank = static_cast<int64_t>(x.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", -1), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", -1), rank);
   int64_t k = ctx.opset() < 10 ? ctx.node().attr_int("k", 1) : read_int_values(ctx, ctx.input(1)).at(0);
   bool largest = ctx.node().attr_int("largest", 1) != 0;
   AxisSplit s = split_at(x.dims, axis);
@@ -66,7 +67,7 @@ template <bool is_max>
 void arg_extreme(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   int64_t rank = static_cast<int64_t>(x.dims.size());
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", 0), rank);
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), rank);
   bool keepdims = ctx.node().attr_int("keepdims", 1) != 0;
   bool last = ctx.node().attr_int("select_last_index", 0) != 0;
   AxisSplit s = split_at(x.dims, axis);
@@ -115,7 +116,7 @@ void cumsum_typed(const ir::Tensor& x, ir::Tensor& y, AxisSplit s, bool exclusiv
 template <bool product>
 void cumulative(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
-  int64_t axis = normalize_axis(ctx, read_int_values(ctx, ctx.input(1)).at(0), static_cast<int64_t>(x.dims.size()));
+  int64_t axis = ops::normalize_axis(ctx.node(), read_int_values(ctx, ctx.input(1)).at(0), static_cast<int64_t>(x.dims.size()));
   bool exclusive = ctx.node().attr_int("exclusive", 0) != 0;
   bool reverse = ctx.node().attr_int("reverse", 0) != 0;
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);

@@ -5,9 +5,10 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/cpu/conv_geometry.h"
+#include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -24,13 +25,13 @@ void pool(OpContext& ctx, PoolKind kind) {
   std::vector<int64_t> kernel = node.attr_ints("kernel_shape");
   if (kernel.size() != rank) fail(ctx, "kernel_shape must have one entry per spatial axis");
   bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
-  ConvGeometry g = conv_geometry(ctx, in, kernel, ceil_mode);
+  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), in, kernel, ceil_mode);
   bool include_pad = node.attr_int("count_include_pad", 0) != 0;
   float p = static_cast<float>(node.attr_int("p", 2));
   bool column_major = node.attr_int("storage_order", 0) != 0;
   int64_t nc = x.dims[0] * x.dims[1];
-  int64_t in_size = dims_product(in, 0, rank), out_size = dims_product(g.out, 0, rank);
-  int64_t k_size = dims_product(kernel, 0, rank);
+  int64_t in_size = ops::dims_product(in, 0, rank), out_size = ops::dims_product(g.out, 0, rank);
+  int64_t k_size = ops::dims_product(kernel, 0, rank);
   std::vector<float> xv = input_floats(ctx, 0);
   std::vector<float> y(static_cast<size_t>(nc * out_size));
   std::vector<int64_t> indices(kind == PoolKind::max ? y.size() : 0);
@@ -107,7 +108,7 @@ void lp_pool(OpContext& ctx) { pool(ctx, PoolKind::lp); }
 void global_pool(OpContext& ctx, PoolKind kind) {
   const ir::Tensor& x = ctx.input(0);
   if (x.dims.size() < 2) fail(ctx, "X must have rank >= 2");
-  int64_t nc = x.dims[0] * x.dims[1], size = dims_product(x.dims, 2, x.dims.size());
+  int64_t nc = x.dims[0] * x.dims[1], size = ops::dims_product(x.dims, 2, x.dims.size());
   float p = static_cast<float>(ctx.node().attr_int("p", 2));
   std::vector<float> xv = input_floats(ctx, 0), y(static_cast<size_t>(nc));
   ctx.threads().parallel_for(static_cast<size_t>(nc), 16, [&](size_t lo, size_t hi) {
@@ -153,7 +154,7 @@ void max_unpool(OpContext& ctx) {
   for (size_t d = 0; d < rank; ++d) yd.push_back((x.dims[d + 2] - 1) * s[d] + k[d] - pads[d] - pads[d + rank]);
   std::vector<float> xv = input_floats(ctx, 0);
   std::vector<int64_t> iv = input_ints(ctx, 1);
-  int64_t total = dims_product(yd, 0, yd.size());
+  int64_t total = ops::dims_product(yd, 0, yd.size());
   std::vector<float> y(static_cast<size_t>(total), 0.0f);
   for (size_t i = 0; i < xv.size() && i < iv.size(); ++i) {
     if (iv[i] < 0 || iv[i] >= total) fail(ctx, "index " + std::to_string(iv[i]) + " is outside the output");
@@ -162,7 +163,7 @@ void max_unpool(OpContext& ctx) {
   if (ctx.has_input(2)) {
     std::vector<int64_t> want = input_ints(ctx, 2);
     if (want.size() != yd.size()) fail(ctx, "output_shape must have the rank of X");
-    std::vector<float> padded(static_cast<size_t>(dims_product(want, 0, want.size())), 0.0f);
+    std::vector<float> padded(static_cast<size_t>(ops::dims_product(want, 0, want.size())), 0.0f);
     std::vector<int64_t> idx(yd.size(), 0);
     for (int64_t i = 0; i < total; ++i) {
       int64_t off = 0;

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "engine/cpu/conv_geometry.h"
+#include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
 
@@ -20,7 +20,7 @@ void max_pool_2d(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   if (x.dims.size() != 4) fail(ctx, "X must be 4-D");
   std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
-  ConvGeometry g = conv_geometry(ctx, in, node.attr_ints("kernel_shape"), node.attr_int("ceil_mode", 0) != 0);
+  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), in, node.attr_ints("kernel_shape"), node.attr_int("ceil_mode", 0) != 0);
   int64_t ih = in[0], iw = in[1], oh = g.out[0], ow = g.out[1];
   int64_t nc = x.dims[0] * x.dims[1];
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, {x.dims[0], x.dims[1], oh, ow});

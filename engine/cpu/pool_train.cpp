@@ -6,9 +6,10 @@
 #include <atomic>
 #include <limits>
 
-#include "engine/cpu/conv_geometry.h"
+#include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -39,7 +40,7 @@ void max_pool_2d_indices(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   if (x.dims.size() != 4) fail(ctx, "the fast MaxPool with indices takes rank-4 input");
   std::vector<int64_t> in = {x.dims[2], x.dims[3]};
-  ConvGeometry g = conv_geometry(ctx, in, node.attr_ints("kernel_shape"), node.attr_int("ceil_mode", 0) != 0);
+  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), in, node.attr_ints("kernel_shape"), node.attr_int("ceil_mode", 0) != 0);
   const int64_t planes = x.dims[0] * x.dims[1], h = in[0], w = in[1], oh = g.out[0], ow = g.out[1];
   const std::vector<int64_t> yd = {x.dims[0], x.dims[1], oh, ow};
   float* y = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, yd));
@@ -99,7 +100,7 @@ void max_pool_grad(OpContext& ctx) {
   const std::vector<int64_t> xd = ctx.node().attr_ints("input_shape");
   if (xd.size() != dy.dims.size() || xd.size() < 3 || xd[0] != dy.dims[0] || xd[1] != dy.dims[1])
     fail(ctx, "input_shape must be MaxPool's input shape (same N and C as dY)");
-  const int64_t planes = xd[0] * xd[1], in_size = dims_product(xd, 2, xd.size()), out_size = dims_product(dy.dims, 2, dy.dims.size());
+  const int64_t planes = xd[0] * xd[1], in_size = ops::dims_product(xd, 2, xd.size()), out_size = ops::dims_product(dy.dims, 2, dy.dims.size());
   float* dx = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, xd));
   const float* g = dy.data<float>();
   const int64_t* where = idx.data<int64_t>();

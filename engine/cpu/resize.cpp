@@ -6,6 +6,7 @@
 
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -100,7 +101,7 @@ AxisPlan plan_axis(OpContext& ctx, const ResizeOptions& o, int64_t in, int64_t o
 // Resamples `data` (dims) along `axis` to `out` entries.
 std::vector<float> resample_axis(const std::vector<float>& data, std::vector<int64_t>& dims,
                                  size_t axis, const AxisPlan& plan, float extrapolation) {
-  int64_t outer = dims_product(dims, 0, axis), in = dims[axis], inner = dims_product(dims, axis + 1, dims.size());
+  int64_t outer = ops::dims_product(dims, 0, axis), in = dims[axis], inner = ops::dims_product(dims, axis + 1, dims.size());
   int64_t out = static_cast<int64_t>(plan.taps.size());
   std::vector<float> result(static_cast<size_t>(outer * out * inner));
   for (int64_t o = 0; o < outer; ++o)
@@ -127,7 +128,7 @@ void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scal
   size_t rank = x.dims.size();
   std::vector<int64_t> axes = node.attr_ints("axes");
   if (axes.empty()) for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
-  for (int64_t& a : axes) a = normalize_axis(ctx, a, static_cast<int64_t>(rank));
+  for (int64_t& a : axes) a = ops::normalize_axis(ctx.node(), a, static_cast<int64_t>(rank));
   std::vector<float> full_scale(rank, 1.0f);
   std::vector<int64_t> out = x.dims;
   if (!sizes.empty()) {

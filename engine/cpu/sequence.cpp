@@ -5,6 +5,7 @@
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/scalar_access.h"
 #include "engine/cpu/tensor_pieces.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -72,16 +73,9 @@ void sequence_length(OpContext& ctx) {
   store_int64(y, 0, static_cast<int64_t>(s.sequence.size()));
 }
 
-size_t normalized_axis(OpContext& ctx, int64_t axis, size_t rank) {
-  int64_t a = axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
-  if (a < 0 || a >= static_cast<int64_t>(rank))
-    throw_error(ErrorCategory::format, ctx.describe() + ": axis " + std::to_string(axis) + " is out of range");
-  return static_cast<size_t>(a);
-}
-
 void split_to_sequence(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
-  size_t axis = normalized_axis(ctx, ctx.node().attr_int("axis", 0), x.dims.size());
+  size_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), x.dims.size());
   int64_t total = x.dims[axis];
   std::vector<int64_t> lengths;
   bool squeeze = false;
@@ -117,7 +111,7 @@ void concat_from_sequence(OpContext& ctx) {
   if (s.sequence.empty()) throw_error(ErrorCategory::format, ctx.describe() + ": the sequence is empty");
   bool new_axis = ctx.node().attr_int("new_axis", 0) != 0;
   size_t rank = s.sequence[0].dims.size() + (new_axis ? 1 : 0);
-  size_t axis = normalized_axis(ctx, ctx.node().attr_int("axis", 0), rank);
+  size_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 0), rank);
   ctx.set_output(0, Value::of(concat_axis(s.sequence, axis, new_axis, ctx.scope(), ctx.describe())));
 }
 

@@ -6,6 +6,7 @@
 
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -23,10 +24,10 @@ void softmax_family(OpContext& ctx, SoftmaxKind kind) {
     output_floats(ctx, 0, x.dtype, x.dims, v.data());
     return;
   }
-  int64_t axis = normalize_axis(ctx, ctx.node().attr_int("axis", new_semantics ? -1 : 1), rank);
-  int64_t outer = dims_product(x.dims, 0, axis);
-  int64_t len = new_semantics ? x.dims[axis] : dims_product(x.dims, axis, rank);
-  int64_t inner = new_semantics ? dims_product(x.dims, axis + 1, rank) : 1;
+  int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", new_semantics ? -1 : 1), rank);
+  int64_t outer = ops::dims_product(x.dims, 0, axis);
+  int64_t len = new_semantics ? x.dims[axis] : ops::dims_product(x.dims, axis, rank);
+  int64_t inner = new_semantics ? ops::dims_product(x.dims, axis + 1, rank) : 1;
   float* p = v.data();
   ctx.threads().parallel_for(static_cast<size_t>(outer * inner), 64, [&](size_t lo, size_t hi) {
     for (size_t job = lo; job < hi; ++job) {

@@ -1,5 +1,7 @@
 #include "engine/cpu/tensor_util.h"
 
+#include "engine/ops/shape.h"
+
 namespace mhub::engine::cpu {
 
 size_t element_bytes(const OpContext& ctx, ir::DataType dtype) {
@@ -16,30 +18,8 @@ std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
   return strides;
 }
 
-int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank)
-    throw_error(ErrorCategory::format, ctx.describe() + ": axis " + std::to_string(axis) +
-                                           " is out of range for rank " + std::to_string(rank));
-  return axis < 0 ? axis + rank : axis;
-}
-
 std::vector<int64_t> read_int_values(const OpContext& ctx, const ir::Tensor& tensor) {
-  size_t count = tensor.numel();
-  std::vector<int64_t> values(count);
-  switch (tensor.dtype) {
-    case ir::DataType::int64: if (count > 0) std::memcpy(values.data(), tensor.bytes(), count * 8); break;
-    case ir::DataType::int32: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int32_t>()[i]; break;
-    case ir::DataType::int16: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int16_t>()[i]; break;
-    case ir::DataType::int8: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<int8_t>()[i]; break;
-    case ir::DataType::uint8: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<uint8_t>()[i]; break;
-    case ir::DataType::uint16: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<uint16_t>()[i]; break;
-    case ir::DataType::uint32: for (size_t i = 0; i < count; ++i) values[i] = tensor.data<uint32_t>()[i]; break;
-    case ir::DataType::uint64: for (size_t i = 0; i < count; ++i) values[i] = static_cast<int64_t>(tensor.data<uint64_t>()[i]); break;
-    default:
-      throw_error(ErrorCategory::format, ctx.describe() + ": expected an integer tensor, got " +
-                                             std::string(ir::name_of(tensor.dtype)));
-  }
-  return values;
+  return ops::int_values(ctx.node(), tensor);
 }
 
 void copy_one(const ir::Tensor& src, size_t from, ir::Tensor& dst, size_t to, size_t width) {
@@ -126,34 +106,6 @@ void strided_copy(const OpContext& ctx, const ir::Tensor& src, ir::Tensor& dst,
       index[axis] = 0;
     }
   }
-}
-
-std::vector<int64_t> broadcast_shapes(const OpContext& ctx, const std::vector<std::vector<int64_t>>& shapes) {
-  size_t rank = 0;
-  for (const auto& s : shapes) rank = std::max(rank, s.size());
-  std::vector<int64_t> out(rank, 1);
-  for (const auto& s : shapes) {
-    for (size_t i = 0; i < s.size(); ++i) {
-      int64_t& o = out[rank - s.size() + i];
-      int64_t d = s[i];
-      if (d == o || d == 1) continue;
-      if (o == 1) {
-        o = d;
-        continue;
-      }
-      std::string text;
-      for (const auto& shape : shapes) {
-        text += " [";
-        for (size_t k = 0; k < shape.size(); ++k) {
-          if (k) text += ",";
-          text += std::to_string(shape[k]);
-        }
-        text += "]";
-      }
-      throw_error(ErrorCategory::format, ctx.describe() + ": input shapes cannot be broadcast:" + text);
-    }
-  }
-  return out;
 }
 
 std::vector<size_t> broadcast_offsets(const std::vector<int64_t>& in_dims, const std::vector<int64_t>& out_dims) {

@@ -1,5 +1,6 @@
 // Small helpers the CPU kernels share: element sizes, strides, axis checks, reading index
-// tensors, element copies that also work for string tensors, and numpy broadcasting.
+// tensors, element copies that also work for string tensors, and broadcast offsets (the
+// broadcast shape rule and axis normalisation are engine/ops/shape.h).
 #pragma once
 
 #include <cstdint>
@@ -25,9 +26,6 @@ T* mutable_data(ir::Tensor& tensor) {
 
 // Row-major strides (in elements) of `dims`.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& dims);
-
-// `axis` in [-rank, rank) made non-negative; throws mhub::Error (format) naming the node.
-int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank);
 
 // The values of an integer tensor (int32/int64/int16/int8/uint*) as int64.
 std::vector<int64_t> read_int_values(const OpContext& ctx, const ir::Tensor& tensor);
@@ -70,9 +68,6 @@ std::vector<size_t> strided_offsets(const std::vector<int64_t>& out_dims, const 
 // repeats (broadcasts) the source along that axis.
 void strided_copy(const OpContext& ctx, const ir::Tensor& src, ir::Tensor& dst,
                   const std::vector<int64_t>& out_dims, const std::vector<int64_t>& strides, int64_t base);
-
-// numpy broadcasting of several shapes; throws mhub::Error (format) naming the node.
-std::vector<int64_t> broadcast_shapes(const OpContext& ctx, const std::vector<std::vector<int64_t>>& shapes);
 
 // For each element of `out_dims` (row-major), the element offset in an input of `in_dims`
 // broadcast to it.

@@ -7,7 +7,7 @@ namespace mhub::engine::cuda {
 
 namespace {
 
-__global__ void epilogue_kernel(float* y, int64_t count, int64_t n, const float* bias, EpilogueActivation act,
+__global__ void epilogue_kernel(float* y, int64_t count, int64_t n, const float* bias, ops::Activation act,
                                 float lo, float hi) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
     float v = y[i];
@@ -16,24 +16,13 @@ __global__ void epilogue_kernel(float* y, int64_t count, int64_t n, const float*
   }
 }
 
-__global__ void broadcast_copy_kernel(BroadcastPlan plan, const float* src, float* dst) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < plan.out_count; i += int64_t(gridDim.x) * blockDim.x)
-    dst[i] = src[broadcast_offset(plan, 0, i)];
-}
-
 }  // namespace
 
-void epilogue_f32(float* y, int64_t rows, int64_t n, const float* bias, EpilogueActivation act, float lo, float hi,
+void epilogue_f32(float* y, int64_t rows, int64_t n, const float* bias, ops::Activation act, float lo, float hi,
                   cudaStream_t stream) {
   const int64_t count = rows * n;
-  if (count <= 0 || (!bias && act == EpilogueActivation::none)) return;
+  if (count <= 0 || (!bias && act == ops::Activation::none)) return;
   epilogue_kernel<<<grid_for(count), kThreadsPerBlock, 0, stream>>>(y, count, n, bias, act, lo, hi);
-  MHUB_CUDA_CHECK(cudaGetLastError());
-}
-
-void broadcast_copy_f32(const BroadcastPlan& plan, const float* src, float* dst, cudaStream_t stream) {
-  if (plan.out_count <= 0) return;
-  broadcast_copy_kernel<<<grid_for(plan.out_count), kThreadsPerBlock, 0, stream>>>(plan, src, dst);
   MHUB_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -5,13 +5,13 @@
 
 #include "common/error.h"
 #include "engine/core/op_context.h"
-#include "engine/cpu/epilogue.h"
-#include "engine/cpu/matmul_plan.h"
-#include "engine/cpu/tensor_util.h"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/cuda_context.h"
 #include "engine/cuda/cuda_kernels.h"
+#include "engine/cuda/layout.cuh"
 #include "engine/cuda/matmul.cuh"
+#include "engine/ops/fused_activation.h"
+#include "engine/ops/matmul.h"
 
 namespace mhub::engine::cuda {
 
@@ -25,8 +25,8 @@ bool float32_operands(const ir::Node&, std::span<const ir::DataType> types) {
 
 // The node's fused bias (given separately) and activation on its output rows.
 void finish_rows(const ir::Node& node, float* y, int64_t rows, int64_t n, const float* bias, cudaStream_t stream) {
-  const cpu::Epilogue e = cpu::epilogue_of(node, bias);
-  epilogue_f32(y, rows, n, e.bias, device_activation(e.act), e.lo, e.hi, stream);
+  const ops::FusedActivation fused = ops::fused_activation_of(node);
+  epilogue_f32(y, rows, n, bias, fused.act, fused.lo, fused.hi, stream);
 }
 
 // Row-major y[m, n] = alpha * op(a)[m, k] * op(b)[k, n] + beta * y; lda / ldb as stored.
@@ -42,7 +42,7 @@ void row_major_sgemm(CudaContext& context, bool trans_a, bool trans_b, int64_t m
 void matmul(OpContext& ctx) {
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
-  const cpu::MatMulPlan p = cpu::plan_matmul(ctx, a.dims, b.dims);
+  const ops::MatMulPlan p = ops::plan_matmul(ctx.node(), a.dims, b.dims);
   const float* bias = nullptr;
   if (ctx.input_count() > 2 && ctx.has_input(2)) {
     const ir::Tensor& fused_bias = ctx.input(2);
@@ -105,8 +105,8 @@ void gemm(OpContext& ctx) {
   if (has_c) {
     // C is broadcast into Y first; the GEMM then accumulates onto it with beta.
     const ir::Tensor& c = ctx.input(2);
-    BroadcastPlan plan;
-    if (!make_broadcast_plan({c.dims}, {m, n}, plan))
+    ops::BroadcastPlan plan;
+    if (!ops::make_broadcast_plan({c.dims}, {m, n}, plan))
       throw_error(ErrorCategory::format, ctx.describe() + ": C does not broadcast to [M, N]");
     broadcast_copy_f32(plan, c.data<float>(), out, context.stream);
   }
@@ -123,17 +123,6 @@ void gemm(OpContext& ctx) {
 }
 
 }  // namespace
-
-EpilogueActivation device_activation(cpu::Activation act) {
-  switch (act) {
-    case cpu::Activation::none: return EpilogueActivation::none;
-    case cpu::Activation::relu: return EpilogueActivation::relu;
-    case cpu::Activation::clip: return EpilogueActivation::clip;
-    case cpu::Activation::gelu: return EpilogueActivation::gelu;
-    case cpu::Activation::gelu_tanh: return EpilogueActivation::gelu_tanh;
-  }
-  return EpilogueActivation::none;
-}
 
 void add_matmul_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::MatMul, KernelKind::fast, matmul, float32_operands});

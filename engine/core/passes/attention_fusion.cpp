@@ -4,7 +4,7 @@
 
 namespace mhub::engine::passes {
 
-size_t fuse_attention(ir::Graph& graph, int64_t opset) {
+size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_replace) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
   auto& nodes = graph.nodes;
@@ -63,13 +63,14 @@ size_t fuse_attention(ir::Graph& graph, int64_t opset) {
     for (size_t k : pattern) taken = taken || dead[k];
     if (taken) continue;
     ir::Node attn;
-    attn.op = ir::OpKind::Attention;
-    attn.op_type = "FusedAttention";
-    attn.domain = kInternalDomain;
+    attn.op = ir::OpKind::FusedAttention;
+    attn.op_type = std::string(ir::op_name(ir::OpKind::FusedAttention));
+    attn.domain = std::string(ir::kInternalDomain);
     attn.name = nodes[out_mm].name;
     attn.inputs = {nodes[p].inputs[0], nodes[p].inputs[1], nodes[out_mm].inputs[1], mask};
     attn.outputs = nodes[out_mm].outputs;
     attn.attributes = {float_attribute("mhub_scale", scale), int_attribute("mhub_scale_div", divide ? 1 : 0)};
+    if (!allowed(can_replace, nodes[p], attn)) continue;
     for (size_t k : pattern) dead[k] = true;
     dead[out_mm] = false;
     fused.emplace_back(out_mm, std::move(attn));

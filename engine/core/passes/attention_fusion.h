@@ -1,7 +1,7 @@
 // Load-time pass: scaled dot-product attention spelled out in primitives,
 //   S = MatMul(X, Y) [* c | / c] [+ mask];  P = Softmax(S, axis -1);  O = MatMul(P, V)
-// becomes one internal node (domain "mhub", op_type "FusedAttention", run by the Attention
-// kernels' fused variant) with inputs (X, Y, V, mask or "") and attributes mhub_scale = c,
+// becomes one internal node (ir::OpKind::FusedAttention, domain ir::kInternalDomain, run by
+// cpu/attention_fused.cpp) with inputs (X, Y, V, mask or "") and attributes mhub_scale = c,
 // mhub_scale_div = 1 for a Div (0 for Mul; no scale: c = 1, Mul). The kernel computes one
 // batch entry (e.g. one batch x head) at a time — its S rows only — threaded over the batch.
 // X, Y, V keep their MatMul meaning (Y is K already transposed), so any scaling of Q before the
@@ -12,12 +12,13 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/ir/graph.h"
+#include "engine/core/passes/graph_match.h"
 
 namespace mhub::engine::passes {
 
 // `opset` is the model's default-domain opset (Softmax's default axis changed at 13).
 // Returns how many nodes the rewrites removed.
-size_t fuse_attention(ir::Graph& graph, int64_t opset);
+size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_replace);
+inline size_t fuse_attention(ir::Graph& graph, int64_t opset) { return fuse_attention(graph, opset, CanReplace{}); }
 
 }  // namespace mhub::engine::passes

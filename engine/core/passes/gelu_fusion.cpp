@@ -144,7 +144,7 @@ bool match_tanh(const GraphIndex& index, size_t tanh, Match& m) {
 
 }  // namespace
 
-size_t fuse_gelu(ir::Graph& graph) {
+size_t fuse_gelu(ir::Graph& graph, const CanReplace& can_replace) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false), used(graph.nodes.size(), false);
   std::vector<std::pair<size_t, ir::Node>> fused;
@@ -165,6 +165,7 @@ size_t fuse_gelu(ir::Graph& graph) {
     gelu.inputs = {m.x};
     gelu.outputs = {last.outputs[0]};
     if (!exact) gelu.attributes.push_back(string_attribute("approximate", "tanh"));
+    if (!allowed(can_replace, graph.nodes[m.nodes.front()], gelu)) continue;
     for (size_t k : m.nodes) dead[k] = used[k] = true;
     dead[m.nodes.back()] = false;
     fused.emplace_back(m.nodes.back(), std::move(gelu));

@@ -10,11 +10,12 @@
 
 #include <cstddef>
 
-#include "engine/ir/graph.h"
+#include "engine/core/passes/graph_match.h"
 
 namespace mhub::engine::passes {
 
 // Returns how many nodes the rewrites removed.
-size_t fuse_gelu(ir::Graph& graph);
+size_t fuse_gelu(ir::Graph& graph, const CanReplace& can_replace);
+inline size_t fuse_gelu(ir::Graph& graph) { return fuse_gelu(graph, CanReplace{}); }
 
 }  // namespace mhub::engine::passes

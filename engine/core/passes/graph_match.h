@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -19,8 +20,14 @@ namespace mhub::engine::passes {
 
 constexpr size_t kNoNode = static_cast<size_t>(-1);
 
-// The domain of internal nodes the passes create (never in a model file).
-inline constexpr const char* kInternalDomain = "mhub";
+// Asked before a pass rewrites a pattern: may `fused` replace the pattern whose first node is
+// `original`? The session answers whether the backend it would place `original` on runs
+// `fused` too, so a rewrite never moves work to another device (e.g. FusedAttention, which only
+// the CPU runs, under --device cuda). An empty function allows every rewrite.
+using CanReplace = std::function<bool(const ir::Node& original, const ir::Node& fused)>;
+inline bool allowed(const CanReplace& can_replace, const ir::Node& original, const ir::Node& fused) {
+  return !can_replace || can_replace(original, fused);
+}
 
 class GraphIndex {
  public:

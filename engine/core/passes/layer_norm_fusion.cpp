@@ -20,7 +20,7 @@ bool mean_over_last_axis(const GraphIndex& index, const ir::Node& n) {
 
 }  // namespace
 
-size_t fuse_layer_norm(ir::Graph& graph) {
+size_t fuse_layer_norm(ir::Graph& graph, const CanReplace& can_replace) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false), used(graph.nodes.size(), false);
   std::vector<std::pair<size_t, ir::Node>> fused;
@@ -90,6 +90,7 @@ size_t fuse_layer_norm(ir::Graph& graph) {
     if (!beta.empty()) ln.inputs.push_back(beta);
     ln.outputs = {last.outputs[0]};
     ln.attributes = {int_attribute("axis", -1), float_attribute("epsilon", *eps)};
+    if (!allowed(can_replace, nodes[pattern.front()], ln)) continue;
     for (size_t k : pattern) dead[k] = used[k] = true;
     dead[pattern.back()] = false;
     fused.emplace_back(pattern.back(), std::move(ln));

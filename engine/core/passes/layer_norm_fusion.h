@@ -9,11 +9,12 @@
 
 #include <cstddef>
 
-#include "engine/ir/graph.h"
+#include "engine/core/passes/graph_match.h"
 
 namespace mhub::engine::passes {
 
 // Returns how many nodes the rewrites removed.
-size_t fuse_layer_norm(ir::Graph& graph);
+size_t fuse_layer_norm(ir::Graph& graph, const CanReplace& can_replace);
+inline size_t fuse_layer_norm(ir::Graph& graph) { return fuse_layer_norm(graph, CanReplace{}); }
 
 }  // namespace mhub::engine::passes

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "engine/core/passes/graph_match.h"
+#include "engine/ops/fused_activation.h"
 
 namespace mhub::engine::passes {
 
@@ -14,16 +15,16 @@ const ir::Tensor* float_initializer(const ir::Graph& graph, const std::string& n
   return t && t->dtype == ir::DataType::float32 ? t : nullptr;
 }
 
-// The activation `n` applies as mhub_activation attributes, or false.
-bool activation_of(const GraphIndex& index, const ir::Node& n, std::vector<ir::Attribute>& attrs) {
+// The activation `n` applies, fused into the node before it; false when it cannot be fused.
+bool activation_of(const GraphIndex& index, const ir::Node& n, ops::FusedActivation& fused) {
   if (is_op(n, ir::OpKind::Relu)) {
-    attrs = {string_attribute("mhub_activation", "Relu")};
+    fused = {ops::Activation::relu};
     return true;
   }
   if (is_op(n, ir::OpKind::Gelu)) {
     std::string kind = n.attr_string("approximate", "none");
     if (kind != "none" && kind != "tanh") return false;
-    attrs = {string_attribute("mhub_activation", kind == "tanh" ? "GeluTanh" : "Gelu")};
+    fused = {kind == "tanh" ? ops::Activation::gelu_tanh : ops::Activation::gelu};
     return true;
   }
   if (is_op(n, ir::OpKind::Clip)) {
@@ -40,8 +41,7 @@ bool activation_of(const GraphIndex& index, const ir::Node& n, std::vector<ir::A
         (i == 1 ? lo : hi) = *v;
       }
     }
-    attrs = {string_attribute("mhub_activation", "Clip"), float_attribute("mhub_clip_min", lo),
-             float_attribute("mhub_clip_max", hi)};
+    fused = {ops::Activation::clip, lo, hi};
     return true;
   }
   return false;
@@ -49,7 +49,7 @@ bool activation_of(const GraphIndex& index, const ir::Node& n, std::vector<ir::A
 
 }  // namespace
 
-size_t fuse_matmul_epilogues(ir::Graph& graph) {
+size_t fuse_matmul_epilogues(ir::Graph& graph, const CanReplace& can_replace) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
   auto& nodes = graph.nodes;
@@ -57,7 +57,9 @@ size_t fuse_matmul_epilogues(ir::Graph& graph) {
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ir::Node& mm = nodes[i];
     bool is_gemm = is_op(mm, ir::OpKind::Gemm, 2);
-    if (dead[i] || (!is_op(mm, ir::OpKind::MatMul, 2) && !is_gemm) || mm.attribute("mhub_activation")) continue;
+    if (dead[i] || (!is_op(mm, ir::OpKind::MatMul, 2) && !is_gemm) ||
+        ops::fused_activation_of(mm).act != ops::Activation::none)
+      continue;
     if (is_gemm && mm.inputs.size() != 2 && mm.inputs.size() != 3) continue;
     if (!is_gemm && mm.inputs.size() != 2) continue;
     const ir::Tensor* w = float_initializer(graph, mm.inputs[1]);
@@ -78,11 +80,11 @@ size_t fuse_matmul_epilogues(ir::Graph& graph) {
       }
     }
     // -> activation
-    std::vector<ir::Attribute> act;
+    ops::FusedActivation act;
     if (r != kNoNode && !dead[r] && nodes[r].inputs[0] == nodes[last].outputs[0] &&
         activation_of(index, nodes[r], act)) {
-      if (!is_gemm || act[0].s == "Gelu" || act[0].s == "GeluTanh") {
-        for (ir::Attribute& a : act) out.attributes.push_back(std::move(a));
+      if (!is_gemm || act.act == ops::Activation::gelu || act.act == ops::Activation::gelu_tanh) {
+        ops::set_fused_activation(out, act);
         gone.push_back(last);
         last = r;
       }
@@ -90,6 +92,7 @@ size_t fuse_matmul_epilogues(ir::Graph& graph) {
     if (last == i) continue;
     if (!is_gemm && out.inputs.size() == 2) out.inputs.push_back("");  // no bias
     out.outputs = nodes[last].outputs;
+    if (!allowed(can_replace, mm, out)) continue;
     for (size_t k : gone) dead[k] = true;
     dead[last] = false;
     fused.emplace_back(last, std::move(out));

@@ -11,11 +11,12 @@
 
 #include <cstddef>
 
-#include "engine/ir/graph.h"
+#include "engine/core/passes/graph_match.h"
 
 namespace mhub::engine::passes {
 
 // Returns how many nodes the rewrites removed.
-size_t fuse_matmul_epilogues(ir::Graph& graph);
+size_t fuse_matmul_epilogues(ir::Graph& graph, const CanReplace& can_replace);
+inline size_t fuse_matmul_epilogues(ir::Graph& graph) { return fuse_matmul_epilogues(graph, CanReplace{}); }
 
 }  // namespace mhub::engine::passes

@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/ops/fused_activation.h"
+
 namespace mhub::engine {
 
 namespace {
@@ -75,20 +77,8 @@ bool fold_batch_norm(ir::Graph& graph, ir::Node& conv, const ir::Node& bn) {
   return true;
 }
 
-void add_activation(ir::Node& producer, const std::string& kind, float lo, float hi) {
-  ir::Attribute act;
-  act.name = "mhub_activation";
-  act.type = ir::AttributeType::string;
-  act.s = kind;
-  producer.attributes.push_back(act);
-  if (kind != "Clip") return;
-  for (auto [name, value] : {std::pair<const char*, float>{"mhub_clip_min", lo}, {"mhub_clip_max", hi}}) {
-    ir::Attribute bound;
-    bound.name = name;
-    bound.type = ir::AttributeType::float_;
-    bound.f = value;
-    producer.attributes.push_back(bound);
-  }
+bool has_fused_activation(const ir::Node& node) {
+  return ops::fused_activation_of(node).act != ops::Activation::none;
 }
 
 // Clip's bounds when both are known at load (attributes before opset 11, scalar float32
@@ -166,15 +156,15 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover) {
       ir::Node& next = graph.nodes[j];
       if (dead[j] || !next.domain.empty() || next.inputs.empty() || next.inputs[0] != out) break;
       bool fused = false;
-      if (is_conv && next.op == ir::OpKind::BatchNormalization && !producer.attribute("mhub_activation"))
+      if (is_conv && next.op == ir::OpKind::BatchNormalization && !has_fused_activation(producer))
         fused = fold_batch_norm(graph, producer, next);
-      else if (next.op == ir::OpKind::Relu && next.outputs.size() == 1 && !producer.attribute("mhub_activation")) {
-        add_activation(producer, "Relu", 0.0f, 0.0f);
+      else if (next.op == ir::OpKind::Relu && next.outputs.size() == 1 && !has_fused_activation(producer)) {
+        ops::set_fused_activation(producer, {ops::Activation::relu});
         fused = true;
-      } else if (next.op == ir::OpKind::Clip && next.outputs.size() == 1 && !producer.attribute("mhub_activation")) {
+      } else if (next.op == ir::OpKind::Clip && next.outputs.size() == 1 && !has_fused_activation(producer)) {
         float lo = 0, hi = 0;
         if (clip_bounds(graph, next, lo, hi)) {
-          add_activation(producer, "Clip", lo, hi);
+          ops::set_fused_activation(producer, {ops::Activation::clip, lo, hi});
           fused = true;
         }
       }

@@ -7,11 +7,11 @@
 
 namespace mhub::engine::passes {
 
-size_t fuse_transformer_patterns(ir::Graph& graph, int64_t opset) {
-  size_t removed = fuse_gelu(graph);
-  removed += fuse_layer_norm(graph);
-  removed += fuse_attention(graph, opset);
-  removed += fuse_matmul_epilogues(graph);
+size_t fuse_transformer_patterns(ir::Graph& graph, int64_t opset, const CanReplace& can_replace) {
+  size_t removed = fuse_gelu(graph, can_replace);
+  removed += fuse_layer_norm(graph, can_replace);
+  removed += fuse_attention(graph, opset, can_replace);
+  removed += fuse_matmul_epilogues(graph, can_replace);
   return removed;
 }
 

@@ -7,11 +7,15 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/ir/graph.h"
+#include "engine/core/passes/graph_match.h"
 
 namespace mhub::engine::passes {
 
-// Returns how many nodes were removed; `opset` is the model's default-domain opset.
-size_t fuse_transformer_patterns(ir::Graph& graph, int64_t opset);
+// Returns how many nodes were removed; `opset` is the model's default-domain opset; each rewrite
+// is first offered to `can_replace` (graph_match.h).
+size_t fuse_transformer_patterns(ir::Graph& graph, int64_t opset, const CanReplace& can_replace);
+inline size_t fuse_transformer_patterns(ir::Graph& graph, int64_t opset) {
+  return fuse_transformer_patterns(graph, opset, CanReplace{});
+}
 
 }  // namespace mhub::engine::passes

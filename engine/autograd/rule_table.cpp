@@ -1,0 +1,69 @@
+// The explicit table of backward rules: one row per op family, each naming the function of
+// rules_<family>.cpp that adds the family's rules.
+#include <array>
+
+#include "common/error.h"
+#include "engine/autograd/rules.h"
+#include "engine/autograd/training_graph.h"
+
+namespace mhub::autograd {
+
+namespace {
+
+using F = ir::OpFamily;
+
+constexpr std::array kRegistrations = {
+    FamilyRules{F::activations, add_activations_rules},
+    FamilyRules{F::binary, add_binary_rules},
+    FamilyRules{F::cast, add_cast_rules},
+    FamilyRules{F::conv, add_conv_rules},
+    FamilyRules{F::elementwise, add_elementwise_rules},
+    FamilyRules{F::indexing, add_indexing_rules},
+    FamilyRules{F::layout, add_layout_rules},
+    FamilyRules{F::matmul, add_matmul_rules},
+    FamilyRules{F::norm, add_norm_rules},
+    FamilyRules{F::pool, add_pool_rules},
+    FamilyRules{F::reduce, add_reduce_rules},
+    FamilyRules{F::shape, add_shape_rules},
+    FamilyRules{F::softmax, add_softmax_rules},
+};
+
+std::map<std::string, Rule> build_rules() {
+  std::map<std::string, Rule> table;
+  for (const FamilyRules& row : kRegistrations) {
+    std::map<std::string, Rule> added;
+    row.add(added);
+    for (const auto& [op_type, rule] : added) {
+      const ir::OpKind op = ir::lookup_op("", op_type);
+      if (op == ir::OpKind::opaque || ir::op_family(op) != row.family || !table.emplace(op_type, rule).second)
+        throw Error(ErrorCategory::internal, "rule table: the rule of " + op_type + " is added by family " +
+                                                 std::string(ir::family_name(row.family)) + ", not " +
+                                                 std::string(ir::family_name(ir::op_family(op))) + ", or twice");
+    }
+  }
+  return table;
+}
+
+const std::map<std::string, Rule>& rules() {
+  static const std::map<std::string, Rule> table = build_rules();
+  return table;
+}
+
+}  // namespace
+
+std::span<const FamilyRules> rule_registrations() { return kRegistrations; }
+
+Rule find_rule(const std::string& op_type) {
+  auto it = rules().find(op_type);
+  return it == rules().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> rule_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, rule] : rules()) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> differentiable_ops() { return rule_names(); }
+
+}  // namespace mhub::autograd

@@ -1,0 +1,23 @@
+// Ops that only change a tensor's dims and share its storage (Identity, Reshape, Flatten,
+// Squeeze, Unsqueeze: the shape family's reinterpreting ops). Their kernels never touch the data
+// bytes, so they run on every backend: the CPU registers them as its reference kernels
+// (cpu/shape.cpp), a device backend registers add_view_kernels and its tensors stay on the
+// device. The shape / axes operand (input 1) is read on the host (KernelDef::host_inputs).
+#pragma once
+
+#include <vector>
+
+#include "engine/core/kernel.h"
+
+namespace mhub::engine {
+
+void view_identity(OpContext& ctx);
+void view_reshape(OpContext& ctx);
+void view_flatten(OpContext& ctx);
+void view_squeeze(OpContext& ctx);
+void view_unsqueeze(OpContext& ctx);
+
+// The rows above as fast kernels (Reshape, Squeeze, Unsqueeze read input 1 on the host).
+void add_view_kernels(std::vector<KernelDef>& table);
+
+}  // namespace mhub::engine

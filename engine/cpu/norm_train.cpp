@@ -1,0 +1,181 @@
+// BatchNormTraining and BatchNormGrad (mhub-internal ops, engine/ir/internal_ops.def):
+// training-mode BatchNormalization with batch statistics, and its backward, each one pass of
+// plain loops per channel (channels in parallel) instead of the dozen broadcasting elementwise
+// ops and reductions the standard-op lowering needs. float32 only: training graphs are float32.
+//
+// Sums run in 8 explicit float lanes (so they vectorise without -ffast-math, which the compiler
+// needs to reorder a single accumulator) flushed into double every 2048 elements, so the
+// statistics stay accurate on large planes. The variance is taken around a shift (the channel's
+// first value), which keeps E[x^2] - E[x]^2 from cancelling when the mean is large.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
+
+namespace mhub::engine::cpu {
+
+namespace {
+
+// X [N, C, spatial...]: N, C and the size of one (n, c) plane.
+struct ChannelLayout {
+  int64_t n = 0, c = 0, plane = 1;
+  double count() const { return static_cast<double>(n * plane); }
+};
+
+ChannelLayout channel_layout(OpContext& ctx, const ir::Tensor& x) {
+  if (x.dims.size() < 2) fail(ctx, "X must have rank >= 2 (N, C, ...)");
+  ChannelLayout l{x.dims[0], x.dims[1], ops::dims_product(x.dims, 2, x.dims.size())};
+  if (l.n * l.plane == 0) fail(ctx, "X has no elements per channel");
+  return l;
+}
+
+constexpr int kLanes = 8;
+constexpr int64_t kFlush = 2048;  // elements per lane flush into double
+
+struct PairSums {
+  double first = 0, second = 0;
+};
+
+// sum(x - shift) and sum((x - shift)^2) over n values.
+PairSums centred_sums(const float* x, int64_t n, float shift) {
+  PairSums total;
+  for (int64_t start = 0; start < n; start += kFlush) {
+    const int64_t end = std::min(n, start + kFlush);
+    float s1[kLanes] = {}, s2[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) {
+        const float d = x[i + k] - shift;
+        s1[k] += d;
+        s2[k] += d * d;
+      }
+    for (; i < end; ++i) {
+      const float d = x[i] - shift;
+      s1[0] += d;
+      s2[0] += d * d;
+    }
+    for (int k = 0; k < kLanes; ++k) total.first += s1[k], total.second += s2[k];
+  }
+  return total;
+}
+
+// sum(dy) and sum(dy * (x - mean)) over n values.
+PairSums grad_sums(const float* dy, const float* x, int64_t n, float mean) {
+  PairSums total;
+  for (int64_t start = 0; start < n; start += kFlush) {
+    const int64_t end = std::min(n, start + kFlush);
+    float s1[kLanes] = {}, s2[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int k = 0; k < kLanes; ++k) {
+        s1[k] += dy[i + k];
+        s2[k] += dy[i + k] * (x[i + k] - mean);
+      }
+    for (; i < end; ++i) {
+      s1[0] += dy[i];
+      s2[0] += dy[i] * (x[i] - mean);
+    }
+    for (int k = 0; k < kLanes; ++k) total.first += s1[k], total.second += s2[k];
+  }
+  return total;
+}
+
+const float* channel_values(OpContext& ctx, size_t index, int64_t c) {
+  const ir::Tensor& t = ctx.input(index);
+  if (static_cast<int64_t>(t.numel()) != c) fail(ctx, "input " + std::to_string(index) + " must hold one value per channel");
+  return t.data<float>();
+}
+
+// Y = (X - mean) / sqrt(var + eps) * scale + B with mean / var (biased) of each channel.
+void batchnorm_training(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ChannelLayout l = channel_layout(ctx, x);
+  const float* scale = channel_values(ctx, 1, l.c);
+  const float* bias = channel_values(ctx, 2, l.c);
+  const float eps = ctx.node().attr_float("epsilon", 1e-5f);
+  const float* xv = x.data<float>();
+  float* y = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, x.dims));
+  float* mean = mutable_floats(ctx.allocate_output(1, ir::DataType::float32, {l.c}));
+  float* var = mutable_floats(ctx.allocate_output(2, ir::DataType::float32, {l.c}));
+  ctx.threads().parallel_for(static_cast<size_t>(l.c), 1, [&](size_t lo, size_t hi) {
+    for (size_t ch = lo; ch < hi; ++ch) {
+      const float shift = xv[static_cast<int64_t>(ch) * l.plane];
+      PairSums sums;
+      for (int64_t b = 0; b < l.n; ++b) {
+        const PairSums part = centred_sums(xv + (b * l.c + static_cast<int64_t>(ch)) * l.plane, l.plane, shift);
+        sums.first += part.first;
+        sums.second += part.second;
+      }
+      const double centred_mean = sums.first / l.count();
+      const double m = shift + centred_mean;
+      const double raw_var = sums.second / l.count() - centred_mean * centred_mean;
+      const double v = raw_var < 0 ? 0.0 : raw_var;  // rounding can dip below 0; NaN stays NaN
+      mean[ch] = static_cast<float>(m);
+      var[ch] = static_cast<float>(v);
+      const float mf = static_cast<float>(m), a = static_cast<float>(scale[ch] / std::sqrt(v + eps)), beta = bias[ch];
+      for (int64_t b = 0; b < l.n; ++b) {
+        const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
+        for (int64_t i = 0; i < l.plane; ++i) y[offset + i] = (xv[offset + i] - mf) * a + beta;
+      }
+    }
+  });
+}
+
+// With xhat = (X - mean) * inv, inv = 1 / sqrt(var + eps), sums over each channel:
+// dB = sum dY, dScale = sum dY * xhat, dX = scale * inv * (dY - dB / count - xhat * dScale / count).
+void batchnorm_grad(OpContext& ctx) {
+  const ir::Tensor& dy = ctx.input(0);
+  const ir::Tensor& x = ctx.input(1);
+  if (dy.dims != x.dims) fail(ctx, "dY and X must have the same shape");
+  const ChannelLayout l = channel_layout(ctx, x);
+  const float* scale = channel_values(ctx, 2, l.c);
+  const float* mean = channel_values(ctx, 3, l.c);
+  const float* var = channel_values(ctx, 4, l.c);
+  const float eps = ctx.node().attr_float("epsilon", 1e-5f);
+  const float* g = dy.data<float>();
+  const float* xv = x.data<float>();
+  float* dx = ctx.output_wanted(0) ? mutable_floats(ctx.allocate_output(0, ir::DataType::float32, x.dims)) : nullptr;
+  float* dscale = ctx.output_wanted(1) ? mutable_floats(ctx.allocate_output(1, ir::DataType::float32, {l.c})) : nullptr;
+  float* dbias = ctx.output_wanted(2) ? mutable_floats(ctx.allocate_output(2, ir::DataType::float32, {l.c})) : nullptr;
+  ctx.threads().parallel_for(static_cast<size_t>(l.c), 1, [&](size_t lo, size_t hi) {
+    for (size_t ch = lo; ch < hi; ++ch) {
+      const double inv = 1.0 / std::sqrt(static_cast<double>(var[ch]) + eps);
+      const float m = mean[ch];
+      double sum_dy = 0, sum_dy_centred = 0;
+      for (int64_t b = 0; b < l.n; ++b) {
+        const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
+        const PairSums part = grad_sums(g + offset, xv + offset, l.plane, m);
+        sum_dy += part.first;
+        sum_dy_centred += part.second;
+      }
+      const double d_scale = sum_dy_centred * inv;
+      if (dscale) dscale[ch] = static_cast<float>(d_scale);
+      if (dbias) dbias[ch] = static_cast<float>(sum_dy);
+      if (!dx) continue;
+      const float k = static_cast<float>(scale[ch] * inv), mean_dy = static_cast<float>(sum_dy / l.count());
+      const float xhat_k = static_cast<float>(inv * d_scale / l.count());
+      for (int64_t b = 0; b < l.n; ++b) {
+        const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
+        for (int64_t i = 0; i < l.plane; ++i)
+          dx[offset + i] = k * (g[offset + i] - mean_dy - (xv[offset + i] - m) * xhat_k);
+      }
+    }
+  });
+}
+
+bool all_float32(const ir::Node&, std::span<const ir::DataType> types) {
+  for (ir::DataType t : types)
+    if (t != ir::DataType::float32) return false;
+  return !types.empty();
+}
+
+}  // namespace
+
+void add_norm_train_kernels(std::vector<KernelDef>& table) {
+  table.push_back({ir::OpKind::BatchNormTraining, KernelKind::reference, batchnorm_training, all_float32});
+  table.push_back({ir::OpKind::BatchNormGrad, KernelKind::reference, batchnorm_grad, all_float32});
+}
+
+}  // namespace mhub::engine::cpu

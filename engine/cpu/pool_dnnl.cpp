@@ -1,0 +1,104 @@
+// Fast float32 MaxPool / AveragePool through oneDNN (2-D and 3-D, plain layouts). Registered
+// after pool_fast.cpp's 2-D MaxPool, which is faster on plain NCHW.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "engine/ops/conv_geometry.h"
+#include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/dnnl_common.h"
+#include "engine/cpu/gemm.h"
+#include "engine/cpu/nn_util.h"
+
+namespace mhub::engine::cpu {
+
+namespace {
+
+using dnnl::memory;
+
+// Fast float32 MaxPool / AveragePool (no indices output, no storage_order) on plain layouts.
+// Primitives are cached like convolutions (keyed by node and input shape).
+struct PoolPlan {
+  dnnl::pooling_v2_forward pool;
+  memory::desc src, dst, scratch;
+  std::vector<int64_t> out_dims;
+};
+std::mutex pool_cache_mutex;
+std::map<std::pair<std::string, std::vector<int64_t>>, std::shared_ptr<PoolPlan>> pool_cache;
+
+void pool_dnnl(OpContext& ctx) {
+  const ir::Node& node = ctx.node();
+  const ir::Tensor& x = ctx.input(0);
+  set_dnnl_threads(ctx.threads().size());
+  std::pair<std::string, std::vector<int64_t>> key{dnnl_attribute_signature(node), x.dims};
+  std::shared_ptr<PoolPlan> plan;
+  {
+    std::lock_guard<std::mutex> lock(pool_cache_mutex);
+    auto it = pool_cache.find(key);
+    if (it != pool_cache.end()) plan = it->second;
+  }
+  if (!plan) {
+    size_t rank = x.dims.size();
+    std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
+    bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
+    ops::ConvGeometry g = ops::conv_geometry(ctx.node(), in, node.attr_ints("kernel_shape"), ceil_mode);
+    plan = std::make_shared<PoolPlan>();
+    memory::dims src_dims(x.dims.begin(), x.dims.end()), dst_dims = {x.dims[0], x.dims[1]};
+    dst_dims.insert(dst_dims.end(), g.out.begin(), g.out.end());
+    plan->out_dims.assign(dst_dims.begin(), dst_dims.end());
+    // oneDNN's right padding must reach the last window even when ceil_mode adds one.
+    memory::dims pr;
+    for (size_t d = 0; d < g.rank(); ++d) {
+      int64_t ek = (g.kernel[d] - 1) * g.dilation[d] + 1;
+      pr.push_back(std::max<int64_t>(g.pad_end[d], (g.out[d] - 1) * g.stride[d] + ek - g.in[d] - g.pad_begin[d]));
+    }
+    memory::dims dil;
+    for (int64_t d : g.dilation) dil.push_back(d - 1);
+    plan->src = memory::desc(src_dims, memory::data_type::f32, dnnl_plain_tag(rank));
+    plan->dst = memory::desc(dst_dims, memory::data_type::f32, dnnl_plain_tag(rank));
+    dnnl::algorithm alg = node.op == ir::OpKind::MaxPool ? dnnl::algorithm::pooling_max
+                          : node.attr_int("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
+                                                                  : dnnl::algorithm::pooling_avg_exclude_padding;
+    dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, plan->src, plan->dst,
+                                        memory::dims(g.stride.begin(), g.stride.end()),
+                                        memory::dims(g.kernel.begin(), g.kernel.end()), dil,
+                                        memory::dims(g.pad_begin.begin(), g.pad_begin.end()), pr);
+    dnnl::primitive_attr attr;  // plans are shared across threads: each run brings its own scratchpad
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, dnnl_cpu_engine());
+    plan->pool = dnnl::pooling_v2_forward(pd);
+    plan->scratch = pd.scratchpad_desc();
+    std::lock_guard<std::mutex> lock(pool_cache_mutex);
+    if (pool_cache.size() > 4096) pool_cache.clear();
+    pool_cache[key] = plan;
+  }
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan->out_dims);
+  dnnl::stream stream(dnnl_cpu_engine());
+  memory src(plan->src, dnnl_cpu_engine(), const_cast<float*>(x.data<float>()));
+  memory dst(plan->dst, dnnl_cpu_engine(), mutable_floats(y));
+  plan->pool.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, memory(plan->scratch, dnnl_cpu_engine())}});
+  stream.wait();
+}
+
+// Plain 2-D/3-D float pooling without the indices output: what oneDNN computes the same way.
+// (Average pooling with ceil_mode differs at the clipped last window, so it stays reference.)
+bool pool_dnnl_supports(const ir::Node& node, std::span<const ir::DataType> types) {
+  if (types.empty() || types[0] != ir::DataType::float32) return false;
+  if (node.outputs.size() > 1 && !node.outputs[1].empty()) return false;
+  if (node.attr_int("storage_order", 0) != 0) return false;
+  if (node.op == ir::OpKind::AveragePool && node.attr_int("ceil_mode", 0) != 0) return false;
+  size_t k = node.attr_ints("kernel_shape").size();
+  return k == 2 || k == 3;
+}
+
+}  // namespace
+
+void add_pool_dnnl_kernels(std::vector<KernelDef>& table) {
+  table.push_back({ir::OpKind::MaxPool, KernelKind::fast, pool_dnnl, pool_dnnl_supports});
+  table.push_back({ir::OpKind::AveragePool, KernelKind::fast, pool_dnnl, pool_dnnl_supports});
+}
+
+}  // namespace mhub::engine::cpu

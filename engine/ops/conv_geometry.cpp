@@ -1,0 +1,57 @@
+#include "engine/ops/conv_geometry.h"
+
+#include <algorithm>
+#include <string>
+
+#include "engine/ops/shape.h"
+
+namespace mhub::engine::ops {
+
+namespace {
+std::vector<int64_t> attr_or(const ir::Node& node, const char* name, size_t rank, int64_t fill) {
+  std::vector<int64_t> v = node.attr_ints(name);
+  if (v.empty()) v.assign(rank, fill);
+  return v;
+}
+}  // namespace
+
+ConvGeometry conv_geometry(const ir::Node& node, const std::vector<int64_t>& in,
+                           const std::vector<int64_t>& kernel, bool ceil_mode) {
+  size_t rank = in.size();
+  ConvGeometry g;
+  g.in = in;
+  g.kernel = kernel;
+  g.stride = attr_or(node, "strides", rank, 1);
+  g.dilation = attr_or(node, "dilations", rank, 1);
+  std::vector<int64_t> pads = attr_or(node, "pads", rank * 2, 0);
+  if (kernel.size() != rank || g.stride.size() != rank || g.dilation.size() != rank || pads.size() != rank * 2)
+    fail(node, "kernel_shape, strides, dilations or pads do not match the input's spatial rank " +
+                  std::to_string(rank));
+  std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  g.pad_begin.assign(pads.begin(), pads.begin() + rank);
+  g.pad_end.assign(pads.begin() + rank, pads.end());
+  g.out.resize(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    if (g.stride[i] < 1 || g.dilation[i] < 1) fail(node, "strides and dilations must be >= 1");
+    int64_t ek = (kernel[i] - 1) * g.dilation[i] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      int64_t out = (in[i] + g.stride[i] - 1) / g.stride[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * g.stride[i] + ek - in[i]);
+      int64_t small = total / 2;
+      g.pad_begin[i] = auto_pad == "SAME_UPPER" ? small : total - small;
+      g.pad_end[i] = total - g.pad_begin[i];
+      g.out[i] = out;
+      continue;
+    }
+    if (auto_pad == "VALID") g.pad_begin[i] = g.pad_end[i] = 0;
+    int64_t span = in[i] + g.pad_begin[i] + g.pad_end[i] - ek;
+    if (span < 0) fail(node, "the kernel is larger than the padded input");
+    int64_t out = ceil_mode ? (span + g.stride[i] - 1) / g.stride[i] + 1 : span / g.stride[i] + 1;
+    // ceil_mode: the last window must start inside the input or its begin padding.
+    if (ceil_mode && (out - 1) * g.stride[i] >= in[i] + g.pad_begin[i]) --out;
+    g.out[i] = out;
+  }
+  return g;
+}
+
+}  // namespace mhub::engine::ops

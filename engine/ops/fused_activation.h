@@ -1,0 +1,30 @@
+// The internal attributes by which the load-time passes fuse an activation into a Conv / Gemm /
+// MatMul node (engine/core/passes: nn_fusion, matmul_fusion): mhub_activation = "Relu" | "Clip" |
+// "Gelu" | "GeluTanh", and for Clip its bounds mhub_clip_min / mhub_clip_max. Read here once (every
+// kernel that honours them asks fused_activation_of), written here once (the passes call
+// set_fused_activation). Host code.
+#pragma once
+
+#include <string_view>
+
+#include "engine/ir/graph.h"
+#include "engine/ops/activation.h"
+
+namespace mhub::engine::ops {
+
+struct FusedActivation {
+  Activation act = Activation::none;
+  float lo = 0, hi = 0;  // Clip's bounds
+};
+
+// The node's fused activation (none when it has no mhub_activation). An unknown name throws
+// mhub::Error (internal): only the passes write the attribute.
+FusedActivation fused_activation_of(const ir::Node& node);
+
+// Records `fused` on `node` (replacing any fused activation it had; none removes it).
+void set_fused_activation(ir::Node& node, const FusedActivation& fused);
+
+// The attribute value naming `act` ("" for none).
+std::string_view activation_name(Activation act);
+
+}  // namespace mhub::engine::ops

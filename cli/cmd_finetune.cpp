@@ -105,7 +105,7 @@ std::vector<std::pair<std::string, std::string>> training_settings(const train::
       {"optimizer", t.optimizer}, {"lr", number(o.lr)}, {"schedule", o.schedule},
       {"warmup_steps", std::to_string(o.warmup_steps)}, {"epochs", std::to_string(o.epochs)},
       {"batch_size", std::to_string(o.batch_size)}, {"weight_decay", number(weight_decay)},
-      {"loss", "cross_entropy"}, {"label_smoothing", number(t.label_smoothing)}, {"seed", std::to_string(o.seed)},
+      {"loss", train::loss_name(t.loss)}, {"label_smoothing", number(t.label_smoothing)}, {"seed", std::to_string(o.seed)},
       {"precision", t.precision}, {"data", o.data}};
   if (sgd) {
     settings.emplace_back("momentum", number(t.momentum));
@@ -125,7 +125,7 @@ std::vector<std::pair<std::string, std::string>> training_settings(const train::
 }
 
 struct FinetuneCli {
-  std::string model, freeze, mean, std, input_size, device;
+  std::string model, freeze, mean, std, input_size, device, loss = "cross-entropy";
   train::FinetuneOptions options;
   double weight_decay = -1;
   bool json = false;
@@ -154,7 +154,12 @@ void add_finetune(CLI::App& app) {
   command->add_option("--weight-decay", cli->weight_decay, "Weight decay (default 0 for sgd, 0.01 for adamw; decoupled for adamw)");
   command->add_option("--schedule", o.schedule, "Learning-rate schedule: constant, cosine, step (x0.1 each epoch) or onecycle")->capture_default_str();
   command->add_option("--warmup-steps", o.warmup_steps, "Linear warm-up over this many optimizer steps")->capture_default_str();
-  command->add_option("--label-smoothing", o.trainer.label_smoothing, "Cross-entropy label smoothing in [0, 1)")->capture_default_str();
+  command->add_option("--loss", cli->loss,
+                      "cross-entropy (softmax over the logits), or mse, l1, bce (BCE with logits: a sigmoid per class) "
+                      "comparing the logits with the one-hot row of each example's class label; means over the batch "
+                      "as in PyTorch")
+      ->capture_default_str()->check(CLI::IsMember({"cross-entropy", "mse", "l1", "bce"}));
+  command->add_option("--label-smoothing", o.trainer.label_smoothing, "Cross-entropy label smoothing in [0, 1) (--loss cross-entropy only)")->capture_default_str();
   command->add_option("--clip-norm", o.trainer.clip_norm, "Clip the global gradient L2 norm to this value (0: off)")->capture_default_str();
   command->add_option("--accumulate", o.trainer.accumulate, "Batches whose gradients are averaged per optimizer step")->capture_default_str();
   command->add_option("--num-classes", o.num_classes, "Replace the final Gemm (or MatMul + bias) head with a fresh one of this many classes");
@@ -181,6 +186,7 @@ void add_finetune(CLI::App& app) {
     o.model_path = resolve_model(cli->model);
     o.trainer.freeze = train::split_globs(cli->freeze);
     o.trainer.weight_decay = cli->weight_decay;
+    o.trainer.loss = train::parse_loss_kind(cli->loss);
     o.input_size = parse_input_size(cli->input_size);
     Normalization norm = pick_normalization(cli->model, o.model_path, nullptr, cli->mean, cli->std);
     if (norm.origin != "--mean/--std" && !train::open_dataset(o.data, "test")->scaled_pixels()) norm = {};

@@ -15,7 +15,7 @@
 #include "engine/core/float_types.h"
 #include "engine/core/session.h"
 #include "onnx_io/model_io.h"
-#include "onnx_io/npy.h"
+#include "engine/ir/npy.h"
 #include "onnx_io/tensor_proto.h"
 #include "runner/values.h"
 
@@ -162,7 +162,7 @@ void add_run(CLI::App& app) {
         bool npy_ok = t.dtype != ir::DataType::string && t.dtype != ir::DataType::bfloat16 && ir::bits_of(t.dtype) >= 8 &&
                       !(ir::is_float(t.dtype) && ir::bits_of(t.dtype) == 8);
         std::filesystem::path file = std::filesystem::path(options->output_dir) / (sanitize(name) + (npy_ok ? ".npy" : ".pb"));
-        if (npy_ok) onnx_io::write_npy(t, file.string());
+        if (npy_ok) ir::write_npy(t, file.string());
         else onnx_io::write_tensor_file(t, file.string());
         entry["file"] = file.string();
       }

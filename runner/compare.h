@@ -1,7 +1,8 @@
 // Comparing an engine result with an expected value, as the ONNX backend suite does:
 // |actual - expected| <= atol + rtol * |expected| for floating types, NaN equals NaN, infinities
 // must match exactly; integers, bools and strings must be equal. Shapes and element types must
-// match exactly.
+// match exactly. The one comparison of results: conformance, the runner and the op specs'
+// backend-suite cases (tests/ops/mini_runner) use it.
 #pragma once
 
 #include <optional>

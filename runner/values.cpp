@@ -1,6 +1,6 @@
 #include "runner/values.h"
 
-#include "onnx_io/npy.h"
+#include "engine/ir/npy.h"
 
 namespace mhub::runner {
 
@@ -17,7 +17,7 @@ engine::Value to_value(onnx_io::DataValue data) {
 
 engine::Value read_value_file(const std::string& path, const ir::Type& type) {
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0)
-    return engine::Value::of(onnx_io::read_npy(path));
+    return engine::Value::of(ir::read_npy(path));
   return to_value(onnx_io::read_data_file(path, type));
 }
 

@@ -18,6 +18,10 @@ batches and writes, under OUT/<model>/:
   <opt>/final_state__<buf>.npy BatchNorm running statistics after the 20 steps (CNN)
   <opt>/hyper.json            optimizer hyper-parameters
   initial__<param>.npy        every parameter before training
+  loss_<loss>/losses.npy      (CNN only) the loss of each of the 20 SGD steps when training with
+                              another loss of `mhub finetune --loss`: mse, l1, bce (BCE with
+                              logits) against the one-hot rows of the class labels, and
+                              cross_entropy_smooth (label smoothing 0.1)
 Plus OUT/losses/: logits/targets and torch's value + gradient for cross-entropy (with label
 smoothing 0.1), MSE, BCE-with-logits and L1, each with reduction='mean'.
 Plus OUT/images/: a two-class image folder (PNG, RGB JPEG, greyscale JPEG, one non-image file)
@@ -106,7 +110,21 @@ def file_name(name):
     return name.replace("/", "_")
 
 
-def run_model(out, name, make_model, make_batch, save_grads):
+def one_hot(y, z):
+    return torch.nn.functional.one_hot(y, z.shape[1]).float()
+
+
+# The losses of `mhub finetune --loss` other than plain cross-entropy; their targets are the
+# one-hot rows of the class labels, as mhub makes them (engine/train/losses.h).
+OTHER_LOSSES = {
+    "mse": lambda z, y: torch.nn.functional.mse_loss(z, one_hot(y, z)),
+    "l1": lambda z, y: torch.nn.functional.l1_loss(z, one_hot(y, z)),
+    "bce": lambda z, y: torch.nn.functional.binary_cross_entropy_with_logits(z, one_hot(y, z)),
+    "cross_entropy_smooth": lambda z, y: torch.nn.functional.cross_entropy(z, y, label_smoothing=0.1),
+}
+
+
+def run_model(out, name, make_model, make_batch, save_grads, other_losses=False):
     root = os.path.join(out, name)
     torch.manual_seed(1)
     initial = make_model()
@@ -159,6 +177,22 @@ def run_model(out, name, make_model, make_batch, save_grads):
             json.dump(hyper, f, indent=1, sort_keys=True)
             f.write("\n")
         print(f"{name}/{opt_name}: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+    if not other_losses:
+        return
+    for loss_name, loss_fn in OTHER_LOSSES.items():
+        model = make_model()
+        model.load_state_dict(initial.state_dict())
+        model.train()
+        opt = make_optimizer(OPTIMIZERS["sgd"], model.parameters())
+        losses = []
+        for x, y in batches:
+            loss = loss_fn(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            losses.append(loss.item())
+            opt.step()
+        save(f"{root}/loss_{loss_name}/losses.npy", np.array(losses, dtype=np.float32))
+        print(f"{name}/sgd --loss {loss_name}: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 
 
 def write_loss_fixtures(out):
@@ -213,7 +247,7 @@ def main():
         g = torch.Generator().manual_seed(100 + i)
         return torch.randn(4, 1, 12, 12, generator=g), torch.randint(0, 5, (4,), generator=g)
 
-    run_model(out, "cnn", SmallCNN, cnn_batch, save_grads=True)
+    run_model(out, "cnn", SmallCNN, cnn_batch, save_grads=True, other_losses=True)
 
     def transformer_batch(i):
         g = torch.Generator().manual_seed(200 + i)

@@ -13,7 +13,7 @@
 #include "engine/cuda/cuda_backend.h"
 #include "engine/cuda/cuda_kernels.h"
 #include "onnx_io/model_io.h"
-#include "onnx_io/npy.h"
+#include "engine/ir/npy.h"
 #include "tests/ops/spec_runner.h"
 
 using namespace mhub;
@@ -58,7 +58,7 @@ TEST_CASE("op spec coverage on the GPU against the floor") {
 TEST_CASE("the bundled fashion-cnn runs on the GPU with the CPU's predictions") {
   const std::string root = source_dir() + "/models/fashion-cnn/";
   const ir::Model model = onnx_io::load_model(root + "model.onnx");
-  const ir::Tensor images = onnx_io::read_npy(root + "sample_input.npy");
+  const ir::Tensor images = ir::read_npy(root + "sample_input.npy");
   engine::Session cpu_session(model);
   engine::SessionOptions options;
   options.preferred_backend = &engine::cuda::cuda_backend(0);

@@ -11,7 +11,7 @@
 #include "engine/core/float_types.h"
 #include "engine/core/session.h"
 #include "onnx_io/data_value.h"
-#include "onnx_io/npy.h"
+#include "engine/ir/npy.h"
 #include "onnx_io/onnx_schema.pb.h"
 #include "runner/compare.h"
 #include "test_support.h"
@@ -165,16 +165,16 @@ TEST_SUITE("engine_core") {
     int64_t values[6] = {1, -2, 3, -4, 5, 1LL << 40};
     ir::Tensor t = ir::Tensor::from_bytes(ir::DataType::int64, {2, 3}, values, sizeof values);
     std::string path = (dir / "a.npy").string();
-    onnx_io::write_npy(t, path);
-    ir::Tensor back = onnx_io::read_npy(path);
+    ir::write_npy(t, path);
+    ir::Tensor back = ir::read_npy(path);
     CHECK(back.dtype == ir::DataType::int64);
     CHECK(back.dims == std::vector<int64_t>{2, 3});
     CHECK(std::memcmp(back.bytes(), values, sizeof values) == 0);
-    CHECK(onnx_io::serialize_npy(t).find("\n") % 64 == 63);  // data aligned to 64 bytes
+    CHECK(ir::serialize_npy(t).find("\n") % 64 == 63);  // data aligned to 64 bytes
 
     ir::Tensor scalar = floats({7});
     scalar.dims = {};
-    ir::Tensor scalar_back = onnx_io::parse_npy(onnx_io::serialize_npy(scalar), "s.npy");
+    ir::Tensor scalar_back = ir::parse_npy(ir::serialize_npy(scalar), "s.npy");
     CHECK(scalar_back.dims.empty());
 
     // a version 2 header, bool
@@ -184,19 +184,19 @@ TEST_SUITE("engine_core") {
     v2.append(reinterpret_cast<const char*>(&len), 4);
     v2 += header;
     v2 += std::string("\x01\x00\x01", 3);
-    ir::Tensor flags = onnx_io::parse_npy(v2, "v2.npy");
+    ir::Tensor flags = ir::parse_npy(v2, "v2.npy");
     CHECK(flags.dtype == ir::DataType::boolean);
     CHECK(flags.dims == std::vector<int64_t>{3});
 
     auto error_of = [](std::string bytes) -> std::string {
       try {
-        onnx_io::parse_npy(std::move(bytes), "bad.npy");
+        ir::parse_npy(std::move(bytes), "bad.npy");
       } catch (const Error& error) {
         return error.what();
       }
       return "";
     };
-    std::string good = onnx_io::serialize_npy(t);
+    std::string good = ir::serialize_npy(t);
     std::string fortran = good;
     fortran.replace(fortran.find("False"), 5, "True ");
     CHECK(error_of(fortran).find("Fortran") != std::string::npos);

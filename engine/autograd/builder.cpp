@@ -5,6 +5,18 @@
 
 namespace mhub::autograd {
 
+ir::ValueInfo float_value_info(const std::string& name, std::optional<std::vector<int64_t>> dims) {
+  ir::ValueInfo info;
+  info.name = name;
+  std::optional<ir::Shape> shape;
+  if (dims) {
+    shape = ir::Shape{};
+    for (auto d : *dims) shape->dims.push_back(ir::Dim::of(d));
+  }
+  info.type = ir::Type::tensor(ir::DataType::float32, shape);
+  return info;
+}
+
 Builder::Builder(ir::Graph& graph, std::map<std::string, std::vector<int64_t>> shapes, int64_t opset)
     : graph_(graph), shapes_(std::move(shapes)), opset_(opset) {}
 

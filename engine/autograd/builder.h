@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ using ir::float_attr;
 using ir::int_attr;
 using ir::ints_attr;
 using ir::string_attr;
+
+// A float32 tensor value of static `dims` (a tensor without shape when nullopt): the graph
+// inputs and outputs the training graph adds.
+ir::ValueInfo float_value_info(const std::string& name, std::optional<std::vector<int64_t>> dims);
 
 class Builder {
  public:

@@ -1,10 +1,13 @@
 // The explicit table of backward rules: one row per op family, each naming the function of
-// rules_<family>.cpp that adds the family's rules.
+// rules_<family>.cpp that adds the family's rules by op name. The table turns the names into
+// OpKind slots once, so looking a rule up is an index.
 #include <array>
+#include <vector>
 
 #include "common/error.h"
 #include "engine/autograd/rules.h"
 #include "engine/autograd/training_graph.h"
+#include "engine/ir/ops.h"
 
 namespace mhub::autograd {
 
@@ -28,6 +31,8 @@ constexpr std::array kRegistrations = {
     FamilyRules{F::softmax, add_softmax_rules},
 };
 
+// Every rule by op name. A name that is no ONNX operator could never be found again (a typo in a
+// family), and a family may add rules only for its own ops, once.
 std::map<std::string, Rule> build_rules() {
   std::map<std::string, Rule> table;
   for (const FamilyRules& row : kRegistrations) {
@@ -35,7 +40,9 @@ std::map<std::string, Rule> build_rules() {
     row.add(added);
     for (const auto& [op_type, rule] : added) {
       const ir::OpKind op = ir::lookup_op("", op_type);
-      if (op == ir::OpKind::opaque || ir::op_family(op) != row.family || !table.emplace(op_type, rule).second)
+      if (op == ir::OpKind::opaque)
+        throw Error(ErrorCategory::internal, "rule table: a backward rule is registered for '" + op_type + "', which is no ONNX operator");
+      if (ir::op_family(op) != row.family || !table.emplace(op_type, rule).second)
         throw Error(ErrorCategory::internal, "rule table: the rule of " + op_type + " is added by family " +
                                                  std::string(ir::family_name(row.family)) + ", not " +
                                                  std::string(ir::family_name(ir::op_family(op))) + ", or twice");
@@ -49,13 +56,19 @@ const std::map<std::string, Rule>& rules() {
   return table;
 }
 
+std::vector<Rule> rules_by_kind() {
+  std::vector<Rule> table(static_cast<size_t>(ir::OpKind::opaque) + 1, nullptr);
+  for (const auto& [name, rule] : rules()) table[static_cast<size_t>(ir::lookup_op("", name))] = rule;
+  return table;
+}
+
 }  // namespace
 
 std::span<const FamilyRules> rule_registrations() { return kRegistrations; }
 
-Rule find_rule(const std::string& op_type) {
-  auto it = rules().find(op_type);
-  return it == rules().end() ? nullptr : it->second;
+Rule find_rule(ir::OpKind op) {
+  static const std::vector<Rule> table = rules_by_kind();
+  return table[static_cast<size_t>(op)];
 }
 
 std::vector<std::string> rule_names() {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/autograd/builder.h"
+#include "engine/ir/ops.h"
 
 namespace mhub::autograd {
 
@@ -21,8 +22,9 @@ struct RuleCall {
 
 using Rule = void (*)(Builder& b, RuleCall& call);
 
-// nullptr when `op_type` has no rule.
-Rule find_rule(const std::string& op_type);
+// The rule of an operator, looked up by kind (rule_table.cpp); nullptr when it has none (custom
+// domains, internal ops and opaque nodes never have one).
+Rule find_rule(ir::OpKind op);
 // Every op with a rule, sorted (the same list as differentiable_ops()).
 std::vector<std::string> rule_names();
 

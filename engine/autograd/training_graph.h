@@ -5,9 +5,17 @@
 // standard_ops_only it is written in standard ONNX ops only, so any runtime that runs ONNX runs
 // it (scripts/check_training_graph_with_ort.py checks it in ONNX Runtime).
 //
-// The training model's inputs are the forward model's inputs plus `target` (float [N, classes]:
-// the target distribution, one-hot or label-smoothed, built by the caller). Its outputs are
-//   loss                      scalar, mean cross-entropy over the batch
+// build_training_model runs the steps, each with its contract in its own header:
+//   1. preparation      training_shapes.h   static dims of every value
+//   2. forward          training_forward.h  training-mode BatchNormalization, Dropout, MaxPool
+//   3. loss             training_loss.h     the selected loss and d(loss)/d(logits)
+//   4. differentiation  differentiate.h     backward rules looked up by OpKind (rules.h)
+//   5. optimizer wiring (here)              one output per gradient and running statistic
+//
+// The training model's inputs are the forward model's inputs plus `target` (float, shaped like
+// the logits [N, classes]: the target distribution for cross-entropy, the values the logits
+// should reach for the other losses; built by the caller, engine/train/losses.h). Its outputs are
+//   loss                      scalar, the mean loss over the batch
 //   logits                    the forward output
 //   grad/<param>              d(loss)/d(param) for every trainable parameter, in `params` order
 //   running/<buffer>          updated BatchNormalization running statistics (torch semantics:
@@ -20,18 +28,11 @@
 #include <string>
 #include <vector>
 
+#include "engine/autograd/training_forward.h"
+#include "engine/autograd/training_loss.h"
 #include "engine/ir/graph.h"
 
 namespace mhub::autograd {
-
-// A training-mode Dropout becomes x * mask with the mask an extra graph input, so the caller
-// draws it from its own seeded generator (reproducible with --seed and --resume) and the
-// backward pass is the Mul rule.
-struct DropoutMask {
-  std::string input;          // graph input name, float, shape `dims`
-  std::vector<int64_t> dims;
-  float ratio = 0.5f;         // feed 0 with probability ratio, else 1 / (1 - ratio)
-};
 
 struct TrainingModel {
   ir::Model model;
@@ -47,6 +48,7 @@ struct TrainingGraphOptions {
   // (so small float16 gradients do not flush to zero) and every grad/<param> output is divided
   // by it again, so the outputs are the true gradients (inf/NaN when the scaled pass overflowed).
   bool loss_scale_input = false;
+  LossKind loss = LossKind::cross_entropy;
 };
 
 // `trainable`: initializer names to differentiate (float initializers only). Throws

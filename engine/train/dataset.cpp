@@ -11,7 +11,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
-#include "engine/train/npy.h"
+#include "engine/ir/npy.h"
 
 namespace mhub::train {
 namespace fs = std::filesystem;
@@ -143,18 +143,18 @@ std::unique_ptr<Dataset> open_idx_pair(const std::string& images_path, const std
 }
 
 std::unique_ptr<Dataset> open_npy_pair(const std::string& inputs_path, const std::string& labels_path) {
-  const NpyArray inputs = read_npy(inputs_path), labels = read_npy(labels_path);
+  const ir::Tensor inputs = ir::read_npy(inputs_path), labels = ir::read_npy(labels_path);
   if (inputs.dims.empty() || labels.dims.empty() || labels.dims[0] != inputs.dims[0])
     throw Error(ErrorCategory::format, labels_path + ": its first dimension must equal the example count of " + inputs_path);
   std::vector<int64_t> shape(inputs.dims.begin() + 1, inputs.dims.end());
   if (shape.empty()) shape = {1};
   const std::string description = inputs_path + "," + labels_path;
-  if (!labels.is_float() && labels.dims.size() == 1)
-    return std::make_unique<InMemoryDataset>(description, shape, std::vector<uint8_t>{}, inputs.to_floats(),
-                                             labels.to_int64s(), std::vector<float>{}, 0);
+  if (!ir::is_float(labels.dtype) && labels.dims.size() == 1)
+    return std::make_unique<InMemoryDataset>(description, shape, std::vector<uint8_t>{}, ir::npy_floats(inputs),
+                                             ir::npy_int64s(labels), std::vector<float>{}, 0);
   const size_t width = labels.dims[0] ? labels.numel() / static_cast<size_t>(labels.dims[0]) : 1;
-  return std::make_unique<InMemoryDataset>(description, shape, std::vector<uint8_t>{}, inputs.to_floats(),
-                                           std::vector<int64_t>{}, labels.to_floats(), width);
+  return std::make_unique<InMemoryDataset>(description, shape, std::vector<uint8_t>{}, ir::npy_floats(inputs),
+                                           std::vector<int64_t>{}, ir::npy_floats(labels), width);
 }
 
 std::unique_ptr<Dataset> open_csv(const std::string& path) {

@@ -131,7 +131,7 @@ void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
 
 EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean, const std::vector<float>& std,
-                    const engine::Backend* backend) {
+                    const engine::Backend* backend, LossKind loss_kind) {
   ir::Model model = given;
   strip_final_softmax(model);  // cross-entropy wants logits; argmax is the same either way
   const int64_t fixed = fixed_batch(model);
@@ -165,7 +165,7 @@ EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batc
       throw Error(ErrorCategory::unsupported, "eval: the model's first output must be logits [batch, classes]");
     const int64_t classes = logits.dims[1];
     std::vector<float> z(logits.data<float>(), logits.data<float>() + logits.numel());
-    const auto loss = cross_entropy(z, batch->rows(), classes, batch->labels);
+    const auto loss = compute_loss(loss_kind, z, batch->rows(), classes, loss_targets(loss_kind, batch->labels, classes));
     loss_sum += loss.value * static_cast<double>(batch->rows());
     for (int64_t r = 0; r < batch->rows(); ++r) {
       int64_t best = 0;
@@ -267,7 +267,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     report.train_loss = loss_sum / static_cast<double>(rows);
     report.train_accuracy = static_cast<double>(correct) / static_cast<double>(rows);
     const ir::Model current = trainer.export_model();
-    const EvalReport eval = evaluate(current, *test_data, batch_size, o.trainer.threads, o.mean, o.std, o.trainer.backend);
+    const EvalReport eval = evaluate(current, *test_data, batch_size, o.trainer.threads, o.mean, o.std, o.trainer.backend, o.trainer.loss);
     report.eval_loss = eval.loss;
     report.eval_accuracy = eval.accuracy;
     report.eval_examples = eval.examples;

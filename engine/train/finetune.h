@@ -69,13 +69,13 @@ struct EvalReport {
   int64_t examples = 0;
   double loss = 0, accuracy = 0;
 };
-// Mean cross-entropy and accuracy of `model` on `dataset`; batches of `batch_size` (the model's
-// own batch size when its input has a fixed one). Images are fitted to the model's fixed input
+// Mean `loss` (losses.h; cross-entropy unless told) and accuracy of `model` on `dataset`;
+// batches of `batch_size` (the model's own batch size when its input has a fixed one). Images are fitted to the model's fixed input
 // dims (fit_image); a final Softmax is skipped so the loss is computed on logits. Throws
 // mhub::Error as the session does. `backend`: where the model runs (nullptr: the CPU).
 EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean = {}, const std::vector<float>& std = {},
-                    const engine::Backend* backend = nullptr);
+                    const engine::Backend* backend = nullptr, LossKind loss = LossKind::cross_entropy);
 
 // Replaces the final Gemm's (or MatMul + bias Add's) weight and bias with freshly initialised
 // ones for `classes` outputs (uniform in +-1/sqrt(fan_in), as torch.nn.Linear). Throws

@@ -30,7 +30,7 @@ void fix_batch_dim(ir::Model& model, int64_t batch_size) {
 
 bool is_running_stat(const ir::Graph& g, const std::string& name) {
   for (const auto& n : g.nodes)
-    if (n.op_type == "BatchNormalization" && n.inputs.size() >= 5 && (n.inputs[3] == name || n.inputs[4] == name)) return true;
+    if (n.op == ir::OpKind::BatchNormalization && n.inputs.size() >= 5 && (n.inputs[3] == name || n.inputs[4] == name)) return true;
   return false;
 }
 
@@ -48,17 +48,6 @@ void own_float_initializers(ir::Graph& g) {
 }
 
 }  // namespace
-
-std::vector<float> smoothed_one_hot(const std::vector<int64_t>& labels, int64_t classes, float smoothing) {
-  std::vector<float> t(labels.size() * static_cast<size_t>(classes), smoothing / static_cast<float>(classes));
-  for (size_t r = 0; r < labels.size(); ++r) {
-    if (labels[r] < 0 || labels[r] >= classes)
-      throw Error(ErrorCategory::usage, "label " + std::to_string(labels[r]) + " is outside the model's " + std::to_string(classes) +
-                                            " classes; pass --num-classes to replace the head");
-    t[r * classes + labels[r]] += 1 - smoothing;
-  }
-  return t;
-}
 
 Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir, int64_t batch_size, TrainerOptions options)
     : forward_(forward), options_(std::move(options)), batch_size_(batch_size) {
@@ -87,8 +76,10 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   if (scaled && !(options_.initial_loss_scale > 0))
     throw Error(ErrorCategory::usage, "the initial loss scale must be positive");
   loss_scale_ = scaled ? options_.initial_loss_scale : 1.0;
+  loss_targets(options_.loss, {}, 1, options_.label_smoothing);  // a smoothing the loss cannot take fails here
   autograd::TrainingGraphOptions graph_options;
   graph_options.loss_scale_input = scaled;
+  graph_options.loss = options_.loss;
   ir::Model computed = forward_;  // what the training graph computes; forward_ stays float32
   if (options_.precision != "fp32")
     autograd::autocast(computed, scaled ? ir::DataType::float16 : ir::DataType::bfloat16);
@@ -138,7 +129,9 @@ float* Trainer::initializer_data(const std::string& name) {
 StepStats Trainer::train_batch(const Batch& batch, double lr) {
   if (batch.rows() != batch_size_)
     throw Error(ErrorCategory::internal, "trainer: batch of " + std::to_string(batch.rows()) + " rows, graph built for " + std::to_string(batch_size_));
-  const auto target = smoothed_one_hot(batch.labels, classes_, options_.label_smoothing);
+  if (batch.labels.size() != static_cast<size_t>(batch_size_))
+    throw Error(ErrorCategory::usage, "training: the data has no class label per example; the losses train against class labels");
+  const auto target = loss_targets(options_.loss, batch.labels, classes_, options_.label_smoothing);
   auto input = ir::Tensor::from_bytes(ir::DataType::float32, batch.input_dims, batch.inputs.data(), batch.inputs.size() * 4);
   auto target_tensor = ir::Tensor::from_bytes(ir::DataType::float32, {batch_size_, classes_}, target.data(), target.size() * 4);
   std::vector<std::pair<std::string, engine::Value>> feeds = {{input_name_, engine::Value::of(input)},

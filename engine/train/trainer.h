@@ -5,7 +5,8 @@
 // with the session, which knows them as mutable initializers (never folded, never cached by
 // kernels), so updates are always seen. One Trainer serves one
 // batch size (the training graph has static shapes); the data loader drops the last partial
-// batch. Loss is mean cross-entropy with optional label smoothing.
+// batch. The loss is TrainerOptions::loss (losses.h: mean cross-entropy with optional label
+// smoothing, MSE, L1 or BCE-with-logits against the batch's class labels).
 #pragma once
 
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "engine/ir/graph.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/loader.h"
+#include "engine/train/losses.h"
 #include "engine/train/optimizers.h"
 
 namespace mhub::engine {
@@ -31,7 +33,8 @@ struct TrainerOptions {
   double momentum = 0.9;                // sgd
   bool nesterov = false;                // sgd
   double weight_decay = -1;             // < 0: 0 for sgd, 0.01 for adamw
-  float label_smoothing = 0;
+  LossKind loss = LossKind::cross_entropy;
+  float label_smoothing = 0;            // cross-entropy only
   double clip_norm = 0;                 // 0: no clipping
   int accumulate = 1;                   // batches per optimizer step
   std::vector<std::string> freeze;      // globs of parameter names kept fixed
@@ -107,8 +110,5 @@ class Trainer {
   double loss_scale_ = 1;   // fp16 only
   int clean_steps_ = 0;     // fp16: steps since the scale last changed or overflowed
 };
-
-// The target distribution for cross-entropy: one-hot rows, label-smoothed.
-std::vector<float> smoothed_one_hot(const std::vector<int64_t>& labels, int64_t classes, float smoothing);
 
 }  // namespace mhub::train

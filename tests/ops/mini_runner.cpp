@@ -14,6 +14,7 @@
 #include "onnx_io/model_io.h"
 #include "onnx_io/onnx_schema.pb.h"
 #include "onnx_io/tensor_proto.h"
+#include "runner/compare.h"
 
 namespace mhub::test {
 
@@ -176,76 +177,7 @@ Value read_value(const fs::path& path, const std::optional<ir::Type>& type) {
   return Value::of(onnx_io::read_tensor_file(path.string()));
 }
 
-bool is_exact(ir::DataType d) { return !ir::is_float(d); }
-
-std::string compare_tensors(const ir::Tensor& e, const ir::Tensor& a) {
-  if (e.dtype != a.dtype)
-    return "dtype " + std::string(ir::name_of(a.dtype)) + " != expected " + std::string(ir::name_of(e.dtype));
-  if (e.dims != a.dims) {
-    std::string s = "shape [";
-    for (auto d : a.dims) s += std::to_string(d) + ",";
-    s += "] != expected [";
-    for (auto d : e.dims) s += std::to_string(d) + ",";
-    return s + "]";
-  }
-  uint64_t n = e.numel();
-  if (e.dtype == ir::DataType::string) {
-    for (uint64_t i = 0; i < n; ++i)
-      if (e.strings[i] != a.strings[i]) return "string " + std::to_string(i) + ": '" + a.strings[i] + "' != '" + e.strings[i] + "'";
-    return {};
-  }
-  int bits = ir::bits_of(e.dtype);
-  bool plain = e.dtype == ir::DataType::float32 || e.dtype == ir::DataType::float64 ||
-               e.dtype == ir::DataType::float16 || e.dtype == ir::DataType::bfloat16;
-  if (bits < 8 || (ir::is_float(e.dtype) && !plain) || e.dtype == ir::DataType::complex64 ||
-      e.dtype == ir::DataType::complex128) {
-    // Packed or exotic types: compare bytes (NaN payloads aside, the suite's values are exact).
-    if (std::memcmp(e.bytes(), a.bytes(), e.byte_size()) != 0 && e.dtype != ir::DataType::complex64)
-      return "bytes differ";
-    if (e.dtype == ir::DataType::complex64) {
-      const float* x = e.data<float>();
-      const float* y = a.data<float>();
-      for (uint64_t i = 0; i < 2 * n; ++i)
-        if (std::fabs(x[i] - y[i]) > 1e-7 + 1e-3 * std::fabs(x[i]))
-          return "complex element " + std::to_string(i / 2) + " differs";
-    }
-    return {};
-  }
-  for (uint64_t i = 0; i < n; ++i) {
-    if (is_exact(e.dtype)) {
-      if (engine::cpu::load_int64(e, i) != engine::cpu::load_int64(a, i))
-        return "element " + std::to_string(i) + ": " + std::to_string(engine::cpu::load_int64(a, i)) +
-               " != expected " + std::to_string(engine::cpu::load_int64(e, i));
-      continue;
-    }
-    double x = engine::cpu::load_as_double(e, i), y = engine::cpu::load_as_double(a, i);
-    if (std::isnan(x) && std::isnan(y)) continue;
-    if (std::isinf(x) && x == y) continue;
-    if (!(std::fabs(x - y) <= 1e-7 + 1e-3 * std::fabs(x)))
-      {
-        char text[160];
-        std::snprintf(text, sizeof text, "element %llu: %.9g != expected %.9g", static_cast<unsigned long long>(i), y, x);
-        return text;
-      }
-  }
-  return {};
-}
-
 }  // namespace
-
-std::string compare_values(const Value& expected, const Value& actual) {
-  if (expected.kind != actual.kind) return "value kind differs";
-  if (expected.kind == Value::Kind::tensor) return compare_tensors(expected.tensor, actual.tensor);
-  if (expected.kind == Value::Kind::sequence) {
-    if (expected.sequence.size() != actual.sequence.size())
-      return "sequence length " + std::to_string(actual.sequence.size()) + " != expected " +
-             std::to_string(expected.sequence.size());
-    for (size_t i = 0; i < expected.sequence.size(); ++i)
-      if (auto d = compare_tensors(expected.sequence[i], actual.sequence[i]); !d.empty())
-        return "sequence item " + std::to_string(i) + ": " + d;
-  }
-  return {};
-}
 
 std::vector<Value> run_graph_for_test(const ir::Graph& graph, int64_t opset, std::vector<Value> inputs,
                                       bool allow_fast) {
@@ -278,9 +210,9 @@ CaseOutcome run_backend_case(const fs::path& case_dir) {
       for (size_t i = 0; i < model.graph.outputs.size(); ++i) {
         fs::path file = set.path() / ("output_" + std::to_string(i) + ".pb");
         Value expected = read_value(file, model.graph.outputs[i].type);
-        if (auto d = compare_values(expected, actual.at(i)); !d.empty()) {
+        if (auto d = runner::compare_values(actual.at(i), expected)) {
           outcome.result = CaseResult::failed;
-          outcome.detail = "output " + std::to_string(i) + ": " + d;
+          outcome.detail = "output " + std::to_string(i) + ": " + *d;
           return outcome;
         }
       }

@@ -1,7 +1,7 @@
 // A tiny graph interpreter for op specs, used until engine-core's session is merged: runs an
 // ONNX backend-suite case (model.onnx + test_data_set_*/) through the CPU kernel table and
-// compares with the expected outputs using the suite's tolerances (rtol 1e-3, atol 1e-7,
-// NaN == NaN, exact for integers/bools/strings).
+// compares with the expected outputs with runner::compare_values (runner/compare.h: the suite's
+// tolerances, rtol 1e-3, atol 1e-7, NaN == NaN, exact for integers/bools/strings).
 //
 // Only Constant and Identity are interpreted here (structural ops every test graph uses); every
 // other node must have a kernel in cpu_kernel_table(), else the case is reported as `skipped`.
@@ -30,8 +30,5 @@ CaseOutcome run_backend_case(const std::filesystem::path& case_dir);
 // allow_fast = false runs reference kernels only (to check fast kernels against them).
 std::vector<engine::Value> run_graph_for_test(const ir::Graph& graph, int64_t opset,
                                               std::vector<engine::Value> inputs, bool allow_fast = true);
-
-// Empty when equal within tolerance, else a description of the first difference.
-std::string compare_values(const engine::Value& expected, const engine::Value& actual);
 
 }  // namespace mhub::test

@@ -10,6 +10,7 @@
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
 #include "engine/train/loader.h"
+#include "tests/test_skip.h"
 #include "tests/train/train_test_support.h"
 
 using namespace mhub;
@@ -66,7 +67,8 @@ TEST_CASE("IDX folders: plain and gzipped, train and test splits") {
   CHECK_THROWS_WITH_AS(open_dataset(dir.string(), "test"), doctest::Contains("IDX"), Error);
 }
 
-TEST_CASE("Fashion-MNIST from /usr/share/datasets just works" * doctest::skip(!fs::exists("/usr/share/datasets/fashion-mnist"))) {
+TEST_CASE("Fashion-MNIST from /usr/share/datasets just works") {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) MHUB_SKIP("/usr/share/datasets/fashion-mnist is missing (Debian package dataset-fashion-mnist)");
   const auto train = open_dataset("/usr/share/datasets/fashion-mnist", "train");
   CHECK(train->size() == 60000);
   CHECK(train->num_classes() == 10);
@@ -76,11 +78,11 @@ TEST_CASE("Fashion-MNIST from /usr/share/datasets just works" * doctest::skip(!f
 
 TEST_CASE(".npy pairs and round trip") {
   const auto dir = mhub::test::scratch_dir("train_npy");
-  write_npy(dir / "inputs.npy", {4, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
-  write_npy(dir / "labels.npy", {4}, {1, 0, 1, 2});
-  const auto back = read_npy(dir / "inputs.npy");
+  ir::write_npy(dir / "inputs.npy", {4, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  ir::write_npy(dir / "labels.npy", {4}, {1, 0, 1, 2});
+  const auto back = ir::read_npy(dir / "inputs.npy");
   CHECK(back.dims == std::vector<int64_t>{4, 3});
-  CHECK(back.to_floats()[11] == 11.0f);
+  CHECK(ir::npy_floats(back)[11] == 11.0f);
   // Float labels mean regression targets; integer labels come from fixtures' int64 arrays.
   const auto regression = open_dataset(dir.string(), "train");
   CHECK(regression->num_classes() == 0);
@@ -93,10 +95,10 @@ TEST_CASE(".npy pairs and round trip") {
   CHECK(classes->get(0).target.size() == 4);
   // Malformed files name the problem.
   write_file_atomically(dir / "bad.npy", "\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'}");
-  CHECK_THROWS_WITH_AS(read_npy(dir / "bad.npy"), doctest::Contains("bad.npy"), Error);
+  CHECK_THROWS_WITH_AS(ir::read_npy(dir / "bad.npy"), doctest::Contains("bad.npy"), Error);
   std::string truncated = read_whole_file(dir / "inputs.npy");
   write_file_atomically(dir / "short.npy", truncated.substr(0, truncated.size() - 4));
-  CHECK_THROWS_WITH_AS(read_npy(dir / "short.npy"), doctest::Contains("bytes"), Error);
+  CHECK_THROWS_WITH_AS(ir::read_npy(dir / "short.npy"), doctest::Contains("bytes"), Error);
   CHECK_THROWS_AS(open_dataset((dir / "inputs.npy").string() + "," + (dir / "short.npy").string(), "train"), Error);
 }
 

@@ -21,7 +21,7 @@ TEST_SUITE("train") {
 
 TEST_CASE("losses match torch.nn.functional values and gradients") {
   const auto logits = fixture_floats("losses/logits.npy");
-  const auto classes_f = read_npy(mhub::test::train_fixtures() / "losses/classes.npy").to_int64s();
+  const auto classes_f = ir::npy_int64s(ir::read_npy(mhub::test::train_fixtures() / "losses/classes.npy"));
   const auto regression = fixture_floats("losses/regression_target.npy");
   const auto binary = fixture_floats("losses/binary_target.npy");
   struct Case {

@@ -16,6 +16,7 @@
 #include "engine/train/model_prep.h"
 #include "engine/train/trainer.h"
 #include "onnx_io/model_io.h"
+#include "tests/test_skip.h"
 #include "tests/train/train_test_support.h"
 
 using namespace mhub;
@@ -172,14 +173,8 @@ TEST_SUITE("train_peers") {
 
 TEST_CASE("PaddleOCR text-direction classifier (MobileNetV3, opset 9): prepared, new 10-class head, loss falls on Fashion-MNIST") {
   const fs::path path = ppocr_classifier();
-  if (!fs::exists(path)) {
-    MESSAGE("skipped: " << path.string() << " is not installed (the peers from ../shared/peers/install.sh)");
-    return;
-  }
-  if (!fs::exists(kFashion)) {
-    MESSAGE("skipped: " << kFashion << " is not installed");
-    return;
-  }
+  if (!fs::exists(path)) MHUB_SKIP(path.string() + " is not installed (the peers from ../shared/peers/install.sh)");
+  if (!fs::exists(kFashion)) MHUB_SKIP(std::string(kFashion) + " is missing (Debian package dataset-fashion-mnist)");
   const ir::Model original = onnx_io::load_model(path);
   ir::Model model = original;
   prepare_for_training(model, path.parent_path());

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/train/npy.h"
+#include "engine/ir/npy.h"
 #include "tests/test_support.h"
 
 namespace mhub::test {
@@ -14,7 +14,7 @@ namespace mhub::test {
 inline std::filesystem::path train_fixtures() { return std::filesystem::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "train"; }
 
 inline std::vector<float> fixture_floats(const std::string& relative) {
-  return train::read_npy(train_fixtures() / relative).to_floats();
+  return ir::npy_floats(ir::read_npy(train_fixtures() / relative));
 }
 
 // Largest |a - b| / max(1, |b|) over the two arrays (sizes must match; returns inf otherwise).

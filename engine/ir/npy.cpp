@@ -1,4 +1,4 @@
-#include "onnx_io/npy.h"
+#include "engine/ir/npy.h"
 
 #include <cstring>
 #include <optional>
@@ -6,7 +6,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 
-namespace mhub::onnx_io {
+namespace mhub::ir {
 
 namespace {
 
@@ -14,15 +14,15 @@ constexpr char kMagic[] = "\x93NUMPY";
 
 struct DescrEntry {
   const char* code;  // without the byte-order character
-  ir::DataType dtype;
+  DataType dtype;
 };
 
 constexpr DescrEntry kDescrs[] = {
-    {"b1", ir::DataType::boolean}, {"u1", ir::DataType::uint8},     {"i1", ir::DataType::int8},
-    {"u2", ir::DataType::uint16},  {"i2", ir::DataType::int16},     {"u4", ir::DataType::uint32},
-    {"i4", ir::DataType::int32},   {"u8", ir::DataType::uint64},    {"i8", ir::DataType::int64},
-    {"f2", ir::DataType::float16}, {"f4", ir::DataType::float32},   {"f8", ir::DataType::float64},
-    {"c8", ir::DataType::complex64}, {"c16", ir::DataType::complex128},
+    {"b1", DataType::boolean}, {"u1", DataType::uint8},     {"i1", DataType::int8},
+    {"u2", DataType::uint16},  {"i2", DataType::int16},     {"u4", DataType::uint32},
+    {"i4", DataType::int32},   {"u8", DataType::uint64},    {"i8", DataType::int64},
+    {"f2", DataType::float16}, {"f4", DataType::float32},   {"f8", DataType::float64},
+    {"c8", DataType::complex64}, {"c16", DataType::complex128},
 };
 
 [[noreturn]] void bad(const std::string& source, const std::string& what) {
@@ -55,7 +55,7 @@ std::string trim(std::string text) {
   return begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
 }
 
-ir::DataType parse_descr(std::string descr, const std::string& source) {
+DataType parse_descr(std::string descr, const std::string& source) {
   descr = trim(descr);
   if (descr.size() < 3 || (descr.front() != '\'' && descr.front() != '"') || descr.back() != descr.front())
     bad(source, "'descr' must be a quoted type string like '<f4', got " + descr);
@@ -64,7 +64,7 @@ ir::DataType parse_descr(std::string descr, const std::string& source) {
   std::string code = descr.substr(1);
   for (const DescrEntry& entry : kDescrs) {
     if (code != entry.code) continue;
-    bool single_byte = ir::bits_of(entry.dtype) == 8;
+    bool single_byte = bits_of(entry.dtype) == 8;
     if (order == '>' && !single_byte)
       throw_error(ErrorCategory::unsupported,
                   source + ": big-endian arrays are not supported; save it with "
@@ -98,29 +98,29 @@ std::vector<int64_t> parse_shape(std::string text, const std::string& source) {
   return dims;
 }
 
-const char* descr_of(ir::DataType dtype) {
+const char* descr_of(DataType dtype) {
   switch (dtype) {
-    case ir::DataType::boolean: return "|b1";
-    case ir::DataType::uint8: return "|u1";
-    case ir::DataType::int8: return "|i1";
-    case ir::DataType::uint16: return "<u2";
-    case ir::DataType::int16: return "<i2";
-    case ir::DataType::uint32: return "<u4";
-    case ir::DataType::int32: return "<i4";
-    case ir::DataType::uint64: return "<u8";
-    case ir::DataType::int64: return "<i8";
-    case ir::DataType::float16: return "<f2";
-    case ir::DataType::float32: return "<f4";
-    case ir::DataType::float64: return "<f8";
-    case ir::DataType::complex64: return "<c8";
-    case ir::DataType::complex128: return "<c16";
+    case DataType::boolean: return "|b1";
+    case DataType::uint8: return "|u1";
+    case DataType::int8: return "|i1";
+    case DataType::uint16: return "<u2";
+    case DataType::int16: return "<i2";
+    case DataType::uint32: return "<u4";
+    case DataType::int32: return "<i4";
+    case DataType::uint64: return "<u8";
+    case DataType::int64: return "<i8";
+    case DataType::float16: return "<f2";
+    case DataType::float32: return "<f4";
+    case DataType::float64: return "<f8";
+    case DataType::complex64: return "<c8";
+    case DataType::complex128: return "<c16";
     default: return nullptr;
   }
 }
 
 }  // namespace
 
-ir::Tensor parse_npy(std::string bytes, const std::string& source) {
+Tensor parse_npy(std::string bytes, const std::string& source) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
     bad(source, "missing the \\x93NUMPY magic at the start");
   uint8_t major = static_cast<uint8_t>(bytes[6]);
@@ -144,7 +144,7 @@ ir::Tensor parse_npy(std::string bytes, const std::string& source) {
   auto shape = dict_value(header, "shape");
   if (!descr || !fortran || !shape)
     bad(source, "the header dict needs 'descr', 'fortran_order' and 'shape' (header: " + header + ")");
-  ir::DataType dtype = parse_descr(*descr, source);
+  DataType dtype = parse_descr(*descr, source);
   std::string order = trim(*fortran);
   if (order == "True")
     throw_error(ErrorCategory::unsupported,
@@ -152,7 +152,11 @@ ir::Tensor parse_npy(std::string bytes, const std::string& source) {
   if (order != "False") bad(source, "'fortran_order' must be True or False, got " + order);
   std::vector<int64_t> dims = parse_shape(*shape, source);
 
-  ir::Tensor tensor;
+  uint64_t count = 1;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) || count > (uint64_t{1} << 56))
+      bad(source, "the shape " + trim(*shape) + " holds more elements than any file can");
+  Tensor tensor;
   tensor.dtype = dtype;
   tensor.dims = std::move(dims);
   size_t data_start = header_start + header_len;
@@ -161,17 +165,17 @@ ir::Tensor parse_npy(std::string bytes, const std::string& source) {
     bad(source, "shape and dtype need " + std::to_string(need) + " data bytes but the file has " +
                     std::to_string(bytes.size() - data_start));
   tensor.offset = data_start;
-  tensor.storage = ir::Storage::take(std::move(bytes));
+  tensor.storage = Storage::take(std::move(bytes));
   return tensor;
 }
 
-ir::Tensor read_npy(const std::string& path) { return parse_npy(read_whole_file(path), path); }
+Tensor read_npy(const std::filesystem::path& path) { return parse_npy(read_whole_file(path), path.string()); }
 
-std::string serialize_npy(const ir::Tensor& tensor) {
+std::string serialize_npy(const Tensor& tensor) {
   const char* descr = descr_of(tensor.dtype);
   if (!descr)
     throw_error(ErrorCategory::unsupported,
-                "NumPy has no dtype for " + std::string(ir::name_of(tensor.dtype)) +
+                "NumPy has no dtype for " + std::string(name_of(tensor.dtype)) +
                     " tensors; write it as a TensorProto (.pb) instead");
   std::string shape = "(";
   for (size_t i = 0; i < tensor.dims.size(); ++i) shape += std::to_string(tensor.dims[i]) + ", ";
@@ -195,8 +199,55 @@ std::string serialize_npy(const ir::Tensor& tensor) {
   return out;
 }
 
-void write_npy(const ir::Tensor& tensor, const std::string& path) {
+void write_npy(const Tensor& tensor, const std::filesystem::path& path) {
   write_file_atomically(path, serialize_npy(tensor));
 }
 
-}  // namespace mhub::onnx_io
+void write_npy(const std::filesystem::path& path, const std::vector<int64_t>& dims, const std::vector<float>& values) {
+  Tensor tensor = Tensor::from_bytes(DataType::float32, dims, values.data(), values.size() * sizeof(float));
+  if (tensor.numel() != values.size())
+    throw_error(ErrorCategory::internal, path.string() + ": " + std::to_string(values.size()) + " values for the shape given");
+  write_npy(tensor, path);
+}
+
+namespace {
+
+template <typename T>
+T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Element i of a bool / integer / float32 / float64 tensor, in the type Out.
+template <typename Out>
+std::vector<Out> convert_elements(const Tensor& t) {
+  std::vector<Out> out(t.numel());
+  const uint8_t* p = t.bytes();
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (t.dtype) {
+      case DataType::boolean:
+      case DataType::uint8: out[i] = static_cast<Out>(p[i]); break;
+      case DataType::int8: out[i] = static_cast<Out>(load<int8_t>(p + i)); break;
+      case DataType::uint16: out[i] = static_cast<Out>(load<uint16_t>(p + 2 * i)); break;
+      case DataType::int16: out[i] = static_cast<Out>(load<int16_t>(p + 2 * i)); break;
+      case DataType::uint32: out[i] = static_cast<Out>(load<uint32_t>(p + 4 * i)); break;
+      case DataType::int32: out[i] = static_cast<Out>(load<int32_t>(p + 4 * i)); break;
+      case DataType::uint64: out[i] = static_cast<Out>(load<uint64_t>(p + 8 * i)); break;
+      case DataType::int64: out[i] = static_cast<Out>(load<int64_t>(p + 8 * i)); break;
+      case DataType::float32: out[i] = static_cast<Out>(load<float>(p + 4 * i)); break;
+      case DataType::float64: out[i] = static_cast<Out>(load<double>(p + 8 * i)); break;
+      default:
+        throw_error(ErrorCategory::unsupported, std::string(name_of(t.dtype)) +
+                                                    " arrays are not supported here; save bool, integer, float32 or float64 arrays");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> npy_floats(const Tensor& tensor) { return convert_elements<float>(tensor); }
+std::vector<int64_t> npy_int64s(const Tensor& tensor) { return convert_elements<int64_t>(tensor); }
+
+}  // namespace mhub::ir

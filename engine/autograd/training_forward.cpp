@@ -1,0 +1,128 @@
+#include "engine/autograd/training_forward.h"
+
+#include <optional>
+
+#include "common/error.h"
+#include "engine/ir/ops.h"
+
+namespace mhub::autograd {
+namespace {
+
+void rename_last_output(Builder& b, const std::string& name) { b.graph().nodes.back().outputs[0] = name; }
+
+// Training-mode BatchNormalization as primitives (see rules_nn.cpp for its backward), plus
+// torch-style running statistics (unbiased batch variance).
+ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair<std::string, std::string>>& running) {
+  const auto& xs = b.shape(n.inputs[0]);
+  if (xs.size() < 2) throw Error(ErrorCategory::unsupported, "training: BatchNormalization '" + n.name + "' on a rank < 2 input");
+  std::vector<int64_t> axes = {0}, bshape = {1, xs[1]};
+  int64_t reduced = xs[0];
+  for (size_t i = 2; i < xs.size(); ++i) axes.push_back(static_cast<int64_t>(i)), bshape.push_back(1), reduced *= xs[i];
+  const float eps = n.attr_float("epsilon", 1e-5f), momentum = n.attr_float("momentum", 0.9f);
+  const bool has_running = n.inputs.size() >= 5 && b.graph().initializer(n.inputs[3]) && b.graph().initializer(n.inputs[4]);
+  const float unbiased = reduced > 1 ? static_cast<float>(reduced) / static_cast<float>(reduced - 1) : 1.0f;
+  if (b.internal_ops()) {
+    // One fused op; its batch mean and (biased) variance feed the running statistics and
+    // BatchNormGrad.
+    const auto outs = b.internal_node("BatchNormTraining", {n.inputs[0], n.inputs[1], n.inputs[2]}, {float_attr("epsilon", eps)},
+                                      {true, true, true});
+    rename_last_output(b, n.outputs[0]);
+    if (has_running) {
+      const std::string keep = b.const_f32(momentum);
+      running.emplace_back(n.inputs[3], b.op("Add", {b.op("Mul", {n.inputs[3], keep}), b.op("Mul", {outs[1], b.const_f32(1 - momentum)})}));
+      running.emplace_back(n.inputs[4], b.op("Add", {b.op("Mul", {n.inputs[4], keep}),
+                                                     b.op("Mul", {outs[2], b.const_f32((1 - momentum) * unbiased)})}));
+    }
+    ForwardStep step{n, {{"mean", outs[1]}, {"var", outs[2]}}};
+    step.node.outputs.resize(1);
+    return step;
+  }
+  const std::string mean = b.reduce_mean(n.inputs[0], axes, true);
+  const std::string centred = b.op("Sub", {n.inputs[0], mean});
+  const std::string var = b.reduce_mean(b.op("Mul", {centred, centred}), axes, true);
+  const std::string std_dev = b.op("Sqrt", {b.op("Add", {var, b.const_f32(eps)})});
+  const std::string xhat = b.op("Div", {centred, std_dev});
+  const std::string gamma = b.reshape(n.inputs[1], bshape), beta = b.reshape(n.inputs[2], bshape);
+  b.op("Add", {b.op("Mul", {xhat, gamma}), beta});
+  rename_last_output(b, n.outputs[0]);
+  b.set_shape(xhat, xs);
+  if (has_running) {
+    const std::string keep = b.const_f32(momentum);
+    const std::string new_mean = b.op("Add", {b.op("Mul", {n.inputs[3], keep}),
+                                              b.op("Mul", {b.reshape(mean, {xs[1]}), b.const_f32(1 - momentum)})});
+    const std::string new_var = b.op("Add", {b.op("Mul", {n.inputs[4], keep}),
+                                             b.op("Mul", {b.reshape(var, {xs[1]}), b.const_f32((1 - momentum) * unbiased)})});
+    running.emplace_back(n.inputs[3], new_mean);
+    running.emplace_back(n.inputs[4], new_var);
+  }
+  ForwardStep step{n, {{"xhat", xhat}, {"std", std_dev}, {"gamma_b", gamma}}};
+  step.node.outputs.resize(1);
+  return step;
+}
+
+// A constant's tensor: an initializer or a Constant node's value.
+const ir::Tensor* find_constant(ir::Graph& g, const std::string& name) {
+  if (const ir::Tensor* t = g.initializer(name)) return t;
+  for (const auto& n : g.nodes)
+    if (n.op == ir::OpKind::Constant && !n.outputs.empty() && n.outputs[0] == name)
+      if (const ir::Attribute* value = n.attribute("value"); value && value->t) return value->t.get();
+  return nullptr;
+}
+
+// Dropout in training mode (opset >= 12 reads ratio and training_mode from constant inputs).
+ForwardStep lower_dropout(Builder& b, const ir::Node& n, std::vector<DropoutMask>& masks) {
+  ir::Graph& g = b.graph();
+  float ratio = n.attr_float("ratio", 0.5f);
+  bool training = false;
+  if (b.opset() >= 12 && n.inputs.size() > 1 && !n.inputs[1].empty()) {
+    const ir::Tensor* r = find_constant(g, n.inputs[1]);
+    if (!r || r->dtype != ir::DataType::float32)
+      throw Error(ErrorCategory::unsupported, "training: Dropout '" + n.name + "' needs a constant float ratio");
+    ratio = r->data<float>()[0];
+  }
+  if (b.opset() >= 12 && n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    const ir::Tensor* t = find_constant(g, n.inputs[2]);
+    if (!t || t->dtype != ir::DataType::boolean)
+      throw Error(ErrorCategory::unsupported, "training: Dropout '" + n.name + "' needs a constant training_mode");
+    training = t->bytes()[0] != 0;
+  }
+  if (training && ratio > 0) {
+    DropoutMask mask{"dropout_mask/" + n.outputs[0], b.shape(n.inputs[0]), ratio};
+    g.inputs.push_back(float_value_info(mask.input, mask.dims));
+    b.op("Mul", {n.inputs[0], mask.input});
+    masks.push_back(mask);
+  } else {
+    b.op("Identity", {n.inputs[0]});
+  }
+  rename_last_output(b, n.outputs[0]);
+  return ForwardStep{g.nodes.back(), {}};
+}
+
+}  // namespace
+
+TrainingForward emit_training_forward(Builder& b, const ir::Graph& forward) {
+  TrainingForward result;
+  for (size_t index : forward.topological_order()) {
+    const ir::Node& n = forward.nodes[index];
+    switch (n.op) {
+      case ir::OpKind::BatchNormalization:
+        result.steps.push_back(lower_batchnorm(b, n, result.running));
+        continue;
+      case ir::OpKind::Dropout:
+        result.steps.push_back(lower_dropout(b, n, result.dropout_masks));
+        continue;
+      default:
+        break;
+    }
+    ForwardStep step{n, {}};
+    if (n.op == ir::OpKind::MaxPool && (n.outputs.size() < 2 || n.outputs[1].empty())) {
+      step.node.outputs.resize(2);
+      step.node.outputs[1] = b.fresh("maxpool_indices");
+    }
+    b.graph().nodes.push_back(step.node);
+    result.steps.push_back(step);
+  }
+  return result;
+}
+
+}  // namespace mhub::autograd

@@ -1,0 +1,46 @@
+// Training-graph step 2, the forward pass in training mode, emitted into the builder's graph:
+//   - BatchNormalization normalises with the batch statistics (internal BatchNormTraining, or
+//     primitives with standard_ops_only) and yields torch-style running statistics (unbiased
+//     batch variance, new = momentum*old + (1-momentum)*batch stat);
+//   - a training-mode Dropout becomes x * mask, the mask a new float graph input the caller
+//     draws (reproducible with its own seeded generator); an inference-mode one an Identity;
+//   - MaxPool gets an Indices output (its rule scatters through it);
+//   - every other node is copied unchanged.
+// Contract: the builder's graph holds the forward model's inputs and initializers and no nodes;
+// the builder knows the static shapes (training_shapes.h). Throws mhub::Error (unsupported) for
+// a rank < 2 BatchNormalization input or a Dropout whose ratio / training_mode is not constant.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/autograd/builder.h"
+
+namespace mhub::autograd {
+
+// A training-mode Dropout becomes x * mask with the mask an extra graph input, so the caller
+// draws it from its own seeded generator (reproducible with --seed and --resume) and the
+// backward pass is the Mul rule.
+struct DropoutMask {
+  std::string input;          // graph input name, float, shape `dims`
+  std::vector<int64_t> dims;
+  float ratio = 0.5f;         // feed 0 with probability ratio, else 1 / (1 - ratio)
+};
+
+// One forward node as the training graph runs it, with the values its backward rule needs.
+struct ForwardStep {
+  ir::Node node;
+  std::map<std::string, std::string> saved;
+};
+
+struct TrainingForward {
+  std::vector<ForwardStep> steps;                             // in topological order
+  std::vector<std::pair<std::string, std::string>> running;   // BN buffer -> its new value
+  std::vector<DropoutMask> dropout_masks;
+};
+
+TrainingForward emit_training_forward(Builder& b, const ir::Graph& forward);
+
+}  // namespace mhub::autograd

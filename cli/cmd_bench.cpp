@@ -141,7 +141,7 @@ void add_bench(CLI::App& app) {
   command->add_option("--lr", options->lr, "Learning rate of --train (default 0.01)");
   command->add_option("--precision", options->precision, "--train in fp32, bf16 or fp16 (mixed precision as finetune --precision)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
-  command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
+  add_threads_option(command, "--threads", options->threads, "Engine threads (default: all cores)");
   add_device_option(command, options->device);
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);

@@ -109,7 +109,7 @@ void add_conformance(CLI::App& app) {
   command->add_option("--filter", options->filter,
                       "Only cases whose name matches this glob (e.g. 'test_conv*')");
   add_device_option(command, options->device);
-  command->add_option("--jobs", options->jobs, "Cases run in parallel (default: all cores)");
+  add_threads_option(command, "--jobs", options->jobs, "Cases run in parallel (default: all cores)");
   command->add_flag("--reference", options->reference_only,
                     "Use reference kernels only (checks that fast kernels are not what passes)");
   command->add_flag("--verbose", options->verbose, "List passed and skipped cases too");

@@ -57,20 +57,7 @@ std::string extension_of(const std::string& path) {
 
 uint64_t parse_threshold(const std::string& text) {
   if (text.empty()) return 1024;  // onnx's own default for convert_model_to_external_data
-  size_t used = 0;
-  unsigned long long value = 0;
-  try {
-    value = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  std::string suffix = text.substr(used);
-  uint64_t scale = suffix == "" ? 1 : suffix == "K" || suffix == "KiB" ? 1024
-                 : suffix == "M" || suffix == "MiB" ? 1024 * 1024
-                 : suffix == "G" || suffix == "GiB" ? uint64_t{1} << 30 : 0;
-  if (used == 0 || scale == 0)
-    throw Error(ErrorCategory::usage, "--external-data takes a size in bytes (e.g. 1024, 4K, 1M), not '" + text + "'");
-  return value * scale;
+  return parse_byte_size(text, "--external-data");
 }
 
 std::string joined(const std::vector<std::string>& names, size_t limit = 8) {

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -28,12 +29,20 @@ const char* kDataHelp =
 
 std::vector<float> parse_floats(const std::string& text, const char* flag) {
   std::vector<float> values;
+  const bool divisor = std::string(flag) == "--std";
   for (const auto& piece : train::split_globs(text)) {
+    float value = 0;
+    size_t used = 0;
     try {
-      values.push_back(std::stof(piece));
+      value = std::stof(piece, &used);
     } catch (const std::exception&) {
-      throw Error(ErrorCategory::usage, std::string(flag) + ": '" + piece + "' is not a number; give comma-separated values");
+      used = 0;
     }
+    if (used == 0 || used != piece.size() || !std::isfinite(value) || (divisor && !(value > 0)))
+      throw Error(ErrorCategory::usage, std::string(flag) + ": '" + piece + "' is not a finite number" +
+                                            (divisor ? " above 0 (every pixel is divided by it)" : "") +
+                                            "; give comma-separated values");
+    values.push_back(value);
   }
   return values;
 }
@@ -82,6 +91,31 @@ std::vector<int64_t> parse_input_size(std::string text) {
   if (size.size() != 2 || size[0] < 1 || size[1] < 1)
     throw Error(ErrorCategory::usage, "--input-size: '" + text + "' is not HEIGHT,WIDTH (e.g. 48,192)");
   return size;
+}
+
+// Numbers from flags reach the optimizer unchecked otherwise: NaN, infinities and out-of-range
+// values are usage errors (exit 2) that name the flag and the allowed range.
+CLI::Validator finite_range(double low, double high, bool low_open, bool high_open) {
+  auto number = [](double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    return std::string(text);
+  };
+  std::string range = std::string(low_open ? "(" : "[") + number(low) + ", " + number(high) + (high_open ? ")" : "]");
+  return CLI::Validator(
+      [=](const std::string& text) -> std::string {
+        double value = 0;
+        size_t used = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        bool inside = used == text.size() && used > 0 && std::isfinite(value) &&
+                      (low_open ? value > low : value >= low) && (high_open ? value < high : value <= high);
+        return inside ? "" : "'" + text + "' is not a finite number in " + range;
+      },
+      range);
 }
 
 const char* kInputSizeHelp =
@@ -145,40 +179,44 @@ void add_finetune(CLI::App& app) {
   command->add_option("MODEL", cli->model, "The model to start from: an .onnx file or a catalogue name, pulled when not cached (first output: logits [batch, classes])")->required();
   command->add_option("--data", o.data, kDataHelp)->required();
   command->add_option("--out", o.out, "Where to write the fine-tuned .onnx (written atomically after every epoch)")->required();
-  command->add_option("--epochs", o.epochs, "Passes over the training data")->capture_default_str();
-  command->add_option("--batch-size", o.batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str();
-  command->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
+  command->add_option("--epochs", o.epochs, "Passes over the training data")->capture_default_str()->check(CLI::Range(1, 1000000));
+  command->add_option("--batch-size", o.batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  command->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str()->check(finite_range(0, 100, true, false));
   command->add_option("--optimizer", o.trainer.optimizer, "sgd or adamw (both exactly as torch.optim)")->capture_default_str();
-  command->add_option("--momentum", o.trainer.momentum, "SGD momentum")->capture_default_str();
+  command->add_option("--momentum", o.trainer.momentum, "SGD momentum")->capture_default_str()->check(finite_range(0, 1, false, true));
   command->add_flag("--nesterov", o.trainer.nesterov, "SGD with Nesterov momentum");
-  command->add_option("--weight-decay", cli->weight_decay, "Weight decay (default 0 for sgd, 0.01 for adamw; decoupled for adamw)");
+  command->add_option("--weight-decay", cli->weight_decay, "Weight decay (default 0 for sgd, 0.01 for adamw; decoupled for adamw)")->check(finite_range(0, 100, false, false));
   command->add_option("--schedule", o.schedule, "Learning-rate schedule: constant, cosine, step (x0.1 each epoch) or onecycle")->capture_default_str();
-  command->add_option("--warmup-steps", o.warmup_steps, "Linear warm-up over this many optimizer steps")->capture_default_str();
+  command->add_option("--warmup-steps", o.warmup_steps, "Linear warm-up over this many optimizer steps")->capture_default_str()->check(CLI::Range(int64_t{0}, INT64_MAX));
   command->add_option("--loss", cli->loss,
                       "cross-entropy (softmax over the logits), or mse, l1, bce (BCE with logits: a sigmoid per class) "
                       "comparing the logits with the one-hot row of each example's class label; means over the batch "
                       "as in PyTorch")
       ->capture_default_str()->check(CLI::IsMember({"cross-entropy", "mse", "l1", "bce"}));
-  command->add_option("--label-smoothing", o.trainer.label_smoothing, "Cross-entropy label smoothing in [0, 1) (--loss cross-entropy only)")->capture_default_str();
-  command->add_option("--clip-norm", o.trainer.clip_norm, "Clip the global gradient L2 norm to this value (0: off)")->capture_default_str();
-  command->add_option("--accumulate", o.trainer.accumulate, "Batches whose gradients are averaged per optimizer step")->capture_default_str();
-  command->add_option("--num-classes", o.num_classes, "Replace the final Gemm (or MatMul + bias) head with a fresh one of this many classes");
+  command->add_option("--label-smoothing", o.trainer.label_smoothing, "Cross-entropy label smoothing in [0, 1) (--loss cross-entropy only)")->capture_default_str()->check(finite_range(0, 1, false, true));
+  command->add_option("--clip-norm", o.trainer.clip_norm, "Clip the global gradient L2 norm to this value (0: off)")->capture_default_str()->check(finite_range(0, 1e30, false, false));
+  command->add_option("--accumulate", o.trainer.accumulate, "Batches whose gradients are averaged per optimizer step")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  command->add_option("--num-classes", o.num_classes, "Replace the final Gemm (or MatMul + bias) head with a fresh one of this many classes")->check(CLI::Range(2, 1 << 24));
   command->add_option("--freeze", cli->freeze, "Comma-separated globs of parameter names to keep fixed, e.g. 'conv1.*,bn1.*'");
   command->add_flag("--augment", o.augment, "Random crop (padding 2) and horizontal flip of image data");
   command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data, e.g. 0.286 or 0.485,0.456,0.406 (default: the catalogue entry's preprocessing, else what an earlier finetune recorded in the model)");
   command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
   command->add_option("--input-size", cli->input_size, kInputSizeHelp);
-  command->add_option("--limit-batches", o.limit_batches, "Train on at most this many batches per epoch (quick runs)");
-  command->add_option("--stop-after-epochs", o.stop_after_epochs, "End this run after N epochs (continue later with --resume)");
+  command->add_option("--limit-batches", o.limit_batches, "Train on at most this many batches per epoch (quick runs)")->check(CLI::Range(int64_t{0}, INT64_MAX));
+  command->add_option("--stop-after-epochs", o.stop_after_epochs, "End this run after N epochs (continue later with --resume)")->check(CLI::Range(0, 1000000));
   command->add_option("--logdir", o.logdir, "Write metrics.jsonl and TensorBoard event files here");
   command->add_option("--resume", o.resume, "Continue from a checkpoint written by an earlier run (OUT.ckpt.safetensors)");
   command->add_option("--seed", o.seed, "Seed for data order, augmentation and head initialisation")->capture_default_str();
-  command->add_option("--threads", o.trainer.threads, "CPU threads (0: all cores)")->capture_default_str();
+  add_threads_option(command, "--threads", o.trainer.threads, "CPU threads (0: all cores)")->capture_default_str();
   add_device_option(command, cli->device);
   command->add_option("--precision", o.trainer.precision,
                       "fp32, or mixed precision: bf16 (Conv/Gemm/MatMul in bfloat16, float32 master weights) or fp16 "
                       "(float16 with dynamic loss scaling as torch's GradScaler)")
       ->capture_default_str()->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
+  command->add_option("--on-nonfinite", o.trainer.on_nonfinite,
+                      "When a batch's input, loss or gradients hold NaN/inf: stop (exit 4, naming the step and the "
+                      "first such tensor) or skip the batch")
+      ->capture_default_str()->check(CLI::IsMember({"stop", "skip"}));
   command->add_flag("--json", cli->json, "Print one JSON object with the per-epoch results instead of text");
   command->callback([cli] {
     auto o = cli->options;
@@ -226,11 +264,11 @@ void add_eval(CLI::App& app) {
   command->add_option("MODEL", cli->model, "The classifier: an .onnx file or a catalogue name (first output: logits [batch, classes])")->required();
   command->add_option("--data", cli->data, kDataHelp)->required();
   command->add_option("--split", cli->split, "train or test")->capture_default_str()->check(CLI::IsMember({"train", "test"}));
-  command->add_option("--batch-size", cli->batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str();
+  command->add_option("--batch-size", cli->batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data (default: the catalogue entry's preprocessing, else what `mhub finetune` recorded in the model)");
   command->add_option("--std", cli->std, "Per-channel normalisation std of image data");
   command->add_option("--input-size", cli->input_size, kInputSizeHelp);
-  command->add_option("--threads", cli->threads, "CPU threads (0: all cores)")->capture_default_str();
+  add_threads_option(command, "--threads", cli->threads, "CPU threads (0: all cores)")->capture_default_str();
   add_device_option(command, cli->device);
   command->add_flag("--json", cli->json, "Print one JSON object instead of text");
   command->callback([cli] {

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "common/printable.h"
 #include "onnx_io/gguf/container.h"
 #include "onnx_io/model_io.h"
 #include "onnx_io/summary.h"
@@ -20,10 +21,10 @@ struct InspectOptions {
 };
 
 std::string port_text(const onnx_io::PortSummary& port) {
-  std::string text = port.name + "  " + port.dtype;
+  std::string text = printable(port.name) + "  " + port.dtype;
   if (!port.has_shape) return text + " (shape unknown)";
   text += " [";
-  for (size_t i = 0; i < port.dims.size(); ++i) text += (i ? "," : "") + port.dims[i];
+  for (size_t i = 0; i < port.dims.size(); ++i) text += (i ? "," : "") + printable(port.dims[i]);
   return text + "]";
 }
 
@@ -33,8 +34,9 @@ void print_text(const std::string& file, const onnx_io::ModelSummary& summary) {
   for (const auto& opset : summary.opsets)
     std::cout << " " << (opset.domain.empty() ? "ai.onnx" : opset.domain) << " " << opset.version;
   std::cout << "\n";
-  if (!summary.producer.empty()) std::cout << "  producer    " << summary.producer << "\n";
-  for (const auto& [key, value] : summary.metadata) std::cout << "  metadata    " << key << " = " << value << "\n";
+  if (!summary.producer.empty()) std::cout << "  producer    " << printable(summary.producer) << "\n";
+  for (const auto& [key, value] : summary.metadata)
+    std::cout << "  metadata    " << printable(key) << " = " << printable(value) << "\n";
   for (const auto& port : summary.inputs) std::cout << "  input       " << port_text(port) << "\n";
   for (const auto& port : summary.outputs) std::cout << "  output      " << port_text(port) << "\n";
   std::vector<std::pair<std::string, int64_t>> ops(summary.op_histogram.begin(), summary.op_histogram.end());
@@ -42,7 +44,7 @@ void print_text(const std::string& file, const onnx_io::ModelSummary& summary) {
   std::cout << "  nodes       " << summary.node_count;
   if (!ops.empty()) {
     std::cout << " (";
-    for (size_t i = 0; i < ops.size(); ++i) std::cout << (i ? ", " : "") << ops[i].first << " " << ops[i].second;
+    for (size_t i = 0; i < ops.size(); ++i) std::cout << (i ? ", " : "") << printable(ops[i].first) << " " << ops[i].second;
     std::cout << ")";
   }
   std::cout << "\n";
@@ -53,7 +55,7 @@ void print_text(const std::string& file, const onnx_io::ModelSummary& summary) {
     std::cout << "  external    none\n";
   } else {
     for (const auto& [location, bytes] : summary.external_files)
-      std::cout << "  external    " << location << " (" << human_bytes(bytes) << " referenced)\n";
+      std::cout << "  external    " << printable(location) << " (" << human_bytes(bytes) << " referenced)\n";
   }
 }
 
@@ -86,8 +88,9 @@ void inspect_weights(const InspectOptions& options) {
   }
   std::cout << options.file << "\n";
   std::cout << "  format      " << onnx_io::weights_format_name(file.format) << "\n";
-  if (!file.pth_key_used.empty()) std::cout << "  weights in  '" << file.pth_key_used << "'\n";
-  for (const auto& [key, value] : weights.metadata) std::cout << "  metadata    " << key << " = " << value << "\n";
+  if (!file.pth_key_used.empty()) std::cout << "  weights in  '" << printable(file.pth_key_used) << "'\n";
+  for (const auto& [key, value] : weights.metadata)
+    std::cout << "  metadata    " << printable(key) << " = " << printable(value) << "\n";
   std::cout << "  parameters  " << human_count(parameters) << " in " << weights.size() << " tensors ("
             << human_bytes(weights.total_bytes()) << ")\n";
   size_t width = 0;
@@ -95,11 +98,11 @@ void inspect_weights(const InspectOptions& options) {
   for (const auto& tensor : weights.tensors()) {
     std::string name = tensor.name;
     name.resize(width, ' ');
-    std::cout << "  " << name << "  " << ir::name_of(tensor.dtype) << " " << shape_text(tensor.dims) << "\n";
+    std::cout << "  " << printable(name) << "  " << ir::name_of(tensor.dtype) << " " << shape_text(tensor.dims) << "\n";
   }
   if (!file.skipped.empty()) {
     std::cout << "  non-tensor entries left out:";
-    for (const auto& name : file.skipped) std::cout << " " << name;
+    for (const auto& name : file.skipped) std::cout << " " << printable(name);
     std::cout << "\n";
   }
 }

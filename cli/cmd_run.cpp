@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "cli/device_option.h"
 #include "cli/model_source.h"
 #include "common/error.h"
+#include "common/printable.h"
 #include "engine/core/float_types.h"
 #include "engine/core/session.h"
 #include "onnx_io/model_io.h"
@@ -39,6 +41,21 @@ std::string sanitize(const std::string& name) {
   for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
   if (out.empty() || out[0] == '.') out = "output" + out;
   return out;
+}
+
+// One file name per output: sanitising can map two names to one ("a/b" and "a_b"), so a name
+// already taken gets the output's index ("a_b.2"), and no output overwrites another.
+std::vector<std::string> output_file_stems(const std::vector<engine::PortInfo>& outputs) {
+  std::vector<std::string> stems;
+  std::set<std::string> taken;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::string stem = sanitize(outputs[i].name);
+    if (taken.count(stem)) stem += "." + std::to_string(i);
+    for (int extra = 2; taken.count(stem); ++extra) stem = sanitize(outputs[i].name) + "." + std::to_string(i) + "-" + std::to_string(extra);
+    taken.insert(stem);
+    stems.push_back(stem);
+  }
+  return stems;
 }
 
 nlohmann::json summarize(const std::string& name, const engine::Value& value) {
@@ -106,12 +123,17 @@ void add_run(CLI::App& app) {
   command->add_option("--output-dir,-o", options->output_dir,
                       "Write each output to DIR/<output name>.npy (names sanitised; string "
                       "outputs as .pb)");
-  command->add_option("--threads", options->threads, "Engine threads (default: all cores)");
+  add_threads_option(command, "--threads", options->threads, "Engine threads (default: all cores)");
   add_device_option(command, options->device);
   command->add_flag("--verbose", options->verbose, "Print where each node runs and load-time passes");
   command->add_flag("--json", options->json,
                     "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,top1_labels,file}],\"ms\"}");
   command->callback([options] {
+    std::error_code ignored;
+    if (!options->output_dir.empty() && std::filesystem::exists(options->output_dir, ignored) &&
+        !std::filesystem::is_directory(options->output_dir, ignored))
+      throw_error(ErrorCategory::usage, "--output-dir '" + printable(options->output_dir) +
+                                            "' is a file; give a folder (it is created when missing)");
     std::filesystem::path path = resolve_model(options->model);
     ir::Model model = onnx_io::load_model(path);
     engine::SessionOptions session_options;
@@ -153,6 +175,7 @@ void add_run(CLI::App& app) {
     const std::vector<std::string> labels = catalogue_label_names(options->model);
     nlohmann::json report{{"model", path.string()}, {"ms", ms}, {"outputs", nlohmann::json::array()}};
     if (!options->output_dir.empty()) std::filesystem::create_directories(options->output_dir);
+    const std::vector<std::string> stems = output_file_stems(session.outputs());
     for (size_t i = 0; i < outputs.size(); ++i) {
       const std::string& name = session.outputs()[i].name;
       nlohmann::json entry = summarize(name, outputs[i]);
@@ -161,7 +184,7 @@ void add_run(CLI::App& app) {
         const ir::Tensor& t = outputs[i].tensor;
         bool npy_ok = t.dtype != ir::DataType::string && t.dtype != ir::DataType::bfloat16 && ir::bits_of(t.dtype) >= 8 &&
                       !(ir::is_float(t.dtype) && ir::bits_of(t.dtype) == 8);
-        std::filesystem::path file = std::filesystem::path(options->output_dir) / (sanitize(name) + (npy_ok ? ".npy" : ".pb"));
+        std::filesystem::path file = std::filesystem::path(options->output_dir) / (stems[i] + (npy_ok ? ".npy" : ".pb"));
         if (npy_ok) ir::write_npy(t, file.string());
         else onnx_io::write_tensor_file(t, file.string());
         entry["file"] = file.string();
@@ -174,17 +197,18 @@ void add_run(CLI::App& app) {
     }
     std::cout << path.string() << ": ran in " << ms << " ms\n";
     for (const auto& entry : report["outputs"]) {
-      std::cout << "  " << entry["name"].get<std::string>() << "  " << entry["value"].get<std::string>();
+      std::cout << "  " << printable(entry["name"].get<std::string>()) << "  " << printable(entry["value"].get<std::string>());
       if (entry.contains("min"))
         std::cout << "  min " << entry["min"].get<double>() << "  max " << entry["max"].get<double>() << "  mean "
                   << entry["mean"].get<double>();
       if (entry.contains("top1")) std::cout << "  top-1 " << entry["top1"].dump();
       if (entry.contains("top1_labels")) {
         std::cout << " (";
-        for (size_t k = 0; k < entry["top1_labels"].size(); ++k) std::cout << (k ? ", " : "") << entry["top1_labels"][k].get<std::string>();
+        for (size_t k = 0; k < entry["top1_labels"].size(); ++k)
+          std::cout << (k ? ", " : "") << printable(entry["top1_labels"][k].get<std::string>());
         std::cout << ")";
       }
-      if (entry.contains("file")) std::cout << "  -> " << entry["file"].get<std::string>();
+      if (entry.contains("file")) std::cout << "  -> " << printable(entry["file"].get<std::string>());
       std::cout << "\n";
     }
   });

@@ -1,4 +1,5 @@
-// The --device option shared by run, bench, conformance, finetune and eval.
+// Options shared by several commands: --device (run, bench, conformance, finetune, eval) and the
+// thread counts (--threads, --jobs).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,11 @@ namespace mhub::cli {
 
 // Adds `--device D` (default "cpu") writing into `device`.
 void add_device_option(CLI::App* command, std::string& device);
+
+// Adds `flag` (--threads, --jobs) writing into `threads`: 0 (all cores) up to 4 x the cores this
+// machine has; more is a usage error (exit 2) that names the limit, since each becomes a thread.
+CLI::Option* add_threads_option(CLI::App* command, const std::string& flag, int& threads, const std::string& help);
+int max_threads();
 
 // The backend `device` names (nullptr for the CPU); throws mhub::Error (usage or unsupported)
 // with what to do instead, e.g. on a build without CUDA or a machine without a GPU.

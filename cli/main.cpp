@@ -1,13 +1,19 @@
 // mhub: fetch, convert, run and fine-tune ONNX models.
 // The only place that prints errors for humans and chooses exit codes (see common/error.h).
 #include <cstdlib>
+#include <filesystem>
+#include <new>
+#include <stdexcept>
 #include <iostream>
 
 #include <unistd.h>
 
 #include "cli/catalogue_option.h"
 #include "cli/commands.h"
+#include "cli/format.h"
+#include "common/allocation_limit.h"
 #include "common/error.h"
+#include "common/printable.h"
 
 namespace {
 
@@ -30,6 +36,19 @@ constexpr void (*kCommands[])(CLI::App&) = {
     mhub::cli::add_board,
     mhub::cli::add_devices,
 };
+
+// --max-memory SIZE: the largest single tensor allocation (default: the machine's memory).
+void add_max_memory_option(CLI::App& app) {
+  app.add_option_function<std::string>(
+         "--max-memory",
+         [](const std::string& text) {
+           mhub::set_allocation_limit(mhub::cli::parse_byte_size(text, "--max-memory"));
+         },
+         "Largest single allocation mhub may make (e.g. 512M, 4G; default: the machine's memory); "
+         "an input that needs more is refused with exit code 7")
+      ->type_name("SIZE");
+  for (CLI::App* command : app.get_subcommands({})) command->fallthrough();
+}
 
 }  // namespace
 
@@ -55,15 +74,32 @@ int main(int argc, char** argv) {
       "Run 'mhub COMMAND --help' for the options of one command.");
   for (auto add : kCommands) add(app);
   mhub::cli::add_catalogue_option(app);
+  add_max_memory_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // --help and --version print and exit 0; every other parse error is a usage error (exit 2),
+    // whatever CLI11's own code for it (104-114).
+    int code = app.exit(error);
+    return code == 0 ? 0 : mhub::exit_code_for(mhub::ErrorCategory::usage);
   } catch (const mhub::Error& error) {
-    std::cerr << "mhub: error: " << error.what() << "\n";
+    std::cerr << "mhub: error: " << mhub::terminal_safe(error.what()) << "\n";
     return mhub::exit_code_for(error.category());
+  } catch (const std::bad_alloc&) {
+    // An allocation the machine cannot serve: the input asks for more memory than there is, not
+    // a bug. (Sizes read from input are checked against --max-memory before they are tried.)
+    std::cerr << "mhub: error: out of memory: the input needs more memory than this machine can give; "
+                 "use a smaller input or batch\n";
+    return mhub::exit_code_for(mhub::ErrorCategory::unsupported);
+  } catch (const std::length_error&) {
+    std::cerr << "mhub: error: out of memory: the input asks for a buffer larger than any this machine "
+                 "can hold; use a smaller input or batch\n";
+    return mhub::exit_code_for(mhub::ErrorCategory::unsupported);
+  } catch (const std::filesystem::filesystem_error& error) {
+    std::cerr << "mhub: error: " << mhub::terminal_safe(error.what()) << "\n";
+    return mhub::exit_code_for(mhub::ErrorCategory::io);
   } catch (const std::exception& error) {
-    std::cerr << "mhub: internal error: " << error.what() << "\n";
+    std::cerr << "mhub: internal error: " << mhub::terminal_safe(error.what()) << "\n";
     return 1;
   }
   return 0;

@@ -76,7 +76,7 @@ PullOptions pull_options_from_env() {
   std::string offline = env("HF_HUB_OFFLINE");
   std::transform(offline.begin(), offline.end(), offline.begin(), [](unsigned char c) { return std::toupper(c); });
   options.http.offline = offline == "1" || offline == "ON" || offline == "YES" || offline == "TRUE";
-  if (!env("MHUB_CONNECTIONS").empty()) options.download.connections = std::max(1, std::atoi(env("MHUB_CONNECTIONS").c_str()));
+  if (!env("MHUB_CONNECTIONS").empty()) options.download.connections = std::clamp(std::atoi(env("MHUB_CONNECTIONS").c_str()), 1, 64);
   if (!env("MHUB_CHUNK_BYTES").empty())
     options.download.chunk_bytes = std::max<uint64_t>(4096, std::strtoull(env("MHUB_CHUNK_BYTES").c_str(), nullptr, 10));
   options.download.lease = lease_options_from_env();

@@ -104,9 +104,18 @@ ir::Model convert_opset(const ir::Model& model, int target_opset, const std::fil
                 "opset conversion " + std::to_string(from) + " -> " + std::to_string(target_opset) +
                     ": libonnx 1.12's converter knows opsets 1 to " +
                     std::to_string(kReferenceToolsMaxOpset));
+  // libonnx's converter rebuilds initializers from their bytes and drops external_data entries,
+  // so a tensor stored outside would come back with dims and no data: hand it every byte inline
+  // (the caller writes external data again if asked to).
+  ir::Model inlined = model;
+  for (auto& tensor : inlined.graph.initializers)
+    if (tensor.encoding == ir::TensorEncoding::external) {
+      tensor.encoding = ir::TensorEncoding::raw;
+      tensor.external_data.clear();
+    }
   ::onnx::ModelProto converted;
   try {
-    converted = ::onnx::version_conversion::ConvertVersion(to_reference(model), target_opset);
+    converted = ::onnx::version_conversion::ConvertVersion(to_reference(inlined), target_opset);
   } catch (const std::exception& error) {
     // libonnx words it as an assertion ("...: Assertion `false` failed: No Adapter From
     // Version $14 for Relu"); keep only the sentence a user needs.

@@ -114,6 +114,13 @@ class Reader {
     for (auto& item : *proto.mutable_node()) result.nodes.push_back(node(item));
     for (auto& item : *proto.mutable_input()) result.inputs.push_back(value_info(item));
     for (auto& item : *proto.mutable_output()) result.outputs.push_back(value_info(item));
+    // The ONNX checker requires these names; an unnamed graph port cannot be fed or read.
+    for (const auto* ports : {&result.inputs, &result.outputs})
+      for (size_t i = 0; i < ports->size(); ++i)
+        if ((*ports)[i].name.empty())
+          throw_error(ErrorCategory::format, source_ + ": graph '" + result.name + "' " +
+                                                 (ports == &result.inputs ? "input " : "output ") + std::to_string(i) +
+                                                 " has no name; every graph input and output needs one");
     for (auto& item : *proto.mutable_value_info()) result.value_info.push_back(value_info(item));
     result.initializers.reserve(proto.initializer_size());
     for (auto& item : *proto.mutable_initializer()) result.initializers.push_back(tensor(item));

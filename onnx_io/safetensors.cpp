@@ -68,7 +68,7 @@ struct Entry {
 };
 
 Entry parse_entry(const std::string& source, const std::string& name,
-                  const nlohmann::ordered_json& info) {
+                  const nlohmann::json& info) {
   if (!info.is_object()) fail(source, "entry '" + name + "' is not a JSON object");
   auto dtype_it = info.find("dtype");
   auto shape_it = info.find("shape");
@@ -139,9 +139,12 @@ WeightsMap parse_safetensors(std::shared_ptr<const void> owner, const uint8_t* d
   size_t bad = first_invalid_utf8(header, header_size);
   if (bad != std::string::npos)
     fail(source, "header is not UTF-8 (bad byte at header offset " + std::to_string(bad) + ")");
-  nlohmann::ordered_json json;
+  // nlohmann::json (a sorted map), not ordered_json: ordered_json looks every key up linearly,
+  // so a header with n keys took O(n^2). Tensors are put in offset order below anyway; metadata
+  // comes out sorted by key.
+  nlohmann::json json;
   try {
-    json = nlohmann::ordered_json::parse(header, header + header_size);
+    json = nlohmann::json::parse(header, header + header_size);
   } catch (const nlohmann::json::exception& error) {
     fail(source, std::string("header is not JSON: ") + error.what());
   }

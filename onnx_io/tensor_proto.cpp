@@ -68,9 +68,10 @@ ir::Tensor tensor_from_proto(onnxpb::TensorProto& proto, const std::string& cont
                      std::to_string(ir::kMaxDataType) + ")");
   tensor.dtype = static_cast<DataType>(code);
   tensor.dims.assign(proto.dims().begin(), proto.dims().end());
-  uint64_t count = 0;
+  uint64_t count = 0, expected = 0;
   try {
     count = ir::element_count(tensor.dims);
+    expected = ir::storage_bytes(tensor.dtype, count);  // count x bits checked: it must not wrap
   } catch (const Error& error) {
     bad(context, std::string(error.what()) + " in dims " + shape_text(tensor.dims));
   }
@@ -88,7 +89,6 @@ ir::Tensor tensor_from_proto(onnxpb::TensorProto& proto, const std::string& cont
     return tensor;  // data attached by external_data.cpp
   }
 
-  uint64_t expected = ir::storage_bytes(tensor.dtype, count);
   TypedField field = typed_field_for(tensor.dtype);
   if (tensor.dtype == DataType::string) {
     tensor.encoding = ir::TensorEncoding::typed;

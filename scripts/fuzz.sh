@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds mhub's libFuzzer targets with clang (ASan + UBSan, scripts/sanitize.sh's build-san/) and
 # runs each for a bounded time. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
-# Seeds are the committed format fixtures; findings (crash-*, leak-*, timeout-*) land in
+# Seeds are the committed format fixtures plus the hostile shapes of tests/hostile/hostile.py
+# (huge shapes with no data, zero-stride views, deep nesting, many keys, path traversal); each
+# target gets its dictionary from fuzz/dict/. Findings (crash-*, leak-*, timeout-*) land in
 # build-san/findings/ and make the script fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +29,9 @@ for target in "${targets[@]}"; do
       done ;;
     gguf) [ -x build/cli/mhub ] && build/cli/mhub convert $fixtures/mixed.pth "$corpus/mixed.gguf" >/dev/null 2>&1 || true ;;
   esac
+  python3 tests/hostile/hostile.py --write-seeds "$target" "$corpus"
   echo "fuzz_$target: ${seconds}s"
-  build-san/fuzz/fuzz_$target "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+  build-san/fuzz/fuzz_$target "$corpus" -dict="fuzz/dict/$target.dict" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
     -timeout=10 -artifact_prefix=build-san/findings/$target- -print_final_stats=1 2>&1 |
     grep -E "^(Done|==[0-9]+==ERROR|SUMMARY)" || true
 done

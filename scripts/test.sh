@@ -27,8 +27,8 @@ scripts/sanitize.sh mhub mhub_tests mhub_train_tests mhub_format_tests mhub_swee
 
 # 3. every parser under libFuzzer for a bounded time each, seeded from the committed fixtures; a
 #    crash, leak or timeout fails the run. MHUB_FUZZ_SECONDS sets the time per target (default
-#    20; 0 skips).
-if [ "${MHUB_FUZZ_SECONDS:-20}" -gt 0 ]; then
-  echo "== fuzzing the parsers, ${MHUB_FUZZ_SECONDS:-20} s each"
-  scripts/fuzz.sh "${MHUB_FUZZ_SECONDS:-20}"
+#    60, five targets: 5 minutes; 0 skips).
+if [ "${MHUB_FUZZ_SECONDS:-60}" -gt 0 ]; then
+  echo "== fuzzing the parsers, ${MHUB_FUZZ_SECONDS:-60} s each"
+  scripts/fuzz.sh "${MHUB_FUZZ_SECONDS:-60}"
 fi

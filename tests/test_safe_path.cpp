@@ -1,15 +1,20 @@
 // The rules of SECURITY.md at library level: the path grammar and check_inside (common/safe_path),
-// escaping for the terminal (common/printable). The same cases through the mhub binary:
-// tests/hostile/hostile.py.
+// escaping for the terminal (common/printable), byte counts that cannot wrap (ir::storage_bytes),
+// the allocation limit, and the pickle machine's nesting limit. The same cases through the mhub
+// binary: tests/hostile/hostile.py.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <functional>
 #include <string>
 
+#include "common/allocation_limit.h"
 #include "common/error.h"
 #include "common/printable.h"
 #include "common/safe_path.h"
+#include "engine/ir/dtype.h"
+#include "engine/ir/storage.h"
+#include "onnx_io/pth/pickle_vm.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -76,6 +81,41 @@ TEST_CASE("printable escapes control characters and invalid bytes, keeps UTF-8")
   CHECK(printable("\xc2\x9b") == "\\xc2\\x9b");  // C1 CSI: a terminal would act on it
   CHECK(printable("\xff\xc3") == "\\xff\\xc3");
   CHECK(terminal_safe("line 1\nline\x1b[2J 2") == "line 1\nline\\x1b[2J 2");
+}
+
+TEST_CASE("byte counts from element counts cannot wrap") {
+  CHECK(ir::storage_bytes(ir::DataType::float32, 3) == 12);
+  CHECK(ir::storage_bytes(ir::DataType::int4, 3) == 2);
+  CHECK(ir::storage_bytes(ir::DataType::complex128, uint64_t{1} << 58) == uint64_t{1} << 62);
+  CHECK(refusal([] { ir::storage_bytes(ir::DataType::float32, uint64_t{1} << 62); }).find("2^62 bytes") !=
+        std::string::npos);
+  CHECK_FALSE(refusal([] { ir::storage_bytes(ir::DataType::complex128, (uint64_t{1} << 58) + 1); }).empty());
+}
+
+TEST_CASE("an allocation above the limit is an unsupported error, not bad_alloc") {
+  set_allocation_limit(1 << 20);
+  try {
+    ir::Storage::zeros(2 << 20);
+    FAIL("allocated past the limit");
+  } catch (const Error& error) {
+    CHECK(error.category() == ErrorCategory::unsupported);
+    CHECK(std::string(error.what()).find("more than the memory limit of 1048576 bytes") != std::string::npos);
+  }
+  CHECK(ir::Storage::zeros(1 << 20)->size() == 1 << 20);
+  set_allocation_limit(0);
+  CHECK(allocation_limit() > (1 << 20));
+}
+
+TEST_CASE("the pickle machine refuses deep nesting and frees deep values without recursion") {
+  std::string deep = "\x80\x02)" + std::string(200000, '\x85') + ".";
+  auto run = [](const std::string& bytes, const onnx_io::pth::PickleLimits& limits) {
+    return onnx_io::pth::run_pickle(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "deep.pkl", limits);
+  };
+  CHECK(refusal([&] { run(deep, {}); }).find("nested deeper than 1000 levels") != std::string::npos);
+  onnx_io::pth::PickleLimits unlimited;
+  unlimited.max_depth = 1u << 30;
+  auto value = run(deep, unlimited);  // built, then freed at the end of scope: must not overflow the stack
+  CHECK(value->depth == 200000);
 }
 
 }  // TEST_SUITE

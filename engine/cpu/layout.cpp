@@ -4,6 +4,7 @@
 
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/checked_dims.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/ops/shape.h"
 
@@ -171,7 +172,8 @@ void tile(OpContext& ctx) {
   if (repeats.size() != x.dims.size())
     throw_error(ErrorCategory::format, ctx.describe() + ": repeats must have one entry per axis");
   std::vector<int64_t> dims = x.dims;
-  for (size_t i = 0; i < dims.size(); ++i) dims[i] *= repeats[i];
+  for (size_t i = 0; i < dims.size(); ++i)
+    dims[i] = checked_dim(ctx, static_cast<long double>(dims[i]) * repeats[i], "dimension x repeats");
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, dims);
   std::vector<int64_t> in_strides = strides_of(x.dims), out_strides = strides_of(dims);
   copy_elements(ctx, x, y, [&](size_t i) {
@@ -216,7 +218,8 @@ void pad(OpContext& ctx) {
     after[a] = pads[i + axes.size()];
   }
   std::vector<int64_t> dims(rank);
-  for (int64_t a = 0; a < rank; ++a) dims[a] = x.dims[a] + before[a] + after[a];
+  for (int64_t a = 0; a < rank; ++a)
+    dims[a] = checked_dim(ctx, static_cast<long double>(x.dims[a]) + before[a] + after[a], "padded dimension");
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, dims);
   // the pad value as one element of x's type
   ir::Tensor fill = ctx.scope().allocate(x.dtype, {});

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/checked_dims.h"
 #include "engine/cpu/nn_util.h"
 #include "engine/ops/shape.h"
 
@@ -147,7 +148,7 @@ void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scal
       }
       for (int64_t a : axes) {
         full_scale[a] = s;
-        out[a] = static_cast<int64_t>(std::round(s * x.dims[a]));
+        out[a] = checked_dim(ctx, std::round(static_cast<long double>(s) * x.dims[a]), "resized dimension");
       }
     }
   } else {
@@ -155,7 +156,7 @@ void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scal
     for (size_t i = 0; i < axes.size(); ++i) {
       if (scales[i] <= 0) fail(ctx, "scales must be positive");
       full_scale[axes[i]] = scales[i];
-      out[axes[i]] = static_cast<int64_t>(std::floor(x.dims[axes[i]] * static_cast<double>(scales[i])));
+      out[axes[i]] = checked_dim(ctx, std::floor(x.dims[axes[i]] * static_cast<long double>(scales[i])), "resized dimension");
     }
   }
   std::vector<float> roi_start(rank, 0.0f), roi_end(rank, 1.0f);

@@ -6,6 +6,7 @@
 
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/checked_dims.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/core/view_kernels.h"
 #include "engine/ops/shape.h"
@@ -113,8 +114,9 @@ void range_typed(OpContext& ctx) {
   T limit = ctx.input(1).data<T>()[0];
   T delta = ctx.input(2).data<T>()[0];
   if (delta == T(0)) throw_error(ErrorCategory::format, ctx.describe() + ": delta is 0");
-  double steps = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
-  int64_t count = std::max<int64_t>(0, static_cast<int64_t>(steps));
+  long double steps = std::ceil((static_cast<long double>(limit) - static_cast<long double>(start)) /
+                                static_cast<long double>(delta));
+  int64_t count = checked_dim(ctx, std::isnan(steps) ? steps : std::max(steps, 0.0L), "element count");
   ir::Tensor& y = ctx.allocate_output(0, ctx.input(0).dtype, {count});
   T* out = mutable_data<T>(y);
   T value = start;
@@ -139,7 +141,8 @@ void range_kernel(OpContext& ctx) {
       float limit = static_cast<float>(element_as_double(ctx.input(1), 0));
       float delta = static_cast<float>(element_as_double(ctx.input(2), 0));
       if (delta == 0) throw_error(ErrorCategory::format, ctx.describe() + ": delta is 0");
-      int64_t count = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)));
+      long double steps = std::ceil((static_cast<long double>(limit) - start) / delta);
+      int64_t count = checked_dim(ctx, std::isnan(steps) ? steps : std::max(steps, 0.0L), "element count");
       ir::Tensor& y = ctx.allocate_output(0, ctx.input(0).dtype, {count});
       uint16_t* out = mutable_data<uint16_t>(y);
       float value = start;

@@ -1,6 +1,9 @@
 #include "engine/ir/dtype.h"
 
 #include <array>
+#include <string>
+
+#include "common/error.h"
 
 namespace mhub::ir {
 namespace {
@@ -70,8 +73,13 @@ bool is_float(DataType type) {
 }
 
 uint64_t storage_bytes(DataType type, uint64_t count) {
-  uint64_t bits = static_cast<uint64_t>(bits_of(type));
-  return (count * bits + 7) / 8;
+  constexpr uint64_t kLimit = uint64_t{1} << 62;
+  // count comes from files and may be near 2^64: count x bits in 128 bits cannot wrap.
+  unsigned __int128 bits = static_cast<unsigned __int128>(count) * static_cast<uint64_t>(bits_of(type));
+  if (bits > static_cast<unsigned __int128>(kLimit) * 8)
+    throw_error(ErrorCategory::format, std::to_string(count) + " elements of " + std::string(name_of(type)) +
+                                           " need more than 2^62 bytes");
+  return static_cast<uint64_t>((bits + 7) / 8);
 }
 
 }  // namespace mhub::ir

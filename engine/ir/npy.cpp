@@ -160,7 +160,12 @@ Tensor parse_npy(std::string bytes, const std::string& source) {
   tensor.dtype = dtype;
   tensor.dims = std::move(dims);
   size_t data_start = header_start + header_len;
-  uint64_t need = tensor.byte_size();
+  uint64_t need = 0;
+  try {
+    need = tensor.byte_size();  // element and byte counts checked for overflow
+  } catch (const Error& error) {
+    bad(source, std::string("shape ") + *shape + ": " + error.what());
+  }
   if (bytes.size() - data_start != need)
     bad(source, "shape and dtype need " + std::to_string(need) + " data bytes but the file has " +
                     std::to_string(bytes.size() - data_start));

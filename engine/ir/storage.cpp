@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/allocation_limit.h"
 #include "common/error.h"
 
 namespace mhub::ir {
@@ -20,7 +21,10 @@ std::shared_ptr<Storage> Storage::take(std::string bytes) {
   return storage;
 }
 
-std::shared_ptr<Storage> Storage::zeros(size_t size) { return take(std::string(size, '\0')); }
+std::shared_ptr<Storage> Storage::zeros(size_t size) {
+  check_allocation(size, "a tensor");  // sizes come from input: refuse, never bad_alloc
+  return take(std::string(size, '\0'));
+}
 
 std::shared_ptr<Storage> Storage::view(std::shared_ptr<const void> owner, const uint8_t* data,
                                        size_t size) {

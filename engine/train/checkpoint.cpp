@@ -1,11 +1,13 @@
 #include "engine/train/checkpoint.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/printable.h"
 
 namespace mhub::train {
 
@@ -83,11 +85,18 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     CheckpointTensor t;
     t.name = name;
     uint64_t count = 1;
+    bool empty = false;
     for (const auto& d : entry["shape"]) {
       if (!d.is_number_unsigned()) throw bad("tensor '" + name + "' has a negative or non-integer dim");
-      t.dims.push_back(d.get<int64_t>());
-      count *= d.get<uint64_t>();
+      const uint64_t dim = d.get<uint64_t>();
+      // The shape must fit the file's bytes: checked while multiplying, so count * 4 cannot wrap.
+      if (dim > data_size / 4 || (dim != 0 && count > data_size / 4 / dim))
+        throw bad("tensor '" + name + "' has a shape larger than the file");
+      empty = empty || dim == 0;
+      count *= dim == 0 ? 1 : dim;
+      t.dims.push_back(static_cast<int64_t>(dim));
     }
+    if (empty) count = 0;
     const auto& offsets = entry["data_offsets"];
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) throw bad("tensor '" + name + "' has bad offsets");
     const uint64_t begin = offsets[0], end = offsets[1];
@@ -101,6 +110,22 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [begin, t] : ordered) checkpoint.tensors.push_back(std::move(t));
   return checkpoint;
+}
+
+int64_t metadata_integer(const Checkpoint& checkpoint, const std::string& key, int64_t min, int64_t max,
+                         const std::filesystem::path& source) {
+  auto found = checkpoint.metadata.find(key);
+  if (found == checkpoint.metadata.end())
+    throw Error(ErrorCategory::format, source.string() + ": not an mhub finetune checkpoint (no '" + key + "' metadata)");
+  const std::string& text = found->second;
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [at, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || at != end || value < min || value > max)
+    throw Error(ErrorCategory::format, source.string() + ": checkpoint metadata '" + key + "' is '" + printable(text) +
+                                           "', not a whole number from " + std::to_string(min) + " to " +
+                                           std::to_string(max));
+  return value;
 }
 
 }  // namespace mhub::train

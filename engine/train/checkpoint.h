@@ -32,5 +32,9 @@ struct Checkpoint {
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
 // Throws mhub::Error (io / format) naming the file and the problem; only F32 tensors are read.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+// The integer metadata `key` in [min, max]; throws mhub::Error (format) naming `source`, the key
+// and the text when it is missing, not a plain decimal integer, or out of range.
+int64_t metadata_integer(const Checkpoint& checkpoint, const std::string& key, int64_t min, int64_t max,
+                         const std::filesystem::path& source);
 
 }  // namespace mhub::train

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/allocation_limit.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "engine/ir/npy.h"
@@ -67,6 +68,16 @@ std::string read_maybe_gzipped(const std::string& path) {
                                              "); download the file again");
     }
     out.append(buffer, sizeof buffer - stream.avail_out);
+    // A gzip bomb stops here: deflate expands at most 1032:1, and the total must fit the memory
+    // limit (checked as it grows, so nothing beyond what was inflated is ever allocated).
+    if (out.size() > packed.size() * 1032 + (1 << 16)) {
+      inflateEnd(&stream);
+      throw Error(ErrorCategory::format, path + ": inflates beyond deflate's 1032:1 ratio; not a gzip file mhub reads");
+    }
+    if (out.size() > allocation_limit()) {
+      inflateEnd(&stream);
+      check_allocation(out.size(), path + ": the inflated data");
+    }
     if (status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) {
       inflateEnd(&stream);
       throw Error(ErrorCategory::format, path + ": gzip data ends early; download the file again");

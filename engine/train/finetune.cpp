@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/printable.h"
 #include "engine/core/session.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/dataset.h"
@@ -175,16 +176,22 @@ EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batc
     }
     report.examples += batch->rows();
   }
-  if (report.examples > 0) {
-    report.loss = loss_sum / static_cast<double>(report.examples);
-    report.accuracy = static_cast<double>(correct) / static_cast<double>(report.examples);
-  }
+  if (report.examples == 0)
+    throw Error(ErrorCategory::usage, dataset.describe() + ": no examples to evaluate (an empty data set, or fewer "
+                                      "examples than the model's fixed batch); an accuracy of nothing is not 0");
+  report.loss = loss_sum / static_cast<double>(report.examples);
+  report.accuracy = static_cast<double>(correct) / static_cast<double>(report.examples);
   return report;
 }
 
 FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const Progress&)>& on_progress) {
   if (o.epochs < 1) throw Error(ErrorCategory::usage, "--epochs must be at least 1");
   if (o.out.empty()) throw Error(ErrorCategory::usage, "--out is required: where to write the fine-tuned .onnx");
+  std::error_code ignored;
+  if (std::filesystem::is_directory(o.out, ignored) || o.out.filename().empty())
+    throw Error(ErrorCategory::usage, "--out '" + printable(o.out.string()) +
+                                          "' is a folder; give the model file to write, e.g. " +
+                                          (o.out / "tuned.onnx").string());
   ir::Model model = onnx_io::load_model(o.model_path);
   const auto train_data = open_dataset(o.data, "train");
   const auto test_data = open_dataset(o.data, "test");
@@ -226,12 +233,14 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
   int start_epoch = 0;
   if (!o.resume.empty()) {
     const Checkpoint c = load_checkpoint(o.resume);
-    if (!c.metadata.count("epoch") || !c.metadata.count("seed"))
-      throw Error(ErrorCategory::format, o.resume.string() + ": not an mhub finetune checkpoint (no epoch/seed metadata)");
-    if (std::stoull(c.metadata.at("seed")) != o.seed)
-      throw Error(ErrorCategory::usage, o.resume.string() + ": made with --seed " + c.metadata.at("seed") + "; resume with the same seed");
+    // Metadata comes from a file: parsed strictly, epochs within this run's range.
+    start_epoch = static_cast<int>(metadata_integer(c, "epoch", 0, o.epochs, o.resume));
+    if (!c.metadata.count("seed"))
+      throw Error(ErrorCategory::format, o.resume.string() + ": not an mhub finetune checkpoint (no seed metadata)");
+    if (c.metadata.at("seed") != std::to_string(o.seed))
+      throw Error(ErrorCategory::usage, o.resume.string() + ": made with --seed " + printable(c.metadata.at("seed")) +
+                                            "; resume with the same seed");
     trainer.restore(c);
-    start_epoch = std::stoi(c.metadata.at("epoch"));
   }
   std::unique_ptr<MetricsLog> log;
   if (!o.logdir.empty()) log = std::make_unique<MetricsLog>(o.logdir);
@@ -252,6 +261,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
       if (!batch) break;
       const double lr = schedule.lr_at(trainer.optimizer().steps_taken());
       const StepStats stats = trainer.train_batch(*batch, lr);
+      if (stats.nonfinite) continue;  // --on-nonfinite skip: the batch taught nothing
       loss_sum += stats.loss * static_cast<double>(stats.rows);
       correct += stats.correct;
       rows += stats.rows;

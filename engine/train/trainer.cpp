@@ -16,6 +16,23 @@
 namespace mhub::train {
 namespace {
 
+// The first of the batch input, the loss and the gradients (in parameter order) that holds a
+// NaN or infinity, named for a message; empty when all are finite.
+std::string first_nonfinite(const ir::Tensor& input, const std::vector<engine::Value>& outputs,
+                            const std::vector<std::string>& trainable) {
+  auto finite = [](const ir::Tensor& t) {
+    const float* values = t.data<float>();
+    for (uint64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(values[i])) return false;
+    return true;
+  };
+  if (!finite(input)) return "the batch's input";
+  if (!finite(outputs[0].tensor)) return "the loss";
+  for (size_t k = 0; k < trainable.size(); ++k)
+    if (!finite(outputs[2 + k].tensor)) return "the gradient of '" + trainable[k] + "'";
+  return "";
+}
+
 // The training graph needs static shapes: the batch dimension of inputs and outputs becomes
 // `batch_size` where the file leaves it symbolic.
 void fix_batch_dim(ir::Model& model, int64_t batch_size) {
@@ -180,6 +197,21 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     else
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
   }
+  if (!scaled) {
+    // NaN in the data or a step that blew up must not train on silently (a fused Relu can turn
+    // NaN activations into zeros and keep the loss finite while the weights go NaN).
+    std::string culprit = first_nonfinite(input, outputs, trainable_);
+    if (!culprit.empty()) {
+      if (options_.on_nonfinite != "skip")
+        throw Error(ErrorCategory::format,
+                    "training step " + std::to_string(batches_seen_) + ": " + culprit +
+                        " holds NaN or infinity; check the data for NaN/inf values and lower --lr "
+                        "(--on-nonfinite skip drops such batches instead)");
+      pending_ = 0;
+      stats.skipped = stats.nonfinite = true;
+      return stats;
+    }
+  }
   // Running statistics are buffers, not parameters: they take the new value every batch.
   for (size_t k = 0; k < running_.size(); ++k) {
     const ir::Tensor& r = outputs[2 + trainable_.size() + k].tensor;
@@ -285,8 +317,9 @@ void Trainer::restore(const Checkpoint& c) {
     std::memcpy(initializer_data(name), t.values.data(), t.values.size() * 4);
   }
   optimizer_->import_state(state);
-  if (c.metadata.count("optimizer_steps")) optimizer_->set_steps_taken(std::stoll(c.metadata.at("optimizer_steps")));
-  if (c.metadata.count("batches_seen")) batches_seen_ = std::stoll(c.metadata.at("batches_seen"));
+  if (c.metadata.count("optimizer_steps"))
+    optimizer_->set_steps_taken(metadata_integer(c, "optimizer_steps", 0, INT64_MAX, "the checkpoint"));
+  if (c.metadata.count("batches_seen")) batches_seen_ = metadata_integer(c, "batches_seen", 0, INT64_MAX, "the checkpoint");
 }
 
 }  // namespace mhub::train

@@ -50,6 +50,10 @@ struct TrainerOptions {
   // clean steps in a row double it.
   std::string precision = "fp32";
   double initial_loss_scale = 65536.0;
+  // A batch whose input, loss or gradients hold NaN/inf (outside fp16's loss scaling): "stop"
+  // throws mhub::Error (format) naming the step and the first such tensor; "skip" drops the
+  // accumulation window as fp16 does (StepStats::nonfinite) and goes on.
+  std::string on_nonfinite = "stop";
 };
 
 struct StepStats {
@@ -59,6 +63,7 @@ struct StepStats {
   double grad_norm = 0;                 // before clipping (when clipping is on)
   bool skipped = false;                 // fp16: the gradients overflowed; no step, scale halved
   double loss_scale = 1;                // the scale this batch ran with (fp16), else 1
+  bool nonfinite = false;               // on_nonfinite "skip" dropped this batch (loss not meaningful)
 };
 
 class Trainer {

@@ -93,7 +93,21 @@ ir::Tensor build_tensor(const ZipArchive& archive, const std::string& prefix, co
     return result;
   }
   // Gather a strided view element by element in row-major order (an odometer over the dims).
-  auto owned = ir::Storage::zeros(count * element_size);
+  // Bytes are counted with overflow checks; a view that repeats its storage (zero strides) may
+  // not grow far beyond the bytes the file holds.
+  uint64_t bytes_needed = 0;
+  try {
+    bytes_needed = ir::storage_bytes(dtype, count);
+  } catch (const Error& error) {
+    fail(archive.path(), "tensor '" + name + "': " + error.what());
+  }
+  constexpr uint64_t kMaxExpansion = uint64_t{256} << 20;
+  if (bytes_needed > entry->size && bytes_needed - entry->size > kMaxExpansion)
+    throw Error(ErrorCategory::unsupported,
+                archive.path().string() + ": tensor '" + name + "' is a view of " + std::to_string(entry->size) +
+                    " stored bytes that expands to " + std::to_string(bytes_needed) +
+                    " bytes (repeated strides); mhub expands views by at most 256 MiB. Save it with .contiguous()");
+  auto owned = ir::Storage::zeros(bytes_needed);
   uint8_t* out = owned->mutable_data();
   const uint8_t* in = bytes->data();
   size_t rank = tensor.sizes.size();

@@ -1,5 +1,6 @@
 #include "onnx_io/pth/pickle_vm.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -7,6 +8,27 @@
 #include "common/error.h"
 
 namespace mhub::onnx_io::pth {
+
+PyObject::~PyObject() {
+  std::vector<PyRef> pending;
+  auto unlink = [&pending](PyObject& object) {
+    for (auto& item : object.items) pending.push_back(std::move(item));
+    for (auto& [key, value] : object.entries) {
+      pending.push_back(std::move(key));
+      pending.push_back(std::move(value));
+    }
+    if (object.storage) pending.push_back(std::move(object.storage));
+    object.items.clear();
+    object.entries.clear();
+  };
+  unlink(*this);
+  while (!pending.empty()) {
+    PyRef next = std::move(pending.back());
+    pending.pop_back();
+    // Only a value nobody else holds is freed now; empty it first so its own destructor is flat.
+    if (next && next.use_count() == 1) unlink(*next);
+  }
+}
 
 namespace {
 
@@ -129,8 +151,17 @@ class Machine {
   }
   PyRef make_tuple(std::vector<PyRef> items) {
     auto value = PyObject::make(PyKind::tuple);
+    adopt(*value, items);
     value->items = std::move(items);
     return value;
+  }
+  // Records that `items` go into `container`: its depth, bounded by max_depth.
+  void adopt(PyObject& container, const std::vector<PyRef>& items) {
+    for (const auto& item : items) {
+      container.depth = std::max(container.depth, item->depth + 1);
+      if (container.depth > limits_.max_depth)
+        fail("values nested deeper than " + std::to_string(limits_.max_depth) + " levels");
+    }
   }
   void set_items(const PyRef& dict, const std::vector<PyRef>& flat) {
     if (dict->kind != PyKind::dict) fail(std::string("SETITEM(S) on a ") + kind_name(dict->kind));
@@ -138,15 +169,17 @@ class Machine {
     for (size_t i = 0; i < flat.size(); i += 2) {
       refuse_cycle(flat[i], dict.get());
       refuse_cycle(flat[i + 1], dict.get());
-      bool replaced = false;
-      // Keys of state dicts are strings; replacing keeps Python's dict semantics for them.
-      if (flat[i]->kind == PyKind::string)
-        for (auto& entry : dict->entries)
-          if (entry.first->kind == PyKind::string && entry.first->text == flat[i]->text) {
-            entry.second = flat[i + 1];
-            replaced = true;
-          }
-      if (!replaced) dict->entries.emplace_back(flat[i], flat[i + 1]);
+      adopt(*dict, {flat[i], flat[i + 1]});
+      // Keys of state dicts are strings; replacing keeps Python's dict semantics for them (looked
+      // up in an index: a linear search made n keys cost n^2).
+      if (flat[i]->kind == PyKind::string) {
+        auto [found, fresh] = dict->string_keys.emplace(flat[i]->text, dict->entries.size());
+        if (!fresh) {
+          dict->entries[found->second].second = flat[i + 1];
+          continue;
+        }
+      }
+      dict->entries.emplace_back(flat[i], flat[i + 1]);
     }
   }
 
@@ -375,6 +408,7 @@ PyRef Machine::run() {
       case 'l': {                                           // LIST
         auto list = PyObject::make(PyKind::list);
         list->items = pop_to_mark();
+        adopt(*list, list->items);
         push(list);
         break;
       }
@@ -383,6 +417,7 @@ PyRef Machine::run() {
         auto& list = top();
         if (list->kind != PyKind::list) fail(std::string("APPEND to a ") + kind_name(list->kind));
         refuse_cycle(item, list.get());
+        adopt(*list, {item});
         list->items.push_back(item);
         break;
       }
@@ -391,6 +426,7 @@ PyRef Machine::run() {
         auto& list = top();
         if (list->kind != PyKind::list) fail(std::string("APPENDS to a ") + kind_name(list->kind));
         for (const auto& item : items) refuse_cycle(item, list.get());
+        adopt(*list, items);
         list->items.insert(list->items.end(), items.begin(), items.end());
         break;
       }
@@ -418,12 +454,14 @@ PyRef Machine::run() {
         auto& set = top();
         if (set->kind != PyKind::set) fail(std::string("ADDITEMS to a ") + kind_name(set->kind));
         for (const auto& item : items) refuse_cycle(item, set.get());
+        adopt(*set, items);
         set->items.insert(set->items.end(), items.begin(), items.end());
         break;
       }
       case 0x91: {  // FROZENSET
         auto set = PyObject::make(PyKind::set);
         set->items = pop_to_mark();
+        adopt(*set, set->items);
         push(set);
         break;
       }

@@ -6,7 +6,7 @@
 // _rebuild_parameter_with_state, the torch.*Storage types (only inside persistent ids),
 // torch.device, torch.Size and _codecs.encode. Any other global is refused with its name:
 // nothing is ever imported or called. Every length is checked against the bytes left, and the
-// stack, memo and op count are bounded, and a container may not be put inside itself (values
+// stack, memo, op count and nesting depth are bounded, and a container may not be put inside itself (values
 // share ownership, so a cycle would never be freed); malformed input gives mhub::Error
 // (format), never a crash, a leak or an unbounded allocation.
 #pragma once
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct PyObject {
   std::string text;                             // str, bytes, global name, device
   std::vector<PyRef> items;                     // tuple, list, set
   std::vector<std::pair<PyRef, PyRef>> entries; // dict, in insertion order
+  std::unordered_map<std::string, size_t> string_keys;  // dict: str key -> index in entries
 
   // storage: element type and the zip record key ("archive/data/<key>")
   ir::DataType storage_dtype = ir::DataType::undefined;
@@ -50,6 +52,14 @@ struct PyObject {
   int64_t storage_offset = 0;
   std::vector<int64_t> sizes;
   std::vector<int64_t> strides;
+
+  // Containers: 1 + the deepest item (bottom-up, as the pickle built it); limited by
+  // PickleLimits::max_depth.
+  uint32_t depth = 0;
+
+  // Frees nested values one level at a time: a recursive free of 200,000 nested tuples would
+  // overflow the stack.
+  ~PyObject();
 
   static PyRef make(PyKind kind) {
     auto object = std::make_shared<PyObject>();
@@ -62,6 +72,7 @@ struct PickleLimits {
   size_t max_stack = 1 << 20;
   size_t max_memo = 1 << 22;
   uint64_t max_ops = uint64_t{1} << 28;
+  uint32_t max_depth = 1000;  // containers inside containers
 };
 
 // Runs the pickle in [data, data+size) to its STOP and returns the result. `source` names the

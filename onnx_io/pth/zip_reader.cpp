@@ -3,6 +3,7 @@
 #include <minizip/unzip.h>
 
 #include "common/error.h"
+#include "common/allocation_limit.h"
 
 namespace mhub::onnx_io::pth {
 
@@ -73,20 +74,42 @@ const ZipEntry* ZipArchive::find(const std::string& name) const {
 std::shared_ptr<ir::Storage> ZipArchive::read(const ZipEntry& entry) const {
   if (entry.stored)
     return ir::Storage::view(file_, file_->data() + entry.data_offset, entry.size);
-  // Inflate with bounds: the central directory's size is what we allocate, and the stream must
-  // produce exactly that many bytes.
-  if (entry.size > (uint64_t{1} << 40)) fail(path_, "record '" + entry.name + "' claims an absurd size");
-  std::string out(entry.size, '\0');
+  // Inflate with bounds: deflate cannot expand more than 1032:1, so a record claiming more is
+  // lying; the buffer grows with what the stream actually produces (never to the claimed size up
+  // front) and the stream must produce exactly the recorded size.
+  constexpr uint64_t kDeflateMaxRatio = 1032;
+  if (entry.size > entry.compressed_size * kDeflateMaxRatio + 1024)
+    fail(path_, "compressed record '" + entry.name + "' claims " + std::to_string(entry.size) + " bytes from " +
+                    std::to_string(entry.compressed_size) + " compressed (deflate expands at most 1032:1)");
+  check_allocation(entry.size, path_.string() + ": record '" + entry.name + "'");
+  std::string out;
   z_stream stream{};
   if (inflateInit2(&stream, -MAX_WBITS) != Z_OK) throw Error(ErrorCategory::internal, "zlib init failed");
-  stream.next_in = const_cast<Bytef*>(file_->data() + entry.data_offset);
-  stream.avail_in = static_cast<uInt>(std::min<uint64_t>(entry.compressed_size, UINT32_MAX));
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(std::min<uint64_t>(entry.size, UINT32_MAX));
-  int result = inflate(&stream, Z_FINISH);
-  uint64_t produced = stream.total_out;
+  const uint8_t* in = file_->data() + entry.data_offset;
+  uint64_t in_left = entry.compressed_size;
+  int result = Z_OK;
+  while (result == Z_OK) {
+    constexpr uint64_t kStep = uint64_t{1} << 20;
+    if (stream.avail_in == 0 && in_left > 0) {
+      stream.next_in = const_cast<Bytef*>(in);
+      stream.avail_in = static_cast<uInt>(std::min<uint64_t>(in_left, UINT32_MAX));
+      in += stream.avail_in;
+      in_left -= stream.avail_in;
+    }
+    uint64_t produced = out.size();
+    // One byte beyond the recorded size, so a stream that runs longer is noticed.
+    uint64_t room = std::min<uint64_t>(kStep, entry.size + 1 - produced);
+    if (room == 0) break;
+    out.resize(produced + room);
+    stream.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    stream.avail_out = static_cast<uInt>(room);
+    result = inflate(&stream, Z_NO_FLUSH);
+    out.resize(produced + room - stream.avail_out);
+    if (result == Z_BUF_ERROR && stream.avail_in == 0 && in_left == 0) break;  // input exhausted
+    if (result == Z_BUF_ERROR) result = Z_OK;
+  }
   inflateEnd(&stream);
-  if (result != Z_STREAM_END || produced != entry.size)
+  if (result != Z_STREAM_END || out.size() != entry.size)
     fail(path_, "compressed record '" + entry.name + "' does not inflate to its recorded size");
   return ir::Storage::take(std::move(out));
 }

@@ -616,6 +616,8 @@ def exit_codes(tmp):
     folder = make_cache(cache)
     write(os.path.join(folder, "blobs", "b" * 64), b"not what the name says")
     expect(["cache", "verify", "--cache-dir", cache], 6, r"problem\(s\) in the cache")
+    # 8 not found (HTTP 404): needs a hub that answers 404, so it is checked against nginx in
+    #   tests/test_hub_cli.cpp ("a file that is not there: exit code 8 ...").
     # 7 unsupported
     expect(["--max-memory", "1K", "run", BUNDLED, "-i", os.path.join(REPO, "models", "fashion-cnn", "sample_input.npy")],
            7, r"more than the memory limit of 1024 bytes")

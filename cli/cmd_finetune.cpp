@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "cli/device_option.h"
 #include "cli/model_source.h"
 #include "common/error.h"
+#include "engine/dist/communicator.h"
 #include "engine/train/dataset.h"
 #include "engine/train/finetune.h"
 #include "engine/train/freeze.h"
@@ -159,7 +161,9 @@ std::vector<std::pair<std::string, std::string>> training_settings(const train::
 }
 
 struct FinetuneCli {
-  std::string model, freeze, mean, std, input_size, device, loss = "cross-entropy";
+  std::string model, freeze, mean, std, input_size, device, loss = "cross-entropy", dist = "auto";
+  double dist_timeout = 300, bucket_mb = 25;
+  int zero = 0;
   train::FinetuneOptions options;
   double weight_decay = -1;
   bool json = false;
@@ -217,10 +221,35 @@ void add_finetune(CLI::App& app) {
                       "When a batch's input, loss or gradients hold NaN/inf: stop (exit 4, naming the step and the "
                       "first such tensor) or skip the batch")
       ->capture_default_str()->check(CLI::IsMember({"stop", "skip"}));
+  command->add_option("--dist", cli->dist,
+                      "Data-parallel transport when launched as several ranks (mpirun -np N / srun -n N mhub finetune ...): "
+                      "auto (MPI when a launcher started more than one rank, else a single process), single, mpi, or nccl "
+                      "(GPUs; needs a build with NCCL). Each rank trains on its shard with --batch-size examples per step")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "single", "mpi", "nccl"}));
+  command->add_option("--dist-timeout", cli->dist_timeout,
+                      "Seconds a collective may wait for the other ranks; past it the run ends with an error naming the "
+                      "missing rank (exit 5) instead of hanging")
+      ->capture_default_str()->check(finite_range(0, 1e6, true, false));
+  command->add_option("--bucket-mb", cli->bucket_mb, "Gradient all-reduce bucket size in MiB (docs/DISTRIBUTED.md)")
+      ->capture_default_str()->check(finite_range(0, 1 << 20, true, false));
+  command->add_option("--zero", cli->zero,
+                      "1: ZeRO stage 1, the optimizer state (momentum, AdamW moments) sharded across the ranks "
+                      "(gradients reduce-scattered, each rank updates its shard, parameters all-gathered; checkpoints "
+                      "hold the whole state); 0: every rank holds all of it")
+      ->capture_default_str()->check(CLI::Range(0, 1));
   command->add_flag("--json", cli->json, "Print one JSON object with the per-epoch results instead of text");
   command->callback([cli] {
     auto o = cli->options;
-    o.trainer.backend = chosen_backend(cli->device);
+    // First: under mpirun every rank must reach MPI's start, whatever else fails later.
+    const auto comm = dist::make_communicator(
+        {cli->dist, std::chrono::milliseconds(static_cast<int64_t>(cli->dist_timeout * 1000))});
+    o.trainer.comm = comm.get();
+    o.trainer.bucket_bytes = std::max<size_t>(4, static_cast<size_t>(cli->bucket_mb * 1024 * 1024));
+    o.trainer.zero = cli->zero;
+    const bool writer = comm->rank() == 0;  // only rank 0 prints and writes
+    // Several ranks on a machine: one GPU each, by local rank.
+    const bool one_gpu_each = cli->device == "cuda" && comm->size() > 1;
+    o.trainer.backend = chosen_backend(one_gpu_each ? "cuda:" + std::to_string(comm->local_rank()) : cli->device);
     o.model_path = resolve_model(cli->model);
     o.trainer.freeze = train::split_globs(cli->freeze);
     o.trainer.weight_decay = cli->weight_decay;
@@ -230,9 +259,16 @@ void add_finetune(CLI::App& app) {
     if (norm.origin != "--mean/--std" && !train::open_dataset(o.data, "test")->scaled_pixels()) norm = {};
     o.mean = norm.mean;
     o.std = norm.std;
-    const bool tty = isatty(STDERR_FILENO) && !cli->json;
+    const bool tty = isatty(STDERR_FILENO) && !cli->json && writer;
     const auto result = train::finetune(o, tty ? std::function<void(const train::Progress&)>(draw_progress) : nullptr);
-    stamp_finetune_metadata(o.out, norm, cli->model, training_settings(o));
+    if (!writer) return;
+    auto settings = training_settings(o);
+    if (comm->size() > 1) {
+      settings.emplace_back("ranks", std::to_string(comm->size()));
+      settings.emplace_back("transport", comm->transport());
+      if (cli->zero) settings.emplace_back("zero", std::to_string(cli->zero));
+    }
+    stamp_finetune_metadata(o.out, norm, cli->model, settings);
     if (cli->json) {
       nlohmann::json epochs = nlohmann::json::array();
       for (const auto& e : result.epochs)
@@ -240,12 +276,16 @@ void add_finetune(CLI::App& app) {
                           {"eval_loss", e.eval_loss}, {"eval_accuracy", e.eval_accuracy}, {"eval_examples", e.eval_examples},
                           {"seconds", e.seconds}});
       std::cout << nlohmann::json{{"out", o.out.string()}, {"checkpoint", result.checkpoint.string()},
-                                  {"trainable", result.trainable}, {"epochs", epochs}}.dump(2) << "\n";
+                                  {"trainable", result.trainable}, {"epochs", epochs}, {"ranks", comm->size()},
+                                  {"optimizer_state_bytes_per_rank", result.optimizer_state_bytes}}.dump(2) << "\n";
       return;
     }
     for (const auto& e : result.epochs)
       std::printf("epoch %d: train loss %.4f acc %.4f | eval loss %.4f acc %.4f (%lld examples) | %.1f s\n", e.epoch, e.train_loss,
                   e.train_accuracy, e.eval_loss, e.eval_accuracy, static_cast<long long>(e.eval_examples), e.seconds);
+    if (comm->size() > 1)
+      std::printf("%d ranks over %s; optimizer state on rank 0: %.2f MiB%s\n", comm->size(), comm->transport().c_str(),
+                  static_cast<double>(result.optimizer_state_bytes) / (1 << 20), cli->zero ? " (ZeRO 1: sharded)" : "");
     std::printf("wrote %s (checkpoint %s); evaluate with: mhub eval %s --data %s\n", o.out.c_str(), result.checkpoint.c_str(),
                 o.out.c_str(), o.data.c_str());
   });

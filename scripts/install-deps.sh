@@ -54,3 +54,15 @@ if [ ! -d "$peers/node_modules/puppeteer-core" ]; then
   (cd "$peers" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --ignore-scripts --no-audit --no-fund puppeteer-core@24 >/dev/null) ||
     echo "warning: puppeteer-core not installed; the board.browser test will try again, else be skipped" >&2
 fi
+# Open MPI: the transport of data-parallel fine-tuning across processes and machines
+# (engine/dist; `mpirun -np N mhub finetune ...`) and of the dist.* ctests (mpirun -np 2).
+mpi_missing=()
+for package in openmpi-bin libopenmpi-dev; do
+  dpkg -s "$package" >/dev/null 2>&1 || mpi_missing+=("$package")
+done
+if [ ${#mpi_missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${mpi_missing[@]}" >/dev/null
+  echo "installed: ${mpi_missing[*]}"
+fi

@@ -132,7 +132,7 @@ void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
 
 EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean, const std::vector<float>& std,
-                    const engine::Backend* backend, LossKind loss_kind) {
+                    const engine::Backend* backend, LossKind loss_kind, dist::Communicator* comm) {
   ir::Model model = given;
   strip_final_softmax(model);  // cross-entropy wants logits; argmax is the same either way
   const int64_t fixed = fixed_batch(model);
@@ -154,6 +154,11 @@ EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batc
   loader_options.augmentation.mean = mean;
   loader_options.augmentation.std = std;
   loader_options.image_shape = model_example_shape(model, dataset.example_shape());
+  if (comm && comm->size() > 1) {
+    loader_options.shard_rank = comm->rank();
+    loader_options.shard_count = comm->size();
+    loader_options.shard_pad = false;  // exact counts: every example once
+  }
   BatchLoader loader(dataset, loader_options);
   EvalReport report;
   double loss_sum = 0;
@@ -175,6 +180,13 @@ EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batc
       correct += best == batch->labels[r];
     }
     report.examples += batch->rows();
+  }
+  if (comm && comm->size() > 1) {
+    double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(report.examples)};
+    comm->all_reduce(sums, 3, dist::Reduce::sum);
+    loss_sum = sums[0];
+    correct = static_cast<int64_t>(sums[1]);
+    report.examples = static_cast<int64_t>(sums[2]);
   }
   if (report.examples == 0)
     throw Error(ErrorCategory::usage, dataset.describe() + ": no examples to evaluate (an empty data set, or fewer "
@@ -205,6 +217,8 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
   TrainerOptions trainer_options = o.trainer;
   trainer_options.seed = o.seed;
   Trainer trainer(model, o.model_path.parent_path(), batch_size, trainer_options);
+  dist::Communicator* comm = o.trainer.comm && o.trainer.comm->size() > 1 ? o.trainer.comm : nullptr;
+  const bool writer = !comm || comm->rank() == 0;  // the one rank that writes files and reports
 
   LoaderOptions loader_options;
   loader_options.batch_size = batch_size;
@@ -218,7 +232,14 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     loader_options.augmentation.crop_padding = 2;
     loader_options.augmentation.horizontal_flip = true;
   }
-  int64_t batches_per_epoch = static_cast<int64_t>(train_data->size()) / batch_size;
+  int64_t examples_per_rank = static_cast<int64_t>(train_data->size());
+  if (comm) {
+    loader_options.shard_rank = comm->rank();
+    loader_options.shard_count = comm->size();
+    loader_options.shard_pad = true;  // as DistributedSampler: every rank the same number of batches
+    examples_per_rank = (examples_per_rank + comm->size() - 1) / comm->size();
+  }
+  int64_t batches_per_epoch = examples_per_rank / batch_size;
   if (o.limit_batches > 0) batches_per_epoch = std::min(batches_per_epoch, o.limit_batches);
   if (batches_per_epoch == 0)
     throw Error(ErrorCategory::usage, o.data + ": fewer examples than one batch of " + std::to_string(batch_size) + "; lower --batch-size");
@@ -243,7 +264,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     trainer.restore(c);
   }
   std::unique_ptr<MetricsLog> log;
-  if (!o.logdir.empty()) log = std::make_unique<MetricsLog>(o.logdir);
+  if (!o.logdir.empty() && writer) log = std::make_unique<MetricsLog>(o.logdir);
 
   FinetuneResult result;
   result.trainable = trainer.trainable();
@@ -267,9 +288,16 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
       rows += stats.rows;
       if (log && stats.stepped)
         log->write(trainer.optimizer().steps_taken(), {{"train/loss", stats.loss}, {"train/lr", lr}});
-      if (on_progress)
+      if (on_progress && writer)
         on_progress({epoch + 1, o.epochs, b + 1, batches_per_epoch, loss_sum / static_cast<double>(rows),
                      static_cast<double>(correct) / static_cast<double>(rows)});
+    }
+    if (comm) {
+      double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(rows)};
+      comm->all_reduce(sums, 3, dist::Reduce::sum);
+      loss_sum = sums[0];
+      correct = static_cast<int64_t>(sums[1]);
+      rows = static_cast<int64_t>(sums[2]);
     }
     EpochReport report;
     report.epoch = epoch + 1;
@@ -277,7 +305,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     report.train_loss = loss_sum / static_cast<double>(rows);
     report.train_accuracy = static_cast<double>(correct) / static_cast<double>(rows);
     const ir::Model current = trainer.export_model();
-    const EvalReport eval = evaluate(current, *test_data, batch_size, o.trainer.threads, o.mean, o.std, o.trainer.backend, o.trainer.loss);
+    const EvalReport eval = evaluate(current, *test_data, batch_size, o.trainer.threads, o.mean, o.std, o.trainer.backend, o.trainer.loss, comm);
     report.eval_loss = eval.loss;
     report.eval_accuracy = eval.accuracy;
     report.eval_examples = eval.examples;
@@ -289,11 +317,14 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     c.metadata["epoch"] = std::to_string(epoch + 1);
     c.metadata["seed"] = std::to_string(o.seed);
     c.metadata["model"] = o.model_path.string();
-    save_checkpoint(result.checkpoint, c);
-    onnx_io::save_model(current, o.out);
+    if (writer) {
+      save_checkpoint(result.checkpoint, c);
+      onnx_io::save_model(current, o.out);
+    }
     result.epochs.push_back(report);
   }
-  if (result.epochs.empty()) onnx_io::save_model(trainer.export_model(), o.out);
+  if (result.epochs.empty() && writer) onnx_io::save_model(trainer.export_model(), o.out);
+  result.optimizer_state_bytes = trainer.optimizer_state_bytes();
   return result;
 }
 

@@ -6,6 +6,14 @@
 // optimizer state, epoch, optimizer steps, seed) -> the fine-tuned model written atomically.
 // `resume` continues from such a checkpoint and ends with the same weights an uninterrupted
 // run would have (data order and augmentation are functions of seed and epoch).
+//
+// Data-parallel (trainer.comm with N > 1 ranks, e.g. under mpirun): every rank runs finetune
+// with the same options; rank r reads shard r of each epoch's permutation (engine/dist/
+// sampler.h: padded by wrapping, so each epoch has ceil(n / N) / batch_size batches per rank)
+// with batch_size examples per rank, so one optimizer step sees N x batch_size examples.
+// Training loss and accuracy and the evaluation are reduced over all ranks; only rank 0 writes
+// the checkpoint, the model, metrics.jsonl / TensorBoard events and reports progress. --resume
+// reads the checkpoint on every rank (a shared file system, or a copy on each machine).
 #pragma once
 
 #include <cstdint>
@@ -61,6 +69,7 @@ struct FinetuneResult {
   std::vector<EpochReport> epochs;
   std::vector<std::string> trainable;
   std::filesystem::path checkpoint;
+  size_t optimizer_state_bytes = 0;  // held by this rank at the end (ZeRO 1: about 1/N of the whole)
 };
 
 FinetuneResult finetune(const FinetuneOptions& options, const std::function<void(const Progress&)>& on_progress = {});
@@ -75,7 +84,10 @@ struct EvalReport {
 // mhub::Error as the session does. `backend`: where the model runs (nullptr: the CPU).
 EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean = {}, const std::vector<float>& std = {},
-                    const engine::Backend* backend = nullptr, LossKind loss = LossKind::cross_entropy);
+                    const engine::Backend* backend = nullptr, LossKind loss = LossKind::cross_entropy,
+                    dist::Communicator* comm = nullptr);
+// With `comm` of N ranks, rank r evaluates examples r, r + N, ... (no padding: each counted
+// once) and the sums are all-reduced, so every rank returns the whole data set's report.
 
 // Replaces the final Gemm's (or MatMul + bias Add's) weight and bias with freshly initialised
 // ones for `classes` outputs (uniform in +-1/sqrt(fan_in), as torch.nn.Linear). Throws

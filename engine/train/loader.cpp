@@ -1,6 +1,7 @@
 #include "engine/train/loader.h"
 
 #include "common/error.h"
+#include "engine/dist/sampler.h"
 
 namespace mhub::train {
 
@@ -13,6 +14,7 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options) : datase
     Rng rng = Rng::derived(options_.seed, static_cast<uint64_t>(options_.epoch));
     for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);  // Fisher-Yates
   }
+  if (options_.shard_count > 1) order_ = dist::shard_order(order_, options_.shard_rank, options_.shard_count, options_.shard_pad);
   const auto n = static_cast<int64_t>(order_.size());
   batch_count_ = options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
   thread_ = std::thread([this] { produce(); });

@@ -40,6 +40,10 @@ struct LoaderOptions {
   Augmentation augmentation;      // image data ([C, H, W] examples) only
   std::vector<int64_t> image_shape;  // [C, H, W] the model takes (fit_image); empty: the data's own
   int64_t skip_batches = 0;       // resume inside an epoch: start after this many batches
+  // Data-parallel runs: this rank's share of the epoch's order (engine/dist/sampler.h): shard
+  // `shard_rank` of `shard_count`, padded by wrapping (training) or not (evaluation).
+  int shard_rank = 0, shard_count = 1;
+  bool shard_pad = true;
 };
 
 class BatchLoader {

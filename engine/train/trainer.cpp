@@ -123,6 +123,107 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   const double decay = options_.weight_decay >= 0 ? options_.weight_decay : (options_.optimizer == "sgd" ? 0.0 : 0.01);
   optimizer_ = make_optimizer(options_.optimizer, decay, options_.momentum, options_.nesterov);
   grad_sums_.resize(trainable_.size());
+  if (distributed()) {
+    // Every rank starts from rank 0's weights (and running statistics), as DDP does.
+    for (auto& t : forward_.graph.initializers)
+      if (t.dtype == ir::DataType::float32 && t.numel() > 0) options_.comm->broadcast(initializer_data(t.name), t.numel(), 0);
+    // Gradient k is output 2 + k; backward produces it where its node stands in the graph.
+    std::map<std::string, size_t> producer;
+    for (size_t n = 0; n < training_.graph.nodes.size(); ++n)
+      for (const auto& out : training_.graph.nodes[n].outputs) producer[out] = n;
+    backward_order_.resize(trainable_.size());
+    for (size_t k = 0; k < trainable_.size(); ++k) backward_order_[k] = k;
+    auto position = [&](size_t k) {
+      auto it = producer.find(training_.graph.outputs[2 + k].name);
+      return it == producer.end() ? SIZE_MAX : it->second;
+    };
+    std::stable_sort(backward_order_.begin(), backward_order_.end(), [&](size_t a, size_t b) { return position(a) < position(b); });
+    std::vector<size_t> counts;
+    for (size_t k : backward_order_) counts.push_back(forward_.graph.initializer(trainable_[k])->numel());
+    buckets_ = dist::plan_buckets(counts, options_.bucket_bytes);
+  }
+  if (options_.zero != 0 && options_.zero != 1) throw Error(ErrorCategory::usage, "--zero " + std::to_string(options_.zero) + ": use 0 or 1");
+  if (sharded()) {
+    std::vector<size_t> counts;
+    for (const auto& name : trainable_) counts.push_back(forward_.graph.initializer(name)->numel());
+    layout_ = std::make_unique<dist::FlatLayout>(counts, options_.comm->size());
+    pieces_ = layout_->pieces(options_.comm->rank());
+  }
+}
+
+void Trainer::sharded_step(double lr, StepStats& stats) {
+  dist::Communicator& comm = *options_.comm;
+  const size_t shard = layout_->shard();
+  flat_.assign(layout_->padded(), 0.0f);
+  for (size_t k = 0; k < trainable_.size(); ++k) std::copy(grad_sums_[k].begin(), grad_sums_[k].end(), flat_.begin() + layout_->offset(k));
+  shard_grads_.resize(shard);
+  comm.reduce_scatter(flat_.data(), shard_grads_.data(), shard, dist::Reduce::average);
+  if (options_.clip_norm > 0) {
+    // The norm of the whole averaged gradient: shard sums of squares, summed over ranks.
+    double sum_sq = 0;
+    for (float g : shard_grads_) sum_sq += static_cast<double>(g) * g;
+    comm.all_reduce(&sum_sq, 1, dist::Reduce::sum);
+    stats.grad_norm = std::sqrt(sum_sq);
+    const double coef = options_.clip_norm / (stats.grad_norm + 1e-6);  // as clip_grad_norm
+    if (coef < 1)
+      for (float& g : shard_grads_) g = g * static_cast<float>(coef);
+  }
+  std::vector<Parameter> params;
+  for (const auto& piece : pieces_)
+    params.push_back({trainable_[piece.param], initializer_data(trainable_[piece.param]) + piece.begin,
+                      shard_grads_.data() + piece.shard_at, piece.count});
+  optimizer_->step(params, lr);
+  shard_params_.assign(shard, 0.0f);
+  for (size_t i = 0; i < params.size(); ++i)
+    std::copy(params[i].value, params[i].value + params[i].count, shard_params_.begin() + pieces_[i].shard_at);
+  comm.all_gather(shard_params_.data(), flat_.data(), shard);
+  for (size_t k = 0; k < trainable_.size(); ++k)
+    std::copy_n(flat_.begin() + layout_->offset(k), grad_sums_[k].size(), initializer_data(trainable_[k]));
+}
+
+std::vector<StateBuffer> Trainer::gathered_state() const {
+  const auto local = optimizer_->export_state();
+  if (!sharded()) return local;
+  std::map<std::string, const std::vector<float>*> by_name;
+  for (const auto& b : local) by_name[b.name] = &b.values;
+  // Every rank has stepped as often as the others, so all have state or none has.
+  if (optimizer_->steps_taken() == 0) return {};
+  const std::vector<std::string> kinds =
+      optimizer_->kind() == "sgd" ? std::vector<std::string>{"momentum"} : std::vector<std::string>{"exp_avg", "exp_avg_sq"};
+  std::vector<StateBuffer> whole;
+  std::vector<float> shard(layout_->shard()), flat(layout_->padded());
+  for (const auto& kind : kinds) {
+    std::fill(shard.begin(), shard.end(), 0.0f);
+    for (const auto& piece : pieces_) {
+      auto it = by_name.find(trainable_[piece.param] + "/" + kind);
+      if (it == by_name.end() || it->second->size() != piece.count)
+        throw Error(ErrorCategory::internal, "ZeRO: no " + kind + " state of this rank's piece of '" + trainable_[piece.param] + "'");
+      std::copy(it->second->begin(), it->second->end(), shard.begin() + piece.shard_at);
+    }
+    options_.comm->all_gather(shard.data(), flat.data(), shard.size());
+    for (size_t k = 0; k < trainable_.size(); ++k) {
+      const size_t count = forward_.graph.initializer(trainable_[k])->numel();
+      const auto first = flat.begin() + layout_->offset(k);
+      whole.push_back({trainable_[k] + "/" + kind, std::vector<float>(first, first + count)});
+    }
+  }
+  return whole;
+}
+
+size_t Trainer::optimizer_state_bytes() const {
+  size_t floats = 0;
+  for (const auto& b : optimizer_->export_state()) floats += b.values.size();
+  return floats * sizeof(float);
+}
+
+void Trainer::average_gradients() {
+  std::vector<float*> grads;
+  std::vector<size_t> counts;
+  for (size_t k : backward_order_) {
+    grads.push_back(grad_sums_[k].data());
+    counts.push_back(grad_sums_[k].size());
+  }
+  dist::average_in_buckets(*options_.comm, grads, counts, buckets_, bucket_staging_);
 }
 
 Trainer::~Trainer() = default;
@@ -188,7 +289,8 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   }
   // One batch per step and no clipping (the only writer of gradients): the optimizer reads the
   // session's gradient outputs directly instead of a copy.
-  const bool direct = options_.accumulate == 1 && options_.clip_norm <= 0;
+  // Distributed: the gradients are averaged across ranks in place, so they are copied first.
+  const bool direct = options_.accumulate == 1 && options_.clip_norm <= 0 && !distributed();
   for (size_t k = 0; k < trainable_.size() && !direct; ++k) {
     const ir::Tensor& g = outputs[2 + k].tensor;
     const float* values = g.data<float>();
@@ -197,10 +299,27 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     else
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
   }
+  // NaN in the data or a step that blew up must not train on silently (a fused Relu can turn
+  // NaN activations into zeros and keep the loss finite while the weights go NaN).
+  std::string culprit = scaled ? "" : first_nonfinite(input, outputs, trainable_);
+  bool overflow = false;  // fp16: the graph already divided the gradients by the scale; an overflow shows as inf/NaN
+  for (size_t k = 0; k < trainable_.size() && scaled && !overflow; ++k) {
+    const ir::Tensor& g = outputs[2 + k].tensor;
+    const float* values = g.data<float>();
+    for (uint64_t i = 0; i < g.numel(); ++i)
+      if (!std::isfinite(values[i])) {
+        overflow = true;
+        break;
+      }
+  }
+  if (distributed()) {
+    // Ranks must take the same decision, or their collectives stop matching.
+    double flags[2] = {culprit.empty() ? 0.0 : 1.0, overflow ? 1.0 : 0.0};
+    options_.comm->all_reduce(flags, 2, dist::Reduce::sum);
+    if (flags[0] > 0 && culprit.empty()) culprit = "another rank's batch";
+    overflow = flags[1] > 0;
+  }
   if (!scaled) {
-    // NaN in the data or a step that blew up must not train on silently (a fused Relu can turn
-    // NaN activations into zeros and keep the loss finite while the weights go NaN).
-    std::string culprit = first_nonfinite(input, outputs, trainable_);
     if (!culprit.empty()) {
       if (options_.on_nonfinite != "skip")
         throw Error(ErrorCategory::format,
@@ -218,18 +337,7 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     std::memcpy(initializer_data(running_[k]), r.data<float>(), r.numel() * 4);
   }
   if (scaled) {
-    // The graph already divided the gradients by the scale; an overflow shows as inf/NaN.
-    bool finite = true;
-    for (size_t k = 0; k < trainable_.size() && finite; ++k) {
-      const ir::Tensor& g = outputs[2 + k].tensor;
-      const float* values = g.data<float>();
-      for (uint64_t i = 0; i < g.numel(); ++i)
-        if (!std::isfinite(values[i])) {
-          finite = false;
-          break;
-        }
-    }
-    if (!finite) {
+    if (overflow) {
       // As GradScaler: the whole accumulation window is dropped and the scale halves.
       loss_scale_ *= 0.5;
       clean_steps_ = 0;
@@ -256,8 +364,13 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     grads.push_back(sum.data());
     counts.push_back(sum.size());
   }
-  if (options_.clip_norm > 0) stats.grad_norm = clip_grad_norm(grads, counts, options_.clip_norm);
-  optimizer_->step(params, lr);
+  if (sharded()) {
+    sharded_step(lr, stats);
+  } else {
+    if (distributed()) average_gradients();
+    if (options_.clip_norm > 0) stats.grad_norm = clip_grad_norm(grads, counts, options_.clip_norm);
+    optimizer_->step(params, lr);
+  }
   pending_ = 0;
   stats.stepped = true;
   if (scaled && ++clean_steps_ >= 2000) {
@@ -290,7 +403,7 @@ Checkpoint Trainer::checkpoint() const {
     std::memcpy(values.data(), t.bytes(), values.size() * 4);
     c.tensors.push_back({"param/" + t.name, t.dims, std::move(values)});
   }
-  for (auto& buffer : optimizer_->export_state()) {
+  for (auto& buffer : gathered_state()) {
     const auto dims = std::vector<int64_t>{static_cast<int64_t>(buffer.values.size())};
     c.tensors.push_back({"optim/" + buffer.name, dims, std::move(buffer.values)});
   }
@@ -315,6 +428,23 @@ void Trainer::restore(const Checkpoint& c) {
     if (!init || init->numel() != t.values.size())
       throw Error(ErrorCategory::format, "checkpoint tensor '" + name + "' does not fit this model; resume with the model it was made from");
     std::memcpy(initializer_data(name), t.values.data(), t.values.size() * 4);
+  }
+  if (sharded()) {
+    // A whole state: this rank keeps the slices of its pieces.
+    std::map<std::string, size_t> index;
+    for (size_t k = 0; k < trainable_.size(); ++k) index[trainable_[k]] = k;
+    std::vector<StateBuffer> mine;
+    for (const auto& b : state) {
+      const auto slash = b.name.rfind('/');
+      auto it = slash == std::string::npos ? index.end() : index.find(b.name.substr(0, slash));
+      if (it == index.end() || b.values.size() != forward_.graph.initializer(it->first)->numel())
+        throw Error(ErrorCategory::format, "checkpoint optimizer state '" + b.name + "' does not fit this model's trainable parameters");
+      for (const auto& piece : pieces_)
+        if (piece.param == it->second)
+          mine.push_back({b.name, std::vector<float>(b.values.begin() + static_cast<std::ptrdiff_t>(piece.begin),
+                                                     b.values.begin() + static_cast<std::ptrdiff_t>(piece.begin + piece.count))});
+    }
+    state = std::move(mine);
   }
   optimizer_->import_state(state);
   if (c.metadata.count("optimizer_steps"))

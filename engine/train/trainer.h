@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/dist/buckets.h"
+#include "engine/dist/communicator.h"
+#include "engine/dist/zero.h"
 #include "engine/ir/graph.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/loader.h"
@@ -54,6 +57,21 @@ struct TrainerOptions {
   // throws mhub::Error (format) naming the step and the first such tensor; "skip" drops the
   // accumulation window as fp16 does (StepStats::nonfinite) and goes on.
   std::string on_nonfinite = "stop";
+  // Data-parallel training (PyTorch DDP semantics; docs/DISTRIBUTED.md): with a communicator of
+  // more than one rank, the constructor broadcasts rank 0's float initializers, every optimizer
+  // step first averages the gradients across ranks (all-reduce in buckets of about
+  // `bucket_bytes`, filled in the order backward produces the gradients; after backward: the
+  // session has no per-node hook to start them earlier), and ranks agree on skipping or stopping
+  // at a non-finite batch. BatchNorm running statistics stay local to each rank.
+  // nullptr or one rank: a plain single-process trainer. Must outlive the Trainer.
+  dist::Communicator* comm = nullptr;
+  size_t bucket_bytes = dist::kDefaultBucketBytes;
+  // 1: ZeRO stage 1 (engine/dist/zero.h): each rank keeps the optimizer state of its 1/N of
+  // the parameters; a step reduce-scatters the gradients instead of all-reducing them, updates
+  // the rank's shard and all-gathers the parameters. checkpoint() gathers the whole state (a
+  // collective: every rank calls it), restore() takes a whole one, so checkpoints resume on any
+  // number of ranks, with or without ZeRO. 0: every rank holds all optimizer state.
+  int zero = 0;
 };
 
 struct StepStats {
@@ -90,6 +108,8 @@ class Trainer {
   Checkpoint checkpoint() const;
   // Throws mhub::Error (format) when the checkpoint does not fit this model.
   void restore(const Checkpoint& checkpoint);
+  // Bytes of optimizer state this rank holds (with ZeRO 1 about 1/N of the whole).
+  size_t optimizer_state_bytes() const;
 
  private:
   float* initializer_data(const std::string& name);
@@ -114,6 +134,19 @@ class Trainer {
   double update_ms_ = 0;
   double loss_scale_ = 1;   // fp16 only
   int clean_steps_ = 0;     // fp16: steps since the scale last changed or overflowed
+  // Data-parallel: trainable indices in the order backward produces their gradients, and the
+  // bucket plan over them.
+  bool distributed() const { return options_.comm && options_.comm->size() > 1; }
+  void average_gradients();
+  bool sharded() const { return distributed() && options_.zero == 1; }
+  void sharded_step(double lr, StepStats& stats);  // ZeRO 1: reduce-scatter, update, all-gather
+  std::vector<StateBuffer> gathered_state() const;
+  std::unique_ptr<dist::FlatLayout> layout_;
+  std::vector<dist::ShardPiece> pieces_;
+  std::vector<float> flat_, shard_grads_, shard_params_;
+  std::vector<size_t> backward_order_;
+  std::vector<dist::Bucket> buckets_;
+  std::vector<float> bucket_staging_;
 };
 
 }  // namespace mhub::train

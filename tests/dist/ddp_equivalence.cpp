@@ -1,0 +1,240 @@
+// Run under `mpirun -np 2`: data-parallel fine-tuning equals one process with the global batch.
+//
+// Rank 0 writes a small MLP (Gemm-Relu-Gemm, no BatchNorm) and a 160-example data set. Both
+// ranks then run finetune() for one epoch with batch 4 each (20 optimizer steps over 8 examples),
+// and rank 0 runs the same fine-tuning alone with batch 8. The final weights must agree within
+// 1e-5 (|a - b| / max(1, |b|), fp32) for SGD with momentum and for AdamW, with and without
+// ZeRO 1 (whose checkpoints must hold the same whole optimizer state, while each rank keeps
+// half of it), the evaluation must
+// count every test example once (21: shards of 11 and 10), and a Trainer whose ranks start
+// from different weights must start from rank 0's.
+// Usage: mhub_dist_ddp_equivalence SCRATCH_DIR. Exit 0: equal; 1: a difference (printed);
+// 77: not launched as 2 ranks (skipped). `--write-fixture DIR` (one process) only writes the
+// model (DIR/mlp.onnx) and the data (DIR/data) for other tests (kill_rank.sh).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "engine/dist/communicator.h"
+#include "engine/ir/npy.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/finetune.h"
+#include "engine/train/rng.h"
+#include "engine/train/trainer.h"
+#include "onnx_io/model_io.h"
+
+using namespace mhub;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kFeatures = 16, kHidden = 32, kClasses = 4;
+
+ir::Tensor random_tensor(const std::string& name, std::vector<int64_t> dims, train::Rng& rng, float scale) {
+  ir::Tensor t = ir::Tensor::zeros(ir::DataType::float32, dims, name);
+  float* v = reinterpret_cast<float*>(t.storage->mutable_data());
+  for (uint64_t i = 0; i < t.numel(); ++i) v[i] = (2 * rng.uniform() - 1) * scale;
+  return t;
+}
+
+ir::Node gemm(const std::string& name, std::vector<std::string> inputs, const std::string& out) {
+  ir::Node n;
+  n.op = ir::OpKind::Gemm;
+  n.op_type = "Gemm";
+  n.name = name;
+  n.inputs = std::move(inputs);
+  n.outputs = {out};
+  ir::Attribute trans_b;
+  trans_b.name = "transB";
+  trans_b.type = ir::AttributeType::int_;
+  trans_b.i = 1;
+  n.attributes.push_back(trans_b);
+  return n;
+}
+
+ir::Model mlp(uint64_t seed) {
+  train::Rng rng(seed);
+  ir::Model model;
+  model.ir_version = 8;
+  model.opset_imports = {{"", 17}};
+  model.producer_name = "mhub-tests";
+  model.graph.name = "mlp";
+  auto port = [](const std::string& name, int64_t width) {
+    ir::ValueInfo info;
+    info.name = name;
+    info.type = ir::Type::tensor(ir::DataType::float32, ir::Shape{{ir::Dim::symbol("N"), ir::Dim::of(width)}});
+    return info;
+  };
+  model.graph.inputs = {port("x", kFeatures)};
+  model.graph.outputs = {port("logits", kClasses)};
+  model.graph.initializers = {random_tensor("fc1.weight", {kHidden, kFeatures}, rng, 0.25f), random_tensor("fc1.bias", {kHidden}, rng, 0.25f),
+                              random_tensor("fc2.weight", {kClasses, kHidden}, rng, 0.18f), random_tensor("fc2.bias", {kClasses}, rng, 0.18f)};
+  model.graph.nodes.push_back(gemm("fc1", {"x", "fc1.weight", "fc1.bias"}, "h"));
+  ir::Node relu;
+  relu.op = ir::OpKind::Relu;
+  relu.op_type = "Relu";
+  relu.name = "relu";
+  relu.inputs = {"h"};
+  relu.outputs = {"a"};
+  model.graph.nodes.push_back(relu);
+  model.graph.nodes.push_back(gemm("fc2", {"a", "fc2.weight", "fc2.bias"}, "logits"));
+  return model;
+}
+
+// Inputs in [-1, 1], labels from a fixed random linear rule (learnable, not trivially).
+void write_split(const fs::path& dir, int64_t count, uint64_t seed) {
+  train::Rng rng(seed);
+  std::vector<float> x(static_cast<size_t>(count * kFeatures));
+  for (auto& v : x) v = 2 * rng.uniform() - 1;
+  std::vector<int64_t> y(static_cast<size_t>(count));
+  for (int64_t r = 0; r < count; ++r) {
+    float best = -1e30f;
+    for (int64_t c = 0; c < kClasses; ++c) {
+      float score = 0;
+      for (int64_t f = 0; f < kFeatures; ++f) score += x[r * kFeatures + f] * static_cast<float>(((c * 7 + f * 3) % 5) - 2);
+      if (score > best) best = score, y[static_cast<size_t>(r)] = c;
+    }
+  }
+  fs::create_directories(dir);
+  ir::write_npy(dir / "inputs.npy", {count, kFeatures}, x);
+  ir::write_npy(ir::Tensor::from_bytes(ir::DataType::int64, {count}, y.data(), y.size() * sizeof(int64_t)), dir / "labels.npy");
+}
+
+std::vector<float> weights(const ir::Model& model) {
+  std::vector<float> all;
+  for (const auto& t : model.graph.initializers) all.insert(all.end(), t.data<float>(), t.data<float>() + t.numel());
+  return all;
+}
+
+double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::fabs(double(a[i]) - b[i]) / std::max(1.0, std::fabs(double(b[i]))));
+  return worst;
+}
+
+int failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (ok) return;
+  std::fprintf(stderr, "FAILED: %s\n", what.c_str());
+  ++failures;
+}
+
+}  // namespace
+
+void write_fixture(const fs::path& dir) {
+  fs::create_directories(dir);
+  onnx_io::save_model(mlp(11), dir / "mlp.onnx");
+  write_split(dir / "data" / "train", 160, 1);
+  write_split(dir / "data" / "test", 21, 2);
+}
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--write-fixture") {
+    write_fixture(argv[2]);
+    return 0;
+  }
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s SCRATCH_DIR (run under mpirun -np 2)\n", argv[0]);
+    return 2;
+  }
+  try {
+    const auto comm = dist::make_communicator({"auto", std::chrono::seconds(60)});
+    if (comm->size() != 2) {
+      std::printf("skipped: not launched as 2 ranks (mpirun -np 2)\n");
+      return 77;
+    }
+    const int rank = comm->rank();
+    const fs::path dir = argv[1];
+    if (rank == 0) {
+      fs::remove_all(dir);
+      write_fixture(dir);
+    }
+    comm->barrier();
+
+    {  // Broadcast: rank 1 starts from other weights, the trainer starts it from rank 0's.
+      train::TrainerOptions options;
+      options.threads = 1;
+      options.comm = comm.get();
+      train::Trainer trainer(mlp(rank == 0 ? 11 : 12), dir, 4, options);
+      const double difference = max_relative_difference(weights(trainer.export_model()), weights(mlp(11)));
+      expect(difference == 0, "rank " + std::to_string(rank) + " did not start from rank 0's weights (difference " + std::to_string(difference) + ")");
+    }
+
+    for (const std::string optimizer : {"sgd", "adamw"}) {
+      train::FinetuneOptions o;
+      o.model_path = dir / "mlp.onnx";
+      o.data = (dir / "data").string();
+      o.epochs = 1;
+      o.seed = 3;
+      o.lr = optimizer == "sgd" ? 0.05 : 0.01;
+      o.schedule = "cosine";
+      o.trainer.optimizer = optimizer;
+      o.trainer.momentum = 0.9;
+      o.trainer.threads = 1;
+      o.trainer.comm = comm.get();
+      o.trainer.bucket_bytes = 600 * 4;  // several buckets: fc2's gradients, then fc1's
+      o.batch_size = 4;
+      size_t state_bytes[2] = {0, 0};
+      for (int zero : {0, 1}) {
+        o.trainer.zero = zero;
+        o.out = dir / (optimizer + "_ddp_zero" + std::to_string(zero) + ".onnx");
+        const auto ddp = train::finetune(o);
+        const std::string what = optimizer + (zero ? " --zero 1" : "");
+        expect(ddp.epochs.size() == 1 && ddp.epochs[0].steps == 20, what + ": 2 ranks x batch 4 should take 20 steps");
+        expect(ddp.epochs[0].eval_examples == 21, what + ": the sharded evaluation counted " + std::to_string(ddp.epochs[0].eval_examples) + " of 21 examples");
+        state_bytes[zero] = ddp.optimizer_state_bytes;
+      }
+      // The model has 16*32 + 32 + 32*4 + 4 = 676 parameters; ZeRO 1 keeps 338 per rank.
+      const size_t per_param = optimizer == "sgd" ? 4 : 8;
+      expect(state_bytes[0] == 676 * per_param && state_bytes[1] == 338 * per_param,
+             optimizer + ": optimizer state per rank " + std::to_string(state_bytes[0]) + " bytes, with ZeRO 1 " +
+                 std::to_string(state_bytes[1]) + "; expected " + std::to_string(676 * per_param) + " and half of it");
+      comm->barrier();  // rank 0 has written the models
+      if (rank != 0) continue;
+      o.trainer.comm = nullptr;
+      o.trainer.zero = 0;
+      o.batch_size = 8;
+      o.out = dir / (optimizer + "_single.onnx");
+      const auto single = train::finetune(o);
+      expect(single.epochs[0].steps == 20, optimizer + ": 1 process x batch 8 should take 20 steps");
+      const auto reference = weights(onnx_io::load_model(o.out));
+      const auto reference_checkpoint = train::load_checkpoint(dir / (optimizer + "_single.onnx.ckpt.safetensors"));
+      for (int zero : {0, 1}) {
+        const std::string name = optimizer + "_ddp_zero" + std::to_string(zero) + ".onnx";
+        const std::string what = optimizer + (zero ? " --zero 1" : "");
+        const double difference = max_relative_difference(weights(onnx_io::load_model(dir / name)), reference);
+        std::printf("%s: max relative difference of the weights after 20 steps: %.3g\n", what.c_str(), difference);
+        expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights");
+        // The checkpoint holds the whole optimizer state (gathered under ZeRO), as one process has it.
+        const auto checkpoint = train::load_checkpoint(dir / (name + ".ckpt.safetensors"));
+        size_t compared = 0;
+        for (const auto& expected : reference_checkpoint.tensors) {
+          if (expected.name.rfind("optim/", 0) != 0) continue;
+          bool found = false;
+          for (const auto& t : checkpoint.tensors)
+            if (t.name == expected.name) {
+              found = true;
+              const double d = max_relative_difference(t.values, expected.values);
+              expect(d <= 1e-5, what + ": checkpoint state " + t.name + " differs by " + std::to_string(d));
+            }
+          expect(found, what + ": the checkpoint lacks " + expected.name);
+          ++compared;
+        }
+        expect(compared == (optimizer == "sgd" ? 4u : 8u), what + ": the single-process checkpoint should hold 4 state buffers per moment");
+      }
+      const double initial = max_relative_difference(reference, weights(mlp(11)));
+      expect(initial > 1e-3, optimizer + ": training did not move the weights (the comparison would prove nothing)");
+    }
+    comm->barrier();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return failures == 0 ? 0 : 1;
+}

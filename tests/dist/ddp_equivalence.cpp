@@ -7,7 +7,8 @@
 // ZeRO 1 (whose checkpoints must hold the same whole optimizer state, while each rank keeps
 // half of it), the evaluation must
 // count every test example once (21: shards of 11 and 10), and a Trainer whose ranks start
-// from different weights must start from rank 0's.
+// from different weights must start from rank 0's. Checkpoints resume across rank counts and
+// ZeRO settings: a second epoch from each ends with the same weights.
 // Usage: mhub_dist_ddp_equivalence SCRATCH_DIR. Exit 0: equal; 1: a difference (printed);
 // 77: not launched as 2 ranks (skipped). `--write-fixture DIR` (one process) only writes the
 // model (DIR/mlp.onnx) and the data (DIR/data) for other tests (kill_rank.sh).
@@ -196,40 +197,68 @@ int main(int argc, char** argv) {
              optimizer + ": optimizer state per rank " + std::to_string(state_bytes[0]) + " bytes, with ZeRO 1 " +
                  std::to_string(state_bytes[1]) + "; expected " + std::to_string(676 * per_param) + " and half of it");
       comm->barrier();  // rank 0 has written the models
+      if (rank == 0) {  // the same fine-tuning in one process
+        o.trainer.comm = nullptr;
+        o.trainer.zero = 0;
+        o.batch_size = 8;
+        o.out = dir / (optimizer + "_single.onnx");
+        const auto single = train::finetune(o);
+        expect(single.epochs[0].steps == 20, optimizer + ": 1 process x batch 8 should take 20 steps");
+        const auto reference = weights(onnx_io::load_model(o.out));
+        const auto reference_checkpoint = train::load_checkpoint(dir / (optimizer + "_single.onnx.ckpt.safetensors"));
+        for (int zero : {0, 1}) {
+          const std::string name = optimizer + "_ddp_zero" + std::to_string(zero) + ".onnx";
+          const std::string what = optimizer + (zero ? " --zero 1" : "");
+          const double difference = max_relative_difference(weights(onnx_io::load_model(dir / name)), reference);
+          std::printf("%s: max relative difference of the weights after 20 steps: %.3g\n", what.c_str(), difference);
+          expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights");
+          // The checkpoint holds the whole optimizer state (gathered under ZeRO), as one process has it.
+          const auto checkpoint = train::load_checkpoint(dir / (name + ".ckpt.safetensors"));
+          size_t compared = 0;
+          for (const auto& expected : reference_checkpoint.tensors) {
+            if (expected.name.rfind("optim/", 0) != 0) continue;
+            bool found = false;
+            for (const auto& t : checkpoint.tensors)
+              if (t.name == expected.name) {
+                found = true;
+                const double d = max_relative_difference(t.values, expected.values);
+                expect(d <= 1e-5, what + ": checkpoint state " + t.name + " differs by " + std::to_string(d));
+              }
+            expect(found, what + ": the checkpoint lacks " + expected.name);
+            ++compared;
+          }
+          expect(compared == (optimizer == "sgd" ? 4u : 8u), what + ": the single-process checkpoint should hold 4 state buffers per moment");
+        }
+        const double initial = max_relative_difference(reference, weights(mlp(11)));
+        expect(initial > 1e-3, optimizer + ": training did not move the weights (the comparison would prove nothing)");
+      }
+      // Checkpoints hold the whole state: the single-process one resumes on 2 ranks with ZeRO 1
+      // (each rank slicing its shard out of it), the ZeRO 1 one in one process; a second epoch
+      // from either ends where the single-process run resumed in one process does.
+      comm->barrier();
+      o.epochs = 2;
+      o.trainer.comm = comm.get();
+      o.trainer.zero = 1;
+      o.batch_size = 4;
+      o.resume = dir / (optimizer + "_single.onnx.ckpt.safetensors");
+      o.out = dir / (optimizer + "_resumed_ddp.onnx");
+      train::finetune(o);
+      comm->barrier();
       if (rank != 0) continue;
       o.trainer.comm = nullptr;
       o.trainer.zero = 0;
       o.batch_size = 8;
-      o.out = dir / (optimizer + "_single.onnx");
-      const auto single = train::finetune(o);
-      expect(single.epochs[0].steps == 20, optimizer + ": 1 process x batch 8 should take 20 steps");
-      const auto reference = weights(onnx_io::load_model(o.out));
-      const auto reference_checkpoint = train::load_checkpoint(dir / (optimizer + "_single.onnx.ckpt.safetensors"));
-      for (int zero : {0, 1}) {
-        const std::string name = optimizer + "_ddp_zero" + std::to_string(zero) + ".onnx";
-        const std::string what = optimizer + (zero ? " --zero 1" : "");
-        const double difference = max_relative_difference(weights(onnx_io::load_model(dir / name)), reference);
-        std::printf("%s: max relative difference of the weights after 20 steps: %.3g\n", what.c_str(), difference);
-        expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights");
-        // The checkpoint holds the whole optimizer state (gathered under ZeRO), as one process has it.
-        const auto checkpoint = train::load_checkpoint(dir / (name + ".ckpt.safetensors"));
-        size_t compared = 0;
-        for (const auto& expected : reference_checkpoint.tensors) {
-          if (expected.name.rfind("optim/", 0) != 0) continue;
-          bool found = false;
-          for (const auto& t : checkpoint.tensors)
-            if (t.name == expected.name) {
-              found = true;
-              const double d = max_relative_difference(t.values, expected.values);
-              expect(d <= 1e-5, what + ": checkpoint state " + t.name + " differs by " + std::to_string(d));
-            }
-          expect(found, what + ": the checkpoint lacks " + expected.name);
-          ++compared;
-        }
-        expect(compared == (optimizer == "sgd" ? 4u : 8u), what + ": the single-process checkpoint should hold 4 state buffers per moment");
+      o.out = dir / (optimizer + "_resumed_single.onnx");
+      train::finetune(o);
+      o.resume = dir / (optimizer + "_ddp_zero1.onnx.ckpt.safetensors");
+      o.out = dir / (optimizer + "_resumed_from_zero1.onnx");
+      train::finetune(o);
+      const auto resumed = weights(onnx_io::load_model(dir / (optimizer + "_resumed_single.onnx")));
+      for (const std::string name : {"_resumed_ddp.onnx", "_resumed_from_zero1.onnx"}) {
+        const double difference = max_relative_difference(weights(onnx_io::load_model(dir / (optimizer + name))), resumed);
+        std::printf("%s%s: max relative difference after resuming for a second epoch: %.3g\n", optimizer.c_str(), name.c_str(), difference);
+        expect(difference <= 1e-5, optimizer + name + ": resuming gave other weights than the single-process resume");
       }
-      const double initial = max_relative_difference(reference, weights(mlp(11)));
-      expect(initial > 1e-3, optimizer + ": training did not move the weights (the comparison would prove nothing)");
     }
     comm->barrier();
   } catch (const Error& e) {

@@ -3,7 +3,7 @@
 # Usage: kill_rank.sh MHUB FIXTURE_WRITER SCRATCH MPIRUN [MPIRUN ARGS...] (without -np)
 # 2 ranks train the fixture MLP with --dist-timeout 3; once rank 0 has written its first epoch,
 # rank 1 is stopped: the run must end within 30 s with rank 0's error naming rank 1 (exit != 0).
-# Then the same with rank 1 killed: mpirun notices and ends the job.
+# Then the same with rank 1 killed: mpirun notices and ends the job; then --resume goes on.
 set -u
 mhub=$1 writer=$2 dir=$3
 shift 3
@@ -39,4 +39,12 @@ for signal in STOP KILL; do
   fi
   grep -i "error\|rank 1" "$dir/log.$signal" | head -5
 done
+# A rerun with --resume continues from the last checkpoint the killed run finished (one more epoch).
+"$@" -np 2 "$mhub" finetune "$dir/mlp.onnx" --data "$dir/data" --epochs 100000 --stop-after-epochs 1 --batch-size 4 \
+    --threads 1 --resume "$dir/out.onnx.ckpt.safetensors" --out "$dir/out.onnx" >"$dir/log.resume" 2>&1
+status=$?
+grep "^epoch" "$dir/log.resume"
+if [ "$status" -ne 0 ] || grep -q "^epoch 1:" "$dir/log.resume" || ! grep -q "^epoch [0-9]*:" "$dir/log.resume"; then
+  echo "FAILED: --resume after the kill (exit $status)"; cat "$dir/log.resume"; fail=1
+fi
 exit $fail

@@ -60,7 +60,14 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
                                           "); build with CUDA and NCCL (nccl.h, libnccl) found, or use --dist mpi");
 #endif
 #ifdef MHUB_HAVE_MPI
-  return std::make_unique<MpiCommunicator>(options.timeout);
+  auto mpi = std::make_unique<MpiCommunicator>(options.timeout);
+  // srun without a PMI that this Open MPI understands starts N singletons: each would train
+  // alone and write the same files.
+  if (launch.distributed() && mpi->size() != launch.size)
+    throw Error(ErrorCategory::usage, launch.launcher + " started " + std::to_string(launch.size) + " processes, but MPI sees " +
+                                          std::to_string(mpi->size()) + " rank(s): this MPI cannot reach the launcher's process "
+                                          "manager; launch with mpirun, or srun --mpi=pmix");
+  return mpi;
 #else
   throw Error(ErrorCategory::usage, why + "this build has no MPI (it has: " + built_transports() +
                                         "); install libopenmpi-dev (scripts/install-deps.sh) and rebuild");

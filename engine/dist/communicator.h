@@ -64,7 +64,8 @@ struct CommunicatorOptions {
 };
 
 // Throws mhub::Error (usage) for an unknown transport or one asked for (or launched for) that
-// this build lacks, naming what to install; (network) when MPI/NCCL fail to start.
+// this build lacks, naming what to install, or when MPI sees another number of ranks than the
+// launcher started (srun without a usable PMI); (network) when MPI/NCCL fail to start.
 std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& options);
 
 // The transports this build has, e.g. "single, mpi".

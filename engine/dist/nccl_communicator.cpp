@@ -31,8 +31,11 @@ ncclRedOp_t nccl_op(Reduce op) { return op == Reduce::average ? ncclAvg : ncclSu
 NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, std::chrono::milliseconds timeout)
     : bootstrap_(std::move(bootstrap)), timeout_(timeout) {
   int devices = 0;
-  MHUB_DIST_CUDA_CHECK(cudaGetDeviceCount(&devices));
-  if (devices < 1) throw Error(ErrorCategory::usage, "--dist nccl: this machine has no CUDA device");
+  const cudaError_t listed = cudaGetDeviceCount(&devices);
+  if (listed != cudaSuccess || devices < 1)
+    throw Error(ErrorCategory::unsupported, std::string("--dist nccl: no usable CUDA device on this machine (") +
+                                                (listed != cudaSuccess ? cudaGetErrorString(listed) : "none found") +
+                                                "); use --dist mpi");
   MHUB_DIST_CUDA_CHECK(cudaSetDevice(bootstrap_->local_rank() % devices));
   ncclUniqueId id{};
   if (bootstrap_->rank() == 0) MHUB_NCCL_CHECK(ncclGetUniqueId(&id));

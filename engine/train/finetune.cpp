@@ -242,7 +242,8 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
   int64_t batches_per_epoch = examples_per_rank / batch_size;
   if (o.limit_batches > 0) batches_per_epoch = std::min(batches_per_epoch, o.limit_batches);
   if (batches_per_epoch == 0)
-    throw Error(ErrorCategory::usage, o.data + ": fewer examples than one batch of " + std::to_string(batch_size) + "; lower --batch-size");
+    throw Error(ErrorCategory::usage, o.data + ": fewer examples than one batch of " + std::to_string(batch_size) +
+                                          (comm ? " on each of " + std::to_string(comm->size()) + " ranks" : "") + "; lower --batch-size");
   const int accumulate = std::max(1, o.trainer.accumulate);
   Schedule schedule;
   schedule.kind = parse_schedule_kind(o.schedule);

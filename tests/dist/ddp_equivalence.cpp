@@ -3,12 +3,12 @@
 // Rank 0 writes a small MLP (Gemm-Relu-Gemm, no BatchNorm) and a 160-example data set. Both
 // ranks then run finetune() for one epoch with batch 4 each (20 optimizer steps over 8 examples),
 // and rank 0 runs the same fine-tuning alone with batch 8. The final weights must agree within
-// 1e-5 (|a - b| / max(1, |b|), fp32) for SGD with momentum and for AdamW, with and without
-// ZeRO 1 (whose checkpoints must hold the same whole optimizer state, while each rank keeps
-// half of it), the evaluation must
-// count every test example once (21: shards of 11 and 10), and a Trainer whose ranks start
-// from different weights must start from rank 0's. Checkpoints resume across rank counts and
-// ZeRO settings: a second epoch from each ends with the same weights.
+// 1e-5 (|a - b| / max(1, |b|), fp32) for SGD with momentum, for AdamW, and for SGD with
+// gradient clipping and 2-batch accumulation (10 steps), with and without ZeRO 1 (whose
+// checkpoints must hold the same whole optimizer state while each rank keeps half of it). The
+// evaluation must count every test example once (21: shards of 11 and 10), and a Trainer whose
+// ranks start from different weights must start from rank 0's. Checkpoints resume across rank
+// counts and ZeRO settings: a second epoch from each ends with the same weights.
 // Usage: mhub_dist_ddp_equivalence SCRATCH_DIR. Exit 0: equal; 1: a difference (printed);
 // 77: not launched as 2 ranks (skipped). `--write-fixture DIR` (one process) only writes the
 // model (DIR/mlp.onnx) and the data (DIR/data) for other tests (kill_rank.sh).
@@ -167,7 +167,11 @@ int main(int argc, char** argv) {
       expect(difference == 0, "rank " + std::to_string(rank) + " did not start from rank 0's weights (difference " + std::to_string(difference) + ")");
     }
 
-    for (const std::string optimizer : {"sgd", "adamw"}) {
+    // sgd-clip: gradient clipping (the global norm over ZeRO shards) and accumulation of 2 batches.
+    for (const std::string run : {"sgd", "adamw", "sgd-clip"}) {
+      const std::string optimizer = run == "adamw" ? "adamw" : "sgd";
+      const bool clip = run == "sgd-clip";
+      const int64_t steps = clip ? 10 : 20;
       train::FinetuneOptions o;
       o.model_path = dir / "mlp.onnx";
       o.data = (dir / "data").string();
@@ -180,37 +184,39 @@ int main(int argc, char** argv) {
       o.trainer.threads = 1;
       o.trainer.comm = comm.get();
       o.trainer.bucket_bytes = 600 * 4;  // several buckets: fc2's gradients, then fc1's
+      o.trainer.clip_norm = clip ? 0.05 : 0;
+      o.trainer.accumulate = clip ? 2 : 1;
       o.batch_size = 4;
       size_t state_bytes[2] = {0, 0};
       for (int zero : {0, 1}) {
         o.trainer.zero = zero;
-        o.out = dir / (optimizer + "_ddp_zero" + std::to_string(zero) + ".onnx");
+        o.out = dir / (run + "_ddp_zero" + std::to_string(zero) + ".onnx");
         const auto ddp = train::finetune(o);
-        const std::string what = optimizer + (zero ? " --zero 1" : "");
-        expect(ddp.epochs.size() == 1 && ddp.epochs[0].steps == 20, what + ": 2 ranks x batch 4 should take 20 steps");
+        const std::string what = run + (zero ? " --zero 1" : "");
+        expect(ddp.epochs.size() == 1 && ddp.epochs[0].steps == steps, what + ": 2 ranks x batch 4 took " + std::to_string(ddp.epochs[0].steps) + " steps");
         expect(ddp.epochs[0].eval_examples == 21, what + ": the sharded evaluation counted " + std::to_string(ddp.epochs[0].eval_examples) + " of 21 examples");
         state_bytes[zero] = ddp.optimizer_state_bytes;
       }
       // The model has 16*32 + 32 + 32*4 + 4 = 676 parameters; ZeRO 1 keeps 338 per rank.
       const size_t per_param = optimizer == "sgd" ? 4 : 8;
       expect(state_bytes[0] == 676 * per_param && state_bytes[1] == 338 * per_param,
-             optimizer + ": optimizer state per rank " + std::to_string(state_bytes[0]) + " bytes, with ZeRO 1 " +
+             run + ": optimizer state per rank " + std::to_string(state_bytes[0]) + " bytes, with ZeRO 1 " +
                  std::to_string(state_bytes[1]) + "; expected " + std::to_string(676 * per_param) + " and half of it");
       comm->barrier();  // rank 0 has written the models
       if (rank == 0) {  // the same fine-tuning in one process
         o.trainer.comm = nullptr;
         o.trainer.zero = 0;
         o.batch_size = 8;
-        o.out = dir / (optimizer + "_single.onnx");
+        o.out = dir / (run + "_single.onnx");
         const auto single = train::finetune(o);
-        expect(single.epochs[0].steps == 20, optimizer + ": 1 process x batch 8 should take 20 steps");
+        expect(single.epochs[0].steps == steps, run + ": 1 process x batch 8 took " + std::to_string(single.epochs[0].steps) + " steps");
         const auto reference = weights(onnx_io::load_model(o.out));
-        const auto reference_checkpoint = train::load_checkpoint(dir / (optimizer + "_single.onnx.ckpt.safetensors"));
+        const auto reference_checkpoint = train::load_checkpoint(dir / (run + "_single.onnx.ckpt.safetensors"));
         for (int zero : {0, 1}) {
-          const std::string name = optimizer + "_ddp_zero" + std::to_string(zero) + ".onnx";
-          const std::string what = optimizer + (zero ? " --zero 1" : "");
+          const std::string name = run + "_ddp_zero" + std::to_string(zero) + ".onnx";
+          const std::string what = run + (zero ? " --zero 1" : "");
           const double difference = max_relative_difference(weights(onnx_io::load_model(dir / name)), reference);
-          std::printf("%s: max relative difference of the weights after 20 steps: %.3g\n", what.c_str(), difference);
+          std::printf("%s: max relative difference of the weights after 20 batches: %.3g\n", what.c_str(), difference);
           expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights");
           // The checkpoint holds the whole optimizer state (gathered under ZeRO), as one process has it.
           const auto checkpoint = train::load_checkpoint(dir / (name + ".ckpt.safetensors"));
@@ -230,7 +236,7 @@ int main(int argc, char** argv) {
           expect(compared == (optimizer == "sgd" ? 4u : 8u), what + ": the single-process checkpoint should hold 4 state buffers per moment");
         }
         const double initial = max_relative_difference(reference, weights(mlp(11)));
-        expect(initial > 1e-3, optimizer + ": training did not move the weights (the comparison would prove nothing)");
+        expect(initial > 1e-3, run + ": training did not move the weights (the comparison would prove nothing)");
       }
       // Checkpoints hold the whole state: the single-process one resumes on 2 ranks with ZeRO 1
       // (each rank slicing its shard out of it), the ZeRO 1 one in one process; a second epoch
@@ -240,24 +246,24 @@ int main(int argc, char** argv) {
       o.trainer.comm = comm.get();
       o.trainer.zero = 1;
       o.batch_size = 4;
-      o.resume = dir / (optimizer + "_single.onnx.ckpt.safetensors");
-      o.out = dir / (optimizer + "_resumed_ddp.onnx");
+      o.resume = dir / (run + "_single.onnx.ckpt.safetensors");
+      o.out = dir / (run + "_resumed_ddp.onnx");
       train::finetune(o);
       comm->barrier();
       if (rank != 0) continue;
       o.trainer.comm = nullptr;
       o.trainer.zero = 0;
       o.batch_size = 8;
-      o.out = dir / (optimizer + "_resumed_single.onnx");
+      o.out = dir / (run + "_resumed_single.onnx");
       train::finetune(o);
-      o.resume = dir / (optimizer + "_ddp_zero1.onnx.ckpt.safetensors");
-      o.out = dir / (optimizer + "_resumed_from_zero1.onnx");
+      o.resume = dir / (run + "_ddp_zero1.onnx.ckpt.safetensors");
+      o.out = dir / (run + "_resumed_from_zero1.onnx");
       train::finetune(o);
-      const auto resumed = weights(onnx_io::load_model(dir / (optimizer + "_resumed_single.onnx")));
+      const auto resumed = weights(onnx_io::load_model(dir / (run + "_resumed_single.onnx")));
       for (const std::string name : {"_resumed_ddp.onnx", "_resumed_from_zero1.onnx"}) {
-        const double difference = max_relative_difference(weights(onnx_io::load_model(dir / (optimizer + name))), resumed);
-        std::printf("%s%s: max relative difference after resuming for a second epoch: %.3g\n", optimizer.c_str(), name.c_str(), difference);
-        expect(difference <= 1e-5, optimizer + name + ": resuming gave other weights than the single-process resume");
+        const double difference = max_relative_difference(weights(onnx_io::load_model(dir / (run + name))), resumed);
+        std::printf("%s%s: max relative difference after resuming for a second epoch: %.3g\n", run.c_str(), name.c_str(), difference);
+        expect(difference <= 1e-5, run + name + ": resuming gave other weights than the single-process resume");
       }
     }
     comm->barrier();

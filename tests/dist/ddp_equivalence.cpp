@@ -8,10 +8,12 @@
 // checkpoints must hold the same whole optimizer state while each rank keeps half of it). The
 // evaluation must count every test example once (21: shards of 11 and 10), and a Trainer whose
 // ranks start from different weights must start from rank 0's. Checkpoints resume across rank
-// counts and ZeRO settings: a second epoch from each ends with the same weights.
+// counts and ZeRO settings: a second epoch from each ends with the same weights. On the
+// BatchNorm CNN fixture the ranks keep identical parameters and their own running statistics.
 // Usage: mhub_dist_ddp_equivalence SCRATCH_DIR. Exit 0: equal; 1: a difference (printed);
 // 77: not launched as 2 ranks (skipped). `--write-fixture DIR` (one process) only writes the
 // model (DIR/mlp.onnx) and the data (DIR/data) for other tests (kill_rank.sh).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -165,6 +167,42 @@ int main(int argc, char** argv) {
       train::Trainer trainer(mlp(rank == 0 ? 11 : 12), dir, 4, options);
       const double difference = max_relative_difference(weights(trainer.export_model()), weights(mlp(11)));
       expect(difference == 0, "rank " + std::to_string(rank) + " did not start from rank 0's weights (difference " + std::to_string(difference) + ")");
+    }
+
+    {  // A BatchNorm CNN (the training fixture): the ranks train on different batches; their
+       // running statistics stay their own (local BatchNorm), their parameters stay identical.
+      const fs::path cnn = fs::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "train" / "cnn";
+      const auto inputs = ir::npy_floats(ir::read_npy(cnn / "inputs.npy"));  // 80 x 1x12x12
+      const auto labels = ir::npy_int64s(ir::read_npy(cnn / "targets.npy"));
+      train::TrainerOptions options;
+      options.threads = 1;
+      options.optimizer = "sgd";
+      options.comm = comm.get();
+      options.zero = 1;
+      train::Trainer trainer(onnx_io::load_model(cnn / "model.onnx"), cnn, 4, options);
+      for (size_t step = 0; step < 3; ++step) {
+        train::Batch batch;
+        batch.input_dims = {4, 1, 12, 12};
+        const size_t first = (step * 2 + static_cast<size_t>(rank)) * 4;
+        batch.inputs.assign(inputs.begin() + static_cast<std::ptrdiff_t>(first * 144), inputs.begin() + static_cast<std::ptrdiff_t>((first + 4) * 144));
+        batch.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(first), labels.begin() + static_cast<std::ptrdiff_t>(first + 4));
+        trainer.train_batch(batch, 0.05);
+      }
+      const ir::Model model = trainer.export_model();
+      size_t same = 0, different = 0;
+      for (const auto& t : model.graph.initializers) {
+        if (t.dtype != ir::DataType::float32 || t.numel() == 0) continue;
+        std::vector<float> mine(t.data<float>(), t.data<float>() + t.numel()), root = mine;
+        comm->broadcast(root.data(), root.size(), 0);
+        const bool trainable = std::find(trainer.trainable().begin(), trainer.trainable().end(), t.name) != trainer.trainable().end();
+        const bool equal = mine == root;
+        if (rank == 1 && trainable) expect(equal, "CNN: rank 1's parameter " + t.name + " differs from rank 0's");
+        (equal ? same : different) += rank == 1 && !trainable;
+      }
+      if (rank == 1) {
+        std::printf("CNN: %zu trainable parameters equal on both ranks, %zu running statistics differ\n", trainer.trainable().size(), different);
+        expect(different > 0 && same == 0, "CNN: BatchNorm running statistics should stay local to each rank");
+      }
     }
 
     // sgd-clip: gradient clipping (the global norm over ZeRO shards) and accumulation of 2 batches.

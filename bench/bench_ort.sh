@@ -1,61 +1,105 @@
 #!/bin/bash
-# Times mhub (`mhub bench --json`) and ONNX Runtime (ort_bench.js) on resnet18, resnet50,
-# mobilenet_v2 and the BERT-base-size encoder (seq 128), batch 1 and 8, same thread count,
-# in the same run, and writes the ratios to its own section of bench/RESULTS.md (between the
-# "bench_ort.sh begin/end" markers; the rest of the file is left as it is).
-# Usage: bench/bench_ort.sh [MHUB_BINARY] [--threads N] [--iters N]
+# Times mhub (`mhub bench --json`) against ONNX Runtime (../shared/peers/ort_bench.js) on the
+# benchmark suite (bench/export_suite.py: build/bench-suite/suite.tsv), batch 1 and 8, the same
+# thread count, in interleaved rounds (mhub, ORT, mhub, ORT ...; each engine's best median counts),
+# the whole measurement under ../shared/tools/quiet.sh. Only a run quiet.sh calls quiet is written
+# to its own section of bench/RESULTS.md (between the "bench_ort.sh begin/end" markers; the rest of
+# the file is left as it is): the table, the geometric mean of mhub/ORT and quiet.sh's line.
+# A noisy run prints its table and exits 75 without touching RESULTS.md.
+# Usage: bench/bench_ort.sh [MHUB_BINARY] [--threads N] [--iters N] [--rounds N] [--models a,b,...]
+#                           [--batches 1,8] [--suite DIR]
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mhub="$here/build/cli/mhub"
 threads=2
 iters=10
+rounds=2
+models=""
+batches="1,8"
+suite="$here/build/bench-suite"
+inner=""
+args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --iters) iters="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --models) models="$2"; shift 2 ;;
+    --batches) batches="$2"; shift 2 ;;
+    --suite) suite="$2"; shift 2 ;;
+    --inner) inner="$2"; shift 2 ;;  # internal: measure and write table rows to this file
     *) mhub="$1"; shift ;;
   esac
 done
-peers="$HOME/.cache/mhub-peers/node_modules"
-models="$HOME/.cache/mhub-bench-models"
-shared="$here/../shared/peers"
+peers="${MHUB_PEERS_DIR:-$HOME/.cache/mhub-peers}/node_modules"
+shared="$here/../shared"
 if [ ! -d "$peers/onnxruntime-node" ]; then
-  echo "ONNX Runtime peer not installed ($peers/onnxruntime-node): run $shared/install.sh" >&2
+  echo "ONNX Runtime peer not installed ($peers/onnxruntime-node): run $shared/peers/install.sh" >&2
   exit 77
 fi
-[ -f "$models/resnet18.onnx" ] || /usr/bin/python3 "$shared/export_models.py" "$models"
+[ -f "$suite/suite.tsv" ] || /usr/bin/python3 "$here/bench/export_suite.py" "$suite" || true
+[ -f "$suite/suite.tsv" ] || { echo "no suite at $suite (bench/export_suite.py failed)" >&2; exit 1; }
+
+if [ -n "$inner" ]; then
+  median() { sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'; }
+  while IFS=$'\t' read -r name file batch_dim extra; do
+    [ -z "$models" ] || [[ ",$models," == *",$name,"* ]] || continue
+    for b in ${batches//,/ }; do
+      odims=(--dim "$batch_dim=$b")
+      mdims=(--batch "$b")
+      if [ "$extra" != "-" ]; then
+        for kv in ${extra//,/ }; do odims+=(--dim "$kv"); mdims+=(--dim "$kv"); done
+      fi
+      best_ours="" best_theirs=""
+      for _ in $(seq "$rounds"); do
+        ours=$("$mhub" bench "$suite/$file" "${mdims[@]}" --threads "$threads" --iters "$iters" --json | median)
+        theirs=$(NODE_PATH="$peers" node "$shared/peers/ort_bench.js" "$suite/$file" "${odims[@]}" --threads "$threads" \
+                 --iters "$iters" | median)
+        [ -n "$ours" ] && [ -n "$theirs" ] || break
+        best_ours=$(awk -v a="$ours" -v b="${best_ours:-$ours}" 'BEGIN { print (a < b ? a : b) }')
+        best_theirs=$(awk -v a="$theirs" -v b="${best_theirs:-$theirs}" 'BEGIN { print (a < b ? a : b) }')
+      done
+      if [ -z "$ours" ] || [ -z "$theirs" ]; then
+        printf '| %s | %s | %s | %s | - |\n' "$name" "$b" "${ours:-failed}" "${theirs:-failed}" | tee -a "$inner"
+        continue
+      fi
+      ratio=$(awk -v a="$best_ours" -v b="$best_theirs" 'BEGIN { printf "%.3f", a / b }')
+      printf '| %s | %s | %.2f | %.2f | %s |\n' "$name" "$b" "$best_ours" "$best_theirs" "$ratio" | tee -a "$inner"
+    done
+  done < "$suite/suite.tsv"
+  exit 0
+fi
 
 out="$here/bench/RESULTS.md"
-tmp="$(mktemp)"
-trap 'rm -f "$tmp"' EXIT
+rows="$(mktemp)" verdict="$(mktemp)" tmp="$(mktemp)"
+trap 'rm -f "$rows" "$verdict" "$tmp"' EXIT
+status=0
+"$shared/tools/quiet.sh" -- "$0" "${args[@]}" --inner "$rows" 2> >(tee "$verdict" >&2) || status=$?
+sleep 0.2  # let tee finish writing quiet.sh's line
+line="$(grep '^quiet.sh:' "$verdict" | tail -1 || true)"
+geomean=$(awk -F'|' 'NF > 5 && $6 + 0 > 0 { s += log($6); n++ } END { if (n) printf "%.3f", exp(s / n) }' "$rows")
+if [ "$status" -ne 0 ]; then
+  echo "not recorded (status $status): ${line:-quiet.sh gave no verdict}; geometric mean of this run: ${geomean:-n/a}" >&2
+  exit "$status"
+fi
 {
-  echo "## Inference: mhub vs ONNX Runtime (CPU)"
+  echo "## Inference: mhub vs ONNX Runtime (CPU), benchmark suite"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: timings of both engines move with it)"
-  echo "- threads: $threads, iterations: $iters (median), inputs random; written by bench/bench_ort.sh"
+  echo "- $line"
+  echo "- threads: $threads, iterations: $iters per median, best median of $rounds interleaved rounds per engine;"
+  echo "  models from bench/export_suite.py (random weights, fixed seed), inputs random; written by bench/bench_ort.sh"
   echo
   echo "| model | batch | mhub ms | ORT ms | mhub/ORT |"
   echo "| --- | --- | --- | --- | --- |"
-} > "$tmp"
-median() { sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'; }
-for m in resnet18 resnet50 mobilenet_v2 bert_base_like; do
-  for b in 1 8; do
-    dims=(--dim batch=$b)
-    mdims=(--batch $b)
-    if [ "$m" = bert_base_like ]; then dims+=(--dim seq=128); mdims+=(--dim seq=128); fi
-    ours=$("$mhub" bench "$models/$m.onnx" "${mdims[@]}" --threads "$threads" --iters "$iters" --json | median)
-    theirs=$(NODE_PATH="$peers" node "$shared/ort_bench.js" "$models/$m.onnx" "${dims[@]}" --threads "$threads" --iters "$iters" | median)
-    ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
-    printf '| %s | %s | %.1f | %.1f | %s |\n' "$m" "$b" "$ours" "$theirs" "$ratio" | tee -a "$tmp"
-  done
-done
-{
+  cat "$rows"
   echo
-  echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- geometric mean of mhub/ORT over the $(awk -F'|' '$6 + 0 > 0' "$rows" | wc -l) timed rows: **$geomean**"
+  failed=$(grep -c ' - |$' "$rows" || true)
+  [ "$failed" = 0 ] || echo "- rows that failed to run in one engine: $failed (no ratio, not in the mean)"
   echo "- where mhub's time goes: \`mhub bench MODEL --profile\` (kernel ms by op, slowest nodes)"
-} >> "$tmp"
+} > "$tmp"
 # Replace our section (or append it) and keep everything else in RESULTS.md.
 merged="$(mktemp)"
 {
@@ -65,4 +109,4 @@ merged="$(mktemp)"
   echo "<!-- bench_ort.sh end -->"
 } > "$merged"
 mv "$merged" "$out"
-echo "wrote $out"
+echo "wrote $out (geometric mean $geomean)"

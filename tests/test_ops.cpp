@@ -80,19 +80,28 @@ TEST_CASE("ops: Conv geometry with auto_pad and ceil_mode") {
 TEST_CASE("ops: fused activations are written and read in one place") {
   ir::Node gemm = node_of("Gemm");
   CHECK(ops::fused_activation_of(gemm).act == ops::Activation::none);
-  for (ops::Activation act : {ops::Activation::relu, ops::Activation::gelu, ops::Activation::gelu_tanh}) {
+  for (ops::Activation act : {ops::Activation::relu, ops::Activation::gelu, ops::Activation::gelu_tanh,
+                              ops::Activation::sigmoid, ops::Activation::silu, ops::Activation::hard_swish,
+                              ops::Activation::tanh}) {
     ops::set_fused_activation(gemm, {act});
     CHECK(ops::fused_activation_of(gemm).act == act);
+    CHECK(gemm.attributes.size() == 1);
   }
+  ops::set_fused_activation(gemm, {ops::Activation::hard_sigmoid, 0.25f, 0.4f});
+  CHECK(ops::fused_activation_of(gemm).alpha == 0.25f);
+  CHECK(ops::fused_activation_of(gemm).beta == 0.4f);
+  ops::set_fused_activation(gemm, {ops::Activation::leaky_relu, 0.1f});
+  CHECK(ops::fused_activation_of(gemm).alpha == 0.1f);
+  CHECK(gemm.attributes.size() == 2);
   ops::set_fused_activation(gemm, {ops::Activation::clip, 0.0f, 6.0f});
   const ops::FusedActivation clip = ops::fused_activation_of(gemm);
   CHECK(clip.act == ops::Activation::clip);
-  CHECK(clip.lo == 0.0f);
-  CHECK(clip.hi == 6.0f);
+  CHECK(clip.alpha == 0.0f);
+  CHECK(clip.beta == 6.0f);
   CHECK(gemm.attr_string("mhub_activation", "") == "Clip");
   ops::set_fused_activation(gemm, {});
   CHECK(gemm.attributes.empty());
-  gemm.attributes.push_back(ir::string_attr("mhub_activation", "Swish"));
+  gemm.attributes.push_back(ir::string_attr("mhub_activation", "Mish"));
   CHECK_THROWS_AS(ops::fused_activation_of(gemm), Error);
 }
 

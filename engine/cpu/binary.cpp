@@ -4,6 +4,7 @@
 // The loops are written so the compiler vectorises the common cases: equal shapes, a scalar
 // operand, and a row (trailing block) broadcast; anything else goes through per-element offsets.
 // float16/bfloat16 compute in float.
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -180,6 +181,63 @@ void binary_arith(OpContext& ctx) {
   arith_into(ctx, kind, a, b, y);
 }
 
+// Where the smaller operand of a float32 Add/Sub/Mul/Div, padded to the output's rank, is the
+// output's dims on one contiguous run of axes and 1 elsewhere ([N,C,H,W] x [N,C,1,1] of
+// squeeze-excitation, a [1,C,1,1] bias, [C,1] against [N,C,L]): every block of `inner`
+// consecutive outputs shares one of its `mid` values, picked by (block index % mid). False for
+// other patterns (and for inner == 1: the reference's trailing-block loop covers that).
+bool run_broadcast(const std::vector<int64_t>& small, const std::vector<int64_t>& out, size_t& mid, size_t& inner) {
+  if (small.size() > out.size()) return false;
+  size_t pad = out.size() - small.size();
+  size_t first = out.size(), last = 0;  // the run [first, last)
+  for (size_t i = 0; i < small.size(); ++i) {
+    if (small[i] == 1) continue;
+    if (small[i] != out[pad + i] || (first != out.size() && last != pad + i)) return false;
+    if (first == out.size()) first = pad + i;
+    last = pad + i + 1;
+  }
+  if (first == out.size()) return false;  // a scalar
+  mid = 1;
+  inner = 1;
+  for (size_t i = first; i < last; ++i) mid *= static_cast<size_t>(out[i]);
+  for (size_t i = last; i < out.size(); ++i) inner *= static_cast<size_t>(out[i]);
+  return inner > 1;
+}
+
+template <typename Op>
+void run_broadcast_loop(OpContext& ctx, const float* big, const float* small, float* y, size_t n, size_t mid, size_t inner,
+                        bool small_first, Op op) {
+  size_t blocks = n / inner;
+  ctx.threads().parallel_for(blocks, std::max<size_t>(1, (1 << 15) / inner), [&](size_t s, size_t e) {
+    for (size_t r = s; r < e; ++r) {
+      const float v = small[r % mid];
+      const float* in = big + r * inner;
+      float* out = y + r * inner;
+      if (small_first) for (size_t j = 0; j < inner; ++j) out[j] = op(v, in[j]);
+      else for (size_t j = 0; j < inner; ++j) out[j] = op(in[j], v);
+    }
+  });
+}
+
+// Fast float32 Add/Sub/Mul/Div: the run broadcast above threaded and vectorised (the reference
+// takes per-element offsets for it), everything else through the reference kernel.
+template <Arith kind>
+void binary_arith_fast(OpContext& ctx) {
+  const ir::Tensor& a = ctx.input(0);
+  const ir::Tensor& b = ctx.input(1);
+  if (a.dtype != ir::DataType::float32 || b.dtype != ir::DataType::float32) return binary_arith<kind>(ctx);
+  std::vector<int64_t> out = ops::broadcast_shapes(ctx.node(), {a.dims, b.dims});
+  size_t n = static_cast<size_t>(ops::dims_product(out, 0, out.size())), mid = 0, inner = 0;
+  bool a_big = a.numel() == n && b.numel() < n, b_big = b.numel() == n && a.numel() < n;
+  if (n == 0 || !(a_big || b_big) || !run_broadcast(a_big ? b.dims : a.dims, out, mid, inner)) return binary_arith<kind>(ctx);
+  ir::Tensor& y = ctx.allocate_output(0, a.dtype, out);
+  const float* big = (a_big ? a : b).data<float>();
+  const float* small = (a_big ? b : a).data<float>();
+  float* py = mutable_data<float>(y);
+  auto op = [](float x, float z) { return arith<float>(kind, x, z); };
+  run_broadcast_loop(ctx, big, small, py, n, mid, inner, !a_big, op);
+}
+
 // Max, Min, Sum, Mean over any number of inputs.
 template <Arith kind, bool mean>
 void variadic(OpContext& ctx) {
@@ -339,6 +397,13 @@ void add_binary_kernels(std::vector<KernelDef>& table) {
   add(OpKind::Or, logic_kernel<Logic::or_>);
   add(OpKind::Xor, logic_kernel<Logic::xor_>);
   add(OpKind::Where, where_kernel);
+  auto f32 = [](const ir::Node&, std::span<const ir::DataType> types) {
+    return types.size() == 2 && types[0] == ir::DataType::float32 && types[1] == ir::DataType::float32;
+  };
+  table.push_back({OpKind::Add, KernelKind::fast, binary_arith_fast<Arith::add>, f32});
+  table.push_back({OpKind::Sub, KernelKind::fast, binary_arith_fast<Arith::sub>, f32});
+  table.push_back({OpKind::Mul, KernelKind::fast, binary_arith_fast<Arith::mul>, f32});
+  table.push_back({OpKind::Div, KernelKind::fast, binary_arith_fast<Arith::div>, f32});
 }
 
 }  // namespace mhub::engine::cpu

@@ -177,31 +177,8 @@ void conv_transpose(OpContext& ctx) {
   if (w.dims[0] != c || c % group != 0) fail(ctx, "W's first dimension must equal X's channels");
   int64_t cg = c / group;
   std::vector<int64_t> in = spatial(x.dims), k = kernel_sizes(node, w.dims);
-  auto get = [&](const char* name, size_t count, int64_t fill) {
-    std::vector<int64_t> v = node.attr_ints(name);
-    if (v.empty()) v.assign(count, fill);
-    if (v.size() != count) fail(ctx, std::string(name) + " has the wrong length");
-    return v;
-  };
-  std::vector<int64_t> s = get("strides", rank, 1), d = get("dilations", rank, 1);
-  std::vector<int64_t> pads = get("pads", 2 * rank, 0), opad = get("output_padding", rank, 0);
-  std::vector<int64_t> out_shape = node.attr_ints("output_shape");
-  std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
-  std::vector<int64_t> out(rank), pb(rank), pe(rank);
-  if (!out_shape.empty() && out_shape.size() == rank + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t ek = (k[i] - 1) * d[i] + 1;
-    int64_t full = s[i] * (in[i] - 1) + opad[i] + ek;
-    if (!out_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      out[i] = !out_shape.empty() ? out_shape[i] : in[i] * s[i];
-      int64_t total = std::max<int64_t>(0, full - out[i]);
-      if (auto_pad == "SAME_UPPER") { pb[i] = total / 2; pe[i] = total - pb[i]; }
-      else { pe[i] = total / 2; pb[i] = total - pe[i]; }
-    } else {
-      if (auto_pad != "VALID") { pb[i] = pads[i]; pe[i] = pads[i + rank]; }
-      out[i] = full - pb[i] - pe[i];
-    }
-  }
+  const ops::ConvTransposeGeometry g = ops::conv_transpose_geometry(node, in, k);
+  const std::vector<int64_t>&s = g.stride, &d = g.dilation, &out = g.out, &pb = g.pad_begin;
   std::vector<float> xv = input_floats(ctx, 0), wv = input_floats(ctx, 1), bias;
   if (ctx.has_input(2)) bias = input_floats(ctx, 2);
   int64_t in_size = ops::dims_product(in, 0, rank), out_size = ops::dims_product(out, 0, rank);

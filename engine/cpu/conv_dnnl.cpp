@@ -1,5 +1,7 @@
 // Fast float32 Conv through oneDNN (1-D, 2-D and 3-D, groups, dilations, pads, fused bias and
-// the fused activation of the graph passes (engine/ops/fused_activation.h) as a oneDNN post-op).
+// the fused activation of the graph passes (engine/ops/fused_activation.h) as a oneDNN post-op),
+// and ConvTranspose as a oneDNN deconvolution (same plans; output_shape, SAME auto_pad and a
+// nonzero output_padding stay on the reference kernel).
 //
 // Prepacked weights: when the weights (and bias) are session constants
 // (OpContext::input_is_constant), the primitive and the weights reordered into oneDNN's
@@ -38,7 +40,7 @@ memory::format_tag plain_tag(size_t rank) { return dnnl_plain_tag(rank); }
 struct ConvPlan {
   std::shared_ptr<const ir::Storage> weight_owner;  // set when the weights are baked in
   std::shared_ptr<const ir::Storage> bias_owner;
-  dnnl::convolution_forward conv;
+  dnnl::primitive conv;  // convolution_forward or deconvolution_forward
   memory::desc src_plain, dst_plain, src_md, dst_md, w_plain, w_md, b_md, scratch_md;
   memory weights, bias;  // baked plans only
   std::vector<int64_t> out_dims;
@@ -62,11 +64,21 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake) {
   std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
   std::vector<int64_t> kernel = node.attr_ints("kernel_shape");
   if (kernel.empty()) kernel.assign(w.dims.begin() + 2, w.dims.end());
-  ops::ConvGeometry g = ops::conv_geometry(ctx.node(), in, kernel, false);
   int64_t group = node.attr_int("group", 1);
-  int64_t c = x.dims[1], m = w.dims[0];
-  if (group < 1 || c != w.dims[1] * group || m % group) fail(ctx, "channels do not match weights and group");
-  DnnlConvDims d = dnnl_conv_dims(x.dims, w.dims, group, g);
+  const bool transposed = node.op == ir::OpKind::ConvTranspose;
+  int64_t c = x.dims[1], m = transposed ? w.dims[1] * group : w.dims[0];
+  DnnlConvDims d;
+  if (transposed) {
+    if (group < 1 || c != w.dims[0] || c % group) fail(ctx, "W's first dimension must equal X's channels");
+    ops::ConvTransposeGeometry g = ops::conv_transpose_geometry(node, in, kernel);
+    d = dnnl_deconv_dims(x.dims, w.dims, group, g);
+    for (int64_t pad : d.pad_r)
+      if (pad < 0) fail(ctx, "internal: output_padding beyond the end pads reached the oneDNN kernel");
+  } else {
+    ops::ConvGeometry g = ops::conv_geometry(ctx.node(), in, kernel, false);
+    if (group < 1 || c != w.dims[1] * group || m % group) fail(ctx, "channels do not match weights and group");
+    d = dnnl_conv_dims(x.dims, w.dims, group, g);
+  }
   auto plan = std::make_shared<ConvPlan>();
   plan->out_dims.assign(d.dst.begin(), d.dst.end());
   auto f32 = memory::data_type::f32;
@@ -86,28 +98,31 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake) {
   const ops::FusedActivation fused = ops::fused_activation_of(node);
   if (fused.act != ops::Activation::none) {
     dnnl::post_ops post;
-    switch (fused.act) {
-      case ops::Activation::none: break;
-      case ops::Activation::relu: post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
-      case ops::Activation::clip: post.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, fused.lo, fused.hi); break;
-      case ops::Activation::gelu: post.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
-      case ops::Activation::gelu_tanh: post.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f); break;
-    }
+    dnnl_append_activation(post, fused);
     attr.set_post_ops(post);
   }
-  auto desc = plan->has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                               dnnl::algorithm::convolution_direct, src_any, w_any, plan->b_md,
-                                                               dst_any, d.strides, d.dilates, d.pad_l, d.pad_r)
-                             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                               dnnl::algorithm::convolution_direct, src_any, w_any,
-                                                               dst_any, d.strides, d.dilates, d.pad_l, d.pad_r);
-  dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
-  plan->conv = dnnl::convolution_forward(pd);
-  plan->src_md = pd.src_desc();
-  plan->dst_md = pd.dst_desc();
-  plan->w_md = pd.weights_desc();
-  plan->scratch_md = pd.scratchpad_desc();
-  plan->w_plain = memory::desc(d.weights, f32, dnnl_plain_weight_tag(rank, d.grouped));
+  // convolution_forward and deconvolution_forward take the same arguments.
+  auto build = [&](auto tag, dnnl::algorithm algo) {
+    using Primitive = decltype(tag);
+    const auto kind = dnnl::prop_kind::forward_inference;
+    auto desc = plan->has_bias ? typename Primitive::desc(kind, algo, src_any, w_any, plan->b_md, dst_any, d.strides, d.dilates,
+                                                          d.pad_l, d.pad_r)
+                               : typename Primitive::desc(kind, algo, src_any, w_any, dst_any, d.strides, d.dilates, d.pad_l,
+                                                          d.pad_r);
+    typename Primitive::primitive_desc pd(desc, attr, cpu_engine());
+    plan->conv = Primitive(pd);
+    plan->src_md = pd.src_desc();
+    plan->dst_md = pd.dst_desc();
+    plan->w_md = pd.weights_desc();
+    plan->scratch_md = pd.scratchpad_desc();
+  };
+  if (transposed) {
+    build(dnnl::deconvolution_forward(), dnnl::algorithm::deconvolution_direct);
+    plan->w_plain = dnnl_deconv_weights_plain(d);
+  } else {
+    build(dnnl::convolution_forward(), dnnl::algorithm::convolution_direct);
+    plan->w_plain = memory::desc(d.weights, f32, dnnl_plain_weight_tag(rank, d.grouped));
+  }
   plan->reorder_src = plan->src_md != plan->src_plain;
   plan->reorder_dst = plan->dst_md != plan->dst_plain;
   if (!bake) return plan;
@@ -189,10 +204,22 @@ bool conv_fast_supports(const ir::Node& node, std::span<const ir::DataType> type
   return true;
 }
 
+// oneDNN's deconvolution has no output larger than its inputs reach (negative end pads): an
+// explicit output_shape, SAME auto_pad or a nonzero output_padding stay on the reference kernel.
+bool conv_transpose_fast_supports(const ir::Node& node, std::span<const ir::DataType> types) {
+  if (!conv_fast_supports(node, types) || !node.attr_ints("output_shape").empty()) return false;
+  std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") return false;
+  for (int64_t v : node.attr_ints("output_padding"))
+    if (v != 0) return false;
+  return true;
+}
+
 }  // namespace
 
 void add_conv_dnnl_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::Conv, KernelKind::fast, conv_fast, conv_fast_supports});
+  table.push_back({ir::OpKind::ConvTranspose, KernelKind::fast, conv_fast, conv_transpose_fast_supports});
 }
 
 }  // namespace mhub::engine::cpu

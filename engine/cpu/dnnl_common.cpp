@@ -18,6 +18,27 @@ memory::format_tag dnnl_plain_weight_tag(size_t rank, bool grouped) {
   return rank == 3 ? memory::format_tag::oiw : rank == 4 ? memory::format_tag::oihw : memory::format_tag::oidhw;
 }
 
+void dnnl_append_activation(dnnl::post_ops& post, const ops::FusedActivation& fused) {
+  using dnnl::algorithm;
+  using ops::Activation;
+  switch (fused.act) {
+    case Activation::none: break;
+    case Activation::relu: post.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f); break;
+    case Activation::leaky_relu: post.append_eltwise(1.0f, algorithm::eltwise_relu, fused.alpha, 0.0f); break;
+    case Activation::clip: post.append_eltwise(1.0f, algorithm::eltwise_clip, fused.alpha, fused.beta); break;
+    case Activation::gelu: post.append_eltwise(1.0f, algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
+    case Activation::gelu_tanh: post.append_eltwise(1.0f, algorithm::eltwise_gelu_tanh, 0.0f, 0.0f); break;
+    case Activation::sigmoid: post.append_eltwise(1.0f, algorithm::eltwise_logistic, 0.0f, 0.0f); break;
+    case Activation::silu: post.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f); break;
+    case Activation::tanh: post.append_eltwise(1.0f, algorithm::eltwise_tanh, 0.0f, 0.0f); break;
+    case Activation::hard_swish: post.append_eltwise(1.0f, algorithm::eltwise_hardswish, 0.0f, 0.0f); break;
+    case Activation::hard_sigmoid:
+      post.append_eltwise(1.0f, algorithm::eltwise_linear, fused.alpha, fused.beta);
+      post.append_eltwise(1.0f, algorithm::eltwise_clip, 0.0f, 1.0f);
+      break;
+  }
+}
+
 std::string dnnl_attribute_signature(const ir::Node& node) {
   std::string sig = node.op_type;
   for (const ir::Attribute& a : node.attributes) {
@@ -42,6 +63,40 @@ DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int
   d.pad_l.assign(g.pad_begin.begin(), g.pad_begin.end());
   d.pad_r.assign(g.pad_end.begin(), g.pad_end.end());
   return d;
+}
+
+DnnlConvDims dnnl_deconv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
+                              const ops::ConvTransposeGeometry& g) {
+  DnnlConvDims d;
+  int64_t c = x[1], m = w[1] * group;
+  d.src.assign(x.begin(), x.end());
+  d.dst = {x[0], m};
+  d.dst.insert(d.dst.end(), g.out.begin(), g.out.end());
+  d.grouped = group > 1;
+  d.weights = d.grouped ? memory::dims{group, m / group, c / group} : memory::dims{m, c};
+  d.weights.insert(d.weights.end(), g.kernel.begin(), g.kernel.end());
+  d.bias = {m};
+  d.strides.assign(g.stride.begin(), g.stride.end());
+  for (int64_t v : g.dilation) d.dilates.push_back(v - 1);
+  d.pad_l.assign(g.pad_begin.begin(), g.pad_begin.end());
+  for (size_t i = 0; i < g.pad_end.size(); ++i) d.pad_r.push_back(g.pad_end[i] - g.output_padding[i]);
+  return d;
+}
+
+memory::desc dnnl_deconv_weights_plain(const DnnlConvDims& d) {
+  // ONNX order: [group][C/group][M/group][k...]; dims order: ([group,] M/group, C/group, k...).
+  size_t lead = d.grouped ? 3 : 2;
+  memory::dims strides(d.weights.size());
+  memory::dim k = 1;
+  for (size_t i = d.weights.size(); i-- > lead;) {
+    strides[i] = k;
+    k *= d.weights[i];
+  }
+  memory::dim oc = d.weights[lead - 2], ic = d.weights[lead - 1];
+  strides[lead - 2] = k;
+  strides[lead - 1] = oc * k;
+  if (d.grouped) strides[0] = ic * oc * k;
+  return memory::desc(d.weights, memory::data_type::f32, strides);
 }
 
 dnnl::convolution_forward::primitive_desc dnnl_conv_forward_hint(const DnnlConvDims& d, bool with_bias) {

@@ -14,6 +14,7 @@
 
 #include "engine/core/op_context.h"
 #include "engine/ops/conv_geometry.h"
+#include "engine/ops/fused_activation.h"
 
 namespace mhub::engine::cpu {
 
@@ -23,6 +24,9 @@ dnnl::engine& dnnl_cpu_engine();
 dnnl::memory::format_tag dnnl_plain_tag(size_t rank);
 // oiw / oihw / oidhw, or goiw / goihw / goidhw for grouped weights.
 dnnl::memory::format_tag dnnl_plain_weight_tag(size_t rank, bool grouped);
+
+// The fused activation as oneDNN eltwise post-ops (HardSigmoid as linear + clip; none appends nothing).
+void dnnl_append_activation(dnnl::post_ops& post, const ops::FusedActivation& fused);
 
 // "op;name=i,f,s,ints...;..." over every attribute of the node.
 std::string dnnl_attribute_signature(const ir::Node& node);
@@ -35,6 +39,14 @@ struct DnnlConvDims {
 };
 DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
                             const ops::ConvGeometry& g);
+
+// A ConvTranspose X [N, C, in...] * W [C, M/group, k...] -> Y [N, M, out...] as a oneDNN
+// deconvolution: weights [M, C, k...] or [group, M/group, C/group, k...] (ONNX's bytes, described
+// by `weights_plain`'s strides), pad_r = pad_end - output_padding (callers check it is >= 0).
+DnnlConvDims dnnl_deconv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
+                              const ops::ConvTransposeGeometry& g);
+// ONNX's ConvTranspose weight bytes [C, M/group, k...] in the dims of dnnl_deconv_dims.
+dnnl::memory::desc dnnl_deconv_weights_plain(const DnnlConvDims& d);
 
 // A forward_training convolution primitive descriptor over `any` layouts: the hint the backward
 // primitives need, and the forward's layout choices.

@@ -1,5 +1,6 @@
 #include "engine/cpu/epilogue.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -46,6 +47,26 @@ __attribute__((target_clones("avx2", "default"))) void gelu_erf_span(const float
 __attribute__((target_clones("avx2", "default"))) void gelu_tanh_span(const float* in, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = fast_gelu_tanh(in[i]);
 }
+__attribute__((target_clones("avx2", "default"))) void sigmoid_span(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = fast_sigmoid(in[i]);
+}
+__attribute__((target_clones("avx2", "default"))) void silu_span(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = in[i] * fast_sigmoid(in[i]);
+}
+__attribute__((target_clones("avx2", "default"))) void tanh_span(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = fast_tanh(in[i]);
+}
+// x * clamp(alpha * x + beta, 0, 1) (scale_by_x) or the clamp alone; NaN stays NaN.
+__attribute__((target_clones("avx2", "default"))) void hard_sigmoid_span(const float* in, float* out, size_t n,
+                                                                         float alpha, float beta, bool scale_by_x) {
+  for (size_t i = 0; i < n; ++i) {
+    float x = in[i];
+    float h = alpha * x + beta;
+    h = h < 0.0f ? 0.0f : (h > 1.0f ? 1.0f : h);
+    h = scale_by_x ? x * h : h;
+    out[i] = x != x ? x : h;
+  }
+}
 __attribute__((target_clones("avx2", "default"))) void add_bias_row(float* y, const float* bias, size_t n) {
   for (size_t j = 0; j < n; ++j) y[j] += bias[j];
 }
@@ -57,23 +78,9 @@ void epilogue_rows(const Epilogue& e, float* y, int64_t rows, int64_t n, bool fa
       if (fast) add_bias_row(row, e.bias, static_cast<size_t>(n));
       else for (int64_t j = 0; j < n; ++j) row[j] += e.bias[j];
     }
-    switch (e.act) {
-      case Activation::none: break;
-      case Activation::relu:
-        for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? 0.0f : row[j];
-        break;
-      case Activation::clip:
-        for (int64_t j = 0; j < n; ++j)
-          if (!std::isnan(row[j])) row[j] = row[j] < e.lo ? e.lo : (row[j] > e.hi ? e.hi : row[j]);
-        break;
-      case Activation::gelu:
-      case Activation::gelu_tanh: {
-        bool tanh_approx = e.act == Activation::gelu_tanh;
-        if (fast) gelu_span(row, row, static_cast<size_t>(n), tanh_approx);
-        else for (int64_t j = 0; j < n; ++j) row[j] = gelu_reference(row[j], tanh_approx);
-        break;
-      }
-    }
+    if (e.act == Activation::none) continue;
+    if (fast) activation_span(e, row, row, static_cast<size_t>(n));
+    else for (int64_t j = 0; j < n; ++j) row[j] = activation_reference(e, row[j]);
   }
 }
 
@@ -87,6 +94,38 @@ float gelu_reference(float x, bool tanh_approx) {
   return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
 }
 
+float activation_reference(const Epilogue& e, float x) {
+  if (std::isnan(x)) return x;
+  switch (e.act) {
+    case Activation::none: return x;
+    case Activation::relu: return x < 0.0f ? 0.0f : x;
+    case Activation::clip: return x < e.alpha ? e.alpha : (x > e.beta ? e.beta : x);
+    case Activation::gelu: return gelu_reference(x, false);
+    case Activation::gelu_tanh: return gelu_reference(x, true);
+    case Activation::leaky_relu: return x < 0.0f ? e.alpha * x : x;
+    case Activation::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case Activation::silu: return x * (1.0f / (1.0f + std::exp(-x)));
+    case Activation::hard_sigmoid: return std::max(0.0f, std::min(1.0f, e.alpha * x + e.beta));
+    case Activation::hard_swish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+    case Activation::tanh: return std::tanh(x);
+  }
+  return x;
+}
+
+void activation_span(const Epilogue& e, const float* in, float* out, size_t count) {
+  switch (e.act) {
+    case Activation::gelu: gelu_erf_span(in, out, count); return;
+    case Activation::gelu_tanh: gelu_tanh_span(in, out, count); return;
+    case Activation::sigmoid: sigmoid_span(in, out, count); return;
+    case Activation::silu: silu_span(in, out, count); return;
+    case Activation::tanh: tanh_span(in, out, count); return;
+    case Activation::hard_sigmoid: hard_sigmoid_span(in, out, count, e.alpha, e.beta, false); return;
+    case Activation::hard_swish: hard_sigmoid_span(in, out, count, 1.0f / 6.0f, 0.5f, true); return;
+    default:
+      for (size_t i = 0; i < count; ++i) out[i] = activation_reference(e, in[i]);  // compare/select: vectorises
+  }
+}
+
 void gelu_span(const float* in, float* out, size_t count, bool tanh_approx) {
   if (tanh_approx) gelu_tanh_span(in, out, count);
   else gelu_erf_span(in, out, count);
@@ -97,8 +136,8 @@ Epilogue epilogue_of(const ir::Node& node, const float* bias) {
   e.bias = bias;
   const ops::FusedActivation fused = ops::fused_activation_of(node);
   e.act = fused.act;
-  e.lo = fused.lo;
-  e.hi = fused.hi;
+  e.alpha = fused.alpha;
+  e.beta = fused.beta;
   return e;
 }
 

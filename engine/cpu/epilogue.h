@@ -3,9 +3,10 @@
 // the Gelu kernel shares.
 //
 // fast = false is the reference: plain loops with libm's erf/tanh on the calling thread.
-// fast = true: rows are split over the session's thread pool and GELU uses branch-free formulas
-// the compiler vectorises (relative error a few 1e-7; NaN propagates, GELU(+inf) = +inf,
-// GELU(-inf) = NaN exactly as the formula x * 0.5 * (1 + erf(x / sqrt 2)) gives).
+// fast = true: rows are split over the session's thread pool and GELU, Sigmoid, SiLU and Tanh use
+// branch-free formulas the compiler vectorises (fast_math.h; relative error a few 1e-7; NaN
+// propagates, GELU(+inf) = +inf, GELU(-inf) = NaN exactly as the formula
+// x * 0.5 * (1 + erf(x / sqrt 2)) gives).
 #pragma once
 
 #include <cstddef>
@@ -22,7 +23,7 @@ using Activation = ops::Activation;
 struct Epilogue {
   const float* bias = nullptr;  // one value per column, or nullptr
   Activation act = Activation::none;
-  float lo = 0, hi = 0;  // Clip bounds
+  float alpha = 0, beta = 0;  // as ops::FusedActivation: Clip bounds, LeakyRelu / HardSigmoid parameters
   bool any() const { return bias || act != Activation::none; }
 };
 
@@ -38,5 +39,11 @@ void gelu_span(const float* in, float* out, size_t count, bool tanh_approx);
 
 // GELU with libm: the reference formulas.
 float gelu_reference(float x, bool tanh_approx);
+
+// act(x) with libm (the reference of every fused activation; NaN stays NaN).
+float activation_reference(const Epilogue& e, float x);
+
+// out[i] = act(in[i]) with the fast formulas; in may be out.
+void activation_span(const Epilogue& e, const float* in, float* out, size_t count);
 
 }  // namespace mhub::engine::cpu

@@ -102,7 +102,7 @@ void conv(OpContext& ctx) {
   if (bias && static_cast<int64_t>(ctx.input(2).numel()) != filters)
     throw_error(ErrorCategory::format, ctx.describe() + ": B must hold one value per output channel");
   const ops::FusedActivation fused = ops::fused_activation_of(node);
-  channel_epilogue_f32(device_floats(y), batch, filters, s.out_h * s.out_w, bias, fused.act, fused.lo, fused.hi,
+  channel_epilogue_f32(device_floats(y), batch, filters, s.out_h * s.out_w, bias, fused.act, fused.alpha, fused.beta,
                        context.stream);
 }
 

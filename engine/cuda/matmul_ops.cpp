@@ -26,7 +26,7 @@ bool float32_operands(const ir::Node&, std::span<const ir::DataType> types) {
 // The node's fused bias (given separately) and activation on its output rows.
 void finish_rows(const ir::Node& node, float* y, int64_t rows, int64_t n, const float* bias, cudaStream_t stream) {
   const ops::FusedActivation fused = ops::fused_activation_of(node);
-  epilogue_f32(y, rows, n, bias, fused.act, fused.lo, fused.hi, stream);
+  epilogue_f32(y, rows, n, bias, fused.act, fused.alpha, fused.beta, stream);
 }
 
 // Row-major y[m, n] = alpha * op(a)[m, k] * op(b)[k, n] + beta * y; lda / ldb as stored.

@@ -22,4 +22,15 @@ struct ConvGeometry {
 ConvGeometry conv_geometry(const ir::Node& node, const std::vector<int64_t>& in,
                            const std::vector<int64_t>& kernel, bool ceil_mode);
 
+// ConvTranspose geometry for input spatial sizes `in` and kernel sizes `kernel`: strides,
+// dilations, output_padding, and the pads after auto_pad / output_shape (pad_begin, pad_end, so
+// out = stride * (in - 1) + output_padding + (kernel - 1) * dilation + 1 - pad_begin - pad_end).
+// `output_padding` is filled in too (zeros when absent). Throws mhub::Error (format) naming the
+// node for attributes of the wrong length.
+struct ConvTransposeGeometry : ConvGeometry {
+  std::vector<int64_t> output_padding;
+};
+ConvTransposeGeometry conv_transpose_geometry(const ir::Node& node, const std::vector<int64_t>& in,
+                                              const std::vector<int64_t>& kernel);
+
 }  // namespace mhub::engine::ops

@@ -13,13 +13,31 @@ namespace {
 constexpr const char* kActivation = "mhub_activation";
 constexpr const char* kClipMin = "mhub_clip_min";
 constexpr const char* kClipMax = "mhub_clip_max";
+constexpr const char* kAlpha = "mhub_activation_alpha";
+constexpr const char* kBeta = "mhub_activation_beta";
 
-constexpr std::array<std::pair<Activation, std::string_view>, 4> kNames = {{
+constexpr std::array<std::pair<Activation, std::string_view>, 10> kNames = {{
     {Activation::relu, "Relu"},
     {Activation::clip, "Clip"},
     {Activation::gelu, "Gelu"},
     {Activation::gelu_tanh, "GeluTanh"},
+    {Activation::leaky_relu, "LeakyRelu"},
+    {Activation::sigmoid, "Sigmoid"},
+    {Activation::silu, "Silu"},
+    {Activation::hard_sigmoid, "HardSigmoid"},
+    {Activation::hard_swish, "HardSwish"},
+    {Activation::tanh, "Tanh"},
 }};
+
+// The attribute names holding (alpha, beta) of `act`; nullptr where it has none.
+std::pair<const char*, const char*> parameter_names(Activation act) {
+  switch (act) {
+    case Activation::clip: return {kClipMin, kClipMax};
+    case Activation::leaky_relu: return {kAlpha, nullptr};
+    case Activation::hard_sigmoid: return {kAlpha, kBeta};
+    default: return {nullptr, nullptr};
+  }
+}
 
 }  // namespace
 
@@ -37,16 +55,15 @@ FusedActivation fused_activation_of(const ir::Node& node) {
     if (act->s == name) fused.act = a;
   if (fused.act == Activation::none)
     throw_error(ErrorCategory::internal, "node '" + node.name + "': unknown fused activation '" + act->s + "'");
-  if (fused.act == Activation::clip) {
-    fused.lo = node.attr_float(kClipMin, 0.0f);
-    fused.hi = node.attr_float(kClipMax, 0.0f);
-  }
+  auto [alpha, beta] = parameter_names(fused.act);
+  if (alpha) fused.alpha = node.attr_float(alpha, 0.0f);
+  if (beta) fused.beta = node.attr_float(beta, 0.0f);
   return fused;
 }
 
 void set_fused_activation(ir::Node& node, const FusedActivation& fused) {
   std::erase_if(node.attributes, [](const ir::Attribute& a) {
-    return a.name == kActivation || a.name == kClipMin || a.name == kClipMax;
+    return a.name == kActivation || a.name == kClipMin || a.name == kClipMax || a.name == kAlpha || a.name == kBeta;
   });
   if (fused.act == Activation::none) return;
   ir::Attribute act;
@@ -54,8 +71,9 @@ void set_fused_activation(ir::Node& node, const FusedActivation& fused) {
   act.type = ir::AttributeType::string;
   act.s = std::string(activation_name(fused.act));
   node.attributes.push_back(act);
-  if (fused.act != Activation::clip) return;
-  for (auto [name, value] : {std::pair<const char*, float>{kClipMin, fused.lo}, {kClipMax, fused.hi}}) {
+  auto [alpha, beta] = parameter_names(fused.act);
+  for (auto [name, value] : {std::pair<const char*, float>{alpha, fused.alpha}, {beta, fused.beta}}) {
+    if (!name) continue;
     ir::Attribute bound;
     bound.name = name;
     bound.type = ir::AttributeType::float_;

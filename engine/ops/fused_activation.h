@@ -1,6 +1,8 @@
 // The internal attributes by which the load-time passes fuse an activation into a Conv / Gemm /
 // MatMul node (engine/core/passes: nn_fusion, matmul_fusion): mhub_activation = "Relu" | "Clip" |
-// "Gelu" | "GeluTanh", and for Clip its bounds mhub_clip_min / mhub_clip_max. Read here once (every
+// "Gelu" | "GeluTanh" | "LeakyRelu" | "Sigmoid" | "Silu" | "HardSigmoid" | "HardSwish" | "Tanh";
+// for Clip its bounds mhub_clip_min / mhub_clip_max, for LeakyRelu mhub_activation_alpha, for
+// HardSigmoid mhub_activation_alpha / mhub_activation_beta. Read here once (every
 // kernel that honours them asks fused_activation_of), written here once (the passes call
 // set_fused_activation). Host code.
 #pragma once
@@ -14,7 +16,7 @@ namespace mhub::engine::ops {
 
 struct FusedActivation {
   Activation act = Activation::none;
-  float lo = 0, hi = 0;  // Clip's bounds
+  float alpha = 0, beta = 0;  // Clip: min, max; LeakyRelu: alpha; HardSigmoid: alpha, beta
 };
 
 // The node's fused activation (none when it has no mhub_activation). An unknown name throws

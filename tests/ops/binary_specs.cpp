@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "tests/ops/op_spec.h"
 
@@ -47,13 +48,22 @@ std::vector<OpSpec> binary_specs() {
   // Every loop shape of Add (equal, scalar, row, general) against naive broadcasting, exactly.
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> add_shapes = {
       {{3, 5, 7}, {3, 5, 7}}, {{3, 5, 7}, {}}, {{}, {3, 5, 7}}, {{3, 5, 7}, {7}},
-      {{5, 7}, {3, 5, 7}},    {{3, 1, 7}, {1, 5, 1}}, {{3, 5, 1}, {1, 7}}};
+      {{5, 7}, {3, 5, 7}},    {{3, 1, 7}, {1, 5, 1}}, {{3, 5, 1}, {1, 7}},
+      // one operand on a run of axes (the fast kernels' blocks): leading, middle, small first
+      {{3, 5, 7}, {3, 1, 1}}, {{3, 5, 7}, {1, 5, 1}}, {{5, 1}, {3, 5, 7}}};
   for (const auto& [ad, bd] : add_shapes) {
     const auto a = ramp(ir::element_count(ad), 0.5f), b = ramp(ir::element_count(bd), -0.25f);
     std::vector<int64_t> yd;
     const auto y = naive_add(ad, a, bd, b, &yd);
     specs.push_back({.name = "Add broadcast loop shape", .op = "Add", .inputs = {{f32(ad, a)}, {f32(bd, b)}}, .rtol = 0,
                      .atol = 0, .expect = {f32(yd, y)}});
+  }
+  // Squeeze-excitation and per-channel shapes on the fast kernels' run broadcast, threaded, NaN / Inf.
+  for (const char* op : {"Mul", "Add", "Sub", "Div"}) {
+    specs.push_back({.name = std::string(op) + " [N,C,H,W] by [N,C,1,1]", .op = op,
+                     .inputs = {{rng.specials({2, 24, 17, 19})}, {rng.specials({2, 24, 1, 1})}}, .threads = 2});
+    specs.push_back({.name = std::string(op) + " [1,C,1,1] by [N,C,H,W]", .op = op,
+                     .inputs = {{rng.uniform({1, 5, 1, 1}, 0.5f, 2.0f)}, {rng.specials({3, 5, 4, 9})}}, .threads = 2});
   }
   specs.push_back({.name = "integer Div truncates", .op = "Div", .inputs = {{i32({2}, {7, -7})}, {i32({2}, {2, 2})}},
                    .expect = {i32({2}, {3, -3})}});

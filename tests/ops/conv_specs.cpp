@@ -1,6 +1,7 @@
 // Op specs: Conv and ConvTranspose (engine/cpu/conv.cpp reference loops, conv_dnnl.cpp oneDNN;
 // CUDA: cuDNN).
 #include <limits>
+#include <string>
 
 #include "tests/ops/op_spec.h"
 
@@ -38,6 +39,46 @@ std::vector<OpSpec> conv_specs() {
   specs.push_back({.name = "Conv with a fused Relu", .op = "Conv", .attributes = {string_attr("mhub_activation", "Relu")},
                    .inputs = {{rng.uniform({1, 2, 6, 6}, -2, 2)}, {rng.uniform({3, 2, 1, 1}, -2, 2)}, {rng.uniform({3}, -2, 2)}},
                    .rtol = 1e-4, .atol = 1e-4});
+  // Every fused activation of the load-time passes (engine/ops/fused_activation.h): the reference
+  // kernel's epilogue against oneDNN's post-ops; odd sizes, NaN and Inf in X (the 3x3 window
+  // spreads them; oneDNN's zero padding makes 0 * Inf = NaN where the reference skips the pad).
+  // oneDNN's relu (alpha 0) and clip map NaN to the lower bound (max(x, lo) first), so fused Relu,
+  // Clip and HardSigmoid get finite inputs only: a NaN entering them on the fast Conv leaves as
+  // 0 / min (as before the activations were generalised; the reference kernels keep NaN).
+  struct Fused { const char* act; float alpha, beta; };
+  for (Fused f : {Fused{"Relu", 0, 0}, Fused{"LeakyRelu", 0.15f, 0}, Fused{"Sigmoid", 0, 0}, Fused{"Silu", 0, 0}, Fused{"HardSigmoid", 0.3f, 0.4f},
+                  Fused{"HardSwish", 0, 0}, Fused{"Tanh", 0, 0}, Fused{"Gelu", 0, 0}, Fused{"Clip", -0.5f, 0.75f}}) {
+    std::vector<ir::Attribute> attrs = {string_attr("mhub_activation", f.act), ints_attr("pads", {1, 1, 1, 1})};
+    const std::string act = f.act;
+    const bool clamps = act == "Relu" || act == "Clip" || act == "HardSigmoid";
+    if (std::string(f.act) == "Clip") {
+      attrs.push_back(float_attr("mhub_clip_min", f.alpha));
+      attrs.push_back(float_attr("mhub_clip_max", f.beta));
+    } else if (f.alpha != 0) {
+      attrs.push_back(float_attr("mhub_activation_alpha", f.alpha));
+      if (f.beta != 0) attrs.push_back(float_attr("mhub_activation_beta", f.beta));
+    }
+    specs.push_back({.name = std::string("Conv with a fused ") + f.act, .op = "Conv", .attributes = attrs,
+                     .inputs = {{clamps ? rng.uniform({2, 3, 7, 9}, -6, 6) : rng.specials({2, 3, 7, 9}, -6, 6)},
+                                init(rng.uniform({5, 3, 3, 3})), init(rng.uniform({5}))},
+                     .opset = 17, .rtol = 1e-4, .atol = 1e-5, .nonfinite = NonFinite::superset, .threads = 2});
+  }
+  // ConvTranspose on oneDNN's deconvolution (conv_dnnl.cpp) against the reference scatter loops:
+  // the U-Net upsampling (k2 s2), groups + dilations + asymmetric pads, 1-D and 3-D, no bias,
+  // weights fed (reordered every run) or constant (prepacked), NaN / Inf in X.
+  specs.push_back({.name = "ConvTranspose k2 s2 (U-Net upsampling)", .op = "ConvTranspose", .attributes = {ints_attr("strides", {2, 2})},
+                   .inputs = {{rng.specials({2, 6, 5, 7})}, init(rng.uniform({6, 3, 2, 2})), init(rng.uniform({3}))},
+                   .opset = 17, .rtol = 1e-4, .atol = 1e-5, .nonfinite = NonFinite::superset, .threads = 2});
+  specs.push_back({.name = "ConvTranspose groups, dilations, asymmetric pads", .op = "ConvTranspose",
+                   .attributes = {int_attr("group", 2), ints_attr("strides", {2, 3}), ints_attr("dilations", {2, 1}),
+                                  ints_attr("pads", {1, 0, 2, 1})},
+                   .inputs = {{rng.uniform({1, 4, 5, 6})}, {rng.uniform({4, 3, 3, 3})}, {rng.uniform({6})}},
+                   .opset = 17, .rtol = 1e-4, .atol = 1e-5, .threads = 2});
+  specs.push_back({.name = "ConvTranspose 1-D without bias", .op = "ConvTranspose", .attributes = {ints_attr("strides", {3})},
+                   .inputs = {{rng.uniform({3, 4, 9})}, init(rng.uniform({4, 5, 4}))}, .opset = 17, .rtol = 1e-4, .atol = 1e-5});
+  specs.push_back({.name = "ConvTranspose 3-D", .op = "ConvTranspose", .attributes = {ints_attr("strides", {2, 1, 2}), ints_attr("pads", {1, 0, 0, 0, 1, 1})},
+                   .inputs = {{rng.uniform({1, 3, 3, 4, 5})}, init(rng.uniform({3, 2, 3, 2, 3})), init(rng.uniform({2}))},
+                   .opset = 17, .rtol = 1e-4, .atol = 1e-5});
   specs.push_back({.name = "ConvTranspose strided, output_padding", .op = "ConvTranspose",
                    .attributes = {ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}), ints_attr("output_padding", {1, 1})},
                    .inputs = {{rng.specials({2, 4, 4, 4})}, {rng.uniform({4, 3, 3, 3})}, {rng.uniform({3})}}, .rtol = 1e-4, .atol = 1e-5});

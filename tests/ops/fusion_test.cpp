@@ -13,6 +13,7 @@
 #include "engine/core/passes/gelu_fusion.h"
 #include "engine/core/passes/layer_norm_fusion.h"
 #include "engine/core/passes/matmul_fusion.h"
+#include "engine/core/passes/nn_fusion.h"
 #include "engine/core/passes/transformer_fusion.h"
 #include "engine/core/session.h"
 #include "engine/ir/ops.h"
@@ -147,6 +148,22 @@ std::vector<float> with_specials(std::vector<float> v) {
 }
 
 size_t attention_pass(ir::Graph& g) { return engine::passes::fuse_attention(g, 17); }
+size_t nn_pass(ir::Graph& g) { return engine::fuse_nn_patterns(g); }
+
+// The activation nodes nn_fusion folds into a Conv / Gemm: (ONNX op, its attributes).
+std::vector<std::pair<std::string, std::vector<ir::Attribute>>> fusable_activations() {
+  return {{"Relu", {}},
+          {"LeakyRelu", {ir::float_attr("alpha", 0.15f)}},
+          {"Sigmoid", {}},
+          {"Tanh", {}},
+          {"HardSigmoid", {ir::float_attr("alpha", 0.3f), ir::float_attr("beta", 0.4f)}},
+          {"HardSwish", {}},
+          {"Gelu", {}},
+          {"Clip", {}}};  // bounds: inputs lo, hi
+}
+std::vector<std::string> activation_inputs(const std::string& act, const std::string& x) {
+  return act == "Clip" ? std::vector<std::string>{x, "lo", "hi"} : std::vector<std::string>{x};
+}
 
 }  // namespace fusion_spec
 
@@ -263,6 +280,46 @@ TEST_SUITE("ops") {
     wide[2] = {"b", {7, 11}, randoms(77, 9), true};
     ir::Model m = graph_of({op("MatMul", {"a", "w"}, "mm"), op("Add", {"mm", "b"}, "y")}, wide);
     CHECK(engine::passes::fuse_matmul_epilogues(m.graph) == 0);
+  }
+
+  TEST_CASE("Conv and Gemm + every activation become one node with a fused activation") {
+    // Odd sizes; the input spans [-6, 6] so HardSigmoid / HardSwish / Clip reach both bounds.
+    std::vector<Val> conv = {{"x", {2, 3, 7, 9}, randoms(2 * 3 * 7 * 9, 30, 6.0f)}, {"w", {5, 3, 3, 3}, randoms(135, 31), true},
+                             {"b", {5}, randoms(5, 32), true}, {"lo", {}, {-0.5f}, true}, {"hi", {}, {0.75f}, true}};
+    std::vector<Val> gemm = {{"x", {3, 13}, randoms(39, 33, 6.0f)}, {"w", {13, 11}, randoms(143, 34), true},
+                             {"b", {11}, randoms(11, 35), true}, {"lo", {}, {-0.5f}, true}, {"hi", {}, {0.75f}, true}};
+    for (const auto& [act, attrs] : fusable_activations()) {
+      CAPTURE(act);
+      ir::Model c = graph_of({op("Conv", {"x", "w", "b"}, "c", {ir::ints_attr("pads", {1, 1, 1, 1})}), op(act, activation_inputs(act, "c"), "y", attrs)},
+                             conv, 20);
+      check_rewrite(c, conv, nn_pass, "Conv", {act}, 1e-4f);
+      ir::Model g = graph_of({op("Gemm", {"x", "w", "b"}, "g"), op(act, activation_inputs(act, "g"), "y", attrs)}, gemm, 20);
+      check_rewrite(g, gemm, nn_pass, "Gemm", {act}, 1e-4f);
+      // MatMul by a weight + bias + the activation: matmul_fusion.
+      ir::Model m = graph_of({op("MatMul", {"x", "w"}, "mm"), op("Add", {"mm", "b"}, "z"), op(act, activation_inputs(act, "z"), "y", attrs)}, gemm, 20);
+      check_rewrite(m, gemm, engine::passes::fuse_matmul_epilogues, "MatMul", {act, "Add"}, 1e-4f);
+    }
+  }
+
+  TEST_CASE("Conv + BatchNormalization + x * Sigmoid(x) (SiLU) become one Conv") {
+    std::vector<Val> values = {{"x", {1, 4, 6, 5}, randoms(120, 36, 5.0f)}, {"w", {6, 4, 3, 3}, randoms(216, 37), true},
+                               {"scale", {6}, randoms(6, 38), true}, {"bias", {6}, randoms(6, 39), true},
+                               {"mean", {6}, randoms(6, 40), true}, {"var", {6}, {0.5f, 1, 2, 0.25f, 3, 1.5f}, true}};
+    for (bool sigmoid_first : {true, false}) {
+      CAPTURE(sigmoid_first);
+      std::vector<std::string> mul_in = sigmoid_first ? std::vector<std::string>{"s", "n"} : std::vector<std::string>{"n", "s"};
+      ir::Model model = graph_of({op("Conv", {"x", "w"}, "c", {ir::ints_attr("pads", {1, 1, 1, 1})}),
+                                  op("BatchNormalization", {"c", "scale", "bias", "mean", "var"}, "n"), op("Sigmoid", {"n"}, "s"),
+                                  op("Mul", mul_in, "y")},
+                                 values);
+      check_rewrite(model, values, nn_pass, "Conv", {"BatchNormalization", "Sigmoid", "Mul"}, 1e-4f);
+    }
+    // The Conv's output read a third time (a residual, say) keeps the Sigmoid and the Mul.
+    ir::Model kept = graph_of({op("Conv", {"x", "w"}, "c"), op("Sigmoid", {"c"}, "s"), op("Mul", {"c", "s"}, "m"),
+                               op("Add", {"m", "c"}, "y")},
+                              values);
+    CHECK(nn_pass(kept.graph) == 0);
+    CHECK(count_op(kept.graph, "Sigmoid") == 1);
   }
 
   TEST_CASE("Fused MatMul reads weights a caller overrides (initializer that is also an input)") {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace mhub::engine::passes {
 
@@ -13,7 +14,7 @@ GraphIndex::GraphIndex(const ir::Graph& graph) : graph_(graph) {
     for (const std::string& in : node.inputs) {
       if (in.empty()) continue;
       ++reads_[in];
-      reader_[in] = i;
+      readers_[in].push_back(i);
     }
     // A subgraph's outer-scope reads pin the value: count them twice so it has no sole reader.
     for (const ir::Attribute& attr : node.attributes) {
@@ -40,7 +41,13 @@ int GraphIndex::reads(const std::string& value) const {
 
 size_t GraphIndex::sole_reader(const std::string& value) const {
   if (reads(value) != 1) return kNoNode;
-  return reader_.at(value);
+  return readers_.at(value).back();
+}
+
+const std::vector<size_t>& GraphIndex::readers(const std::string& value) const {
+  static const std::vector<size_t> none;
+  auto it = readers_.find(value);
+  return it == readers_.end() ? none : it->second;
 }
 
 const ir::Tensor* GraphIndex::float_constant(const std::string& name) const {
@@ -67,6 +74,55 @@ std::optional<std::vector<int64_t>> GraphIndex::int_constant(const std::string& 
 bool is_op(const ir::Node& node, ir::OpKind op, size_t inputs) {
   return node.op == op && (node.domain.empty() || node.domain == "ai.onnx") &&
          node.inputs.size() >= inputs && node.outputs.size() == 1;
+}
+
+bool fusable_activation(const GraphIndex& index, const ir::Node& n, ops::FusedActivation& fused) {
+  using ops::Activation;
+  if (n.outputs.size() != 1) return false;
+  if (is_op(n, ir::OpKind::Relu)) fused = {Activation::relu};
+  else if (is_op(n, ir::OpKind::Sigmoid)) fused = {Activation::sigmoid};
+  else if (is_op(n, ir::OpKind::Tanh)) fused = {Activation::tanh};
+  else if (is_op(n, ir::OpKind::HardSwish)) fused = {Activation::hard_swish};
+  else if (is_op(n, ir::OpKind::LeakyRelu)) fused = {Activation::leaky_relu, n.attr_float("alpha", 0.01f)};
+  else if (is_op(n, ir::OpKind::HardSigmoid))
+    fused = {Activation::hard_sigmoid, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
+  else if (is_op(n, ir::OpKind::Gelu)) {
+    std::string kind = n.attr_string("approximate", "none");
+    if (kind != "none" && kind != "tanh") return false;
+    fused = {kind == "tanh" ? Activation::gelu_tanh : Activation::gelu};
+  } else if (is_op(n, ir::OpKind::Clip)) {
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    if (n.attribute("min") || n.attribute("max")) {
+      if (n.inputs.size() != 1) return false;
+      lo = n.attr_float("min", lo);
+      hi = n.attr_float("max", hi);
+    } else {
+      for (size_t i = 1; i < n.inputs.size() && i < 3; ++i) {
+        if (n.inputs[i].empty()) continue;
+        auto v = index.float_scalar(n.inputs[i]);
+        if (!v) return false;
+        (i == 1 ? lo : hi) = *v;
+      }
+    }
+    fused = {Activation::clip, lo, hi};
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::optional<SiluMatch> match_silu(const GraphIndex& index, const std::string& value) {
+  const std::vector<size_t>& readers = index.readers(value);
+  if (index.reads(value) != 2 || readers.size() != 2) return std::nullopt;
+  const auto& nodes = index.graph().nodes;
+  for (int k = 0; k < 2; ++k) {
+    size_t sig = readers[k], mul = readers[1 - k];
+    if (!is_op(nodes[sig], ir::OpKind::Sigmoid) || !is_op(nodes[mul], ir::OpKind::Mul, 2)) continue;
+    const std::string& s = nodes[sig].outputs[0];
+    if (nodes[mul].inputs.size() != 2 || other_input(nodes[mul], value) != s || index.sole_reader(s) != mul) continue;
+    return SiluMatch{sig, mul};
+  }
+  return std::nullopt;
 }
 
 std::string other_input(const ir::Node& node, const std::string& value) {

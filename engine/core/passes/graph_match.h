@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/ir/graph.h"
+#include "engine/ops/fused_activation.h"
 
 namespace mhub::engine::passes {
 
@@ -40,6 +41,8 @@ class GraphIndex {
   size_t sole_reader(const std::string& value) const;
   // How many input slots, graph outputs and subgraph uses read `value`.
   int reads(const std::string& value) const;
+  // The nodes reading `value` in an input slot, once per slot, in graph order.
+  const std::vector<size_t>& readers(const std::string& value) const;
 
   // A float32 initializer that callers cannot override, or nullptr.
   const ir::Tensor* float_constant(const std::string& name) const;
@@ -54,12 +57,23 @@ class GraphIndex {
   const ir::Graph& graph_;
   std::unordered_map<std::string, size_t> producer_;
   std::unordered_map<std::string, int> reads_;
-  std::unordered_map<std::string, size_t> reader_;
+  std::unordered_map<std::string, std::vector<size_t>> readers_;
   std::unordered_set<std::string> graph_inputs_;
 };
 
 // The node is the default-domain op `op` with at least `inputs` inputs and one output.
 bool is_op(const ir::Node& node, ir::OpKind op, size_t inputs = 1);
+
+// The activation node `n` applies as a fused activation of the node before it (Relu, LeakyRelu,
+// Clip with load-time bounds, Gelu, Sigmoid, Tanh, HardSigmoid, HardSwish); false otherwise.
+bool fusable_activation(const GraphIndex& index, const ir::Node& n, ops::FusedActivation& fused);
+
+// SiLU written as x * Sigmoid(x): `value` is read by exactly a Sigmoid and a Mul of (value,
+// Sigmoid's output) (either order), and the Sigmoid's output only by that Mul. The two nodes.
+struct SiluMatch {
+  size_t sigmoid = kNoNode, mul = kNoNode;
+};
+std::optional<SiluMatch> match_silu(const GraphIndex& index, const std::string& value);
 
 // For a binary node (Add/Mul/...): the input that is not `value` (index 0 or 1), or "" when
 // `value` is not one of its two inputs.

@@ -1,7 +1,5 @@
 #include "engine/core/passes/matmul_fusion.h"
 
-#include <limits>
-
 #include "engine/core/passes/graph_match.h"
 #include "engine/ops/fused_activation.h"
 
@@ -13,38 +11,6 @@ namespace {
 const ir::Tensor* float_initializer(const ir::Graph& graph, const std::string& name) {
   const ir::Tensor* t = name.empty() ? nullptr : graph.initializer(name);
   return t && t->dtype == ir::DataType::float32 ? t : nullptr;
-}
-
-// The activation `n` applies, fused into the node before it; false when it cannot be fused.
-bool activation_of(const GraphIndex& index, const ir::Node& n, ops::FusedActivation& fused) {
-  if (is_op(n, ir::OpKind::Relu)) {
-    fused = {ops::Activation::relu};
-    return true;
-  }
-  if (is_op(n, ir::OpKind::Gelu)) {
-    std::string kind = n.attr_string("approximate", "none");
-    if (kind != "none" && kind != "tanh") return false;
-    fused = {kind == "tanh" ? ops::Activation::gelu_tanh : ops::Activation::gelu};
-    return true;
-  }
-  if (is_op(n, ir::OpKind::Clip)) {
-    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
-    if (n.attribute("min") || n.attribute("max")) {
-      if (n.inputs.size() != 1) return false;
-      lo = n.attr_float("min", lo);
-      hi = n.attr_float("max", hi);
-    } else {
-      for (size_t i = 1; i < n.inputs.size() && i < 3; ++i) {
-        if (n.inputs[i].empty()) continue;
-        auto v = index.float_scalar(n.inputs[i]);
-        if (!v) return false;
-        (i == 1 ? lo : hi) = *v;
-      }
-    }
-    fused = {ops::Activation::clip, lo, hi};
-    return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -82,7 +48,7 @@ size_t fuse_matmul_epilogues(ir::Graph& graph, const CanReplace& can_replace) {
     // -> activation
     ops::FusedActivation act;
     if (r != kNoNode && !dead[r] && nodes[r].inputs[0] == nodes[last].outputs[0] &&
-        activation_of(index, nodes[r], act)) {
+        fusable_activation(index, nodes[r], act)) {
       if (!is_gemm || act.act == ops::Activation::gelu || act.act == ops::Activation::gelu_tanh) {
         ops::set_fused_activation(out, act);
         gone.push_back(last);

@@ -1,8 +1,9 @@
 // Load-time pass: MatMul by a float32 weight initializer W [K, N], followed by the Add of a
-// bias b (a float32 constant of N elements, 1-D) and/or an activation (Relu, Gelu either
-// approximation, Clip with constant bounds), becomes one MatMul node:
+// bias b (a float32 constant of N elements, 1-D) and/or an activation (passes::fusable_activation:
+// Relu, LeakyRelu, Gelu either approximation, Clip with constant bounds, Sigmoid, Tanh,
+// HardSigmoid, HardSwish), becomes one MatMul node:
 //   inputs (A, W, b) — the third input is the row bias, "" without one — and the internal
-//   attribute mhub_activation = "Relu" | "Gelu" | "GeluTanh" | "Clip" (with mhub_clip_min/max),
+//   attribute mhub_activation (engine/ops/fused_activation.h),
 // which the MatMul kernels apply to each finished row block (the fast one in a threaded pass
 // right after the GEMM). Gemm followed by Gelu gets mhub_activation the same way. The fused
 // value must have the next node as its only reader. W may be a default a caller overrides: the

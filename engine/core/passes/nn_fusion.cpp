@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/core/passes/graph_match.h"
 #include "engine/ops/fused_activation.h"
 
 namespace mhub::engine {
@@ -81,25 +82,6 @@ bool has_fused_activation(const ir::Node& node) {
   return ops::fused_activation_of(node).act != ops::Activation::none;
 }
 
-// Clip's bounds when both are known at load (attributes before opset 11, scalar float32
-// initializers after; a missing bound is +-infinity).
-bool clip_bounds(const ir::Graph& graph, const ir::Node& clip, float& lo, float& hi) {
-  lo = -std::numeric_limits<float>::infinity();
-  hi = std::numeric_limits<float>::infinity();
-  if (clip.attribute("min") || clip.attribute("max")) {
-    lo = clip.attr_float("min", lo);
-    hi = clip.attr_float("max", hi);
-    return clip.inputs.size() == 1;
-  }
-  for (size_t i = 1; i < clip.inputs.size() && i < 3; ++i) {
-    if (clip.inputs[i].empty()) continue;
-    const ir::Tensor* t = float_initializer(graph, clip.inputs[i]);
-    if (!t || t->numel() != 1) return false;
-    (i == 1 ? lo : hi) = t->data<float>()[0];
-  }
-  return true;
-}
-
 void set_string(ir::Node& node, const char* name, const char* value) {
   ir::Attribute a;
   a.name = name;
@@ -143,14 +125,25 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover) {
   for (size_t i = 0; i < graph.nodes.size(); ++i)
     for (const std::string& input : graph.nodes[i].inputs) reader_node[input] = i;
   std::vector<bool> dead(graph.nodes.size(), false);
+  // A snapshot: fusing renames a producer's output to its absorbed reader's output, whose own
+  // readers the index already knows.
+  const passes::GraphIndex index(graph);
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     ir::Node& producer = graph.nodes[i];
     bool is_conv = producer.op == ir::OpKind::Conv && producer.domain.empty();
     bool is_gemm = producer.op == ir::OpKind::Gemm && producer.domain.empty();
     if ((!is_conv && !is_gemm) || dead[i] || producer.outputs.size() != 1 || producer.inputs.size() < 2) continue;
-    // Follow the chain Conv -> [BatchNormalization] -> [Relu].
+    // Follow the chain Conv -> [BatchNormalization] -> [activation or x * Sigmoid(x)].
     for (int round = 0; round < 2; ++round) {
       const std::string& out = producer.outputs[0];
+      if (auto silu = passes::match_silu(index, out); silu && !has_fused_activation(producer) &&
+                                                       !dead[silu->sigmoid] && !dead[silu->mul]) {
+        ops::set_fused_activation(producer, {ops::Activation::silu});
+        producer.outputs[0] = graph.nodes[silu->mul].outputs[0];
+        dead[silu->sigmoid] = dead[silu->mul] = true;
+        removed += 2;
+        break;
+      }
       if (readers[out] != 1 || !reader_node.count(out)) break;
       size_t j = reader_node[out];
       ir::Node& next = graph.nodes[j];
@@ -158,15 +151,9 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover) {
       bool fused = false;
       if (is_conv && next.op == ir::OpKind::BatchNormalization && !has_fused_activation(producer))
         fused = fold_batch_norm(graph, producer, next);
-      else if (next.op == ir::OpKind::Relu && next.outputs.size() == 1 && !has_fused_activation(producer)) {
-        ops::set_fused_activation(producer, {ops::Activation::relu});
+      else if (ops::FusedActivation act; !has_fused_activation(producer) && passes::fusable_activation(index, next, act)) {
+        ops::set_fused_activation(producer, act);
         fused = true;
-      } else if (next.op == ir::OpKind::Clip && next.outputs.size() == 1 && !has_fused_activation(producer)) {
-        float lo = 0, hi = 0;
-        if (clip_bounds(graph, next, lo, hi)) {
-          ops::set_fused_activation(producer, {ops::Activation::clip, lo, hi});
-          fused = true;
-        }
       }
       if (!fused) break;
       producer.outputs[0] = next.outputs[0];

@@ -2,9 +2,11 @@
 // of the graph (never on the caller's model):
 // - Conv followed by an inference BatchNormalization: the BN is folded into new Conv weights
 //   and bias (W' = W * s, B' = (B - mean) * s + beta, s = scale / sqrt(var + eps)).
-// - Conv or Gemm followed by Relu: the Relu is dropped and the producer gets the internal
-//   attribute mhub_activation = "Relu", which both its reference and fast kernels apply (oneDNN
-//   as a post-op).
+// - Conv or Gemm followed by an activation (Relu, LeakyRelu, Clip with load-time bounds, Gelu,
+//   Sigmoid, Tanh, HardSigmoid, HardSwish; passes::fusable_activation) or by x * Sigmoid(x)
+//   (SiLU; passes::match_silu): those nodes are dropped and the producer gets the internal
+//   attribute mhub_activation (engine/ops/fused_activation.h), which both its reference and fast
+//   kernels apply (oneDNN as post-ops).
 // - A 2-D Conv feeding exactly one other 2-D Conv hands its output over in NHWC byte order
 //   (attributes mhub_layout_out / mhub_layout_in = "nhwc"; dims stay NCHW), which saves
 //   oneDNN's reorders between them. Both Conv kernels honour these attributes.

@@ -15,7 +15,10 @@ targets=("$@")
 scripts/sanitize.sh $(printf 'fuzz_%s ' "${targets[@]}")
 
 fixtures=tests/fixtures/formats
-mkdir -p build-san/findings
+mkdir -p build-san/findings build-san/fuzz-logs
+# Targets run side by side, one per core (MHUB_JOBS, default nproc): each still gets its full time.
+jobs="${MHUB_JOBS:-$(nproc)}"
+running=0
 for target in "${targets[@]}"; do
   corpus="build-san/corpus/$target"
   mkdir -p "$corpus"
@@ -32,8 +35,13 @@ for target in "${targets[@]}"; do
   python3 tests/hostile/hostile.py --write-seeds "$target" "$corpus"
   echo "fuzz_$target: ${seconds}s"
   build-san/fuzz/fuzz_$target "$corpus" -dict="fuzz/dict/$target.dict" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
-    -timeout=10 -artifact_prefix=build-san/findings/$target- -print_final_stats=1 2>&1 |
-    grep -E "^(Done|==[0-9]+==ERROR|SUMMARY)" || true
+    -timeout=10 -artifact_prefix=build-san/findings/$target- -print_final_stats=1 > "build-san/fuzz-logs/$target.log" 2>&1 &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+for target in "${targets[@]}"; do
+  echo "fuzz_$target:"; grep -E "^(Done|==[0-9]+==ERROR|SUMMARY)" "build-san/fuzz-logs/$target.log" || true
 done
 if ls build-san/findings/* >/dev/null 2>&1; then
   echo "fuzz: findings in build-san/findings:"; ls build-san/findings

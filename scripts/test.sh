@@ -4,6 +4,7 @@
 #      the slow 2 GiB external-data test, everything else registered in tests/;
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. every parser fuzzed (libFuzzer) for a bounded time (2 and 3 share build-san/).
+# Tests and fuzz targets run one per core (MHUB_JOBS overrides), which keeps CI under 20 minutes.
 # Expects ../shared (ONNX backend tests, peers) beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +19,12 @@ if [ ! -f "$models/bert_base_like.onnx" ] && [ -f ../shared/peers/export_models.
 fi
 export MHUB_BENCH_MODELS=$PWD/$models
 
-(cd build && ctest --output-on-failure --no-tests=error --timeout 1500 "$@")
+(cd build && ctest -j "${MHUB_JOBS:-$(nproc)}" --output-on-failure --no-tests=error --timeout 1500 "$@")
 
 # 2. and 3. share one clang build with the sanitizers (scripts/sanitize.sh, build-san/).
 echo "== unit tests under ASan/UBSan"
-scripts/sanitize.sh mhub mhub_tests mhub_train_tests mhub_format_tests mhub_sweep_board_tests fuzz_safetensors fuzz_pickle fuzz_gguf fuzz_pth fuzz_onnx_model
-(cd build-san && ctest --output-on-failure --no-tests=error --timeout 1500 -L unit)
+scripts/sanitize.sh mhub mhub_tests mhub_train_tests mhub_format_tests mhub_sweep_board_tests mhub_dist_tests fuzz_safetensors fuzz_pickle fuzz_gguf fuzz_pth fuzz_onnx_model
+(cd build-san && ctest -j "${MHUB_JOBS:-$(nproc)}" --output-on-failure --no-tests=error --timeout 1500 -L unit)
 
 # 3. every parser under libFuzzer for a bounded time each, seeded from the committed fixtures; a
 #    crash, leak or timeout fails the run. MHUB_FUZZ_SECONDS sets the time per target (default

@@ -1,8 +1,9 @@
 #!/bin/sh
 # A rank that stops answering (SIGSTOP) or dies (SIGKILL) mid-run ends the others: never a hang.
 # Usage: kill_rank.sh MHUB FIXTURE_WRITER SCRATCH MPIRUN [MPIRUN ARGS...] (without -np)
-# 2 ranks train the fixture MLP with --dist-timeout 3; once rank 0 has written its first epoch,
-# rank 1 is stopped: the run must end within 30 s with rank 0's error naming rank 1 (exit != 0).
+# 2 ranks train the fixture MLP with --dist-timeout 6 (room for a loaded machine); once rank 0
+# has written its first epoch, rank 1 is stopped: the run must end within 30 s with rank 0's
+# error naming rank 1 (exit != 0).
 # Then the same with rank 1 killed: mpirun notices and ends the job; then --resume goes on.
 set -u
 mhub=$1 writer=$2 dir=$3
@@ -13,7 +14,7 @@ fail=0
 for signal in STOP KILL; do
   rm -f "$dir"/pid.* "$dir"/out.onnx*
   "$@" -np 2 sh -c 'echo $$ > "$0/pid.$OMPI_COMM_WORLD_RANK"; exec "$1" finetune "$0/mlp.onnx" --data "$0/data" \
-      --epochs 100000 --batch-size 4 --threads 1 --dist-timeout 3 --out "$0/out.onnx"' "$dir" "$mhub" >"$dir/log.$signal" 2>&1 &
+      --epochs 100000 --batch-size 4 --threads 1 --dist-timeout 6 --out "$0/out.onnx"' "$dir" "$mhub" >"$dir/log.$signal" 2>&1 &
   launcher=$!
   waited=0
   while [ ! -f "$dir/out.onnx.ckpt.safetensors" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done

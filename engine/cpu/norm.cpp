@@ -66,6 +66,44 @@ void batch_norm(OpContext& ctx) {
   }
 }
 
+// Fast inference BatchNormalization (float32, one output): y = x * k[c] + off[c] written straight
+// into the output, planes threaded, the inner loop vectorised; k and off as the reference.
+void batch_norm_fast(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  if (x.dims.size() < 2) return batch_norm(ctx);
+  const int64_t n = x.dims[0], c = x.dims[1], inner = ops::dims_product(x.dims, 2, x.dims.size());
+  for (size_t i = 1; i < 5; ++i) {
+    const int64_t count = static_cast<int64_t>(ctx.input(i).numel());
+    if (ctx.input(i).dtype != ir::DataType::float32 || (count != c && count != 1)) return batch_norm(ctx);
+  }
+  const float eps = ctx.node().attr_float("epsilon", 1e-5f);
+  std::vector<float> k(static_cast<size_t>(c)), off(static_cast<size_t>(c));
+  auto at = [&](size_t input, int64_t ch) { return ctx.input(input).numel() == 1 ? ctx.input(input).data<float>()[0] : ctx.input(input).data<float>()[ch]; };
+  for (int64_t ch = 0; ch < c; ++ch) {
+    k[ch] = at(1, ch) / std::sqrt(at(4, ch) + eps);
+    off[ch] = at(2, ch) - at(3, ch) * k[ch];
+  }
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, x.dims);
+  const float* px = x.data<float>();
+  float* py = mutable_floats(y);
+  ctx.threads().parallel_for(static_cast<size_t>(n * c), static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner))),
+                             [&](size_t lo, size_t hi) {
+                               for (size_t plane = lo; plane < hi; ++plane) {
+                                 const float kk = k[plane % c], oo = off[plane % c];
+                                 const float* xi = px + plane * inner;
+                                 float* yi = py + plane * inner;
+                                 for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * kk + oo;
+                               }
+                             });
+}
+
+bool batch_norm_fast_supports(const ir::Node& node, std::span<const ir::DataType> t) {
+  if (node.attr_int("training_mode", 0) != 0) return false;
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty()) return false;
+  return t.size() == 5 && std::all_of(t.begin(), t.end(), [](ir::DataType d) { return d == ir::DataType::float32; });
+}
+
 void instance_norm(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   float eps = ctx.node().attr_float("epsilon", 1e-5f);
@@ -307,6 +345,7 @@ void add_norm_kernels(std::vector<KernelDef>& table) {
   using ir::OpKind;
   const KernelKind ref = KernelKind::reference;
   table.push_back({OpKind::BatchNormalization, ref, batch_norm, nn_float_input});
+  table.push_back({OpKind::BatchNormalization, KernelKind::fast, batch_norm_fast, batch_norm_fast_supports});
   table.push_back({OpKind::InstanceNormalization, ref, instance_norm, nn_float_input});
   table.push_back({OpKind::LayerNormalization, ref, layer_norm, nn_float_input});
   table.push_back({OpKind::LayerNormalization, KernelKind::fast, layer_norm_fast, layer_norm_fast_supports});

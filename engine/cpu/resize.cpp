@@ -2,6 +2,12 @@
 // nearest_mode, exclude_outside, extrapolation_value, antialias, axes,
 // keep_aspect_ratio_policy) and Upsample. Resampling is separable: each resized axis is
 // processed in turn with per-output-index taps (input index, weight).
+//
+// The fast kernels (float32) take the common image case, nearest or linear over H and W of an
+// NCHW tensor without antialias or tf_crop_and_resize, in one threaded pass per output row:
+// the (at most two) tapped input rows are blended, then each output column gathers its taps.
+// The same taps and the same order of operations as the reference; anything else goes to it.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/cpu/cpu_kernels.h"
@@ -122,8 +128,45 @@ std::vector<float> resample_axis(const std::vector<float>& data, std::vector<int
   return result;
 }
 
+// Output rows of an NCHW float32 tensor resized over H and W with two-tap (or one-tap) plans.
+void resize_hw_fast(OpContext& ctx, const ir::Tensor& x, const AxisPlan& rows, const AxisPlan& cols, ir::Tensor& y) {
+  const int64_t planes = x.dims[0] * x.dims[1], in_h = x.dims[2], in_w = x.dims[3];
+  const int64_t out_h = static_cast<int64_t>(rows.taps.size()), out_w = static_cast<int64_t>(cols.taps.size());
+  // Column taps as flat arrays; a missing second tap has weight 0 on index 0.
+  std::vector<int64_t> c0(out_w), c1(out_w);
+  std::vector<float> w0(out_w), w1(out_w);
+  for (int64_t j = 0; j < out_w; ++j) {
+    const std::vector<Tap>& t = cols.taps[j];
+    c0[j] = t.empty() ? 0 : t[0].index;
+    w0[j] = t.empty() ? 0.0f : t[0].weight;
+    c1[j] = t.size() > 1 ? t[1].index : 0;
+    w1[j] = t.size() > 1 ? t[1].weight : 0.0f;
+  }
+  const float* px = x.data<float>();
+  float* py = mutable_floats(y);
+  size_t min_rows = static_cast<size_t>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_w)));
+  ctx.threads().parallel_for(static_cast<size_t>(planes * out_h), min_rows, [&](size_t lo, size_t hi) {
+    std::vector<float> blended(static_cast<size_t>(in_w));
+    for (size_t job = lo; job < hi; ++job) {
+      int64_t plane = static_cast<int64_t>(job) / out_h, i = static_cast<int64_t>(job) % out_h;
+      const float* src = px + plane * in_h * in_w;
+      float* b = blended.data();
+      for (int64_t k = 0; k < in_w; ++k) b[k] = 0.0f;
+      for (const Tap& tap : rows.taps[i]) {
+        const float* row = src + tap.index * in_w;
+        for (int64_t k = 0; k < in_w; ++k) b[k] += tap.weight * row[k];
+      }
+      float* dst = py + (plane * out_h + i) * out_w;
+      for (int64_t j = 0; j < out_w; ++j) {
+        float v = 0.0f + w0[j] * b[c0[j]];
+        dst[j] = cols.taps[j].size() > 1 ? v + w1[j] * b[c1[j]] : v;
+      }
+    }
+  });
+}
+
 void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scales,
-                 std::vector<int64_t> sizes, std::vector<float> roi) {
+                 std::vector<int64_t> sizes, std::vector<float> roi, bool fast = false) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
   size_t rank = x.dims.size();
@@ -166,6 +209,15 @@ void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scal
       roi_end[axes[i]] = roi[i + axes.size()];
     }
   }
+  if (fast && x.dtype == ir::DataType::float32 && rank == 4 && out[0] == x.dims[0] && out[1] == x.dims[1] &&
+      full_scale[0] == 1.0f && full_scale[1] == 1.0f && !o.antialias && o.transform != "tf_crop_and_resize" &&
+      (o.mode == "nearest" || o.mode == "linear") && x.dims[2] > 0 && x.dims[3] > 0) {
+    AxisPlan rows = plan_axis(ctx, o, x.dims[2], out[2], full_scale[2], roi_start[2], roi_end[2]);
+    AxisPlan cols = plan_axis(ctx, o, x.dims[3], out[3], full_scale[3], roi_start[3], roi_end[3]);
+    ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, out);
+    resize_hw_fast(ctx, x, rows, cols, y);
+    return;
+  }
   std::vector<float> data = input_floats(ctx, 0);
   std::vector<int64_t> dims = x.dims;
   for (size_t d = 0; d < rank; ++d) {
@@ -182,6 +234,7 @@ std::vector<float> optional_floats(OpContext& ctx, size_t index) {
   return input_floats(ctx, index);
 }
 
+template <bool fast>
 void resize(OpContext& ctx) {
   const ir::Node& node = ctx.node();
   ResizeOptions o;
@@ -196,16 +249,17 @@ void resize(OpContext& ctx) {
     // Opset 10: inputs X, scales; asymmetric coordinates, nearest rounds down.
     o.transform = "asymmetric";
     o.nearest_mode = "floor";
-    resize_with(ctx, o, optional_floats(ctx, 1), {}, {});
+    resize_with(ctx, o, optional_floats(ctx, 1), {}, {}, fast);
     return;
   }
   std::vector<float> roi = optional_floats(ctx, 1), scales = optional_floats(ctx, 2);
   std::vector<int64_t> sizes;
   if (ctx.has_input(3) && ctx.input(3).numel() > 0) sizes = input_ints(ctx, 3);
   if (!sizes.empty()) scales.clear();
-  resize_with(ctx, o, scales, sizes, roi);
+  resize_with(ctx, o, scales, sizes, roi, fast);
 }
 
+template <bool fast>
 void upsample(OpContext& ctx) {
   ResizeOptions o;
   o.mode = ctx.node().attr_string("mode", "nearest");
@@ -215,14 +269,19 @@ void upsample(OpContext& ctx) {
   std::vector<float> scales;
   if (ctx.has_input(1)) scales = input_floats(ctx, 1);
   else if (const ir::Attribute* a = ctx.node().attribute("scales")) scales = a->floats;
-  resize_with(ctx, o, scales, {}, {});
+  resize_with(ctx, o, scales, {}, {}, fast);
 }
 
 }  // namespace
 
 void add_resize_kernels(std::vector<KernelDef>& table) {
-  table.push_back({ir::OpKind::Resize, KernelKind::reference, resize, nn_float_input});
-  table.push_back({ir::OpKind::Upsample, KernelKind::reference, upsample, nn_float_input});
+  table.push_back({ir::OpKind::Resize, KernelKind::reference, resize<false>, nn_float_input});
+  table.push_back({ir::OpKind::Upsample, KernelKind::reference, upsample<false>, nn_float_input});
+  auto f32 = [](const ir::Node&, std::span<const ir::DataType> types) {
+    return !types.empty() && types[0] == ir::DataType::float32;
+  };
+  table.push_back({ir::OpKind::Resize, KernelKind::fast, resize<true>, f32});
+  table.push_back({ir::OpKind::Upsample, KernelKind::fast, upsample<true>, f32});
 }
 
 }  // namespace mhub::engine::cpu

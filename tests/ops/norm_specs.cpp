@@ -1,5 +1,6 @@
 // Op specs: normalisations (engine/cpu/norm.cpp; CUDA: BatchNormalization, LayerNormalization).
 #include <cmath>
+#include <string>
 
 #include "tests/ops/op_spec.h"
 
@@ -21,6 +22,14 @@ std::vector<OpSpec> norm_specs() {
                    .inputs = {{rng.specials({3, 5, 4, 7})}, {rng.uniform({5}, -2, 2)}, {rng.uniform({5}, -2, 2)}, {rng.uniform({5}, -2, 2)},
                               {rng.uniform({5}, 0.5f, 4.5f)}},
                    .atol = 1e-5});
+  // The fast kernel's threaded planes (odd sizes) and rank 2 (inner size 1).
+  for (std::vector<int64_t> dims : {std::vector<int64_t>{2, 17, 9, 11}, std::vector<int64_t>{7, 13}}) {
+    const int64_t c = dims[1];
+    specs.push_back({.name = "BatchNormalization inference rank " + std::to_string(dims.size()), .op = "BatchNormalization",
+                     .inputs = {{rng.specials(dims)}, init(rng.uniform({c}, -2, 2)), init(rng.uniform({c}, -2, 2)),
+                                init(rng.uniform({c}, -2, 2)), init(rng.uniform({c}, 0.5f, 4.5f))},
+                     .atol = 1e-5, .threads = 2});
+  }
 
   // Backward rules.
   specs.push_back({.name = "LayerNormalization gradient", .op = "LayerNormalization", .attributes = {int_attr("axis", -1)},

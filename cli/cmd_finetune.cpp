@@ -160,6 +160,11 @@ std::vector<std::pair<std::string, std::string>> training_settings(const train::
   return settings;
 }
 
+// Several ranks on a machine with --device cuda: one GPU each, by local rank.
+std::string device_of_rank(const std::string& device, const dist::Communicator& comm) {
+  return device == "cuda" && comm.size() > 1 ? "cuda:" + std::to_string(comm.local_rank()) : device;
+}
+
 struct FinetuneCli {
   std::string model, freeze, mean, std, input_size, device, loss = "cross-entropy", dist = "auto";
   double dist_timeout = 300, bucket_mb = 25;
@@ -247,9 +252,7 @@ void add_finetune(CLI::App& app) {
     o.trainer.bucket_bytes = std::max<size_t>(4, static_cast<size_t>(cli->bucket_mb * 1024 * 1024));
     o.trainer.zero = cli->zero;
     const bool writer = comm->rank() == 0;  // only rank 0 prints and writes
-    // Several ranks on a machine: one GPU each, by local rank.
-    const bool one_gpu_each = cli->device == "cuda" && comm->size() > 1;
-    o.trainer.backend = chosen_backend(one_gpu_each ? "cuda:" + std::to_string(comm->local_rank()) : cli->device);
+    o.trainer.backend = chosen_backend(device_of_rank(cli->device, *comm));
     o.model_path = resolve_model(cli->model);
     o.trainer.freeze = train::split_globs(cli->freeze);
     o.trainer.weight_decay = cli->weight_decay;
@@ -312,14 +315,18 @@ void add_eval(CLI::App& app) {
   add_device_option(command, cli->device);
   command->add_flag("--json", cli->json, "Print one JSON object instead of text");
   command->callback([cli] {
-    const engine::Backend* backend = chosen_backend(cli->device);
+    // Under mpirun / srun the ranks share the evaluation (each a disjoint shard, counts summed).
+    const auto comm = dist::make_communicator({});
+    const engine::Backend* backend = chosen_backend(device_of_rank(cli->device, *comm));
     const auto path = resolve_model(cli->model);
     ir::Model model = onnx_io::load_model(path);
     if (const auto size = parse_input_size(cli->input_size); !size.empty()) train::set_input_size(model, size[0], size[1]);
     const auto data = train::open_dataset(cli->data, cli->split);
     Normalization norm = pick_normalization(cli->model, path, &model, cli->mean, cli->std);
     if (norm.origin != "--mean/--std" && !data->scaled_pixels()) norm = {};  // prepared float data
-    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std, backend);
+    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std, backend,
+                                        train::LossKind::cross_entropy, comm.get());
+    if (comm->rank() != 0) return;
     if (cli->json) {
       std::cout << nlohmann::json{{"model", path.string()}, {"data", data->describe()}, {"examples", report.examples},
                                   {"loss", report.loss}, {"accuracy", report.accuracy}}.dump(2) << "\n";

@@ -4,7 +4,8 @@
 # 2 ranks train the fixture MLP with --dist-timeout 6 (room for a loaded machine); once rank 0
 # has written its first epoch, rank 1 is stopped: the run must end within 30 s with rank 0's
 # error naming rank 1 (exit != 0).
-# Then the same with rank 1 killed: mpirun notices and ends the job; then --resume goes on.
+# Then the same with rank 1 killed: mpirun notices and ends the job; then --resume goes on,
+# and `mhub eval` of the result on 2 ranks prints what one process prints.
 set -u
 mhub=$1 writer=$2 dir=$3
 shift 3
@@ -47,5 +48,12 @@ status=$?
 grep "^epoch" "$dir/log.resume"
 if [ "$status" -ne 0 ] || grep -q "^epoch 1:" "$dir/log.resume" || ! grep -q "^epoch [0-9]*:" "$dir/log.resume"; then
   echo "FAILED: --resume after the kill (exit $status)"; cat "$dir/log.resume"; fail=1
+fi
+# mhub eval on 2 ranks (shards, counts summed, rank 0 prints) counts what one process counts
+# (the mean loss differs in the last digits: other batches, other rounding).
+one=$("$mhub" eval "$dir/out.onnx" --data "$dir/data" --threads 1 --json | grep -E '"(examples|accuracy)"')
+two=$("$@" -np 2 "$mhub" eval "$dir/out.onnx" --data "$dir/data" --threads 1 --json | grep -E '"(examples|accuracy)"')
+if [ -z "$one" ] || [ "$one" != "$two" ]; then
+  printf 'FAILED: mhub eval on 2 ranks differs from one process:\n%s\n---\n%s\n' "$one" "$two"; fail=1
 fi
 exit $fail

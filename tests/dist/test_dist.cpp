@@ -76,6 +76,46 @@ TEST_CASE("plan_buckets: backward order kept, buckets up to the size, a large gr
   CHECK_THROWS_AS(plan_buckets({1}, 3), Error);
 }
 
+// Two ranks as seen from rank 0, whose peer's gradients are all 1: each all-reduce averages
+// with 1 and is recorded, so a test sees how the buckets travelled.
+class RecordingPeer final : public Communicator {
+ public:
+  std::vector<size_t> all_reduce_counts;
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  int local_rank() const override { return 0; }
+  std::string transport() const override { return "test"; }
+  void all_reduce(float* data, size_t count, Reduce op) override {
+    all_reduce_counts.push_back(count);
+    for (size_t i = 0; i < count; ++i) data[i] = op == Reduce::average ? (data[i] + 1) / 2 : data[i] + 1;
+  }
+  void all_reduce(double*, size_t, Reduce) override {}
+  void reduce_scatter(const float*, float*, size_t, Reduce) override {}
+  void all_gather(const float*, float*, size_t) override {}
+  void broadcast(float*, size_t, int) override {}
+  void barrier() override {}
+};
+
+TEST_CASE("average_in_buckets: one all-reduce per bucket, every gradient averaged and put back in place") {
+  RecordingPeer peer;
+  std::vector<std::vector<float>> grads = {{3, 5}, {7}, {9, 11, 13, 15, 17}, {19}};
+  std::vector<float*> pointers;
+  std::vector<size_t> counts;
+  for (auto& g : grads) {
+    pointers.push_back(g.data());
+    counts.push_back(g.size());
+  }
+  std::vector<float> staging;
+  const auto plan = plan_buckets(counts, 4 * sizeof(float));  // {0,1}: 3 floats, {2}: 5, {3}: 1
+  REQUIRE(plan.size() == 3);
+  average_in_buckets(peer, pointers, counts, plan, staging);
+  CHECK(peer.all_reduce_counts == std::vector<size_t>{3, 5, 1});
+  CHECK(grads[0] == std::vector<float>{2, 3});
+  CHECK(grads[1] == std::vector<float>{4});
+  CHECK(grads[2] == std::vector<float>{5, 6, 7, 8, 9});
+  CHECK(grads[3] == std::vector<float>{10});
+}
+
 TEST_CASE("average_in_buckets on one process leaves the gradients as they are") {
   SingleProcess single;
   std::vector<float> a = {1, 2, 3}, b = {4};

@@ -4,7 +4,7 @@
 // and NCCL require); a call returns when this rank's part is complete. Buffers are host memory.
 // Any failure throws mhub::Error naming the call (file:line for library errors); a collective
 // that does not complete within the communicator's timeout throws mhub::Error (network) naming
-// the collective and, where this rank can know it, the rank that did not arrive: never a hang.
+// the collective and, on rank 0, the ranks that no longer answer: never a hang.
 // Implementations: SingleProcess (nothing launched us: every collective is the identity), MPI
 // (Open MPI; mpi_communicator.h), NCCL (between GPUs; nccl_communicator.h). make_communicator
 // picks one and says clearly when the build lacks the one asked for.

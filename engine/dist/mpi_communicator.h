@@ -7,10 +7,11 @@
 // Collectives are MPI's non-blocking ones, polled until `timeout` (MPI itself has none) minus a
 // diagnosis window (a quarter of it, at most 10 s): then rank 0 pings every rank and its error
 // names the ranks that did not answer; the others answer and say so (or that rank 0 did not
-// ask). No message is added to collectives that complete. After a timeout the communicator is broken: MPI is left unfinalised (finalising would
-// wait for the missing rank) and the process is expected to exit with the error, which makes
-// mpirun end the remaining ranks; so is it when the communicator is destroyed while an
-// exception unwinds (this rank failed; the others may be waiting for it).
+// ask). No message is added to collectives that complete. After a timeout the communicator is
+// broken: MPI is left unfinalised (finalising would wait for the missing rank) and the process
+// is expected to exit with the error, which makes mpirun end the remaining ranks. The same
+// holds when the communicator is destroyed while an exception unwinds (this rank failed; the
+// others may be waiting for it).
 #pragma once
 
 #include <mpi.h>

@@ -56,26 +56,29 @@ int64_t fixed_batch(const ir::Model& model) {
 }
 
 // Ranks started with different settings would issue collectives of different sizes or counts
-// and hang or fail obscurely: every rank compares its values with the mean over the ranks, and
-// if any rank differs, all stop with a usage error naming the setting.
-void check_same_settings(dist::Communicator& comm, const std::vector<std::pair<const char*, double>>& settings) {
-  std::vector<double> values;
-  for (const auto& [name, value] : settings) values.push_back(value);
-  comm.all_reduce(values.data(), values.size(), dist::Reduce::average);
-  std::string differs;
-  for (size_t i = 0; i < settings.size(); ++i)
-    if (values[i] != settings[i].second) {
-      char text[160];
-      std::snprintf(text, sizeof text, "%s is %.17g on rank %d but %.17g on average over the ranks", settings[i].first,
-                    settings[i].second, comm.rank(), values[i]);
-      differs = text;
-      break;
+// and hang or fail obscurely: every rank compares the sum over the ranks with size x its own
+// value (each value travels in 22-bit pieces, so the sums are exact), and if any rank differs,
+// all stop with a usage error naming the setting.
+void check_same_settings(dist::Communicator& comm, const std::vector<std::pair<std::string, uint64_t>>& settings) {
+  std::vector<std::string> names;
+  std::vector<double> mine;
+  for (const auto& [name, value] : settings)
+    for (int piece = 0; piece < 3; ++piece) {
+      names.push_back(name);
+      mine.push_back(static_cast<double>((value >> (22 * piece)) & ((uint64_t{1} << 22) - 1)));
     }
+  std::vector<double> sums = mine;
+  comm.all_reduce(sums.data(), sums.size(), dist::Reduce::sum);
+  std::string differs;
+  for (size_t i = 0; i < sums.size() && differs.empty(); ++i)
+    if (sums[i] != mine[i] * comm.size()) differs = names[i];
   double any = differs.empty() ? 0 : 1;
   comm.all_reduce(&any, 1, dist::Reduce::sum);
   if (any > 0)
     throw Error(ErrorCategory::usage, (differs.empty() ? std::string("another rank was started with other settings")
-                                                       : differs) + "; every rank must run the same command on the same data");
+                                                       : differs + " differs between the ranks (rank " + std::to_string(comm.rank()) +
+                                                             " has another value than some other)") +
+                                          "; every rank must run the same command on the same data");
 }
 
 }  // namespace
@@ -289,14 +292,14 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     trainer.restore(c);
   }
   if (comm)
-    check_same_settings(*comm, {{"the batch size", static_cast<double>(batch_size)},
-                                {"the number of batches per epoch", static_cast<double>(batches_per_epoch)},
-                                {"--epochs", static_cast<double>(o.epochs)},
-                                {"--seed", static_cast<double>(o.seed)},
-                                {"--accumulate", static_cast<double>(accumulate)},
-                                {"--zero", static_cast<double>(o.trainer.zero)},
-                                {"the number of trainable parameters", static_cast<double>(trainer.trainable().size())},
-                                {"the epoch to start from (--resume)", static_cast<double>(start_epoch)}});
+    check_same_settings(*comm, {{"the batch size", static_cast<uint64_t>(batch_size)},
+                                {"the number of batches per epoch", static_cast<uint64_t>(batches_per_epoch)},
+                                {"--epochs", static_cast<uint64_t>(o.epochs)},
+                                {"--seed", o.seed},
+                                {"--accumulate", static_cast<uint64_t>(accumulate)},
+                                {"--zero", static_cast<uint64_t>(o.trainer.zero)},
+                                {"the number of trainable parameters", trainer.trainable().size()},
+                                {"the epoch to start from (--resume)", static_cast<uint64_t>(start_epoch)}});
   std::unique_ptr<MetricsLog> log;
   if (!o.logdir.empty() && writer) log = std::make_unique<MetricsLog>(o.logdir);
 

@@ -12,7 +12,7 @@ rm -rf "$dir" && mkdir -p "$dir" || exit 1
     --threads 1 --dist-timeout 30 --out "$0/out.onnx"' "$dir" "$mhub" >"$dir/log" 2>&1
 status=$?
 cat "$dir/log"
-if [ "$status" -ne 2 ] || ! grep -q "the batch size is" "$dir/log"; then
+if [ "$status" -ne 2 ] || ! grep -q "the batch size differs" "$dir/log"; then
   echo "FAILED: expected exit 2 and an error naming the batch size, got exit $status"
   exit 1
 fi

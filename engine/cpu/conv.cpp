@@ -90,6 +90,8 @@ std::vector<float> change_layout(const std::vector<float>& v, const std::vector<
   return out;
 }
 
+}  // namespace
+
 void conv_reference(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
@@ -102,12 +104,19 @@ void conv_reference(OpContext& ctx) {
   if (four_d && ctx.node().attr_string("mhub_layout_in", "") == "nhwc") xv = change_layout(xv, x.dims, false);
   std::vector<float> y = conv_direct(ctx, xv, x.dims, input_floats(ctx, 1),
                                      w.dims, bias, ctx.node().attr_int("group", 1), g);
-  apply_epilogue(epilogue_of(ctx.node(), nullptr), y.data(), 1, static_cast<int64_t>(y.size()), false, ctx.threads());
   std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
   yd.insert(yd.end(), g.out.begin(), g.out.end());
+  if (ctx.input_count() > 3 && ctx.has_input(3)) {  // the residual of a fused Add (nn_fusion)
+    std::vector<int64_t> sum_dims;
+    y = add_residual(ctx.node(), y, yd, input_floats(ctx, 3), ctx.input(3).dims, sum_dims);
+    yd = sum_dims;
+  }
+  apply_epilogue(epilogue_of(ctx.node(), nullptr), y.data(), 1, static_cast<int64_t>(y.size()), false, ctx.threads());
   if (four_d && ctx.node().attr_string("mhub_layout_out", "") == "nhwc") y = change_layout(y, yd, true);
   output_floats(ctx, 0, x.dtype, yd, y.data());
 }
+
+namespace {
 
 // Integer tensor (uint8/int8/int32) minus a scalar or per-channel zero point, as floats.
 // `channel_axis_size`: elements per channel when the zero point is per channel (dim 0).

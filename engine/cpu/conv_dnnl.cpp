@@ -55,7 +55,8 @@ std::string attribute_signature(const ir::Node& node) { return dnnl_attribute_si
 std::mutex cache_mutex;
 std::map<PlanKey, std::shared_ptr<ConvPlan>> cache;
 
-std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake) {
+// with_sum: Y = conv + Y's previous bytes (the fused residual, copied in first), then the activation.
+std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
@@ -96,8 +97,9 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const ops::FusedActivation fused = ops::fused_activation_of(node);
-  if (fused.act != ops::Activation::none) {
+  if (fused.act != ops::Activation::none || with_sum) {
     dnnl::post_ops post;
+    if (with_sum) post.append_sum(1.0f);
     dnnl_append_activation(post, fused);
     attr.set_post_ops(post);
   }
@@ -146,12 +148,17 @@ void conv_fast(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
   const bool has_bias = ctx.has_input(2);
+  // A fused residual (nn_fusion's Conv + Add) of the output's exact shape becomes oneDNN's sum
+  // post-op; one that broadcasts takes the reference path.
+  const bool with_sum = ctx.input_count() > 3 && ctx.has_input(3);
+  if (with_sum && (ctx.input(3).dtype != ir::DataType::float32 || ctx.node().op != ir::OpKind::Conv)) return conv_reference(ctx);
   set_dnnl_threads(ctx.threads().size());
   std::vector<int64_t> key_dims = x.dims;
   key_dims.insert(key_dims.end(), w.dims.begin(), w.dims.end());
   // Only bytes that stay fixed for the session's life may be baked into a cached plan.
   const bool bake = w.storage && ctx.input_is_constant(1) && (!has_bias || ctx.input_is_constant(2));
   std::string sig = attribute_signature(ctx.node());
+  if (with_sum) sig += ";sum";
   if (has_bias) sig += bake ? ";bias@" + std::to_string(reinterpret_cast<uintptr_t>(ctx.input(2).data<float>())) : ";bias";
   PlanKey key{bake ? static_cast<const void*>(w.data<float>()) : nullptr, sig, key_dims};
   std::shared_ptr<ConvPlan> plan;
@@ -161,7 +168,7 @@ void conv_fast(OpContext& ctx) {
     if (it != cache.end()) plan = it->second;
   }
   if (!plan) {
-    plan = build_plan(ctx, bake);
+    plan = build_plan(ctx, bake, with_sum);
     std::lock_guard<std::mutex> lock(cache_mutex);
     // Baked plans whose weights only the cache still holds belong to models that are gone (an
     // evaluation copy per epoch, say): drop them, and their prepacked copies, now.
@@ -170,6 +177,7 @@ void conv_fast(OpContext& ctx) {
     if (cache.size() > 4096) cache.clear();  // bounded: models are re-planned after a flush
     cache[key] = plan;
   }
+  if (with_sum && ctx.input(3).dims != plan->out_dims) return conv_reference(ctx);
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan->out_dims);
   dnnl::stream stream(cpu_engine());
   memory src_user(plan->src_plain, cpu_engine(), const_cast<float*>(x.data<float>()));
@@ -189,6 +197,11 @@ void conv_fast(OpContext& ctx) {
     if (has_bias) bias = memory(plan->b_md, cpu_engine(), const_cast<float*>(ctx.input(2).data<float>()));
   }
   if (plan->reorder_dst) dst = memory(plan->dst_md, cpu_engine());
+  if (with_sum) {  // the residual (plain layout) into dst, which the sum post-op adds to
+    memory residual(memory::desc(plan->dst_plain.dims(), memory::data_type::f32, plain_tag(plan->out_dims.size())), cpu_engine(),
+                    const_cast<float*>(ctx.input(3).data<float>()));
+    dnnl::reorder(residual, dst).execute(stream, residual, dst);
+  }
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
                                           {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, cpu_engine())}};
   if (plan->has_bias) args[DNNL_ARG_BIAS] = bias;

@@ -5,7 +5,9 @@
 
 #include "common/error.h"
 #include "engine/cpu/fast_math.h"
+#include "engine/cpu/tensor_util.h"
 #include "engine/ops/fused_activation.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -124,6 +126,16 @@ void activation_span(const Epilogue& e, const float* in, float* out, size_t coun
     default:
       for (size_t i = 0; i < count; ++i) out[i] = activation_reference(e, in[i]);  // compare/select: vectorises
   }
+}
+
+std::vector<float> add_residual(const ir::Node& node, const std::vector<float>& y, const std::vector<int64_t>& y_dims,
+                                const std::vector<float>& residual, const std::vector<int64_t>& residual_dims,
+                                std::vector<int64_t>& out_dims) {
+  out_dims = ops::broadcast_shapes(node, {y_dims, residual_dims});
+  std::vector<size_t> from_y = broadcast_offsets(y_dims, out_dims), from_r = broadcast_offsets(residual_dims, out_dims);
+  std::vector<float> sum(from_y.size());
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] = y[from_y[i]] + residual[from_r[i]];
+  return sum;
 }
 
 void gelu_span(const float* in, float* out, size_t count, bool tanh_approx) {

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "engine/core/thread_pool.h"
 #include "engine/ir/graph.h"
@@ -33,6 +34,14 @@ Epilogue epilogue_of(const ir::Node& node, const float* bias);
 
 // y[r * n + j] = act(y[r * n + j] + bias[j]) for r < rows, j < n.
 void apply_epilogue(const Epilogue& e, float* y, int64_t rows, int64_t n, bool fast, ThreadPool& pool);
+
+// A Conv fused with the Add after it (nn_fusion) reads the Add's other operand as input 3:
+// y (dims y_dims, the Conv's output) + residual broadcast numpy-style. Returns the sum, whose dims
+// (written to out_dims) are y_dims unless the residual is the larger one. Throws mhub::Error
+// (format) naming the node when the two do not broadcast.
+std::vector<float> add_residual(const ir::Node& node, const std::vector<float>& y, const std::vector<int64_t>& y_dims,
+                                const std::vector<float>& residual, const std::vector<int64_t>& residual_dims,
+                                std::vector<int64_t>& out_dims);
 
 // out[i] = GELU(in[i]) (exact, or the tanh approximation) with the fast formulas; in may be out.
 void gelu_span(const float* in, float* out, size_t count, bool tanh_approx);

@@ -26,6 +26,10 @@ std::vector<float> input_floats(OpContext& ctx, size_t index);
 void output_floats(OpContext& ctx, size_t index, ir::DataType dtype,
                    const std::vector<int64_t>& dims, const float* values);
 // Writable float pointer into an allocated tensor of dtype float32.
+// The reference Conv kernel (conv.cpp): also the fast Conv's fallback for a fused residual
+// (input 3) that is not exactly the output's shape.
+void conv_reference(OpContext& ctx);
+
 inline float* mutable_floats(ir::Tensor& t) {
   return reinterpret_cast<float*>(t.storage->mutable_data() + t.offset);
 }

@@ -63,6 +63,17 @@ std::vector<OpSpec> conv_specs() {
                                 init(rng.uniform({5, 3, 3, 3})), init(rng.uniform({5}))},
                      .opset = 17, .rtol = 1e-4, .atol = 1e-5, .nonfinite = NonFinite::superset, .threads = 2});
   }
+  // A residual fused into the Conv (nn_fusion's Conv + Add, input 3; CPU kernels only): oneDNN's
+  // sum post-op before the activation, and a broadcasting residual on the reference path.
+  specs.push_back({.name = "Conv with a fused residual and Relu", .op = "Conv",
+                   .attributes = {string_attr("mhub_activation", "Relu"), ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{rng.uniform({2, 3, 7, 9})}, init(rng.uniform({5, 3, 3, 3})), init(rng.uniform({5})),
+                              {rng.uniform({2, 5, 7, 9})}},
+                   .opset = 17, .rtol = 1e-4, .atol = 1e-5, .backends = cpu_fast, .threads = 2});
+  specs.push_back({.name = "Conv without bias, a fused residual that broadcasts", .op = "Conv",
+                   .attributes = {string_attr("mhub_activation", "Tanh")},
+                   .inputs = {{rng.specials({1, 3, 6, 5})}, init(rng.uniform({4, 3, 3, 3})), {absent()}, {rng.uniform({4, 1, 1})}},
+                   .opset = 17, .rtol = 1e-4, .atol = 1e-5, .backends = cpu_fast, .nonfinite = NonFinite::superset});
   // ConvTranspose on oneDNN's deconvolution (conv_dnnl.cpp) against the reference scatter loops:
   // the U-Net upsampling (k2 s2), groups + dilations + asymmetric pads, 1-D and 3-D, no bias,
   // weights fed (reordered every run) or constant (prepacked), NaN / Inf in X.

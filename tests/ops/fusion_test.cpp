@@ -322,6 +322,52 @@ TEST_SUITE("ops") {
     CHECK(count_op(kept.graph, "Sigmoid") == 1);
   }
 
+  TEST_CASE("Conv + Add (residual) + Relu become one Conv that reads the residual") {
+    std::vector<Val> values = {{"x", {2, 4, 7, 9}, randoms(2 * 4 * 7 * 9, 41, 2.0f)}, {"w1", {5, 4, 3, 3}, randoms(180, 42), true},
+                               {"w2", {5, 5, 3, 3}, randoms(225, 43), true}, {"b2", {5}, randoms(5, 44), true},
+                               {"w3", {3, 5, 1, 1}, randoms(15, 45), true}};
+    const std::vector<ir::Attribute> pad = {ir::ints_attr("pads", {1, 1, 1, 1})};
+    for (int variant = 0; variant < 3; ++variant) {
+      CAPTURE(variant);
+      // 0: Add(conv, residual) then a Conv after (NHWC hand-over out of the fused Conv);
+      // 1: Add(residual, conv), no bias; 2: residual then Relu is the graph output.
+      std::vector<std::string> conv2_in = variant == 1 ? std::vector<std::string>{"c1", "w2"} : std::vector<std::string>{"c1", "w2", "b2"};
+      std::vector<std::string> add_in = variant == 1 ? std::vector<std::string>{"c1", "c2"} : std::vector<std::string>{"c2", "c1"};
+      std::vector<ir::Node> nodes = {op("Conv", {"x", "w1"}, "c1", pad), op("Conv", conv2_in, "c2", pad), op("Add", add_in, "s"),
+                                     op("Relu", {"s"}, variant == 2 ? "y" : "r")};
+      if (variant != 2) nodes.push_back(op("Conv", {"r", "w3"}, "y"));
+      ir::Model model = graph_of(nodes, values);
+      ir::Model rewritten = model;
+      CHECK(nn_pass(rewritten.graph) == 2);
+      CHECK(count_op(rewritten.graph, "Add") == 0);
+      CHECK(count_op(rewritten.graph, "Relu") == 0);
+      std::vector<float> want = run_model(model, values, false, false);
+      expect_close(run_model(rewritten, values, false, false), want, 1e-4f, 1e-5f);
+      expect_close(run_model(rewritten, values, true, false), want, 1e-4f, 1e-5f);
+      expect_close(run_model(model, values, true, true), want, 1e-4f, 1e-5f);
+    }
+    // A device session's graph keeps the Add (only the CPU kernels read a residual input).
+    ir::Model device = graph_of({op("Conv", {"x", "w1"}, "c1", pad), op("Conv", {"c1", "w2"}, "c2", pad), op("Add", {"c2", "c1"}, "y")}, values);
+    CHECK(engine::fuse_nn_patterns(device.graph, false) == 0);
+    CHECK(count_op(device.graph, "Add") == 1);
+  }
+
+  TEST_CASE("A fused residual that broadcasts (smaller or larger than the Conv's output) gives the unfused result") {
+    for (bool larger : {false, true}) {
+      CAPTURE(larger);
+      std::vector<Val> values = {{"x", {1, 3, 5, 6}, randoms(90, 46)}, {"w", {4, 3, 3, 3}, randoms(108, 47), true},
+                                 larger ? Val{"r", {2, 4, 3, 4}, randoms(96, 48)} : Val{"r", {1, 4, 1, 1}, randoms(4, 49)}};
+      ir::Model model = graph_of({op("Conv", {"x", "w"}, "c"), op("Add", {"c", "r"}, "s"), op("Sigmoid", {"s"}, "y")}, values);
+      ir::Model rewritten = model;
+      CHECK(nn_pass(rewritten.graph) == 2);
+      std::vector<int64_t> dims;
+      std::vector<float> want = run_model(model, values, false, false, &dims);
+      CHECK(dims == std::vector<int64_t>{larger ? 2 : 1, 4, 3, 4});
+      expect_close(run_model(rewritten, values, false, false), want, 1e-4f, 1e-5f);
+      expect_close(run_model(rewritten, values, true, false), want, 1e-4f, 1e-5f);
+    }
+  }
+
   TEST_CASE("Fused MatMul reads weights a caller overrides (initializer that is also an input)") {
     std::vector<Val> values = {{"a", {4, 5}, randoms(20, 10)}, {"w", {5, 3}, randoms(15, 11), true},
                                {"b", {3}, {1, 2, 3}, true}};

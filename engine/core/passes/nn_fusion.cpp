@@ -118,7 +118,8 @@ void mark_nhwc_chains(ir::Graph& graph) {
 
 }  // namespace
 
-size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover) {
+size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
+  const bool nhwc_handover = cpu_only;
   size_t removed = 0;
   std::unordered_map<std::string, int> readers = reader_counts(graph);
   std::unordered_map<std::string, size_t> reader_node;  // value -> index of its (single) reader
@@ -133,8 +134,8 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover) {
     bool is_conv = producer.op == ir::OpKind::Conv && producer.domain.empty();
     bool is_gemm = producer.op == ir::OpKind::Gemm && producer.domain.empty();
     if ((!is_conv && !is_gemm) || dead[i] || producer.outputs.size() != 1 || producer.inputs.size() < 2) continue;
-    // Follow the chain Conv -> [BatchNormalization] -> [activation or x * Sigmoid(x)].
-    for (int round = 0; round < 2; ++round) {
+    // Follow the chain Conv -> [BatchNormalization] -> [Add(residual)] -> [activation or x * Sigmoid(x)].
+    for (int round = 0; round < 3; ++round) {
       const std::string& out = producer.outputs[0];
       if (auto silu = passes::match_silu(index, out); silu && !has_fused_activation(producer) &&
                                                        !dead[silu->sigmoid] && !dead[silu->mul]) {
@@ -147,9 +148,19 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover) {
       if (readers[out] != 1 || !reader_node.count(out)) break;
       size_t j = reader_node[out];
       ir::Node& next = graph.nodes[j];
-      if (dead[j] || !next.domain.empty() || next.inputs.empty() || next.inputs[0] != out) break;
+      if (dead[j] || !next.domain.empty() || next.inputs.empty()) break;
+      const bool has_residual = producer.inputs.size() > 3;
       bool fused = false;
-      if (is_conv && next.op == ir::OpKind::BatchNormalization && !has_fused_activation(producer))
+      if (cpu_only && is_conv && !has_residual && !has_fused_activation(producer) && next.op == ir::OpKind::Add &&
+          next.inputs.size() == 2 && next.outputs.size() == 1) {
+        const std::string residual = passes::other_input(next, out);
+        if (residual.empty() || residual == out) break;
+        producer.inputs.resize(3);  // "" where the Conv has no bias
+        producer.inputs.push_back(residual);
+        fused = true;
+      } else if (next.inputs[0] != out) {
+        break;
+      } else if (is_conv && !has_residual && next.op == ir::OpKind::BatchNormalization && !has_fused_activation(producer))
         fused = fold_batch_norm(graph, producer, next);
       else if (ops::FusedActivation act; !has_fused_activation(producer) && passes::fusable_activation(index, next, act)) {
         ops::set_fused_activation(producer, act);

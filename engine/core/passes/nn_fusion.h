@@ -7,6 +7,11 @@
 //   (SiLU; passes::match_silu): those nodes are dropped and the producer gets the internal
 //   attribute mhub_activation (engine/ops/fused_activation.h), which both its reference and fast
 //   kernels apply (oneDNN as post-ops).
+// - Conv followed by an Add of another value (a residual block), CPU-only sessions: the Add is
+//   dropped and the Conv reads the other operand as input 3 (the bias input "" when absent);
+//   both Conv kernels add it before the fused activation (oneDNN: a sum post-op when the shapes
+//   are equal; a broadcasting residual takes the reference kernel). The chain is
+//   Conv -> [BatchNormalization] -> [Add] -> [activation].
 // - A 2-D Conv feeding exactly one other 2-D Conv hands its output over in NHWC byte order
 //   (attributes mhub_layout_out / mhub_layout_in = "nhwc"; dims stay NCHW), which saves
 //   oneDNN's reorders between them. Both Conv kernels honour these attributes.
@@ -20,8 +25,9 @@
 
 namespace mhub::engine {
 
-// Returns how many nodes were removed by fusion. `nhwc_handover` false leaves out the NHWC
-// hand-over between Convs (a CPU/oneDNN layout trick; sessions with a device backend skip it).
-size_t fuse_nn_patterns(ir::Graph& graph, bool nhwc_handover = true);
+// Returns how many nodes were removed by fusion. `cpu_only` false leaves out the rewrites only
+// the CPU kernels understand: the NHWC hand-over between Convs (a oneDNN layout trick) and the
+// Conv + Add residual (sessions with a device backend skip them).
+size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only = true);
 
 }  // namespace mhub::engine

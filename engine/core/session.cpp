@@ -167,8 +167,10 @@ struct Session::Impl {
 
   const Plan& plan_for(const ir::Graph& graph);
   Plan build_plan(const ir::Graph& graph);
+  // `hooks`: the caller's observers, for the main graph only (nullptr: none).
   std::vector<Value> run_graph(const Plan& plan, std::vector<Value> inputs, const Frame* parent,
-                               const std::vector<std::pair<int, Value>>* named_inputs);
+                               const std::vector<std::pair<int, Value>>* named_inputs,
+                               const RunHooks* hooks = nullptr);
   void run_step(const Step& step, Frame& frame, ExecutionScope& scope);
   void fold_constants();
   void check_supported();
@@ -394,7 +396,8 @@ void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& sco
 
 std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value> inputs,
                                             const Frame* parent,
-                                            const std::vector<std::pair<int, Value>>* named_inputs) {
+                                            const std::vector<std::pair<int, Value>>* named_inputs,
+                                            const RunHooks* hooks) {
   Frame frame;
   frame.plan = &plan;
   frame.parent = parent;
@@ -414,7 +417,21 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
   if (named_inputs)
     for (const auto& [s, value] : *named_inputs) frame.slots[s] = value;
   FrameScope scope(*this, frame);
-  for (const Step& step : plan.steps) run_step(step, frame, scope);
+  if (hooks && hooks->output_ready) {
+    // Graph outputs by slot, so each step finds the ones it produced.
+    std::vector<std::vector<size_t>> outputs_in_slot(plan.slot_count);
+    for (size_t i = 0; i < plan.output_slots.size(); ++i) outputs_in_slot[plan.output_slots[i]].push_back(i);
+    for (const Step& step : plan.steps) {
+      run_step(step, frame, scope);
+      for (int s : step.outputs)
+        if (s >= 0)
+          for (size_t index : outputs_in_slot[s])
+            // The host copy is the frame's mirror, which the results below hand back too.
+            hooks->output_ready(index, on_device(plan, frame, s, ir::Device{}));
+    }
+  } else {
+    for (const Step& step : plan.steps) run_step(step, frame, scope);
+  }
   // Callers (the user, control-flow kernels on the CPU) get host values.
   std::vector<Value> results;
   results.reserve(plan.output_slots.size());
@@ -619,6 +636,11 @@ void check_input(const PortInfo& port, const Value& value) {
 }  // namespace
 
 std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>& inputs) {
+  return run(inputs, RunHooks{});
+}
+
+std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>& inputs,
+                                const RunHooks& hooks) {
   Impl& s = *impl_;
   const Plan& plan = s.plan_for(s.model.graph);
   std::vector<std::pair<int, Value>> named;
@@ -642,7 +664,7 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
   for (const PortInfo& port : s.inputs)
     if (!given.count(port.name) && !s.inputs_with_default.count(port.name))
       throw_error(ErrorCategory::usage, "input '" + port.name + "' is missing; give a value for it");
-  std::vector<Value> outputs = s.run_graph(plan, {}, nullptr, &named);
+  std::vector<Value> outputs = s.run_graph(plan, {}, nullptr, &named, &hooks);
   for (auto& pool : s.pools) pool->end_run();
   return outputs;
 }

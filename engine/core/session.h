@@ -16,6 +16,7 @@
 // A Session is not thread-safe: one run() at a time (kernels parallelise inside a node).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,6 +47,17 @@ struct SessionOptions {
   const Backend* preferred_backend = nullptr;
 };
 
+// Observers of one run (Session::run's second form). Unset members cost nothing.
+struct RunHooks {
+  // Called on the thread that called run(), right after the node of the main graph that
+  // produces graph output `index` (its position in outputs()) has run, with that output's host
+  // value: the same tensor run() returns, whose bytes no later node changes. So a caller can
+  // start using an output (e.g. send a gradient) while the rest of the graph still runs. Outputs
+  // that no node produces (initializers, inputs) get no call. Called once per output and run;
+  // an exception thrown here ends the run and propagates from run().
+  std::function<void(size_t index, const Value& value)> output_ready;
+};
+
 // Name and declared type of a graph input or output (type.kind none when the file has none).
 struct PortInfo {
   std::string name;
@@ -72,6 +84,8 @@ class Session {
   // may be left out. Throws mhub::Error: usage (unknown / missing input, wrong element type or
   // a dimension that contradicts the declared shape), or what a kernel throws.
   std::vector<Value> run(const std::vector<std::pair<std::string, Value>>& inputs);
+  // The same, calling `hooks` as the run goes.
+  std::vector<Value> run(const std::vector<std::pair<std::string, Value>>& inputs, const RunHooks& hooks);
 
   // Buffer pool counters: a steady-state run leaves bytes_created unchanged.
   struct Stats {

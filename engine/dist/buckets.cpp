@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "common/error.h"
 
@@ -19,27 +21,72 @@ std::vector<Bucket> plan_buckets(const std::vector<size_t>& counts, size_t bucke
   return plan;
 }
 
-void average_in_buckets(Communicator& comm, const std::vector<float*>& grads, const std::vector<size_t>& counts,
-                        const std::vector<Bucket>& plan, std::vector<float>& staging) {
-  if (comm.size() == 1) return;
-  for (const Bucket& bucket : plan) {
-    if (bucket.last - bucket.first == 1) {  // one gradient: reduce it where it lies
-      comm.all_reduce(grads[bucket.first], counts[bucket.first], Reduce::average);
-      continue;
+BucketedAverage::BucketedAverage(std::vector<size_t> counts, size_t bucket_bytes)
+    : counts_(std::move(counts)), plan_(plan_buckets(counts_, bucket_bytes)) {
+  bucket_of_.resize(counts_.size());
+  staging_.resize(plan_.size());
+  for (size_t b = 0; b < plan_.size(); ++b) {
+    for (size_t i = plan_[b].first; i < plan_[b].last; ++i) bucket_of_[i] = b;
+    if (plan_[b].last - plan_[b].first > 1) staging_[b].resize(plan_[b].floats);
+  }
+}
+
+void BucketedAverage::begin(Communicator& comm) {
+  comm_ = &comm;
+  data_.assign(counts_.size(), nullptr);
+  missing_.resize(plan_.size());
+  for (size_t b = 0; b < plan_.size(); ++b) missing_[b] = plan_[b].last - plan_[b].first;
+  next_ = 0;
+  started_early_ = 0;
+}
+
+void BucketedAverage::ready(size_t i, float* data) {
+  if (!comm_ || i >= counts_.size() || data_[i])
+    throw Error(ErrorCategory::internal, "gradient buckets: gradient " + std::to_string(i) + " handed over twice, out of range or before begin()");
+  data_[i] = data;
+  --missing_[bucket_of_[i]];
+  const size_t before = next_;
+  start_ready_buckets();
+  started_early_ += next_ - before;
+}
+
+void BucketedAverage::start_ready_buckets() {
+  while (next_ < plan_.size() && missing_[next_] == 0) start(next_++);
+}
+
+void BucketedAverage::start(size_t b) {
+  const Bucket& bucket = plan_[b];
+  if (bucket.last - bucket.first == 1) {  // one gradient: reduce it where it lies
+    comm_->start_all_reduce(data_[bucket.first], counts_[bucket.first], Reduce::average);
+    return;
+  }
+  size_t at = 0;
+  for (size_t i = bucket.first; i < bucket.last; ++i) {
+    std::memcpy(staging_[b].data() + at, data_[i], counts_[i] * sizeof(float));
+    at += counts_[i];
+  }
+  comm_->start_all_reduce(staging_[b].data(), bucket.floats, Reduce::average);
+}
+
+void BucketedAverage::finish(const std::vector<float*>& grads) {
+  if (!comm_ || grads.size() != counts_.size())
+    throw Error(ErrorCategory::internal, "gradient buckets: finish() without begin() or with another number of gradients");
+  for (size_t i = 0; i < counts_.size(); ++i)
+    if (!data_[i]) {
+      data_[i] = grads[i];
+      --missing_[bucket_of_[i]];
     }
-    staging.resize(std::max(staging.size(), bucket.floats));
+  start_ready_buckets();
+  comm_->wait_all_reduces();
+  for (size_t b = 0; b < plan_.size(); ++b) {
+    if (plan_[b].last - plan_[b].first == 1) continue;
     size_t at = 0;
-    for (size_t i = bucket.first; i < bucket.last; ++i) {
-      std::memcpy(staging.data() + at, grads[i], counts[i] * sizeof(float));
-      at += counts[i];
-    }
-    comm.all_reduce(staging.data(), bucket.floats, Reduce::average);
-    at = 0;
-    for (size_t i = bucket.first; i < bucket.last; ++i) {
-      std::memcpy(grads[i], staging.data() + at, counts[i] * sizeof(float));
-      at += counts[i];
+    for (size_t i = plan_[b].first; i < plan_[b].last; ++i) {
+      std::memcpy(data_[i], staging_[b].data() + at, counts_[i] * sizeof(float));
+      at += counts_[i];
     }
   }
+  comm_ = nullptr;
 }
 
 }  // namespace mhub::dist

@@ -26,10 +26,43 @@ struct Bucket {
 // Throws mhub::Error (usage) for bucket_bytes < 4.
 std::vector<Bucket> plan_buckets(const std::vector<size_t>& counts, size_t bucket_bytes);
 
-// Averages the gradients across the communicator's ranks in place, one all-reduce per bucket of
-// `plan` (from plan_buckets over the same counts); `grads[i]` holds counts[i] floats.
-// `staging` is scratch reused between calls.
-void average_in_buckets(Communicator& comm, const std::vector<float*>& grads, const std::vector<size_t>& counts,
-                        const std::vector<Bucket>& plan, std::vector<float>& staging);
+// Averages gradients across the communicator's ranks bucket by bucket while backward still
+// runs: ready() hands over a gradient once its values are final; a bucket whose gradients are
+// all in starts its non-blocking all-reduce (Communicator::start_all_reduce) as soon as every
+// earlier bucket has started, so all ranks start the same reductions in the same order;
+// finish() starts the rest and waits for all. The sums are the same as one blocking
+// all-reduce per bucket after backward: the same buckets, packed the same way.
+//
+// Contract: begin(), then ready() at most once per gradient, then finish(); a gradient's
+// memory stays untouched from its ready() to the end of finish(). A bucket of one gradient is
+// reduced where it lies; the others are packed into staging memory owned here.
+class BucketedAverage {
+ public:
+  // `counts[i]`: the length (floats) of gradient i, in the order backward produces them.
+  BucketedAverage(std::vector<size_t> counts, size_t bucket_bytes);
+  const std::vector<Bucket>& plan() const { return plan_; }
+
+  void begin(Communicator& comm);
+  // Gradient i (counts[i] floats at `data`) is final.
+  void ready(size_t i, float* data);
+  // Starts the buckets still waiting (gradients not handed over are taken from `grads`, which
+  // holds every gradient's memory) and returns when every bucket is averaged in place.
+  void finish(const std::vector<float*>& grads);
+  // Buckets this step started before finish() (from ready()).
+  size_t started_early() const { return started_early_; }
+
+ private:
+  void start_ready_buckets();
+  void start(size_t bucket);
+  std::vector<size_t> counts_;
+  std::vector<Bucket> plan_;
+  std::vector<size_t> bucket_of_;               // per gradient
+  Communicator* comm_ = nullptr;
+  std::vector<float*> data_;                    // per gradient, from ready(); nullptr: not yet
+  std::vector<size_t> missing_;                 // per bucket: gradients not handed over yet
+  size_t next_ = 0;                             // buckets [0, next_) have started
+  size_t started_early_ = 0;
+  std::vector<std::vector<float>> staging_;     // per bucket of several gradients
+};
 
 }  // namespace mhub::dist

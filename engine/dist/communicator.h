@@ -31,6 +31,14 @@ class Communicator {
   // In place over `count` values on every rank.
   virtual void all_reduce(float* data, size_t count, Reduce op) = 0;
   virtual void all_reduce(double* data, size_t count, Reduce op) = 0;
+  // Non-blocking all-reduce: starts reducing `count` floats of `data` in place and returns;
+  // wait_all_reduces() returns once every reduction started so far is complete. Until then
+  // `data` must stay untouched and alive. Started reductions count as collectives in call
+  // order (every rank starts the same ones in the same order), also relative to blocking
+  // collectives called in between. Failures and timeouts throw as the blocking collectives do,
+  // from either call. Default: the blocking all_reduce, now (no overlap).
+  virtual void start_all_reduce(float* data, size_t count, Reduce op) { all_reduce(data, count, op); }
+  virtual void wait_all_reduces() {}
   // `send` holds size() blocks of `block` floats; rank r receives the reduction of block r.
   virtual void reduce_scatter(const float* send, float* recv, size_t block, Reduce op) = 0;
   // Every rank's `block` floats of `send`, in rank order, into `recv` (size() * block floats).

@@ -71,25 +71,36 @@ MpiCommunicator::~MpiCommunicator() {
   if (initialised_here_) MPI_Finalize();
 }
 
+std::chrono::milliseconds MpiCommunicator::window() const {
+  // The last part of the timeout is kept for finding out who is missing (diagnose).
+  return std::min<std::chrono::milliseconds>(timeout_ / 4, std::chrono::seconds(10));
+}
+
+std::chrono::steady_clock::time_point MpiCommunicator::deadline() const {
+  return std::chrono::steady_clock::now() + (timeout_ - window());
+}
+
 template <typename Start>
 void MpiCommunicator::run(const char* what, Start start) {
   if (broken_) throw Error(ErrorCategory::network, std::string(what) + ": an earlier collective failed; the run cannot go on");
-  // The last part of the timeout is kept for finding out who is missing (diagnose).
-  const auto window = std::min<std::chrono::milliseconds>(timeout_ / 4, std::chrono::seconds(10));
-  const auto deadline = std::chrono::steady_clock::now() + (timeout_ - window);
+  const auto until = deadline();
   const uint64_t sequence = ++sequence_;
   MPI_Request collective = MPI_REQUEST_NULL;
   start(&collective);
+  complete(what, collective, sequence, until);
+}
+
+void MpiCommunicator::complete(const char* what, MPI_Request& request, uint64_t sequence, std::chrono::steady_clock::time_point until) {
   // Poll to completion; yield between polls so a rank sharing its core with another lets it run.
   for (int polls = 0;; ++polls) {
     int done = 0;
-    MHUB_MPI_CHECK(MPI_Test(&collective, &done, MPI_STATUS_IGNORE));
+    MHUB_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
     if (done) return;
-    if (std::chrono::steady_clock::now() > deadline) break;
+    if (std::chrono::steady_clock::now() > until) break;
     if (polls > 64) std::this_thread::yield();
   }
   broken_ = true;
-  const std::string whom = diagnose(window);
+  const std::string whom = diagnose(window());
   const std::string seconds = std::to_string(timeout_.count() / 1000.0);
   throw Error(ErrorCategory::network, "rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " + what + " (collective #" +
                                           std::to_string(sequence) + ") did not complete within --dist-timeout " +
@@ -149,6 +160,43 @@ void MpiCommunicator::all_reduce(float* data, size_t count, Reduce op) {
     run("all_reduce", [&](MPI_Request* r) { MHUB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM, world_, r)); });
   }
   if (op == Reduce::average) divide(data, count, size_);
+}
+
+void MpiCommunicator::start_all_reduce(float* data, size_t count, Reduce op) {
+  if (broken_) throw Error(ErrorCategory::network, "all_reduce: an earlier collective failed; the run cannot go on");
+  // The same pieces as the blocking all_reduce, so both give the same sums.
+  for (size_t at = 0; at < count; at += kMaxPiece) {
+    const int n = static_cast<int>(std::min(kMaxPiece, count - at));
+    Started started;
+    started.data = data;
+    started.count = count;
+    started.average = op == Reduce::average && at + kMaxPiece >= count;
+    started.sequence = ++sequence_;
+    started.deadline = deadline();
+    MHUB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM, world_, &started.request));
+    started_.push_back(started);
+  }
+  // Open MPI moves non-blocking collectives on only inside MPI calls: testing the ones still
+  // pending lets the earlier buckets travel while backward computes the next (a completed
+  // request becomes MPI_REQUEST_NULL, which the wait then finds done).
+  for (Started& pending : started_) {
+    int done = 0;
+    MHUB_MPI_CHECK(MPI_Test(&pending.request, &done, MPI_STATUS_IGNORE));
+  }
+}
+
+void MpiCommunicator::wait_all_reduces() {
+  if (broken_) {
+    started_.clear();  // abandoned with the communicator
+    throw Error(ErrorCategory::network, "all_reduce: an earlier collective failed; the run cannot go on");
+  }
+  // The deadlines run from each start: a reduction started early has had its time.
+  for (size_t i = 0; i < started_.size(); ++i) {
+    Started& started = started_[i];
+    complete("all_reduce", started.request, started.sequence, started.deadline);
+    if (started.average) divide(started.data, started.count, size_);
+  }
+  started_.clear();
 }
 
 void MpiCommunicator::all_reduce(double* data, size_t count, Reduce op) {

@@ -37,6 +37,8 @@ class MpiCommunicator final : public Communicator {
   std::string transport() const override { return "mpi"; }
   void all_reduce(float* data, size_t count, Reduce op) override;
   void all_reduce(double* data, size_t count, Reduce op) override;
+  void start_all_reduce(float* data, size_t count, Reduce op) override;
+  void wait_all_reduces() override;
   void reduce_scatter(const float* send, float* recv, size_t block, Reduce op) override;
   void all_gather(const float* send, float* recv, size_t block) override;
   void broadcast(float* data, size_t count, int root) override;
@@ -49,6 +51,12 @@ class MpiCommunicator final : public Communicator {
   // `what`: the collective's name for messages.
   template <typename Start>
   void run(const char* what, Start start);
+  // Polls `request` (collective number `sequence`) to completion, or to `deadline`: then the
+  // communicator is broken and the error says who is missing.
+  void complete(const char* what, MPI_Request& request, uint64_t sequence, std::chrono::steady_clock::time_point deadline);
+  // The deadline of a collective started now, and the diagnosis window kept after it.
+  std::chrono::milliseconds window() const;
+  std::chrono::steady_clock::time_point deadline() const;
   // After a timeout: who is missing, in words for the error (see the contract above).
   std::string diagnose(std::chrono::milliseconds window);
 
@@ -56,6 +64,16 @@ class MpiCommunicator final : public Communicator {
   std::chrono::milliseconds timeout_;
   bool initialised_here_ = false, broken_ = false;
   uint64_t sequence_ = 0;
+  // Reductions of start_all_reduce() not yet waited for, in start order.
+  struct Started {
+    MPI_Request request = MPI_REQUEST_NULL;
+    float* data = nullptr;  // where the whole reduction lies (average: divided when all pieces are done)
+    size_t count = 0;
+    bool average = false;   // on the reduction's last piece
+    uint64_t sequence = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<Started> started_;
   // Ping/pong payloads of diagnose(): members, since requests may still be pending when the
   // error leaves the frame.
   std::vector<int> ping_;

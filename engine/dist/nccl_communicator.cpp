@@ -46,6 +46,7 @@ NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, s
 
 NcclCommunicator::~NcclCommunicator() {
   if (buffer_) cudaFree(buffer_);
+  for (auto& [buffer, bytes] : started_buffers_) cudaFree(buffer);
   if (comm_) broken_ ? ncclCommAbort(comm_) : ncclCommDestroy(comm_);
   if (stream_) cudaStreamDestroy(stream_);
 }
@@ -83,6 +84,27 @@ void NcclCommunicator::all_reduce_host(void* data, size_t count, size_t element_
   MHUB_DIST_CUDA_CHECK(cudaMemcpyAsync(d, data, count * element_size, cudaMemcpyHostToDevice, stream_));
   MHUB_NCCL_CHECK(ncclAllReduce(d, d, count, type, nccl_op(op), comm_, stream_));
   MHUB_DIST_CUDA_CHECK(cudaMemcpyAsync(data, d, count * element_size, cudaMemcpyDeviceToHost, stream_));
+  finish("all_reduce");
+}
+
+void NcclCommunicator::start_all_reduce(float* data, size_t count, Reduce op) {
+  if (started_ == started_buffers_.size()) started_buffers_.emplace_back(nullptr, 0);
+  auto& [d, bytes] = started_buffers_[started_];
+  if (bytes < count * sizeof(float)) {
+    if (d) MHUB_DIST_CUDA_CHECK(cudaFree(d));
+    d = nullptr;
+    bytes = 0;
+    MHUB_DIST_CUDA_CHECK(cudaMalloc(&d, count * sizeof(float)));
+    bytes = count * sizeof(float);
+  }
+  ++started_;
+  MHUB_DIST_CUDA_CHECK(cudaMemcpyAsync(d, data, count * sizeof(float), cudaMemcpyHostToDevice, stream_));
+  MHUB_NCCL_CHECK(ncclAllReduce(d, d, count, ncclFloat, nccl_op(op), comm_, stream_));
+  MHUB_DIST_CUDA_CHECK(cudaMemcpyAsync(data, d, count * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+}
+
+void NcclCommunicator::wait_all_reduces() {
+  started_ = 0;
   finish("all_reduce");
 }
 

@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "engine/dist/communicator.h"
 #include "engine/dist/mpi_communicator.h"
@@ -34,6 +36,10 @@ class NcclCommunicator final : public Communicator {
   std::string transport() const override { return "nccl"; }
   void all_reduce(float* data, size_t count, Reduce op) override;
   void all_reduce(double* data, size_t count, Reduce op) override;
+  // Copy in, ncclAllReduce and copy back, queued on the communicator's stream, each started
+  // reduction in a device buffer of its own; the wait polls the stream as the blocking calls do.
+  void start_all_reduce(float* data, size_t count, Reduce op) override;
+  void wait_all_reduces() override;
   void reduce_scatter(const float* send, float* recv, size_t block, Reduce op) override;
   void all_gather(const float* send, float* recv, size_t block) override;
   void broadcast(float* data, size_t count, int root) override;
@@ -50,6 +56,9 @@ class NcclCommunicator final : public Communicator {
   cudaStream_t stream_ = nullptr;
   void* buffer_ = nullptr;
   size_t buffer_bytes_ = 0;
+  // Device buffers of the reductions started since the last wait (kept for the next step).
+  std::vector<std::pair<void*, size_t>> started_buffers_;
+  size_t started_ = 0;
   bool broken_ = false;
 };
 

@@ -138,9 +138,11 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
       return it == producer.end() ? SIZE_MAX : it->second;
     };
     std::stable_sort(backward_order_.begin(), backward_order_.end(), [&](size_t a, size_t b) { return position(a) < position(b); });
+    backward_position_.resize(trainable_.size());
+    for (size_t at = 0; at < backward_order_.size(); ++at) backward_position_[backward_order_[at]] = at;
     std::vector<size_t> counts;
     for (size_t k : backward_order_) counts.push_back(forward_.graph.initializer(trainable_[k])->numel());
-    buckets_ = dist::plan_buckets(counts, options_.bucket_bytes);
+    if (options_.zero == 0) averager_ = std::make_unique<dist::BucketedAverage>(counts, options_.bucket_bytes);
   }
   if (options_.zero != 0 && options_.zero != 1) throw Error(ErrorCategory::usage, "--zero " + std::to_string(options_.zero) + ": use 0 or 1");
   if (sharded()) {
@@ -216,14 +218,12 @@ size_t Trainer::optimizer_state_bytes() const {
   return floats * sizeof(float);
 }
 
-void Trainer::average_gradients() {
-  std::vector<float*> grads;
-  std::vector<size_t> counts;
-  for (size_t k : backward_order_) {
-    grads.push_back(grad_sums_[k].data());
-    counts.push_back(grad_sums_[k].size());
-  }
-  dist::average_in_buckets(*options_.comm, grads, counts, buckets_, bucket_staging_);
+void Trainer::add_gradient(size_t k, const ir::Tensor& gradient) {
+  const float* values = gradient.data<float>();
+  auto& sum = grad_sums_[k];
+  if (pending_ == 0) sum.assign(values, values + gradient.numel());
+  else
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
 }
 
 Trainer::~Trainer() = default;
@@ -268,7 +268,25 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     feeds.emplace_back("loss_scale", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {}, &scale, 4)));
   }
   ++batches_seen_;
-  auto outputs = session_->run(feeds);
+  // Data-parallel without ZeRO, on the batch that ends an accumulation window: each gradient
+  // goes to the bucketed all-reduce as soon as the node producing it has run, summed over the
+  // window and divided as the step below would, so buckets travel while backward goes on.
+  const bool overlap = averager_ && distributed() && pending_ + 1 == options_.accumulate;
+  engine::RunHooks hooks;
+  if (overlap) {
+    averager_->begin(*options_.comm);
+    handed_over_.assign(trainable_.size(), false);
+    hooks.output_ready = [&](size_t index, const engine::Value& value) {
+      if (index < 2 || index >= 2 + trainable_.size()) return;  // the loss, logits, running statistics
+      const size_t k = index - 2;
+      add_gradient(k, value.tensor);
+      if (options_.accumulate > 1)
+        for (auto& v : grad_sums_[k]) v /= static_cast<float>(options_.accumulate);
+      handed_over_[k] = true;
+      averager_->ready(backward_position_[k], grad_sums_[k].data());
+    };
+  }
+  auto outputs = session_->run(feeds, hooks);
   const auto update_start = std::chrono::steady_clock::now();
   struct AddUpdateTime {
     double& total;
@@ -291,13 +309,20 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   // session's gradient outputs directly instead of a copy.
   // Distributed: the gradients are averaged across ranks in place, so they are copied first.
   const bool direct = options_.accumulate == 1 && options_.clip_norm <= 0 && !distributed();
-  for (size_t k = 0; k < trainable_.size() && !direct; ++k) {
-    const ir::Tensor& g = outputs[2 + k].tensor;
-    const float* values = g.data<float>();
-    auto& sum = grad_sums_[k];
-    if (pending_ == 0) sum.assign(values, values + g.numel());
-    else
-      for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
+  for (size_t k = 0; k < trainable_.size() && !direct; ++k)
+    if (!overlap || !handed_over_[k]) add_gradient(k, outputs[2 + k].tensor);
+  if (overlap) {
+    // Gradients no node produced (none reached the hook) go now; then wait for every bucket.
+    std::vector<float*> grads;
+    for (size_t k : backward_order_) {
+      if (!handed_over_[k] && options_.accumulate > 1)
+        for (auto& v : grad_sums_[k]) v /= static_cast<float>(options_.accumulate);
+      grads.push_back(grad_sums_[k].data());
+    }
+    averager_->finish(grads);
+    ++dist_stats_.averaged_steps;
+    dist_stats_.buckets += averager_->plan().size();
+    dist_stats_.buckets_started_in_backward += averager_->started_early();
   }
   // NaN in the data or a step that blew up must not train on silently (a fused Relu can turn
   // NaN activations into zeros and keep the loss finite while the weights go NaN).
@@ -358,7 +383,7 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
       continue;
     }
     auto& sum = grad_sums_[k];
-    if (options_.accumulate > 1)
+    if (options_.accumulate > 1 && !overlap)  // overlap divided (and averaged) them already
       for (auto& v : sum) v /= static_cast<float>(options_.accumulate);
     params.push_back({trainable_[k], initializer_data(trainable_[k]), sum.data(), sum.size()});
     grads.push_back(sum.data());
@@ -367,7 +392,6 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   if (sharded()) {
     sharded_step(lr, stats);
   } else {
-    if (distributed()) average_gradients();
     if (options_.clip_norm > 0) stats.grad_norm = clip_grad_norm(grads, counts, options_.clip_norm);
     optimizer_->step(params, lr);
   }

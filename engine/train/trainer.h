@@ -59,10 +59,13 @@ struct TrainerOptions {
   std::string on_nonfinite = "stop";
   // Data-parallel training (PyTorch DDP semantics; docs/DISTRIBUTED.md): with a communicator of
   // more than one rank, the constructor broadcasts rank 0's float initializers, every optimizer
-  // step first averages the gradients across ranks (all-reduce in buckets of about
-  // `bucket_bytes`, filled in the order backward produces the gradients; after backward: the
-  // session has no per-node hook to start them earlier), and ranks agree on skipping or stopping
-  // at a non-finite batch. BatchNorm running statistics stay local to each rank.
+  // step averages the gradients across ranks (all-reduce in buckets of about `bucket_bytes`,
+  // filled in the order backward produces the gradients), and ranks agree on skipping or
+  // stopping at a non-finite batch. A bucket's non-blocking all-reduce starts as soon as the
+  // session has produced its last gradient (engine::RunHooks), while backward computes the rest;
+  // with `accumulate` > 1 that is during the window's last batch, on the summed and divided
+  // gradients (the same values as averaging after backward). BatchNorm running statistics stay
+  // local to each rank.
   // nullptr or one rank: a plain single-process trainer. Must outlive the Trainer.
   dist::Communicator* comm = nullptr;
   size_t bucket_bytes = dist::kDefaultBucketBytes;
@@ -82,6 +85,13 @@ struct StepStats {
   bool skipped = false;                 // fp16: the gradients overflowed; no step, scale halved
   double loss_scale = 1;                // the scale this batch ran with (fp16), else 1
   bool nonfinite = false;               // on_nonfinite "skip" dropped this batch (loss not meaningful)
+};
+
+// Data-parallel bookkeeping (counts since construction), e.g. to see the overlap happen.
+struct DistStats {
+  uint64_t averaged_steps = 0;               // steps whose gradients were averaged in buckets
+  uint64_t buckets = 0;                      // buckets all-reduced over those steps
+  uint64_t buckets_started_in_backward = 0;  // of them, started before the session run returned
 };
 
 class Trainer {
@@ -110,6 +120,7 @@ class Trainer {
   void restore(const Checkpoint& checkpoint);
   // Bytes of optimizer state this rank holds (with ZeRO 1 about 1/N of the whole).
   size_t optimizer_state_bytes() const;
+  const DistStats& dist_stats() const { return dist_stats_; }
 
  private:
   float* initializer_data(const std::string& name);
@@ -134,19 +145,21 @@ class Trainer {
   double update_ms_ = 0;
   double loss_scale_ = 1;   // fp16 only
   int clean_steps_ = 0;     // fp16: steps since the scale last changed or overflowed
+  // Adds this batch's gradient k to grad_sums_[k] (the first batch of a window assigns it).
+  void add_gradient(size_t k, const ir::Tensor& gradient);
   // Data-parallel: trainable indices in the order backward produces their gradients, and the
-  // bucket plan over them.
+  // bucketed averaging over them (without ZeRO).
   bool distributed() const { return options_.comm && options_.comm->size() > 1; }
-  void average_gradients();
   bool sharded() const { return distributed() && options_.zero == 1; }
   void sharded_step(double lr, StepStats& stats);  // ZeRO 1: reduce-scatter, update, all-gather
   std::vector<StateBuffer> gathered_state() const;
   std::unique_ptr<dist::FlatLayout> layout_;
   std::vector<dist::ShardPiece> pieces_;
   std::vector<float> flat_, shard_grads_, shard_params_;
-  std::vector<size_t> backward_order_;
-  std::vector<dist::Bucket> buckets_;
-  std::vector<float> bucket_staging_;
+  std::vector<size_t> backward_order_, backward_position_;  // position_[k]: k's place in order_
+  std::unique_ptr<dist::BucketedAverage> averager_;
+  std::vector<bool> handed_over_;  // per trainable: given to averager_ during this run
+  DistStats dist_stats_;
 };
 
 }  // namespace mhub::train

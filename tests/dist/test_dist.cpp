@@ -77,18 +77,23 @@ TEST_CASE("plan_buckets: backward order kept, buckets up to the size, a large gr
 }
 
 // Two ranks as seen from rank 0, whose peer's gradients are all 1: each all-reduce averages
-// with 1 and is recorded, so a test sees how the buckets travelled.
+// with 1 and is recorded ("start N" for start_all_reduce of N floats, "wait" for
+// wait_all_reduces), so a test sees how and when the buckets travelled.
 class RecordingPeer final : public Communicator {
  public:
-  std::vector<size_t> all_reduce_counts;
+  std::vector<std::string> calls;
   int rank() const override { return 0; }
   int size() const override { return 2; }
   int local_rank() const override { return 0; }
   std::string transport() const override { return "test"; }
   void all_reduce(float* data, size_t count, Reduce op) override {
-    all_reduce_counts.push_back(count);
     for (size_t i = 0; i < count; ++i) data[i] = op == Reduce::average ? (data[i] + 1) / 2 : data[i] + 1;
   }
+  void start_all_reduce(float* data, size_t count, Reduce op) override {
+    calls.push_back("start " + std::to_string(count));
+    all_reduce(data, count, op);
+  }
+  void wait_all_reduces() override { calls.push_back("wait"); }
   void all_reduce(double*, size_t, Reduce) override {}
   void reduce_scatter(const float*, float*, size_t, Reduce) override {}
   void all_gather(const float*, float*, size_t) override {}
@@ -96,34 +101,68 @@ class RecordingPeer final : public Communicator {
   void barrier() override {}
 };
 
-TEST_CASE("average_in_buckets: one all-reduce per bucket, every gradient averaged and put back in place") {
-  RecordingPeer peer;
-  std::vector<std::vector<float>> grads = {{3, 5}, {7}, {9, 11, 13, 15, 17}, {19}};
+struct Gradients {
+  std::vector<std::vector<float>> values = {{3, 5}, {7}, {9, 11, 13, 15, 17}, {19}};
   std::vector<float*> pointers;
   std::vector<size_t> counts;
-  for (auto& g : grads) {
-    pointers.push_back(g.data());
-    counts.push_back(g.size());
+  Gradients() {
+    for (auto& g : values) {
+      pointers.push_back(g.data());
+      counts.push_back(g.size());
+    }
   }
-  std::vector<float> staging;
-  const auto plan = plan_buckets(counts, 4 * sizeof(float));  // {0,1}: 3 floats, {2}: 5, {3}: 1
-  REQUIRE(plan.size() == 3);
-  average_in_buckets(peer, pointers, counts, plan, staging);
-  CHECK(peer.all_reduce_counts == std::vector<size_t>{3, 5, 1});
-  CHECK(grads[0] == std::vector<float>{2, 3});
-  CHECK(grads[1] == std::vector<float>{4});
-  CHECK(grads[2] == std::vector<float>{5, 6, 7, 8, 9});
-  CHECK(grads[3] == std::vector<float>{10});
+};
+
+// Every gradient averaged with the peer's ones and back in place.
+void check_averaged_with_ones(const Gradients& g) {
+  CHECK(g.values[0] == std::vector<float>{2, 3});
+  CHECK(g.values[1] == std::vector<float>{4});
+  CHECK(g.values[2] == std::vector<float>{5, 6, 7, 8, 9});
+  CHECK(g.values[3] == std::vector<float>{10});
 }
 
-TEST_CASE("average_in_buckets on one process leaves the gradients as they are") {
+TEST_CASE("BucketedAverage after backward: one all-reduce per bucket, every gradient averaged and put back in place") {
+  RecordingPeer peer;
+  Gradients g;
+  BucketedAverage average(g.counts, 4 * sizeof(float));  // {0,1}: 3 floats, {2}: 5, {3}: 1
+  REQUIRE(average.plan().size() == 3);
+  average.begin(peer);
+  average.finish(g.pointers);
+  CHECK(peer.calls == std::vector<std::string>{"start 3", "start 5", "start 1", "wait"});
+  CHECK(average.started_early() == 0);
+  check_averaged_with_ones(g);
+}
+
+TEST_CASE("BucketedAverage during backward: a bucket starts once its gradients are in and every earlier bucket started") {
+  RecordingPeer peer;
+  Gradients g;
+  BucketedAverage average(g.counts, 4 * sizeof(float));
+  average.begin(peer);
+  average.ready(2, g.pointers[2]);  // bucket 1 complete, but bucket 0 has not started: it waits
+  CHECK(peer.calls.empty());
+  average.ready(0, g.pointers[0]);
+  CHECK(peer.calls.empty());
+  average.ready(1, g.pointers[1]);  // bucket 0 complete: it starts, then bucket 1
+  CHECK(peer.calls == std::vector<std::string>{"start 3", "start 5"});
+  CHECK_THROWS_AS(average.ready(1, g.pointers[1]), Error);
+  average.finish(g.pointers);  // gradient 3 was never handed over: its bucket starts now
+  CHECK(peer.calls == std::vector<std::string>{"start 3", "start 5", "start 1", "wait"});
+  CHECK(average.started_early() == 2);
+  check_averaged_with_ones(g);
+  // The next step starts afresh.
+  average.begin(peer);
+  average.ready(0, g.pointers[0]);
+  CHECK(peer.calls.size() == 4);
+  average.finish(g.pointers);
+  CHECK(peer.calls.size() == 8);
+}
+
+TEST_CASE("SingleProcess start_all_reduce leaves the data as it is") {
   SingleProcess single;
-  std::vector<float> a = {1, 2, 3}, b = {4};
-  const std::vector<size_t> counts = {3, 1};
-  std::vector<float> staging;
-  average_in_buckets(single, {a.data(), b.data()}, counts, plan_buckets(counts, 8), staging);
+  std::vector<float> a = {1, 2, 3};
+  single.start_all_reduce(a.data(), a.size(), Reduce::average);
+  single.wait_all_reduces();
   CHECK(a == std::vector<float>{1, 2, 3});
-  CHECK(b == std::vector<float>{4});
 }
 
 TEST_CASE("FlatLayout: equal shards over the parameters laid end to end, split parameters, padding at the end") {

@@ -113,9 +113,74 @@ Batch first_cnn_batch() {
   return fixture_batch(fixture_floats("cnn/inputs.npy"), labels, 4, {1, 12, 12}, 0);
 }
 
+// Two ranks with the same data, as seen from rank 0: every reduction of equal values, counted.
+class TwinRanks final : public dist::Communicator {
+ public:
+  size_t started = 0, waits = 0;
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  int local_rank() const override { return 0; }
+  std::string transport() const override { return "test"; }
+  void all_reduce(float* data, size_t count, dist::Reduce op) override {
+    for (size_t i = 0; i < count; ++i) data[i] = op == dist::Reduce::average ? (data[i] + data[i]) * 0.5f : data[i] + data[i];
+  }
+  void all_reduce(double* data, size_t count, dist::Reduce op) override {
+    for (size_t i = 0; i < count; ++i) data[i] = op == dist::Reduce::average ? data[i] : data[i] + data[i];
+  }
+  void start_all_reduce(float* data, size_t count, dist::Reduce op) override {
+    ++started;
+    all_reduce(data, count, op);
+  }
+  void wait_all_reduces() override { ++waits; }
+  void reduce_scatter(const float*, float*, size_t, dist::Reduce) override {}
+  void all_gather(const float*, float*, size_t) override {}
+  void broadcast(float*, size_t, int) override {}
+  void barrier() override {}
+};
+
 }  // namespace
 
 TEST_SUITE("train") {
+
+TEST_CASE("data-parallel: gradient buckets start during backward and step as one process does") {
+  const auto root = mhub::test::train_fixtures() / "cnn";
+  const auto forward = onnx_io::load_model(root / "model.onnx");
+  const auto inputs = fixture_floats("cnn/inputs.npy");
+  const auto labels = ir::npy_int64s(ir::read_npy(root / "targets.npy"));
+  for (int accumulate : {1, 2}) {
+    CAPTURE(accumulate);
+    TrainerOptions options;
+    options.optimizer = "sgd";
+    options.threads = 1;
+    options.accumulate = accumulate;
+    options.bucket_bytes = 64;  // small buckets: several per step
+    Trainer single(forward, root, 4, options);
+    TwinRanks twins;
+    options.comm = &twins;
+    Trainer parallel(forward, root, 4, options);
+    for (int step = 0; step < 4; ++step) {
+      const Batch batch = fixture_batch(inputs, labels, 4, {1, 12, 12}, step);
+      single.train_batch(batch, 0.05);
+      parallel.train_batch(batch, 0.05);
+    }
+    const DistStats& stats = parallel.dist_stats();
+    CHECK(stats.averaged_steps == static_cast<uint64_t>(4 / accumulate));
+    CHECK(twins.waits == stats.averaged_steps);
+    CHECK(twins.started == stats.buckets);
+    CHECK(stats.buckets > stats.averaged_steps);
+    // Backward produces the gradients node by node, so buckets start before the run returns.
+    CHECK(stats.buckets_started_in_backward > 0);
+    MESSAGE("accumulate " << accumulate << ": " << stats.buckets_started_in_backward << " of " << stats.buckets
+                          << " buckets started before backward ended");
+    // Averaging equal gradients changes nothing: the same weights as one process, bit for bit.
+    const Checkpoint a = single.checkpoint(), b = parallel.checkpoint();
+    REQUIRE(a.tensors.size() == b.tensors.size());
+    for (size_t t = 0; t < a.tensors.size(); ++t) {
+      CAPTURE(a.tensors[t].name);
+      CHECK(a.tensors[t].values == b.tensors[t].values);
+    }
+  }
+}
 
 TEST_CASE("Trainer reproduces PyTorch's 20 SGD-Nesterov steps on the BatchNorm CNN") {
   replay_fixture("cnn", "sgd", 4, {1, 12, 12});

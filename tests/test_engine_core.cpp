@@ -79,6 +79,31 @@ TEST_SUITE("engine_core") {
     CHECK(session.outputs().at(0).name == "y");
   }
 
+  TEST_CASE("RunHooks: output_ready right after the node producing each graph output, with the value run returns") {
+    ir::Model model = relu_chain(3);
+    // y, then a (an intermediate value the next node reads too), then x (fed, no node makes it)
+    model.graph.outputs.push_back(port("a", ir::DataType::float32, {3}));
+    model.graph.outputs.push_back(port("x", ir::DataType::float32, {3}));
+    engine::Session session(model);
+    std::vector<size_t> order;
+    std::vector<const void*> bytes(3, nullptr);
+    engine::RunHooks hooks;
+    hooks.output_ready = [&](size_t index, const engine::Value& value) {
+      order.push_back(index);
+      bytes.at(index) = value.tensor.bytes();
+      if (index == 1) CHECK(to_floats(value.tensor) == std::vector<float>{0, 2, 0});  // final already
+    };
+    auto outputs = session.run({{"x", engine::Value::of(floats({-1, 2, -3}))}}, hooks);
+    CHECK(order == std::vector<size_t>{1, 0});  // a's node runs first; nothing for x
+    CHECK(bytes[0] == outputs[0].tensor.bytes());
+    CHECK(bytes[1] == outputs[1].tensor.bytes());
+    CHECK(to_floats(outputs[0].tensor) == std::vector<float>{0, 2, 0});
+    hooks.output_ready = [](size_t, const engine::Value&) { throw Error(ErrorCategory::network, "hook failed"); };
+    CHECK_THROWS_WITH_AS(session.run({{"x", engine::Value::of(floats({1, 2, 3}))}}, hooks), "hook failed", Error);
+    // The plain run calls nothing and still works after the failed one.
+    CHECK(to_floats(session.run({{"x", engine::Value::of(floats({1, -2, 3}))}})[0].tensor) == std::vector<float>{1, 0, 3});
+  }
+
   TEST_CASE("steady-state runs allocate no new buffers") {
     engine::Session session(relu_chain(1000));
     std::vector<float> data(1000, 1.5f);

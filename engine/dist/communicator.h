@@ -35,8 +35,8 @@ class Communicator {
   // wait_all_reduces() returns once every reduction started so far is complete. Until then
   // `data` must stay untouched and alive. Started reductions count as collectives in call
   // order (every rank starts the same ones in the same order), also relative to blocking
-  // collectives called in between. Failures and timeouts throw as the blocking collectives do,
-  // from either call. Default: the blocking all_reduce, now (no overlap).
+  // collectives called in between. Failures throw as the blocking collectives do, from either
+  // call; the timeout counts from wait_all_reduces(). Default: the blocking all_reduce, now (no overlap).
   virtual void start_all_reduce(float* data, size_t count, Reduce op) { all_reduce(data, count, op); }
   virtual void wait_all_reduces() {}
   // `send` holds size() blocks of `block` floats; rank r receives the reduction of block r.

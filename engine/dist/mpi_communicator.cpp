@@ -172,7 +172,6 @@ void MpiCommunicator::start_all_reduce(float* data, size_t count, Reduce op) {
     started.count = count;
     started.average = op == Reduce::average && at + kMaxPiece >= count;
     started.sequence = ++sequence_;
-    started.deadline = deadline();
     MHUB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM, world_, &started.request));
     started_.push_back(started);
   }
@@ -190,10 +189,12 @@ void MpiCommunicator::wait_all_reduces() {
     started_.clear();  // abandoned with the communicator
     throw Error(ErrorCategory::network, "all_reduce: an earlier collective failed; the run cannot go on");
   }
-  // The deadlines run from each start: a reduction started early has had its time.
+  // The timeout runs from here, where this rank has nothing left to do but wait for the others
+  // (as a blocking collective's does from its call): a slow backward is no missing rank.
+  const auto until = deadline();
   for (size_t i = 0; i < started_.size(); ++i) {
     Started& started = started_[i];
-    complete("all_reduce", started.request, started.sequence, started.deadline);
+    complete("all_reduce", started.request, started.sequence, until);
     if (started.average) divide(started.data, started.count, size_);
   }
   started_.clear();

@@ -71,7 +71,6 @@ class MpiCommunicator final : public Communicator {
     size_t count = 0;
     bool average = false;   // on the reduction's last piece
     uint64_t sequence = 0;
-    std::chrono::steady_clock::time_point deadline;
   };
   std::vector<Started> started_;
   // Ping/pong payloads of diagnose(): members, since requests may still be pending when the

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "engine/core/float_types.h"
 #include "engine/core/session.h"
+#include "engine/ops/fused_activation.h"
 #include "engine/train/model_prep.h"
 #include "engine/train/trainer.h"
 #include "onnx_io/model_io.h"
@@ -122,6 +123,25 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   for (const auto& [op, ms] : by_op) std::cout << "  " << op << "  " << ms << " ms per step\n";
 }
 
+// What --profile says of a planned node besides its op: the kernel (fast or reference), the
+// byte order a Conv reads and writes (the NHWC hand-over of the load-time passes; oneDNN's
+// blocked layouts stay inside the kernel), and what the passes fused into it: bias, residual
+// (sum) and activation, e.g. "fast, nhwc->nchw, +bias +sum Relu".
+std::string node_details(const engine::Session::NodeTime& time) {
+  std::string details = time.fast ? "fast" : "reference";
+  if (!time.node) return details;
+  const ir::Node& node = *time.node;
+  std::string in = node.attr_string("mhub_layout_in", ""), out = node.attr_string("mhub_layout_out", "");
+  if (!in.empty() || !out.empty()) details += ", " + (in.empty() ? "nchw" : in) + "->" + (out.empty() ? "nchw" : out);
+  std::string fused;
+  if (node.op == ir::OpKind::MatMul && node.inputs.size() > 2 && !node.inputs[2].empty()) fused += " +bias";
+  if (node.op == ir::OpKind::Conv && node.inputs.size() > 3 && !node.inputs[3].empty()) fused += " +sum";
+  std::string_view act = engine::ops::activation_name(engine::ops::fused_activation_of(node).act);
+  if (!act.empty()) fused += " " + std::string(act);
+  if (!fused.empty()) details += "," + fused;
+  return details;
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app) {
@@ -148,8 +168,9 @@ void add_bench(CLI::App& app) {
   command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}");
   command->add_flag("--profile,--verbose", options->verbose,
                     "Also time every node and print where the time goes: ms per run summed by op "
-                    "type, then the --top slowest nodes (timing each node adds a little overhead; "
-                    "ops fused at load show as one node, e.g. MatMul with mhub_activation)");
+                    "type, then the --top slowest nodes, each with its kernel (fast or reference), "
+                    "the NHWC hand-over between Convs and what the load-time passes fused into it "
+                    "(bias, residual sum, activation); timing each node adds a little overhead");
   command->add_option("--top", options->top, "Nodes listed by --profile (default 15)")->check(CLI::NonNegativeNumber);
   command->callback([options] {
     std::map<std::string, int64_t> dim_values;
@@ -198,6 +219,7 @@ void add_bench(CLI::App& app) {
     double median = times[times.size() / 2];
     // per op type: total kernel ms per run, largest first; then the slowest single nodes
     std::vector<std::pair<std::string, double>> by_op, by_node;
+    std::map<std::string, std::string> details;  // by_node's name -> node_details
     double total_ms = 0;
     if (options->verbose) {
       std::map<std::string, double> sums;
@@ -206,6 +228,7 @@ void add_bench(CLI::App& app) {
         double ms = node.ms / std::max(1, runs);
         sums[node.op] += ms;
         by_node.emplace_back(node.op + " '" + node.name + "'", ms);
+        details[by_node.back().first] = node_details(node);
         total_ms += ms;
       }
       by_op.assign(sums.begin(), sums.end());
@@ -223,7 +246,7 @@ void add_bench(CLI::App& app) {
         for (const auto& [op, ms] : by_op) ops[op] = ms;
         out["op_ms"] = ops;
         nlohmann::json nodes = nlohmann::json::array();
-        for (const auto& [name, ms] : by_node) nodes.push_back({{"node", name}, {"ms", ms}});
+        for (const auto& [name, ms] : by_node) nodes.push_back({{"node", name}, {"ms", ms}, {"kernel", details[name]}});
         out["top_nodes"] = nodes;
       }
       std::cout << out.dump() << "\n";
@@ -237,7 +260,8 @@ void add_bench(CLI::App& app) {
           std::cout << "  " << op << "  " << ms << " ms (" << static_cast<int>(share(ms) + 0.5) << "%)\n";
         std::cout << "slowest nodes:\n";
         for (const auto& [name, ms] : by_node)
-          std::cout << "  " << name << "  " << ms << " ms (" << static_cast<int>(share(ms) + 0.5) << "%)\n";
+          std::cout << "  " << name << "  " << ms << " ms (" << static_cast<int>(share(ms) + 0.5) << "%)  [" << details[name]
+                    << "]\n";
       }
     }
   });

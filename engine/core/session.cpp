@@ -585,7 +585,8 @@ std::vector<Session::NodeTime> Session::node_times() const {
   std::vector<NodeTime> times;
   if (!impl_->options.verbose) return times;
   for (const Step& step : impl_->plan_for(impl_->model.graph).steps)
-    times.push_back({step.node->op_type, step.node->name, step.seconds * 1000.0, step.calls});
+    times.push_back({step.node->op_type, step.node->name, step.seconds * 1000.0, step.calls, step.node,
+                     step.cached_kernel && step.cached_kernel->kind == KernelKind::fast});
   return times;
 }
 

@@ -105,6 +105,8 @@ class Session {
     std::string name;
     double ms = 0;
     uint64_t calls = 0;
+    const ir::Node* node = nullptr;  // the planned node (fused attributes included), while the session lives
+    bool fast = false;               // the last run took a fast kernel
   };
   std::vector<NodeTime> node_times() const;
 

@@ -87,6 +87,7 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   trainer_options.verbose = options.verbose;
   trainer_options.backend = chosen_backend(options.device);
   trainer_options.precision = options.precision;
+  note_cpu_bf16_speed(options.precision, trainer_options.backend);
   train::Trainer trainer(model, path.parent_path(), batch, trainer_options);
   std::mt19937 rng(12345);
   train::Batch data;

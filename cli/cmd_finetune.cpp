@@ -253,6 +253,7 @@ void add_finetune(CLI::App& app) {
     o.trainer.zero = cli->zero;
     const bool writer = comm->rank() == 0;  // only rank 0 prints and writes
     o.trainer.backend = chosen_backend(device_of_rank(cli->device, *comm));
+    if (writer) note_cpu_bf16_speed(o.trainer.precision, o.trainer.backend);
     o.model_path = resolve_model(cli->model);
     o.trainer.freeze = train::split_globs(cli->freeze);
     o.trainer.weight_decay = cli->weight_decay;

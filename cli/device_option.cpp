@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "engine/cpu/bf16_support.h"
 #include "engine/devices.h"
 
 namespace mhub::cli {
@@ -43,6 +44,12 @@ CLI::Option* add_threads_option(CLI::App* command, const std::string& flag, int&
 
 const engine::Backend* chosen_backend(const std::string& device) {
   return engine::backend_for_device(device);
+}
+
+void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* backend) {
+  if (precision != "bf16" || backend || engine::cpu::cpu_has_bf16_units()) return;
+  std::cerr << "note: this CPU has no bfloat16 units (AVX512_BF16 or AMX): --precision bf16 runs correctly but slowly, "
+               "on the reference kernels; fp32 is faster here\n";
 }
 
 void add_devices(CLI::App& app) {

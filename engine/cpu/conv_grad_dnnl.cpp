@@ -1,6 +1,8 @@
-// Fast float32 ConvGradInput / ConvGradWeight (see conv_grad.cpp for the ops and their
-// reference loops) through oneDNN's convolution_backward_data / convolution_backward_weights,
-// with the bias gradient fused into the weights gradient when it is wanted.
+// Fast float32 and bfloat16 ConvGradInput / ConvGradWeight (see conv_grad.cpp for the ops and
+// their reference loops) through oneDNN's convolution_backward_data / convolution_backward_weights,
+// with the bias gradient fused into the weights gradient when it is wanted. bfloat16 (the
+// backward of a `--precision bf16` graph) accumulates in float32 and rounds each output once, as
+// the reference does; it is supported only where the CPU has bfloat16 units (bf16_support.h).
 //
 // Only primitives are cached (with user scratchpads: sessions on other threads share them), keyed by the node's attributes and the shapes (never data
 // addresses): every input of these ops is computed anew each run, or is a parameter the trainer
@@ -10,11 +12,13 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "engine/cpu/bf16_support.h"
 #include "engine/cpu/conv_grad.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/dnnl_common.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/cpu/tensor_util.h"
 
 namespace mhub::engine::cpu {
 
@@ -40,6 +44,7 @@ GradKey grad_key(OpContext& ctx, const ConvGradShapes& s) {
   dims.insert(dims.end(), s.dy.begin(), s.dy.end());
   std::string sig = dnnl_attribute_signature(ctx.node());
   if (ctx.output_wanted(1)) sig += ";bias";
+  if (ctx.input(0).dtype == ir::DataType::bfloat16) sig += ";bf16";
   return {sig, dims};
 }
 
@@ -55,16 +60,6 @@ void remember(const GradKey& key, std::shared_ptr<GradPlan> plan) {
   grad_cache[key] = std::move(plan);
 }
 
-// User memory over `data` in `plain`, reordered into `wanted` when the primitive wants another
-// layout.
-memory as_layout(dnnl::stream& stream, const memory::desc& plain, const memory::desc& wanted, const float* data) {
-  memory user(plain, dnnl_cpu_engine(), const_cast<float*>(data));
-  if (wanted == plain) return user;
-  memory converted(wanted, dnnl_cpu_engine());
-  dnnl::reorder(user, converted).execute(stream, user, converted);
-  return converted;
-}
-
 dnnl::primitive_attr user_scratchpad() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -72,6 +67,11 @@ dnnl::primitive_attr user_scratchpad() {
 }
 
 int64_t group_of(OpContext& ctx) { return ctx.node().attr_int("group", 1); }
+
+// Inputs and outputs share one type (supports checks it): float32 or bfloat16.
+memory::data_type data_type_of(OpContext& ctx) {
+  return ctx.input(0).dtype == ir::DataType::bfloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
 
 // dX from dY (a) and W (b).
 void conv_grad_input_fast(OpContext& ctx) {
@@ -82,29 +82,29 @@ void conv_grad_input_fast(OpContext& ctx) {
   const size_t rank = s.x.size();
   if (!plan) {
     DnnlConvDims d = dnnl_conv_dims(s.x, s.w, group_of(ctx), s.geometry);
-    auto f32 = memory::data_type::f32;
+    const auto dt = data_type_of(ctx);  // float32 or bfloat16
     auto any = memory::format_tag::any;
-    auto hint = dnnl_conv_forward_hint(d, false);
-    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, memory::desc(d.src, f32, any),
-                                               memory::desc(d.weights, f32, any), memory::desc(d.dst, f32, any),
+    auto hint = dnnl_conv_forward_hint(d, false, dt);
+    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, memory::desc(d.src, dt, any),
+                                               memory::desc(d.weights, dt, any), memory::desc(d.dst, dt, any),
                                                d.strides, d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad(), dnnl_cpu_engine(), hint);
     plan = std::make_shared<GradPlan>();
     plan->prim = dnnl::convolution_backward_data(pd);
-    plan->a_plain = memory::desc(d.dst, f32, dnnl_plain_tag(rank));
+    plan->a_plain = memory::desc(d.dst, dt, dnnl_plain_tag(rank));
     plan->a_md = pd.diff_dst_desc();
-    plan->b_plain = memory::desc(d.weights, f32, dnnl_plain_weight_tag(rank, d.grouped));
+    plan->b_plain = memory::desc(d.weights, dt, dnnl_plain_weight_tag(rank, d.grouped));
     plan->b_md = pd.weights_desc();
-    plan->out_plain = memory::desc(d.src, f32, dnnl_plain_tag(rank));
+    plan->out_plain = memory::desc(d.src, dt, dnnl_plain_tag(rank));
     plan->out_md = pd.diff_src_desc();
     plan->scratch_md = pd.scratchpad_desc();
     remember(key, plan);
   }
-  ir::Tensor& dx = ctx.allocate_output(0, ir::DataType::float32, s.x);
+  ir::Tensor& dx = ctx.allocate_output(0, ctx.input(0).dtype, s.x);
   dnnl::stream stream(dnnl_cpu_engine());
-  memory dy = as_layout(stream, plan->a_plain, plan->a_md, ctx.input(0).data<float>());
-  memory w = as_layout(stream, plan->b_plain, plan->b_md, ctx.input(1).data<float>());
-  memory out_user(plan->out_plain, dnnl_cpu_engine(), mutable_floats(dx));
+  memory dy = dnnl_in_layout(stream, plan->a_plain, plan->a_md, ctx.input(0).bytes());
+  memory w = dnnl_in_layout(stream, plan->b_plain, plan->b_md, ctx.input(1).bytes());
+  memory out_user(plan->out_plain, dnnl_cpu_engine(), mutable_bytes(dx));
   memory out = plan->out_md == plan->out_plain ? out_user : memory(plan->out_md, dnnl_cpu_engine());
   plan->prim.execute(stream, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, out},
                               {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, dnnl_cpu_engine())}});
@@ -122,11 +122,11 @@ void conv_grad_weight_fast(OpContext& ctx) {
   const bool with_bias = ctx.output_wanted(1);
   if (!plan) {
     DnnlConvDims d = dnnl_conv_dims(s.x, s.w, group_of(ctx), s.geometry);
-    auto f32 = memory::data_type::f32;
+    const auto dt = data_type_of(ctx);  // float32 or bfloat16
     auto any = memory::format_tag::any;
-    auto hint = dnnl_conv_forward_hint(d, with_bias);
-    memory::desc src(d.src, f32, any), dw(d.weights, f32, any), dst(d.dst, f32, any);
-    memory::desc db(d.bias, f32, memory::format_tag::a);
+    auto hint = dnnl_conv_forward_hint(d, with_bias, dt);
+    memory::desc src(d.src, dt, any), dw(d.weights, dt, any), dst(d.dst, dt, any);
+    memory::desc db(d.bias, dt, memory::format_tag::a);
     auto desc = with_bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src, dw, db, dst,
                                                                      d.strides, d.dilates, d.pad_l, d.pad_r)
                           : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src, dw, dst,
@@ -134,30 +134,30 @@ void conv_grad_weight_fast(OpContext& ctx) {
     dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad(), dnnl_cpu_engine(), hint);
     plan = std::make_shared<GradPlan>();
     plan->prim = dnnl::convolution_backward_weights(pd);
-    plan->a_plain = memory::desc(d.src, f32, dnnl_plain_tag(rank));
+    plan->a_plain = memory::desc(d.src, dt, dnnl_plain_tag(rank));
     plan->a_md = pd.src_desc();
-    plan->b_plain = memory::desc(d.dst, f32, dnnl_plain_tag(rank));
+    plan->b_plain = memory::desc(d.dst, dt, dnnl_plain_tag(rank));
     plan->b_md = pd.diff_dst_desc();
-    plan->out_plain = memory::desc(d.weights, f32, dnnl_plain_weight_tag(rank, d.grouped));
+    plan->out_plain = memory::desc(d.weights, dt, dnnl_plain_weight_tag(rank, d.grouped));
     plan->out_md = pd.diff_weights_desc();
     plan->scratch_md = pd.scratchpad_desc();
     plan->with_bias = with_bias;
     if (with_bias) plan->bias_md = pd.diff_bias_desc();
     remember(key, plan);
   }
-  ir::Tensor& dw = ctx.allocate_output(0, ir::DataType::float32, s.w);
+  ir::Tensor& dw = ctx.allocate_output(0, ctx.input(1).dtype, s.w);
   dnnl::stream stream(dnnl_cpu_engine());
-  memory x = as_layout(stream, plan->a_plain, plan->a_md, ctx.input(0).data<float>());
-  memory dy = as_layout(stream, plan->b_plain, plan->b_md, ctx.input(1).data<float>());
-  memory out_user(plan->out_plain, dnnl_cpu_engine(), mutable_floats(dw));
+  memory x = dnnl_in_layout(stream, plan->a_plain, plan->a_md, ctx.input(0).bytes());
+  memory dy = dnnl_in_layout(stream, plan->b_plain, plan->b_md, ctx.input(1).bytes());
+  memory out_user(plan->out_plain, dnnl_cpu_engine(), mutable_bytes(dw));
   memory out = plan->out_md == plan->out_plain ? out_user : memory(plan->out_md, dnnl_cpu_engine());
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, out},
                                           {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, dnnl_cpu_engine())}};
   if (plan->with_bias) {
-    ir::Tensor& db = ctx.allocate_output(1, ir::DataType::float32, {s.w[0]});
-    memory::desc plain({s.w[0]}, memory::data_type::f32, memory::format_tag::a);
+    ir::Tensor& db = ctx.allocate_output(1, ctx.input(1).dtype, {s.w[0]});
+    memory::desc plain({s.w[0]}, data_type_of(ctx), memory::format_tag::a);
     if (plan->bias_md != plain) fail(ctx, "oneDNN chose a non-plain bias gradient layout");
-    args[DNNL_ARG_DIFF_BIAS] = memory(plain, dnnl_cpu_engine(), mutable_floats(db));
+    args[DNNL_ARG_DIFF_BIAS] = memory(plain, dnnl_cpu_engine(), mutable_bytes(db));
   }
   plan->prim.execute(stream, args);
   if (plan->out_md != plan->out_plain) dnnl::reorder(out, out_user).execute(stream, out, out_user);
@@ -165,7 +165,8 @@ void conv_grad_weight_fast(OpContext& ctx) {
 }
 
 bool grad_fast_supports(const ir::Node&, std::span<const ir::DataType> types) {
-  return types.size() >= 2 && types[0] == ir::DataType::float32 && types[1] == ir::DataType::float32;
+  if (types.size() < 2 || types[0] != types[1]) return false;
+  return types[0] == ir::DataType::float32 || (types[0] == ir::DataType::bfloat16 && cpu_has_bf16_units());
 }
 
 }  // namespace

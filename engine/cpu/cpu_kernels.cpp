@@ -19,9 +19,11 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::ordering, add_ordering_kernels},
     FamilyKernels{F::activations, add_activations_kernels},
     FamilyKernels{F::matmul, add_matmul_kernels},
+    FamilyKernels{F::matmul, add_matmul_dnnl_bf16_kernels},  // bfloat16 only, where the CPU has bf16 units
     FamilyKernels{F::conv, add_conv_kernels},
     FamilyKernels{F::pool, add_pool_fast_kernels},  // before pool_dnnl: oneDNN's MaxPool is slow on NCHW
     FamilyKernels{F::conv, add_conv_dnnl_kernels},
+    FamilyKernels{F::conv, add_conv_dnnl_bf16_kernels},  // bfloat16 only, where the CPU has bf16 units
     FamilyKernels{F::pool, add_pool_dnnl_kernels},
     FamilyKernels{F::conv, add_conv_grad_kernels},
     FamilyKernels{F::conv, add_conv_grad_dnnl_kernels},

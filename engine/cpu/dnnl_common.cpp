@@ -99,11 +99,18 @@ memory::desc dnnl_deconv_weights_plain(const DnnlConvDims& d) {
   return memory::desc(d.weights, memory::data_type::f32, strides);
 }
 
-dnnl::convolution_forward::primitive_desc dnnl_conv_forward_hint(const DnnlConvDims& d, bool with_bias) {
-  auto f32 = memory::data_type::f32;
+memory dnnl_in_layout(dnnl::stream& stream, const memory::desc& plain, const memory::desc& wanted, const void* bytes) {
+  memory user(plain, dnnl_cpu_engine(), const_cast<void*>(bytes));
+  if (wanted == plain) return user;
+  memory reordered(wanted, dnnl_cpu_engine());
+  dnnl::reorder(user, reordered).execute(stream, user, reordered);
+  return reordered;
+}
+
+dnnl::convolution_forward::primitive_desc dnnl_conv_forward_hint(const DnnlConvDims& d, bool with_bias, memory::data_type type) {
   auto any = memory::format_tag::any;
-  memory::desc src(d.src, f32, any), weights(d.weights, f32, any), dst(d.dst, f32, any);
-  memory::desc bias(d.bias, f32, memory::format_tag::a);
+  memory::desc src(d.src, type, any), weights(d.weights, type, any), dst(d.dst, type, any);
+  memory::desc bias(d.bias, type, memory::format_tag::a);
   auto desc = with_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                                           src, weights, bias, dst, d.strides, d.dilates, d.pad_l, d.pad_r)
                         : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,

@@ -1,4 +1,4 @@
-// What the oneDNN kernels (conv_dnnl.cpp, conv_grad_dnnl.cpp) share: the CPU engine, plain
+// What the oneDNN kernels (conv_dnnl, conv_dnnl_bf16, conv_grad_dnnl) share: the CPU engine, plain
 // memory layouts, a node's attributes as a cache key, and a Conv's geometry in oneDNN's terms.
 //
 // Cache keys never use node addresses (a later session may put another node there); they use
@@ -25,6 +25,11 @@ dnnl::memory::format_tag dnnl_plain_tag(size_t rank);
 // oiw / oihw / oidhw, or goiw / goihw / goidhw for grouped weights.
 dnnl::memory::format_tag dnnl_plain_weight_tag(size_t rank, bool grouped);
 
+// Memory over the caller's `bytes` in the `plain` layout, or (when the primitive wants another
+// layout) a new memory in `wanted` with those bytes reordered into it on `stream`.
+dnnl::memory dnnl_in_layout(dnnl::stream& stream, const dnnl::memory::desc& plain, const dnnl::memory::desc& wanted,
+                            const void* bytes);
+
 // The fused activation as oneDNN eltwise post-ops (HardSigmoid as linear + clip; none appends nothing).
 void dnnl_append_activation(dnnl::post_ops& post, const ops::FusedActivation& fused);
 
@@ -48,8 +53,10 @@ DnnlConvDims dnnl_deconv_dims(const std::vector<int64_t>& x, const std::vector<i
 // ONNX's ConvTranspose weight bytes [C, M/group, k...] in the dims of dnnl_deconv_dims.
 dnnl::memory::desc dnnl_deconv_weights_plain(const DnnlConvDims& d);
 
-// A forward_training convolution primitive descriptor over `any` layouts: the hint the backward
-// primitives need, and the forward's layout choices.
-dnnl::convolution_forward::primitive_desc dnnl_conv_forward_hint(const DnnlConvDims& d, bool with_bias);
+// A forward_training convolution primitive descriptor over `any` layouts of `type` (float32 or
+// bfloat16; a bias in the same type): the hint the backward primitives need, and the forward's
+// layout choices.
+dnnl::convolution_forward::primitive_desc dnnl_conv_forward_hint(const DnnlConvDims& d, bool with_bias,
+                                                                 dnnl::memory::data_type type = dnnl::memory::data_type::f32);
 
 }  // namespace mhub::engine::cpu

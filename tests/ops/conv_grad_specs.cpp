@@ -39,6 +39,22 @@ std::vector<OpSpec> conv_grad_specs() {
                        .outputs = 2, .opset = 17, .domain = internal, .rtol = 1e-4, .atol = 1e-4, .nonfinite = policy, .threads = threads});
     }
   }
+  // bfloat16 (the backward of a --precision bf16 graph): float32 accumulation, each gradient
+  // rounded once to bfloat16 by both kernels (an ulp apart at most, 2^-8 relative).
+  auto bf16_uniform = [&](const std::vector<int64_t>& dims) { return bf16(dims, rng.values(ir::element_count(dims), -1, 1)); };
+  for (const ConvCase& c : conv_grad_cases()) {
+    const std::string what = std::to_string(c.x.size() - 2) + "-D group " + std::to_string(c.group) + ", bfloat16";
+    auto input_attrs = c.attributes();
+    input_attrs.push_back(ints_attr("input_shape", c.x));
+    specs.push_back({.name = "ConvGradInput " + what, .op = "ConvGradInput", .attributes = input_attrs,
+                     .inputs = {{bf16_uniform(c.y)}, {bf16_uniform(c.w)}}, .opset = 17, .domain = internal, .rtol = 1e-2, .atol = 1e-3,
+                     .backends = cpu_fast, .threads = 2});
+    auto weight_attrs = c.attributes();
+    weight_attrs.push_back(ints_attr("weight_shape", c.w));
+    specs.push_back({.name = "ConvGradWeight " + what, .op = "ConvGradWeight", .attributes = weight_attrs,
+                     .inputs = {{bf16_uniform(c.x)}, {bf16_uniform(c.y)}}, .outputs = 2, .opset = 17, .domain = internal, .rtol = 1e-2,
+                     .atol = 1e-3, .backends = cpu_fast, .threads = 2});
+  }
   // A dY that does not fit the geometry.
   ConvCase c = conv_grad_cases()[0];
   auto attrs = c.attributes();

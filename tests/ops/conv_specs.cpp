@@ -20,6 +20,28 @@ std::vector<OpSpec> conv_specs() {
                      .inputs = {{rng.uniform({cs.n, cs.c, cs.h, cs.w})}, init(rng.uniform({cs.m, cs.c / cs.group, cs.k, cs.k})),
                                 init(rng.uniform({cs.m}))},
                      .opset = 17, .rtol = 1e-4, .atol = 1e-5, .threads = 2});
+  // bfloat16 (what --precision bf16 gives Conv): oneDNN's bf16 convolution against the reference
+  // kernel's float32 loops; both round the float32 sum once, so they differ by an ulp at most
+  // (2^-8 relative). Odd sizes, groups, strides, dilations, pads, bias in bfloat16 or float32.
+  auto bf16_uniform = [&](std::vector<int64_t> dims) {
+    const std::vector<float> v = rng.values(ir::element_count(dims), -2, 2);
+    return bf16(std::move(dims), v);
+  };
+  for (Case cs : {Case{1, 3, 7, 9, 5, 3, 1, 1, 1, 1}, Case{2, 4, 11, 6, 6, 3, 2, 2, 1, 0}, Case{1, 6, 9, 9, 6, 3, 6, 1, 2, 2},
+                  Case{3, 5, 5, 13, 7, 1, 1, 2, 1, 0}, Case{2, 16, 15, 15, 24, 3, 1, 1, 1, 1}})
+    for (bool f32_bias : {false, true}) {
+      ir::Tensor bias = f32_bias ? rng.uniform({cs.m}) : bf16_uniform({cs.m});
+      specs.push_back({.name = "Conv bfloat16 groups " + std::to_string(cs.group) + " stride " + std::to_string(cs.stride) +
+                               (f32_bias ? " float32 bias" : ""),
+                       .op = "Conv",
+                       .attributes = {int_attr("group", cs.group), ints_attr("strides", {cs.stride, cs.stride}),
+                                      ints_attr("dilations", {cs.dilation, cs.dilation}), ints_attr("pads", {cs.pad, cs.pad, cs.pad, cs.pad})},
+                       .inputs = {{bf16_uniform({cs.n, cs.c, cs.h, cs.w})}, {bf16_uniform({cs.m, cs.c / cs.group, cs.k, cs.k})}, {bias}},
+                       .opset = 17, .rtol = 1e-2, .atol = 1e-3, .backends = cpu_fast, .threads = 2});
+    }
+  specs.push_back({.name = "Conv bfloat16 1-D without bias, fused Relu", .op = "Conv",
+                   .attributes = {ints_attr("pads", {2, 2}), string_attr("mhub_activation", "Relu")},
+                   .inputs = {{bf16_uniform({2, 3, 31})}, {bf16_uniform({4, 3, 5})}}, .rtol = 1e-2, .atol = 1e-3, .backends = cpu_fast});
   const float nan = std::numeric_limits<float>::quiet_NaN();
   specs.push_back({.name = "Conv 1-D known value, NaN propagates", .op = "Conv", .inputs = {{f32({1, 1, 4}, {1, 2, nan, 4})}, init(f32({1, 1, 2}, {1, 10}))},
                    .opset = 17, .rtol = 1e-5, .atol = 1e-5, .expect = {f32({1, 1, 3}, {21, nan, nan})}, .threads = 2});

@@ -57,6 +57,33 @@ std::vector<OpSpec> matmul_specs() {
   for (const auto& [ad, bd] : shapes)
     specs.push_back({.name = "MatMul odd sizes", .op = "MatMul", .inputs = {{rng.uniform(ad, -2, 2)}, {rng.uniform(bd, -2, 2)}},
                      .rtol = 1e-5, .atol = 1e-5});
+  // bfloat16 (what --precision bf16 gives MatMul and Gemm): oneDNN's bf16 matmul against the
+  // reference's float32 GEMM; both round the float32 result once (an ulp apart at most).
+  auto bf16_uniform = [&](std::vector<int64_t> dims) {
+    const std::vector<float> v = rng.values(ir::element_count(dims), -2, 2);
+    return bf16(std::move(dims), v);
+  };
+  for (const auto& [ad, bd] : shapes)
+    specs.push_back({.name = "MatMul bfloat16 odd sizes", .op = "MatMul", .inputs = {{bf16_uniform(ad)}, {bf16_uniform(bd)}},
+                     .rtol = 1e-2, .atol = 1e-3, .backends = cpu_fast});
+  specs.push_back({.name = "MatMul bfloat16 3-D by 2-D, by a vector", .op = "MatMul", .inputs = {{bf16_uniform({7, 3, 5})}, {bf16_uniform({5})}},
+                   .rtol = 1e-2, .atol = 1e-3, .backends = cpu_fast});
+  specs.push_back({.name = "MatMul bfloat16 3-D by 2-D", .op = "MatMul", .inputs = {{bf16_uniform({7, 3, 5})}, {bf16_uniform({5, 9})}},
+                   .rtol = 1e-2, .atol = 1e-3, .backends = cpu_fast});
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      const std::vector<int64_t> ad = ta ? std::vector<int64_t>{37, 21} : std::vector<int64_t>{21, 37};
+      const std::vector<int64_t> bd = tb ? std::vector<int64_t>{11, 37} : std::vector<int64_t>{37, 11};
+      specs.push_back({.name = "Gemm bfloat16 transA " + std::to_string(ta) + " transB " + std::to_string(tb), .op = "Gemm",
+                       .attributes = {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f), float_attr("beta", 2.0f)},
+                       .inputs = {{bf16_uniform(ad)}, {bf16_uniform(bd)}, {bf16_uniform({11})}}, .rtol = 1e-2, .atol = 1e-3,
+                       .backends = cpu_fast});
+    }
+  specs.push_back({.name = "Gemm bfloat16 [M,1] C, fused Relu", .op = "Gemm", .attributes = {string_attr("mhub_activation", "Relu")},
+                   .inputs = {{bf16_uniform({8, 16})}, {bf16_uniform({16, 10})}, {bf16_uniform({8, 1})}}, .rtol = 1e-2, .atol = 1e-3,
+                   .backends = cpu_fast});
+  specs.push_back({.name = "MatMul bfloat16 with an empty K", .op = "MatMul", .inputs = {{bf16_uniform({3, 0})}, {bf16_uniform({0, 4})}},
+                   .backends = cpu_fast});
   specs.push_back({.name = "MatMul large batched", .op = "MatMul", .inputs = {{rng.uniform({5, 257, 129}, -2, 2)}, {rng.uniform({5, 129, 255}, -2, 2)}},
                    .rtol = 1e-4, .atol = 1e-4, .backends = cuda_device});
   specs.push_back({.name = "MatMul with an empty K", .op = "MatMul", .inputs = {{rng.uniform({3, 0})}, {rng.uniform({0, 4})}}});

@@ -95,6 +95,7 @@ inline ir::Tensor boolean(std::vector<int64_t> dims, const std::vector<uint8_t>&
   return tensor_of(ir::DataType::boolean, std::move(dims), values);
 }
 ir::Tensor f16(std::vector<int64_t> dims, const std::vector<float>& values);  // rounded to float16
+ir::Tensor bf16(std::vector<int64_t> dims, const std::vector<float>& values);  // rounded to bfloat16
 ir::Tensor strings(std::vector<int64_t> dims, std::vector<std::string> values);
 inline ir::Tensor absent() { return ir::Tensor{}; }
 // A tensor of `dtype` and `dims` whose value is never compared (only dtype and dims are).

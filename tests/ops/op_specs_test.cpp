@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "engine/cpu/bf16_support.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "tests/ops/spec_runner.h"
 
@@ -53,6 +54,24 @@ TEST_SUITE("ops") {
     std::vector<std::string> failures;
     run_reference({.name = "wrong expectation", .op = "Neg", .inputs = {{f32({1}, {1})}}, .expect = {f32({1}, {1})}}, failures);
     CHECK(failures.size() == 1);
+  }
+
+  TEST_CASE("op specs: bfloat16 Conv, MatMul, Gemm and the Conv gradients take oneDNN where the CPU has bf16 units") {
+    // The bfloat16 specs compare the fast kernel with the reference only if the fast one is picked.
+    const bool units = engine::cpu::cpu_has_bf16_units();
+    const std::string expected = units ? "yes (fast kernels expected)" : "no (reference kernels expected)";
+    MESSAGE("bfloat16 units on this CPU: " << expected);
+    const ir::DataType b = ir::DataType::bfloat16;
+    const std::vector<std::pair<ir::OpKind, std::vector<ir::DataType>>> rows = {
+        {ir::OpKind::Conv, {b, b, b}}, {ir::OpKind::Conv, {b, b, ir::DataType::float32}}, {ir::OpKind::MatMul, {b, b}},
+        {ir::OpKind::Gemm, {b, b, b}}, {ir::OpKind::ConvGradInput, {b, b}}, {ir::OpKind::ConvGradWeight, {b, b}}};
+    for (const auto& [op, types] : rows) {
+      ir::Node node;
+      node.op = op;
+      const engine::KernelDef* kernel = engine::find_kernel(engine::cpu::cpu_kernel_table(), node, types);
+      REQUIRE(kernel != nullptr);
+      CHECK_MESSAGE((kernel->kind == engine::KernelKind::fast) == units, static_cast<int>(op));
+    }
   }
 
   TEST_CASE("op specs: coverage per backend against the floor") {

@@ -29,6 +29,12 @@ ir::Tensor f16(std::vector<int64_t> dims, const std::vector<float>& values) {
   return tensor_of(ir::DataType::float16, std::move(dims), half);
 }
 
+ir::Tensor bf16(std::vector<int64_t> dims, const std::vector<float>& values) {
+  std::vector<uint16_t> bits;
+  for (float v : values) bits.push_back(engine::float_to_bfloat16(v));
+  return tensor_of(ir::DataType::bfloat16, std::move(dims), bits);
+}
+
 ir::Tensor strings(std::vector<int64_t> dims, std::vector<std::string> values) {
   ir::Tensor t = ir::Tensor::zeros(ir::DataType::string, std::move(dims));
   t.strings = std::move(values);

@@ -18,6 +18,7 @@
 #include "engine/ops/fused_activation.h"
 #include "engine/train/model_prep.h"
 #include "engine/train/trainer.h"
+#include "engine/devices.h"
 #include "onnx_io/model_io.h"
 
 namespace mhub::cli {
@@ -192,7 +193,7 @@ void add_bench(CLI::App& app) {
     session_options.threads = options->threads;
     session_options.verbose = options->verbose;
     session_options.preferred_backend = chosen_backend(options->device);
-    engine::Session session(model, session_options);
+    engine::Session session(model, engine::host_backend(), session_options);
     std::mt19937 rng(12345);
     std::vector<std::pair<std::string, engine::Value>> feeds;
     for (const engine::PortInfo& port : session.inputs()) {

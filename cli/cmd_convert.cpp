@@ -13,6 +13,7 @@
 #include "cli/format.h"
 #include "common/error.h"
 #include "engine/core/session.h"
+#include "engine/devices.h"
 #include "hub/progress.h"
 #include "hub/pull.h"
 #include "onnx_io/fp16.h"
@@ -134,7 +135,7 @@ std::vector<ir::Tensor> sample_inputs(const ir::Model& model) {
 // Runs a model once on the CPU engine: how `--dtype` measures the converted model against the
 // float32 one. Both sessions are built fresh; the models are small next to a conversion's I/O.
 std::vector<ir::Tensor> run_with_engine(const ir::Model& model, const std::vector<ir::Tensor>& inputs) {
-  engine::Session session(model);
+  engine::Session session(model, engine::host_backend());
   std::vector<std::pair<std::string, engine::Value>> feeds;
   const auto& ports = session.inputs();
   for (size_t i = 0; i < inputs.size() && i < ports.size(); ++i) feeds.emplace_back(ports[i].name, engine::Value::of(inputs[i]));

@@ -18,6 +18,7 @@
 #include "engine/core/session.h"
 #include "onnx_io/model_io.h"
 #include "engine/ir/npy.h"
+#include "engine/devices.h"
 #include "onnx_io/tensor_proto.h"
 #include "runner/values.h"
 
@@ -140,7 +141,7 @@ void add_run(CLI::App& app) {
     session_options.threads = options->threads;
     session_options.verbose = options->verbose;
     session_options.preferred_backend = chosen_backend(options->device);
-    engine::Session session(model, session_options);
+    engine::Session session(model, engine::host_backend(), session_options);
     if (options->verbose)
       for (const std::string& line : session.log()) std::cerr << line << "\n";
 

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "common/error.h"
+#include "engine/cpu/cpu_backend.h"
 
 #ifdef MHUB_HAVE_CUDA
 #include "engine/cuda/cuda_backend.h"
@@ -10,6 +11,8 @@
 #endif
 
 namespace mhub::engine {
+
+const Backend& host_backend() { return cpu::cpu_backend(); }
 
 bool cuda_built() {
 #ifdef MHUB_HAVE_CUDA

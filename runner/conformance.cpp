@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "engine/core/session.h"
+#include "engine/devices.h"
 #include "onnx_io/data_value.h"
 #include "onnx_io/model_io.h"
 #include "runner/compare.h"
@@ -112,7 +113,7 @@ CaseResult run_spec(const CaseSpec& spec, const ConformanceOptions& options) {
       result.reason = "training op (ai.onnx.preview.training)";
       return result;
     }
-    std::vector<std::string> missing = engine::unsupported_ops(model);
+    std::vector<std::string> missing = engine::unsupported_ops(model, engine::host_backend());
     if (!missing.empty()) {
       result.reason = "unsupported op";
       for (const std::string& op : missing) result.reason += " " + op;
@@ -123,7 +124,7 @@ CaseResult run_spec(const CaseSpec& spec, const ConformanceOptions& options) {
     session_options.threads = options.threads;
     session_options.allow_fast = options.allow_fast;
     session_options.preferred_backend = options.backend;
-    engine::Session session(model, session_options);
+    engine::Session session(model, engine::host_backend(), session_options);
     auto fed = fed_inputs(model);
     const auto& outputs = model.graph.outputs;
     std::string failure;

@@ -14,6 +14,7 @@
 #include "engine/cuda/cuda_kernels.h"
 #include "onnx_io/model_io.h"
 #include "engine/ir/npy.h"
+#include "engine/devices.h"
 #include "tests/ops/spec_runner.h"
 
 using namespace mhub;
@@ -59,11 +60,11 @@ TEST_CASE("the bundled fashion-cnn runs on the GPU with the CPU's predictions") 
   const std::string root = source_dir() + "/models/fashion-cnn/";
   const ir::Model model = onnx_io::load_model(root + "model.onnx");
   const ir::Tensor images = ir::read_npy(root + "sample_input.npy");
-  engine::Session cpu_session(model);
+  engine::Session cpu_session(model, engine::host_backend());
   engine::SessionOptions options;
   options.preferred_backend = &engine::cuda::cuda_backend(0);
   options.verbose = true;
-  engine::Session gpu_session(model, options);
+  engine::Session gpu_session(model, engine::host_backend(), options);
   size_t on_gpu = 0;
   for (const std::string& line : gpu_session.log()) on_gpu += line.rfind("cuda:0", 0) == 0;
   MESSAGE("fashion-cnn: " << on_gpu << " nodes on cuda:0");

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/core/session.h"
+#include "engine/devices.h"
 #include "tests/test_device.h"
 
 using namespace mhub;
@@ -63,20 +64,30 @@ std::vector<float> dev_floats(const engine::Value& value) {
 
 TEST_SUITE("engine_core") {
 
+TEST_CASE("a session's host backend must keep its tensors in host memory") {
+  // The core knows no backend by name: the caller hands it the host backend, and one whose
+  // tensors live elsewhere (here the test device) is refused before anything is placed.
+  TestDevice device;
+  CHECK_THROWS_WITH_AS(engine::Session(mixed_model(), device), doctest::Contains("must keep its tensors in host memory"),
+                       Error);
+  engine::Session session(mixed_model(), engine::host_backend());
+  CHECK(session.outputs().size() == 2);
+}
+
 TEST_CASE("a device session places nodes, moves values only where needed and matches the CPU") {
   std::vector<float> x = {-1.0f, 2.0f, -3.0f, 4.0f, 0.5f, -0.5f};
   auto feed = [&] {
     return std::vector<std::pair<std::string, engine::Value>>{
         {"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3}, x.data(), 24))}};
   };
-  engine::Session cpu_session(mixed_model());
+  engine::Session cpu_session(mixed_model(), engine::host_backend());
   auto expected = cpu_session.run(feed());
 
   TestDevice device;
   engine::SessionOptions options;
   options.preferred_backend = &device;
   options.verbose = true;
-  engine::Session session(mixed_model(), options);
+  engine::Session session(mixed_model(), engine::host_backend(), options);
   std::string placement;
   for (const std::string& line : session.log()) placement += line + "\n";
   CHECK(placement.find("test  Relu") != std::string::npos);
@@ -118,7 +129,7 @@ TEST_CASE("a node the device has the op for but not the input types runs on the 
   TestDevice device;
   engine::SessionOptions options;
   options.preferred_backend = &device;
-  engine::Session session(model, options);
+  engine::Session session(model, engine::host_backend(), options);
   std::vector<int64_t> x = {1, -2, 3};
   auto out = session.run({{"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::int64, {3}, x.data(), 24))}});
   REQUIRE(out[0].is_tensor());
@@ -145,11 +156,11 @@ TEST_CASE("dims-only ops (the CPU's view kernels) keep device values on the devi
     return std::vector<std::pair<std::string, engine::Value>>{
         {"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3, 2}, x.data(), x.size() * 4))}};
   };
-  engine::Session cpu_session(model);
+  engine::Session cpu_session(model, engine::host_backend());
   TestDevice device;
   engine::SessionOptions options;
   options.preferred_backend = &device;
-  engine::Session session(model, options);
+  engine::Session session(model, engine::host_backend(), options);
   auto out = session.run(feed());
   CHECK(out[0].tensor.dims == std::vector<int64_t>{1, 2, 6});
   CHECK(dev_floats(out[0]) == dev_floats(cpu_session.run(feed())[0]));
@@ -158,7 +169,7 @@ TEST_CASE("dims-only ops (the CPU's view kernels) keep device values on the devi
 }
 
 TEST_CASE("without a preferred backend nothing crosses devices") {
-  engine::Session session(mixed_model());
+  engine::Session session(mixed_model(), engine::host_backend());
   std::vector<float> x(6, 1.0f);
   session.run({{"x", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {2, 3}, x.data(), 24))}});
   CHECK(session.stats().copies_to_device == 0);
@@ -218,7 +229,7 @@ std::vector<std::string> labels_of(const engine::Session& session) {
 TEST_CASE("load-time passes rewrite a pattern only into ops the placing backend runs") {
   engine::SessionOptions cpu_only;
   cpu_only.verbose = true;
-  engine::Session on_cpu(attention_model(), cpu_only);
+  engine::Session on_cpu(attention_model(), engine::host_backend(), cpu_only);
   const auto cpu_steps = labels_of(on_cpu);
   REQUIRE(cpu_steps.size() == 1);  // the CPU runs FusedAttention: one fused node
   CHECK(cpu_steps[0].find("FusedAttention") != std::string::npos);
@@ -227,7 +238,7 @@ TEST_CASE("load-time passes rewrite a pattern only into ops the placing backend 
   engine::SessionOptions on_device_options;
   on_device_options.verbose = true;
   on_device_options.preferred_backend = &device;
-  engine::Session on_device(attention_model(), on_device_options);
+  engine::Session on_device(attention_model(), engine::host_backend(), on_device_options);
   const auto device_steps = labels_of(on_device);
   REQUIRE(device_steps.size() == 3);  // left unfused: the device has no FusedAttention
   for (const std::string& step : device_steps) CHECK(step.rfind("test-matmul  ", 0) == 0);

@@ -12,6 +12,7 @@
 #include "engine/core/session.h"
 #include "onnx_io/data_value.h"
 #include "engine/ir/npy.h"
+#include "engine/devices.h"
 #include "onnx_io/onnx_schema.pb.h"
 #include "runner/compare.h"
 #include "test_support.h"
@@ -66,7 +67,7 @@ ir::Model relu_chain(int64_t length) {
 
 TEST_SUITE("engine_core") {
   TEST_CASE("a session runs nodes in order and returns outputs by position") {
-    engine::Session session(relu_chain(5));
+    engine::Session session(relu_chain(5), engine::host_backend());
     float nan = std::numeric_limits<float>::quiet_NaN();
     auto outputs = session.run({{"x", engine::Value::of(floats({-1, 2, nan, -0.5f, 3}))}});
     REQUIRE(outputs.size() == 1);
@@ -84,7 +85,7 @@ TEST_SUITE("engine_core") {
     // y, then a (an intermediate value the next node reads too), then x (fed, no node makes it)
     model.graph.outputs.push_back(port("a", ir::DataType::float32, {3}));
     model.graph.outputs.push_back(port("x", ir::DataType::float32, {3}));
-    engine::Session session(model);
+    engine::Session session(model, engine::host_backend());
     std::vector<size_t> order;
     std::vector<const void*> bytes(3, nullptr);
     engine::RunHooks hooks;
@@ -105,7 +106,7 @@ TEST_SUITE("engine_core") {
   }
 
   TEST_CASE("steady-state runs allocate no new buffers") {
-    engine::Session session(relu_chain(1000));
+    engine::Session session(relu_chain(1000), engine::host_backend());
     std::vector<float> data(1000, 1.5f);
     ir::Tensor x = ir::Tensor::from_bytes(ir::DataType::float32, {1000}, data.data(), 4000);
     session.run({{"x", engine::Value::of(x)}});
@@ -122,7 +123,7 @@ TEST_SUITE("engine_core") {
     model.graph.nodes[0] = node_of("Frobnicate", {"x"}, {"a"}, "com.example");
     model.graph.nodes[2] = node_of("Wibble", {"b"}, {"y"}, "com.example");
     try {
-      engine::Session session(model);
+      engine::Session session(model, engine::host_backend());
       FAIL("expected an error");
     } catch (const Error& error) {
       CHECK(error.category() == ErrorCategory::unsupported);
@@ -131,7 +132,7 @@ TEST_SUITE("engine_core") {
       CHECK(text.find("Wibble") != std::string::npos);
       CHECK(text.find("com.example") != std::string::npos);
     }
-    auto ops = engine::unsupported_ops(model);
+    auto ops = engine::unsupported_ops(model, engine::host_backend());
     CHECK(ops.size() == 2);
   }
 
@@ -148,14 +149,14 @@ TEST_SUITE("engine_core") {
     model.functions.push_back(fn);
     model.opset_imports.push_back({"local", 1, 0});
     model.graph.nodes = {node_of("Relu", {"x"}, {"a"}), node_of("DoubleRelu", {"a"}, {"y"}, "local")};
-    engine::Session session(model);
+    engine::Session session(model, engine::host_backend());
     auto outputs = session.run({{"x", engine::Value::of(floats({-2, 4, 1}))}});
     CHECK(to_floats(outputs[0].tensor) == std::vector<float>{0, 4, 1});
-    CHECK(engine::unsupported_ops(model).empty());
+    CHECK(engine::unsupported_ops(model, engine::host_backend()).empty());
   }
 
   TEST_CASE("inputs are checked by name, type and shape") {
-    engine::Session session(relu_chain(3));
+    engine::Session session(relu_chain(3), engine::host_backend());
     auto category_of = [&](std::vector<std::pair<std::string, engine::Value>> inputs) {
       try {
         session.run(inputs);
@@ -179,7 +180,7 @@ TEST_SUITE("engine_core") {
     model.graph.outputs.push_back(port("w_relu", ir::DataType::float32, {3}));
     engine::SessionOptions options;
     options.verbose = true;
-    engine::Session session(model, options);
+    engine::Session session(model, engine::host_backend(), options);
     CHECK(session.stats().nodes == 3);  // the Relu on "w" ran at load
     auto outputs = session.run({{"x", engine::Value::of(floats({1, 1, 1}))}});
     CHECK(to_floats(outputs[1].tensor) == std::vector<float>{0, 5, 2});
@@ -292,8 +293,8 @@ TEST_SUITE("engine_core") {
   TEST_CASE("the pool drops buffers the last run did not use; verbose sessions time nodes") {
     engine::SessionOptions options;
     options.verbose = true;
-    engine::Session session(relu_chain(1));
-    engine::Session timed(relu_chain(4096), options);
+    engine::Session session(relu_chain(1), engine::host_backend());
+    engine::Session timed(relu_chain(4096), engine::host_backend(), options);
     std::vector<float> big(4096, 1.0f);
     ir::Tensor x = ir::Tensor::from_bytes(ir::DataType::float32, {4096}, big.data(), big.size() * 4);
     timed.run({{"x", engine::Value::of(x)}});
@@ -308,7 +309,7 @@ TEST_SUITE("engine_core") {
     ir::Model model = relu_chain(4);
     model.graph.inputs[0].type->shape->dims[0] = ir::Dim::symbol("n");
     model.graph.outputs[0].type->shape->dims[0] = ir::Dim::symbol("n");
-    engine::Session session(model);
+    engine::Session session(model, engine::host_backend());
     auto run_with = [&](int64_t n) {
       std::vector<float> data(static_cast<size_t>(n), 2.0f);
       ir::Tensor x = ir::Tensor::from_bytes(ir::DataType::float32, {n}, data.data(), data.size() * 4);

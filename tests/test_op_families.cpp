@@ -1,7 +1,8 @@
 // The one op -> family map (engine/ir/ops.def, internal_ops.def, op_families.def) kept true:
 // every registration table row names a function defined in a file of its family, every kernel
-// and rule a table registers belongs to the row's family, and docs/ARCHITECTURE.md's op table
-// is the one the map generates.
+// and rule a table registers belongs to the row's family, each CUDA family has its three files,
+// and docs/ARCHITECTURE.md's op table is the one the map generates. Also: the layer table of
+// docs/ARCHITECTURE.md is the one engine/layering.cmake enforces.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -82,6 +83,32 @@ std::string generated_op_table() {
   return table;
 }
 
+// docs/ARCHITECTURE.md's text between `begin` and `end` (markers required).
+std::string doc_section(const std::string& begin, const std::string& end) {
+  const std::string doc = read_source("docs/ARCHITECTURE.md");
+  const size_t a = doc.find(begin), b = doc.find(end);
+  REQUIRE_MESSAGE(a != std::string::npos, "ARCHITECTURE.md lacks " << begin);
+  REQUIRE_MESSAGE(b != std::string::npos, "ARCHITECTURE.md lacks " << end);
+  return doc.substr(a + begin.size(), b - a - begin.size());
+}
+
+// The layer table as engine/layering.cmake defines it: one row per `set(allowed_<folder> "...")`.
+std::string layer_table_from_check() {
+  const std::string text = read_source("engine/layering.cmake");
+  static const std::regex row(R"re(\nset\(allowed_(\w+) "([^"]*)"\))re");
+  std::string table = "| folder | may include from engine/ |\n| --- | --- |\n";
+  int rows = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), row); it != std::sregex_iterator(); ++it, ++rows) {
+    std::string allowed = (*it)[2].str(), cell;
+    allowed = std::regex_replace(allowed, std::regex(R"(\\\\)"), "");  // "devices\\.h" -> "devices.h"
+    std::stringstream parts(allowed);
+    for (std::string part; std::getline(parts, part, '|');) cell += (cell.empty() ? "`" : ", `") + part + "`";
+    table += "| `" + (*it)[1].str() + "` | " + cell + " |\n";
+  }
+  CHECK(rows >= 5);
+  return table + "| any other (`train`, ...) | anything but `cpu` and `cuda` |\n";
+}
+
 }  // namespace
 
 TEST_SUITE("engine_core") {
@@ -152,14 +179,28 @@ TEST_CASE("each registration table row names a function defined in a file of its
 }
 
 TEST_CASE("docs/ARCHITECTURE.md's op -> family table is the generated one") {
-  const std::string doc = read_source("docs/ARCHITECTURE.md");
-  const std::string begin = "<!-- op-families:begin (generated: tests/test_op_families.cpp) -->\n";
-  const std::string end = "<!-- op-families:end -->";
-  const size_t a = doc.find(begin), b = doc.find(end);
-  REQUIRE_MESSAGE(a != std::string::npos, "ARCHITECTURE.md lacks the op table markers");
-  REQUIRE(b != std::string::npos);
-  const std::string table = doc.substr(a + begin.size(), b - a - begin.size());
+  const std::string table = doc_section("<!-- op-families:begin (generated: tests/test_op_families.cpp) -->\n",
+                                        "<!-- op-families:end -->");
   CHECK_MESSAGE(table == generated_op_table(), "replace the table in docs/ARCHITECTURE.md with:\n" << generated_op_table());
+}
+
+TEST_CASE("each CUDA kernel table row's family has its host, device and launcher files") {
+  // engine/cuda/<family>_ops.cpp registers and launches, <family>.cu holds the device code and
+  // <family>.cuh the launchers the host side calls (the shape family is engine/core's views).
+  const auto rows = table_rows("engine/cuda/cuda_kernels.cpp");
+  CHECK(rows.size() >= 10);
+  for (const auto& row : rows) {
+    const std::string& family = row.first;  // a plain local: clang 14 cannot capture a structured binding
+    if (family == "shape") continue;
+    for (const std::string& file : {family + "_ops.cpp", family + ".cu", family + ".cuh"})
+      CHECK_MESSAGE(std::filesystem::exists(std::string(MHUB_SOURCE_DIR) + "/engine/cuda/" + file), "engine/cuda/" << file);
+  }
+}
+
+TEST_CASE("docs/ARCHITECTURE.md's layer table is the one engine/layering.cmake enforces") {
+  const std::string table = doc_section("<!-- layers:begin (checked: tests/test_op_families.cpp against engine/layering.cmake) -->\n",
+                                        "<!-- layers:end -->");
+  CHECK_MESSAGE(table == layer_table_from_check(), "replace the table in docs/ARCHITECTURE.md with:\n" << layer_table_from_check());
 }
 
 }  // TEST_SUITE

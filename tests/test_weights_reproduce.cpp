@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "engine/core/session.h"
+#include "engine/devices.h"
 #include "onnx_io/model_io.h"
 #include "onnx_io/weights_file.h"
 #include "onnx_io/weights_into_graph.h"
@@ -36,7 +37,7 @@ double run_architecture_with(const std::string& weights_file) {
   auto weights = onnx_io::read_weights_file(format_fixture(weights_file), {});
   auto report = onnx_io::load_weights_into_graph(model, weights.weights, {});
   REQUIRE(report.complete());
-  engine::Session session(model);
+  engine::Session session(model, engine::host_backend());
   REQUIRE(session.inputs().size() == 1);
   auto input = runner::read_value_file(format_fixture("transformer_input.npy").string(), session.inputs()[0].type);
   auto outputs = session.run({{session.inputs()[0].name, input}});
@@ -62,7 +63,7 @@ TEST_CASE("transformer: .safetensors weights in the architecture reproduce PyTor
 
 TEST_CASE("the architecture's own random weights do not reproduce PyTorch's output (control)") {
   ir::Model model = onnx_io::load_model(format_fixture("transformer_arch.onnx"));
-  engine::Session session(model);
+  engine::Session session(model, engine::host_backend());
   auto input = runner::read_value_file(format_fixture("transformer_input.npy").string(), session.inputs()[0].type);
   auto outputs = session.run({{session.inputs()[0].name, input}});
   auto expected = runner::read_value_file(format_fixture("transformer_output.npy").string(), session.outputs()[0].type);

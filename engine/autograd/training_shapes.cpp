@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "engine/core/session.h"
+#include "engine/devices.h"
 #include "onnx_io/onnx_tools.h"
 
 namespace mhub::autograd {
@@ -49,7 +50,7 @@ void probe_shapes(const ir::Model& forward, ShapeMap& shapes) {
   if (probe.graph.outputs.empty()) return;
   engine::SessionOptions options;
   options.threads = 1;
-  engine::Session session(probe, options);
+  engine::Session session(probe, engine::host_backend(), options);
   const auto values = session.run(feeds);
   for (size_t i = 0; i < values.size(); ++i)
     if (values[i].kind == engine::Value::Kind::tensor) shapes[probe.graph.outputs[i].name] = values[i].tensor.dims;

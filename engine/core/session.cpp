@@ -13,7 +13,6 @@
 #include "engine/core/inline_functions.h"
 #include "engine/core/op_context.h"
 #include "engine/core/thread_pool.h"
-#include "engine/cpu/cpu_backend.h"
 
 namespace mhub::engine {
 
@@ -91,7 +90,8 @@ struct Step {
   std::vector<bool> constant_inputs;  // per input: an initializer with fixed bytes
   mutable std::vector<ir::DataType> cached_types;
   mutable const KernelDef* cached_kernel = nullptr;
-  // Where cached_kernel runs: `backend`, or the CPU when `backend` has no kernel for the types.
+  // Where cached_kernel runs: `backend`, or the host backend when `backend` has no kernel for
+  // the types.
   mutable const Backend* cached_backend = nullptr;
   mutable double seconds = 0;  // kernel time, collected with SessionOptions::verbose
   mutable uint64_t calls = 0;
@@ -127,9 +127,9 @@ struct Session::Impl {
   SessionOptions options;
   ir::Model model;  // the session's own rewritten copy (tensor bytes shared with the caller's)
   ThreadPool threads;
-  std::vector<const Backend*> backends;  // the preferred one first, the CPU last
+  std::vector<const Backend*> backends;  // the preferred one first, the host backend last
   std::vector<std::unique_ptr<BufferPool>> pools;  // parallel to backends
-  const Backend* cpu = nullptr;
+  const Backend* host = nullptr;  // runs what the preferred backend lacks; host memory
   bool cpu_placement_only = false;  // while folding constants: host values only
   size_t copies_to_device = 0;
   size_t copies_to_host = 0;
@@ -145,7 +145,7 @@ struct Session::Impl {
         mutable_names(opts.mutable_initializers.begin(), opts.mutable_initializers.end()) {}
 
   const Backend* place(const ir::Node& node) const {
-    if (cpu_placement_only) return cpu->has_op(node) ? cpu : nullptr;
+    if (cpu_placement_only) return host->has_op(node) ? host : nullptr;
     for (const Backend* backend : backends)
       if (backend->has_op(node)) return backend;
     return nullptr;
@@ -344,10 +344,10 @@ void Session::Impl::run_step(const Step& step, Frame& frame, ExecutionScope& sco
   if (!step.cached_kernel || step.cached_types != types) {
     step.cached_backend = step.backend;
     step.cached_kernel = step.backend->find_kernel(node, types, options.allow_fast);
-    if (!step.cached_kernel && step.backend != cpu) {
-      // The preferred backend has the op but not for these types: the CPU runs it.
-      step.cached_backend = cpu;
-      step.cached_kernel = cpu->find_kernel(node, types, options.allow_fast);
+    if (!step.cached_kernel && step.backend != host) {
+      // The preferred backend has the op but not for these types: the host backend runs it.
+      step.cached_backend = host;
+      step.cached_kernel = host->find_kernel(node, types, options.allow_fast);
     }
     step.cached_types = types;
     if (!step.cached_kernel)
@@ -462,7 +462,7 @@ void Session::Impl::fold_constants() {
     for (const std::string& input : node.inputs)
       if (!input.empty() && !constant.count(input)) all_constant = false;
     if (!all_constant) continue;
-    if (!cpu->has_op(node)) continue;
+    if (!host->has_op(node)) continue;
     // A one-node plan over the current initializers.
     ir::Graph single;
     single.name = "fold";
@@ -524,13 +524,17 @@ void Session::Impl::check_supported() {
   throw_error(ErrorCategory::unsupported, text);
 }
 
-Session::Session(const ir::Model& model, SessionOptions options)
+Session::Session(const ir::Model& model, const Backend& host, SessionOptions options)
     : impl_(std::make_unique<Impl>(options)) {
   Impl& s = *impl_;
-  s.cpu = &cpu::cpu_backend();
-  if (options.preferred_backend && options.preferred_backend != s.cpu)
+  // Constant folding, control-flow subgraphs and the values handed back all assume host memory.
+  if (!host.device().is_host())
+    throw_error(ErrorCategory::internal, "a session's host backend must keep its tensors in host "
+                                         "memory, but '" + std::string(host.name()) + "' does not");
+  s.host = &host;
+  if (options.preferred_backend && options.preferred_backend != s.host)
     s.backends.push_back(options.preferred_backend);
-  s.backends.push_back(s.cpu);
+  s.backends.push_back(s.host);
   for (const Backend* backend : s.backends) s.pools.push_back(std::make_unique<BufferPool>(backend));
   s.model = model;  // tensors share their storage with the caller's model
   clone_subgraphs(s.model.graph);
@@ -670,13 +674,12 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
   return outputs;
 }
 
-std::vector<std::string> unsupported_ops(const ir::Model& model) {
+std::vector<std::string> unsupported_ops(const ir::Model& model, const Backend& backend) {
   std::vector<std::string> ops;
   std::unordered_set<std::string> seen;
-  const Backend& cpu = cpu::cpu_backend();
   ir::for_each_graph(model.graph, [&](const ir::Graph& graph) {
     for (const ir::Node& node : graph.nodes) {
-      if (cpu.has_op(node)) continue;
+      if (backend.has_op(node)) continue;
       bool is_function = std::any_of(model.functions.begin(), model.functions.end(),
                                      [&](const ir::Function& fn) {
                                        return fn.name == node.op_type && fn.domain == node.domain;

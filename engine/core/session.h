@@ -1,5 +1,7 @@
-// A Session runs one ONNX model on the CPU backend, or on a preferred backend (CUDA) with the
-// CPU taking the nodes that backend lacks.
+// A Session runs one ONNX model on its host backend (the CPU), or on a preferred backend (CUDA)
+// with the host backend taking the nodes that backend lacks. The core knows backends only
+// through the Backend interface: whoever builds a session hands it the host backend
+// (engine/devices.h host_backend(), the CPU).
 //
 // Construction copies the model's graph structure (tensor bytes are shared, never copied:
 // initializers are bound by reference to their storage), inlines calls to model-local functions,
@@ -43,7 +45,7 @@ struct SessionOptions {
   // The backend nodes run on when it has their op (e.g. CUDA, from engine/devices.h); the rest
   // run on the CPU, and values cross between the two only where a node needs them on the other
   // side (constants once per session, everything else once per run and consumer device).
-  // nullptr: everything on the CPU. Must outlive the session.
+  // nullptr: everything on the host backend. Must outlive the session.
   const Backend* preferred_backend = nullptr;
 };
 
@@ -66,10 +68,13 @@ struct PortInfo {
 
 class Session {
  public:
+  // `host`: the backend whose memory is the host's (device() is the default ir::Device), which
+  // runs every node the preferred backend lacks, folds constants at load and holds the values
+  // run() returns: the CPU backend (engine/devices.h host_backend()). Must outlive the session.
   // Throws mhub::Error: unsupported (ops no backend implements: every such node is named, with
   // its op, domain and node name), format (a malformed graph: cycles, functions that do not
-  // match their calls).
-  Session(const ir::Model& model, SessionOptions options = {});
+  // match their calls), internal (`host` is not in host memory).
+  Session(const ir::Model& model, const Backend& host, SessionOptions options = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -119,8 +124,8 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
-// Names of ops a model uses that no kernel implements (empty: all supported). Used by
+// Names of ops a model uses that `backend` has no kernel for (empty: all supported). Used by
 // `mhub conformance` to report "unsupported op X" without building a session.
-std::vector<std::string> unsupported_ops(const ir::Model& model);
+std::vector<std::string> unsupported_ops(const ir::Model& model, const Backend& backend);
 
 }  // namespace mhub::engine

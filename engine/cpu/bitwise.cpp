@@ -8,8 +8,9 @@
 
 #include "common/error.h"
 #include "engine/cpu/cpu_kernels.h"
-#include "engine/cpu/misc_broadcast.h"
 #include "engine/cpu/scalar_access.h"
+#include "engine/cpu/tensor_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -32,12 +33,13 @@ void binary_int(OpContext& ctx, Op op) {
   const ir::Tensor& b = ctx.input(1);
   if (a.dtype != b.dtype)
     throw_error(ErrorCategory::format, ctx.describe() + ": both inputs must have one element type");
-  auto dims = broadcast_shape(a.dims, b.dims, ctx.describe());
+  auto dims = ops::broadcast_shapes(ctx.node(), {a.dims, b.dims});
   ir::Tensor& y = ctx.allocate_output(0, a.dtype, dims);
-  BroadcastMap map_a(a.dims, dims), map_b(b.dims, dims);
+  const std::vector<size_t> map_a = broadcast_offsets(a.dims, dims);
+  const std::vector<size_t> map_b = broadcast_offsets(b.dims, dims);
   uint64_t n = y.numel();
   for (uint64_t i = 0; i < n; ++i)
-    store_int64(y, i, op(load_int64(a, map_a(i)), load_int64(b, map_b(i))));
+    store_int64(y, i, op(load_int64(a, map_a[i]), load_int64(b, map_b[i])));
 }
 
 void bitwise_and(OpContext& ctx) { binary_int(ctx, [](int64_t x, int64_t y) { return x & y; }); }
@@ -73,18 +75,19 @@ void mod(OpContext& ctx) {
     throw_error(ErrorCategory::format, ctx.describe() + ": both inputs must have one element type");
   if (!is_integer(a.dtype) && !use_fmod)
     throw_error(ErrorCategory::format, ctx.describe() + ": floating-point Mod needs fmod=1");
-  auto dims = broadcast_shape(a.dims, b.dims, ctx.describe());
+  auto dims = ops::broadcast_shapes(ctx.node(), {a.dims, b.dims});
   ir::Tensor& y = ctx.allocate_output(0, a.dtype, dims);
-  BroadcastMap map_a(a.dims, dims), map_b(b.dims, dims);
+  const std::vector<size_t> map_a = broadcast_offsets(a.dims, dims);
+  const std::vector<size_t> map_b = broadcast_offsets(b.dims, dims);
   uint64_t n = y.numel();
   if (!is_integer(a.dtype)) {
     for (uint64_t i = 0; i < n; ++i)
-      store_from_double(y, i, std::fmod(load_as_double(a, map_a(i)), load_as_double(b, map_b(i))));
+      store_from_double(y, i, std::fmod(load_as_double(a, map_a[i]), load_as_double(b, map_b[i])));
     return;
   }
   bool unsigned_type = is_unsigned(a.dtype);
   for (uint64_t i = 0; i < n; ++i) {
-    int64_t x = load_int64(a, map_a(i)), d = load_int64(b, map_b(i));
+    int64_t x = load_int64(a, map_a[i]), d = load_int64(b, map_b[i]);
     if (d == 0) throw_error(ErrorCategory::format, ctx.describe() + ": integer division by zero");
     if (unsigned_type) {
       store_int64(y, i, static_cast<int64_t>(static_cast<uint64_t>(x) % static_cast<uint64_t>(d)));

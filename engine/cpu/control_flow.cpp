@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/scalar_access.h"
+#include "engine/ops/shape.h"
 #include "engine/cpu/tensor_pieces.h"
 
 namespace mhub::engine::cpu {
@@ -39,9 +40,7 @@ Value stack_scan_output(OpContext& ctx, std::vector<ir::Tensor> parts, const ir:
     return Value::of(ctx.scope().allocate(dtype, dims));
   }
   if (reverse) std::reverse(parts.begin(), parts.end());
-  int64_t rank = static_cast<int64_t>(parts[0].dims.size()) + 1;
-  if (axis < 0) axis += rank;
-  if (axis < 0 || axis >= rank) throw_error(ErrorCategory::format, ctx.describe() + ": scan output axis is out of range");
+  axis = ops::normalize_axis(ctx.node(), axis, static_cast<int64_t>(parts[0].dims.size()) + 1);
   return Value::of(concat_axis(parts, static_cast<size_t>(axis), true, ctx.scope(), ctx.describe()));
 }
 
@@ -93,8 +92,7 @@ std::vector<Value> scan_once(OpContext& ctx, const ir::Graph& body, std::vector<
   std::vector<size_t> axes;
   for (size_t k = 0; k < scan_inputs.size(); ++k) {
     int64_t rank = static_cast<int64_t>(scan_inputs[k].dims.size());
-    int64_t a = in_axes[k] < 0 ? in_axes[k] + rank : in_axes[k];
-    if (a < 0 || a >= rank) throw_error(ErrorCategory::format, ctx.describe() + ": scan input axis is out of range");
+    const int64_t a = ops::normalize_axis(ctx.node(), in_axes[k], rank);
     axes.push_back(static_cast<size_t>(a));
     if (length >= 0 && scan_inputs[k].dims[a] != length)
       throw_error(ErrorCategory::format, ctx.describe() + ": scan inputs differ in sequence length");

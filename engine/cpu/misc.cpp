@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/scalar_access.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -21,10 +22,7 @@ uint64_t product(const std::vector<int64_t>& dims, size_t from, size_t to) {
 }
 
 size_t axis_of(OpContext& ctx, int64_t axis, size_t rank) {
-  int64_t a = axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
-  if (a < 0 || a >= static_cast<int64_t>(rank))
-    throw_error(ErrorCategory::format, ctx.describe() + ": axis " + std::to_string(axis) + " is out of range");
-  return static_cast<size_t>(a);
+  return static_cast<size_t>(ops::normalize_axis(ctx.node(), axis, static_cast<int64_t>(rank)));
 }
 
 bool exact_int(ir::DataType t) { return !ir::is_float(t); }

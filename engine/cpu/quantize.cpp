@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/scalar_access.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -185,10 +186,7 @@ ScaleIndex scale_index(OpContext& ctx, const ir::Tensor& x, const ir::Tensor& sc
   ScaleIndex s;
   if (scale.numel() == 1 && scale.dims.size() <= 1) return s;
   int64_t rank = static_cast<int64_t>(x.dims.size());
-  int64_t axis = ctx.node().attr_int("axis", 1);
-  if (axis < 0) axis += rank;
-  if (axis < 0 || axis >= rank)
-    throw_error(ErrorCategory::format, ctx.describe() + ": axis is out of range for the input's rank");
+  const int64_t axis = ops::normalize_axis(ctx.node(), ctx.node().attr_int("axis", 1), rank);
   s.axis_size = static_cast<uint64_t>(x.dims[axis]);
   for (int64_t d = axis + 1; d < rank; ++d) s.inner *= static_cast<uint64_t>(x.dims[d]);
   s.block = ctx.node().attr_int("block_size", 0);

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "engine/core/float_types.h"
+#include "engine/cpu/tensor_util.h"  // mutable_bytes / mutable_data for the stores
 #include "engine/ir/tensor.h"
 
 namespace mhub::engine::cpu {
@@ -23,9 +24,6 @@ double load_as_double(const ir::Tensor& t, uint64_t index);
 void store_from_double(ir::Tensor& t, uint64_t index, double value);
 int64_t load_int64(const ir::Tensor& t, uint64_t index);
 void store_int64(ir::Tensor& t, uint64_t index, int64_t value);
-
-// Mutable element pointer of a tensor the kernel allocated.
-inline uint8_t* mutable_bytes(ir::Tensor& t) { return t.storage->mutable_data() + t.offset; }
 
 // String tensors keep elements in `strings`: makes sure a freshly allocated one has numel()
 // entries whatever the allocator did (cheap no-op otherwise).

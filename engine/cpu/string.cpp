@@ -7,8 +7,9 @@
 
 #include "common/error.h"
 #include "engine/cpu/cpu_kernels.h"
-#include "engine/cpu/misc_broadcast.h"
 #include "engine/cpu/scalar_access.h"
+#include "engine/cpu/tensor_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -57,10 +58,11 @@ void string_normalizer(OpContext& ctx) {
 void string_concat(OpContext& ctx) {
   const ir::Tensor& a = string_input(ctx, 0);
   const ir::Tensor& b = string_input(ctx, 1);
-  auto dims = broadcast_shape(a.dims, b.dims, ctx.describe());
+  auto dims = ops::broadcast_shapes(ctx.node(), {a.dims, b.dims});
   ir::Tensor& y = size_strings(ctx.allocate_output(0, ir::DataType::string, dims));
-  BroadcastMap map_a(a.dims, dims), map_b(b.dims, dims);
-  for (uint64_t i = 0; i < y.strings.size(); ++i) y.strings[i] = a.strings[map_a(i)] + b.strings[map_b(i)];
+  const std::vector<size_t> map_a = broadcast_offsets(a.dims, dims);
+  const std::vector<size_t> map_b = broadcast_offsets(b.dims, dims);
+  for (uint64_t i = 0; i < y.strings.size(); ++i) y.strings[i] = a.strings[map_a[i]] + b.strings[map_b[i]];
 }
 
 // Splits like Python's str.split: with a delimiter every occurrence cuts (empty pieces kept);

@@ -17,6 +17,7 @@
 #include "engine/train/metrics.h"
 #include "engine/train/model_prep.h"
 #include "engine/train/rng.h"
+#include "engine/devices.h"
 #include "onnx_io/model_io.h"
 
 namespace mhub::train {
@@ -167,7 +168,7 @@ EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batc
   engine::SessionOptions session_options;
   session_options.threads = threads;
   session_options.preferred_backend = backend;
-  engine::Session session(model, session_options);
+  engine::Session session(model, engine::host_backend(), session_options);
   std::string input_name;
   for (const auto& in : model.graph.inputs)
     if (!model.graph.initializer(in.name)) {

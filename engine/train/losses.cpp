@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "engine/core/session.h"
+#include "engine/devices.h"
 
 namespace mhub::train {
 namespace {
@@ -27,7 +28,8 @@ engine::Session& loss_session(LossKind kind, const std::vector<int64_t>& dims) {
   if (!cached.session || cached.kind != kind || cached.dims != dims) {
     engine::SessionOptions options;
     options.threads = 1;
-    cached.session = std::make_unique<engine::Session>(autograd::loss_model(kind, dims), options);
+    cached.session = std::make_unique<engine::Session>(autograd::loss_model(kind, dims),
+                                                       engine::host_backend(), options);
     cached.kind = kind;
     cached.dims = dims;
   }

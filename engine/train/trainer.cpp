@@ -12,6 +12,7 @@
 #include "engine/core/session.h"
 #include "engine/train/freeze.h"
 #include "engine/train/rng.h"
+#include "engine/devices.h"
 
 namespace mhub::train {
 namespace {
@@ -119,7 +120,7 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   // graph's own constants (shapes, scalars) stay foldable.
   for (const auto& t : forward_.graph.initializers)
     if (t.dtype == ir::DataType::float32) session_options.mutable_initializers.push_back(t.name);
-  session_ = std::make_unique<engine::Session>(training_, session_options);
+  session_ = std::make_unique<engine::Session>(training_, engine::host_backend(), session_options);
   const double decay = options_.weight_decay >= 0 ? options_.weight_decay : (options_.optimizer == "sgd" ? 0.0 : 0.01);
   optimizer_ = make_optimizer(options_.optimizer, decay, options_.momentum, options_.nesterov);
   grad_sums_.resize(trainable_.size());

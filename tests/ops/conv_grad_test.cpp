@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "engine/core/session.h"
 #include "engine/ir/ops.h"
+#include "engine/devices.h"
 
 using namespace mhub;
 
@@ -160,7 +161,7 @@ TEST_SUITE("ops") {
     engine::SessionOptions options;
     options.threads = 2;
     options.mutable_initializers = {"w", "b"};
-    engine::Session session(model, options);
+    engine::Session session(model, engine::host_backend(), options);
     for (uint32_t seed : {11u, 12u}) {
       float* w = reinterpret_cast<float*>(model.graph.initializers[0].storage->mutable_data());
       float* b = reinterpret_cast<float*>(model.graph.initializers[1].storage->mutable_data());

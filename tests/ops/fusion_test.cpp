@@ -17,6 +17,7 @@
 #include "engine/core/passes/transformer_fusion.h"
 #include "engine/core/session.h"
 #include "engine/ir/ops.h"
+#include "engine/devices.h"
 
 using namespace mhub;
 
@@ -83,7 +84,7 @@ std::vector<float> run_model(const ir::Model& model, const std::vector<Val>& val
   options.allow_fast = fast;
   options.fuse = fuse;
   options.fold_constants = false;
-  engine::Session session(model, options);
+  engine::Session session(model, engine::host_backend(), options);
   std::vector<std::pair<std::string, engine::Value>> feeds;
   for (const Val& v : values)
     if (!v.init) feeds.push_back({v.name, engine::Value::of(tensor_of(v))});
@@ -378,7 +379,7 @@ TEST_SUITE("ops") {
     model.graph.inputs.push_back(w_in);
     engine::SessionOptions options;
     options.threads = 2;
-    engine::Session session(model, options);
+    engine::Session session(model, engine::host_backend(), options);
     CHECK(session.stats().nodes == 1);
     std::vector<float> w2 = randoms(15, 12);
     for (int run = 0; run < 2; ++run) {

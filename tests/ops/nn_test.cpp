@@ -8,6 +8,7 @@
 
 #include "engine/core/session.h"
 #include "engine/ir/ops.h"
+#include "engine/devices.h"
 
 using namespace mhub;
 
@@ -84,7 +85,7 @@ std::vector<float> run(const ir::Model& model, const std::vector<Input>& inputs,
   options.allow_fast = fast;
   options.fuse = fuse;
   options.fold_constants = false;
-  engine::Session session(model, options);
+  engine::Session session(model, engine::host_backend(), options);
   std::vector<std::pair<std::string, engine::Value>> feeds;
   for (const Input& in : inputs)
     if (!in.initializer) feeds.push_back({in.name, engine::Value::of(float_tensor(in.name, in.dims, in.values))});

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "engine/core/session.h"
+#include "engine/devices.h"
 #include "tests/ops/spec_runner.h"  // spec_model; the tensor builders (f32, i64, ...) of op_spec.h
 
 namespace mhub::test {
@@ -37,7 +38,7 @@ inline std::vector<engine::Value> run_op(const OpCase& c, const std::vector<ir::
   engine::SessionOptions options;
   options.threads = c.threads;
   options.allow_fast = allow_fast;
-  engine::Session session(model, options);
+  engine::Session session(model, engine::host_backend(), options);
   return session.run(feeds);
 }
 

@@ -17,6 +17,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/ir/ops.h"
+#include "engine/devices.h"
 #include "tests/test_device.h"
 
 namespace mhub::test {
@@ -126,7 +127,7 @@ SpecRun run_spec(const OpSpec& spec, const engine::Backend* preferred, bool allo
     options.fold_constants = false;  // a node of initializers only still runs on its backend
     options.preferred_backend = preferred;
     options.verbose = true;
-    engine::Session session(spec_model(spec), options);
+    engine::Session session(spec_model(spec), engine::host_backend(), options);
     for (const std::string& line : session.log())
       if (line.find("'under_test'") != std::string::npos) result.placement = line;
     result.outputs = session.run(feeds);

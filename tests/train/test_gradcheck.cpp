@@ -16,6 +16,7 @@
 #include "engine/core/session.h"
 #include "engine/train/rng.h"
 #include "engine/train/trainer.h"
+#include "engine/devices.h"
 #include "tests/ops/spec_runner.h"
 #include "tests/train/train_test_support.h"
 
@@ -108,7 +109,7 @@ void gradcheck_mode(Tiny& tiny, int64_t classes, int probes, GradMode mode) {
   options.fold_constants = mode == GradMode::internal_fast;
   options.allow_fast = mode == GradMode::internal_fast;
   options.mutable_initializers = training.params;
-  engine::Session session(training.model, options);
+  engine::Session session(training.model, engine::host_backend(), options);
   train::Rng rng(3);
   ir::Tensor x = ir::Tensor::zeros(ir::DataType::float32, tiny.input_dims);
   float* xs = reinterpret_cast<float*>(x.storage->mutable_data());

@@ -15,6 +15,7 @@
 #include "engine/train/loader.h"
 #include "engine/train/model_prep.h"
 #include "engine/train/trainer.h"
+#include "engine/devices.h"
 #include "onnx_io/model_io.h"
 #include "tests/test_skip.h"
 #include "tests/train/train_test_support.h"
@@ -80,7 +81,7 @@ ir::Model constant_weight_classifier() {
 std::vector<float> run_first_output(const ir::Model& model, const std::string& input, const ir::Tensor& x) {
   engine::SessionOptions options;
   options.threads = 1;
-  engine::Session session(model, options);
+  engine::Session session(model, engine::host_backend(), options);
   const auto out = session.run({{input, engine::Value::of(x)}});
   const ir::Tensor& y = out.at(0).tensor;
   return {y.data<float>(), y.data<float>() + y.numel()};

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
+#include "engine/devices.h"
 #include "onnx_io/model_io.h"
 #include "tests/train/train_test_support.h"
 
@@ -70,10 +71,10 @@ TEST_CASE("training graph: loss and gradients match PyTorch's first step") {
   const auto path = mhub::test::train_fixtures() / "cnn" / "model.onnx";
   const auto training = autograd::build_training_model(onnx_io::load_model(path), kCnnParams, path.parent_path());
   // Every op of the training graph has a CPU kernel: a missing one is a failure, not a skip.
-  REQUIRE(engine::unsupported_ops(training.model).empty());
+  REQUIRE(engine::unsupported_ops(training.model, engine::host_backend()).empty());
   const auto inputs = mhub::test::fixture_floats("cnn/inputs.npy");
   const auto labels = ir::npy_int64s(ir::read_npy(mhub::test::train_fixtures() / "cnn/targets.npy"));
-  engine::Session session(training.model);
+  engine::Session session(training.model, engine::host_backend());
   const std::vector<float> x(inputs.begin(), inputs.begin() + 4 * 144);
   const auto outputs = session.run({{"input", float_value({4, 1, 12, 12}, x)},
                                     {"target", float_value({4, 5}, one_hot({labels.begin(), labels.begin() + 4}, 5))}});

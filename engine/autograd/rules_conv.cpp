@@ -1,6 +1,7 @@
 // Backward rules of the conv family: Conv (grouped and depthwise too) via the internal
 // ConvGradInput / ConvGradWeight, or with standard_ops_only ConvTranspose + a swapped-axes Conv for
-// the weights; ConvTranspose (dx is a Conv with the same weights, dw a swapped-axes Conv).
+// the weights; ConvTranspose (dx is a Conv with the same weights, dw a swapped-axes Conv);
+// CausalConvWithState (a depthwise Conv over [past_state | x], in standard ops).
 #include "common/error.h"
 #include "engine/autograd/rule_support.h"
 
@@ -142,11 +143,69 @@ void conv_transpose_rule(Builder& b, RuleCall& c) {
   }
 }
 
+// CausalConvWithState: the forward is a depthwise Conv (group = channels) of the window
+// [past_state | x] along time, plus bias, then SiLU or nothing; present_state is the window's
+// last k-1 positions. The window's gradient is a depthwise ConvTranspose of d(pre-activation)
+// plus d(present_state) on its last k-1 positions, split into dx and d(past_state); dw is a
+// grouped Conv of the window with d(pre-activation) (channels as groups, batch reduced as input
+// channels), dbias the sum of d(pre-activation) over batch and time.
+void causal_conv_with_state_rule(Builder& b, RuleCall& c) {
+  const auto& n = c.node;
+  const auto& xs = b.shape(n.inputs[0]);
+  const auto& ws = b.shape(n.inputs[1]);
+  const int64_t batch = xs[0], channels = xs[1], length = xs[2], kernel = ws[2], carry = kernel - 1;
+  const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+  const bool has_past = n.inputs.size() > 3 && !n.inputs[3].empty();
+  const std::string& dy = c.output_grads[0];
+  const std::string dstate = c.output_grads.size() > 1 && carry > 0 ? c.output_grads[1] : "";
+  c.input_grads.assign(n.inputs.size(), "");
+  const std::vector<ir::Attribute> depthwise = {int_attr("group", channels)};
+
+  std::string window = n.inputs[0];
+  if (carry > 0)
+    window = has_past ? b.op("Concat", {n.inputs[3], n.inputs[0]}, {int_attr("axis", 2)})
+                      : b.op("Pad", {n.inputs[0], b.const_i64({0, 0, carry, 0, 0, 0})});  // zeros before x
+  std::string dpre = dy;
+  if (!dy.empty() && n.attr_string("activation", "none") != "none") {
+    // silu'(z) = s (1 + z (1 - s)) with s = sigmoid(z), z the recomputed pre-activation.
+    std::vector<std::string> conv_inputs = {window, n.inputs[1]};
+    if (has_bias) conv_inputs.push_back(n.inputs[2]);
+    const std::string z = b.op("Conv", conv_inputs, depthwise);
+    const std::string s = b.op("Sigmoid", {z});
+    const std::string one = b.const_f32(1.0f);
+    const std::string slope = b.op("Mul", {s, b.op("Add", {one, b.op("Mul", {z, b.op("Sub", {one, s})})})});
+    dpre = b.op("Mul", {dy, slope});
+  }
+
+  const bool wants_window = c.wants[0] || (has_past && c.wants[3]);
+  std::string dwindow;
+  if (wants_window && !dpre.empty()) dwindow = b.op("ConvTranspose", {dpre, n.inputs[1]}, depthwise);
+  if (wants_window && !dstate.empty()) {
+    const std::string placed = b.op("Pad", {dstate, b.const_i64({0, 0, length, 0, 0, 0})});
+    dwindow = dwindow.empty() ? placed : b.op("Add", {dwindow, placed});
+  }
+  auto window_part = [&](int64_t begin, int64_t end) {
+    return b.op("Slice", {dwindow, b.const_i64({begin}), b.const_i64({end}), b.const_i64({2})});
+  };
+  if (!dwindow.empty() && c.wants[0]) c.input_grads[0] = carry > 0 ? window_part(carry, carry + length) : dwindow;
+  if (!dwindow.empty() && has_past && c.wants[3]) c.input_grads[3] = window_part(0, carry);
+  if (!dpre.empty() && c.wants[1]) {
+    // dw[c, 0, j] = sum_{b,t} dpre[b, c, t] window[b, c, t + j]: window^T [1, C*N, k-1+L] by
+    // dpre^T [C, N, L] in C groups gives [1, C, k].
+    const std::string window_t = b.reshape(b.op("Transpose", {window}, {ints_attr("perm", {1, 0, 2})}),
+                                           {1, channels * batch, carry + length});
+    const std::string dpre_t = b.op("Transpose", {dpre}, {ints_attr("perm", {1, 0, 2})});
+    c.input_grads[1] = b.reshape(b.op("Conv", {window_t, dpre_t}, depthwise), {channels, 1, kernel});
+  }
+  if (!dpre.empty() && has_bias && c.wants[2]) c.input_grads[2] = b.reduce_sum(dpre, {0, 2}, false);
+}
+
 }  // namespace
 
 void add_conv_rules(std::map<std::string, Rule>& rules) {
   rules["Conv"] = conv_rule;
   rules["ConvTranspose"] = conv_transpose_rule;
+  rules["CausalConvWithState"] = causal_conv_with_state_rule;
 }
 
 }  // namespace mhub::autograd

@@ -1,5 +1,6 @@
 // Conv, ConvTranspose, ConvInteger, QLinearConv, DeformConv: reference kernels (direct loops over any
-// number of spatial axes). The oneDNN fast Conv lives in conv_dnnl.cpp.
+// number of spatial axes); CausalConvWithState (depthwise, 1-D, with a carried state). The oneDNN
+// fast Conv lives in conv_dnnl.cpp.
 //
 // Integer convs run the float loop on exact integer values (products of 8-bit values summed in
 // float stay exact below 2^24, far above what these ops see in practice) and convert back.
@@ -282,6 +283,40 @@ void deform_conv(OpContext& ctx) {
   output_floats(ctx, 0, x.dtype, {n, m, oh, ow}, y.data());
 }
 
+// CausalConvWithState (opset 27): each channel of x [N, C, L] convolved with its own kernel
+// w[c, 0, :] of size k over [past_state | x] (past_state [N, C, k-1], zeros when absent), plus
+// bias[c], then the optional SiLU; output 1 is the last k-1 positions of [past_state | x], the
+// state of the next call. Computed in float (float16/bfloat16/double widened).
+void causal_conv_with_state(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& w = ctx.input(1);
+  const ops::CausalConvShape s = ops::causal_conv_shape(ctx.node(), x.dims, w.dims,
+                                                        ctx.has_input(2) ? &ctx.input(2).dims : nullptr,
+                                                        ctx.has_input(3) ? &ctx.input(3).dims : nullptr);
+  const std::vector<float> xv = input_floats(ctx, 0), wv = input_floats(ctx, 1);
+  const std::vector<float> bias = ctx.has_input(2) ? input_floats(ctx, 2) : std::vector<float>();
+  const std::vector<float> past = ctx.has_input(3) ? input_floats(ctx, 3) : std::vector<float>();
+  const int64_t window = s.carry + s.length;
+  std::vector<float> y(static_cast<size_t>(s.batch * s.channels * s.length));
+  std::vector<float> state(static_cast<size_t>(s.batch * s.channels * s.carry));
+  std::vector<float> padded(static_cast<size_t>(window));
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t c = 0; c < s.channels; ++c) {
+      const int64_t row = b * s.channels + c;
+      for (int64_t i = 0; i < s.carry; ++i) padded[i] = past.empty() ? 0.0f : past[row * s.carry + i];
+      for (int64_t t = 0; t < s.length; ++t) padded[s.carry + t] = xv[row * s.length + t];
+      const float* kernel = &wv[c * s.kernel];
+      for (int64_t t = 0; t < s.length; ++t) {
+        float sum = bias.empty() ? 0.0f : bias[c];
+        for (int64_t j = 0; j < s.kernel; ++j) sum += kernel[j] * padded[t + j];
+        y[row * s.length + t] = s.silu ? sum / (1.0f + std::exp(-sum)) : sum;
+      }
+      for (int64_t i = 0; i < s.carry; ++i) state[row * s.carry + i] = padded[s.length + i];
+    }
+  output_floats(ctx, 0, x.dtype, x.dims, y.data());
+  if (ctx.output_count() > 1) output_floats(ctx, 1, x.dtype, {s.batch, s.channels, s.carry}, state.data());
+}
+
 bool int8_input(const ir::Node&, std::span<const ir::DataType> t) {
   return !t.empty() && (t[0] == ir::DataType::uint8 || t[0] == ir::DataType::int8);
 }
@@ -295,6 +330,7 @@ void add_conv_kernels(std::vector<KernelDef>& table) {
   table.push_back({OpKind::ConvInteger, KernelKind::reference, conv_integer, int8_input});
   table.push_back({OpKind::QLinearConv, KernelKind::reference, qlinear_conv, int8_input});
   table.push_back({OpKind::DeformConv, KernelKind::reference, deform_conv, nn_float_input});
+  table.push_back({OpKind::CausalConvWithState, KernelKind::reference, causal_conv_with_state, nn_float_input});
 }
 
 }  // namespace mhub::engine::cpu

@@ -106,10 +106,32 @@ void conv(OpContext& ctx) {
                        context.stream);
 }
 
+// CausalConvWithState (float32): shapes and the activation from engine/ops/conv_geometry.h, the
+// convolution and the state in conv.cu.
+void causal_conv_with_state(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ir::Tensor& w = ctx.input(1);
+  const bool has_bias = ctx.has_input(2), has_past = ctx.has_input(3);
+  const ops::CausalConvShape s = ops::causal_conv_shape(ctx.node(), x.dims, w.dims, has_bias ? &ctx.input(2).dims : nullptr,
+                                                        has_past ? &ctx.input(3).dims : nullptr);
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  float* state = nullptr;  // none when the graph has no output 1 or it is empty (kernel 1)
+  if (ctx.output_count() > 1) {
+    ir::Tensor& present = ctx.allocate_output(1, x.dtype, {s.batch, s.channels, s.carry});
+    if (present.numel() > 0) state = device_floats(present);
+  }
+  if (y.numel() == 0 && !state) return;
+  causal_conv_with_state_f32(x.data<float>(), w.data<float>(),
+                             has_bias ? ctx.input(2).data<float>() : nullptr, has_past ? ctx.input(3).data<float>() : nullptr,
+                             y.numel() ? device_floats(y) : nullptr, state, s.batch, s.channels, s.length, s.kernel, s.silu,
+                             current_context().stream);
+}
+
 }  // namespace
 
 void add_conv_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::Conv, KernelKind::fast, conv, conv_supported});
+  table.push_back({ir::OpKind::CausalConvWithState, KernelKind::fast, causal_conv_with_state, float32_inputs});
 }
 
 }  // namespace mhub::engine::cuda

@@ -101,4 +101,28 @@ ConvTransposeGeometry conv_transpose_geometry(const ir::Node& node, const std::v
   return g;
 }
 
+CausalConvShape causal_conv_shape(const ir::Node& node, const std::vector<int64_t>& input,
+                                  const std::vector<int64_t>& weight, const std::vector<int64_t>* bias,
+                                  const std::vector<int64_t>* past_state) {
+  if (input.size() != 3) fail(node, "input must be 3-D [batch, channels, length]");
+  CausalConvShape s;
+  s.batch = input[0];
+  s.channels = input[1];
+  s.length = input[2];
+  if (weight.size() != 3 || weight[0] != s.channels || weight[1] != 1 || weight[2] < 1)
+    fail(node, "weight must be [channels, 1, kernel] with channels = " + std::to_string(s.channels) + " and kernel >= 1");
+  s.kernel = weight[2];
+  s.carry = s.kernel - 1;
+  if (bias && (bias->size() != 1 || (*bias)[0] != s.channels))
+    fail(node, "bias must be [channels] with channels = " + std::to_string(s.channels));
+  if (past_state && *past_state != std::vector<int64_t>{s.batch, s.channels, s.carry})
+    fail(node, "past_state must be [batch, channels, kernel - 1] = [" + std::to_string(s.batch) + ", " +
+                   std::to_string(s.channels) + ", " + std::to_string(s.carry) + "]");
+  const std::string activation = node.attr_string("activation", "none");
+  if (activation != "none" && activation != "silu" && activation != "swish")
+    fail(node, "activation must be none, silu or swish, not '" + activation + "'");
+  s.silu = activation != "none";
+  return s;
+}
+
 }  // namespace mhub::engine::ops

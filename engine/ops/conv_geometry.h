@@ -1,6 +1,6 @@
 // Spatial geometry shared by Conv, ConvTranspose, ConvInteger, QLinearConv, DeformConv and the
 // pooling ops: kernel size, strides, dilations and the begin/end pads after auto_pad, and the
-// output size, per spatial axis (the axes after N and C). Host code, shared by the CPU and CUDA
+// output size, per spatial axis (the axes after N and C); and CausalConvWithState's shapes. Host code, shared by the CPU and CUDA
 // kernels so both backends agree on shapes.
 #pragma once
 
@@ -32,5 +32,19 @@ struct ConvTransposeGeometry : ConvGeometry {
 };
 ConvTransposeGeometry conv_transpose_geometry(const ir::Node& node, const std::vector<int64_t>& in,
                                               const std::vector<int64_t>& kernel);
+
+// CausalConvWithState (opset 27): input [batch, channels, length], weight [channels, 1, kernel],
+// optional bias [channels] and past_state [batch, channels, kernel - 1], and the attribute
+// activation ("none", "silu" or its alias "swish"). Output 0 has the input's shape, output 1
+// (present_state) is [batch, channels, carry]. Throws mhub::Error (format) naming the node for
+// other ranks, shapes or activations.
+struct CausalConvShape {
+  int64_t batch = 0, channels = 0, length = 0, kernel = 1;
+  int64_t carry = 0;  // kernel - 1: the positions a state holds
+  bool silu = false;
+};
+CausalConvShape causal_conv_shape(const ir::Node& node, const std::vector<int64_t>& input,
+                                  const std::vector<int64_t>& weight, const std::vector<int64_t>* bias,
+                                  const std::vector<int64_t>* past_state);
 
 }  // namespace mhub::engine::ops

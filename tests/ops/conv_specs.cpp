@@ -1,5 +1,5 @@
 // Op specs: Conv and ConvTranspose (engine/cpu/conv.cpp reference loops, conv_dnnl.cpp oneDNN;
-// CUDA: cuDNN).
+// CUDA: cuDNN), CausalConvWithState (conv.cpp; CUDA: conv.cu).
 #include <limits>
 #include <string>
 
@@ -146,6 +146,89 @@ std::vector<OpSpec> conv_specs() {
                    .attributes = {int_attr("group", 2), ints_attr("dilations", {2, 1}), ints_attr("strides", {1, 2}),
                                   ints_attr("pads", {0, 1, 1, 0}), ints_attr("output_padding", {0, 1})},
                    .inputs = {{rng.uniform({2, 4, 4, 4})}, {rng.uniform({4, 1, 2, 3}, -0.5f, 0.5f)}}, .opset = 17, .grad = 3});
+  // CausalConvWithState (opset 27): cases and values of ONNX 1.22's backend suite
+  // (node/test_causal_conv_with_state_*; batch 0 where the suite has two), random shapes for the
+  // other backends, an empty length, a bad activation, and the gradients of every input.
+  specs.push_back({.name = "CausalConvWithState suite b1_c1_degenerate", .op = "CausalConvWithState",
+                   .inputs = {{f32({1, 1, 6}, {1.76405239f, 0.400157213f, 0.97873801f, 2.24089313f, 1.867558f, -0.977277875f})},
+                              init(f32({1, 1, 4}, {0.950088441f, -0.151357204f, -0.103218853f, 0.410598516f}))},
+                   .outputs = 2, .opset = 27, .rtol = 1e-5, .atol = 1e-5,
+                   .expect = {f32({1, 1, 6}, {0.724317312f, -0.0177795142f, 0.0935625583f, 2.43452239f, 0.767559826f, -0.003323704f}),
+                              f32({1, 1, 3}, {2.24089313f, 1.867558f, -0.977277875f})}});
+  specs.push_back({.name = "CausalConvWithState suite decode_step (bias, past_state, length 1)", .op = "CausalConvWithState",
+                   .inputs = {{f32({2, 4, 1}, {1.76405239f, 0.400157213f, 0.97873801f, 2.24089313f, 1.867558f, -0.977277875f, 0.950088441f,
+                                               -0.151357204f})},
+                              init(f32({4, 1, 4}, {-0.103218853f, 0.410598516f, 0.144043565f, 1.45427346f, 0.761037707f, 0.121675014f,
+                                                   0.443863243f, 0.333674341f, 1.49407911f, -0.205158263f, 0.313067704f, -0.854095757f,
+                                                   -2.55298972f, 0.653618574f, 0.864436209f, -0.742165029f})),
+                              init(f32({4}, {2.26975465f, -1.45436573f, 0.0457585156f, -0.187183857f})),
+                              {f32({2, 4, 3}, {1.53277922f, 1.4693588f, 0.15494743f, 0.378162533f, -0.887785733f, -1.98079646f, -0.347912163f,
+                                               0.156348974f, 1.23029065f, 1.20237982f, -0.387326807f, -0.302302748f, -1.04855299f,
+                                               -1.42001796f, -1.70627022f, 1.95077538f, -0.509652197f, -0.438074291f, -1.25279534f,
+                                               0.777490377f, -1.6138978f, -0.212740287f, -0.895466566f, 0.386902511f})}},
+                   .outputs = 2, .opset = 27, .rtol = 1e-5, .atol = 1e-5,
+                   .expect = {f32({2, 4, 1}, {5.30259323f, -2.02027178f, -0.956897855f, -5.4344449f, 4.26509047f, -0.552301645f, -3.30225134f,
+                                              0.21743089f}),
+                              f32({2, 4, 3}, {1.4693588f, 0.15494743f, 1.76405239f, -0.887785733f, -1.98079646f, 0.400157213f, 0.156348974f,
+                                              1.23029065f, 0.97873801f, -0.387326807f, -0.302302748f, 2.24089313f, -1.42001796f, -1.70627022f,
+                                              1.867558f, -0.509652197f, -0.438074291f, -0.977277875f, 0.777490377f, -1.6138978f, 0.950088441f,
+                                              -0.895466566f, 0.386902511f, -0.151357204f})}});
+  specs.push_back({.name = "CausalConvWithState suite short_input_no_past_state (kernel past the input)", .op = "CausalConvWithState",
+                   .inputs = {{f32({1, 4, 2}, {1.76405239f, 0.400157213f, 0.97873801f, 2.24089313f, 1.867558f, -0.977277875f, 0.950088441f,
+                                               -0.151357204f})},
+                              init(f32({4, 1, 5}, {1.49407911f, -0.205158263f, 0.313067704f, -0.854095757f, -2.55298972f, 0.653618574f,
+                                                   0.864436209f, -0.742165029f, 2.26975465f, -1.45436573f, 0.0457585156f, -0.187183857f,
+                                                   1.53277922f, 1.4693588f, 0.15494743f, 0.378162533f, -0.887785733f, -1.98079646f,
+                                                   -0.347912163f, 0.156348974f}))},
+                   .outputs = 2, .opset = 27, .rtol = 1e-5, .atol = 1e-5,
+                   .expect = {f32({1, 4, 2}, {-4.50360775f, -2.52826691f, -1.42344308f, -1.03758311f, 0.289373308f, 2.59268594f, 0.148545355f,
+                                              -0.354211867f}),
+                              f32({1, 4, 4}, {0, 0, 1.76405239f, 0.400157213f, 0, 0, 0.97873801f, 2.24089313f, 0, 0, 1.867558f, -0.977277875f,
+                                              0, 0, 0.950088441f, -0.151357204f})}});
+  specs.push_back({.name = "CausalConvWithState suite silu_with_past_state (no bias)", .op = "CausalConvWithState",
+                   .attributes = {string_attr("activation", "silu")},
+                   .inputs = {{f32({1, 4, 8}, {1.76405239f, 0.400157213f, 0.97873801f, 2.24089313f, 1.867558f, -0.977277875f, 0.950088441f,
+                                               -0.151357204f, -0.103218853f, 0.410598516f, 0.144043565f, 1.45427346f, 0.761037707f,
+                                               0.121675014f, 0.443863243f, 0.333674341f, 1.49407911f, -0.205158263f, 0.313067704f,
+                                               -0.854095757f, -2.55298972f, 0.653618574f, 0.864436209f, -0.742165029f, 2.26975465f,
+                                               -1.45436573f, 0.0457585156f, -0.187183857f, 1.53277922f, 1.4693588f, 0.15494743f,
+                                               0.378162533f})},
+                              init(f32({4, 1, 4}, {0.177426144f, -0.401780933f, -1.63019836f, 0.462782264f, -0.907298386f, 0.0519453958f,
+                                                   0.729090571f, 0.128982916f, 1.13940072f, -1.23482585f, 0.402341634f, -0.684810102f,
+                                                   -0.870797157f, -0.578849673f, -0.311552525f, 0.0561653413f})),
+                              {absent()},
+                              {f32({1, 4, 3}, {-1.16514981f, 0.900826514f, 0.46566245f, -1.53624368f, 1.48825216f, 1.89588916f, 1.1787796f,
+                                               -0.179924831f, -1.07075262f, 1.0544517f, -0.403176934f, 1.22244501f})}},
+                   .outputs = 2, .opset = 27, .rtol = 1e-5, .atol = 1e-5,
+                   .expect = {f32({1, 4, 8}, {-0.191709474f, -0.168313265f, -0.251449704f, -0.162431955f, -0.132696465f, -0.060971994f,
+                                              1.41616976f, -0.259607345f, 2.68334031f, -0.27846247f, -0.276753396f, 0.244752198f,
+                                              0.546308398f, 0.322686017f, -0.27604121f, -0.133762494f, 0.0587489232f, 1.60816598f,
+                                              -0.112650856f, 2.4932797f, 0.538533747f, -0.0306999721f, 1.59900677f, -0.154922068f,
+                                              -0.263882786f, -0.276418418f, -0.245263949f, -0.276837468f, 1.10707653f, -0.136836827f,
+                                              -0.277203441f, -0.218245223f}),
+                              f32({1, 4, 3}, {-0.977277875f, 0.950088441f, -0.151357204f, 0.121675014f, 0.443863243f, 0.333674341f,
+                                              0.653618574f, 0.864436209f, -0.742165029f, 1.4693588f, 0.15494743f, 0.378162533f})}});
+  specs.push_back({.name = "CausalConvWithState swish, bias, past_state, odd sizes, NaN/Inf", .op = "CausalConvWithState",
+                   .attributes = {string_attr("activation", "swish")},
+                   .inputs = {{rng.specials({3, 5, 7})}, {rng.uniform({5, 1, 3})}, {rng.uniform({5})}, {rng.uniform({3, 5, 2})}},
+                   .outputs = 2, .opset = 27, .rtol = 1e-5, .atol = 1e-6});
+  specs.push_back({.name = "CausalConvWithState kernel 1 (empty state)", .op = "CausalConvWithState",
+                   .inputs = {{rng.uniform({2, 3, 9})}, {rng.uniform({3, 1, 1})}}, .outputs = 2, .opset = 27});
+  specs.push_back({.name = "CausalConvWithState empty length: the state passes through", .op = "CausalConvWithState",
+                   .inputs = {{zeros(ir::DataType::float32, {2, 3, 0})}, {rng.uniform({3, 1, 4})}, {absent()}, {rng.uniform({2, 3, 3})}},
+                   .outputs = 2, .opset = 27});
+  specs.push_back({.name = "CausalConvWithState float16", .op = "CausalConvWithState", .attributes = {string_attr("activation", "silu")},
+                   .inputs = {{f16({2, 3, 6}, rng.values(36))}, {f16({3, 1, 3}, rng.values(9))}}, .outputs = 2, .opset = 27,
+                   .rtol = 1e-3, .atol = 1e-3, .backends = cpu_fast | test_device});
+  specs.push_back({.name = "CausalConvWithState unknown activation", .op = "CausalConvWithState",
+                   .attributes = {string_attr("activation", "relu")}, .inputs = {{rng.uniform({1, 2, 4})}, {rng.uniform({2, 1, 2})}},
+                   .outputs = 2, .opset = 27, .error = "activation must be none, silu or swish"});
+  specs.push_back({.name = "CausalConvWithState gradient, silu, bias, past_state", .op = "CausalConvWithState",
+                   .attributes = {string_attr("activation", "silu")},
+                   .inputs = {{rng.uniform({2, 3, 5})}, {rng.uniform({3, 1, 3}, -0.5f, 0.5f)}, {rng.uniform({3})}, {rng.uniform({2, 3, 2})}},
+                   .outputs = 2, .opset = 27, .grad = 15});
+  specs.push_back({.name = "CausalConvWithState gradient, no past_state, kernel past the input", .op = "CausalConvWithState",
+                   .inputs = {{rng.uniform({2, 2, 2})}, {rng.uniform({2, 1, 4}, -0.5f, 0.5f)}}, .outputs = 2, .opset = 27, .grad = 3});
   return specs;
 }
 

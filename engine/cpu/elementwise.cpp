@@ -7,6 +7,7 @@
 
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/epilogue.h"
 #include "engine/cpu/fast_math.h"
 #include "engine/cpu/tensor_util.h"
 
@@ -225,7 +226,8 @@ bool float32_input(const ir::Node&, std::span<const ir::DataType> types) {
   return !types.empty() && types[0] == ir::DataType::float32;
 }
 
-// Vectorised float32 Exp / Sigmoid / Tanh (fast_math.h); the reference kernels use libm.
+// Vectorised float32 Exp (fast_math.h; Sigmoid and Tanh spans are epilogue.h's); the reference
+// kernels use libm.
 // Each span function is compiled twice (AVX2 and baseline x86-64) and picked at load time,
 // so one binary runs everywhere and uses 8-wide vectors where the CPU has them.
 #define MHUB_SPAN_FN(name, fn)                                                     \
@@ -234,8 +236,6 @@ bool float32_input(const ir::Node&, std::span<const ir::DataType> types) {
     for (size_t i = 0; i < count; ++i) out[i] = fn(in[i]);                        \
   }
 MHUB_SPAN_FN(exp_span, fast_exp)
-MHUB_SPAN_FN(sigmoid_span, fast_sigmoid)
-MHUB_SPAN_FN(tanh_span, fast_tanh)
 #undef MHUB_SPAN_FN
 
 template <void (*span)(const float*, float*, size_t)>

@@ -49,14 +49,8 @@ __attribute__((target_clones("avx2", "default"))) void gelu_erf_span(const float
 __attribute__((target_clones("avx2", "default"))) void gelu_tanh_span(const float* in, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = fast_gelu_tanh(in[i]);
 }
-__attribute__((target_clones("avx2", "default"))) void sigmoid_span(const float* in, float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = fast_sigmoid(in[i]);
-}
 __attribute__((target_clones("avx2", "default"))) void silu_span(const float* in, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = in[i] * fast_sigmoid(in[i]);
-}
-__attribute__((target_clones("avx2", "default"))) void tanh_span(const float* in, float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = fast_tanh(in[i]);
 }
 // x * clamp(alpha * x + beta, 0, 1) (scale_by_x) or the clamp alone; NaN stays NaN.
 __attribute__((target_clones("avx2", "default"))) void hard_sigmoid_span(const float* in, float* out, size_t n,
@@ -87,6 +81,16 @@ void epilogue_rows(const Epilogue& e, float* y, int64_t rows, int64_t n, bool fa
 }
 
 }  // namespace
+
+// Shared with the Sigmoid / Tanh kernels of elementwise.cpp. Outside the anonymous namespace
+// on purpose: clang 14 gives the ifunc resolver of a target_clones function external linkage, so
+// two anonymous copies in two files collide at link time.
+__attribute__((target_clones("avx2", "default"))) void sigmoid_span(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = fast_sigmoid(in[i]);
+}
+__attribute__((target_clones("avx2", "default"))) void tanh_span(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = fast_tanh(in[i]);
+}
 
 float gelu_reference(float x, bool tanh_approx) {
   if (tanh_approx) {

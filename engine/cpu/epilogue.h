@@ -52,6 +52,11 @@ float gelu_reference(float x, bool tanh_approx);
 // act(x) with libm (the reference of every fused activation; NaN stays NaN).
 float activation_reference(const Epilogue& e, float x);
 
+// out[i] = sigmoid(in[i]) / tanh(in[i]) with the fast formulas (fast_math.h), compiled for AVX2
+// and baseline x86-64; in may be out.
+void sigmoid_span(const float* in, float* out, size_t count);
+void tanh_span(const float* in, float* out, size_t count);
+
 // out[i] = act(in[i]) with the fast formulas; in may be out.
 void activation_span(const Epilogue& e, const float* in, float* out, size_t count);
 

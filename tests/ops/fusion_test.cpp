@@ -289,7 +289,9 @@ TEST_SUITE("ops") {
                              {"b", {5}, randoms(5, 32), true}, {"lo", {}, {-0.5f}, true}, {"hi", {}, {0.75f}, true}};
     std::vector<Val> gemm = {{"x", {3, 13}, randoms(39, 33, 6.0f)}, {"w", {13, 11}, randoms(143, 34), true},
                              {"b", {11}, randoms(11, 35), true}, {"lo", {}, {-0.5f}, true}, {"hi", {}, {0.75f}, true}};
-    for (const auto& [act, attrs] : fusable_activations()) {
+    for (const auto& fusable : fusable_activations()) {
+      const auto& act = fusable.first;  // plain locals: clang 14 (the sanitizer build) cannot capture a binding
+      const auto& attrs = fusable.second;
       CAPTURE(act);
       ir::Model c = graph_of({op("Conv", {"x", "w", "b"}, "c", {ir::ints_attr("pads", {1, 1, 1, 1})}), op(act, activation_inputs(act, "c"), "y", attrs)},
                              conv, 20);

@@ -65,7 +65,9 @@ TEST_SUITE("ops") {
     const std::vector<std::pair<ir::OpKind, std::vector<ir::DataType>>> rows = {
         {ir::OpKind::Conv, {b, b, b}}, {ir::OpKind::Conv, {b, b, ir::DataType::float32}}, {ir::OpKind::MatMul, {b, b}},
         {ir::OpKind::Gemm, {b, b, b}}, {ir::OpKind::ConvGradInput, {b, b}}, {ir::OpKind::ConvGradWeight, {b, b}}};
-    for (const auto& [op, types] : rows) {
+    for (const auto& row : rows) {
+      const auto& op = row.first;  // plain locals: clang 14 (the sanitizer build) cannot capture a binding
+      const auto& types = row.second;
       ir::Node node;
       node.op = op;
       const engine::KernelDef* kernel = engine::find_kernel(engine::cpu::cpu_kernel_table(), node, types);

@@ -15,12 +15,6 @@ namespace mhub::engine::cpu {
 
 namespace {
 
-uint64_t product(const std::vector<int64_t>& dims, size_t from, size_t to) {
-  uint64_t p = 1;
-  for (size_t d = from; d < to; ++d) p *= static_cast<uint64_t>(dims[d]);
-  return p;
-}
-
 size_t axis_of(OpContext& ctx, int64_t axis, size_t rank) {
   return static_cast<size_t>(ops::normalize_axis(ctx.node(), axis, static_cast<int64_t>(rank)));
 }
@@ -43,7 +37,7 @@ void cum_prod(OpContext& ctx) {
   bool exclusive = ctx.node().attr_int("exclusive", 0) != 0;
   bool reverse = ctx.node().attr_int("reverse", 0) != 0;
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
-  uint64_t outer = product(x.dims, 0, axis), inner = product(x.dims, axis + 1, x.dims.size());
+  uint64_t outer = ops::dims_product(x.dims, 0, axis), inner = ops::dims_product(x.dims, axis + 1, x.dims.size());
   int64_t n = x.dims[axis];
   for (uint64_t o = 0; o < outer; ++o)
     for (uint64_t i = 0; i < inner; ++i) {
@@ -84,7 +78,7 @@ void det(OpContext& ctx) {
   int64_t m = x.dims[rank - 1];
   std::vector<int64_t> out_dims(x.dims.begin(), x.dims.end() - 2);
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, out_dims);
-  uint64_t count = product(out_dims, 0, out_dims.size());
+  uint64_t count = ops::dims_product(out_dims, 0, out_dims.size());
   std::vector<double> a(static_cast<size_t>(m * m));
   for (uint64_t b = 0; b < count; ++b) {
     for (int64_t i = 0; i < m * m; ++i) a[i] = load_as_double(x, b * m * m + i);
@@ -206,7 +200,7 @@ void unique(OpContext& ctx) {
   const ir::Attribute* axis_attr = ctx.node().attribute("axis");
   std::vector<int64_t> dims = axis_attr ? x.dims : std::vector<int64_t>{static_cast<int64_t>(x.numel())};
   size_t axis = axis_attr ? axis_of(ctx, axis_attr->i, x.dims.size()) : 0;
-  uint64_t outer = product(dims, 0, axis), inner = product(dims, axis + 1, dims.size());
+  uint64_t outer = ops::dims_product(dims, 0, axis), inner = ops::dims_product(dims, axis + 1, dims.size());
   int64_t n = dims[axis];
   auto element = [&](int64_t slice, uint64_t k) {  // k-th element of slice, in (outer, inner) order
     uint64_t o = k / inner, i = k % inner;

@@ -4,16 +4,11 @@
 
 #include "common/error.h"
 #include "engine/cpu/scalar_access.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
 namespace {
-
-uint64_t product(const std::vector<int64_t>& dims, size_t from, size_t to) {
-  uint64_t p = 1;
-  for (size_t d = from; d < to; ++d) p *= static_cast<uint64_t>(dims[d]);
-  return p;
-}
 
 // Copies `count` elements from src[src_index..] to dst[dst_index..] (bytes or strings).
 void copy_elements(const ir::Tensor& src, uint64_t src_index, ir::Tensor& dst, uint64_t dst_index,
@@ -41,7 +36,7 @@ ir::Tensor slice_axis(const ir::Tensor& t, size_t axis, int64_t start, int64_t l
   dims[axis] = length;
   ir::Tensor out = scope.allocate(t.dtype, dims);
   size_strings(out);
-  uint64_t outer = product(t.dims, 0, axis), inner = product(t.dims, axis + 1, t.dims.size());
+  uint64_t outer = ops::dims_product(t.dims, 0, axis), inner = ops::dims_product(t.dims, axis + 1, t.dims.size());
   uint64_t axis_size = static_cast<uint64_t>(t.dims[axis]);
   for (uint64_t o = 0; o < outer; ++o)
     copy_elements(t, (o * axis_size + static_cast<uint64_t>(start)) * inner, out,
@@ -77,7 +72,7 @@ ir::Tensor concat_axis(const std::vector<ir::Tensor>& parts, size_t axis, bool n
   }
   ir::Tensor out = scope.allocate(first.dtype, dims);
   size_strings(out);
-  uint64_t outer = product(dims, 0, axis), inner = product(dims, axis + 1, dims.size());
+  uint64_t outer = ops::dims_product(dims, 0, axis), inner = ops::dims_product(dims, axis + 1, dims.size());
   uint64_t out_axis = static_cast<uint64_t>(dims[axis]);
   uint64_t at = 0;
   for (size_t k = 0; k < parts.size(); ++k) {

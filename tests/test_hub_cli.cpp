@@ -80,6 +80,60 @@ TEST_CASE("a file that is not there: exit code 8 and a message naming repo, revi
   CHECK(err.find("'missing.bin' does not exist in 'acme/tiny'") != std::string::npos);
 }
 
+TEST_CASE("convert hf:ORG/REPO pulls the checkpoint's files into the cache and writes a GGUF llama.cpp's loader reads") {
+  auto& server = HubServer::get();
+  auto home = test::scratch_dir("hub-cli-convert-gguf");
+  const std::vector<std::string> env{"HF_ENDPOINT=" + server.endpoint(), "HF_HOME=" + home.string()};
+  const fs::path gguf = home / "tiny.gguf";
+  std::string out, err;
+  REQUIRE(test::run_mhub({"convert", "hf:acme/tiny-llama", gguf.string(), "--outtype", "f16", "--json"}, env, &out, &err) == 0);
+  auto report = nlohmann::json::parse(out);
+  CHECK(report["architecture"] == "llama");
+  CHECK(report["tensors"] == 12);
+  CHECK(report["tokenizer"]["model"] == "gpt2");
+  CHECK(report["tokenizer"]["tokens"] == 32);  // config.json's vocabulary, padded beyond the tokenizer's 30
+
+  // Only the files a conversion reads were pulled, into the snapshot of the resolved commit.
+  const fs::path snapshot = home / "hub" / "models--acme--tiny-llama" / "snapshots" / server.repo("acme/tiny-llama").commit;
+  for (const char* name : {"config.json", "tokenizer.json", "model.safetensors"}) {
+    INFO(name);
+    CHECK(fs::exists(snapshot / name));
+  }
+  CHECK_FALSE(fs::exists(snapshot / "README.md"));
+
+  // The hyperparameters llama.cpp requires (a file without them is refused with "key not found"),
+  // the tokenizer and llama.cpp's tensor names.
+  REQUIRE(test::run_mhub({"inspect", gguf.string(), "--json"}, {}, &out, &err) == 0);
+  auto inspected = nlohmann::json::parse(out);
+  CHECK(inspected["architecture"] == "llama");
+  CHECK(inspected["hyperparameters"]["context_length"] == 64);
+  CHECK(inspected["hyperparameters"]["embedding_length"] == 16);
+  CHECK(inspected["hyperparameters"]["attention.head_count_kv"] == 1);
+  CHECK(inspected["hyperparameters"]["rope.dimension_count"] == 8);
+  CHECK(inspected["tokenizer"]["model"] == "gpt2");
+  CHECK(inspected["tokenizer"]["eos"]["token"] == "<|end|>");
+  CHECK(inspected["tokenizer"]["merges"] == 2);
+  std::vector<std::string> names;
+  for (const auto& tensor : inspected["tensors"]) names.push_back(tensor["name"].get<std::string>());
+  for (const char* name : {"token_embd.weight", "blk.0.attn_q.weight", "blk.0.ffn_gate.weight", "output.weight"}) {
+    INFO(name);
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+  }
+
+  // Offline, the cached snapshot is enough, and the result is the same file.
+  const std::string first = read_whole_file(gguf);
+  auto env_offline = env;
+  env_offline.push_back("HF_HUB_OFFLINE=1");
+  REQUIRE(test::run_mhub({"convert", "hf:acme/tiny-llama", gguf.string(), "--outtype", "f16"}, env_offline, &out, &err) == 0);
+  CHECK(read_whole_file(gguf) == first);
+
+  // A repository the hub does not have: not-found's exit code, the repo named, no output file.
+  const fs::path missing = home / "missing.gguf";
+  CHECK(test::run_mhub({"convert", "hf:acme/no-such-model", missing.string()}, env, &out, &err) == 8);
+  CHECK(err.find("acme/no-such-model") != std::string::npos);
+  CHECK_FALSE(fs::exists(missing));
+}
+
 TEST_CASE("kill -9 in the middle of a download, rerun: only the missing bytes are fetched") {
   auto& server = HubServer::get();
   const auto& file = server.repo("acme/slow").files.at("big.bin");

@@ -85,6 +85,63 @@ ServedFile git_file(std::string content) {
 
 std::string commit_for(const std::string& name) { return git_sha1_of("commit of " + name); }
 
+// A tiny Llama checkpoint (hidden 16, 2 heads, 1 KV head, vocabulary 32, one layer) in the
+// files `mhub convert hf:ORG/REPO x.gguf` reads: config.json, a byte-level BPE tokenizer.json and
+// model.safetensors (F32, weights from a fixed seed), written as the safetensors format says: an
+// 8-byte little-endian header length, the JSON header, the tensor bytes.
+std::vector<std::pair<std::string, ServedFile>> tiny_llama_files() {
+  const std::vector<std::pair<std::string, std::vector<int>>> tensors = {
+      {"model.embed_tokens.weight", {32, 16}},
+      {"model.layers.0.input_layernorm.weight", {16}},
+      {"model.layers.0.self_attn.q_proj.weight", {16, 16}},
+      {"model.layers.0.self_attn.k_proj.weight", {8, 16}},
+      {"model.layers.0.self_attn.v_proj.weight", {8, 16}},
+      {"model.layers.0.self_attn.o_proj.weight", {16, 16}},
+      {"model.layers.0.post_attention_layernorm.weight", {16}},
+      {"model.layers.0.mlp.gate_proj.weight", {32, 16}},
+      {"model.layers.0.mlp.up_proj.weight", {32, 16}},
+      {"model.layers.0.mlp.down_proj.weight", {16, 32}},
+      {"model.norm.weight", {16}},
+      {"lm_head.weight", {32, 16}}};
+  std::string header = "{", data;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
+  for (const auto& [name, shape] : tensors) {
+    size_t count = 1;
+    for (int dim : shape) count *= static_cast<size_t>(dim);
+    size_t begin = data.size();
+    for (size_t i = 0; i < count; ++i) {
+      float value = uniform(rng);
+      data.append(reinterpret_cast<const char*>(&value), sizeof value);
+    }
+    std::string dims;
+    for (int dim : shape) dims += (dims.empty() ? "" : ",") + std::to_string(dim);
+    header += (header.size() > 1 ? "," : "") + std::string("\"") + name + "\":{\"dtype\":\"F32\",\"shape\":[" + dims +
+              "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+  }
+  header += "}";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  uint64_t length = header.size();
+  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  file += header + data;
+  // Tokens: the 26 lower-case letters, 'Ġ' (a byte-level space) and two merges; config.json's
+  // vocabulary (32) is larger, as in real checkpoints, and the GGUF pads it.
+  std::string vocab, merges = "\"a b\",\"Ġ a\"";
+  for (int i = 0; i < 26; ++i) vocab += "\"" + std::string(1, static_cast<char>('a' + i)) + "\":" + std::to_string(i) + ",";
+  vocab += "\"\\u0120\":26,\"ab\":27,\"\\u0120a\":28";
+  std::string tokenizer = "{\"version\":\"1.0\",\"added_tokens\":[{\"id\":29,\"content\":\"<|end|>\",\"special\":true}],"
+                          "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,"
+                          "\"use_regex\":true},\"model\":{\"type\":\"BPE\",\"vocab\":{" + vocab + "},\"merges\":[" +
+                          merges + "]}}\n";
+  std::string config = "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":16,"
+                       "\"intermediate_size\":32,\"num_attention_heads\":2,\"num_key_value_heads\":1,"
+                       "\"num_hidden_layers\":1,\"max_position_embeddings\":64,\"rms_norm_eps\":1e-5,"
+                       "\"rope_theta\":10000.0,\"vocab_size\":32,\"eos_token_id\":29,\"torch_dtype\":\"float32\"}\n";
+  return {{"config.json", git_file(config)}, {"tokenizer.json", git_file(tokenizer)}, {"model.safetensors", lfs_file(file)},
+          {"README.md", git_file("# tiny-llama\n")}};
+}
+
 }  // namespace
 
 std::string random_bytes(size_t size, unsigned seed) {
@@ -209,12 +266,16 @@ HubServer::HubServer() {
   add_repo("acme/fashion-cnn", commit_for("acme/fashion-cnn"),
            {{"model.onnx", lfs_file(read_whole_file(MHUB_SOURCE_DIR "/models/fashion-cnn/model.onnx"))}});
 
+  // A causal LM checkpoint for `mhub convert hf:acme/tiny-llama x.gguf`.
+  add_repo("acme/tiny-llama", commit_for("acme/tiny-llama"), tiny_llama_files());
+
   std::string locations;
   locations += locations_for(repos_["acme/tiny"], "blobs", proxy_->port(), false);
   locations += locations_for(repos_["acme/faulty"], "blobs", proxy_->port(), false);
   locations += locations_for(repos_["acme/slow"], "slow", slow_port_, false);
   locations += locations_for(repos_["acme/private"], "blobs", cdn_port_, true);
   locations += locations_for(repos_["acme/fashion-cnn"], "blobs", cdn_port_, false);
+  locations += locations_for(repos_["acme/tiny-llama"], "blobs", cdn_port_, false);
   locations += mirror_locations(repos_["acme/mirror"]);
   {
     const ServedRepo& busy = repos_["acme/busy"];

@@ -4,7 +4,8 @@
 // ETag / X-Linked-Etag / X-Linked-Size, 302 to a CDN server, X-Error-Code on 404s, the
 // /api/models listing; a mirror repo `acme/mirror` with absolute same-host 302s and plain
 // 404s; `acme/busy` answering 429 until the file PREFIX/busy-open exists; `acme/forbidden`
-// answering 403), over HTTP, HTTPS with a CA made at start (tests/hub/make_ca.sh) and HTTPS with
+// answering 403; `acme/tiny-llama`, a tiny causal LM checkpoint
+// with config.json, tokenizer.json and model.safetensors), over HTTP, HTTPS with a CA made at start (tests/hub/make_ca.sh) and HTTPS with
 // an untrusted certificate. LFS files of some repos go through a FaultProxy.
 #pragma once
 

@@ -55,6 +55,27 @@ std::vector<nlohmann::json> read_rows(const fs::path& jsonl) {
   return rows;
 }
 
+// A single run's settings from the run.json `mhub finetune --logdir` writes (engine/train/metrics.h):
+// {"model", "started", "settings": {NAME: text}}; anything else (too big, malformed, other value
+// types) gives no settings rather than an error.
+nlohmann::json run_settings(const fs::path& folder) {
+  constexpr uintmax_t kMaxSettingsBytes = 256 << 10;
+  constexpr size_t kMaxSettings = 200;
+  nlohmann::json settings = nlohmann::json::object();
+  std::error_code ec;
+  const fs::path path = folder / "run.json";
+  if (!fs::is_regular_file(path, ec) || fs::file_size(path, ec) > kMaxSettingsBytes || ec) return settings;
+  std::ifstream in(path);
+  auto run = nlohmann::json::parse(in, nullptr, false);
+  if (run.is_discarded() || !run.is_object() || !run.contains("settings") || !run["settings"].is_object()) return settings;
+  if (run.contains("model") && run["model"].is_string()) settings["model"] = run["model"];
+  for (const auto& [name, value] : run["settings"].items()) {
+    if (settings.size() >= kMaxSettings) break;
+    if (value.is_string() || value.is_number() || value.is_boolean()) settings[name] = value;
+  }
+  return settings;
+}
+
 double seconds_since_modified(const fs::path& path) {
   std::error_code ec;
   const auto modified = fs::last_write_time(path, ec);
@@ -120,7 +141,7 @@ nlohmann::json list_runs(const fs::path& logdir) {
     }
     const double ago = seconds_since_modified(folder / "metrics.jsonl");
     nlohmann::json run{{"id", id}, {"rows", rows.size()}, {"points", points}, {"epochs", epochs}, {"last", last}, {"updated_ago", ago},
-                       {"sweep", nullptr}, {"trial", nullptr}, {"settings", nlohmann::json::object()}, {"error", ""},
+                       {"sweep", nullptr}, {"trial", nullptr}, {"settings", run_settings(folder)}, {"error", ""},
                        {"status", ago >= 0 && ago < 30 ? "live" : "finished"}};
     if (auto it = by_id.find(id); it != by_id.end()) run.update(it->second);
     runs.push_back(run);

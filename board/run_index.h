@@ -1,7 +1,8 @@
 // What `mhub board` shows, as JSON: the runs under a log folder (every folder holding a
 // metrics.jsonl, as `mhub finetune --logdir` writes it), the sweeps among them (folders holding a
-// sweep.json, as `mhub sweep` writes it: their trials' settings, statuses and errors), one run's
-// metrics rows, and the ONNX models under the log folder and the model cache.
+// sweep.json, as `mhub sweep` writes it: their trials' settings, statuses and errors; a single
+// run's settings from the run.json finetune writes beside its log), one run's metrics rows, and
+// the ONNX models under the log folder and the model cache.
 // Walks are bounded (depth, entries) and never follow symlinked folders; unreadable files and
 // partial last lines of a log being written are skipped rather than reported as errors.
 #pragma once

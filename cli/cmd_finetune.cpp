@@ -17,6 +17,7 @@
 #include "engine/train/dataset.h"
 #include "engine/train/finetune.h"
 #include "engine/train/freeze.h"
+#include "engine/train/metrics.h"
 #include "engine/train/model_prep.h"
 #include "onnx_io/model_io.h"
 
@@ -263,15 +264,16 @@ void add_finetune(CLI::App& app) {
     if (norm.origin != "--mean/--std" && !train::open_dataset(o.data, "test")->scaled_pixels()) norm = {};
     o.mean = norm.mean;
     o.std = norm.std;
-    const bool tty = isatty(STDERR_FILENO) && !cli->json && writer;
-    const auto result = train::finetune(o, tty ? std::function<void(const train::Progress&)>(draw_progress) : nullptr);
-    if (!writer) return;
     auto settings = training_settings(o);
     if (comm->size() > 1) {
       settings.emplace_back("ranks", std::to_string(comm->size()));
       settings.emplace_back("transport", comm->transport());
       if (cli->zero) settings.emplace_back("zero", std::to_string(cli->zero));
     }
+    if (writer && !o.logdir.empty()) train::write_run_settings(o.logdir, cli->model, settings);
+    const bool tty = isatty(STDERR_FILENO) && !cli->json && writer;
+    const auto result = train::finetune(o, tty ? std::function<void(const train::Progress&)>(draw_progress) : nullptr);
+    if (!writer) return;
     stamp_finetune_metadata(o.out, norm, cli->model, settings);
     if (cli->json) {
       nlohmann::json epochs = nlohmann::json::array();

@@ -1,6 +1,7 @@
 #include "engine/train/metrics.h"
 
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -93,6 +94,23 @@ uint32_t crc32c(const void* data, size_t size, uint32_t crc) {
 uint32_t masked_crc32c(const void* data, size_t size) {
   const uint32_t crc = crc32c(data, size);
   return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
+
+void write_run_settings(const std::filesystem::path& logdir, const std::string& model,
+                        const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::error_code ec;
+  std::filesystem::create_directories(logdir, ec);
+  if (ec) throw Error(ErrorCategory::io, logdir.string() + ": cannot create the log folder: " + ec.message());
+  nlohmann::json values = nlohmann::json::object();
+  for (const auto& [name, value] : settings) values[name] = value;
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char started[32];
+  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  nlohmann::json run{{"model", model}, {"started", started}, {"settings", values}};
+  // Settings hold user text (paths, globs): replace invalid UTF-8 rather than fail the run.
+  write_file_atomically(logdir / "run.json", run.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 MetricsLog::MetricsLog(const std::filesystem::path& logdir) {

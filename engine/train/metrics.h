@@ -39,6 +39,13 @@ class MetricsLog {
   std::FILE* jsonl_ = nullptr;
 };
 
+// `<logdir>/run.json`: {"model": MODEL, "started": "YYYY-MM-DDTHH:MM:SSZ", "settings": {NAME: VALUE}},
+// what a run was started with, written before its first step so `mhub board` lists it with its
+// settings while it trains (a sweep's trials get theirs from sweep.json). Replaced atomically;
+// throws mhub::Error (io) naming the file.
+void write_run_settings(const std::filesystem::path& logdir, const std::string& model,
+                        const std::vector<std::pair<std::string, std::string>>& settings);
+
 // What a tfevents file says, for tests and `mhub` tooling. Throws mhub::Error (format) naming
 // the file and record when a length or CRC does not check out.
 struct ScalarEvent {

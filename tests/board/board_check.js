@@ -61,6 +61,11 @@ function rawGet(target, host) {
     const failed = await page.$$eval("#runs tbody tr", (rows) => rows.filter((r) => r.querySelector(".badge.failed")).length);
     check(failed === 2, `${failed} runs marked failed, expected 2 (schedule=bogus)`);
 
+    // 1b. A single run shows the settings finetune wrote into its run.json.
+    const singleSettings = await page.$$eval('#runs tbody tr[data-run="single"] td.settings', (c) => c.map((x) => x.textContent));
+    check(singleSettings.length === 1 && singleSettings[0].includes("optimizer=adamw") && singleSettings[0].includes("model=fashion-cnn"),
+      `the single run's settings cell is ${JSON.stringify(singleSettings)}, expected the run.json settings (optimizer=adamw, model=fashion-cnn)`);
+
     // 2. A selected run's curves have as many points as its metrics.jsonl has rows of them.
     const points = await page.evaluate(() => window.mhubBoard.curvePoints());
     const run = "sweep/trials/t000";

@@ -170,12 +170,20 @@ TEST_SUITE("sweep_board") {
     fs::create_directories(logdir / "sw");
     sweep::save_state(logdir / "sw" / "sweep.json", s);
     write(logdir / "sw" / "trials" / "t000" / "metrics.jsonl", "{\"step\":1,\"train/loss\":2.0}\n");
+    // A single run's settings come from the run.json `mhub finetune --logdir` writes; a malformed
+    // one gives none, not an error.
+    write(logdir / "a" / "run.json",
+          "{\"model\": \"fashion-cnn\", \"started\": \"2026-12-06T12:00:00Z\", \"settings\": {\"lr\": \"0.003\", \"optimizer\": \"sgd\", \"nested\": {}}}\n");
+    write(logdir / "b" / "metrics.jsonl", "{\"step\":1,\"train/loss\":2.0}\n");
+    write(logdir / "b" / "run.json", "{\"settings\": [1, 2");
     const auto index = board::list_runs(logdir);
-    REQUIRE(index["runs"].size() == 3);
+    REQUIRE(index["runs"].size() == 4);
     std::map<std::string, nlohmann::json> runs;
     for (const auto& r : index["runs"]) runs[r["id"]] = r;
     CHECK(runs["a"]["points"] == 2);  // the partial last line is skipped
     CHECK(runs["a"]["epochs"] == 1);
+    CHECK(runs["a"]["settings"] == nlohmann::json{{"model", "fashion-cnn"}, {"lr", "0.003"}, {"optimizer", "sgd"}});
+    CHECK(runs["b"]["settings"].empty());
     CHECK(runs["sw/trials/t000"]["settings"]["lr"] == "0.1");
     CHECK(runs["sw/trials/t001"]["status"] == "failed");
     CHECK(index["sweeps"][0]["best"] == "t000");

@@ -187,7 +187,9 @@ nlohmann::json list_models(const fs::path& logdir, const fs::path& cache) {
       }
       if (it->path().extension() != ".onnx" || !it->is_regular_file(ec)) continue;
       const std::string rel = relative_text(root, it->path());
-      if (!valid_relative_path(rel)) continue;  // could not be asked for anyway
+      // Listed only what can be asked for: the grammar, and (the cache's snapshot files are
+      // symlinks into its blobs) a target that stays under the root.
+      if (!valid_relative_path(rel) || !resolve_under(root, rel)) continue;
       models.push_back({{"root", root_name}, {"path", rel}, {"bytes", it->file_size(ec)}});
       ++count;
     }

@@ -3,7 +3,8 @@
 # Fashion-MNIST subset, two of which fail on purpose: --schedule bogus) and a single finetune run,
 # driven in Debian's chromium (headless) through puppeteer-core (npm, in the peers folder).
 # board_check.js checks the page (every run listed, curve points = metrics.jsonl rows, live
-# update, sweep charts, the model page's op histogram and graph), path traversal refusals and
+# update, sweep charts, the model page's op histogram and graph, for a model in the log folder
+# and one in a model cache laid out as Hugging Face's: snapshot symlink into blobs/), path traversal refusals and
 # the Host check; screenshots are kept in SCRATCH_DIR (board-runs.png, board-model.png).
 # Usage: tests/board/board_browser.sh MHUB_BINARY SCRATCH_DIR
 # Exit 0: passed; 1: failed; 77: chromium, node/npm or the Fashion-MNIST package missing (skipped).
@@ -32,7 +33,16 @@ grep -q 'bogus' "$scratch/logs/sweep/results.csv" || { echo "FAIL: the failing t
 "$mhub" finetune fashion-cnn --data "$scratch/data" --epochs 1 --limit-batches 8 --threads 2 --out "$scratch/logs/single/model.onnx" \
   --logdir "$scratch/logs/single" --json > /dev/null
 
-"$mhub" board --logdir "$scratch/logs" --port 0 > "$scratch/board.out" 2>&1 &
+# A model cache as `mhub pull` leaves it: the snapshot's file is a symlink into blobs/.
+cache="$scratch/hub-cache"
+commit=0123456789abcdef0123456789abcdef01234567
+mkdir -p "$cache/models--acme--fashion-cnn/blobs" "$cache/models--acme--fashion-cnn/snapshots/$commit"
+blob=$(sha256sum "$here/../../models/fashion-cnn/model.onnx" | cut -d' ' -f1)
+cp "$here/../../models/fashion-cnn/model.onnx" "$cache/models--acme--fashion-cnn/blobs/$blob"
+ln -s "../../blobs/$blob" "$cache/models--acme--fashion-cnn/snapshots/$commit/model.onnx"
+export MHUB_BOARD_CACHE_MODEL="models--acme--fashion-cnn/snapshots/$commit/model.onnx"
+
+HF_HUB_CACHE="$cache" "$mhub" board --logdir "$scratch/logs" --port 0 > "$scratch/board.out" 2>&1 &
 board=$!
 trap 'kill $board 2>/dev/null || true' EXIT
 url=""

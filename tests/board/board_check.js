@@ -109,6 +109,18 @@ function rawGet(target, host) {
     const drawn = await page.$$eval("#graph svg g.node", (g) => g.length);
     check(drawn >= 5, `the graph drawing has ${drawn} nodes`);
     await page.screenshot({ path: path.join(shots, "board-model.png"), fullPage: true });
+
+    // 6b. A model in the cache (its snapshot file a symlink into blobs/), listed and shown.
+    const cached = process.env.MHUB_BOARD_CACHE_MODEL;
+    const models = JSON.parse((await rawGet("/api/models")).body).models;
+    check(models.some((m) => m.root === "cache" && m.path === cached), `/api/models does not list the cached ${cached}`);
+    await page.goto(url + "#model/cache/" + cached, { waitUntil: "networkidle0" });
+    const heading = "cache / " + cached;
+    const shown = await page.waitForFunction((h) => [...document.querySelectorAll("#view-model h2")].some((e) => e.textContent === h) &&
+      document.querySelectorAll("#op-histogram tr").length > 0, { timeout: 15000 }, heading).then(() => true, () => false);
+    check(shown, `the model page did not show "${heading}" with an op histogram`);
+    const cachedOps = await page.$$eval("#op-histogram tr", (rows) => rows.map((r) => r.dataset.op));
+    check(cachedOps.includes("Conv") && cachedOps.includes("Gemm"), `the cached model's op histogram: ${cachedOps}`);
     check(pageErrors.length === 0, `errors in the page: ${pageErrors}`);
   } finally {
     await browser.close();

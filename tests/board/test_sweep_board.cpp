@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "board/run_index.h"
 #include "board/safe_path.h"
@@ -150,6 +152,25 @@ TEST_SUITE("sweep_board") {
     CHECK_FALSE(board::resolve_under(root, "link.onnx").has_value());
     CHECK_FALSE(board::resolve_under(root, "dirlink/secret.onnx").has_value());
     CHECK_FALSE(board::resolve_under(root, "missing.onnx").has_value());
+  }
+
+  TEST_CASE("models: the log folder's and the cache's (snapshot symlinks into blobs), nothing that leaves its root") {
+    const fs::path logdir = fresh_dir("models-logs");
+    const fs::path cache = fresh_dir("models-cache");
+    const fs::path outside = fresh_dir("models-outside");
+    write(logdir / "run" / "model.onnx", "logdir model");
+    write(cache / "models--acme--net" / "blobs" / "0123abcd", "cached model");
+    const fs::path snapshot = cache / "models--acme--net" / "snapshots" / "c0ffee";
+    fs::create_directories(snapshot);
+    fs::create_symlink("../../blobs/0123abcd", snapshot / "model.onnx");
+    write(outside / "secret.onnx", "outside");
+    fs::create_symlink(outside / "secret.onnx", snapshot / "escape.onnx");
+    const auto models = board::list_models(logdir, cache)["models"];
+    std::set<std::string> listed;
+    for (const auto& m : models) listed.insert(m["root"].get<std::string>() + ":" + m["path"].get<std::string>());
+    CHECK(listed == std::set<std::string>{"logdir:run/model.onnx", "cache:models--acme--net/snapshots/c0ffee/model.onnx"});
+    CHECK(board::resolve_under(cache, "models--acme--net/snapshots/c0ffee/model.onnx").has_value());
+    CHECK_FALSE(board::resolve_under(cache, "models--acme--net/snapshots/c0ffee/escape.onnx").has_value());
   }
 
   TEST_CASE("run index: single runs, sweep trials (also failed ones without logs), metrics rows") {

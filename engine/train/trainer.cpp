@@ -10,9 +10,11 @@
 #include "engine/autograd/autocast.h"
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
+#include "engine/core/thread_pool.h"
 #include "engine/train/freeze.h"
 #include "engine/train/rng.h"
 #include "engine/devices.h"
+#include "engine/train/update_kernels.h"
 
 namespace mhub::train {
 namespace {
@@ -123,6 +125,15 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   session_ = std::make_unique<engine::Session>(training_, engine::host_backend(), session_options);
   const double decay = options_.weight_decay >= 0 ? options_.weight_decay : (options_.optimizer == "sgd" ? 0.0 : 0.01);
   optimizer_ = make_optimizer(options_.optimizer, decay, options_.momentum, options_.nesterov);
+  pool_ = std::make_unique<engine::ThreadPool>(options_.threads);
+  parallel_ = [pool = pool_.get()](size_t count, size_t min_chunk, const std::function<void(size_t, size_t)>& body) {
+    pool->parallel_for(count, min_chunk, body);
+  };
+  optimizer_->set_kernels(options_.update_kernels);
+  optimizer_->set_parallel(parallel_);
+  for (const auto& name : trainable_)
+    params_.push_back({name, initializer_data(name), nullptr, static_cast<size_t>(forward_.graph.initializer(name)->numel())});
+  for (const auto& name : running_) running_data_.push_back(initializer_data(name));
   grad_sums_.resize(trainable_.size());
   if (distributed()) {
     // Every rank starts from rank 0's weights (and running statistics), as DDP does.
@@ -219,12 +230,31 @@ size_t Trainer::optimizer_state_bytes() const {
   return floats * sizeof(float);
 }
 
-void Trainer::add_gradient(size_t k, const ir::Tensor& gradient) {
+void Trainer::add_gradient(size_t k, const ir::Tensor& gradient, bool window_end) {
   const float* values = gradient.data<float>();
   auto& sum = grad_sums_[k];
-  if (pending_ == 0) sum.assign(values, values + gradient.numel());
-  else
+  if (pending_ == 0) {
+    sum.assign(values, values + gradient.numel());
+  } else if (window_end) {
+    // The same two roundings as adding, then dividing in a second pass.
+    const float length = static_cast<float>(options_.accumulate);
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] = (sum[i] + values[i]) / length;
+  } else {
     for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
+  }
+}
+
+Trainer::AllocationStats Trainer::allocation_stats() const {
+  return {session_->stats().bytes_created, feed_bytes_created_};
+}
+
+ir::Tensor& Trainer::reusable_feed(ir::Tensor& t, const std::vector<int64_t>& dims) {
+  // The previous step's outputs are gone by now; a storage still shared (say, a graph output
+  // that views an input) gets a fresh one instead.
+  if (t.storage && t.storage.use_count() == 1 && t.dims == dims) return t;
+  t = ir::Tensor::zeros(ir::DataType::float32, dims);
+  feed_bytes_created_ += t.byte_size();
+  return t;
 }
 
 Trainer::~Trainer() = default;
@@ -251,13 +281,18 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   if (batch.labels.size() != static_cast<size_t>(batch_size_))
     throw Error(ErrorCategory::usage, "training: the data has no class label per example; the losses train against class labels");
   const auto target = loss_targets(options_.loss, batch.labels, classes_, options_.label_smoothing);
-  auto input = ir::Tensor::from_bytes(ir::DataType::float32, batch.input_dims, batch.inputs.data(), batch.inputs.size() * 4);
-  auto target_tensor = ir::Tensor::from_bytes(ir::DataType::float32, {batch_size_, classes_}, target.data(), target.size() * 4);
+  ir::Tensor& input = reusable_feed(input_feed_, batch.input_dims);
+  if (input.numel() != batch.inputs.size())
+    throw Error(ErrorCategory::internal, "trainer: the batch's inputs do not match its dims");
+  std::memcpy(input.storage->mutable_data(), batch.inputs.data(), batch.inputs.size() * 4);
+  ir::Tensor& target_tensor = reusable_feed(target_feed_, {batch_size_, classes_});
+  std::memcpy(target_tensor.storage->mutable_data(), target.data(), target.size() * 4);
   std::vector<std::pair<std::string, engine::Value>> feeds = {{input_name_, engine::Value::of(input)},
                                                               {"target", engine::Value::of(target_tensor)}};
+  mask_feeds_.resize(masks_.size());
   for (size_t k = 0; k < masks_.size(); ++k) {
     Rng rng = Rng::derived(options_.seed, static_cast<uint64_t>(batches_seen_), k + 1);
-    ir::Tensor mask = ir::Tensor::zeros(ir::DataType::float32, masks_[k].dims);
+    ir::Tensor& mask = reusable_feed(mask_feeds_[k], masks_[k].dims);
     float* m = reinterpret_cast<float*>(mask.storage->mutable_data());
     const float keep_scale = 1.0f / (1.0f - masks_[k].ratio);
     for (uint64_t i = 0; i < mask.numel(); ++i) m[i] = rng.uniform() >= masks_[k].ratio ? keep_scale : 0.0f;
@@ -266,13 +301,16 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   const bool scaled = options_.precision == "fp16";
   if (scaled) {
     const float scale = static_cast<float>(loss_scale_);
-    feeds.emplace_back("loss_scale", engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, {}, &scale, 4)));
+    ir::Tensor& scale_tensor = reusable_feed(scale_feed_, {});
+    std::memcpy(scale_tensor.storage->mutable_data(), &scale, 4);
+    feeds.emplace_back("loss_scale", engine::Value::of(scale_tensor));
   }
   ++batches_seen_;
   // Data-parallel without ZeRO, on the batch that ends an accumulation window: each gradient
   // goes to the bucketed all-reduce as soon as the node producing it has run, summed over the
   // window and divided as the step below would, so buckets travel while backward goes on.
-  const bool overlap = averager_ && distributed() && pending_ + 1 == options_.accumulate;
+  const bool window_end = pending_ + 1 == options_.accumulate;
+  const bool overlap = averager_ && distributed() && window_end;
   engine::RunHooks hooks;
   if (overlap) {
     averager_->begin(*options_.comm);
@@ -280,9 +318,7 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     hooks.output_ready = [&](size_t index, const engine::Value& value) {
       if (index < 2 || index >= 2 + trainable_.size()) return;  // the loss, logits, running statistics
       const size_t k = index - 2;
-      add_gradient(k, value.tensor);
-      if (options_.accumulate > 1)
-        for (auto& v : grad_sums_[k]) v /= static_cast<float>(options_.accumulate);
+      add_gradient(k, value.tensor, true);
       handed_over_[k] = true;
       averager_->ready(backward_position_[k], grad_sums_[k].data());
     };
@@ -306,38 +342,32 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
       if (logits[r * classes_ + c] > logits[r * classes_ + best]) best = c;
     stats.correct += best == batch.labels[r];
   }
-  // One batch per step and no clipping (the only writer of gradients): the optimizer reads the
-  // session's gradient outputs directly instead of a copy.
-  // Distributed: the gradients are averaged across ranks in place, so they are copied first.
-  const bool direct = options_.accumulate == 1 && options_.clip_norm <= 0 && !distributed();
+  // One batch per step: the optimizer reads the session's gradient outputs directly (clipping
+  // scales them as it reads them). Several batches are summed into grad_sums_, and
+  // distributed gradients are averaged across ranks in place, so those are copied first.
+  const bool direct = options_.accumulate == 1 && !distributed();
   for (size_t k = 0; k < trainable_.size() && !direct; ++k)
-    if (!overlap || !handed_over_[k]) add_gradient(k, outputs[2 + k].tensor);
+    if (!overlap || !handed_over_[k]) add_gradient(k, outputs[2 + k].tensor, window_end);
   if (overlap) {
     // Gradients no node produced (none reached the hook) go now; then wait for every bucket.
     std::vector<float*> grads;
-    for (size_t k : backward_order_) {
-      if (!handed_over_[k] && options_.accumulate > 1)
-        for (auto& v : grad_sums_[k]) v /= static_cast<float>(options_.accumulate);
-      grads.push_back(grad_sums_[k].data());
-    }
+    for (size_t k : backward_order_) grads.push_back(grad_sums_[k].data());
     averager_->finish(grads);
     ++dist_stats_.averaged_steps;
     dist_stats_.buckets += averager_->plan().size();
     dist_stats_.buckets_started_in_backward += averager_->started_early();
   }
   // NaN in the data or a step that blew up must not train on silently (a fused Relu can turn
-  // NaN activations into zeros and keep the loss finite while the weights go NaN).
-  std::string culprit = scaled ? "" : first_nonfinite(input, outputs, trainable_);
-  bool overflow = false;  // fp16: the graph already divided the gradients by the scale; an overflow shows as inf/NaN
-  for (size_t k = 0; k < trainable_.size() && scaled && !overflow; ++k) {
-    const ir::Tensor& g = outputs[2 + k].tensor;
-    const float* values = g.data<float>();
-    for (uint64_t i = 0; i < g.numel(); ++i)
-      if (!std::isfinite(values[i])) {
-        overflow = true;
-        break;
-      }
-  }
+  // NaN activations into zeros and keep the loss finite while the weights go NaN). One read of
+  // this batch's gradients answers that and, when they are stepped on directly, gives the
+  // norm for clipping too.
+  for (size_t k = 0; k < trainable_.size(); ++k) params_[k].grad = outputs[2 + k].tensor.data<float>();
+  const bool clip_direct = direct && options_.clip_norm > 0;
+  const GradientScan::Result checked = scan_.scan(params_, clip_direct, parallel_);
+  const bool finite = checked.finite && kernels::all_finite(input.data<float>(), input.numel()) &&
+                      kernels::all_finite(outputs[0].tensor.data<float>(), outputs[0].tensor.numel());
+  std::string culprit = scaled || finite ? "" : first_nonfinite(input, outputs, trainable_);
+  bool overflow = scaled && !checked.finite;  // fp16: the graph already divided the gradients by the scale; an overflow shows as inf/NaN
   if (distributed()) {
     // Ranks must take the same decision, or their collectives stop matching.
     double flags[2] = {culprit.empty() ? 0.0 : 1.0, overflow ? 1.0 : 0.0};
@@ -360,7 +390,7 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   // Running statistics are buffers, not parameters: they take the new value every batch.
   for (size_t k = 0; k < running_.size(); ++k) {
     const ir::Tensor& r = outputs[2 + trainable_.size() + k].tensor;
-    std::memcpy(initializer_data(running_[k]), r.data<float>(), r.numel() * 4);
+    std::memcpy(running_data_[k], r.data<float>(), r.numel() * 4);
   }
   if (scaled) {
     if (overflow) {
@@ -374,27 +404,17 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   }
   if (++pending_ < options_.accumulate) return stats;
 
-  std::vector<Parameter> params;
-  std::vector<float*> grads;
-  std::vector<size_t> counts;
-  for (size_t k = 0; k < trainable_.size(); ++k) {
-    if (direct) {
-      const ir::Tensor& g = outputs[2 + k].tensor;
-      params.push_back({trainable_[k], initializer_data(trainable_[k]), g.data<float>(), static_cast<size_t>(g.numel())});
-      continue;
-    }
-    auto& sum = grad_sums_[k];
-    if (options_.accumulate > 1 && !overlap)  // overlap divided (and averaged) them already
-      for (auto& v : sum) v /= static_cast<float>(options_.accumulate);
-    params.push_back({trainable_[k], initializer_data(trainable_[k]), sum.data(), sum.size()});
-    grads.push_back(sum.data());
-    counts.push_back(sum.size());
-  }
   if (sharded()) {
-    sharded_step(lr, stats);
+    sharded_step(lr, stats);  // grad_sums_ hold the window's mean
   } else {
-    if (options_.clip_norm > 0) stats.grad_norm = clip_grad_norm(grads, counts, options_.clip_norm);
-    optimizer_->step(params, lr);
+    if (!direct)
+      for (size_t k = 0; k < trainable_.size(); ++k) params_[k].grad = grad_sums_[k].data();
+    float grad_scale = 1.0f;
+    if (options_.clip_norm > 0) {
+      stats.grad_norm = clip_direct ? checked.norm : scan_.scan(params_, true, parallel_).norm;
+      grad_scale = clip_scale(stats.grad_norm, options_.clip_norm);
+    }
+    optimizer_->step(params_, lr, grad_scale);
   }
   pending_ = 0;
   stats.stepped = true;

@@ -26,6 +26,7 @@
 namespace mhub::engine {
 class Backend;
 class Session;
+class ThreadPool;
 }
 
 namespace mhub::train {
@@ -75,6 +76,9 @@ struct TrainerOptions {
   // collective: every rank calls it), restore() takes a whole one, so checkpoints resume on any
   // number of ranks, with or without ZeRO. 0: every rank holds all optimizer state.
   int zero = 0;
+  // The optimizer's element loops: fast (one vectorised pass over all parameters, threaded) or
+  // the reference loops it is tested against (optimizers.h); both compute the same values.
+  UpdateKernels update_kernels = UpdateKernels::fast;
 };
 
 struct StepStats {
@@ -120,6 +124,14 @@ class Trainer {
   void restore(const Checkpoint& checkpoint);
   // Bytes of optimizer state this rank holds (with ZeRO 1 about 1/N of the whole).
   size_t optimizer_state_bytes() const;
+  // Tensor storage the training step allocated so far: the session's buffer pool and the
+  // trainer's own feeds (input, targets, dropout masks, loss scale). After the first step a
+  // single-process step with a fixed batch shape allocates none.
+  struct AllocationStats {
+    size_t pool_bytes_created = 0;  // engine::Session::Stats::bytes_created
+    size_t feed_bytes_created = 0;
+  };
+  AllocationStats allocation_stats() const;
   const DistStats& dist_stats() const { return dist_stats_; }
 
  private:
@@ -140,13 +152,27 @@ class Trainer {
   int64_t batches_seen_ = 0;
   std::unique_ptr<engine::Session> session_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<engine::ThreadPool> pool_;  // the update's threads (the session has its own)
+  ParallelFor parallel_;
+  // Every trainable parameter, pointing at its storage; `grad` is set each step (this batch's
+  // gradient output, or grad_sums_ when batches are summed or averaged across ranks).
+  std::vector<Parameter> params_;
+  std::vector<float*> running_data_;  // running_[k]'s storage
+  GradientScan scan_;
+  // Feeds reused from step to step while nothing else holds their storage.
+  ir::Tensor input_feed_, target_feed_, scale_feed_;
+  std::vector<ir::Tensor> mask_feeds_;
+  size_t feed_bytes_created_ = 0;
+  // `t` with `dims`, its bytes overwritten by the caller: the old storage when only `t` holds it.
+  ir::Tensor& reusable_feed(ir::Tensor& t, const std::vector<int64_t>& dims);
   std::vector<std::vector<float>> grad_sums_;
   int pending_ = 0;
   double update_ms_ = 0;
   double loss_scale_ = 1;   // fp16 only
   int clean_steps_ = 0;     // fp16: steps since the scale last changed or overflowed
-  // Adds this batch's gradient k to grad_sums_[k] (the first batch of a window assigns it).
-  void add_gradient(size_t k, const ir::Tensor& gradient);
+  // Adds this batch's gradient k to grad_sums_[k] (the first batch of a window assigns it); on
+  // the window's last batch (`window_end`) the sum is divided by the window's length too.
+  void add_gradient(size_t k, const ir::Tensor& gradient, bool window_end);
   // Data-parallel: trainable indices in the order backward produces their gradients, and the
   // bucketed averaging over them (without ZeRO).
   bool distributed() const { return options_.comm && options_.comm->size() > 1; }

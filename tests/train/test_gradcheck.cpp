@@ -263,12 +263,19 @@ TEST_CASE("Dropout masks follow --seed: same seed same losses, other seed other 
     options.optimizer = "sgd";
     train::Trainer trainer(a.model, ".", 4, options);
     std::vector<double> out;
+    train::Trainer::AllocationStats first;
     train::Batch batch;
     batch.input_dims = {4, 6};
     batch.inputs.assign(24, 0.5f);
     for (int i = 0; i < 24; ++i) batch.inputs[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
     batch.labels = {0, 1, 2, 1};
-    for (int step = 0; step < 3; ++step) out.push_back(trainer.train_batch(batch, 0.1).loss);
+    for (int step = 0; step < 3; ++step) {
+      out.push_back(trainer.train_batch(batch, 0.1).loss);
+      if (step == 0) first = trainer.allocation_stats();
+    }
+    // The masks are drawn anew into the same feeds: no step after the first allocates.
+    CHECK(trainer.allocation_stats().feed_bytes_created == first.feed_bytes_created);
+    CHECK(trainer.allocation_stats().pool_bytes_created == first.pool_bytes_created);
     return out;
   };
   const auto a = losses(1);

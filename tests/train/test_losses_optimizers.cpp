@@ -2,10 +2,14 @@
 // (tests/fixtures/train, written by scripts/make_train_fixtures.py).
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "common/error.h"
+#include "engine/core/thread_pool.h"
 #include "engine/train/freeze.h"
 #include "engine/train/losses.h"
 #include "engine/train/optimizers.h"
@@ -57,7 +61,7 @@ TEST_CASE("losses reject bad labels and mismatched sizes") {
 
 // Runs the 20 recorded steps of torch's optimizer on the CNN fixture: initial weights + torch's
 // gradient of each step must give torch's final weights.
-static void replay_optimizer(const std::string& opt_name) {
+static void replay_optimizer(const std::string& opt_name, UpdateKernels kernels) {
   const std::string root = "cnn/" + opt_name + "/";
   std::ifstream hyper_file(mhub::test::train_fixtures() / (root + "hyper.json"));
   const auto hyper = nlohmann::json::parse(hyper_file);
@@ -66,6 +70,7 @@ static void replay_optimizer(const std::string& opt_name) {
     optimizer = std::make_unique<Sgd>(SgdOptions{hyper["momentum"], hyper["dampening"], hyper["weight_decay"], hyper["nesterov"]});
   else
     optimizer = std::make_unique<AdamW>(AdamWOptions{hyper["beta1"], hyper["beta2"], hyper["eps"], hyper["weight_decay"]});
+  optimizer->set_kernels(kernels);
   const char* names[] = {"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight",
                          "bn2.weight", "bn2.bias",   "fc.weight",  "fc.bias"};
   std::vector<std::vector<float>> weights, grads_all, grads(std::size(names));
@@ -90,8 +95,133 @@ static void replay_optimizer(const std::string& opt_name) {
   CHECK(optimizer->steps_taken() == 20);
 }
 
-TEST_CASE("SGD with momentum, Nesterov and weight decay reproduces torch.optim.SGD over 20 steps") { replay_optimizer("sgd"); }
-TEST_CASE("AdamW reproduces torch.optim.AdamW over 20 steps") { replay_optimizer("adamw"); }
+TEST_CASE("SGD with momentum, Nesterov and weight decay reproduces torch.optim.SGD over 20 steps") {
+  for (auto kernels : {UpdateKernels::fast, UpdateKernels::reference}) replay_optimizer("sgd", kernels);
+}
+TEST_CASE("AdamW reproduces torch.optim.AdamW over 20 steps") {
+  for (auto kernels : {UpdateKernels::fast, UpdateKernels::reference}) replay_optimizer("adamw", kernels);
+}
+
+// Parameters of odd sizes (empty, shorter than a vector, not a multiple of one, longer than
+// a thread's piece), random values and gradients, a NaN and an infinity among them.
+struct RandomParams {
+  std::vector<std::vector<float>> values, grads;
+  explicit RandomParams(uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{33}, size_t{1000}, size_t{40001}, size_t{3}}) {
+      values.emplace_back(n);
+      grads.emplace_back(n);
+      for (size_t i = 0; i < n; ++i) {
+        values.back()[i] = normal(rng);
+        grads.back()[i] = normal(rng) * 0.1f;
+      }
+    }
+    values[3][5] = std::numeric_limits<float>::quiet_NaN();
+    grads[4][9] = std::numeric_limits<float>::infinity();
+  }
+  std::vector<Parameter> params(std::vector<std::vector<float>>& into) const {
+    std::vector<Parameter> out;
+    for (size_t k = 0; k < into.size(); ++k) out.push_back({"p" + std::to_string(k), into[k].data(), grads[k].data(), into[k].size()});
+    return out;
+  }
+};
+
+// Bit patterns equal (NaN included), so "fast == reference" means identical bytes.
+static bool same_bits(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+  for (size_t k = 0; k < a.size(); ++k)
+    if (a[k].size() != b[k].size() || std::memcmp(a[k].data(), b[k].data(), a[k].size() * 4) != 0) return false;
+  return true;
+}
+
+TEST_CASE("fast optimizer kernels update bit for bit as the reference loops, threaded and with clipping's scale") {
+  engine::ThreadPool pool(3);
+  const ParallelFor parallel = [&pool](size_t count, size_t min_chunk, const std::function<void(size_t, size_t)>& body) {
+    pool.parallel_for(count, min_chunk, body);
+  };
+  auto make = [](int which) -> std::unique_ptr<Optimizer> {
+    switch (which) {
+      case 0: return std::make_unique<Sgd>(SgdOptions{0, 0, 0, false});
+      case 1: return std::make_unique<Sgd>(SgdOptions{0, 0, 1e-4, false});
+      case 2: return std::make_unique<Sgd>(SgdOptions{0.9, 0, 0, false});
+      case 3: return std::make_unique<Sgd>(SgdOptions{0.9, 0.1, 5e-4, false});
+      case 4: return std::make_unique<Sgd>(SgdOptions{0.9, 0, 5e-4, true});
+      case 5: return std::make_unique<AdamW>(AdamWOptions{});
+      default: return std::make_unique<AdamW>(AdamWOptions{0.8, 0.99, 1e-6, 0});
+    }
+  };
+  for (int which = 0; which < 7; ++which) {
+    for (bool threaded : {false, true}) {
+      CAPTURE(which);
+      CAPTURE(threaded);
+      RandomParams data(static_cast<uint32_t>(which + 1));
+      auto fast_values = data.values, reference_values = data.values;
+      auto fast = make(which), reference = make(which);
+      reference->set_kernels(UpdateKernels::reference);
+      if (threaded) fast->set_parallel(parallel);
+      for (int step = 0; step < 3; ++step) {
+        const float scale = step == 1 ? 0.37f : 1.0f;
+        fast->step(data.params(fast_values), 0.05, scale);
+        reference->step(data.params(reference_values), 0.05, scale);
+      }
+      CHECK(same_bits(fast_values, reference_values));
+      const auto a = fast->export_state(), b = reference->export_state();
+      REQUIRE(a.size() == b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        CHECK(a[i].name == b[i].name);
+        CHECK(same_bits({a[i].values}, {b[i].values}));
+      }
+    }
+  }
+}
+
+TEST_CASE("a step's grad_scale gives what clip_grad_norm's scaled gradients give") {
+  RandomParams data(11);
+  data.grads[4][9] = 0.5f;  // finite gradients, so the norm is
+  auto scaled_values = data.values, clipped_values = data.values;
+  Sgd scaled(SgdOptions{0.9, 0, 1e-4, true}), clipped(SgdOptions{0.9, 0, 1e-4, true});
+  GradientScan scan;
+  const auto result = scan.scan(data.params(scaled_values), true, {});
+  std::vector<float*> grads;
+  std::vector<size_t> counts;
+  auto clipped_grads = data.grads;
+  for (auto& g : clipped_grads) {
+    grads.push_back(g.data());
+    counts.push_back(g.size());
+  }
+  const double norm = clip_grad_norm(grads, counts, 1.0);
+  CHECK(result.finite);
+  CHECK(result.norm == doctest::Approx(norm).epsilon(1e-12));
+  scaled.step(data.params(scaled_values), 0.1, clip_scale(result.norm, 1.0));
+  std::vector<Parameter> params = data.params(clipped_values);
+  for (size_t k = 0; k < params.size(); ++k) params[k].grad = clipped_grads[k].data();
+  clipped.step(params, 0.1);
+  CHECK(max_relative_error(scaled_values[5], clipped_values[5]) < 1e-6);
+  CHECK(clip_scale(0.5, 1.0) == 1.0f);
+}
+
+TEST_CASE("GradientScan finds NaN and infinity in any parameter, threaded or not") {
+  engine::ThreadPool pool(2);
+  const ParallelFor parallel = [&pool](size_t count, size_t min_chunk, const std::function<void(size_t, size_t)>& body) {
+    pool.parallel_for(count, min_chunk, body);
+  };
+  for (const ParallelFor* how : {static_cast<const ParallelFor*>(nullptr), &parallel}) {
+    RandomParams data(5);
+    auto values = data.values;
+    GradientScan scan;
+    const ParallelFor none;
+    const ParallelFor& p = how ? *how : none;
+    CHECK_FALSE(scan.scan(data.params(values), false, p).finite);  // the infinity in p4
+    CHECK_FALSE(scan.scan(data.params(values), true, p).finite);
+    data.grads[4][9] = 1.0f;
+    CHECK(scan.scan(data.params(values), false, p).finite);
+    data.grads[5][40000] = -std::numeric_limits<float>::quiet_NaN();  // the last element of the long one
+    CHECK_FALSE(scan.scan(data.params(values), false, p).finite);
+    const auto result = scan.scan(data.params(values), true, p);
+    CHECK_FALSE(result.finite);
+    CHECK_FALSE(std::isfinite(result.norm));
+  }
+}
 
 TEST_CASE("optimizer state export/import continues identically") {
   std::vector<float> a = {1, -2, 3}, b = a;

@@ -34,7 +34,8 @@ Batch fixture_batch(const std::vector<float>& inputs, const std::vector<int64_t>
   return batch;
 }
 
-void replay_fixture(const std::string& model_name, const std::string& opt_name, int64_t rows, std::vector<int64_t> example_dims) {
+void replay_fixture(const std::string& model_name, const std::string& opt_name, int64_t rows, std::vector<int64_t> example_dims,
+                    UpdateKernels kernels = UpdateKernels::fast) {
   const auto root = mhub::test::train_fixtures() / model_name;
   std::ifstream hyper_file(root / opt_name / "hyper.json");
   const auto hyper = nlohmann::json::parse(hyper_file);
@@ -46,6 +47,7 @@ void replay_fixture(const std::string& model_name, const std::string& opt_name, 
     options.nesterov = hyper["nesterov"];
   }
   options.threads = 1;
+  options.update_kernels = kernels;
   const auto forward = onnx_io::load_model(root / "model.onnx");
   Trainer trainer(forward, root, rows, options);
   const auto inputs = fixture_floats(model_name + "/inputs.npy");
@@ -105,6 +107,15 @@ void replay_loss(const std::string& fixture, LossKind loss, float label_smoothin
   }
   MESSAGE("cnn/sgd --loss " << fixture << ": worst loss relative error " << worst);
   CHECK(worst < 1e-4);
+}
+
+// Weights, buffers and optimizer state equal bit for bit.
+void check_same_checkpoints(const Checkpoint& a, const Checkpoint& b) {
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (size_t t = 0; t < a.tensors.size(); ++t) {
+    CAPTURE(a.tensors[t].name);
+    CHECK(a.tensors[t].values == b.tensors[t].values);
+  }
 }
 
 // The BatchNorm CNN fixture's first batch (4 images of 12x12).
@@ -173,21 +184,69 @@ TEST_CASE("data-parallel: gradient buckets start during backward and step as one
     MESSAGE("accumulate " << accumulate << ": " << stats.buckets_started_in_backward << " of " << stats.buckets
                           << " buckets started before backward ended");
     // Averaging equal gradients changes nothing: the same weights as one process, bit for bit.
-    const Checkpoint a = single.checkpoint(), b = parallel.checkpoint();
-    REQUIRE(a.tensors.size() == b.tensors.size());
-    for (size_t t = 0; t < a.tensors.size(); ++t) {
-      CAPTURE(a.tensors[t].name);
-      CHECK(a.tensors[t].values == b.tensors[t].values);
-    }
+    check_same_checkpoints(single.checkpoint(), parallel.checkpoint());
   }
 }
 
 TEST_CASE("Trainer reproduces PyTorch's 20 SGD-Nesterov steps on the BatchNorm CNN") {
   replay_fixture("cnn", "sgd", 4, {1, 12, 12});
+  replay_fixture("cnn", "sgd", 4, {1, 12, 12}, UpdateKernels::reference);
 }
 
 TEST_CASE("Trainer reproduces PyTorch's 20 AdamW steps on the BatchNorm CNN") {
   replay_fixture("cnn", "adamw", 4, {1, 12, 12});
+  replay_fixture("cnn", "adamw", 4, {1, 12, 12}, UpdateKernels::reference);
+}
+
+TEST_CASE("the fused update with clipping and accumulation steps as the reference loops do, on 2 threads") {
+  const auto root = mhub::test::train_fixtures() / "cnn";
+  const auto forward = onnx_io::load_model(root / "model.onnx");
+  const auto inputs = fixture_floats("cnn/inputs.npy");
+  const auto labels = ir::npy_int64s(ir::read_npy(root / "targets.npy"));
+  for (const char* optimizer : {"sgd", "adamw"})
+    for (int accumulate : {1, 2}) {
+      CAPTURE(optimizer);
+      CAPTURE(accumulate);
+      TrainerOptions options;
+      options.optimizer = optimizer;
+      options.nesterov = true;
+      options.weight_decay = 1e-3;
+      options.clip_norm = 0.05;  // small enough to clip every step
+      options.accumulate = accumulate;
+      options.threads = 2;
+      Trainer fast(forward, root, 4, options);
+      options.update_kernels = UpdateKernels::reference;
+      Trainer reference(forward, root, 4, options);
+      for (int step = 0; step < 6; ++step) {
+        const Batch batch = fixture_batch(inputs, labels, 4, {1, 12, 12}, step);
+        const StepStats a = fast.train_batch(batch, 0.05), b = reference.train_batch(batch, 0.05);
+        CHECK(a.loss == b.loss);
+        if (a.stepped) CHECK(a.grad_norm > options.clip_norm);
+      }
+      check_same_checkpoints(fast.checkpoint(), reference.checkpoint());
+    }
+}
+
+TEST_CASE("a training step after the first allocates no tensor storage") {
+  const auto root = mhub::test::train_fixtures() / "transformer";  // attention, LayerNorm (masks: test_gradcheck)
+  const auto inputs = fixture_floats("transformer/inputs.npy");
+  const auto labels = ir::npy_int64s(ir::read_npy(root / "targets.npy"));
+  TrainerOptions options;
+  options.optimizer = "adamw";
+  options.clip_norm = 1.0;
+  options.threads = 2;
+  Trainer trainer(onnx_io::load_model(root / "model.onnx"), root, 3, options);
+  trainer.train_batch(fixture_batch(inputs, labels, 3, {6, 16}, 0), 0.01);
+  const auto after_first = trainer.allocation_stats();
+  CHECK(after_first.pool_bytes_created > 0);
+  CHECK(after_first.feed_bytes_created > 0);
+  for (int step = 1; step < 4; ++step) {
+    trainer.train_batch(fixture_batch(inputs, labels, 3, {6, 16}, step), 0.01);
+    const auto now = trainer.allocation_stats();
+    CAPTURE(step);
+    CHECK(now.pool_bytes_created == after_first.pool_bytes_created);
+    CHECK(now.feed_bytes_created == after_first.feed_bytes_created);
+  }
 }
 
 TEST_CASE("--loss mse, l1, bce and label-smoothed cross-entropy reproduce PyTorch's 20 SGD steps on the BatchNorm CNN") {

@@ -34,6 +34,7 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::norm, add_norm_kernels},
     FamilyKernels{F::softmax, add_softmax_kernels},
     FamilyKernels{F::rnn, add_rnn_kernels},
+    FamilyKernels{F::rnn, add_rnn_dnnl_kernels},
     FamilyKernels{F::resize, add_resize_kernels},
     FamilyKernels{F::attention, add_attention_kernels},
     FamilyKernels{F::attention, add_attention_fused_kernels},

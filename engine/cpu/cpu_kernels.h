@@ -54,6 +54,7 @@ void add_random_dropout_kernels(std::vector<KernelDef>& table);
 void add_reduce_kernels(std::vector<KernelDef>& table);
 void add_resize_kernels(std::vector<KernelDef>& table);
 void add_rnn_kernels(std::vector<KernelDef>& table);
+void add_rnn_dnnl_kernels(std::vector<KernelDef>& table);
 void add_sampling_kernels(std::vector<KernelDef>& table);
 void add_sequence_kernels(std::vector<KernelDef>& table);
 void add_shape_kernels(std::vector<KernelDef>& table);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 
+#include "engine/cpu/rnn.h"
+
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
 
@@ -192,6 +194,15 @@ void gru(OpContext& ctx) { recurrent(ctx, Cell::gru); }
 void lstm(OpContext& ctx) { recurrent(ctx, Cell::lstm); }
 
 }  // namespace
+
+void recurrent_reference(OpContext& ctx) {
+  switch (ctx.node().op) {
+    case ir::OpKind::RNN: return rnn(ctx);
+    case ir::OpKind::GRU: return gru(ctx);
+    case ir::OpKind::LSTM: return lstm(ctx);
+    default: fail(ctx, "internal: not a recurrent op");
+  }
+}
 
 void add_rnn_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::RNN, KernelKind::reference, rnn, nn_float_input});

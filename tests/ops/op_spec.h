@@ -78,6 +78,14 @@ inline ir::Attribute floats_attr(const std::string& name, std::vector<float> val
   return a;
 }
 
+inline ir::Attribute strings_attr(const std::string& name, std::vector<std::string> values) {
+  ir::Attribute a;
+  a.name = name;
+  a.type = ir::AttributeType::strings;
+  a.strings = std::move(values);
+  return a;
+}
+
 template <typename T>
 ir::Tensor tensor_of(ir::DataType dtype, std::vector<int64_t> dims, const std::vector<T>& values) {
   return ir::Tensor::from_bytes(dtype, std::move(dims), values.data(), values.size() * sizeof(T));
@@ -140,5 +148,6 @@ std::vector<OpSpec> softmax_specs();
 std::vector<OpSpec> resize_specs();
 std::vector<OpSpec> train_ops_specs();
 std::vector<OpSpec> reduce_specs();
+std::vector<OpSpec> rnn_specs();
 
 }  // namespace mhub::test

@@ -39,6 +39,7 @@ TEST_SUITE("ops") {
   TEST_CASE("op specs: resize") { check_family(resize_specs()); }
   TEST_CASE("op specs: train_ops") { check_family(train_ops_specs()); }
   TEST_CASE("op specs: reduce") { check_family(reduce_specs()); }
+  TEST_CASE("op specs: rnn") { check_family(rnn_specs()); }
 
   TEST_CASE("op specs: a failing backend is caught") {
     // The comparison itself: a wrong value, a NaN in the wrong place, other dims all fail.
@@ -74,6 +75,31 @@ TEST_SUITE("ops") {
       REQUIRE(kernel != nullptr);
       CHECK_MESSAGE((kernel->kind == engine::KernelKind::fast) == units, static_cast<int>(op));
     }
+  }
+
+  TEST_CASE("op specs: RNN, GRU and LSTM take oneDNN except where it cannot follow ONNX") {
+    // The rnn specs' fallback cases compare the reference with itself unless these hold.
+    const ir::DataType f = ir::DataType::float32, none = ir::DataType::undefined;
+    auto kind_of = [](ir::OpKind op, std::vector<ir::Attribute> attributes, std::vector<ir::DataType> types) {
+      ir::Node node;
+      node.op = op;
+      node.attributes = std::move(attributes);
+      const engine::KernelDef* kernel = engine::find_kernel(engine::cpu::cpu_kernel_table(), node, types);
+      REQUIRE(kernel != nullptr);
+      return kernel->kind;
+    };
+    using engine::KernelKind;
+    CHECK(kind_of(ir::OpKind::LSTM, {ir::string_attr("direction", "bidirectional")}, {f, f, f, f, none, f, f}) == KernelKind::fast);
+    CHECK(kind_of(ir::OpKind::GRU, {ir::int_attr("linear_before_reset", 1), ir::int_attr("layout", 1)}, {f, f, f}) == KernelKind::fast);
+    CHECK(kind_of(ir::OpKind::RNN, {strings_attr("activations", {"Relu", "Relu"}), ir::string_attr("direction", "bidirectional")},
+                  {f, f, f, f}) == KernelKind::fast);
+    CHECK(kind_of(ir::OpKind::LSTM, {ir::float_attr("clip", 1.0f)}, {f, f, f}) == KernelKind::reference);
+    CHECK(kind_of(ir::OpKind::LSTM, {ir::int_attr("input_forget", 1)}, {f, f, f}) == KernelKind::reference);
+    CHECK(kind_of(ir::OpKind::LSTM, {}, {f, f, f, f, none, f, f, f}) == KernelKind::reference);  // peepholes
+    CHECK(kind_of(ir::OpKind::GRU, {strings_attr("activations", {"HardSigmoid", "Tanh"})}, {f, f, f}) == KernelKind::reference);
+    CHECK(kind_of(ir::OpKind::RNN, {strings_attr("activations", {"Relu", "Tanh"}), ir::string_attr("direction", "bidirectional")},
+                  {f, f, f}) == KernelKind::reference);
+    CHECK(kind_of(ir::OpKind::GRU, {}, {ir::DataType::float16, ir::DataType::float16, ir::DataType::float16}) == KernelKind::reference);
   }
 
   TEST_CASE("op specs: coverage per backend against the floor") {

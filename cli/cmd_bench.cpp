@@ -126,7 +126,7 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
 }
 
 // What --profile says of a planned node besides its op: the kernel (fast or reference), the
-// byte order a Conv reads and writes (the NHWC hand-over of the load-time passes; oneDNN's
+// byte order a node reads and writes (channels-last values of the load-time layout pass; oneDNN's
 // blocked layouts stay inside the kernel), and what the passes fused into it: bias, residual
 // (sum) and activation, e.g. "fast, nhwc->nchw, +bias +sum Relu".
 std::string node_details(const engine::Session::NodeTime& time) {
@@ -171,7 +171,7 @@ void add_bench(CLI::App& app) {
   command->add_flag("--profile,--verbose", options->verbose,
                     "Also time every node and print where the time goes: ms per run summed by op "
                     "type, then the --top slowest nodes, each with its kernel (fast or reference), "
-                    "the NHWC hand-over between Convs and what the load-time passes fused into it "
+                    "the byte order it reads and writes (nchw or channels-last nhwc) and what the load-time passes fused into it "
                     "(bias, residual sum, activation); timing each node adds a little overhead");
   command->add_option("--top", options->top, "Nodes listed by --profile (default 15)")->check(CLI::NonNegativeNumber);
   command->callback([options] {

@@ -29,6 +29,9 @@ struct KernelDef {
   // Bit i set: input i is read by the kernel's host code (a shape, axes, a scalar count), so a
   // device backend's kernel gets it in host memory. Meaningless for the CPU (everything is host).
   uint32_t host_inputs = 0;
+  // The kernel honours the channels-last marks mhub_layout_in / mhub_layout_out
+  // (passes/channels_last.h); the layout pass marks a node only when its kernel does.
+  bool channels_last = false;
 };
 
 // One row of a backend's registration table: an op family (engine/ir/op_families.def) and a

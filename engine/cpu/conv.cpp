@@ -102,18 +102,23 @@ void conv_reference(OpContext& ctx) {
   if (ctx.has_input(2)) bias = input_floats(ctx, 2);
   std::vector<float> xv = input_floats(ctx, 0);
   bool four_d = x.dims.size() == 4;
-  if (four_d && ctx.node().attr_string("mhub_layout_in", "") == "nhwc") xv = change_layout(xv, x.dims, false);
+  // Channels-last marks (passes/channels_last.h): X in; Y and the fused residual out.
+  const bool nhwc_in = four_d && ctx.node().attr_string("mhub_layout_in", "") == "nhwc";
+  const bool nhwc_out = four_d && ctx.node().attr_string("mhub_layout_out", "") == "nhwc";
+  if (nhwc_in) xv = change_layout(xv, x.dims, false);
   std::vector<float> y = conv_direct(ctx, xv, x.dims, input_floats(ctx, 1),
                                      w.dims, bias, ctx.node().attr_int("group", 1), g);
   std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
   yd.insert(yd.end(), g.out.begin(), g.out.end());
   if (ctx.input_count() > 3 && ctx.has_input(3)) {  // the residual of a fused Add (nn_fusion)
     std::vector<int64_t> sum_dims;
-    y = add_residual(ctx.node(), y, yd, input_floats(ctx, 3), ctx.input(3).dims, sum_dims);
+    std::vector<float> residual = input_floats(ctx, 3);
+    if (nhwc_out && ctx.input(3).dims.size() == 4) residual = change_layout(residual, ctx.input(3).dims, false);
+    y = add_residual(ctx.node(), y, yd, residual, ctx.input(3).dims, sum_dims);
     yd = sum_dims;
   }
   apply_epilogue(epilogue_of(ctx.node(), nullptr), y.data(), 1, static_cast<int64_t>(y.size()), false, ctx.threads());
-  if (four_d && ctx.node().attr_string("mhub_layout_out", "") == "nhwc") y = change_layout(y, yd, true);
+  if (nhwc_out) y = change_layout(y, yd, true);
   output_floats(ctx, 0, x.dtype, yd, y.data());
 }
 
@@ -325,7 +330,7 @@ bool int8_input(const ir::Node&, std::span<const ir::DataType> t) {
 
 void add_conv_kernels(std::vector<KernelDef>& table) {
   using ir::OpKind;
-  table.push_back({OpKind::Conv, KernelKind::reference, conv_reference, nn_float_input});
+  table.push_back({OpKind::Conv, KernelKind::reference, conv_reference, nn_float_input, 0, /*channels_last=*/true});
   table.push_back({OpKind::ConvTranspose, KernelKind::reference, conv_transpose, nn_float_input});
   table.push_back({OpKind::ConvInteger, KernelKind::reference, conv_integer, int8_input});
   table.push_back({OpKind::QLinearConv, KernelKind::reference, qlinear_conv, int8_input});

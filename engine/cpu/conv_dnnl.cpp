@@ -10,14 +10,19 @@
 // that address cannot be reused by another tensor while the entry lives (the key stays unique).
 // Weights that may change between runs (computed values, parameters a trainer updates in place)
 // share one primitive per (attributes, shapes) and are reordered on every run.
+//
+// Steady state: the plan is found by a hash of its key (fields compared on a hit, no strings
+// built); reorder primitives are part of the plan; each thread keeps its stream, oneDNN memory
+// objects per plan (pointed at this run's bytes) and growable buffers for reordered
+// activations, weights and the scratchpad, so a run allocates nothing once they are big enough.
+// Channels-last values (passes/channels_last.h) are read and written as nhwc memory.
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
-#include <list>
 #include <unordered_map>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <tuple>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -41,19 +46,24 @@ struct ConvPlan {
   std::shared_ptr<const ir::Storage> weight_owner;  // set when the weights are baked in
   std::shared_ptr<const ir::Storage> bias_owner;
   dnnl::primitive conv;  // convolution_forward or deconvolution_forward
-  memory::desc src_plain, dst_plain, src_md, dst_md, w_plain, w_md, b_md, scratch_md;
+  memory::desc src_plain, dst_plain, src_md, dst_md, w_plain, w_md, b_md, scratch_md, residual_md;
   memory weights, bias;  // baked plans only
+  dnnl::primitive src_reorder, dst_reorder, w_reorder, residual_reorder;  // built where needed
   std::vector<int64_t> out_dims;
-  bool reorder_src = false, reorder_dst = false, has_bias = false, baked = false;
+  bool reorder_src = false, reorder_dst = false, has_bias = false, baked = false, with_sum = false;
+  uint64_t id = 0;  // unique per plan: the per-thread memory objects are keyed by it
+  // What the plan was built for (checked on a cache hit).
+  const void* key_weights = nullptr;
+  const void* key_bias = nullptr;
+  ir::OpKind key_op = ir::OpKind::opaque;
+  std::vector<int64_t> key_x, key_w;
+  std::vector<ir::Attribute> key_attributes;
 };
 
-// (weights address or nullptr when not baked, attributes [+ baked bias address], X and W dims).
-using PlanKey = std::tuple<const void*, std::string, std::vector<int64_t>>;
-
-std::string attribute_signature(const ir::Node& node) { return dnnl_attribute_signature(node); }
-
+// Keyed by a hash of (attributes, baked weights and bias addresses or nullptr, X and W dims),
+// the fields themselves checked on a hit.
 std::mutex cache_mutex;
-std::map<PlanKey, std::shared_ptr<ConvPlan>> cache;
+std::unordered_map<uint64_t, std::shared_ptr<ConvPlan>> cache;
 
 // with_sum: Y = conv + Y's previous bytes (the fused residual, copied in first), then the activation.
 std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
@@ -83,12 +93,13 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   auto plan = std::make_shared<ConvPlan>();
   plan->out_dims.assign(d.dst.begin(), d.dst.end());
   auto f32 = memory::data_type::f32;
-  // mhub_layout_in/out = "nhwc" (set by the fusion pass between chained convs): the tensor's
-  // bytes are channels-last although its dims stay NCHW.
+  // mhub_layout_in/out = "nhwc" (passes/channels_last.h): X, or Y and the fused residual,
+  // have channels-last bytes although their dims stay NCHW.
   bool nhwc_in = rank == 4 && node.attr_string("mhub_layout_in", "") == "nhwc";
   bool nhwc_out = rank == 4 && node.attr_string("mhub_layout_out", "") == "nhwc";
   plan->src_plain = memory::desc(d.src, f32, nhwc_in ? memory::format_tag::nhwc : plain_tag(rank));
   plan->dst_plain = memory::desc(d.dst, f32, nhwc_out ? memory::format_tag::nhwc : plain_tag(rank));
+  plan->residual_md = plan->dst_plain;  // a fused residual is stored in Y's layout
   memory::desc src_any(d.src, f32, memory::format_tag::any), dst_any(d.dst, f32, memory::format_tag::any);
   memory::desc w_any(d.weights, f32, memory::format_tag::any);
   plan->b_md = memory::desc(d.bias, f32, memory::format_tag::a);
@@ -127,6 +138,13 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   }
   plan->reorder_src = plan->src_md != plan->src_plain;
   plan->reorder_dst = plan->dst_md != plan->dst_plain;
+  auto reorder = [](const memory::desc& from, const memory::desc& to) {
+    return dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), from, cpu_engine(), to));
+  };
+  if (plan->reorder_src) plan->src_reorder = reorder(plan->src_plain, plan->src_md);
+  if (plan->reorder_dst) plan->dst_reorder = reorder(plan->dst_md, plan->dst_plain);
+  if (with_sum && plan->residual_md != plan->dst_md) plan->residual_reorder = reorder(plan->residual_md, plan->dst_md);
+  if (!bake && plan->w_md != plan->w_plain) plan->w_reorder = reorder(plan->w_plain, plan->w_md);
   if (!bake) return plan;
   plan->baked = true;
   plan->weight_owner = w.storage;
@@ -144,6 +162,121 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   return plan;
 }
 
+// What a cached plan was built for, compared field by field on a hash hit (no strings built).
+bool same_attributes(const std::vector<ir::Attribute>& a, const std::vector<ir::Attribute>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].name != b[i].name || a[i].type != b[i].type || a[i].i != b[i].i || a[i].f != b[i].f || a[i].s != b[i].s ||
+        a[i].ints != b[i].ints || a[i].floats != b[i].floats)
+      return false;
+  return true;
+}
+
+struct HashStream {
+  uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    const unsigned char* c = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
+  }
+  template <typename T>
+  void value(const T& v) { bytes(&v, sizeof v); }
+  void dims(const std::vector<int64_t>& d) {
+    value(d.size());
+    bytes(d.data(), d.size() * sizeof(int64_t));
+  }
+};
+
+uint64_t plan_hash(const ir::Node& node, const void* weights, const void* bias, bool has_bias, bool with_sum,
+                   const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims) {
+  HashStream hs;
+  hs.bytes(node.op_type.data(), node.op_type.size());
+  for (const ir::Attribute& a : node.attributes) {
+    hs.bytes(a.name.data(), a.name.size());
+    hs.value(a.i);
+    hs.value(a.f);
+    hs.bytes(a.s.data(), a.s.size());
+    hs.dims(a.ints);
+  }
+  hs.value(weights);
+  hs.value(bias);
+  hs.value(has_bias);
+  hs.value(with_sum);
+  hs.dims(x_dims);
+  hs.dims(w_dims);
+  return hs.h;
+}
+
+bool plan_matches(const ConvPlan& plan, const ir::Node& node, const void* weights, const void* bias, bool has_bias,
+                  bool with_sum, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims) {
+  return plan.key_weights == weights && plan.key_bias == bias && plan.has_bias == has_bias && plan.with_sum == with_sum &&
+         plan.key_op == node.op && plan.key_x == x_dims && plan.key_w == w_dims && same_attributes(plan.key_attributes, node.attributes);
+}
+
+// A growable 64-byte aligned buffer, one per thread and purpose: reordered activations,
+// non-constant weights, the scratchpad. Steady-state runs find them big enough.
+class Arena {
+ public:
+  void* at_least(size_t bytes) {
+    if (bytes > size_) {
+      size_ = (bytes + 63) / 64 * 64;
+      data_.reset(static_cast<char*>(std::aligned_alloc(64, size_)));
+      if (!data_) throw std::bad_alloc();
+    }
+    return data_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> data_;
+  size_t size_ = 0;
+};
+
+// oneDNN memory objects and argument maps of one plan on one thread, built once; each run only
+// points them at this run's bytes (set_data_handle).
+struct PlanMemories {
+  memory src_user, dst_user, src, dst, w_user, weights, bias, residual, scratch;
+  std::unordered_map<int, memory> conv_args, src_reorder_args, dst_reorder_args, w_reorder_args, residual_args;
+};
+
+struct ThreadState {
+  dnnl::stream stream{cpu_engine()};
+  Arena src, dst, weights, scratch;
+  std::unordered_map<uint64_t, PlanMemories> memories;  // by plan id
+};
+
+PlanMemories& memories_for(ThreadState& state, const ConvPlan& plan) {
+  auto it = state.memories.find(plan.id);
+  if (it != state.memories.end()) return it->second;
+  if (state.memories.size() > 1024) state.memories.clear();  // plans of sessions long gone
+  PlanMemories& m = state.memories[plan.id];
+  dnnl::engine& eng = cpu_engine();
+  m.src_user = memory(plan.src_plain, eng, nullptr);
+  m.dst_user = memory(plan.dst_plain, eng, nullptr);
+  m.src = plan.reorder_src ? memory(plan.src_md, eng, nullptr) : m.src_user;
+  m.dst = plan.reorder_dst ? memory(plan.dst_md, eng, nullptr) : m.dst_user;
+  m.scratch = memory(plan.scratch_md, eng, nullptr);
+  if (plan.baked) {  // pointed at the plan's prepacked copies each run (not owned here)
+    m.weights = memory(plan.w_md, eng, nullptr);
+    if (plan.has_bias) m.bias = memory(plan.b_md, eng, nullptr);
+  } else {
+    m.w_user = memory(plan.w_plain, eng, nullptr);
+    m.weights = plan.w_md != plan.w_plain ? memory(plan.w_md, eng, nullptr) : m.w_user;
+    if (plan.has_bias) m.bias = memory(plan.b_md, eng, nullptr);
+  }
+  m.conv_args = {{DNNL_ARG_SRC, m.src}, {DNNL_ARG_WEIGHTS, m.weights}, {DNNL_ARG_DST, m.dst}, {DNNL_ARG_SCRATCHPAD, m.scratch}};
+  if (plan.has_bias) m.conv_args[DNNL_ARG_BIAS] = m.bias;
+  m.src_reorder_args = {{DNNL_ARG_FROM, m.src_user}, {DNNL_ARG_TO, m.src}};
+  m.dst_reorder_args = {{DNNL_ARG_FROM, m.dst}, {DNNL_ARG_TO, m.dst_user}};
+  m.w_reorder_args = {{DNNL_ARG_FROM, m.w_user}, {DNNL_ARG_TO, m.weights}};
+  if (plan.with_sum) {
+    m.residual = memory(plan.residual_md, eng, nullptr);
+    m.residual_args = {{DNNL_ARG_FROM, m.residual}, {DNNL_ARG_TO, m.dst}};
+  }
+  return m;
+}
+
 void conv_fast(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ir::Tensor& w = ctx.input(1);
@@ -153,60 +286,72 @@ void conv_fast(OpContext& ctx) {
   const bool with_sum = ctx.input_count() > 3 && ctx.has_input(3);
   if (with_sum && (ctx.input(3).dtype != ir::DataType::float32 || ctx.node().op != ir::OpKind::Conv)) return conv_reference(ctx);
   set_dnnl_threads(ctx.threads().size());
-  std::vector<int64_t> key_dims = x.dims;
-  key_dims.insert(key_dims.end(), w.dims.begin(), w.dims.end());
   // Only bytes that stay fixed for the session's life may be baked into a cached plan.
   const bool bake = w.storage && ctx.input_is_constant(1) && (!has_bias || ctx.input_is_constant(2));
-  std::string sig = attribute_signature(ctx.node());
-  if (with_sum) sig += ";sum";
-  if (has_bias) sig += bake ? ";bias@" + std::to_string(reinterpret_cast<uintptr_t>(ctx.input(2).data<float>())) : ";bias";
-  PlanKey key{bake ? static_cast<const void*>(w.data<float>()) : nullptr, sig, key_dims};
+  const void* key_weights = bake ? static_cast<const void*>(w.data<float>()) : nullptr;
+  const void* key_bias = bake && has_bias ? static_cast<const void*>(ctx.input(2).data<float>()) : nullptr;
+  const uint64_t hash = plan_hash(ctx.node(), key_weights, key_bias, has_bias, with_sum, x.dims, w.dims);
   std::shared_ptr<ConvPlan> plan;
   {
     std::lock_guard<std::mutex> lock(cache_mutex);
-    auto it = cache.find(key);
-    if (it != cache.end()) plan = it->second;
+    auto it = cache.find(hash);
+    if (it != cache.end() && plan_matches(*it->second, ctx.node(), key_weights, key_bias, has_bias, with_sum, x.dims, w.dims))
+      plan = it->second;
   }
   if (!plan) {
     plan = build_plan(ctx, bake, with_sum);
+    plan->key_weights = key_weights;
+    plan->key_bias = key_bias;
+    plan->with_sum = with_sum;
+    plan->key_op = ctx.node().op;
+    plan->key_x = x.dims;
+    plan->key_w = w.dims;
+    plan->key_attributes = ctx.node().attributes;
+    static std::atomic<uint64_t> next_id{1};
+    plan->id = next_id++;
     std::lock_guard<std::mutex> lock(cache_mutex);
     // Baked plans whose weights only the cache still holds belong to models that are gone (an
     // evaluation copy per epoch, say): drop them, and their prepacked copies, now.
     for (auto it = cache.begin(); it != cache.end();)
       it = it->second->weight_owner && it->second->weight_owner.use_count() == 1 ? cache.erase(it) : std::next(it);
     if (cache.size() > 4096) cache.clear();  // bounded: models are re-planned after a flush
-    cache[key] = plan;
+    cache[hash] = plan;  // a (never seen) hash collision just replaces the other plan
   }
   if (with_sum && ctx.input(3).dims != plan->out_dims) return conv_reference(ctx);
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan->out_dims);
-  dnnl::stream stream(cpu_engine());
-  memory src_user(plan->src_plain, cpu_engine(), const_cast<float*>(x.data<float>()));
-  memory dst_user(plan->dst_plain, cpu_engine(), mutable_floats(y));
-  memory src = src_user, dst = dst_user, weights = plan->weights, bias = plan->bias;
+  thread_local ThreadState state;
+  PlanMemories& m = memories_for(state, *plan);
+  dnnl::stream& stream = state.stream;
+  m.src_user.set_data_handle(const_cast<float*>(x.data<float>()));
+  m.dst_user.set_data_handle(mutable_floats(y));
+  m.scratch.set_data_handle(state.scratch.at_least(std::max<size_t>(1, plan->scratch_md.get_size())));
   if (plan->reorder_src) {
-    src = memory(plan->src_md, cpu_engine());
-    dnnl::reorder(src_user, src).execute(stream, src_user, src);
+    m.src.set_data_handle(state.src.at_least(plan->src_md.get_size()));
+    plan->src_reorder.execute(stream, m.src_reorder_args);
   }
-  if (!plan->baked) {
-    memory w_user(plan->w_plain, cpu_engine(), const_cast<float*>(w.data<float>()));
-    weights = w_user;
+  if (plan->baked) {
+    m.weights.set_data_handle(plan->weights.get_data_handle());
+    if (has_bias) m.bias.set_data_handle(plan->bias.get_data_handle());
+  } else {
+    m.w_user.set_data_handle(const_cast<float*>(w.data<float>()));
     if (plan->w_md != plan->w_plain) {
-      weights = memory(plan->w_md, cpu_engine());
-      dnnl::reorder(w_user, weights).execute(stream, w_user, weights);
+      m.weights.set_data_handle(state.weights.at_least(plan->w_md.get_size()));
+      plan->w_reorder.execute(stream, m.w_reorder_args);
     }
-    if (has_bias) bias = memory(plan->b_md, cpu_engine(), const_cast<float*>(ctx.input(2).data<float>()));
+    if (has_bias) m.bias.set_data_handle(const_cast<float*>(ctx.input(2).data<float>()));
   }
-  if (plan->reorder_dst) dst = memory(plan->dst_md, cpu_engine());
-  if (with_sum) {  // the residual (plain layout) into dst, which the sum post-op adds to
-    memory residual(memory::desc(plan->dst_plain.dims(), memory::data_type::f32, plain_tag(plan->out_dims.size())), cpu_engine(),
-                    const_cast<float*>(ctx.input(3).data<float>()));
-    dnnl::reorder(residual, dst).execute(stream, residual, dst);
+  if (plan->reorder_dst) m.dst.set_data_handle(state.dst.at_least(plan->dst_md.get_size()));
+  if (with_sum) {  // the residual (in Y's layout) into dst, which the sum post-op adds to
+    const float* r = ctx.input(3).data<float>();
+    if (plan->residual_md == plan->dst_md) {
+      std::memcpy(m.dst.get_data_handle(), r, plan->residual_md.get_size());
+    } else {
+      m.residual.set_data_handle(const_cast<float*>(r));
+      plan->residual_reorder.execute(stream, m.residual_args);
+    }
   }
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst},
-                                          {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, cpu_engine())}};
-  if (plan->has_bias) args[DNNL_ARG_BIAS] = bias;
-  plan->conv.execute(stream, args);
-  if (plan->reorder_dst) dnnl::reorder(dst, dst_user).execute(stream, dst, dst_user);
+  plan->conv.execute(stream, m.conv_args);
+  if (plan->reorder_dst) plan->dst_reorder.execute(stream, m.dst_reorder_args);
   stream.wait();
 }
 
@@ -231,8 +376,8 @@ bool conv_transpose_fast_supports(const ir::Node& node, std::span<const ir::Data
 }  // namespace
 
 void add_conv_dnnl_kernels(std::vector<KernelDef>& table) {
-  table.push_back({ir::OpKind::Conv, KernelKind::fast, conv_fast, conv_fast_supports});
-  table.push_back({ir::OpKind::ConvTranspose, KernelKind::fast, conv_fast, conv_transpose_fast_supports});
+  table.push_back({ir::OpKind::Conv, KernelKind::fast, conv_fast, conv_fast_supports, 0, /*channels_last=*/true});
+  table.push_back({ir::OpKind::ConvTranspose, KernelKind::fast, conv_fast, conv_transpose_fast_supports, 0, /*channels_last=*/true});
 }
 
 }  // namespace mhub::engine::cpu

@@ -11,10 +11,12 @@ using F = ir::OpFamily;
 // Order matters only between rows of one op (find_kernel takes the first supporting fast kernel).
 constexpr std::array kRegistrations = {
     FamilyKernels{F::elementwise, add_elementwise_kernels},
+    FamilyKernels{F::binary, add_binary_channels_last_kernels},  // marked nodes only, before binary's fast rows
     FamilyKernels{F::binary, add_binary_kernels},
     FamilyKernels{F::cast, add_cast_kernels},
     FamilyKernels{F::shape, add_shape_kernels},
     FamilyKernels{F::layout, add_layout_kernels},
+    FamilyKernels{F::layout, add_layout_channels_last_kernels},  // channels-last Concat
     FamilyKernels{F::indexing, add_indexing_kernels},
     FamilyKernels{F::ordering, add_ordering_kernels},
     FamilyKernels{F::activations, add_activations_kernels},

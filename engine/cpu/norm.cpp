@@ -67,7 +67,8 @@ void batch_norm(OpContext& ctx) {
 }
 
 // Fast inference BatchNormalization (float32, one output): y = x * k[c] + off[c] written straight
-// into the output, planes threaded, the inner loop vectorised; k and off as the reference.
+// into the output, planes threaded, the inner loop vectorised; k and off as the reference. A
+// channels-last 4-D X (mhub_layout_in/out, passes/channels_last.h) is threaded over pixels.
 void batch_norm_fast(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   if (x.dims.size() < 2) return batch_norm(ctx);
@@ -86,6 +87,18 @@ void batch_norm_fast(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, x.dims);
   const float* px = x.data<float>();
   float* py = mutable_floats(y);
+  if (x.dims.size() == 4 && ctx.node().attr_string("mhub_layout_in", "") == "nhwc") {
+    // Channels-last (passes/channels_last.h): every pixel is a run of c values.
+    const size_t pixels = static_cast<size_t>(n * inner);
+    ctx.threads().parallel_for(pixels, static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, c))), [&](size_t lo, size_t hi) {
+      for (size_t p = lo; p < hi; ++p) {
+        const float* xi = px + p * c;
+        float* yi = py + p * c;
+        for (int64_t ch = 0; ch < c; ++ch) yi[ch] = xi[ch] * k[ch] + off[ch];
+      }
+    });
+    return;
+  }
   ctx.threads().parallel_for(static_cast<size_t>(n * c), static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner))),
                              [&](size_t lo, size_t hi) {
                                for (size_t plane = lo; plane < hi; ++plane) {
@@ -345,7 +358,8 @@ void add_norm_kernels(std::vector<KernelDef>& table) {
   using ir::OpKind;
   const KernelKind ref = KernelKind::reference;
   table.push_back({OpKind::BatchNormalization, ref, batch_norm, nn_float_input});
-  table.push_back({OpKind::BatchNormalization, KernelKind::fast, batch_norm_fast, batch_norm_fast_supports});
+  table.push_back({OpKind::BatchNormalization, KernelKind::fast, batch_norm_fast, batch_norm_fast_supports, 0,
+                   /*channels_last=*/true});
   table.push_back({OpKind::InstanceNormalization, ref, instance_norm, nn_float_input});
   table.push_back({OpKind::LayerNormalization, ref, layer_norm, nn_float_input});
   table.push_back({OpKind::LayerNormalization, KernelKind::fast, layer_norm_fast, layer_norm_fast_supports});

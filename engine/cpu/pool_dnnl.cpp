@@ -1,5 +1,6 @@
-// Fast float32 MaxPool / AveragePool through oneDNN (2-D and 3-D, plain layouts). Registered
-// after pool_fast.cpp's 2-D MaxPool, which is faster on plain NCHW.
+// Fast float32 MaxPool / AveragePool through oneDNN (2-D and 3-D, plain layouts; 2-D also on
+// channels-last values, passes/channels_last.h). Registered after pool_fast.cpp's 2-D MaxPool,
+// which is faster on plain NCHW and leaves channels-last nodes to this kernel.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -57,8 +58,11 @@ void pool_dnnl(OpContext& ctx) {
     }
     memory::dims dil;
     for (int64_t d : g.dilation) dil.push_back(d - 1);
-    plan->src = memory::desc(src_dims, memory::data_type::f32, dnnl_plain_tag(rank));
-    plan->dst = memory::desc(dst_dims, memory::data_type::f32, dnnl_plain_tag(rank));
+    // mhub_layout_in/out = "nhwc" (always both on a pooling node): channels-last bytes, NCHW dims.
+    const bool nhwc = rank == 4 && node.attr_string("mhub_layout_in", "") == "nhwc";
+    const memory::format_tag tag = nhwc ? memory::format_tag::nhwc : dnnl_plain_tag(rank);
+    plan->src = memory::desc(src_dims, memory::data_type::f32, tag);
+    plan->dst = memory::desc(dst_dims, memory::data_type::f32, tag);
     dnnl::algorithm alg = node.op == ir::OpKind::MaxPool ? dnnl::algorithm::pooling_max
                           : node.attr_int("count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
                                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
@@ -97,8 +101,8 @@ bool pool_dnnl_supports(const ir::Node& node, std::span<const ir::DataType> type
 }  // namespace
 
 void add_pool_dnnl_kernels(std::vector<KernelDef>& table) {
-  table.push_back({ir::OpKind::MaxPool, KernelKind::fast, pool_dnnl, pool_dnnl_supports});
-  table.push_back({ir::OpKind::AveragePool, KernelKind::fast, pool_dnnl, pool_dnnl_supports});
+  table.push_back({ir::OpKind::MaxPool, KernelKind::fast, pool_dnnl, pool_dnnl_supports, 0, /*channels_last=*/true});
+  table.push_back({ir::OpKind::AveragePool, KernelKind::fast, pool_dnnl, pool_dnnl_supports, 0, /*channels_last=*/true});
 }
 
 }  // namespace mhub::engine::cpu

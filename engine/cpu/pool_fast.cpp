@@ -1,3 +1,6 @@
+// Fast float32 GlobalAveragePool, plain or (4-D) channels-last (mhub_layout_in,
+// passes/channels_last.h), sums in double as the reference.
+//
 // Fast float32 2-D MaxPool on NCHW tensors (no Indices output, storage_order 0): plain loops over
 // the window with the geometry of conv_geometry.h, threaded over the N x C planes. oneDNN 2.7's
 // pooling on plain NCHW memory falls back to a slow generic implementation on AVX2 machines
@@ -10,6 +13,7 @@
 #include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
 
@@ -83,17 +87,67 @@ void max_pool_2d(OpContext& ctx) {
   });
 }
 
+bool channels_last_marked(const ir::Node& node) {
+  return !node.attr_string("mhub_layout_in", "").empty() || !node.attr_string("mhub_layout_out", "").empty();
+}
+
+// Channels-last MaxPool is pool_dnnl's (oneDNN is fast on NHWC).
 bool max_pool_2d_supports(const ir::Node& node, std::span<const ir::DataType> types) {
-  if (types.empty() || types[0] != ir::DataType::float32) return false;
+  if (types.empty() || types[0] != ir::DataType::float32 || channels_last_marked(node)) return false;
   if (node.outputs.size() > 1 && !node.outputs[1].empty()) return false;
   if (node.attr_int("storage_order", 0) != 0) return false;
   return node.attr_ints("kernel_shape").size() == 2;
+}
+
+void global_average_pool(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  if (x.dims.size() < 2) fail(ctx, "X must have rank >= 2");
+  const int64_t n = x.dims[0], c = x.dims[1], hw = ops::dims_product(x.dims, 2, x.dims.size());
+  std::vector<int64_t> yd(x.dims.size(), 1);
+  yd[0] = n;
+  yd[1] = c;
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, yd);
+  const float* src = x.data<float>();
+  float* dst = mutable_floats(y);
+  const double scale = hw ? 1.0 / static_cast<double>(hw) : 0.0;
+  if (x.dims.size() != 4 || ctx.node().attr_string("mhub_layout_in", "") != "nhwc") {
+    ctx.threads().parallel_for(static_cast<size_t>(n * c), std::max<size_t>(1, 16384 / std::max<int64_t>(1, hw)), [&](size_t lo, size_t hi) {
+      for (size_t plane = lo; plane < hi; ++plane) {
+        const float* xi = src + plane * hw;
+        double s = 0;
+        for (int64_t i = 0; i < hw; ++i) s += xi[i];
+        dst[plane] = static_cast<float>(s * scale);
+      }
+    });
+    return;
+  }
+  // Channels-last: each job sums a block of channels over every pixel of one image.
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (c + kBlock - 1) / kBlock;
+  ctx.threads().parallel_for(static_cast<size_t>(n * blocks), 1, [&](size_t lo, size_t hi) {
+    double acc[kBlock];
+    for (size_t job = lo; job < hi; ++job) {
+      const int64_t b = static_cast<int64_t>(job) / blocks, c0 = (static_cast<int64_t>(job) % blocks) * kBlock;
+      const int64_t width = std::min(kBlock, c - c0);
+      std::fill(acc, acc + width, 0.0);
+      const float* xi = src + b * hw * c + c0;
+      for (int64_t p = 0; p < hw; ++p, xi += c)
+        for (int64_t k = 0; k < width; ++k) acc[k] += xi[k];
+      for (int64_t k = 0; k < width; ++k) dst[b * c + c0 + k] = static_cast<float>(acc[k] * scale);
+    }
+  });
+}
+
+bool global_average_pool_supports(const ir::Node&, std::span<const ir::DataType> types) {
+  return !types.empty() && types[0] == ir::DataType::float32;
 }
 
 }  // namespace
 
 void add_pool_fast_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::MaxPool, KernelKind::fast, max_pool_2d, max_pool_2d_supports});
+  table.push_back({ir::OpKind::GlobalAveragePool, KernelKind::fast, global_average_pool, global_average_pool_supports, 0,
+                   /*channels_last=*/true});
 }
 
 }  // namespace mhub::engine::cpu

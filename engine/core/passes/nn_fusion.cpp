@@ -82,44 +82,9 @@ bool has_fused_activation(const ir::Node& node) {
   return ops::fused_activation_of(node).act != ops::Activation::none;
 }
 
-void set_string(ir::Node& node, const char* name, const char* value) {
-  ir::Attribute a;
-  a.name = name;
-  a.type = ir::AttributeType::string;
-  a.s = value;
-  node.attributes.push_back(a);
-}
-
-// A 2-D Conv whose output feeds exactly one other 2-D Conv (as its X) hands it over in NHWC
-// order: the producer writes mhub_layout_out = "nhwc", the consumer reads mhub_layout_in =
-// "nhwc" (the tensor keeps its logical NCHW dims). oneDNN prefers NHWC for these convs, so the
-// two reorders between them disappear. Both Conv kernels honour the attributes.
-void mark_nhwc_chains(ir::Graph& graph) {
-  std::unordered_map<std::string, int> readers = reader_counts(graph);
-  std::unordered_map<std::string, size_t> reader_node;
-  for (size_t i = 0; i < graph.nodes.size(); ++i)
-    for (const std::string& input : graph.nodes[i].inputs) reader_node[input] = i;
-  auto is_2d_conv = [&](const ir::Node& n) {
-    if (n.op != ir::OpKind::Conv || !n.domain.empty() || n.inputs.size() < 2 || n.outputs.size() != 1) return false;
-    const ir::Tensor* w = float_initializer(graph, n.inputs[1]);
-    return w && w->dims.size() == 4;
-  };
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    ir::Node& producer = graph.nodes[i];
-    if (!is_2d_conv(producer)) continue;
-    const std::string& out = producer.outputs[0];
-    if (readers[out] != 1 || !reader_node.count(out)) continue;
-    ir::Node& consumer = graph.nodes[reader_node[out]];
-    if (!is_2d_conv(consumer) || consumer.inputs[0] != out || &consumer == &producer) continue;
-    set_string(producer, "mhub_layout_out", "nhwc");
-    set_string(consumer, "mhub_layout_in", "nhwc");
-  }
-}
-
 }  // namespace
 
 size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
-  const bool nhwc_handover = cpu_only;
   size_t removed = 0;
   std::unordered_map<std::string, int> readers = reader_counts(graph);
   std::unordered_map<std::string, size_t> reader_node;  // value -> index of its (single) reader
@@ -173,17 +138,13 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
       ++removed;
     }
   }
-  if (!removed) {
-    if (nhwc_handover) mark_nhwc_chains(graph);
-    return 0;
-  }
+  if (!removed) return 0;
   std::vector<ir::Node> kept;
   for (size_t i = 0; i < graph.nodes.size(); ++i)
     if (!dead[i]) kept.push_back(std::move(graph.nodes[i]));
   graph.nodes = std::move(kept);
   graph.sort_topologically();
   graph.remove_unused();
-  if (nhwc_handover) mark_nhwc_chains(graph);
   return removed;
 }
 

@@ -12,9 +12,7 @@
 //   both Conv kernels add it before the fused activation (oneDNN: a sum post-op when the shapes
 //   are equal; a broadcasting residual takes the reference kernel). The chain is
 //   Conv -> [BatchNormalization] -> [Add] -> [activation].
-// - A 2-D Conv feeding exactly one other 2-D Conv hands its output over in NHWC byte order
-//   (attributes mhub_layout_out / mhub_layout_in = "nhwc"; dims stay NCHW), which saves
-//   oneDNN's reorders between them. Both Conv kernels honour these attributes.
+// Which values are then stored channels-last is channels_last.h's pass.
 // A producer is only fused when its output has exactly one reader in the graph, is not a graph
 // output and is not read by a subgraph; all folded parameters must be float32 initializers.
 #pragma once
@@ -25,9 +23,8 @@
 
 namespace mhub::engine {
 
-// Returns how many nodes were removed by fusion. `cpu_only` false leaves out the rewrites only
-// the CPU kernels understand: the NHWC hand-over between Convs (a oneDNN layout trick) and the
-// Conv + Add residual (sessions with a device backend skip them).
+// Returns how many nodes were removed by fusion. `cpu_only` false leaves out the rewrite only
+// the CPU kernels understand: the Conv + Add residual (sessions with a device backend skip it).
 size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only = true);
 
 }  // namespace mhub::engine

@@ -1,0 +1,264 @@
+// The channels-last layout pass (engine/core/passes/channels_last.h): small ResNet-, DenseNet- and
+// squeeze-excitation-like graphs and a graph with a layout-unaware reader. For each, which values
+// the pass keeps channels-last, and the session's outputs (fusion + layout pass, fast and
+// reference kernels) against the same graph run unfused on the reference kernels.
+// Names live in namespace channels_last_spec: test executables are unity builds.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "engine/core/passes/channels_last.h"
+#include "engine/core/passes/nn_fusion.h"
+#include "engine/core/session.h"
+#include "engine/devices.h"
+#include "engine/ir/ops.h"
+
+using namespace mhub;
+
+namespace channels_last_spec {
+
+struct Input {
+  std::string name;
+  std::vector<int64_t> dims;
+};
+
+class Builder {
+ public:
+  explicit Builder(uint32_t seed) : gen_(seed) {}
+
+  // A graph input with known rank and dims.
+  void input(const std::string& name, std::vector<int64_t> dims) {
+    ir::ValueInfo in;
+    in.name = name;
+    ir::Shape shape;
+    for (int64_t d : dims) shape.dims.push_back(ir::Dim::of(d));
+    in.type = ir::Type::tensor(ir::DataType::float32, shape);
+    model_.graph.inputs.push_back(in);
+    inputs_.push_back({name, dims});
+  }
+  std::string weight(const std::string& name, std::vector<int64_t> dims, float scale = 0.5f, float offset = 0.0f) {
+    size_t n = 1;
+    for (int64_t d : dims) n *= static_cast<size_t>(d);
+    std::vector<float> v = randoms(n, scale);
+    for (float& x : v) x += offset;
+    model_.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, dims, v.data(), n * 4, name));
+    return name;
+  }
+  void node(const std::string& type, std::vector<std::string> in, const std::string& out, std::vector<ir::Attribute> attrs = {}) {
+    ir::Node n;
+    n.op_type = type;
+    n.op = ir::lookup_op("", type);
+    n.name = out + "_node";
+    n.inputs = std::move(in);
+    n.outputs = {out};
+    n.attributes = std::move(attrs);
+    model_.graph.nodes.push_back(std::move(n));
+  }
+  // Conv with a bias, 'same' padding for odd kernels; optional stride.
+  void conv(const std::string& x, int64_t c_in, int64_t c_out, int64_t k, const std::string& out, int64_t stride = 1, int64_t group = 1) {
+    std::string w = weight(out + "_w", {c_out, c_in / group, k, k}, 1.0f / std::sqrt(static_cast<float>(c_in * k * k / group)));
+    std::string b = weight(out + "_b", {c_out}, 0.2f);
+    int64_t p = k / 2;
+    node("Conv", {x, w, b}, out,
+         {ir::ints_attr("pads", {p, p, p, p}), ir::ints_attr("strides", {stride, stride}), ir::int_attr("group", group)});
+  }
+  void batch_norm(const std::string& x, int64_t c, const std::string& out) {
+    node("BatchNormalization", {x, weight(out + "_s", {c}, 0.3f, 1.0f), weight(out + "_bb", {c}, 0.2f), weight(out + "_m", {c}, 0.2f),
+                                weight(out + "_v", {c}, 0.2f, 1.0f)},
+         out);
+  }
+  void output(const std::string& name) {
+    ir::ValueInfo y;
+    y.name = name;
+    model_.graph.outputs.push_back(y);
+  }
+  ir::Model model() {
+    model_.ir_version = 8;
+    model_.opset_imports = {{"", 17}};
+    model_.graph.name = "channels_last_spec";
+    return model_;
+  }
+  const std::vector<Input>& inputs() const { return inputs_; }
+
+  std::vector<float> randoms(size_t n, float scale) {
+    std::uniform_real_distribution<float> dist(-scale, scale);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(gen_);
+    return v;
+  }
+
+ private:
+  std::mt19937 gen_;
+  ir::Model model_;
+  std::vector<Input> inputs_;
+};
+
+// The session's load-time pipeline on a CPU-only session, for looking at the marks.
+std::set<std::string> channels_last_after_passes(const ir::Model& model, bool fast) {
+  ir::Graph graph = model.graph;
+  engine::fuse_nn_patterns(graph, true);
+  const engine::passes::ChannelsLastQuery query = [fast](const ir::Node& node, std::span<const ir::DataType> types) {
+    const engine::KernelDef* k = engine::host_backend().find_kernel(node, types, fast);
+    return k && k->channels_last;
+  };
+  engine::passes::assign_channels_last(graph, query);
+  std::vector<std::string> names = engine::passes::channels_last_values(graph);
+  return std::set<std::string>(names.begin(), names.end());
+}
+
+std::vector<std::vector<float>> run(const ir::Model& model, Builder& b, bool fast, bool passes, uint32_t seed) {
+  engine::SessionOptions options;
+  options.threads = 2;
+  options.allow_fast = fast;
+  options.fuse = passes;
+  engine::Session session(model, engine::host_backend(), options);
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  std::vector<std::pair<std::string, engine::Value>> feeds;
+  for (const Input& in : b.inputs()) {
+    size_t n = 1;
+    for (int64_t d : in.dims) n *= static_cast<size_t>(d);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(gen);
+    feeds.push_back({in.name, engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, in.dims, v.data(), n * 4, in.name))});
+  }
+  std::vector<std::vector<float>> outs;
+  for (const engine::Value& v : session.run(feeds)) outs.emplace_back(v.tensor.data<float>(), v.tensor.data<float>() + v.tensor.numel());
+  return outs;
+}
+
+// Fused + channels-last (fast and reference kernels) against unfused reference kernels.
+void check_outputs(const ir::Model& model, Builder& b) {
+  const auto want = run(model, b, false, false, 7);
+  for (bool fast : {true, false}) {
+    CAPTURE(fast);
+    const auto got = run(model, b, fast, true, 7);
+    REQUIRE(got.size() == want.size());
+    for (size_t o = 0; o < got.size(); ++o) {
+      REQUIRE(got[o].size() == want[o].size());
+      double worst = 0;
+      for (size_t i = 0; i < got[o].size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(got[o][i] - want[o][i])));
+      CHECK_MESSAGE(worst < 2e-4, "output " << o << " max abs diff " << worst);
+    }
+  }
+}
+
+}  // namespace channels_last_spec
+
+using namespace channels_last_spec;
+
+TEST_SUITE("ops") {
+  TEST_CASE("channels-last: a ResNet-like graph keeps every activation between stem and pooling NHWC") {
+    Builder b(1);
+    b.input("x", {2, 3, 17, 15});
+    b.conv("x", 3, 8, 3, "stem", 2);
+    b.node("Relu", {"stem"}, "stem_r");
+    b.node("MaxPool", {"stem_r"}, "pool", {ir::ints_attr("kernel_shape", {3, 3}), ir::ints_attr("strides", {2, 2}), ir::ints_attr("pads", {1, 1, 1, 1})});
+    // Basic block with an identity residual.
+    b.conv("pool", 8, 8, 3, "b1c1");
+    b.node("Relu", {"b1c1"}, "b1r1");
+    b.conv("b1r1", 8, 8, 3, "b1c2");
+    b.node("Add", {"b1c2", "pool"}, "b1s");
+    b.node("Relu", {"b1s"}, "b1");
+    // Downsampling block: stride 2 and a 1x1 stride-2 Conv on the residual path.
+    b.conv("b1", 8, 16, 3, "b2c1", 2);
+    b.node("Relu", {"b2c1"}, "b2r1");
+    b.conv("b2r1", 16, 16, 3, "b2c2");
+    b.conv("b1", 8, 16, 1, "b2down", 2);
+    b.node("Add", {"b2down", "b2c2"}, "b2s");
+    b.node("Relu", {"b2s"}, "b2");
+    b.node("GlobalAveragePool", {"b2"}, "gap");
+    b.node("Flatten", {"gap"}, "flat");
+    b.node("Gemm", {"flat", b.weight("fc_w", {16, 5}), b.weight("fc_b", {5})}, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    // After fusion: stem(+Relu) -> pool -> b1c1(+Relu) -> b1c2(+sum pool, Relu) = b1 -> ...
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"stem_r", "pool", "b1r1", "b1", "b2r1", "b2down", "b2"}) CHECK_MESSAGE(fast.count(v), v);
+    CHECK(!fast.count("gap"));
+    CHECK(!fast.count("y"));
+    // Reference kernels: only Conv's honours the marks, so the pool (and the stem feeding it) stay plain.
+    const std::set<std::string> reference = channels_last_after_passes(model, false);
+    CHECK(!reference.count("pool"));
+    CHECK(!reference.count("stem_r"));
+    CHECK(reference.count("b1r1"));
+    check_outputs(model, b);
+  }
+
+  TEST_CASE("channels-last: DenseNet-like concatenations, BatchNormalization and AveragePool") {
+    Builder b(2);
+    b.input("x", {1, 4, 12, 11});
+    b.conv("x", 4, 6, 3, "c0");
+    for (int layer = 0; layer < 2; ++layer) {
+      const std::string in = layer == 0 ? "c0" : "cat0";
+      const int64_t c = 6 + 4 * layer;
+      const std::string n = "l" + std::to_string(layer);
+      b.batch_norm(in, c, n + "bn");
+      b.node("Relu", {n + "bn"}, n + "r");
+      b.conv(n + "r", c, 4, 3, n + "c");
+      b.node("Concat", {in, n + "c"}, "cat" + std::to_string(layer), {ir::int_attr("axis", 1)});
+    }
+    b.batch_norm("cat1", 14, "tbn");
+    b.node("Relu", {"tbn"}, "tr");
+    b.conv("tr", 14, 8, 1, "tc");
+    b.node("AveragePool", {"tc"}, "tp", {ir::ints_attr("kernel_shape", {2, 2}), ir::ints_attr("strides", {2, 2})});
+    b.node("Relu", {"tp"}, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"c0", "l0bn", "l0r", "l0c", "cat0", "l1c", "cat1", "tbn", "tr"}) CHECK_MESSAGE(fast.count(v), v);
+    // The graph output's Relu writes plain, so its input, the pool's, and the Conv's before it are plain.
+    CHECK(!fast.count("tp"));
+    CHECK(!fast.count("tc"));
+    check_outputs(model, b);
+  }
+
+  TEST_CASE("channels-last: squeeze-excitation (GAP, 1x1 Convs, HardSigmoid, Mul by [N,C,1,1]) and a [1,C,1,1] bias") {
+    Builder b(3);
+    b.input("x", {2, 5, 9, 7});
+    b.conv("x", 5, 12, 3, "c");
+    b.node("HardSwish", {"c"}, "a");
+    b.node("GlobalAveragePool", {"a"}, "g");
+    b.conv("g", 12, 4, 1, "s1");
+    b.node("Relu", {"s1"}, "s1r");
+    b.conv("s1r", 4, 12, 1, "s2");
+    b.node("HardSigmoid", {"s2"}, "s", {ir::float_attr("alpha", 1.0f / 6), ir::float_attr("beta", 0.5f)});
+    b.node("Mul", {"a", "s"}, "se");
+    b.node("Add", {"se", b.weight("shift", {1, 12, 1, 1})}, "shifted");
+    b.node("Sub", {b.weight("one", {}), "shifted"}, "inv");
+    b.conv("inv", 12, 6, 1, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"a", "s", "se", "shifted", "inv"}) CHECK_MESSAGE(fast.count(v), v);
+    CHECK(!fast.count("g"));
+    check_outputs(model, b);
+  }
+
+  TEST_CASE("channels-last: a layout-unaware reader keeps its input plain, the rest stays NHWC") {
+    Builder b(4);
+    b.input("x", {1, 6, 8, 10});
+    b.conv("x", 6, 6, 3, "c1");
+    b.node("Relu", {"c1"}, "r1");
+    b.conv("r1", 6, 6, 3, "c2");
+    b.node("Sigmoid", {"c2"}, "s2");
+    // Softmax over the channels reads s2 as NCHW, so s2 and (through the Sigmoid) c2 stay plain.
+    b.node("Softmax", {"s2"}, "sm", {ir::int_attr("axis", 1)});
+    b.conv("r1", 6, 4, 1, "c3");
+    // A constant residual with a real H x W (fused into c3 as its residual) is plain, so c3 writes plain.
+    b.node("Add", {"c3", b.weight("plane", {1, 4, 8, 10})}, "odd");
+    b.node("Transpose", {"odd"}, "t", {ir::ints_attr("perm", {0, 2, 3, 1})});
+    b.output("sm");
+    b.output("t");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    CHECK(fast.count("r1"));
+    CHECK(!fast.count("c2"));
+    CHECK(!fast.count("s2"));
+    CHECK(!fast.count("odd"));
+    check_outputs(model, b);
+  }
+}

@@ -162,41 +162,10 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   return plan;
 }
 
-// What a cached plan was built for, compared field by field on a hash hit (no strings built).
-bool same_attributes(const std::vector<ir::Attribute>& a, const std::vector<ir::Attribute>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i].name != b[i].name || a[i].type != b[i].type || a[i].i != b[i].i || a[i].f != b[i].f || a[i].s != b[i].s ||
-        a[i].ints != b[i].ints || a[i].floats != b[i].floats)
-      return false;
-  return true;
-}
-
-struct HashStream {
-  uint64_t h = 1469598103934665603ull;
-  void bytes(const void* p, size_t n) {
-    const unsigned char* c = static_cast<const unsigned char*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
-  }
-  template <typename T>
-  void value(const T& v) { bytes(&v, sizeof v); }
-  void dims(const std::vector<int64_t>& d) {
-    value(d.size());
-    bytes(d.data(), d.size() * sizeof(int64_t));
-  }
-};
-
 uint64_t plan_hash(const ir::Node& node, const void* weights, const void* bias, bool has_bias, bool with_sum,
                    const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims) {
-  HashStream hs;
-  hs.bytes(node.op_type.data(), node.op_type.size());
-  for (const ir::Attribute& a : node.attributes) {
-    hs.bytes(a.name.data(), a.name.size());
-    hs.value(a.i);
-    hs.value(a.f);
-    hs.bytes(a.s.data(), a.s.size());
-    hs.dims(a.ints);
-  }
+  DnnlKeyHash hs;
+  hs.node(node);
   hs.value(weights);
   hs.value(bias);
   hs.value(has_bias);
@@ -209,29 +178,9 @@ uint64_t plan_hash(const ir::Node& node, const void* weights, const void* bias, 
 bool plan_matches(const ConvPlan& plan, const ir::Node& node, const void* weights, const void* bias, bool has_bias,
                   bool with_sum, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims) {
   return plan.key_weights == weights && plan.key_bias == bias && plan.has_bias == has_bias && plan.with_sum == with_sum &&
-         plan.key_op == node.op && plan.key_x == x_dims && plan.key_w == w_dims && same_attributes(plan.key_attributes, node.attributes);
+         plan.key_op == node.op && plan.key_x == x_dims && plan.key_w == w_dims &&
+         dnnl_same_attributes(plan.key_attributes, node.attributes);
 }
-
-// A growable 64-byte aligned buffer, one per thread and purpose: reordered activations,
-// non-constant weights, the scratchpad. Steady-state runs find them big enough.
-class Arena {
- public:
-  void* at_least(size_t bytes) {
-    if (bytes > size_) {
-      size_ = (bytes + 63) / 64 * 64;
-      data_.reset(static_cast<char*>(std::aligned_alloc(64, size_)));
-      if (!data_) throw std::bad_alloc();
-    }
-    return data_.get();
-  }
-
- private:
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
-  };
-  std::unique_ptr<char, Free> data_;
-  size_t size_ = 0;
-};
 
 // oneDNN memory objects and argument maps of one plan on one thread, built once; each run only
 // points them at this run's bytes (set_data_handle).
@@ -241,8 +190,7 @@ struct PlanMemories {
 };
 
 struct ThreadState {
-  dnnl::stream stream{cpu_engine()};
-  Arena src, dst, weights, scratch;
+  DnnlBuffer src, dst, weights, scratch;
   std::unordered_map<uint64_t, PlanMemories> memories;  // by plan id
 };
 
@@ -321,7 +269,7 @@ void conv_fast(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan->out_dims);
   thread_local ThreadState state;
   PlanMemories& m = memories_for(state, *plan);
-  dnnl::stream& stream = state.stream;
+  dnnl::stream& stream = dnnl_thread_stream();
   m.src_user.set_data_handle(const_cast<float*>(x.data<float>()));
   m.dst_user.set_data_handle(mutable_floats(y));
   m.scratch.set_data_handle(state.scratch.at_least(std::max<size_t>(1, plan->scratch_md.get_size())));

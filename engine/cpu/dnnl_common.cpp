@@ -1,5 +1,9 @@
 #include "engine/cpu/dnnl_common.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
 namespace mhub::engine::cpu {
 
 using dnnl::memory;
@@ -46,6 +50,54 @@ std::string dnnl_attribute_signature(const ir::Node& node) {
     for (int64_t v : a.ints) sig += "," + std::to_string(v);
   }
   return sig;
+}
+
+void DnnlKeyHash::bytes(const void* p, size_t n) {
+  const unsigned char* c = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
+}
+
+void DnnlKeyHash::dims(const std::vector<int64_t>& d) {
+  value(d.size());
+  bytes(d.data(), d.size() * sizeof(int64_t));
+}
+
+void DnnlKeyHash::node(const ir::Node& node) {
+  bytes(node.op_type.data(), node.op_type.size());
+  for (const ir::Attribute& a : node.attributes) {
+    bytes(a.name.data(), a.name.size());
+    value(a.i);
+    value(a.f);
+    bytes(a.s.data(), a.s.size());
+    dims(a.ints);
+    bytes(a.floats.data(), a.floats.size() * sizeof(float));
+  }
+}
+
+bool dnnl_same_attributes(const std::vector<ir::Attribute>& a, const std::vector<ir::Attribute>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].name != b[i].name || a[i].type != b[i].type || a[i].i != b[i].i || a[i].f != b[i].f || a[i].s != b[i].s ||
+        a[i].ints != b[i].ints || a[i].floats != b[i].floats)
+      return false;
+  return true;
+}
+
+void DnnlBuffer::Free::operator()(char* p) const { std::free(p); }
+
+void* DnnlBuffer::at_least(size_t bytes) {
+  if (bytes > size_ || !data_) {
+    size_t size = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+    data_.reset(static_cast<char*>(std::aligned_alloc(64, size)));
+    if (!data_) throw std::bad_alloc();
+    size_ = size;
+  }
+  return data_.get();
+}
+
+dnnl::stream& dnnl_thread_stream() {
+  thread_local dnnl::stream stream(dnnl_cpu_engine());
+  return stream;
 }
 
 DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,35 @@ void dnnl_append_activation(dnnl::post_ops& post, const ops::FusedActivation& fu
 
 // "op;name=i,f,s,ints...;..." over every attribute of the node.
 std::string dnnl_attribute_signature(const ir::Node& node);
+
+// Steady-state plan caches key on a hash of (op, attributes, shapes, ...) built without strings
+// or allocation, and compare the fields themselves on a hit (dnnl_same_attributes).
+struct DnnlKeyHash {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  void bytes(const void* p, size_t n);
+  template <typename T>
+  void value(const T& v) { bytes(&v, sizeof v); }
+  void dims(const std::vector<int64_t>& d);
+  void node(const ir::Node& node);  // op type and every attribute's name, i, f, s, ints, floats
+};
+bool dnnl_same_attributes(const std::vector<ir::Attribute>& a, const std::vector<ir::Attribute>& b);
+
+// A growable 64-byte aligned buffer a thread keeps for one purpose (reordered activations, a
+// scratchpad): steady-state runs find it big enough and allocate nothing.
+class DnnlBuffer {
+ public:
+  void* at_least(size_t bytes);
+
+ private:
+  struct Free {
+    void operator()(char* p) const;
+  };
+  std::unique_ptr<char, Free> data_;
+  size_t size_ = 0;
+};
+
+// The calling thread's stream on dnnl_cpu_engine() (CPU primitives run synchronously on it).
+dnnl::stream& dnnl_thread_stream();
 
 // A forward Conv X [N, C, in...] * W [M, C/group, k...] -> Y [N, M, out...] in oneDNN's terms:
 // weights split into [group, M/group, C/group, k...] when grouped, dilations counted from 0.

@@ -1,10 +1,12 @@
-// Concat along the channel axis of channels-last values (mhub_layout_in/out = "nhwc",
+// Float32 Concat along the channel axis of channels-last values (mhub_layout_in/out = "nhwc",
 // engine/core/passes/channels_last.h): in (N, H, W, C) byte order the channel axis is the
-// innermost one, so this is tensor_pieces' concat over the permuted dims, handed back with the
-// logical NCHW dims. Supports only marked nodes; every other Concat is layout.cpp's.
+// innermost one, so every output pixel is the inputs' channel runs of that pixel in turn,
+// threaded over pixels. Supports only marked nodes; every other Concat is layout.cpp's.
+#include <algorithm>
+#include <cstring>
+
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
-#include "engine/cpu/tensor_pieces.h"
 #include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
@@ -12,16 +14,36 @@ namespace mhub::engine::cpu {
 namespace {
 
 void concat_channels_last(OpContext& ctx) {
-  std::vector<ir::Tensor> parts;
+  const ir::Tensor& first = ctx.input(0);
+  if (first.dims.size() != 4) fail(ctx, "internal: a channels-last input that is not 4-D");
+  struct Part {
+    const float* data;
+    int64_t channels;
+  };
+  std::vector<Part> parts;
+  int64_t channels = 0;
   for (size_t k = 0; k < ctx.input_count(); ++k) {
-    ir::Tensor part = ctx.input(k);  // shares the bytes; only the dims are permuted
-    if (part.dims.size() != 4) fail(ctx, "internal: a channels-last input that is not 4-D");
-    part.dims = {part.dims[0], part.dims[2], part.dims[3], part.dims[1]};
-    parts.push_back(std::move(part));
+    const ir::Tensor& in = ctx.input(k);
+    if (in.dtype != ir::DataType::float32 || in.dims.size() != 4 || in.dims[0] != first.dims[0] || in.dims[2] != first.dims[2] ||
+        in.dims[3] != first.dims[3])
+      fail(ctx, "input " + std::to_string(k) + " differs from input 0 in type or in a dim off the axis");
+    parts.push_back({in.data<float>(), in.dims[1]});
+    channels += in.dims[1];
   }
-  ir::Tensor y = concat_axis(parts, 3, false, ctx.scope(), ctx.describe());
-  y.dims = {y.dims[0], y.dims[3], y.dims[1], y.dims[2]};
-  ctx.set_output(0, Value::of(std::move(y)));
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, {first.dims[0], channels, first.dims[2], first.dims[3]});
+  float* out = mutable_floats(y);
+  const int64_t pixels = first.dims[0] * first.dims[2] * first.dims[3];
+  if (pixels * channels == 0) return;
+  // Each output pixel is the parts' channel runs of that pixel, one after another.
+  ctx.threads().parallel_for(static_cast<size_t>(pixels), static_cast<size_t>(std::max<int64_t>(1, 16384 / channels)), [&](size_t lo, size_t hi) {
+    for (size_t p = lo; p < hi; ++p) {
+      float* dst = out + static_cast<int64_t>(p) * channels;
+      for (const Part& part : parts) {
+        std::memcpy(dst, part.data + static_cast<int64_t>(p) * part.channels, static_cast<size_t>(part.channels) * sizeof(float));
+        dst += part.channels;
+      }
+    }
+  });
 }
 
 bool concat_channels_last_supports(const ir::Node& node, std::span<const ir::DataType> types) {

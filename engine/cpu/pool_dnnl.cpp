@@ -2,7 +2,8 @@
 // channels-last values, passes/channels_last.h). Registered after pool_fast.cpp's 2-D MaxPool,
 // which is faster on plain NCHW and leaves channels-last nodes to this kernel.
 #include <algorithm>
-#include <map>
+#include <atomic>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 
@@ -20,26 +21,40 @@ namespace {
 
 using dnnl::memory;
 
-// Fast float32 MaxPool / AveragePool (no indices output, no storage_order) on plain layouts.
-// Primitives are cached like convolutions (keyed by node and input shape).
+// Fast float32 MaxPool / AveragePool (no indices output, no storage_order). Plans are cached by
+// a hash of (attributes, X dims), checked field by field on a hit; each thread keeps its memory
+// objects per plan and a scratchpad buffer, so steady-state runs allocate nothing.
 struct PoolPlan {
   dnnl::pooling_v2_forward pool;
   memory::desc src, dst, scratch;
   std::vector<int64_t> out_dims;
+  uint64_t id = 0;
+  ir::OpKind key_op = ir::OpKind::opaque;
+  std::vector<int64_t> key_x;
+  std::vector<ir::Attribute> key_attributes;
 };
 std::mutex pool_cache_mutex;
-std::map<std::pair<std::string, std::vector<int64_t>>, std::shared_ptr<PoolPlan>> pool_cache;
+std::unordered_map<uint64_t, std::shared_ptr<PoolPlan>> pool_cache;
+
+struct PoolMemories {
+  memory src, dst, scratch;
+  std::unordered_map<int, memory> args;
+};
 
 void pool_dnnl(OpContext& ctx) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
   set_dnnl_threads(ctx.threads().size());
-  std::pair<std::string, std::vector<int64_t>> key{dnnl_attribute_signature(node), x.dims};
+  DnnlKeyHash hs;
+  hs.node(node);
+  hs.dims(x.dims);
   std::shared_ptr<PoolPlan> plan;
   {
     std::lock_guard<std::mutex> lock(pool_cache_mutex);
-    auto it = pool_cache.find(key);
-    if (it != pool_cache.end()) plan = it->second;
+    auto it = pool_cache.find(hs.h);
+    if (it != pool_cache.end() && it->second->key_op == node.op && it->second->key_x == x.dims &&
+        dnnl_same_attributes(it->second->key_attributes, node.attributes))
+      plan = it->second;
   }
   if (!plan) {
     size_t rank = x.dims.size();
@@ -75,15 +90,37 @@ void pool_dnnl(OpContext& ctx) {
     dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, dnnl_cpu_engine());
     plan->pool = dnnl::pooling_v2_forward(pd);
     plan->scratch = pd.scratchpad_desc();
+    static std::atomic<uint64_t> next_id{1};
+    plan->id = next_id++;
+    plan->key_op = node.op;
+    plan->key_x = x.dims;
+    plan->key_attributes = node.attributes;
     std::lock_guard<std::mutex> lock(pool_cache_mutex);
     if (pool_cache.size() > 4096) pool_cache.clear();
-    pool_cache[key] = plan;
+    pool_cache[hs.h] = plan;  // a (never seen) hash collision just replaces the other plan
   }
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan->out_dims);
-  dnnl::stream stream(dnnl_cpu_engine());
-  memory src(plan->src, dnnl_cpu_engine(), const_cast<float*>(x.data<float>()));
-  memory dst(plan->dst, dnnl_cpu_engine(), mutable_floats(y));
-  plan->pool.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, memory(plan->scratch, dnnl_cpu_engine())}});
+  struct ThreadState {
+    DnnlBuffer scratch;
+    std::unordered_map<uint64_t, PoolMemories> memories;  // by plan id
+  };
+  thread_local ThreadState state;
+  auto found = state.memories.find(plan->id);
+  if (found == state.memories.end()) {
+    if (state.memories.size() > 1024) state.memories.clear();  // plans of sessions long gone
+    PoolMemories m;
+    m.src = memory(plan->src, dnnl_cpu_engine(), nullptr);
+    m.dst = memory(plan->dst, dnnl_cpu_engine(), nullptr);
+    m.scratch = memory(plan->scratch, dnnl_cpu_engine(), nullptr);
+    m.args = {{DNNL_ARG_SRC, m.src}, {DNNL_ARG_DST, m.dst}, {DNNL_ARG_SCRATCHPAD, m.scratch}};
+    found = state.memories.emplace(plan->id, std::move(m)).first;
+  }
+  PoolMemories& m = found->second;
+  m.src.set_data_handle(const_cast<float*>(x.data<float>()));
+  m.dst.set_data_handle(mutable_floats(y));
+  m.scratch.set_data_handle(state.scratch.at_least(plan->scratch.get_size()));
+  dnnl::stream& stream = dnnl_thread_stream();
+  plan->pool.execute(stream, m.args);
   stream.wait();
 }
 

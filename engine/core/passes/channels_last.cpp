@@ -76,6 +76,27 @@ class Facts {
     for (const ir::Node& node : graph.nodes) propagate(node);
   }
 
+  // role_of, except that a Pad adding nothing (constant mode, constant pads all 0) is a copy,
+  // as layout-agnostic as a per-element op (old exports put one before every AveragePool).
+  Role role(const ir::Node& node) const {
+    return node.op == OpKind::Pad && node.domain.empty() && zero_pad(node) ? Role::preserving : role_of(node);
+  }
+  bool zero_pad(const ir::Node& node) const {
+    if (node.op != OpKind::Pad || node.attr_string("mode", "constant") != "constant") return false;
+    if (node.inputs.size() < 2) {  // opset < 11: pads attribute
+      for (int64_t p : node.attr_ints("pads"))
+        if (p != 0) return false;
+      return node.attribute("pads") != nullptr;
+    }
+    if (node.inputs.size() > 3 && !node.inputs[3].empty()) return false;  // axes
+    const ir::Tensor* pads = constant_.count(node.inputs[1]) ? graph_.initializer(node.inputs[1]) : nullptr;
+    if (!pads || pads->dtype != ir::DataType::int64 || !pads->storage) return false;
+    const int64_t* p = pads->data<int64_t>();
+    for (size_t i = 0; i < pads->numel(); ++i)
+      if (p[i] != 0) return false;
+    return true;
+  }
+
   Info of(const std::string& name) const {
     auto it = info_.find(name);
     return it == info_.end() ? Info{} : it->second;
@@ -100,7 +121,7 @@ class Facts {
     if (node.outputs.empty() || node.inputs.empty() || info_.count(node.outputs[0])) return;
     Info out;
     const Info x = of(node.inputs[0]);
-    switch (role_of(node)) {
+    switch (role(node)) {
       case Role::boundary: {
         // X, W and Y share one element type and rank (ONNX's type constraint; a model that
         // breaks it fails in the kernels either way).
@@ -143,7 +164,7 @@ class Facts {
 // The node's inputs read in its input layout (mhub_layout_in).
 std::vector<size_t> activation_inputs(const ir::Node& node, const Facts& facts) {
   std::vector<size_t> acts;
-  switch (role_of(node)) {
+  switch (facts.role(node)) {
     case Role::boundary: case Role::sink: acts.push_back(0); break;
     case Role::preserving:
       if (node.op == OpKind::Concat || binary_arith(node.op)) {
@@ -161,7 +182,7 @@ std::vector<size_t> activation_inputs(const ir::Node& node, const Facts& facts) 
 // The inputs stored in the node's output layout: a preserving node's activation inputs, a
 // Conv's fused residual (input 3), which oneDNN's sum post-op adds into the output's bytes.
 std::vector<size_t> output_layout_inputs(const ir::Node& node, const Facts& facts) {
-  switch (role_of(node)) {
+  switch (facts.role(node)) {
     case Role::preserving: return activation_inputs(node, facts);
     case Role::boundary:
       if (node.op == OpKind::Conv && node.inputs.size() > 3 && !node.inputs[3].empty()) return {3};
@@ -185,7 +206,7 @@ void clear_marks(ir::Node& node) {
 // Whether the node may read its activation inputs (and, unless a sink, write its output)
 // channels-last at all.
 bool capable(const ir::Node& node, const Facts& facts, const ChannelsLastQuery& query) {
-  const Role role = role_of(node);
+  const Role role = facts.role(node);
   if (role == Role::other || node.outputs.empty() || node.outputs[0].empty()) return false;
   for (size_t i = 1; i < node.outputs.size(); ++i)
     if (!node.outputs[i].empty()) return false;  // MaxPool's Indices, training BN's statistics
@@ -201,7 +222,7 @@ bool capable(const ir::Node& node, const Facts& facts, const ChannelsLastQuery& 
     if (axis != 1 && axis != -3) return false;
   }
   if (binary_arith(node.op) && node.inputs.size() != 2) return false;
-  if (per_element(node.op)) return true;
+  if (per_element(node.op) || facts.zero_pad(node)) return true;
   ir::Node marked = node;
   clear_marks(marked);
   set_mark(marked, kLayoutIn);
@@ -263,7 +284,7 @@ size_t assign_channels_last(ir::Graph& graph, const ChannelsLastQuery& kernel_re
     for (size_t i = 0; i < node.inputs.size(); ++i)
       if (!node.inputs[i].empty() && !listed(i)) plain.insert(node.inputs[i]);
     for (size_t i = 1; i < acts.size(); ++i) groups.join(node.inputs[acts[i]], node.inputs[acts[0]]);
-    const Role role = role_of(node);
+    const Role role = facts.role(node);
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const std::string& out = node.outputs[o];
       if (out.empty()) continue;
@@ -282,7 +303,7 @@ size_t assign_channels_last(ir::Graph& graph, const ChannelsLastQuery& kernel_re
     ir::Node& node = graph.nodes[n];
     const std::vector<size_t> acts = activation_inputs(node, facts);
     if (channels_last(node.inputs[acts[0]])) set_mark(node, kLayoutIn);
-    if (role_of(node) != Role::sink && channels_last(node.outputs[0])) {
+    if (facts.role(node) != Role::sink && channels_last(node.outputs[0])) {
       set_mark(node, kLayoutOut);
       ++values;
     }

@@ -22,8 +22,8 @@
 // (GlobalAveragePool's [N,C,1,1] output is the same bytes either way and counts as plain).
 // Graph inputs and outputs, values read by subgraphs and by any other op are plain NCHW.
 //
-// Which nodes may be marked: per-element ops always (every kernel of theirs is
-// layout-agnostic); every other op only where `kernel_reads_channels_last` says the kernel the
+// Which nodes may be marked: per-element ops and Pads adding nothing (constant pads all 0: a
+// copy) always (every kernel of theirs is layout-agnostic); every other op only where `kernel_reads_channels_last` says the kernel the
 // backend will pick for the marked node (same input types, same allow_fast) honours the marks
 // (KernelDef::channels_last), and its activation inputs are known at load to be 4-D float32.
 #pragma once

@@ -70,24 +70,17 @@ if [ -n "$inner" ]; then
   exit 0
 fi
 
-out="$here/bench/RESULTS.md"
+. "$here/bench/quiet_results.sh"
 rows="$(mktemp)" verdict="$(mktemp)" tmp="$(mktemp)"
 trap 'rm -f "$rows" "$verdict" "$tmp"' EXIT
-status=0
-"$shared/tools/quiet.sh" -- "$0" "${args[@]}" --inner "$rows" 2> >(tee "$verdict" >&2) || status=$?
-sleep 0.2  # let tee finish writing quiet.sh's line
-line="$(grep '^quiet.sh:' "$verdict" | tail -1 || true)"
+quiet_measure "$verdict" "$0" "${args[@]}" --inner "$rows"
 geomean=$(awk -F'|' 'NF > 5 && $6 + 0 > 0 { s += log($6); n++ } END { if (n) printf "%.3f", exp(s / n) }' "$rows")
-if [ "$status" -ne 0 ]; then
-  echo "not recorded (status $status): ${line:-quiet.sh gave no verdict}; geometric mean of this run: ${geomean:-n/a}" >&2
-  exit "$status"
+if [ "$quiet_status" -ne 0 ]; then
+  echo "not recorded (status $quiet_status): ${quiet_line:-quiet.sh gave no verdict}; geometric mean of this run: ${geomean:-n/a}" >&2
+  exit "$quiet_status"
 fi
 {
-  echo "## Inference: mhub vs ONNX Runtime (CPU), benchmark suite"
-  echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "- $line"
+  results_preamble "Inference: mhub vs ONNX Runtime (CPU), benchmark suite"
   echo "- threads: $threads, iterations: $iters per median, best median of $rounds interleaved rounds per engine;"
   echo "  models from bench/export_suite.py (random weights, fixed seed), inputs random; written by bench/bench_ort.sh"
   echo
@@ -100,13 +93,5 @@ fi
   [ "$failed" = 0 ] || echo "- rows that failed to run in one engine: $failed (no ratio, not in the mean)"
   echo "- where mhub's time goes: \`mhub bench MODEL --profile\` (kernel ms by op, slowest nodes)"
 } > "$tmp"
-# Replace our section (or append it) and keep everything else in RESULTS.md.
-merged="$(mktemp)"
-{
-  if [ -f "$out" ]; then sed '/<!-- bench_ort.sh begin -->/,/<!-- bench_ort.sh end -->/d' "$out"; fi
-  echo "<!-- bench_ort.sh begin -->"
-  cat "$tmp"
-  echo "<!-- bench_ort.sh end -->"
-} > "$merged"
-mv "$merged" "$out"
-echo "wrote $out (geometric mean $geomean)"
+replace_section bench_ort.sh "$tmp"
+echo "wrote $here/bench/RESULTS.md (geometric mean $geomean)"

@@ -1,35 +1,42 @@
 #!/bin/bash
-# Times one training step (forward + CrossEntropy + backward + SGD momentum 0.9 update, batch 8,
-# 3x224x224 random images, 1000 classes) of resnet18 and mobilenet_v2 in mhub (`mhub bench
-# --train --json`) and in PyTorch 1.13 (bench/train_bench_torch.py, torch.set_num_threads),
-# alternating in the same run, median of --iters steps after 2 warm-up steps, and writes its
-# own section of bench/RESULTS.md (between the "train_bench.sh begin/end" markers).
-#
-# Both sides train the same torchvision architectures with BatchNormalization in training mode:
-# the models come from bench/export_train_models.py (into $MHUB_TRAIN_BENCH_MODELS, default
-# build/bench-train-models), not the eval-mode exports of export_models.py, whose BatchNorms
-# are folded into the convolutions.
-#
-# --fashion also times `mhub finetune` of the bundled fashion-cnn for one Fashion-MNIST epoch;
-# --fashion-baseline BINARY times BINARY (an older build, named in the section by
-# --baseline-label) and this mhub on the first 100 batches of it.
-# Usage: bench/train_bench.sh [MHUB_BINARY] [--threads N] [--iters N] [--fashion]
-#                             [--fashion-baseline BINARY [--baseline-label TEXT]]
+# Times one training step (forward + cross-entropy + backward + SGD momentum 0.9 update) in mhub
+# (`mhub bench --train --json`) and in PyTorch 1.13 (bench/train_bench_torch.py, the same
+# architecture, seed, loss, optimizer, batch and thread count) for the models of
+# bench/export_train_models.py: resnet18, mobilenet_v2, resnet50, mobilenet_v3_large, ViT-Tiny/16
+# (3x224x224, 1000 classes, BatchNorm and Dropout in training mode) and the BERT-base-size encoder
+# fine-tune step at seq 128 (2 classes; input: the token embeddings), at each batch of --batches.
+# Interleaved rounds (mhub, PyTorch, mhub, PyTorch ...): each engine's best median over the rounds
+# counts. The whole measurement runs under ../shared/tools/quiet.sh; only a run it calls quiet is
+# written to bench/RESULTS.md (its own section between the "train_bench.sh begin/end" markers,
+# the rest of the file left alone) with quiet.sh's line; a noisy run prints its table and exits
+# with quiet.sh's status (75) without touching RESULTS.md.
+# --dry-run measures once without quiet.sh and writes nothing (to check the script end to end,
+# e.g. `--iters 1 --warmup 0 --rounds 1 --models resnet18 --batches 8 --dry-run`).
+# Models are exported once into $MHUB_TRAIN_BENCH_MODELS (default build/bench-train-models).
+# Usage: bench/train_bench.sh [MHUB_BINARY] [--threads N] [--iters N] [--warmup N] [--rounds N]
+#                             [--models a,b,...] [--batches 8,32] [--dry-run]
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mhub="$here/build/cli/mhub"
 threads=2
-iters=10
-fashion=0
-baseline=""
-label=""
+iters=5
+warmup=2
+rounds=2
+models="resnet18,mobilenet_v2,resnet50,mobilenet_v3_large,vit_tiny,bert_encoder"
+batches="8,32"
+dry_run=0
+inner=""
+args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --iters) iters="$2"; shift 2 ;;
-    --fashion) fashion=1; shift ;;
-    --fashion-baseline) baseline="$2"; shift 2 ;;
-    --baseline-label) label="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --models) models="$2"; shift 2 ;;
+    --batches) batches="$2"; shift 2 ;;
+    --dry-run) dry_run=1; shift ;;
+    --inner) inner="$2"; shift 2 ;;  # internal: measure and append table rows to this file
     *) mhub="$1"; shift ;;
   esac
 done
@@ -37,65 +44,66 @@ if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
   echo "PyTorch / torchvision for /usr/bin/python3 not installed (Debian python3-torch, python3-torchvision)" >&2
   exit 77
 fi
-models="${MHUB_TRAIN_BENCH_MODELS:-$here/build/bench-train-models}"
-[ -f "$models/mobilenet_v2.onnx" ] || /usr/bin/python3 "$here/bench/export_train_models.py" "$models" >/dev/null
+. "$here/bench/quiet_results.sh"
+dir="${MHUB_TRAIN_BENCH_MODELS:-$here/build/bench-train-models}"
 
-out="$here/bench/RESULTS.md"
-tmp="$(mktemp)"
-trap 'rm -f "$tmp"' EXIT
-{
-  echo "## Training: mhub vs PyTorch 1.13 (CPU)"
-  echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: both engines' timings move with it)"
-  echo "- one step = forward + cross-entropy + backward + SGD (momentum 0.9) update; batch 8, 3x224x224, 1000 classes, BatchNorm in training mode"
-  echo "- threads: $threads, median of $iters steps after 2 warm-up steps, mhub and PyTorch alternating per model; written by bench/train_bench.sh"
-  echo
-  echo "| model | mhub ms/step | PyTorch ms/step | mhub images/s | PyTorch images/s | speed mhub/PyTorch |"
-  echo "| --- | --- | --- | --- | --- | --- |"
-} > "$tmp"
-median() { sed -n 's/.*"median_ms": *\([0-9.]*\).*/\1/p'; }
-for m in resnet18 mobilenet_v2; do
-  ours=$("$mhub" bench "$models/$m.onnx" --train --batch 8 --threads "$threads" --iters "$iters" --warmup 2 --json | median)
-  theirs=$(/usr/bin/python3 "$here/bench/train_bench_torch.py" "$m" --batch 8 --threads "$threads" --iters "$iters" --warmup 2 | median)
-  awk -v m="$m" -v a="$ours" -v b="$theirs" \
-    'BEGIN { printf "| %s | %.0f | %.0f | %.2f | %.2f | %.2fx |\n", m, a, b, 8000 / a, 8000 / b, b / a }' | tee -a "$tmp"
-done
-
-fashion_run() {  # BINARY [finetune options...] -> "seconds accuracy"
-  local bin="$1"; shift
-  local dir; dir="$(mktemp -d)"
-  "$bin" finetune "$here/models/fashion-cnn/model.onnx" --data /usr/share/datasets/fashion-mnist --epochs 1 \
-    --threads "$threads" --out "$dir/model.onnx" --json "$@" |
-    /usr/bin/python3 -c 'import json, sys; e = json.load(sys.stdin)["epochs"][0]; print(e["seconds"], e["eval_accuracy"])'
-  rm -rf "$dir"
+measure() {  # appends one row per model and batch to $1
+  local rows="$1" m b ours theirs best_ours best_theirs
+  median() { sed -n 's/.*"median_ms": *\([0-9.e+-]*\).*/\1/p'; }
+  for m in ${models//,/ }; do
+    for b in ${batches//,/ }; do
+      best_ours="" best_theirs="" ours="" theirs=""
+      for _ in $(seq "$rounds"); do
+        ours=$("$mhub" bench "$dir/$m.onnx" --train --batch "$b" --threads "$threads" --iters "$iters" \
+               --warmup "$warmup" --json | median) || ours=""
+        theirs=$(/usr/bin/python3 "$here/bench/train_bench_torch.py" "$m" --batch "$b" --threads "$threads" \
+                 --iters "$iters" --warmup "$warmup" | median) || theirs=""
+        [ -n "$ours" ] && [ -n "$theirs" ] || break
+        best_ours=$(awk -v a="$ours" -v b="${best_ours:-$ours}" 'BEGIN { print (a < b ? a : b) }')
+        best_theirs=$(awk -v a="$theirs" -v b="${best_theirs:-$theirs}" 'BEGIN { print (a < b ? a : b) }')
+      done
+      if [ -z "$ours" ] || [ -z "$theirs" ]; then
+        printf '| %s | %s | %s | %s | - | - | - |\n' "$m" "$b" "${ours:-failed}" "${theirs:-failed}" | tee -a "$rows"
+        continue
+      fi
+      awk -v m="$m" -v n="$b" -v a="$best_ours" -v t="$best_theirs" \
+        'BEGIN { printf "| %s | %s | %.0f | %.0f | %.2f | %.2f | %.2fx |\n", m, n, a, t, 1000 * n / a, 1000 * n / t, t / a }' |
+        tee -a "$rows"
+    done
+  done
 }
-if [ -n "$baseline" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
-  read -r before_s before_acc < <(fashion_run "$baseline" --limit-batches 100)
-  read -r after_s after_acc < <(fashion_run "$mhub" --limit-batches 100)
-  {
-    echo
-    echo "Fashion-MNIST, bundled fashion-cnn, first 100 batches of 32 + the 10k-image evaluation, $threads threads:"
-    echo "baseline (${label:-$baseline}) $(printf '%.1f' "$before_s") s (test accuracy $before_acc), this mhub $(printf '%.1f' "$after_s") s (test accuracy $after_acc)."
-  } | tee -a "$tmp"
-fi
-if [ "$fashion" = 1 ] && [ -d /usr/share/datasets/fashion-mnist ]; then
-  read -r epoch_s epoch_acc < <(fashion_run "$mhub")
-  {
-    echo
-    echo "Fashion-MNIST, bundled fashion-cnn, one epoch (60000 images, batch 32, AdamW) + evaluation, $threads threads:"
-    echo "$(printf '%.1f' "$epoch_s") s, test accuracy $epoch_acc."
-  } | tee -a "$tmp"
+
+if [ -n "$inner" ]; then
+  measure "$inner"
+  exit 0
 fi
 
-# Replace our section (or append it) and keep everything else in RESULTS.md.
-merged="$(mktemp)"
+missing=""
+for m in ${models//,/ }; do [ -f "$dir/$m.onnx" ] || missing="$missing${missing:+,}$m"; done
+[ -z "$missing" ] || /usr/bin/python3 "$here/bench/export_train_models.py" "$dir" --only "$missing" >/dev/null
+
+rows="$(mktemp)" verdict="$(mktemp)" tmp="$(mktemp)"
+trap 'rm -f "$rows" "$verdict" "$tmp"' EXIT
+run_measurement "$rows" "$verdict"
+geomean=$(awk -F'|' '$8 + 0 > 0 { s += log($8 + 0); n++ } END { if (n) printf "%.2f", exp(s / n) }' "$rows")
+if [ "$quiet_status" -ne 0 ]; then
+  echo "not recorded (status $quiet_status): ${quiet_line:-quiet.sh gave no verdict}; geometric mean mhub/PyTorch speed of this run: ${geomean:-n/a}" >&2
+  exit "$quiet_status"
+fi
 {
-  if [ -f "$out" ]; then sed '/<!-- train_bench.sh begin -->/,/<!-- train_bench.sh end -->/d' "$out"; fi
-  echo "<!-- train_bench.sh begin -->"
-  cat "$tmp"
-  echo "<!-- train_bench.sh end -->"
-} > "$merged"
-mv "$merged" "$out"
-echo "wrote $out"
+  results_preamble "Training: mhub vs PyTorch 1.13 (CPU)"
+  echo "- one step = forward + cross-entropy + backward + SGD (momentum 0.9) update, BatchNorm and Dropout in training"
+  echo "  mode; images 3x224x224 with 1000 classes; bert_encoder: the BERT-base-size encoder (12 layers, d 768)"
+  echo "  at seq 128 from its token embeddings, 2 classes (bench/export_train_models.py)"
+  echo "- threads: $threads, median of $iters steps after $warmup warm-up steps, best median of $rounds interleaved"
+  echo "  rounds per engine; written by bench/train_bench.sh"
+  echo
+  echo "| model | batch | mhub ms/step | PyTorch ms/step | mhub examples/s | PyTorch examples/s | speed mhub/PyTorch |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  cat "$rows"
+  echo
+  echo "- geometric mean of the speed over the $(awk -F'|' '$8 + 0 > 0' "$rows" | wc -l) timed rows: **${geomean:-n/a}**"
+  echo "- where mhub's step goes: \`mhub bench MODEL --train --verbose\` (kernel ms by op, \"(update)\" = optimizer and copies)"
+} > "$tmp"
+replace_section train_bench.sh "$tmp"
+echo "wrote $here/bench/RESULTS.md (geometric mean speed $geomean)"

@@ -35,6 +35,7 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::pool, add_pool_kernels},
     FamilyKernels{F::norm, add_norm_kernels},
     FamilyKernels{F::softmax, add_softmax_kernels},
+    FamilyKernels{F::softmax, add_softmax_dnnl_kernels},
     FamilyKernels{F::rnn, add_rnn_kernels},
     FamilyKernels{F::rnn, add_rnn_dnnl_kernels},
     FamilyKernels{F::resize, add_resize_kernels},

@@ -62,6 +62,7 @@ void add_sequence_kernels(std::vector<KernelDef>& table);
 void add_shape_kernels(std::vector<KernelDef>& table);
 void add_signal_kernels(std::vector<KernelDef>& table);
 void add_softmax_kernels(std::vector<KernelDef>& table);
+void add_softmax_dnnl_kernels(std::vector<KernelDef>& table);
 void add_string_kernels(std::vector<KernelDef>& table);
 void add_text_kernels(std::vector<KernelDef>& table);
 

@@ -29,6 +29,9 @@ void output_floats(OpContext& ctx, size_t index, ir::DataType dtype,
 // The reference Conv kernel (conv.cpp): also the fast Conv's fallback for a fused residual
 // (input 3) that is not exactly the output's shape.
 void conv_reference(OpContext& ctx);
+// The reference Softmax / LogSoftmax / Hardmax kernel (softmax.cpp), by the node's op: the fast
+// kernels' path for axes they do not handle.
+void softmax_reference(OpContext& ctx);
 
 inline float* mutable_floats(ir::Tensor& t) {
   return reinterpret_cast<float*>(t.storage->mutable_data() + t.offset);

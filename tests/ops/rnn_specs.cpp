@@ -73,6 +73,10 @@ std::vector<OpSpec> rnn_specs() {
     specs.push_back(recurrent_spec("RNN bidirectional " + act, "RNN", recurrent_inputs(rng, "RNN", seq7, 2, false, true, true),
                                    {string_attr("direction", "bidirectional"), strings_attr("activations", {act, act})}, seq7.hidden));
 
+  // Steps of 2^20 multiply-adds and more run on the session's threads (batch 4 x 4*256 x 256).
+  specs.push_back(recurrent_spec("LSTM bidirectional hidden 256 batch 4, threaded steps", "LSTM",
+                                 recurrent_inputs(rng, "LSTM", {3, 4, 8, 256}, 2, false, true, true), {string_attr("direction", "bidirectional")},
+                                 256));
   // Optional inputs and outputs: no bias, initial_h alone (initial_c zeros), only Y wanted.
   {
     std::vector<Operand> in = recurrent_inputs(rng, "LSTM", seq7, 1, false, true, true);

@@ -1,10 +1,13 @@
 // mhub bench MODEL [--batch N] [--dim NAME=VALUE ...] [--threads N] [--iters N] [--json]
-//                  [--profile [--top N]]
+//                  [--precision fp32|bf16] [--profile [--top N]]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -33,7 +36,7 @@ struct BenchOptions {
   double lr = 0.01;
   int threads = 0;
   std::string device;
-  std::string precision = "fp32";  // --train only
+  std::string precision = "fp32";  // inference: fp32 | bf16 (compute hint); --train: fp32 | bf16 | fp16
   int iters = 20;
   int warmup = 3;
   bool json = false;
@@ -65,6 +68,33 @@ ir::Tensor random_tensor(ir::DataType dtype, const std::vector<int64_t>& dims, s
     }
   }
   return t;
+}
+
+// How far a --precision bf16 run's outputs are from float32's on the same inputs: per float
+// output, the largest |bf16 - fp32| relative to the largest |fp32| (a normwise error: elementwise
+// ratios explode where outputs cross zero); the worst output's. Infinite when an output's
+// non-finite values differ.
+double max_relative_error(const std::vector<engine::Value>& got, const std::vector<engine::Value>& want) {
+  double worst = 0;
+  for (size_t o = 0; o < got.size() && o < want.size(); ++o) {
+    const ir::Tensor& g = got[o].tensor;
+    const ir::Tensor& w = want[o].tensor;
+    if (got[o].kind != engine::Value::Kind::tensor || g.dtype != ir::DataType::float32 || w.dtype != ir::DataType::float32 ||
+        g.numel() != w.numel())
+      continue;
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < g.numel(); ++i) {
+      const double a = g.data<float>()[i], b = w.data<float>()[i];
+      if (!std::isfinite(b) || !std::isfinite(a)) {
+        if (!(std::isnan(a) && std::isnan(b)) && a != b) return std::numeric_limits<double>::infinity();
+        continue;
+      }
+      diff = std::max(diff, std::abs(a - b));
+      scale = std::max(scale, std::abs(b));
+    }
+    if (diff > 0) worst = std::max(worst, scale > 0 ? diff / scale : std::numeric_limits<double>::infinity());
+  }
+  return worst;
 }
 
 // mhub bench MODEL --train [--batch N] [--lr X]: one training step (forward + backward + SGD
@@ -161,7 +191,12 @@ void add_bench(CLI::App& app) {
                     "images and labels, the model prepared as finetune prepares it (--batch default 8; "
                     "--verbose adds \"(update)\": gradient copies and the optimizer step)");
   command->add_option("--lr", options->lr, "Learning rate of --train (default 0.01)");
-  command->add_option("--precision", options->precision, "--train in fp32, bf16 or fp16 (mixed precision as finetune --precision)")
+  command->add_option("--precision", options->precision,
+                      "fp32 (default) or bf16: Conv, ConvTranspose, MatMul and Gemm compute in bfloat16 with float32 "
+                      "accumulation where the CPU has AVX512_BF16 or AMX (everything else, inputs and outputs stay "
+                      "float32); bench then also runs the model in fp32 on the same inputs and reports the max relative "
+                      "error (largest output difference over the output's largest magnitude). With --train: fp32, bf16 "
+                      "or fp16 mixed precision as finetune --precision")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   add_threads_option(command, "--threads", options->threads, "Engine threads (default: all cores)");
   add_device_option(command, options->device);
@@ -188,11 +223,15 @@ void add_bench(CLI::App& app) {
     }
     std::filesystem::path path = resolve_model(options->model);
     if (options->train) return bench_training(*options, path);
+    if (options->precision == "fp16")
+      throw_error(ErrorCategory::usage, "--precision fp16 is for --train (mixed precision with loss scaling); inference takes fp32 or bf16");
     ir::Model model = onnx_io::load_model(path);
     engine::SessionOptions session_options;
     session_options.threads = options->threads;
     session_options.verbose = options->verbose;
     session_options.preferred_backend = chosen_backend(options->device);
+    session_options.compute_precision = options->precision;
+    note_cpu_bf16_speed(options->precision, session_options.preferred_backend, /*inference=*/true);
     engine::Session session(model, engine::host_backend(), session_options);
     std::mt19937 rng(12345);
     std::vector<std::pair<std::string, engine::Value>> feeds;
@@ -219,6 +258,14 @@ void add_bench(CLI::App& app) {
     }
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
+    std::optional<double> error_vs_fp32;
+    if (options->precision == "bf16") {
+      engine::SessionOptions exact = session_options;
+      exact.compute_precision = "fp32";
+      exact.verbose = false;
+      engine::Session reference(model, engine::host_backend(), exact);
+      error_vs_fp32 = max_relative_error(session.run(feeds), reference.run(feeds));
+    }
     // per op type: total kernel ms per run, largest first; then the slowest single nodes
     std::vector<std::pair<std::string, double>> by_op, by_node;
     std::map<std::string, std::string> details;  // by_node's name -> node_details
@@ -242,7 +289,8 @@ void add_bench(CLI::App& app) {
     if (options->json) {
       nlohmann::json out{{"model", path.string()},   {"iters", options->iters},
                          {"median_ms", median},      {"min_ms", times.front()},
-                         {"max_ms", times.back()}};
+                         {"max_ms", times.back()},   {"precision", options->precision}};
+      if (error_vs_fp32) out["max_rel_error_vs_fp32"] = *error_vs_fp32;
       if (options->verbose) {
         nlohmann::json ops = nlohmann::json::object();
         for (const auto& [op, ms] : by_op) ops[op] = ms;
@@ -254,7 +302,9 @@ void add_bench(CLI::App& app) {
       std::cout << out.dump() << "\n";
     } else {
       std::cout << path.string() << ": median " << median << " ms, min " << times.front() << " ms, max "
-                << times.back() << " ms over " << options->iters << " runs\n";
+                << times.back() << " ms over " << options->iters << " runs"
+                << (options->precision == "fp32" ? "" : " in " + options->precision) << "\n";
+      if (error_vs_fp32) std::cout << "max relative error against fp32: " << *error_vs_fp32 << "\n";
       if (options->verbose) {
         auto share = [&](double ms) { return total_ms > 0 ? 100.0 * ms / total_ms : 0.0; };
         std::cout << "kernel time by op (ms per run, share of " << total_ms << " ms):\n";

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -303,6 +304,7 @@ void add_eval(CLI::App& app) {
     int64_t batch_size = 64;
     int threads = 0;
     std::string device;
+    std::string precision = "fp32";
     bool json = false;
   };
   auto cli = std::make_shared<EvalCli>();
@@ -316,6 +318,11 @@ void add_eval(CLI::App& app) {
   command->add_option("--input-size", cli->input_size, kInputSizeHelp);
   add_threads_option(command, "--threads", cli->threads, "CPU threads (0: all cores)")->capture_default_str();
   add_device_option(command, cli->device);
+  command->add_option("--precision", cli->precision,
+                      "fp32 (default) or bf16: Conv, ConvTranspose, MatMul and Gemm compute in bfloat16 with float32 "
+                      "accumulation where the CPU has AVX512_BF16 or AMX; bf16 also evaluates in fp32 and reports the "
+                      "accuracy change")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   command->add_flag("--json", cli->json, "Print one JSON object instead of text");
   command->callback([cli] {
     // Under mpirun / srun the ranks share the evaluation (each a disjoint shard, counts summed).
@@ -327,15 +334,32 @@ void add_eval(CLI::App& app) {
     const auto data = train::open_dataset(cli->data, cli->split);
     Normalization norm = pick_normalization(cli->model, path, &model, cli->mean, cli->std);
     if (norm.origin != "--mean/--std" && !data->scaled_pixels()) norm = {};  // prepared float data
-    const auto report = train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std, backend,
-                                        train::LossKind::cross_entropy, comm.get());
+    if (comm->rank() == 0) note_cpu_bf16_speed(cli->precision, backend, /*inference=*/true);
+    auto evaluate = [&](const std::string& precision) {
+      return train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std, backend,
+                             train::LossKind::cross_entropy, comm.get(), precision);
+    };
+    const auto report = evaluate(cli->precision);
+    // bf16: the same data in fp32, for the accuracy change the lower precision costs.
+    std::optional<train::EvalReport> exact;
+    if (cli->precision != "fp32") exact = evaluate("fp32");
     if (comm->rank() != 0) return;
     if (cli->json) {
-      std::cout << nlohmann::json{{"model", path.string()}, {"data", data->describe()}, {"examples", report.examples},
-                                  {"loss", report.loss}, {"accuracy", report.accuracy}}.dump(2) << "\n";
+      nlohmann::json out{{"model", path.string()}, {"data", data->describe()}, {"examples", report.examples},
+                         {"loss", report.loss}, {"accuracy", report.accuracy}, {"precision", cli->precision}};
+      if (exact) {
+        out["fp32_accuracy"] = exact->accuracy;
+        out["fp32_loss"] = exact->loss;
+        out["accuracy_change"] = report.accuracy - exact->accuracy;
+      }
+      std::cout << out.dump(2) << "\n";
     } else {
-      std::printf("%s on %s: accuracy %.4f, loss %.4f over %lld examples\n", path.c_str(), data->describe().c_str(), report.accuracy,
-                  report.loss, static_cast<long long>(report.examples));
+      std::printf("%s on %s: accuracy %.4f, loss %.4f over %lld examples%s\n", path.c_str(), data->describe().c_str(),
+                  report.accuracy, report.loss, static_cast<long long>(report.examples),
+                  exact ? (" in " + cli->precision).c_str() : "");
+      if (exact)
+        std::printf("fp32: accuracy %.4f, loss %.4f; %s changes the accuracy by %+.4f\n", exact->accuracy, exact->loss,
+                    cli->precision.c_str(), report.accuracy - exact->accuracy);
     }
   });
 }

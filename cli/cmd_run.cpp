@@ -34,6 +34,7 @@ struct RunOptions {
   std::string device;
   bool verbose = false;
   bool json = false;
+  std::string precision = "fp32";
 };
 
 // Output names may hold '/', ':' and the like: keep letters, digits, '-', '_', '.'.
@@ -126,6 +127,10 @@ void add_run(CLI::App& app) {
                       "outputs as .pb)");
   add_threads_option(command, "--threads", options->threads, "Engine threads (default: all cores)");
   add_device_option(command, options->device);
+  command->add_option("--precision", options->precision,
+                      "fp32 (default) or bf16: Conv, ConvTranspose, MatMul and Gemm compute in bfloat16 with float32 "
+                      "accumulation where the CPU has AVX512_BF16 or AMX; inputs, outputs and every other op stay float32")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   command->add_flag("--verbose", options->verbose, "Print where each node runs and load-time passes");
   command->add_flag("--json", options->json,
                     "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,top1_labels,file}],\"ms\"}");
@@ -141,6 +146,8 @@ void add_run(CLI::App& app) {
     session_options.threads = options->threads;
     session_options.verbose = options->verbose;
     session_options.preferred_backend = chosen_backend(options->device);
+    session_options.compute_precision = options->precision;
+    note_cpu_bf16_speed(options->precision, session_options.preferred_backend, /*inference=*/true);
     engine::Session session(model, engine::host_backend(), session_options);
     if (options->verbose)
       for (const std::string& line : session.log()) std::cerr << line << "\n";

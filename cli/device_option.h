@@ -21,9 +21,10 @@ int max_threads();
 // with what to do instead, e.g. on a build without CUDA or a machine without a GPU.
 const engine::Backend* chosen_backend(const std::string& device);
 
-// Mixed precision bf16 on the CPU (backend nullptr) of a machine without bfloat16 units
-// (AVX512_BF16 or AMX): prints a one-line note to stderr that the run is correct but slow
-// (bfloat16 Conv/MatMul/Gemm on the reference kernels). Prints nothing otherwise.
-void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* backend);
+// --precision bf16 on the CPU (backend nullptr) of a machine without bfloat16 units (AVX512_BF16
+// or AMX): prints a one-line note to stderr. Training (mixed precision): the run is correct but
+// slow (bfloat16 Conv/MatMul/Gemm on the reference kernels). Inference (`inference`, the compute
+// hint): the hint is not followed, the run is float32. Prints nothing otherwise.
+void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* backend, bool inference = false);
 
 }  // namespace mhub::cli

@@ -2,8 +2,22 @@
 #pragma once
 
 #include "engine/ir/graph.h"
+#include "engine/ir/ops.h"
 
 namespace mhub::test {
+
+// A node of the default domain with its op resolved, named after its (single) output.
+inline ir::Node make_node(const std::string& type, std::vector<std::string> in, const std::string& out,
+                          std::vector<ir::Attribute> attrs = {}) {
+  ir::Node n;
+  n.op_type = type;
+  n.op = ir::lookup_op("", type);
+  n.name = out + "_node";
+  n.inputs = std::move(in);
+  n.outputs = {out};
+  n.attributes = std::move(attrs);
+  return n;
+}
 
 inline ir::ValueInfo float_port(const std::string& name, int64_t length) {
   ir::ValueInfo info;

@@ -1,5 +1,6 @@
 #include "engine/core/session.h"
 #include "engine/core/passes/channels_last.h"
+#include "engine/core/passes/compute_precision.h"
 #include "engine/core/passes/nn_fusion.h"
 #include "engine/core/passes/transformer_fusion.h"
 
@@ -564,17 +565,23 @@ Session::Session(const ir::Model& model, const Backend& host, SessionOptions opt
       return backend && backend->has_op(fused);
     };
     size_t fused = passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model), same_backend);
-    const bool cpu_only = s.backends.size() == 1;
-    fused += fuse_nn_patterns(s.model.graph, cpu_only);
+    fused += fuse_nn_patterns(s.model.graph, s.backends.size() == 1);
     if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused away");
-    if (cpu_only) {  // no device kernel reads channels-last values
-      const passes::ChannelsLastQuery honours = [&](const ir::Node& node, std::span<const ir::DataType> types) {
-        const KernelDef* kernel = s.host->find_kernel(node, types, options.allow_fast);
-        return kernel && kernel->channels_last;
-      };
-      size_t nhwc = passes::assign_channels_last(s.model.graph, honours);
-      if (options.verbose && nhwc) s.log.push_back("layout: " + std::to_string(nhwc) + " values kept channels-last");
-    }
+  }
+  // The precision hint goes on the fused nodes, before the layout pass asks which kernels they get.
+  if (options.compute_precision == "bf16") {
+    size_t hinted = passes::hint_bf16_compute(s.model.graph);
+    if (options.verbose) s.log.push_back("precision: " + std::to_string(hinted) + " nodes may compute in bfloat16");
+  } else if (options.compute_precision != "fp32") {
+    throw_error(ErrorCategory::usage, "compute precision '" + options.compute_precision + "': expected fp32 or bf16");
+  }
+  if (options.fuse && s.backends.size() == 1) {  // no device kernel reads channels-last values
+    const passes::ChannelsLastQuery honours = [&](const ir::Node& node, std::span<const ir::DataType> types) {
+      const KernelDef* kernel = s.host->find_kernel(node, types, options.allow_fast);
+      return kernel && kernel->channels_last;
+    };
+    size_t nhwc = passes::assign_channels_last(s.model.graph, honours);
+    if (options.verbose && nhwc) s.log.push_back("layout: " + std::to_string(nhwc) + " values kept channels-last");
   }
   size_t removed = s.model.graph.remove_unused();
   if (options.verbose && removed) s.log.push_back("dead: " + std::to_string(removed) + " unused nodes removed");

@@ -47,6 +47,11 @@ struct SessionOptions {
   // side (constants once per session, everything else once per run and consumer device).
   // nullptr: everything on the host backend. Must outlive the session.
   const Backend* preferred_backend = nullptr;
+  // "fp32": every op computes in its data's type. "bf16": Conv, ConvTranspose, MatMul and Gemm on
+  // float32 data may compute in bfloat16 with float32 accumulation and float32 outputs
+  // (passes/compute_precision.h), where the backend has bfloat16 units; inputs, outputs and every
+  // other op stay float32. Anything else: the constructor throws mhub::Error (usage).
+  std::string compute_precision = "fp32";
 };
 
 // Observers of one run (Session::run's second form). Unset members cost nothing.

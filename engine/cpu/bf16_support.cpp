@@ -2,6 +2,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "engine/core/passes/compute_precision.h"
+
 namespace mhub::engine::cpu {
 
 bool cpu_has_bf16_units() {
@@ -13,6 +15,10 @@ bool cpu_has_bf16_units() {
     return (isa & bf16) == bf16;
   }();
   return has;
+}
+
+bool bf16_compute_hinted(const ir::Node& node) {
+  return cpu_has_bf16_units() && node.attr_string(passes::kComputeAttribute, "") == "bf16";
 }
 
 }  // namespace mhub::engine::cpu

@@ -6,8 +6,16 @@
 // lowers oneDNN's view, and so this answer, for tests of the slow path.
 #pragma once
 
+#include "engine/ir/graph.h"
+
 namespace mhub::engine::cpu {
 
 bool cpu_has_bf16_units();
+
+// Whether `node` carries the session's bfloat16 compute hint (mhub_compute = "bf16",
+// engine/core/passes/compute_precision.h) and this CPU has the units to follow it: then its
+// float32 fast kernel (Conv/ConvTranspose in conv_dnnl.cpp, MatMul/Gemm in
+// matmul_dnnl_bf16.cpp) computes from bfloat16 copies of its inputs with float32 accumulation.
+bool bf16_compute_hinted(const ir::Node& node);
 
 }  // namespace mhub::engine::cpu

@@ -28,6 +28,7 @@
 
 #include "engine/ops/conv_geometry.h"
 #include "engine/ops/fused_activation.h"
+#include "engine/cpu/bf16_support.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/dnnl_common.h"
 #include "engine/cpu/gemm.h"
@@ -100,8 +101,11 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   plan->src_plain = memory::desc(d.src, f32, nhwc_in ? memory::format_tag::nhwc : plain_tag(rank));
   plan->dst_plain = memory::desc(d.dst, f32, nhwc_out ? memory::format_tag::nhwc : plain_tag(rank));
   plan->residual_md = plan->dst_plain;  // a fused residual is stored in Y's layout
-  memory::desc src_any(d.src, f32, memory::format_tag::any), dst_any(d.dst, f32, memory::format_tag::any);
-  memory::desc w_any(d.weights, f32, memory::format_tag::any);
+  // The session's bf16 compute hint: src and weights in bfloat16 (the reorders the plan does
+  // anyway convert them), float32 accumulation, bias, post-ops and output.
+  const auto compute = bf16_compute_hinted(node) ? memory::data_type::bf16 : f32;
+  memory::desc src_any(d.src, compute, memory::format_tag::any), dst_any(d.dst, f32, memory::format_tag::any);
+  memory::desc w_any(d.weights, compute, memory::format_tag::any);
   plan->b_md = memory::desc(d.bias, f32, memory::format_tag::a);
   plan->has_bias = ctx.has_input(2);
   // Plans are shared by sessions on other threads: each run brings its own scratchpad.

@@ -20,8 +20,10 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::indexing, add_indexing_kernels},
     FamilyKernels{F::ordering, add_ordering_kernels},
     FamilyKernels{F::activations, add_activations_kernels},
+    // bfloat16 data, or float32 under the bf16 compute hint, where the CPU has bf16 units: before
+    // the float32 kernels so that hinted nodes find it first.
+    FamilyKernels{F::matmul, add_matmul_dnnl_bf16_kernels},
     FamilyKernels{F::matmul, add_matmul_kernels},
-    FamilyKernels{F::matmul, add_matmul_dnnl_bf16_kernels},  // bfloat16 only, where the CPU has bf16 units
     FamilyKernels{F::conv, add_conv_kernels},
     FamilyKernels{F::pool, add_pool_fast_kernels},  // before pool_dnnl: oneDNN's MaxPool is slow on NCHW
     FamilyKernels{F::conv, add_conv_dnnl_kernels},

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "engine/cpu/fast_math.h"
+#include "engine/cpu/nn_util.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/ops/fused_activation.h"
 #include "engine/ops/shape.h"
@@ -155,6 +156,17 @@ Epilogue epilogue_of(const ir::Node& node, const float* bias) {
   e.alpha = fused.alpha;
   e.beta = fused.beta;
   return e;
+}
+
+Epilogue matmul_epilogue(OpContext& ctx, int64_t n) {
+  const float* bias = nullptr;
+  if (ctx.input_count() > 2 && ctx.has_input(2)) {
+    const ir::Tensor& b = ctx.input(2);
+    if (b.dtype != ir::DataType::float32 || static_cast<int64_t>(b.numel()) != n)
+      fail(ctx, "the fused bias must be float32 with one value per output column");
+    bias = b.data<float>();
+  }
+  return epilogue_of(ctx.node(), bias);
 }
 
 void apply_epilogue(const Epilogue& e, float* y, int64_t rows, int64_t n, bool fast, ThreadPool& pool) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/core/op_context.h"
 #include "engine/core/thread_pool.h"
 #include "engine/ir/graph.h"
 #include "engine/ops/activation.h"
@@ -31,6 +32,11 @@ struct Epilogue {
 // The node's fused activation (ops::fused_activation_of: none when absent, unknown names throw);
 // `bias` as given.
 Epilogue epilogue_of(const ir::Node& node, const float* bias);
+
+// The epilogue of a MatMul the load-time passes merged with its bias Add and/or activation
+// (engine/core/passes/matmul_fusion.h): input 2, when present, is the row bias (float32, n
+// values; anything else fails naming the node).
+Epilogue matmul_epilogue(OpContext& ctx, int64_t n);
 
 // y[r * n + j] = act(y[r * n + j] + bias[j]) for r < rows, j < n.
 void apply_epilogue(const Epilogue& e, float* y, int64_t rows, int64_t n, bool fast, ThreadPool& pool);

@@ -17,19 +17,6 @@ namespace mhub::engine::cpu {
 namespace {
 
 
-// The fused epilogue of a MatMul the load-time passes merged with its bias Add and/or
-// activation (engine/core/passes/matmul_fusion.h): input 2 is the row bias.
-Epilogue matmul_epilogue(OpContext& ctx, int64_t n) {
-  const float* bias = nullptr;
-  if (ctx.input_count() > 2 && ctx.has_input(2)) {
-    const ir::Tensor& b = ctx.input(2);
-    if (b.dtype != ir::DataType::float32 || static_cast<int64_t>(b.numel()) != n)
-      fail(ctx, "the fused bias must be float32 with one value per output column");
-    bias = b.data<float>();
-  }
-  return epilogue_of(ctx.node(), bias);
-}
-
 void matmul_float(OpContext& ctx, bool fast) {
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);

@@ -5,8 +5,13 @@
 // (matmul.cpp) do after their float32 GEMM. MatMul broadcasts batch dims as the reference does
 // (ops::plan_matmul): one product per output batch, or one tall product when B is a plain matrix.
 //
+// The same products serve float32 MatMul / Gemm nodes that carry the session's bf16 compute hint
+// (engine/core/passes/compute_precision.h): bfloat16 copies of A and B (a constant operand
+// rounded once per session), float32 output, bias, alpha/beta and activation in float32.
+//
 // Registered for every CPU, supported only where it has bfloat16 units (bf16_support.h).
 // Primitives are cached per (M, N, K, transposes): shapes only, never tensors.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,17 +76,67 @@ void run_product(const Bf16Product& p, dnnl::stream& stream, const uint16_t* a, 
                             {DNNL_ARG_SCRATCHPAD, memory(p.scratch_md, engine)}});
 }
 
-// The float32 values rounded to a bfloat16 output tensor (oneDNN's vectorised conversion,
-// round to nearest even).
+// to[i] = from[i] rounded to bfloat16 (oneDNN's vectorised conversion, round to nearest even).
+void round_to_bf16(const float* from, void* to, size_t count) {
+  if (count == 0) return;
+  const memory::dims flat{static_cast<int64_t>(count)};
+  memory source(memory::desc(flat, memory::data_type::f32, memory::format_tag::a), dnnl_cpu_engine(), const_cast<float*>(from));
+  memory target(memory::desc(flat, memory::data_type::bf16, memory::format_tag::a), dnnl_cpu_engine(), to);
+  dnnl::stream stream(dnnl_cpu_engine());
+  dnnl::reorder(source, target).execute(stream, source, target);
+  stream.wait();
+}
+
+// The float32 values rounded to a bfloat16 output tensor.
 void store_bf16(OpContext& ctx, std::vector<int64_t> dims, std::vector<float>& values) {
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::bfloat16, std::move(dims));
-  if (values.empty()) return;
-  const memory::dims flat{static_cast<int64_t>(values.size())};
-  memory from(memory::desc(flat, memory::data_type::f32, memory::format_tag::a), dnnl_cpu_engine(), values.data());
-  memory to(memory::desc(flat, memory::data_type::bf16, memory::format_tag::a), dnnl_cpu_engine(), mutable_bytes(y));
-  dnnl::stream stream(dnnl_cpu_engine());
-  dnnl::reorder(from, to).execute(stream, from, to);
-  stream.wait();
+  round_to_bf16(values.data(), mutable_bytes(y), values.size());
+}
+
+// A float32 input's bfloat16 copy for the bf16 compute hint. A constant of the session (a weight)
+// is rounded once and cached while its storage lives; anything else is rounded on every call.
+struct RoundedInput {
+  const uint16_t* values = nullptr;
+  std::shared_ptr<const std::vector<uint16_t>> hold;  // keeps a cached copy alive during the call
+  std::vector<uint16_t> own;
+};
+
+struct CachedRounding {
+  std::shared_ptr<const ir::Storage> owner;
+  std::shared_ptr<const std::vector<uint16_t>> values;
+};
+std::mutex rounding_mutex;
+std::map<std::pair<const void*, size_t>, CachedRounding> roundings;
+
+void rounded_input(OpContext& ctx, size_t index, RoundedInput& r) {
+  const ir::Tensor& t = ctx.input(index);
+  const size_t count = t.numel();
+  if (!t.storage || !ctx.input_is_constant(index)) {
+    r.own.resize(count);
+    round_to_bf16(t.data<float>(), r.own.data(), count);
+    r.values = r.own.data();
+    return;
+  }
+  const std::pair<const void*, size_t> key{t.data<float>(), count};
+  {
+    std::lock_guard<std::mutex> lock(rounding_mutex);
+    auto it = roundings.find(key);
+    if (it != roundings.end() && it->second.owner == t.storage) {
+      r.hold = it->second.values;
+      r.values = r.hold->data();
+      return;
+    }
+  }
+  auto values = std::make_shared<std::vector<uint16_t>>(count);
+  round_to_bf16(t.data<float>(), values->data(), count);
+  std::lock_guard<std::mutex> lock(rounding_mutex);
+  // Copies whose weights only this cache still holds belong to sessions that are gone.
+  for (auto it = roundings.begin(); it != roundings.end();)
+    it = it->second.owner.use_count() == 1 ? roundings.erase(it) : std::next(it);
+  if (roundings.size() > 4096) roundings.clear();  // bounded: weights are rounded again after a flush
+  roundings[key] = {t.storage, values};
+  r.hold = values;
+  r.values = values->data();
 }
 
 void matmul_bf16_fast(OpContext& ctx) {
@@ -110,36 +165,112 @@ void matmul_bf16_fast(OpContext& ctx) {
   store_bf16(ctx, plan.out_dims, out);
 }
 
-void gemm_bf16_fast(OpContext& ctx) {
+// Gemm's transposes, scalars and sizes from its attributes and 2-D A and B (failing naming the
+// node otherwise).
+struct GemmShape {
+  bool ta = false, tb = false;
+  float alpha = 1, beta = 1;
+  int64_t m = 0, n = 0, k = 0;
+};
+
+GemmShape gemm_shape(OpContext& ctx) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
   if (a.dims.size() != 2 || b.dims.size() != 2) fail(ctx, "Gemm needs 2-D A and B");
-  const bool ta = node.attr_int("transA", 0) != 0, tb = node.attr_int("transB", 0) != 0;
-  const float alpha = node.attr_float("alpha", 1.0f), beta = node.attr_float("beta", 1.0f);
-  const int64_t m = ta ? a.dims[1] : a.dims[0], k = ta ? a.dims[0] : a.dims[1];
-  const int64_t kb = tb ? b.dims[1] : b.dims[0], n = tb ? b.dims[0] : b.dims[1];
-  if (k != kb) fail(ctx, "Gemm inner dimensions differ");
-  std::vector<float> out(static_cast<size_t>(m * n), 0.0f);
-  set_dnnl_threads(ctx.threads().size());
-  if (m * n > 0 && k > 0) {
-    dnnl::stream stream(dnnl_cpu_engine());
-    run_product(*product_for(m, n, k, ta, tb), stream, a.data<uint16_t>(), b.data<uint16_t>(), out.data());
-    stream.wait();
-  }
-  if (alpha != 1.0f)
-    for (float& v : out) v *= alpha;
-  if (ctx.has_input(2) && beta != 0.0f) {
-    const ir::Tensor& c = ctx.input(2);
+  GemmShape g;
+  g.ta = node.attr_int("transA", 0) != 0;
+  g.tb = node.attr_int("transB", 0) != 0;
+  g.alpha = node.attr_float("alpha", 1.0f);
+  g.beta = node.attr_float("beta", 1.0f);
+  g.m = g.ta ? a.dims[1] : a.dims[0];
+  g.k = g.ta ? a.dims[0] : a.dims[1];
+  const int64_t kb = g.tb ? b.dims[1] : b.dims[0];
+  g.n = g.tb ? b.dims[0] : b.dims[1];
+  if (g.k != kb) fail(ctx, "Gemm inner dimensions differ");
+  return g;
+}
+
+// out[M, N] holds op(A) op(B); makes it alpha * that + beta * C (input 2, broadcast) and applies
+// the fused activation, all in float32.
+void finish_gemm(OpContext& ctx, const GemmShape& g, float* out) {
+  const int64_t m = g.m, n = g.n;
+  if (g.alpha != 1.0f)
+    for (int64_t i = 0; i < m * n; ++i) out[i] *= g.alpha;
+  if (ctx.has_input(2) && g.beta != 0.0f) {
     std::vector<float> cv = input_floats(ctx, 2);
-    std::vector<int64_t> cd = c.dims;
+    std::vector<int64_t> cd = ctx.input(2).dims;
     while (cd.size() < 2) cd.insert(cd.begin(), 1);
     if (cd.size() > 2 || (cd[0] != 1 && cd[0] != m) || (cd[1] != 1 && cd[1] != n)) fail(ctx, "C does not broadcast to [M, N]");
     for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) out[i * n + j] += beta * cv[(cd[0] == 1 ? 0 : i) * cd[1] + (cd[1] == 1 ? 0 : j)];
+      for (int64_t j = 0; j < n; ++j) out[i * n + j] += g.beta * cv[(cd[0] == 1 ? 0 : i) * cd[1] + (cd[1] == 1 ? 0 : j)];
   }
-  apply_epilogue(epilogue_of(node, nullptr), out.data(), m, n, true, ctx.threads());
-  store_bf16(ctx, {m, n}, out);
+  apply_epilogue(epilogue_of(ctx.node(), nullptr), out, m, n, true, ctx.threads());
+}
+
+void gemm_bf16_fast(OpContext& ctx) {
+  const GemmShape g = gemm_shape(ctx);
+  std::vector<float> out(static_cast<size_t>(g.m * g.n), 0.0f);
+  set_dnnl_threads(ctx.threads().size());
+  if (g.m * g.n > 0 && g.k > 0) {
+    dnnl::stream stream(dnnl_cpu_engine());
+    run_product(*product_for(g.m, g.n, g.k, g.ta, g.tb), stream, ctx.input(0).data<uint16_t>(), ctx.input(1).data<uint16_t>(),
+                out.data());
+    stream.wait();
+  }
+  finish_gemm(ctx, g, out.data());
+  store_bf16(ctx, {g.m, g.n}, out);
+}
+
+// float32 MatMul under the bf16 compute hint: bfloat16 copies of A and B (ops::plan_matmul's
+// batching, as matmul_bf16_fast), float32 products written straight into the float32 output,
+// then the fused bias / activation.
+void matmul_f32_hinted(OpContext& ctx) {
+  const ir::Tensor& a = ctx.input(0);
+  const ir::Tensor& b = ctx.input(1);
+  ops::MatMulPlan plan = ops::plan_matmul(ctx.node(), a.dims, b.dims);
+  const Epilogue epilogue = matmul_epilogue(ctx, plan.n);
+  set_dnnl_threads(ctx.threads().size());
+  const size_t batches = plan.a_batch_offsets.size();
+  const int64_t rows = static_cast<int64_t>(batches) * plan.m;
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan.out_dims);
+  float* out = mutable_floats(y);
+  if (rows * plan.n > 0 && plan.k == 0) std::fill(out, out + rows * plan.n, 0.0f);
+  if (rows * plan.n > 0 && plan.k > 0) {
+    RoundedInput av, bv;
+    rounded_input(ctx, 0, av);
+    rounded_input(ctx, 1, bv);
+    dnnl::stream stream(dnnl_cpu_engine());
+    if (b.dims.size() <= 2 && batches > 1) {
+      run_product(*product_for(rows, plan.n, plan.k, false, false), stream, av.values, bv.values, out);
+    } else {
+      auto product = product_for(plan.m, plan.n, plan.k, false, false);
+      for (size_t t = 0; t < batches; ++t)
+        run_product(*product, stream, av.values + plan.a_batch_offsets[t], bv.values + plan.b_batch_offsets[t],
+                    out + t * plan.m * plan.n);
+    }
+    stream.wait();
+  }
+  apply_epilogue(epilogue, out, rows, plan.n, true, ctx.threads());
+}
+
+// float32 Gemm under the bf16 compute hint: alpha * op(A) op(B) from bfloat16 copies, then
+// beta * C and the fused activation in float32.
+void gemm_f32_hinted(OpContext& ctx) {
+  const GemmShape g = gemm_shape(ctx);
+  set_dnnl_threads(ctx.threads().size());
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, {g.m, g.n});
+  float* out = mutable_floats(y);
+  std::fill(out, out + g.m * g.n, 0.0f);
+  if (g.m * g.n > 0 && g.k > 0) {
+    RoundedInput av, bv;
+    rounded_input(ctx, 0, av);
+    rounded_input(ctx, 1, bv);
+    dnnl::stream stream(dnnl_cpu_engine());
+    run_product(*product_for(g.m, g.n, g.k, g.ta, g.tb), stream, av.values, bv.values, out);
+    stream.wait();
+  }
+  finish_gemm(ctx, g, out);
 }
 
 // bfloat16 A and B on a CPU with bf16 units. A MatMul fused with a bias (input 2) stays on the
@@ -151,9 +282,16 @@ bool gemm_bf16_supports(const ir::Node&, std::span<const ir::DataType> t) {
   return t.size() >= 2 && t[0] == ir::DataType::bfloat16 && t[1] == ir::DataType::bfloat16 && cpu_has_bf16_units();
 }
 
+// float32 A and B of a node carrying the session's bf16 compute hint, on a CPU with bf16 units.
+bool f32_hinted(const ir::Node& node, std::span<const ir::DataType> t) {
+  return t.size() >= 2 && t[0] == ir::DataType::float32 && t[1] == ir::DataType::float32 && bf16_compute_hinted(node);
+}
+
 }  // namespace
 
 void add_matmul_dnnl_bf16_kernels(std::vector<KernelDef>& table) {
+  table.push_back({ir::OpKind::MatMul, KernelKind::fast, matmul_f32_hinted, f32_hinted});
+  table.push_back({ir::OpKind::Gemm, KernelKind::fast, gemm_f32_hinted, f32_hinted});
   table.push_back({ir::OpKind::MatMul, KernelKind::fast, matmul_bf16_fast, matmul_bf16_supports});
   table.push_back({ir::OpKind::Gemm, KernelKind::fast, gemm_bf16_fast, gemm_bf16_supports});
 }

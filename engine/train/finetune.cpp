@@ -160,7 +160,8 @@ void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
 
 EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean, const std::vector<float>& std,
-                    const engine::Backend* backend, LossKind loss_kind, dist::Communicator* comm) {
+                    const engine::Backend* backend, LossKind loss_kind, dist::Communicator* comm,
+                    const std::string& compute_precision) {
   ir::Model model = given;
   strip_final_softmax(model);  // cross-entropy wants logits; argmax is the same either way
   const int64_t fixed = fixed_batch(model);
@@ -168,6 +169,7 @@ EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batc
   engine::SessionOptions session_options;
   session_options.threads = threads;
   session_options.preferred_backend = backend;
+  session_options.compute_precision = compute_precision;
   engine::Session session(model, engine::host_backend(), session_options);
   std::string input_name;
   for (const auto& in : model.graph.inputs)

@@ -85,9 +85,10 @@ struct EvalReport {
 EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batch_size, int threads,
                     const std::vector<float>& mean = {}, const std::vector<float>& std = {},
                     const engine::Backend* backend = nullptr, LossKind loss = LossKind::cross_entropy,
-                    dist::Communicator* comm = nullptr);
+                    dist::Communicator* comm = nullptr, const std::string& compute_precision = "fp32");
 // With `comm` of N ranks, rank r evaluates examples r, r + N, ... (no padding: each counted
 // once) and the sums are all-reduced, so every rank returns the whole data set's report.
+// `compute_precision`: the session's (engine::SessionOptions::compute_precision, fp32 or bf16).
 
 // Replaces the final Gemm's (or MatMul + bias Add's) weight and bias with freshly initialised
 // ones for `classes` outputs (uniform in +-1/sqrt(fan_in), as torch.nn.Linear). Throws

@@ -42,6 +42,28 @@ std::vector<OpSpec> conv_specs() {
   specs.push_back({.name = "Conv bfloat16 1-D without bias, fused Relu", .op = "Conv",
                    .attributes = {ints_attr("pads", {2, 2}), string_attr("mhub_activation", "Relu")},
                    .inputs = {{bf16_uniform({2, 3, 31})}, {bf16_uniform({4, 3, 5})}}, .rtol = 1e-2, .atol = 1e-3, .backends = cpu_fast});
+  // float32 Conv / ConvTranspose under the session's bf16 compute hint (--precision bf16 on
+  // run/bench/eval): the fast kernel computes from bfloat16 copies of X and W (2^-9 relative each)
+  // with float32 accumulation, the reference ignores the hint; over K = C*k*k products of values in
+  // [-2, 2] the difference stays well inside atol 0.2 (outputs are O(10)).
+  const ir::Attribute hint = string_attr("mhub_compute", "bf16");
+  for (Case cs : {Case{1, 3, 7, 9, 5, 3, 1, 1, 1, 1}, Case{2, 4, 11, 6, 6, 3, 2, 2, 1, 0}, Case{1, 6, 9, 9, 6, 3, 6, 1, 2, 2},
+                  Case{2, 16, 15, 15, 24, 3, 1, 1, 1, 1}})
+    specs.push_back({.name = "Conv float32 bf16-compute hint groups " + std::to_string(cs.group) + " stride " + std::to_string(cs.stride),
+                     .op = "Conv",
+                     .attributes = {int_attr("group", cs.group), ints_attr("strides", {cs.stride, cs.stride}),
+                                    ints_attr("dilations", {cs.dilation, cs.dilation}), ints_attr("pads", {cs.pad, cs.pad, cs.pad, cs.pad}), hint},
+                     .inputs = {{rng.uniform({cs.n, cs.c, cs.h, cs.w}, -2, 2)}, init(rng.uniform({cs.m, cs.c / cs.group, cs.k, cs.k}, -2, 2)),
+                                init(rng.uniform({cs.m}))},
+                     .opset = 17, .rtol = 2e-2, .atol = 0.2, .backends = cpu_fast, .threads = 2});
+  specs.push_back({.name = "Conv float32 bf16-compute hint, fused Relu, fed weights", .op = "Conv",
+                   .attributes = {ints_attr("pads", {1, 1, 1, 1}), string_attr("mhub_activation", "Relu"), hint},
+                   .inputs = {{rng.uniform({2, 5, 9, 8}, -2, 2)}, {rng.uniform({7, 5, 3, 3}, -2, 2)}}, .rtol = 2e-2, .atol = 0.2,
+                   .backends = cpu_fast});
+  specs.push_back({.name = "ConvTranspose float32 bf16-compute hint", .op = "ConvTranspose",
+                   .attributes = {ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}), hint},
+                   .inputs = {{rng.uniform({1, 6, 5, 7}, -2, 2)}, init(rng.uniform({6, 4, 3, 3}, -2, 2)), init(rng.uniform({4}))},
+                   .rtol = 2e-2, .atol = 0.2, .backends = cpu_fast});
   const float nan = std::numeric_limits<float>::quiet_NaN();
   specs.push_back({.name = "Conv 1-D known value, NaN propagates", .op = "Conv", .inputs = {{f32({1, 1, 4}, {1, 2, nan, 4})}, init(f32({1, 1, 2}, {1, 10}))},
                    .opset = 17, .rtol = 1e-5, .atol = 1e-5, .expect = {f32({1, 1, 3}, {21, nan, nan})}, .threads = 2});

@@ -18,6 +18,7 @@
 #include "engine/core/session.h"
 #include "engine/ir/ops.h"
 #include "engine/devices.h"
+#include "tests/model_builder.h"
 
 using namespace mhub;
 
@@ -36,14 +37,7 @@ struct Val {
 
 ir::Node op(const std::string& type, std::vector<std::string> in, const std::string& out,
             std::vector<ir::Attribute> attrs = {}) {
-  ir::Node n;
-  n.op_type = type;
-  n.op = ir::lookup_op("", type);
-  n.name = out + "_node";
-  n.inputs = std::move(in);
-  n.outputs = {out};
-  n.attributes = std::move(attrs);
-  return n;
+  return test::make_node(type, std::move(in), out, std::move(attrs));
 }
 
 ir::Tensor tensor_of(const Val& v) {

@@ -84,6 +84,30 @@ std::vector<OpSpec> matmul_specs() {
                    .backends = cpu_fast});
   specs.push_back({.name = "MatMul bfloat16 with an empty K", .op = "MatMul", .inputs = {{bf16_uniform({3, 0})}, {bf16_uniform({0, 4})}},
                    .backends = cpu_fast});
+  // float32 MatMul / Gemm under the session's bf16 compute hint (--precision bf16): bfloat16
+  // copies of A and B (a constant B rounded once), float32 accumulation, output, bias, alpha/beta
+  // and activation; the reference ignores the hint. K <= 65 products of values in [-2, 2]: the
+  // difference stays inside atol 0.2 (outputs are O(10)).
+  const ir::Attribute hint = string_attr("mhub_compute", "bf16");
+  for (const auto& [ad, bd] : shapes)
+    specs.push_back({.name = "MatMul float32 bf16-compute hint", .op = "MatMul", .attributes = {hint},
+                     .inputs = {{rng.uniform(ad, -2, 2)}, init(rng.uniform(bd, -2, 2))}, .rtol = 2e-2, .atol = 0.2, .backends = cpu_fast});
+  specs.push_back({.name = "MatMul float32 bf16-compute hint, fed 4-D B", .op = "MatMul", .attributes = {hint},
+                   .inputs = {{rng.uniform({3, 2, 9, 31}, -2, 2)}, {rng.uniform({3, 2, 31, 13}, -2, 2)}}, .rtol = 2e-2, .atol = 0.2,
+                   .backends = cpu_fast});
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      const std::vector<int64_t> ad = ta ? std::vector<int64_t>{37, 21} : std::vector<int64_t>{21, 37};
+      const std::vector<int64_t> bd = tb ? std::vector<int64_t>{11, 37} : std::vector<int64_t>{37, 11};
+      specs.push_back({.name = "Gemm float32 bf16-compute hint transA " + std::to_string(ta) + " transB " + std::to_string(tb),
+                       .op = "Gemm",
+                       .attributes = {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f), float_attr("beta", 2.0f),
+                                      string_attr("mhub_activation", "Relu"), hint},
+                       .inputs = {{rng.uniform(ad, -2, 2)}, init(rng.uniform(bd, -2, 2)), init(rng.uniform({11}))}, .rtol = 2e-2,
+                       .atol = 0.2, .backends = cpu_fast});
+    }
+  specs.push_back({.name = "MatMul float32 bf16-compute hint, empty K", .op = "MatMul", .attributes = {hint},
+                   .inputs = {{rng.uniform({3, 0})}, {rng.uniform({0, 4})}}, .backends = cpu_fast});
   specs.push_back({.name = "MatMul large batched", .op = "MatMul", .inputs = {{rng.uniform({5, 257, 129}, -2, 2)}, {rng.uniform({5, 129, 255}, -2, 2)}},
                    .rtol = 1e-4, .atol = 1e-4, .backends = cuda_device});
   specs.push_back({.name = "MatMul with an empty K", .op = "MatMul", .inputs = {{rng.uniform({3, 0})}, {rng.uniform({0, 4})}}});

@@ -6,8 +6,11 @@
 # to its own section of bench/RESULTS.md (between the "bench_ort.sh begin/end" markers; the rest of
 # the file is left as it is): the table, the geometric mean of mhub/ORT and quiet.sh's line.
 # A noisy run prints its table and exits 75 without touching RESULTS.md.
+# --precision bf16: mhub computes Conv/ConvTranspose/MatMul/Gemm in bfloat16 (`mhub bench
+# --precision bf16`, which also reports its max relative error against mhub's fp32) while ORT
+# stays fp32; written to a section of its own.
 # Usage: bench/bench_ort.sh [MHUB_BINARY] [--threads N] [--iters N] [--rounds N] [--models a,b,...]
-#                           [--batches 1,8] [--suite DIR]
+#                           [--batches 1,8] [--suite DIR] [--precision fp32|bf16]
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mhub="$here/build/cli/mhub"
@@ -17,6 +20,7 @@ rounds=2
 models=""
 batches="1,8"
 suite="$here/build/bench-suite"
+precision=fp32
 inner=""
 args=("$@")
 while [ $# -gt 0 ]; do
@@ -27,6 +31,7 @@ while [ $# -gt 0 ]; do
     --models) models="$2"; shift 2 ;;
     --batches) batches="$2"; shift 2 ;;
     --suite) suite="$2"; shift 2 ;;
+    --precision) precision="$2"; shift 2 ;;
     --inner) inner="$2"; shift 2 ;;  # internal: measure and write table rows to this file
     *) mhub="$1"; shift ;;
   esac
@@ -42,6 +47,7 @@ fi
 
 if [ -n "$inner" ]; then
   median() { sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'; }
+  error_of() { sed -n 's/.*"max_rel_error_vs_fp32":\([-0-9.e+]*\).*/\1/p'; }
   while IFS=$'\t' read -r name file batch_dim extra; do
     [ -z "$models" ] || [[ ",$models," == *",$name,"* ]] || continue
     for b in ${batches//,/ }; do
@@ -50,9 +56,11 @@ if [ -n "$inner" ]; then
       if [ "$extra" != "-" ]; then
         for kv in ${extra//,/ }; do odims+=(--dim "$kv"); mdims+=(--dim "$kv"); done
       fi
-      best_ours="" best_theirs=""
+      best_ours="" best_theirs="" error=""
       for _ in $(seq "$rounds"); do
-        ours=$("$mhub" bench "$suite/$file" "${mdims[@]}" --threads "$threads" --iters "$iters" --json | median)
+        report=$("$mhub" bench "$suite/$file" "${mdims[@]}" --threads "$threads" --iters "$iters" --precision "$precision" --json)
+        ours=$(median <<<"$report")
+        [ "$precision" = fp32 ] || error=$(error_of <<<"$report")
         theirs=$(NODE_PATH="$peers" node "$shared/peers/ort_bench.js" "$suite/$file" "${odims[@]}" --threads "$threads" \
                  --iters "$iters" | median)
         [ -n "$ours" ] && [ -n "$theirs" ] || break
@@ -60,11 +68,15 @@ if [ -n "$inner" ]; then
         best_theirs=$(awk -v a="$theirs" -v b="${best_theirs:-$theirs}" 'BEGIN { print (a < b ? a : b) }')
       done
       if [ -z "$ours" ] || [ -z "$theirs" ]; then
-        printf '| %s | %s | %s | %s | - |\n' "$name" "$b" "${ours:-failed}" "${theirs:-failed}" | tee -a "$inner"
+        printf '| %s | %s | %s | %s | - |%s\n' "$name" "$b" "${ours:-failed}" "${theirs:-failed}" "${error:+ - |}" | tee -a "$inner"
         continue
       fi
       ratio=$(awk -v a="$best_ours" -v b="$best_theirs" 'BEGIN { printf "%.3f", a / b }')
-      printf '| %s | %s | %.2f | %.2f | %s |\n' "$name" "$b" "$best_ours" "$best_theirs" "$ratio" | tee -a "$inner"
+      if [ "$precision" = fp32 ]; then
+        printf '| %s | %s | %.2f | %.2f | %s |\n' "$name" "$b" "$best_ours" "$best_theirs" "$ratio" | tee -a "$inner"
+      else
+        printf '| %s | %s | %.2f | %.2f | %s | %.2g |\n' "$name" "$b" "$best_ours" "$best_theirs" "$ratio" "${error:-0}" | tee -a "$inner"
+      fi
     done
   done < "$suite/suite.tsv"
   exit 0
@@ -79,13 +91,20 @@ if [ "$quiet_status" -ne 0 ]; then
   echo "not recorded (status $quiet_status): ${quiet_line:-quiet.sh gave no verdict}; geometric mean of this run: ${geomean:-n/a}" >&2
   exit "$quiet_status"
 fi
+section=bench_ort.sh title="Inference: mhub vs ONNX Runtime (CPU), benchmark suite"
+header="| model | batch | mhub ms | ORT ms | mhub/ORT |" rule="| --- | --- | --- | --- | --- |"
+if [ "$precision" != fp32 ]; then
+  section="bench_ort.sh $precision" title="Inference: mhub --precision $precision vs ONNX Runtime fp32 (CPU), benchmark suite"
+  header="| model | batch | mhub $precision ms | ORT fp32 ms | mhub/ORT | max rel. error vs mhub fp32 |"
+  rule="| --- | --- | --- | --- | --- | --- |"
+fi
 {
-  results_preamble "Inference: mhub vs ONNX Runtime (CPU), benchmark suite"
+  results_preamble "$title"
   echo "- threads: $threads, iterations: $iters per median, best median of $rounds interleaved rounds per engine;"
   echo "  models from bench/export_suite.py (random weights, fixed seed), inputs random; written by bench/bench_ort.sh"
   echo
-  echo "| model | batch | mhub ms | ORT ms | mhub/ORT |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "$header"
+  echo "$rule"
   cat "$rows"
   echo
   echo "- geometric mean of mhub/ORT over the $(awk -F'|' '$6 + 0 > 0' "$rows" | wc -l) timed rows: **$geomean**"
@@ -93,5 +112,5 @@ fi
   [ "$failed" = 0 ] || echo "- rows that failed to run in one engine: $failed (no ratio, not in the mean)"
   echo "- where mhub's time goes: \`mhub bench MODEL --profile\` (kernel ms by op, slowest nodes)"
 } > "$tmp"
-replace_section bench_ort.sh "$tmp"
+replace_section "$section" "$tmp"
 echo "wrote $here/bench/RESULTS.md (geometric mean $geomean)"

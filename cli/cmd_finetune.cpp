@@ -321,7 +321,7 @@ void add_eval(CLI::App& app) {
   command->add_option("--precision", cli->precision,
                       "fp32 (default) or bf16: Conv, ConvTranspose, MatMul and Gemm compute in bfloat16 with float32 "
                       "accumulation where the CPU has AVX512_BF16 or AMX; bf16 also evaluates in fp32 and reports the "
-                      "accuracy change")
+                      "accuracy change and the share of examples whose top-1 class agrees with fp32's")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   command->add_flag("--json", cli->json, "Print one JSON object instead of text");
   command->callback([cli] {
@@ -342,7 +342,14 @@ void add_eval(CLI::App& app) {
     const auto report = evaluate(cli->precision);
     // bf16: the same data in fp32, for the accuracy change the lower precision costs.
     std::optional<train::EvalReport> exact;
-    if (cli->precision != "fp32") exact = evaluate("fp32");
+    double agreement = 0;  // share of examples whose top-1 class is fp32's
+    if (cli->precision != "fp32") {
+      exact = evaluate("fp32");
+      double counts[2] = {0, static_cast<double>(std::min(report.predictions.size(), exact->predictions.size()))};
+      for (size_t i = 0; i < static_cast<size_t>(counts[1]); ++i) counts[0] += report.predictions[i] == exact->predictions[i];
+      if (comm->size() > 1) comm->all_reduce(counts, 2, dist::Reduce::sum);
+      agreement = counts[1] > 0 ? counts[0] / counts[1] : 0;
+    }
     if (comm->rank() != 0) return;
     if (cli->json) {
       nlohmann::json out{{"model", path.string()}, {"data", data->describe()}, {"examples", report.examples},
@@ -351,6 +358,7 @@ void add_eval(CLI::App& app) {
         out["fp32_accuracy"] = exact->accuracy;
         out["fp32_loss"] = exact->loss;
         out["accuracy_change"] = report.accuracy - exact->accuracy;
+        out["top1_agreement_with_fp32"] = agreement;
       }
       std::cout << out.dump(2) << "\n";
     } else {
@@ -358,8 +366,9 @@ void add_eval(CLI::App& app) {
                   report.accuracy, report.loss, static_cast<long long>(report.examples),
                   exact ? (" in " + cli->precision).c_str() : "");
       if (exact)
-        std::printf("fp32: accuracy %.4f, loss %.4f; %s changes the accuracy by %+.4f\n", exact->accuracy, exact->loss,
-                    cli->precision.c_str(), report.accuracy - exact->accuracy);
+        std::printf("fp32: accuracy %.4f, loss %.4f; %s changes the accuracy by %+.4f and agrees with fp32's top-1 class on "
+                    "%.2f%% of the examples\n", exact->accuracy, exact->loss, cli->precision.c_str(),
+                    report.accuracy - exact->accuracy, 100.0 * agreement);
     }
   });
 }

@@ -208,6 +208,7 @@ EvalReport evaluate(const ir::Model& given, const Dataset& dataset, int64_t batc
       for (int64_t c = 1; c < classes; ++c)
         if (z[r * classes + c] > z[r * classes + best]) best = c;
       correct += best == batch->labels[r];
+      report.predictions.push_back(static_cast<int32_t>(best));
     }
     report.examples += batch->rows();
   }

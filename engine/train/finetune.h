@@ -77,6 +77,9 @@ FinetuneResult finetune(const FinetuneOptions& options, const std::function<void
 struct EvalReport {
   int64_t examples = 0;
   double loss = 0, accuracy = 0;
+  // The top-1 class of each example this rank evaluated, in the loader's (unshuffled) order: two
+  // evaluations of the same data (e.g. fp32 and bf16) can be compared example by example.
+  std::vector<int32_t> predictions;
 };
 // Mean `loss` (losses.h; cross-entropy unless told) and accuracy of `model` on `dataset`;
 // batches of `batch_size` (the model's own batch size when its input has a fixed one). Images are fitted to the model's fixed input

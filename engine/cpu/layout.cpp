@@ -5,6 +5,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/checked_dims.h"
+#include "engine/cpu/layout.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/ops/shape.h"
 
@@ -333,6 +334,8 @@ void trilu(OpContext& ctx) {
 }
 
 }  // namespace
+
+void transpose_reference(OpContext& ctx) { transpose(ctx); }
 
 void add_layout_kernels(std::vector<KernelDef>& table) {
   using ir::OpKind;

@@ -5,7 +5,6 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/checked_dims.h"
-#include "engine/cpu/layout.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/ops/shape.h"
 
@@ -334,8 +333,6 @@ void trilu(OpContext& ctx) {
 }
 
 }  // namespace
-
-void transpose_reference(OpContext& ctx) { transpose(ctx); }
 
 void add_layout_kernels(std::vector<KernelDef>& table) {
   using ir::OpKind;

@@ -26,6 +26,9 @@ namespace {
 
 using dnnl::memory;
 
+// Elements from which the op runs on the session's threads rather than one.
+constexpr int64_t kThreadedElements = int64_t{1} << 16;
+
 struct SoftmaxPlan {
   dnnl::primitive softmax;
   memory::desc data_md, scratch_md;
@@ -84,7 +87,8 @@ void softmax_fast(OpContext& ctx) {
   const int64_t len = new_semantics ? x.dims[axis] : ops::dims_product(x.dims, axis, rank);
   if (new_semantics && ops::dims_product(x.dims, axis + 1, rank) != 1) return softmax_reference(ctx);
   const int64_t rows = ops::dims_product(x.dims, 0, axis);
-  const int threads = static_cast<int>(ctx.threads().size());
+  // A small tensor costs less on one thread than waking oneDNN's OpenMP team (passive waiting).
+  const int threads = rows * len >= kThreadedElements ? static_cast<int>(ctx.threads().size()) : 1;
   set_dnnl_threads(threads);
   std::shared_ptr<SoftmaxPlan> plan = plan_for(ctx.node().op == ir::OpKind::LogSoftmax, rows, len, threads);
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, x.dims);

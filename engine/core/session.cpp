@@ -1,4 +1,5 @@
 #include "engine/core/session.h"
+#include "engine/core/passes/activation_patterns.h"
 #include "engine/core/passes/channels_last.h"
 #include "engine/core/passes/compute_precision.h"
 #include "engine/core/passes/nn_fusion.h"
@@ -564,7 +565,8 @@ Session::Session(const ir::Model& model, const Backend& host, SessionOptions opt
       const Backend* backend = s.place(original);
       return backend && backend->has_op(fused);
     };
-    size_t fused = passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model), same_backend);
+    size_t fused = passes::canonicalize_activations(s.model.graph, import_for_default(s.model), same_backend);
+    fused += passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model), same_backend);
     fused += fuse_nn_patterns(s.model.graph, s.backends.size() == 1);
     if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused away");
   }

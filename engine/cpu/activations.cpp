@@ -97,6 +97,37 @@ void gelu_fast(OpContext& ctx) {
     gelu_span(in + b, out + b, e - b, tanh_approx);
   });
 }
+// float32 HardSigmoid, HardSwish and Swish (alpha 1, i.e. SiLU) on the pool with the fused
+// activations' vectorised spans (epilogue.h): what the load-time pass writes for the spelled-out
+// forms when no Conv / Gemm / MatMul before them takes the activation.
+Epilogue standalone_activation(const ir::Node& node) {
+  Epilogue e;
+  switch (node.op) {
+    case ir::OpKind::HardSigmoid:
+      e.act = Activation::hard_sigmoid;
+      e.alpha = node.attr_float("alpha", 0.2f);
+      e.beta = node.attr_float("beta", 0.5f);
+      break;
+    case ir::OpKind::HardSwish: e.act = Activation::hard_swish; break;
+    default: e.act = Activation::silu; break;
+  }
+  return e;
+}
+void activation_fast(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const Epilogue e = standalone_activation(ctx.node());
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
+  const float* in = x.data<float>();
+  float* out = mutable_floats(y);
+  ctx.threads().parallel_for(x.numel(), 1 << 14, [&](size_t b, size_t e_) {
+    activation_span(e, in + b, out + b, e_ - b);
+  });
+}
+bool activation_fast_supports(const ir::Node& node, std::span<const ir::DataType> t) {
+  if (node.op == ir::OpKind::Swish && node.attr_float("alpha", 1.0f) != 1.0f) return false;
+  return !t.empty() && t[0] == ir::DataType::float32;
+}
+
 bool gelu_fast_supports(const ir::Node& node, std::span<const ir::DataType> t) {
   std::string kind = node.attr_string("approximate", "none");
   return !t.empty() && t[0] == ir::DataType::float32 && (kind == "none" || kind == "tanh");
@@ -178,11 +209,14 @@ void add_activations_kernels(std::vector<KernelDef>& table) {
   table.push_back({OpKind::Celu, ref, celu, nn_float_input});
   table.push_back({OpKind::HardSigmoid, ref, hard_sigmoid, nn_float_input});
   table.push_back({OpKind::HardSwish, ref, hard_swish, nn_float_input});
+  table.push_back({OpKind::HardSigmoid, KernelKind::fast, activation_fast, activation_fast_supports});
+  table.push_back({OpKind::HardSwish, KernelKind::fast, activation_fast, activation_fast_supports});
   table.push_back({OpKind::Softplus, ref, softplus, nn_float_input});
   table.push_back({OpKind::Softsign, ref, softsign, nn_float_input});
   table.push_back({OpKind::ThresholdedRelu, ref, thresholded_relu, nn_float_input});
   table.push_back({OpKind::Mish, ref, mish, nn_float_input});
   table.push_back({OpKind::Swish, ref, swish, nn_float_input});
+  table.push_back({OpKind::Swish, KernelKind::fast, activation_fast, activation_fast_supports});
   table.push_back({OpKind::Gelu, ref, gelu, nn_float_input});
   table.push_back({OpKind::Gelu, KernelKind::fast, gelu_fast, gelu_fast_supports});
   table.push_back({OpKind::Shrink, ref, shrink, shrink_types});

@@ -12,6 +12,13 @@ std::vector<OpSpec> activations_specs() {
   specs.push_back({.name = "Gelu 1000003 elements", .op = "Gelu", .inputs = {{huge}}, .atol = 1e-5, .backends = cuda_device});
   specs.push_back({.name = "LeakyRelu", .op = "LeakyRelu", .attributes = {float_attr("alpha", 0.2f)}, .inputs = {{rng.specials({3, 5, 7})}},
                    .atol = 1e-5});
+  // The fast float32 kernels of the forms the load-time pass rewrites (activation_patterns.h).
+  specs.push_back({.name = "HardSigmoid odd size", .op = "HardSigmoid",
+                   .attributes = {float_attr("alpha", 1.0f / 6.0f), float_attr("beta", 0.5f)},
+                   .inputs = {{rng.specials({3, 37}, -5.0f, 5.0f)}}, .atol = 1e-6});
+  specs.push_back({.name = "HardSwish odd size", .op = "HardSwish", .inputs = {{rng.specials({5, 23}, -5.0f, 5.0f)}}, .opset = 14, .atol = 1e-6});
+  specs.push_back({.name = "Swish alpha 1 (SiLU) odd size", .op = "Swish", .inputs = {{rng.specials({2, 41})}}, .opset = 24,
+                   .atol = 1e-5});
   specs.push_back({.name = "Gelu tanh", .op = "Gelu", .attributes = {string_attr("approximate", "tanh")},
                    .inputs = {{rng.specials({1001})}}, .atol = 1e-5});
 

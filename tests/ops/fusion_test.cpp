@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 
+#include "engine/core/passes/activation_patterns.h"
 #include "engine/core/passes/attention_fusion.h"
 #include "engine/core/passes/gelu_fusion.h"
 #include "engine/core/passes/layer_norm_fusion.h"
@@ -144,6 +145,11 @@ std::vector<float> with_specials(std::vector<float> v) {
 
 size_t attention_pass(ir::Graph& g) { return engine::passes::fuse_attention(g, 17); }
 size_t nn_pass(ir::Graph& g) { return engine::fuse_nn_patterns(g); }
+size_t activation_pass_10(ir::Graph& g) { return engine::passes::canonicalize_activations(g, 10); }
+size_t activation_pass_17(ir::Graph& g) { return engine::passes::canonicalize_activations(g, 17); }
+size_t activation_then_nn_pass(ir::Graph& g) {
+  return engine::passes::canonicalize_activations(g, 17) + engine::fuse_nn_patterns(g);
+}
 
 // The activation nodes nn_fusion folds into a Conv / Gemm: (ONNX op, its attributes).
 std::vector<std::pair<std::string, std::vector<ir::Attribute>>> fusable_activations() {
@@ -455,5 +461,137 @@ TEST_SUITE("ops") {
     std::vector<float> want = run_model(model, values, false, false);
     expect_close(run_model(rewritten, values, true, false), want, 2e-5f);
     expect_close(run_model(rewritten, values, false, false), want, 2e-5f);
+  }
+}
+
+TEST_SUITE("ops") {
+  // activation_patterns: x spans [-8, 8] (both kinks of HardSwish / HardSigmoid, and past them)
+  // plus NaN, +-Inf, 0, -30, 30.
+  std::vector<Val> activation_values() {
+    return {{"x", {3, 5, 7}, with_specials(randoms(105, 50, 8.0f))},
+            {"zero", {}, {0.0f}, true}, {"one", {}, {1.0f}, true}, {"three", {}, {3.0f}, true},
+            {"six", {}, {6.0f}, true}, {"sixth", {}, {1.0f / 6.0f}, true}, {"half", {}, {0.5f}, true},
+            {"fifth", {}, {0.2f}, true}};
+  }
+  std::vector<ir::Attribute> clip_attrs(float lo, float hi) {
+    return {ir::float_attr("min", lo), ir::float_attr("max", hi)};
+  }
+
+  TEST_CASE("Spelled-out HardSwish forms become one HardSwish node") {
+    std::vector<Val> v = activation_values();
+    const std::vector<std::string> gone = {"Add", "Clip", "Mul", "Div", "Min", "Max", "Relu", "HardSigmoid"};
+    // Paddle: Clip with attributes (opset 10), (x * Clip(x + 3, 0, 6)) / 6
+    check_rewrite(graph_of({op("Add", {"x", "three"}, "a"), op("Clip", {"a"}, "c", clip_attrs(0, 6)),
+                            op("Mul", {"x", "c"}, "m"), op("Div", {"m", "six"}, "y")}, v, 10),
+                  v, activation_pass_10, "HardSwish", gone);
+    // (Clip(3 + x) * x) * (1/6), bounds as inputs
+    check_rewrite(graph_of({op("Add", {"three", "x"}, "a"), op("Clip", {"a", "zero", "six"}, "c"),
+                            op("Mul", {"c", "x"}, "m"), op("Mul", {"sixth", "m"}, "y")}, v),
+                  v, activation_pass_17, "HardSwish", gone);
+    // x * (Relu6(x + 3) / 6), Relu6 as Min(Relu(.), 6)
+    check_rewrite(graph_of({op("Add", {"x", "three"}, "a"), op("Relu", {"a"}, "r"), op("Min", {"r", "six"}, "c"),
+                            op("Div", {"c", "six"}, "h"), op("Mul", {"x", "h"}, "y")}, v),
+                  v, activation_pass_17, "HardSwish", gone);
+    // x * Max(Min(x + 3, 6), 0) * (1/6) written as x * (Clip * 1/6)
+    check_rewrite(graph_of({op("Add", {"x", "three"}, "a"), op("Min", {"a", "six"}, "n"), op("Max", {"zero", "n"}, "c"),
+                            op("Mul", {"c", "sixth"}, "h"), op("Mul", {"h", "x"}, "y")}, v),
+                  v, activation_pass_17, "HardSwish", gone);
+    // x * HardSigmoid(x; 1/6, 1/2) (torch before opset 14) and x * Clip(x / 6 + 0.5, 0, 1)
+    check_rewrite(graph_of({op("HardSigmoid", {"x"}, "h", {ir::float_attr("alpha", 1.0f / 6.0f), ir::float_attr("beta", 0.5f)}),
+                            op("Mul", {"x", "h"}, "y")}, v),
+                  v, activation_pass_17, "HardSwish", gone);
+    check_rewrite(graph_of({op("Div", {"x", "six"}, "d"), op("Add", {"half", "d"}, "a"), op("Clip", {"a", "zero", "one"}, "h"),
+                            op("Mul", {"h", "x"}, "y")}, v),
+                  v, activation_pass_17, "HardSwish", gone);
+  }
+
+  TEST_CASE("Spelled-out HardSigmoid, Relu6 and SiLU forms become one node") {
+    std::vector<Val> v = activation_values();
+    const std::vector<std::string> gone = {"Add", "Clip", "Mul", "Div", "Min", "Max", "Relu", "Sigmoid"};
+    // Clip(0.2 * x + 0.5, 0, 1) -> HardSigmoid(0.2, 0.5)
+    ir::Model paddle = graph_of({op("Mul", {"fifth", "x"}, "s"), op("Add", {"s", "half"}, "a"),
+                                 op("Clip", {"a", "zero", "one"}, "y")}, v);
+    check_rewrite(paddle, v, activation_pass_17, "HardSigmoid", gone);
+    ir::Model rewritten = paddle;
+    activation_pass_17(rewritten.graph);
+    CHECK(rewritten.graph.nodes.at(0).attr_float("alpha", 0) == 0.2f);
+    CHECK(rewritten.graph.nodes.at(0).attr_float("beta", 0) == 0.5f);
+    // Clip(x + 3, 0, 6) / 6 -> HardSigmoid(1/6, 1/2)
+    check_rewrite(graph_of({op("Add", {"x", "three"}, "a"), op("Clip", {"a"}, "c", clip_attrs(0, 6)),
+                            op("Div", {"c", "six"}, "y")}, v, 10),
+                  v, activation_pass_10, "HardSigmoid", gone);
+    // Relu6: Min(Max(x, 0), 6) and Min(Relu(x), 6) -> Clip(x, 0, 6), bounds as inputs or attributes
+    check_rewrite(graph_of({op("Max", {"x", "zero"}, "r"), op("Min", {"six", "r"}, "y")}, v), v, activation_pass_17, "Clip",
+                  {"Min", "Max"});
+    check_rewrite(graph_of({op("Relu", {"x"}, "r"), op("Min", {"r", "six"}, "y")}, v, 10), v, activation_pass_10, "Clip",
+                  {"Min", "Relu"});
+    // SiLU after an Add (no Conv to fuse it into) -> Swish
+    check_rewrite(graph_of({op("Add", {"x", "half"}, "a"), op("Sigmoid", {"a"}, "s"), op("Mul", {"s", "a"}, "y")}, v),
+                  v, activation_pass_17, "Swish", {"Sigmoid", "Mul"});
+  }
+
+  TEST_CASE("Conv + BatchNormalization + a spelled-out activation become one Conv") {
+    std::vector<Val> v = {{"x", {1, 4, 6, 5}, randoms(120, 51, 5.0f)}, {"w", {6, 4, 3, 3}, randoms(216, 52), true},
+                          {"scale", {6}, randoms(6, 53, 3.0f), true}, {"bias", {6}, randoms(6, 54, 3.0f), true},
+                          {"mean", {6}, randoms(6, 55), true}, {"var", {6}, {0.5f, 1, 2, 0.25f, 3, 1.5f}, true},
+                          {"zero", {}, {0.0f}, true}, {"three", {}, {3.0f}, true}, {"six", {}, {6.0f}, true}};
+    std::vector<ir::Node> head = {op("Conv", {"x", "w"}, "c", {ir::ints_attr("pads", {1, 1, 1, 1})}),
+                                  op("BatchNormalization", {"c", "scale", "bias", "mean", "var"}, "n")};
+    auto with = [&](std::vector<ir::Node> tail) {
+      std::vector<ir::Node> nodes = head;
+      nodes.insert(nodes.end(), tail.begin(), tail.end());
+      return graph_of(nodes, v);
+    };
+    const std::vector<std::string> gone = {"BatchNormalization", "Add", "Clip", "Mul", "Div", "Sigmoid", "Swish", "HardSwish"};
+    check_rewrite(with({op("Add", {"n", "three"}, "a"), op("Clip", {"a", "zero", "six"}, "h"), op("Mul", {"n", "h"}, "m"),
+                        op("Div", {"m", "six"}, "y")}),
+                  v, activation_then_nn_pass, "Conv", gone, 1e-4f);
+    check_rewrite(with({op("Sigmoid", {"n"}, "s"), op("Mul", {"n", "s"}, "y")}), v, activation_then_nn_pass, "Conv", gone, 1e-4f);
+  }
+
+  TEST_CASE("Near misses of the activation forms stay as they are") {
+    std::vector<Val> v = activation_values();
+    v.push_back({"almost_three", {}, {2.99f}, true});
+    v.push_back({"five", {}, {5.0f}, true});
+    v.push_back({"six_vector", {1}, {6.0f}, true});
+    v.push_back({"z", {3, 5, 7}, randoms(105, 56)});
+    auto paddle = [](const std::string& three, const std::string& lo, const std::string& hi, const std::string& six,
+                     const std::string& x2) {
+      return std::vector<ir::Node>{op("Add", {"x", three}, "a"), op("Clip", {"a", lo, hi}, "c"), op("Mul", {x2, "c"}, "m"),
+                                   op("Div", {"m", six}, "y")};
+    };
+    struct Miss {
+      const char* what;
+      std::vector<ir::Node> nodes;
+    };
+    std::vector<Miss> misses = {
+        {"shift 2.99", paddle("almost_three", "zero", "six", "six", "x")},
+        {"upper bound 5", paddle("three", "zero", "five", "six", "x")},
+        {"divisor 5", paddle("three", "zero", "six", "five", "x")},
+        {"the product of another value", paddle("three", "zero", "six", "six", "z")},
+        {"a [1] divisor against x of unknown rank", paddle("three", "zero", "six", "six_vector", "x")},
+        {"Max(Min(x, 0), 6): lo > hi", {op("Min", {"x", "zero"}, "n"), op("Max", {"n", "six"}, "y")}},
+    };
+    // The Clip's output read again: the intermediate value has another reader.
+    std::vector<ir::Node> read_twice = paddle("three", "zero", "six", "six", "x");
+    read_twice.back().outputs = {"d"};
+    read_twice.push_back(op("Add", {"d", "c"}, "y"));
+    misses.push_back({"Clip read twice", read_twice});
+    for (const Miss& miss : misses) {
+      CAPTURE(miss.what);
+      ir::Model model = graph_of(miss.nodes, v);
+      ir::Model rewritten = model;
+      CHECK(engine::passes::canonicalize_activations(rewritten.graph, 17) == 0);
+      CHECK(rewritten.graph.nodes.size() == model.graph.nodes.size());
+      CHECK(count_op(rewritten.graph, "HardSwish") + count_op(rewritten.graph, "HardSigmoid") + count_op(rewritten.graph, "Clip") ==
+            count_op(model.graph, "Clip"));
+    }
+    // A constant a caller can override (an initializer that is also a graph input) is no constant.
+    ir::Model fed = graph_of(paddle("three", "zero", "six", "six", "x"), v);
+    ir::ValueInfo six_input;
+    six_input.name = "six";
+    six_input.type = ir::Type::tensor(ir::DataType::float32, std::nullopt);
+    fed.graph.inputs.push_back(six_input);
+    CHECK(engine::passes::canonicalize_activations(fed.graph, 17) == 0);
   }
 }

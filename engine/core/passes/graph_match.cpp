@@ -83,6 +83,7 @@ bool fusable_activation(const GraphIndex& index, const ir::Node& n, ops::FusedAc
   else if (is_op(n, ir::OpKind::Sigmoid)) fused = {Activation::sigmoid};
   else if (is_op(n, ir::OpKind::Tanh)) fused = {Activation::tanh};
   else if (is_op(n, ir::OpKind::HardSwish)) fused = {Activation::hard_swish};
+  else if (is_op(n, ir::OpKind::Swish) && n.attr_float("alpha", 1.0f) == 1.0f) fused = {Activation::silu};
   else if (is_op(n, ir::OpKind::LeakyRelu)) fused = {Activation::leaky_relu, n.attr_float("alpha", 0.01f)};
   else if (is_op(n, ir::OpKind::HardSigmoid))
     fused = {Activation::hard_sigmoid, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};

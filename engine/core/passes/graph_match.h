@@ -65,7 +65,8 @@ class GraphIndex {
 bool is_op(const ir::Node& node, ir::OpKind op, size_t inputs = 1);
 
 // The activation node `n` applies as a fused activation of the node before it (Relu, LeakyRelu,
-// Clip with load-time bounds, Gelu, Sigmoid, Tanh, HardSigmoid, HardSwish); false otherwise.
+// Clip with load-time bounds, Gelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Swish with alpha 1 as
+// silu); false otherwise.
 bool fusable_activation(const GraphIndex& index, const ir::Node& n, ops::FusedActivation& fused);
 
 // SiLU written as x * Sigmoid(x): `value` is read by exactly a Sigmoid and a Mul of (value,

@@ -114,6 +114,10 @@ struct Plan {
   // Copies of constants on the device that needs them, made on first use and kept for the
   // session's life, so weights cross to the device once.
   mutable std::unordered_map<int, Value> constant_mirrors;
+  // The slot vectors of the last finished run, every value dropped: the next run of this graph
+  // takes them instead of allocating two vectors of slot_count Values (empty while a run of the
+  // graph is in progress, so a nested or failed run allocates its own).
+  mutable std::vector<Value> spare_slots, spare_mirrors;
 };
 
 // The values of one running graph; `parent` is the frame of the node that runs the subgraph.
@@ -404,6 +408,8 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
   Frame frame;
   frame.plan = &plan;
   frame.parent = parent;
+  frame.slots = std::move(plan.spare_slots);
+  frame.mirrors = std::move(plan.spare_mirrors);
   frame.slots.resize(plan.slot_count);
   frame.mirrors.resize(plan.slot_count);
   for (const auto& [s, value] : plan.constants) frame.slots[s] = value;
@@ -439,6 +445,10 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
   std::vector<Value> results;
   results.reserve(plan.output_slots.size());
   for (int s : plan.output_slots) results.push_back(on_device(plan, frame, s, ir::Device{}));
+  for (Value& value : frame.slots) value = Value{};
+  for (Value& value : frame.mirrors) value = Value{};
+  plan.spare_slots = std::move(frame.slots);
+  plan.spare_mirrors = std::move(frame.mirrors);
   return results;
 }
 

@@ -38,15 +38,19 @@ void ThreadPool::worker_loop() {
   }
 }
 
-void ThreadPool::parallel_for(size_t count, size_t min_chunk,
-                              const std::function<void(size_t, size_t)>& body) {
+void ThreadPool::parallel_for(size_t count, size_t min_chunk, RangeBody body) {
   if (count == 0) return;
   min_chunk = std::max<size_t>(1, min_chunk);
   size_t threads = static_cast<size_t>(size());
   size_t chunks = std::min(threads, (count + min_chunk - 1) / min_chunk);
+  // Below two chunks of work the loop runs here: waking a worker costs more than it saves.
+  if (chunks <= 1) {
+    body(0, count);
+    return;
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   // One job at a time: a nested or concurrent call runs inline rather than deadlocking.
-  if (chunks <= 1 || busy_ || workers_.empty()) {
+  if (busy_) {
     lock.unlock();
     body(0, count);
     return;

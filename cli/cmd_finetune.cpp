@@ -244,6 +244,10 @@ void add_finetune(CLI::App& app) {
                       "(gradients reduce-scattered, each rank updates its shard, parameters all-gathered; checkpoints "
                       "hold the whole state); 0: every rank holds all of it")
       ->capture_default_str()->check(CLI::Range(0, 1));
+  command->add_flag("--sync-bn", o.trainer.sync_batchnorm,
+                    "Data-parallel: BatchNorm normalises with the mean and variance of the global batch (every rank's "
+                    "examples), forward and backward, and its running statistics follow them, as PyTorch's "
+                    "SyncBatchNorm (two small all-reduces per BatchNorm and batch); with one process it changes nothing");
   command->add_flag("--json", cli->json, "Print one JSON object with the per-epoch results instead of text");
   command->callback([cli] {
     auto o = cli->options;
@@ -270,6 +274,7 @@ void add_finetune(CLI::App& app) {
       settings.emplace_back("ranks", std::to_string(comm->size()));
       settings.emplace_back("transport", comm->transport());
       if (cli->zero) settings.emplace_back("zero", std::to_string(cli->zero));
+      if (o.trainer.sync_batchnorm) settings.emplace_back("sync_bn", "1");
     }
     if (writer && !o.logdir.empty()) train::write_run_settings(o.logdir, cli->model, settings);
     const bool tty = isatty(STDERR_FILENO) && !cli->json && writer;

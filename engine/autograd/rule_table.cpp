@@ -19,6 +19,7 @@ constexpr std::array kRegistrations = {
     FamilyRules{F::activations, add_activations_rules},
     FamilyRules{F::binary, add_binary_rules},
     FamilyRules{F::cast, add_cast_rules},
+    FamilyRules{F::collective, add_collective_rules},
     FamilyRules{F::conv, add_conv_rules},
     FamilyRules{F::elementwise, add_elementwise_rules},
     FamilyRules{F::indexing, add_indexing_rules},
@@ -31,7 +32,13 @@ constexpr std::array kRegistrations = {
     FamilyRules{F::softmax, add_softmax_rules},
 };
 
-// Every rule by op name. A name that is no ONNX operator could never be found again (a typo in a
+// An ONNX operator's kind, else an internal op's (the names do not overlap), else opaque.
+ir::OpKind op_named(const std::string& op_type) {
+  const ir::OpKind op = ir::lookup_op("", op_type);
+  return op != ir::OpKind::opaque ? op : ir::lookup_op(ir::kInternalDomain, op_type);
+}
+
+// Every rule by op name. A name that is no operator could never be found again (a typo in a
 // family), and a family may add rules only for its own ops, once.
 std::map<std::string, Rule> build_rules() {
   std::map<std::string, Rule> table;
@@ -39,9 +46,9 @@ std::map<std::string, Rule> build_rules() {
     std::map<std::string, Rule> added;
     row.add(added);
     for (const auto& [op_type, rule] : added) {
-      const ir::OpKind op = ir::lookup_op("", op_type);
+      const ir::OpKind op = op_named(op_type);
       if (op == ir::OpKind::opaque)
-        throw Error(ErrorCategory::internal, "rule table: a backward rule is registered for '" + op_type + "', which is no ONNX operator");
+        throw Error(ErrorCategory::internal, "rule table: a backward rule is registered for '" + op_type + "', which is no ONNX or internal operator");
       if (ir::op_family(op) != row.family || !table.emplace(op_type, rule).second)
         throw Error(ErrorCategory::internal, "rule table: the rule of " + op_type + " is added by family " +
                                                  std::string(ir::family_name(row.family)) + ", not " +
@@ -58,7 +65,7 @@ const std::map<std::string, Rule>& rules() {
 
 std::vector<Rule> rules_by_kind() {
   std::vector<Rule> table(static_cast<size_t>(ir::OpKind::opaque) + 1, nullptr);
-  for (const auto& [name, rule] : rules()) table[static_cast<size_t>(ir::lookup_op("", name))] = rule;
+  for (const auto& [name, rule] : rules()) table[static_cast<size_t>(op_named(name))] = rule;
   return table;
 }
 

@@ -23,7 +23,7 @@ struct RuleCall {
 using Rule = void (*)(Builder& b, RuleCall& call);
 
 // The rule of an operator, looked up by kind (rule_table.cpp); nullptr when it has none (custom
-// domains, internal ops and opaque nodes never have one).
+// domains and opaque nodes never have one; of the internal ops only AllReduce has one).
 Rule find_rule(ir::OpKind op);
 // Every op with a rule, sorted (the same list as differentiable_ops()).
 std::vector<std::string> rule_names();
@@ -43,6 +43,7 @@ std::span<const FamilyRules> rule_registrations();
 void add_activations_rules(std::map<std::string, Rule>& rules);
 void add_binary_rules(std::map<std::string, Rule>& rules);
 void add_cast_rules(std::map<std::string, Rule>& rules);
+void add_collective_rules(std::map<std::string, Rule>& rules);
 void add_conv_rules(std::map<std::string, Rule>& rules);
 void add_elementwise_rules(std::map<std::string, Rule>& rules);
 void add_indexing_rules(std::map<std::string, Rule>& rules);

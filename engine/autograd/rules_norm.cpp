@@ -12,10 +12,27 @@ namespace {
 void batchnorm_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
   const std::string& dy = c.output_grads[0];
+  const std::vector<std::string> grad_inputs = {dy, n.inputs[0], n.inputs[1], c.saved.count("mean") ? c.saved.at("mean") : "",
+                                                c.saved.count("var") ? c.saved.at("var") : ""};
+  const ir::Attribute epsilon = float_attr("epsilon", n.attr_float("epsilon", 1e-5f));
+  if (c.saved.count("stats_all")) {
+    // Synchronised (torch's SyncBatchNorm backward): dScale and dBias are this rank's sums (the
+    // parameter gradients, averaged across ranks with the others); dX needs them summed over
+    // every rank, as the forward statistics were.
+    const auto local = b.internal_node("BatchNormGrad", grad_inputs, {epsilon}, {false, true, true});
+    c.input_grads.assign(n.inputs.size(), "");
+    c.input_grads[1] = c.wants[1] ? local[1] : "";
+    c.input_grads[2] = c.wants[2] ? local[2] : "";
+    if (c.wants[0]) {
+      const auto all = b.internal_node("AllReduce", {local[1], local[2]}, {}, {true, true});
+      std::vector<std::string> inputs = grad_inputs;
+      inputs.insert(inputs.end(), {all[0], all[1], c.saved.at("stats_all")});
+      c.input_grads[0] = b.internal_node("BatchNormGrad", inputs, {epsilon}, {true, false, false})[0];
+    }
+    return;
+  }
   if (c.saved.count("mean")) {  // lowered to BatchNormTraining: its gradient op
-    c.input_grads = b.internal_node("BatchNormGrad", {dy, n.inputs[0], n.inputs[1], c.saved.at("mean"), c.saved.at("var")},
-                                    {float_attr("epsilon", n.attr_float("epsilon", 1e-5f))},
-                                    {c.wants[0], c.wants[1], c.wants[2]});
+    c.input_grads = b.internal_node("BatchNormGrad", grad_inputs, {epsilon}, {c.wants[0], c.wants[1], c.wants[2]});
     c.input_grads.resize(n.inputs.size(), "");
     return;
   }

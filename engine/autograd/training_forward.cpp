@@ -12,7 +12,7 @@ void rename_last_output(Builder& b, const std::string& name) { b.graph().nodes.b
 
 // Training-mode BatchNormalization as primitives (see rules_nn.cpp for its backward), plus
 // torch-style running statistics (unbiased batch variance).
-ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair<std::string, std::string>>& running) {
+ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair<std::string, std::string>>& running, bool sync) {
   const auto& xs = b.shape(n.inputs[0]);
   if (xs.size() < 2) throw Error(ErrorCategory::unsupported, "training: BatchNormalization '" + n.name + "' on a rank < 2 input");
   std::vector<int64_t> axes = {0}, bshape = {1, xs[1]};
@@ -21,19 +21,25 @@ ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair
   const float eps = n.attr_float("epsilon", 1e-5f), momentum = n.attr_float("momentum", 0.9f);
   const bool has_running = n.inputs.size() >= 5 && b.graph().initializer(n.inputs[3]) && b.graph().initializer(n.inputs[4]);
   const float unbiased = reduced > 1 ? static_cast<float>(reduced) / static_cast<float>(reduced - 1) : 1.0f;
+  if (sync && !b.internal_ops())
+    throw Error(ErrorCategory::unsupported, "training: synchronised BatchNormalization ('" + n.name + "') needs mhub's internal training ops");
   if (b.internal_ops()) {
     // One fused op; its batch mean and (biased) variance feed the running statistics and
-    // BatchNormGrad.
-    const auto outs = b.internal_node("BatchNormTraining", {n.inputs[0], n.inputs[1], n.inputs[2]}, {float_attr("epsilon", eps)},
-                                      {true, true, true});
+    // BatchNormGrad. Synchronised, it normalises with this rank's statistics all-reduced, and
+    // its unbiased variance output counts the elements of every rank.
+    std::vector<std::string> inputs = {n.inputs[0], n.inputs[1], n.inputs[2]};
+    if (sync) inputs.push_back(b.internal_node("AllReduce", {b.internal_node("BatchNormStats", {n.inputs[0]}, {}, {true})[0]}, {}, {true})[0]);
+    const auto outs = b.internal_node("BatchNormTraining", inputs, {float_attr("epsilon", eps)}, {true, true, true, sync && has_running});
     rename_last_output(b, n.outputs[0]);
     if (has_running) {
       const std::string keep = b.const_f32(momentum);
       running.emplace_back(n.inputs[3], b.op("Add", {b.op("Mul", {n.inputs[3], keep}), b.op("Mul", {outs[1], b.const_f32(1 - momentum)})}));
-      running.emplace_back(n.inputs[4], b.op("Add", {b.op("Mul", {n.inputs[4], keep}),
-                                                     b.op("Mul", {outs[2], b.const_f32((1 - momentum) * unbiased)})}));
+      const std::string new_var = sync ? b.op("Mul", {outs[3], b.const_f32(1 - momentum)})
+                                       : b.op("Mul", {outs[2], b.const_f32((1 - momentum) * unbiased)});
+      running.emplace_back(n.inputs[4], b.op("Add", {b.op("Mul", {n.inputs[4], keep}), new_var}));
     }
     ForwardStep step{n, {{"mean", outs[1]}, {"var", outs[2]}}};
+    if (sync) step.saved["stats_all"] = inputs[3];
     step.node.outputs.resize(1);
     return step;
   }
@@ -100,13 +106,13 @@ ForwardStep lower_dropout(Builder& b, const ir::Node& n, std::vector<DropoutMask
 
 }  // namespace
 
-TrainingForward emit_training_forward(Builder& b, const ir::Graph& forward) {
+TrainingForward emit_training_forward(Builder& b, const ir::Graph& forward, bool sync_batchnorm) {
   TrainingForward result;
   for (size_t index : forward.topological_order()) {
     const ir::Node& n = forward.nodes[index];
     switch (n.op) {
       case ir::OpKind::BatchNormalization:
-        result.steps.push_back(lower_batchnorm(b, n, result.running));
+        result.steps.push_back(lower_batchnorm(b, n, result.running, sync_batchnorm));
         continue;
       case ir::OpKind::Dropout:
         result.steps.push_back(lower_dropout(b, n, result.dropout_masks));

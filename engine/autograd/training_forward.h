@@ -6,9 +6,15 @@
 //     draws (reproducible with its own seeded generator); an inference-mode one an Identity;
 //   - MaxPool gets an Indices output (its rule scatters through it);
 //   - every other node is copied unchanged.
+// With sync_batchnorm (data-parallel --sync-bn, internal ops only) BatchNormalization uses the
+// statistics of the whole global batch, as torch's SyncBatchNorm: BatchNormStats of this rank,
+// an AllReduce over the session's ranks (engine/core/collectives.h), BatchNormTraining from the
+// summed statistics; the running variance's unbiased correction counts every rank's elements.
+// Its backward (rules_norm.cpp) all-reduces the per-channel gradient sums likewise.
 // Contract: the builder's graph holds the forward model's inputs and initializers and no nodes;
 // the builder knows the static shapes (training_shapes.h). Throws mhub::Error (unsupported) for
-// a rank < 2 BatchNormalization input or a Dropout whose ratio / training_mode is not constant.
+// a rank < 2 BatchNormalization input, a Dropout whose ratio / training_mode is not constant, or
+// sync_batchnorm with standard_ops_only.
 #pragma once
 
 #include <map>
@@ -41,6 +47,6 @@ struct TrainingForward {
   std::vector<DropoutMask> dropout_masks;
 };
 
-TrainingForward emit_training_forward(Builder& b, const ir::Graph& forward);
+TrainingForward emit_training_forward(Builder& b, const ir::Graph& forward, bool sync_batchnorm = false);
 
 }  // namespace mhub::autograd

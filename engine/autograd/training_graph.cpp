@@ -61,7 +61,7 @@ TrainingModel build_training_model(const ir::Model& forward, const std::vector<s
   const std::vector<int64_t> zs = b.shape(result.logits_name);
   if (zs.size() != 2) throw Error(ErrorCategory::unsupported, "training: the model's first output must be logits [batch, classes]");
 
-  TrainingForward pass = emit_training_forward(b, forward.graph);  // step 2
+  TrainingForward pass = emit_training_forward(b, forward.graph, options.sync_batchnorm);  // step 2
   result.dropout_masks = pass.dropout_masks;
 
   g.inputs.push_back(float_value_info("target", zs));  // step 3

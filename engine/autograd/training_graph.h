@@ -49,6 +49,11 @@ struct TrainingGraphOptions {
   // by it again, so the outputs are the true gradients (inf/NaN when the scaled pass overflowed).
   bool loss_scale_input = false;
   LossKind loss = LossKind::cross_entropy;
+  // BatchNormalization normalises with the statistics of every rank of a data-parallel run
+  // (training_forward.h): the graph holds AllReduce nodes, which sum over the collectives of the
+  // session that runs it (SessionOptions::collectives; none: this process alone, the plain
+  // batch statistics). Needs the internal ops (not standard_ops_only).
+  bool sync_batchnorm = false;
 };
 
 // `trainable`: initializer names to differentiate (float initializers only). Throws

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/collectives.h"
 #include "engine/core/thread_pool.h"
 #include "engine/core/value.h"
 #include "engine/ir/graph.h"
@@ -32,6 +33,8 @@ class ExecutionScope {
   // its outputs in order.
   virtual std::vector<Value> run_subgraph(const ir::Graph& graph, std::vector<Value> inputs) = 0;
   virtual ThreadPool& threads() = 0;
+  // The session's collectives (SessionOptions::collectives); nullptr: this process is alone.
+  virtual Collectives* collectives() { return nullptr; }
 };
 
 class OpContext {
@@ -64,6 +67,8 @@ class OpContext {
   void set_constant_inputs(const std::vector<bool>* flags) { constant_inputs_ = flags; }
 
   ThreadPool& threads() { return scope_.threads(); }
+  // nullptr when the session has no collectives: a world of this one process.
+  Collectives* collectives() { return scope_.collectives(); }
   ExecutionScope& scope() { return scope_; }
 
   // "Conv 'conv1'" — for error messages.

@@ -47,9 +47,11 @@ bool has_subgraph(const ir::Node& node) {
   return false;
 }
 
-// Ops whose result differs from run to run: never folded at load time.
+// Ops whose result differs from run to run, or that talk to other processes (every rank must
+// call a collective in every run): never folded at load time.
 bool is_nondeterministic(ir::OpKind op) {
   switch (op) {
+    case ir::OpKind::AllReduce:
     case ir::OpKind::RandomNormal:
     case ir::OpKind::RandomNormalLike:
     case ir::OpKind::RandomUniform:
@@ -197,6 +199,7 @@ class FrameScope final : public ExecutionScope {
     return session_.run_graph(session_.plan_for(graph), std::move(inputs), &frame_, nullptr);
   }
   ThreadPool& threads() override { return session_.threads; }
+  Collectives* collectives() override { return session_.options.collectives; }
 
  private:
   Session::Impl& session_;

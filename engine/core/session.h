@@ -30,6 +30,7 @@
 namespace mhub::engine {
 
 class Backend;
+class Collectives;
 
 struct SessionOptions {
   int threads = 0;          // <= 0: all cores
@@ -52,6 +53,9 @@ struct SessionOptions {
   // (passes/compute_precision.h), where the backend has bfloat16 units; inputs, outputs and every
   // other op stay float32. Anything else: the constructor throws mhub::Error (usage).
   std::string compute_precision = "fp32";
+  // What the collective ops (AllReduce) reduce across: the ranks of a data-parallel run
+  // (engine/core/collectives.h). nullptr: this process alone. Must outlive the session.
+  Collectives* collectives = nullptr;
 };
 
 // Observers of one run (Session::run's second form). Unset members cost nothing.

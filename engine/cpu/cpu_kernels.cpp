@@ -60,6 +60,7 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::sequence, add_sequence_kernels},
     FamilyKernels{F::quantize, add_quantize_kernels},
     FamilyKernels{F::loss, add_loss_kernels},
+    FamilyKernels{F::collective, add_collective_kernels},
 };
 
 }  // namespace

@@ -24,6 +24,7 @@ void add_binary_kernels(std::vector<KernelDef>& table);
 void add_binary_channels_last_kernels(std::vector<KernelDef>& table);
 void add_bitwise_kernels(std::vector<KernelDef>& table);
 void add_cast_kernels(std::vector<KernelDef>& table);
+void add_collective_kernels(std::vector<KernelDef>& table);
 void add_control_flow_kernels(std::vector<KernelDef>& table);
 void add_conv_kernels(std::vector<KernelDef>& table);
 void add_conv_dnnl_kernels(std::vector<KernelDef>& table);

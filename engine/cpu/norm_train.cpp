@@ -2,6 +2,9 @@
 // training-mode BatchNormalization with batch statistics, and its backward, each one pass of
 // plain loops per channel (channels in parallel) instead of the dozen broadcasting elementwise
 // ops and reductions the standard-op lowering needs. float32 only: training graphs are float32.
+// Synchronised BatchNorm adds BatchNormStats (this process's per-channel count, sum and sum of
+// squares, summed over the ranks by an AllReduce) and the optional inputs through which the
+// other two take statistics and gradient sums of every rank instead of their own.
 //
 // Sums run in 8 explicit float lanes (so they vectorise without -ffast-math, which the compiler
 // needs to reorder a single accumulator) flushed into double every 2048 elements, so the
@@ -88,32 +91,90 @@ const float* channel_values(OpContext& ctx, size_t index, int64_t c) {
   return t.data<float>();
 }
 
-// Y = (X - mean) / sqrt(var + eps) * scale + B with mean / var (biased) of each channel.
+// Mean and biased variance of channel `ch` of X [N, C, ...] (count = l.count()).
+struct Moments {
+  double mean = 0, var = 0;
+};
+
+Moments channel_moments(const float* xv, const ChannelLayout& l, size_t ch) {
+  const float shift = xv[static_cast<int64_t>(ch) * l.plane];
+  PairSums sums;
+  for (int64_t b = 0; b < l.n; ++b) {
+    const PairSums part = centred_sums(xv + (b * l.c + static_cast<int64_t>(ch)) * l.plane, l.plane, shift);
+    sums.first += part.first;
+    sums.second += part.second;
+  }
+  const double centred_mean = sums.first / l.count();
+  const double raw_var = sums.second / l.count() - centred_mean * centred_mean;
+  return {shift + centred_mean, raw_var < 0 ? 0.0 : raw_var};  // rounding can dip below 0; NaN stays NaN
+}
+
+// Statistics of every rank: BatchNormStats's [3, C] layout summed over the ranks.
+struct GlobalStats {
+  const double* rows = nullptr;
+  int64_t c = 0;
+  double count(size_t ch) const { return rows[ch]; }
+  Moments moments(size_t ch) const {
+    const double n = rows[ch], mean = rows[c + static_cast<int64_t>(ch)] / n;
+    const double raw_var = rows[2 * c + static_cast<int64_t>(ch)] / n - mean * mean;
+    return {mean, raw_var < 0 ? 0.0 : raw_var};
+  }
+};
+
+GlobalStats global_stats(OpContext& ctx, size_t index, int64_t c) {
+  const ir::Tensor& t = ctx.input(index);
+  if (t.dtype != ir::DataType::float64 || t.dims != std::vector<int64_t>{3, c})
+    fail(ctx, "input " + std::to_string(index) + " must be float64 statistics [3, " + std::to_string(c) + "] (BatchNormStats)");
+  const GlobalStats stats{t.data<double>(), c};
+  for (int64_t ch = 0; ch < c; ++ch)
+    if (!(stats.count(static_cast<size_t>(ch)) >= 1)) fail(ctx, "the statistics count no elements for channel " + std::to_string(ch));
+  return stats;
+}
+
+// Per channel of this process's X: count, sum x, sum x^2, the last as the centred sum of
+// squares plus count * mean^2 (both in double), so the variance of summed statistics keeps the
+// accuracy of the shifted one.
+void batchnorm_stats(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const ChannelLayout l = channel_layout(ctx, x);
+  const float* xv = x.data<float>();
+  ir::Tensor& out = ctx.allocate_output(0, ir::DataType::float64, {3, l.c});
+  double* rows = reinterpret_cast<double*>(out.storage->mutable_data() + out.offset);
+  ctx.threads().parallel_for(static_cast<size_t>(l.c), 1, [&](size_t lo, size_t hi) {
+    for (size_t ch = lo; ch < hi; ++ch) {
+      const Moments m = channel_moments(xv, l, ch);
+      const auto at = static_cast<int64_t>(ch);
+      rows[at] = l.count();
+      rows[l.c + at] = l.count() * m.mean;
+      rows[2 * l.c + at] = l.count() * (m.var + m.mean * m.mean);
+    }
+  });
+}
+
+// Y = (X - mean) / sqrt(var + eps) * scale + B with mean / var (biased) of each channel, over
+// this X or, with input 3, over every rank's.
 void batchnorm_training(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   const ChannelLayout l = channel_layout(ctx, x);
   const float* scale = channel_values(ctx, 1, l.c);
   const float* bias = channel_values(ctx, 2, l.c);
+  const bool synced = ctx.has_input(3);
+  const GlobalStats all = synced ? global_stats(ctx, 3, l.c) : GlobalStats{};
   const float eps = ctx.node().attr_float("epsilon", 1e-5f);
   const float* xv = x.data<float>();
   float* y = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, x.dims));
   float* mean = mutable_floats(ctx.allocate_output(1, ir::DataType::float32, {l.c}));
   float* var = mutable_floats(ctx.allocate_output(2, ir::DataType::float32, {l.c}));
+  float* var_unbiased = ctx.output_count() > 3 && ctx.output_wanted(3)
+                            ? mutable_floats(ctx.allocate_output(3, ir::DataType::float32, {l.c}))
+                            : nullptr;
   ctx.threads().parallel_for(static_cast<size_t>(l.c), 1, [&](size_t lo, size_t hi) {
     for (size_t ch = lo; ch < hi; ++ch) {
-      const float shift = xv[static_cast<int64_t>(ch) * l.plane];
-      PairSums sums;
-      for (int64_t b = 0; b < l.n; ++b) {
-        const PairSums part = centred_sums(xv + (b * l.c + static_cast<int64_t>(ch)) * l.plane, l.plane, shift);
-        sums.first += part.first;
-        sums.second += part.second;
-      }
-      const double centred_mean = sums.first / l.count();
-      const double m = shift + centred_mean;
-      const double raw_var = sums.second / l.count() - centred_mean * centred_mean;
-      const double v = raw_var < 0 ? 0.0 : raw_var;  // rounding can dip below 0; NaN stays NaN
+      const Moments moments = synced ? all.moments(ch) : channel_moments(xv, l, ch);
+      const double m = moments.mean, v = moments.var, count = synced ? all.count(ch) : l.count();
       mean[ch] = static_cast<float>(m);
       var[ch] = static_cast<float>(v);
+      if (var_unbiased) var_unbiased[ch] = static_cast<float>(count > 1 ? v * count / (count - 1) : v);
       const float mf = static_cast<float>(m), a = static_cast<float>(scale[ch] / std::sqrt(v + eps)), beta = bias[ch];
       for (int64_t b = 0; b < l.n; ++b) {
         const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
@@ -124,7 +185,8 @@ void batchnorm_training(OpContext& ctx) {
 }
 
 // With xhat = (X - mean) * inv, inv = 1 / sqrt(var + eps), sums over each channel:
-// dB = sum dY, dScale = sum dY * xhat, dX = scale * inv * (dY - dB / count - xhat * dScale / count).
+// dB = sum dY, dScale = sum dY * xhat, dX = scale * inv * (dY - dB / count - xhat * dScale / count);
+// with inputs 5-7 dX takes dB, dScale and count of every rank from them.
 void batchnorm_grad(OpContext& ctx) {
   const ir::Tensor& dy = ctx.input(0);
   const ir::Tensor& x = ctx.input(1);
@@ -139,23 +201,30 @@ void batchnorm_grad(OpContext& ctx) {
   float* dx = ctx.output_wanted(0) ? mutable_floats(ctx.allocate_output(0, ir::DataType::float32, x.dims)) : nullptr;
   float* dscale = ctx.output_wanted(1) ? mutable_floats(ctx.allocate_output(1, ir::DataType::float32, {l.c})) : nullptr;
   float* dbias = ctx.output_wanted(2) ? mutable_floats(ctx.allocate_output(2, ir::DataType::float32, {l.c})) : nullptr;
+  const bool synced = ctx.has_input(5) || ctx.has_input(6) || ctx.has_input(7);
+  const float* all_dscale = synced ? channel_values(ctx, 5, l.c) : nullptr;
+  const float* all_dbias = synced ? channel_values(ctx, 6, l.c) : nullptr;
+  const GlobalStats all = synced ? global_stats(ctx, 7, l.c) : GlobalStats{};
   ctx.threads().parallel_for(static_cast<size_t>(l.c), 1, [&](size_t lo, size_t hi) {
     for (size_t ch = lo; ch < hi; ++ch) {
       const double inv = 1.0 / std::sqrt(static_cast<double>(var[ch]) + eps);
       const float m = mean[ch];
       double sum_dy = 0, sum_dy_centred = 0;
-      for (int64_t b = 0; b < l.n; ++b) {
-        const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
-        const PairSums part = grad_sums(g + offset, xv + offset, l.plane, m);
-        sum_dy += part.first;
-        sum_dy_centred += part.second;
-      }
-      const double d_scale = sum_dy_centred * inv;
+      if (dscale || dbias || !synced)
+        for (int64_t b = 0; b < l.n; ++b) {
+          const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
+          const PairSums part = grad_sums(g + offset, xv + offset, l.plane, m);
+          sum_dy += part.first;
+          sum_dy_centred += part.second;
+        }
+      double d_scale = sum_dy_centred * inv;
       if (dscale) dscale[ch] = static_cast<float>(d_scale);
       if (dbias) dbias[ch] = static_cast<float>(sum_dy);
       if (!dx) continue;
-      const float k = static_cast<float>(scale[ch] * inv), mean_dy = static_cast<float>(sum_dy / l.count());
-      const float xhat_k = static_cast<float>(inv * d_scale / l.count());
+      double count = l.count();
+      if (synced) d_scale = all_dscale[ch], sum_dy = all_dbias[ch], count = all.count(ch);
+      const float k = static_cast<float>(scale[ch] * inv), mean_dy = static_cast<float>(sum_dy / count);
+      const float xhat_k = static_cast<float>(inv * d_scale / count);
       for (int64_t b = 0; b < l.n; ++b) {
         const int64_t offset = (b * l.c + static_cast<int64_t>(ch)) * l.plane;
         for (int64_t i = 0; i < l.plane; ++i)
@@ -163,6 +232,15 @@ void batchnorm_grad(OpContext& ctx) {
       }
     }
   });
+}
+
+// float32, but for the float64 statistics of synchronised BatchNorm (BatchNormTraining's input
+// 3, BatchNormGrad's input 7). Absent optional inputs come as undefined.
+template <size_t stats_input>
+bool float32_but_stats(const ir::Node&, std::span<const ir::DataType> types) {
+  for (size_t i = 0; i < types.size(); ++i)
+    if (types[i] != (i == stats_input ? ir::DataType::float64 : ir::DataType::float32) && types[i] != ir::DataType::undefined) return false;
+  return !types.empty();
 }
 
 bool all_float32(const ir::Node&, std::span<const ir::DataType> types) {
@@ -174,8 +252,9 @@ bool all_float32(const ir::Node&, std::span<const ir::DataType> types) {
 }  // namespace
 
 void add_norm_train_kernels(std::vector<KernelDef>& table) {
-  table.push_back({ir::OpKind::BatchNormTraining, KernelKind::reference, batchnorm_training, all_float32});
-  table.push_back({ir::OpKind::BatchNormGrad, KernelKind::reference, batchnorm_grad, all_float32});
+  table.push_back({ir::OpKind::BatchNormTraining, KernelKind::reference, batchnorm_training, float32_but_stats<3>});
+  table.push_back({ir::OpKind::BatchNormGrad, KernelKind::reference, batchnorm_grad, float32_but_stats<7>});
+  table.push_back({ir::OpKind::BatchNormStats, KernelKind::reference, batchnorm_stats, all_float32});
 }
 
 }  // namespace mhub::engine::cpu

@@ -43,7 +43,8 @@ class BucketedAverage {
   const std::vector<Bucket>& plan() const { return plan_; }
 
   void begin(Communicator& comm);
-  // Gradient i (counts[i] floats at `data`) is final.
+  // Gradient i (counts[i] floats at `data`) is final. When it starts no bucket, the reductions
+  // already started are moved on instead (Communicator::progress).
   void ready(size_t i, float* data);
   // Starts the buckets still waiting (gradients not handed over are taken from `grads`, which
   // holds every gradient's memory) and returns when every bucket is averaged in place.

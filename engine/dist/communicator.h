@@ -39,6 +39,11 @@ class Communicator {
   // call; the timeout counts from wait_all_reduces(). Default: the blocking all_reduce, now (no overlap).
   virtual void start_all_reduce(float* data, size_t count, Reduce op) { all_reduce(data, count, op); }
   virtual void wait_all_reduces() {}
+  // Lets the reductions started so far move on, without waiting for them: Open MPI advances
+  // non-blocking collectives only inside MPI calls (no progress thread by default), so a caller
+  // with work in between (the gradient buckets, at every gradient backward hands over) calls
+  // this often. Never blocks; failures throw. Default: nothing to do.
+  virtual void progress() {}
   // `send` holds size() blocks of `block` floats; rank r receives the reduction of block r.
   virtual void reduce_scatter(const float* send, float* recv, size_t block, Reduce op) = 0;
   // Every rank's `block` floats of `send`, in rank order, into `recv` (size() * block floats).

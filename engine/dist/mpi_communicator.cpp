@@ -175,9 +175,13 @@ void MpiCommunicator::start_all_reduce(float* data, size_t count, Reduce op) {
     MHUB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM, world_, &started.request));
     started_.push_back(started);
   }
-  // Open MPI moves non-blocking collectives on only inside MPI calls: testing the ones still
-  // pending lets the earlier buckets travel while backward computes the next (a completed
-  // request becomes MPI_REQUEST_NULL, which the wait then finds done).
+  progress();
+}
+
+// Open MPI moves non-blocking collectives on only inside MPI calls: testing the ones still
+// pending lets the earlier buckets travel while backward computes the next (a completed
+// request becomes MPI_REQUEST_NULL, which the wait then finds done).
+void MpiCommunicator::progress() {
   for (Started& pending : started_) {
     int done = 0;
     MHUB_MPI_CHECK(MPI_Test(&pending.request, &done, MPI_STATUS_IGNORE));

@@ -39,6 +39,7 @@ class MpiCommunicator final : public Communicator {
   void all_reduce(double* data, size_t count, Reduce op) override;
   void start_all_reduce(float* data, size_t count, Reduce op) override;
   void wait_all_reduces() override;
+  void progress() override;  // MPI_Test on each reduction still pending
   void reduce_scatter(const float* send, float* recv, size_t block, Reduce op) override;
   void all_gather(const float* send, float* recv, size_t block) override;
   void broadcast(float* data, size_t count, int root) override;

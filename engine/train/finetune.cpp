@@ -302,6 +302,7 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
                                 {"--seed", o.seed},
                                 {"--accumulate", static_cast<uint64_t>(accumulate)},
                                 {"--zero", static_cast<uint64_t>(o.trainer.zero)},
+                                {"--sync-bn", static_cast<uint64_t>(o.trainer.sync_batchnorm)},
                                 {"the number of trainable parameters", trainer.trainable().size()},
                                 {"the epoch to start from (--resume)", static_cast<uint64_t>(start_epoch)}});
   std::unique_ptr<MetricsLog> log;

@@ -11,6 +11,7 @@
 #include "engine/autograd/training_graph.h"
 #include "engine/core/session.h"
 #include "engine/core/thread_pool.h"
+#include "engine/dist/session_collectives.h"
 #include "engine/train/freeze.h"
 #include "engine/train/rng.h"
 #include "engine/devices.h"
@@ -100,6 +101,7 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   autograd::TrainingGraphOptions graph_options;
   graph_options.loss_scale_input = scaled;
   graph_options.loss = options_.loss;
+  graph_options.sync_batchnorm = options_.sync_batchnorm && distributed();
   ir::Model computed = forward_;  // what the training graph computes; forward_ stays float32
   if (options_.precision != "fp32")
     autograd::autocast(computed, scaled ? ir::DataType::float16 : ir::DataType::bfloat16);
@@ -116,6 +118,10 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   session_options.threads = options_.threads;
   session_options.verbose = options_.verbose;
   session_options.preferred_backend = options_.backend;
+  if (graph_options.sync_batchnorm) {
+    collectives_ = std::make_unique<dist::SessionCollectives>(*options_.comm);
+    session_options.collectives = collectives_.get();
+  }
   // Parameters and running statistics change in place after every step, and restore() writes
   // every float initializer of the model (frozen ones too): the session must neither fold them
   // into constants nor let kernels cache anything derived from their bytes. The training

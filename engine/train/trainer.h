@@ -25,6 +25,7 @@
 
 namespace mhub::engine {
 class Backend;
+class Collectives;
 class Session;
 class ThreadPool;
 }
@@ -65,11 +66,17 @@ struct TrainerOptions {
   // stopping at a non-finite batch. A bucket's non-blocking all-reduce starts as soon as the
   // session has produced its last gradient (engine::RunHooks), while backward computes the rest;
   // with `accumulate` > 1 that is during the window's last batch, on the summed and divided
-  // gradients (the same values as averaging after backward). BatchNorm running statistics stay
-  // local to each rank.
+  // gradients (the same values as averaging after backward). BatchNorm statistics stay local to
+  // each rank unless sync_batchnorm.
   // nullptr or one rank: a plain single-process trainer. Must outlive the Trainer.
   dist::Communicator* comm = nullptr;
   size_t bucket_bytes = dist::kDefaultBucketBytes;
+  // Synchronised BatchNorm (torch's SyncBatchNorm; --sync-bn): training-mode BatchNormalization
+  // normalises with the mean and variance of the global batch (every rank's examples), forward
+  // and backward, and the running statistics follow those, so they stay the same on every rank.
+  // Costs two small all-reduces per BatchNormalization per batch (one in forward, one in
+  // backward). With one rank it changes nothing (plain BatchNorm), as in torch.
+  bool sync_batchnorm = false;
   // 1: ZeRO stage 1 (engine/dist/zero.h): each rank keeps the optimizer state of its 1/N of
   // the parameters; a step reduce-scatters the gradients instead of all-reducing them, updates
   // the rank's shard and all-gathers the parameters. checkpoint() gathers the whole state (a
@@ -150,6 +157,7 @@ class Trainer {
   };
   std::vector<Mask> masks_;
   int64_t batches_seen_ = 0;
+  std::unique_ptr<engine::Collectives> collectives_;  // --sync-bn's AllReduce nodes: options_.comm
   std::unique_ptr<engine::Session> session_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<engine::ThreadPool> pool_;  // the update's threads (the session has its own)

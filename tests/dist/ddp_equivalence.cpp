@@ -28,8 +28,10 @@
 #include "engine/train/rng.h"
 #include "engine/train/trainer.h"
 #include "onnx_io/model_io.h"
+#include "tests/dist/equivalence_support.h"
 
 using namespace mhub;
+using test::expect;
 namespace fs = std::filesystem;
 
 namespace {
@@ -112,22 +114,6 @@ std::vector<float> weights(const ir::Model& model) {
   return all;
 }
 
-double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return INFINITY;
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::fabs(double(a[i]) - b[i]) / std::max(1.0, std::fabs(double(b[i]))));
-  return worst;
-}
-
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  if (ok) return;
-  std::fprintf(stderr, "FAILED: %s\n", what.c_str());
-  ++failures;
-}
-
 }  // namespace
 
 void write_fixture(const fs::path& dir) {
@@ -165,7 +151,7 @@ int main(int argc, char** argv) {
       options.threads = 1;
       options.comm = comm.get();
       train::Trainer trainer(mlp(rank == 0 ? 11 : 12), dir, 4, options);
-      const double difference = max_relative_difference(weights(trainer.export_model()), weights(mlp(11)));
+      const double difference = test::max_relative_error(weights(trainer.export_model()), weights(mlp(11)));
       expect(difference == 0, "rank " + std::to_string(rank) + " did not start from rank 0's weights (difference " + std::to_string(difference) + ")");
     }
 
@@ -253,7 +239,7 @@ int main(int argc, char** argv) {
         for (int zero : {0, 1}) {
           const std::string name = run + "_ddp_zero" + std::to_string(zero) + ".onnx";
           const std::string what = run + (zero ? " --zero 1" : "");
-          const double difference = max_relative_difference(weights(onnx_io::load_model(dir / name)), reference);
+          const double difference = test::max_relative_error(weights(onnx_io::load_model(dir / name)), reference);
           std::printf("%s: max relative difference of the weights after 20 batches: %.3g\n", what.c_str(), difference);
           expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights");
           // The checkpoint holds the whole optimizer state (gathered under ZeRO), as one process has it.
@@ -265,7 +251,7 @@ int main(int argc, char** argv) {
             for (const auto& t : checkpoint.tensors)
               if (t.name == expected.name) {
                 found = true;
-                const double d = max_relative_difference(t.values, expected.values);
+                const double d = test::max_relative_error(t.values, expected.values);
                 expect(d <= 1e-5, what + ": checkpoint state " + t.name + " differs by " + std::to_string(d));
               }
             expect(found, what + ": the checkpoint lacks " + expected.name);
@@ -273,7 +259,7 @@ int main(int argc, char** argv) {
           }
           expect(compared == (optimizer == "sgd" ? 4u : 8u), what + ": the single-process checkpoint should hold 4 state buffers per moment");
         }
-        const double initial = max_relative_difference(reference, weights(mlp(11)));
+        const double initial = test::max_relative_error(reference, weights(mlp(11)));
         expect(initial > 1e-3, run + ": training did not move the weights (the comparison would prove nothing)");
       }
       // Checkpoints hold the whole state: the single-process one resumes on 2 ranks with ZeRO 1
@@ -299,7 +285,7 @@ int main(int argc, char** argv) {
       train::finetune(o);
       const auto resumed = weights(onnx_io::load_model(dir / (run + "_resumed_single.onnx")));
       for (const std::string name : {"_resumed_ddp.onnx", "_resumed_from_zero1.onnx"}) {
-        const double difference = max_relative_difference(weights(onnx_io::load_model(dir / (run + name))), resumed);
+        const double difference = test::max_relative_error(weights(onnx_io::load_model(dir / (run + name))), resumed);
         std::printf("%s%s: max relative difference after resuming for a second epoch: %.3g\n", run.c_str(), name.c_str(), difference);
         expect(difference <= 1e-5, run + name + ": resuming gave other weights than the single-process resume");
       }
@@ -309,5 +295,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  return failures == 0 ? 0 : 1;
+  return test::failures() == 0 ? 0 : 1;
 }

@@ -94,6 +94,8 @@ class RecordingPeer final : public Communicator {
     all_reduce(data, count, op);
   }
   void wait_all_reduces() override { calls.push_back("wait"); }
+  void progress() override { ++progress_calls; }
+  int progress_calls = 0;
   void all_reduce(double*, size_t, Reduce) override {}
   void reduce_scatter(const float*, float*, size_t, Reduce) override {}
   void all_gather(const float*, float*, size_t) override {}
@@ -142,8 +144,10 @@ TEST_CASE("BucketedAverage during backward: a bucket starts once its gradients a
   CHECK(peer.calls.empty());
   average.ready(0, g.pointers[0]);
   CHECK(peer.calls.empty());
+  CHECK(peer.progress_calls == 2);  // nothing started: the pending reductions were polled instead
   average.ready(1, g.pointers[1]);  // bucket 0 complete: it starts, then bucket 1
   CHECK(peer.calls == std::vector<std::string>{"start 3", "start 5"});
+  CHECK(peer.progress_calls == 2);
   CHECK_THROWS_AS(average.ready(1, g.pointers[1]), Error);
   average.finish(g.pointers);  // gradient 3 was never handed over: its bucket starts now
   CHECK(peer.calls == std::vector<std::string>{"start 3", "start 5", "start 1", "wait"});

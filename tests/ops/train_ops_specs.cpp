@@ -1,6 +1,8 @@
 // Op specs: the training-only internal ops (engine/ir/internal_ops.def): BatchNormTraining
-// against its definition in double, ReluGrad / ClipGrad masks with NaN, MaxPoolGrad
-// accumulating repeated indices, and the fast float32 Clip against the reference.
+// against its definition in double, BatchNormStats and BatchNormTraining from summed statistics
+// (synchronised BatchNorm), AllReduce without collectives (a world of one: the identity, its rule
+// gradient-checked), ReluGrad / ClipGrad masks with NaN, MaxPoolGrad accumulating repeated
+// indices, and the fast float32 Clip against the reference.
 #include <cmath>
 #include <limits>
 
@@ -41,6 +43,42 @@ std::vector<OpSpec> train_ops_specs() {
                      .outputs = 3, .opset = 17, .domain = internal, .rtol = 1e-4, .atol = 1e-4,
                      .expect = {f32(dims, y), f32({c}, mean), f32({c}, var)}, .threads = 2});
   }
+
+  // Synchronised BatchNorm's statistics: per channel count, sum, sum of squares (float64).
+  {
+    const std::vector<int64_t> dims = {2, 3, 4};
+    const auto x = rng.values(24, 1.0f, 5.0f), scale = rng.values(3, 0.5f, 1.5f), bias = rng.values(3);
+    std::vector<double> rows(9, 0.0), doubled(9);
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t ch = 0; ch < 3; ++ch)
+        for (int64_t i = 0; i < 4; ++i) {
+          const double v = x[(b * 3 + ch) * 4 + i];
+          rows[ch] += 1, rows[3 + ch] += v, rows[6 + ch] += v * v;
+        }
+    for (size_t i = 0; i < 9; ++i) doubled[i] = 2 * rows[i];
+    specs.push_back({.name = "BatchNormStats count, sum, sum of squares", .op = "BatchNormStats", .inputs = {{f32(dims, x)}},
+                     .opset = 17, .domain = internal, .rtol = 1e-5, .atol = 1e-5,
+                     .expect = {tensor_of(ir::DataType::float64, {3, 3}, rows)}, .threads = 2});
+    // Two ranks holding this X: the batch statistics are this X's, the unbiased variance counts 16.
+    std::vector<float> mean(3), var(3), unbiased(3);
+    for (size_t ch = 0; ch < 3; ++ch) {
+      const double m = rows[3 + ch] / 8, v = rows[6 + ch] / 8 - m * m;
+      mean[ch] = static_cast<float>(m), var[ch] = static_cast<float>(v), unbiased[ch] = static_cast<float>(v * 16 / 15);
+    }
+    specs.push_back({.name = "BatchNormTraining from every rank's statistics", .op = "BatchNormTraining",
+                     .attributes = {float_attr("epsilon", 1e-3f)},
+                     .inputs = {{f32(dims, x)}, {f32({3}, scale)}, {f32({3}, bias)}, {tensor_of(ir::DataType::float64, {3, 3}, doubled)}},
+                     .outputs = 4, .opset = 17, .domain = internal, .rtol = 1e-4, .atol = 1e-4,
+                     .expect = {ir::Tensor{}, f32({3}, mean), f32({3}, var), f32({3}, unbiased)}, .threads = 2});
+  }
+
+  // AllReduce in a session without collectives: each output is its input.
+  const auto reduced = rng.values(6), other = rng.values(4);
+  specs.push_back({.name = "AllReduce of one rank", .op = "AllReduce", .inputs = {{f32({2, 3}, reduced)}}, .opset = 17,
+                   .domain = internal, .rtol = 0, .atol = 0, .expect = {f32({2, 3}, reduced)}, .grad = 1});
+  specs.push_back({.name = "AllReduce of one rank, two inputs", .op = "AllReduce", .inputs = {{f32({2, 3}, reduced)}, {f32({4}, other)}},
+                   .outputs = 2, .opset = 17, .domain = internal, .rtol = 0, .atol = 0,
+                   .expect = {f32({2, 3}, reduced), f32({4}, other)}});
 
   const ir::Tensor dy = f32({2, 3}, {1, 2, 3, 4, nan, 6});
   specs.push_back({.name = "ReluGrad passes dY where Y > 0; NaN does not pass", .op = "ReluGrad",

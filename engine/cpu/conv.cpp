@@ -77,20 +77,6 @@ std::vector<int64_t> kernel_sizes(const ir::Node& node, const std::vector<int64_
   return k.empty() ? spatial(wd) : k;
 }
 
-// Reorders a 4-D [N, C, H, W] tensor's values between NCHW and NHWC byte order.
-std::vector<float> change_layout(const std::vector<float>& v, const std::vector<int64_t>& d, bool to_nhwc) {
-  std::vector<float> out(v.size());
-  int64_t n = d[0], c = d[1], hw = d[2] * d[3];
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) {
-        size_t nchw = (b * c + ch) * hw + p, nhwc = (b * hw + p) * c + ch;
-        if (to_nhwc) out[nhwc] = v[nchw];
-        else out[nchw] = v[nhwc];
-      }
-  return out;
-}
-
 }  // namespace
 
 void conv_reference(OpContext& ctx) {
@@ -105,7 +91,7 @@ void conv_reference(OpContext& ctx) {
   // Channels-last marks (passes/channels_last.h): X in; Y and the fused residual out.
   const bool nhwc_in = four_d && ctx.node().attr_string("mhub_layout_in", "") == "nhwc";
   const bool nhwc_out = four_d && ctx.node().attr_string("mhub_layout_out", "") == "nhwc";
-  if (nhwc_in) xv = change_layout(xv, x.dims, false);
+  if (nhwc_in) xv = change_layout_4d(xv, x.dims, false);
   std::vector<float> y = conv_direct(ctx, xv, x.dims, input_floats(ctx, 1),
                                      w.dims, bias, ctx.node().attr_int("group", 1), g);
   std::vector<int64_t> yd = {x.dims[0], w.dims[0]};
@@ -113,12 +99,12 @@ void conv_reference(OpContext& ctx) {
   if (ctx.input_count() > 3 && ctx.has_input(3)) {  // the residual of a fused Add (nn_fusion)
     std::vector<int64_t> sum_dims;
     std::vector<float> residual = input_floats(ctx, 3);
-    if (nhwc_out && ctx.input(3).dims.size() == 4) residual = change_layout(residual, ctx.input(3).dims, false);
+    if (nhwc_out && ctx.input(3).dims.size() == 4) residual = change_layout_4d(residual, ctx.input(3).dims, false);
     y = add_residual(ctx.node(), y, yd, residual, ctx.input(3).dims, sum_dims);
     yd = sum_dims;
   }
   apply_epilogue(epilogue_of(ctx.node(), nullptr), y.data(), 1, static_cast<int64_t>(y.size()), false, ctx.threads());
-  if (nhwc_out) y = change_layout(y, yd, true);
+  if (nhwc_out) y = change_layout_4d(y, yd, true);
   output_floats(ctx, 0, x.dtype, yd, y.data());
 }
 

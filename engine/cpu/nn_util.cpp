@@ -88,6 +88,19 @@ std::vector<int64_t> input_ints(OpContext& ctx, size_t index) {
   return out;
 }
 
+std::vector<float> change_layout_4d(const std::vector<float>& v, const std::vector<int64_t>& d, bool to_nhwc) {
+  std::vector<float> out(v.size());
+  const int64_t n = d[0], c = d[1], hw = d[2] * d[3];
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) {
+        const size_t nchw = (b * c + ch) * hw + p, nhwc = (b * hw + p) * c + ch;
+        if (to_nhwc) out[nhwc] = v[nchw];
+        else out[nchw] = v[nhwc];
+      }
+  return out;
+}
+
 void fail(OpContext& ctx, const std::string& what) { ops::fail(ctx.node(), what); }
 
 }  // namespace mhub::engine::cpu

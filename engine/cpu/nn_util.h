@@ -39,6 +39,10 @@ inline float* mutable_floats(ir::Tensor& t) {
 // Input `index` read as int64 values (int32/int64 tensors), e.g. shapes, sizes, lengths.
 std::vector<int64_t> input_ints(OpContext& ctx, size_t index);
 
+// The values of a 4-D [N, C, H, W] tensor reordered from NCHW to NHWC byte order (to_nhwc) or
+// back: how reference kernels honour channels-last marks (engine/core/passes/channels_last.h).
+std::vector<float> change_layout_4d(const std::vector<float>& v, const std::vector<int64_t>& dims, bool to_nhwc);
+
 // Throws mhub::Error (format) "<node>: <what>; check the model with `mhub check`" (ops::fail).
 [[noreturn]] void fail(OpContext& ctx, const std::string& what);
 

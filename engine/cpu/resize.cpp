@@ -128,38 +128,40 @@ std::vector<float> resample_axis(const std::vector<float>& data, std::vector<int
   return result;
 }
 
-// Output rows of an NCHW float32 tensor resized over H and W with two-tap (or one-tap) plans.
-void resize_hw_fast(OpContext& ctx, const ir::Tensor& x, const AxisPlan& rows, const AxisPlan& cols, ir::Tensor& y) {
-  const int64_t planes = x.dims[0] * x.dims[1], in_h = x.dims[2], in_w = x.dims[3];
+// Output rows of a 4-D float32 tensor resized over H and W with two-tap (or one-tap) plans:
+// each output row blends whole input rows, then every output pixel blends its one or two source
+// pixels. A pixel is one value (NCHW: an image per channel) or, for channels-last values
+// (mhub_layout_in/out, engine/core/passes/channels_last.h), the run of its C values.
+void resize_hw_fast(OpContext& ctx, const ir::Tensor& x, const AxisPlan& rows, const AxisPlan& cols, ir::Tensor& y, bool nhwc) {
+  const int64_t pixel = nhwc ? x.dims[1] : 1, images = nhwc ? x.dims[0] : x.dims[0] * x.dims[1];
+  const int64_t in_h = x.dims[2], row_len = x.dims[3] * pixel;
   const int64_t out_h = static_cast<int64_t>(rows.taps.size()), out_w = static_cast<int64_t>(cols.taps.size());
-  // Column taps as flat arrays; a missing second tap has weight 0 on index 0.
-  std::vector<int64_t> c0(out_w), c1(out_w);
-  std::vector<float> w0(out_w), w1(out_w);
-  for (int64_t j = 0; j < out_w; ++j) {
-    const std::vector<Tap>& t = cols.taps[j];
-    c0[j] = t.empty() ? 0 : t[0].index;
-    w0[j] = t.empty() ? 0.0f : t[0].weight;
-    c1[j] = t.size() > 1 ? t[1].index : 0;
-    w1[j] = t.size() > 1 ? t[1].weight : 0.0f;
-  }
   const float* px = x.data<float>();
   float* py = mutable_floats(y);
-  size_t min_rows = static_cast<size_t>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_w)));
-  ctx.threads().parallel_for(static_cast<size_t>(planes * out_h), min_rows, [&](size_t lo, size_t hi) {
-    std::vector<float> blended(static_cast<size_t>(in_w));
+  size_t min_rows = static_cast<size_t>(std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_w * pixel)));
+  ctx.threads().parallel_for(static_cast<size_t>(images * out_h), min_rows, [&](size_t lo, size_t hi) {
+    std::vector<float> blended(static_cast<size_t>(row_len));
     for (size_t job = lo; job < hi; ++job) {
-      int64_t plane = static_cast<int64_t>(job) / out_h, i = static_cast<int64_t>(job) % out_h;
-      const float* src = px + plane * in_h * in_w;
+      int64_t image = static_cast<int64_t>(job) / out_h, i = static_cast<int64_t>(job) % out_h;
+      const float* src = px + image * in_h * row_len;
       float* b = blended.data();
-      for (int64_t k = 0; k < in_w; ++k) b[k] = 0.0f;
+      for (int64_t k = 0; k < row_len; ++k) b[k] = 0.0f;
       for (const Tap& tap : rows.taps[i]) {
-        const float* row = src + tap.index * in_w;
-        for (int64_t k = 0; k < in_w; ++k) b[k] += tap.weight * row[k];
+        const float* row = src + tap.index * row_len;
+        for (int64_t k = 0; k < row_len; ++k) b[k] += tap.weight * row[k];
       }
-      float* dst = py + (plane * out_h + i) * out_w;
-      for (int64_t j = 0; j < out_w; ++j) {
-        float v = 0.0f + w0[j] * b[c0[j]];
-        dst[j] = cols.taps[j].size() > 1 ? v + w1[j] * b[c1[j]] : v;
+      float* dst = py + (image * out_h + i) * out_w * pixel;
+      for (int64_t j = 0; j < out_w; ++j, dst += pixel) {
+        const std::vector<Tap>& t = cols.taps[j];
+        const float w0 = t.empty() ? 0.0f : t[0].weight;
+        const float* s0 = b + (t.empty() ? 0 : t[0].index) * pixel;
+        if (t.size() > 1) {
+          const float w1 = t[1].weight;
+          const float* s1 = b + t[1].index * pixel;
+          for (int64_t k = 0; k < pixel; ++k) dst[k] = 0.0f + w0 * s0[k] + w1 * s1[k];
+        } else {
+          for (int64_t k = 0; k < pixel; ++k) dst[k] = 0.0f + w0 * s0[k];
+        }
       }
     }
   });
@@ -170,6 +172,8 @@ void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scal
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
   size_t rank = x.dims.size();
+  // Channels-last X and Y (mhub_layout_in/out): both kernels honour the marks.
+  const bool nhwc = rank == 4 && node.attr_string("mhub_layout_in", "") == "nhwc";
   std::vector<int64_t> axes = node.attr_ints("axes");
   if (axes.empty()) for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
   for (int64_t& a : axes) a = ops::normalize_axis(ctx.node(), a, static_cast<int64_t>(rank));
@@ -215,10 +219,11 @@ void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scal
     AxisPlan rows = plan_axis(ctx, o, x.dims[2], out[2], full_scale[2], roi_start[2], roi_end[2]);
     AxisPlan cols = plan_axis(ctx, o, x.dims[3], out[3], full_scale[3], roi_start[3], roi_end[3]);
     ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, out);
-    resize_hw_fast(ctx, x, rows, cols, y);
+    resize_hw_fast(ctx, x, rows, cols, y, nhwc);
     return;
   }
   std::vector<float> data = input_floats(ctx, 0);
+  if (nhwc) data = change_layout_4d(data, x.dims, false);
   std::vector<int64_t> dims = x.dims;
   for (size_t d = 0; d < rank; ++d) {
     bool identity = out[d] == dims[d] && full_scale[d] == 1.0f && o.transform != "tf_crop_and_resize";
@@ -226,6 +231,7 @@ void resize_with(OpContext& ctx, const ResizeOptions& o, std::vector<float> scal
     AxisPlan plan = plan_axis(ctx, o, dims[d], out[d], full_scale[d], roi_start[d], roi_end[d]);
     data = resample_axis(data, dims, d, plan, o.extrapolation);
   }
+  if (nhwc) data = change_layout_4d(data, dims, true);
   output_floats(ctx, 0, x.dtype, dims, data.data());
 }
 
@@ -280,8 +286,8 @@ void add_resize_kernels(std::vector<KernelDef>& table) {
   auto f32 = [](const ir::Node&, std::span<const ir::DataType> types) {
     return !types.empty() && types[0] == ir::DataType::float32;
   };
-  table.push_back({ir::OpKind::Resize, KernelKind::fast, resize<true>, f32});
-  table.push_back({ir::OpKind::Upsample, KernelKind::fast, upsample<true>, f32});
+  table.push_back({ir::OpKind::Resize, KernelKind::fast, resize<true>, f32, 0, /*channels_last=*/true});
+  table.push_back({ir::OpKind::Upsample, KernelKind::fast, upsample<true>, f32, 0, /*channels_last=*/true});
 }
 
 }  // namespace mhub::engine::cpu

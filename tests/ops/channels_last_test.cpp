@@ -52,6 +52,11 @@ class Builder {
         ir::Tensor::from_bytes(ir::DataType::int64, {static_cast<int64_t>(v.size())}, v.data(), v.size() * 8, name));
     return name;
   }
+  // Overwrites float initializer `name` with `values`.
+  void model_scales(const std::string& name, std::vector<float> values) {
+    for (ir::Tensor& t : model_.graph.initializers)
+      if (t.name == name) t = ir::Tensor::from_bytes(ir::DataType::float32, t.dims, values.data(), values.size() * 4, name);
+  }
   void node(const std::string& type, std::vector<std::string> in, const std::string& out, std::vector<ir::Attribute> attrs = {}) {
     ir::Node n;
     n.op_type = type;
@@ -242,6 +247,30 @@ TEST_SUITE("ops") {
     const std::set<std::string> fast = channels_last_after_passes(model, true);
     for (const char* v : {"a", "s", "se", "shifted", "inv"}) CHECK_MESSAGE(fast.count(v), v);
     CHECK(!fast.count("g"));
+    check_outputs(model, b);
+  }
+
+  TEST_CASE("channels-last: a U-Net-like graph upsamples (Resize nearest and linear) and concatenates skips in NHWC") {
+    Builder b(5);
+    b.input("x", {2, 3, 10, 14});
+    b.conv("x", 3, 6, 3, "e1");
+    b.node("Relu", {"e1"}, "e1r");
+    b.node("MaxPool", {"e1r"}, "p1", {ir::ints_attr("kernel_shape", {2, 2}), ir::ints_attr("strides", {2, 2})});
+    b.conv("p1", 6, 8, 3, "e2");
+    b.node("Relu", {"e2"}, "e2r");
+    const std::string scales = b.weight("scales", {4});
+    b.model_scales(scales, {1, 1, 2, 2});
+    b.node("Resize", {"e2r", "", scales}, "up", {ir::string_attr("mode", "nearest")});
+    b.node("Concat", {"up", "e1r"}, "cat", {ir::int_attr("axis", 1)});
+    b.conv("cat", 14, 6, 3, "d1");
+    b.node("Relu", {"d1"}, "d1r");
+    b.node("Resize", {"d1r", "", scales}, "up2",
+           {ir::string_attr("mode", "linear"), ir::string_attr("coordinate_transformation_mode", "half_pixel")});
+    b.conv("up2", 6, 2, 1, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"e1r", "p1", "e2r", "up", "cat", "d1r", "up2"}) CHECK_MESSAGE(fast.count(v), v);
     check_outputs(model, b);
   }
 

@@ -46,6 +46,7 @@ Role role_of(const ir::Node& node) {
     case OpKind::Conv: case OpKind::ConvTranspose: return Role::boundary;
     case OpKind::GlobalAveragePool: return Role::sink;
     case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::BatchNormalization: case OpKind::Concat:
+    case OpKind::Resize: case OpKind::Upsample:
       return Role::preserving;
     default:
       return per_element(node.op) || binary_arith(node.op) ? Role::preserving : Role::other;
@@ -148,8 +149,7 @@ class Facts {
         break;
       case Role::other:
         // Ops whose output keeps input 0's element type and rank.
-        if (node.op != OpKind::Pad && node.op != OpKind::Resize && node.op != OpKind::Upsample && node.op != OpKind::Dropout)
-          return;
+        if (node.op != OpKind::Pad && node.op != OpKind::Dropout) return;
         out = x;
         break;
     }

@@ -9,7 +9,7 @@
 // - mhub_layout_out = "nhwc": the node writes output 0 channels-last;
 // - mhub_layout_in = "nhwc": the node reads its activation inputs channels-last. Activation
 //   inputs: X of Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool,
-//   BatchNormalization and unary per-element ops, every input of Concat (axis 1) and of
+//   BatchNormalization, Resize / Upsample and unary per-element ops, every input of Concat (axis 1) and of
 //   Add/Sub/Mul/Div. A Conv's fused residual (input 3) is stored in its output's layout (the sum
 //   post-op adds it into the output's bytes). A binary op reads every operand as row-major over
 //   its dims padded to rank 4 and permuted to (N, H, W, C): true for its channels-last operands

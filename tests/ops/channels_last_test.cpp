@@ -15,6 +15,7 @@
 #include "engine/core/session.h"
 #include "engine/devices.h"
 #include "engine/ir/ops.h"
+#include "tests/model_builder.h"
 
 using namespace mhub;
 
@@ -58,14 +59,7 @@ class Builder {
       if (t.name == name) t = ir::Tensor::from_bytes(ir::DataType::float32, t.dims, values.data(), values.size() * 4, name);
   }
   void node(const std::string& type, std::vector<std::string> in, const std::string& out, std::vector<ir::Attribute> attrs = {}) {
-    ir::Node n;
-    n.op_type = type;
-    n.op = ir::lookup_op("", type);
-    n.name = out + "_node";
-    n.inputs = std::move(in);
-    n.outputs = {out};
-    n.attributes = std::move(attrs);
-    model_.graph.nodes.push_back(std::move(n));
+    model_.graph.nodes.push_back(test::make_node(type, std::move(in), out, std::move(attrs)));
   }
   // Conv with a bias, 'same' padding for odd kernels; optional stride.
   void conv(const std::string& x, int64_t c_in, int64_t c_out, int64_t k, const std::string& out, int64_t stride = 1, int64_t group = 1) {

@@ -3,6 +3,7 @@
 #include "engine/core/passes/channels_last.h"
 #include "engine/core/passes/compute_precision.h"
 #include "engine/core/passes/nn_fusion.h"
+#include "engine/core/passes/static_facts.h"
 #include "engine/core/passes/transformer_fusion.h"
 
 #include <algorithm>
@@ -182,6 +183,7 @@ struct Session::Impl {
                                const RunHooks* hooks = nullptr);
   void run_step(const Step& step, Frame& frame, ExecutionScope& scope);
   void fold_constants();
+  std::vector<ir::Tensor> fold_node(const ir::Node& node, uint64_t input_bytes);
   void check_supported();
 };
 
@@ -455,65 +457,91 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
   return results;
 }
 
+// Whether a folded result is worth keeping: at most 1 MiB, or at most kFoldGrowth times the
+// bytes of the node's inputs (a transposed or dequantized weight folds; a large
+// ConstantOfShape / Expand / Range made from a few numbers stays a run-time node, so loading
+// does not hold a huge constant the run would build only briefly).
+constexpr uint64_t kFoldAlwaysBytes = uint64_t{1} << 20;
+constexpr uint64_t kFoldGrowth = 4;
+bool fold_fits(uint64_t output_bytes, uint64_t input_bytes) {
+  return output_bytes <= kFoldAlwaysBytes || output_bytes / kFoldGrowth <= input_bytes;
+}
+
 // Runs every node whose inputs are all initializers once, now, and keeps its outputs as new
-// initializers; later runs skip it.
+// initializers; later runs skip it. Nodes whose outputs are known from static shapes alone
+// (passes/static_facts.h: Shape of a value with known dims, arithmetic on such dims) become
+// initializers too, so whole subgraphs built from shapes and constants fold.
 void Session::Impl::fold_constants() {
   ir::Graph& graph = model.graph;
-  std::unordered_set<std::string> constant;
+  std::unordered_map<std::string, passes::StaticFacts> facts;
+  std::unordered_map<std::string, uint64_t> constant;  // name -> bytes
   for (const ir::Tensor& init : graph.initializers)
-    if (!mutable_names.count(init.name)) constant.insert(init.name);  // mutable ones change per run
-  for (const ir::ValueInfo& input : graph.inputs) constant.erase(input.name);  // caller may override
-  std::unordered_set<std::string> graph_outputs;
-  for (const ir::ValueInfo& output : graph.outputs) graph_outputs.insert(output.name);
+    if (!mutable_names.count(init.name)) {  // mutable ones change per run
+      constant[init.name] = init.byte_size();
+      facts[init.name] = passes::StaticFacts::of_tensor(init);
+    }
+  for (const ir::ValueInfo& input : graph.inputs) {
+    constant.erase(input.name);  // caller may override; run() holds feeds to the declared dims
+    facts[input.name] = input.type ? passes::StaticFacts::of_type(*input.type) : passes::StaticFacts{};
+  }
+  for (const std::string& name : mutable_names) facts.erase(name);
+  const int64_t opset = import_for_default(model);
 
   std::vector<size_t> order = graph.topological_order();
   std::vector<bool> folded(graph.nodes.size(), false);
-  size_t folded_count = 0;
+  size_t folded_count = 0, folded_from_shapes = 0;
+  std::vector<passes::StaticFacts> input_facts;
   for (size_t index : order) {
     const ir::Node& node = graph.nodes[index];
-    if (node.op == ir::OpKind::opaque || is_nondeterministic(node.op) || has_subgraph(node) ||
-        node.outputs.empty())
-      continue;
+    if (node.op == ir::OpKind::opaque || has_subgraph(node) || node.outputs.empty()) continue;
     bool all_constant = true;
-    for (const std::string& input : node.inputs)
-      if (!input.empty() && !constant.count(input)) all_constant = false;
-    if (!all_constant) continue;
-    if (!host->has_op(node)) continue;
-    // A one-node plan over the current initializers.
-    ir::Graph single;
-    single.name = "fold";
-    single.nodes.push_back(node);
-    for (const std::string& input : node.inputs)
-      if (!input.empty())
-        if (const ir::Tensor* init = graph.initializer(input)) single.initializers.push_back(*init);
-    for (const std::string& output : node.outputs)
-      if (!output.empty()) single.outputs.push_back({output, std::nullopt, {}, {}, 0});
-    std::vector<Value> values;
-    cpu_placement_only = true;  // folded results become host initializers
-    try {
-      Plan plan = build_plan(single);
-      values = run_graph(plan, {}, nullptr, nullptr);
-    } catch (const Error&) {
-      cpu_placement_only = false;
-      continue;  // leave it to run time, where the error names the inputs the user gave
+    uint64_t input_bytes = 0;
+    input_facts.clear();
+    for (const std::string& input : node.inputs) {
+      if (input.empty()) {
+        input_facts.emplace_back();
+        continue;
+      }
+      auto bytes = constant.find(input);
+      if (bytes == constant.end()) all_constant = false;
+      else input_bytes += bytes->second;
+      auto known = facts.find(input);
+      input_facts.push_back(known == facts.end() ? passes::StaticFacts{} : known->second);
     }
-    cpu_placement_only = false;
-    bool all_tensors = std::all_of(values.begin(), values.end(),
-                                   [](const Value& v) { return v.is_tensor(); });
-    if (!all_tensors) continue;
-    size_t v = 0;
+    std::vector<passes::StaticFacts> output_facts = passes::infer_static_facts(node, input_facts, opset);
+    auto record = [&] {
+      for (size_t o = 0; o < node.outputs.size(); ++o)
+        if (!node.outputs[o].empty()) facts[node.outputs[o]] = output_facts[o];
+    };
+    if (is_nondeterministic(node.op)) {
+      record();
+      continue;
+    }
+    std::vector<ir::Tensor> results;
+    if (all_constant && host->has_op(node)) results = fold_node(node, input_bytes);
+    if (results.empty()) {
+      // Known from shapes alone?
+      bool known = true;
+      for (size_t o = 0; o < node.outputs.size(); ++o)
+        if (!node.outputs[o].empty() && !output_facts[o].fully_known()) known = false;
+      if (known && !all_constant) {
+        for (size_t o = 0; o < node.outputs.size(); ++o)
+          if (!node.outputs[o].empty()) results.push_back(output_facts[o].to_tensor());
+        ++folded_from_shapes;
+      }
+    }
+    if (results.empty()) {
+      record();
+      continue;
+    }
+    size_t r = 0;
     for (const std::string& output : node.outputs) {
       if (output.empty()) continue;
-      ir::Tensor tensor = values[v++].tensor;
-      // Copy out of the pool so the folded constant holds exactly its own bytes.
-      ir::Tensor owned = tensor.dtype == ir::DataType::string
-                             ? tensor
-                             : ir::Tensor::from_bytes(tensor.dtype, tensor.dims, tensor.bytes(),
-                                                      tensor.byte_size());
-      if (tensor.dtype == ir::DataType::string) owned.strings = tensor.strings;
-      owned.name = output;
-      graph.initializers.push_back(std::move(owned));
-      constant.insert(output);
+      ir::Tensor& tensor = results[r++];
+      tensor.name = output;
+      facts[output] = passes::StaticFacts::of_tensor(tensor);
+      constant[output] = tensor.byte_size();
+      graph.initializers.push_back(std::move(tensor));
     }
     folded[index] = true;
     ++folded_count;
@@ -523,7 +551,52 @@ void Session::Impl::fold_constants() {
   for (size_t index = 0; index < graph.nodes.size(); ++index)
     if (!folded[index]) kept.push_back(std::move(graph.nodes[index]));
   graph.nodes = std::move(kept);
-  if (options.verbose) log.push_back("fold: " + std::to_string(folded_count) + " constant nodes computed at load");
+  if (options.verbose)
+    log.push_back("fold: " + std::to_string(folded_count) + " constant nodes computed at load (" +
+                  std::to_string(folded_from_shapes) + " from static shapes)");
+}
+
+// Runs one node whose inputs are all initializers with the host's kernels; its outputs (owned
+// copies), or none when it fails, yields a non-tensor or grows past fold_fits.
+std::vector<ir::Tensor> Session::Impl::fold_node(const ir::Node& node, uint64_t input_bytes) {
+  ir::Graph& graph = model.graph;
+  // A one-node plan over the current initializers.
+  ir::Graph single;
+  single.name = "fold";
+  single.nodes.push_back(node);
+  for (const std::string& input : node.inputs)
+    if (!input.empty())
+      if (const ir::Tensor* init = graph.initializer(input)) single.initializers.push_back(*init);
+  for (const std::string& output : node.outputs)
+    if (!output.empty()) single.outputs.push_back({output, std::nullopt, {}, {}, 0});
+  std::vector<Value> values;
+  cpu_placement_only = true;  // folded results become host initializers
+  try {
+    Plan plan = build_plan(single);
+    values = run_graph(plan, {}, nullptr, nullptr);
+  } catch (const Error&) {
+    cpu_placement_only = false;
+    return {};  // leave it to run time, where the error names the inputs the user gave
+  }
+  cpu_placement_only = false;
+  uint64_t output_bytes = 0;
+  for (const Value& value : values) {
+    if (!value.is_tensor()) return {};
+    output_bytes += value.tensor.byte_size();
+  }
+  if (!fold_fits(output_bytes, input_bytes)) return {};
+  std::vector<ir::Tensor> results;
+  for (const Value& value : values) {
+    const ir::Tensor& tensor = value.tensor;
+    // Copy out of the pool so the folded constant holds exactly its own bytes.
+    ir::Tensor owned = tensor.dtype == ir::DataType::string
+                           ? tensor
+                           : ir::Tensor::from_bytes(tensor.dtype, tensor.dims, tensor.bytes(),
+                                                    tensor.byte_size());
+    if (tensor.dtype == ir::DataType::string) owned.strings = tensor.strings;
+    results.push_back(std::move(owned));
+  }
+  return results;
 }
 
 void Session::Impl::check_supported() {

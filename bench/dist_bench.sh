@@ -1,14 +1,19 @@
 #!/bin/bash
 # The data-parallel measurements of docs/DISTRIBUTED.md in one run, for a quiet machine:
-#   ../shared/tools/quiet.sh -- bench/dist_bench.sh [--data DIR] [--batches N] [--out FILE]
+#   ../shared/tools/quiet.sh -- bench/dist_bench.sh [--data DIR] [--batches N] [--resnet-batches M] [--out FILE]
 # (quiet.sh watches the whole script; its exit 75 means the figures are noise: do not record them).
 #  1. all-reduce time per buffer size through mhub's MPI communicator (2 ranks; fit α and β of
 #     the ring cost model from the printed bytes,median_ms lines);
 #  2. scaling on the bundled fashion-cnn: the same 8 x N training images as 1 process x N
 #     batches of 8 and as 2 ranks x N/2 batches of 8, one thread per process, plain and with
 #     --zero 1 (per-rank optimizer state); fashion-cnn has no BatchNorm, so --sync-bn is not timed;
-#  3. a summary: images/s of each run (from the epochs' `seconds`, which include the sharded
-#     evaluation of the test split, as in both runs) and the 2-rank / 1-process ratio.
+#  3. scaling on resnet18 (the training export of bench/export_train_models.py, 3x224x224, 1000
+#     classes, BatchNorm local to each rank): 8 x M synthetic images (random u8 pixels, 10 random
+#     classes, written as .npy to a temp dir; 16 more as the test split) as 1 process x M batches
+#     of 8 and 2 ranks x M/2 batches of 8, one thread per process; skipped with a note when
+#     build/bench-train-models/resnet18.onnx is missing (--resnet18 FILE);
+#  4. a summary: images/s of each run (from the epochs' `seconds`, which include the sharded
+#     evaluation of the test split, as in both runs) and the 2-rank / 1-process ratios.
 # Prints everything; with --out FILE also writes the summary there. Needs a build with MPI
 # (build/tests/dist/mhub_dist_allreduce_bench) and Fashion-MNIST (default
 # /usr/share/datasets/fashion-mnist); exits 77 when either is missing.
@@ -18,19 +23,24 @@ mhub="$here/build/cli/mhub"
 bench="$here/build/tests/dist/mhub_dist_allreduce_bench"
 data=/usr/share/datasets/fashion-mnist
 batches=800
+resnet_batches=32
+resnet18="$here/build/bench-train-models/resnet18.onnx"
 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data="$2"; shift 2 ;;
     --batches) batches="$2"; shift 2 ;;
+    --resnet-batches) resnet_batches="$2"; shift 2 ;;
+    --resnet18) resnet18="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    *) echo "usage: bench/dist_bench.sh [--data DIR] [--batches N (even)] [--out FILE]" >&2; exit 2 ;;
+    *) echo "usage: bench/dist_bench.sh [--data DIR] [--batches N (even)] [--resnet-batches M (even)] [--resnet18 FILE] [--out FILE]" >&2; exit 2 ;;
   esac
 done
 [ -x "$bench" ] || { echo "skipped: $bench not built (a build with MPI: libopenmpi-dev)" >&2; exit 77; }
 [ -d "$data" ] || { echo "skipped: no Fashion-MNIST at $data (--data DIR)" >&2; exit 77; }
 command -v mpirun >/dev/null || { echo "skipped: mpirun not found (openmpi-bin)" >&2; exit 77; }
-[ $((batches % 2)) -eq 0 ] || { echo "--batches must be even" >&2; exit 2; }
+[ $((batches % 2)) -eq 0 ] && [ "$batches" -gt 0 ] || { echo "--batches must be even and positive" >&2; exit 2; }
+[ $((resnet_batches % 2)) -eq 0 ] && [ "$resnet_batches" -gt 0 ] || { echo "--resnet-batches must be even and positive" >&2; exit 2; }
 # --bind-to core: one core per rank (the figures assume 2 idle cores); no cross-memory attach
 # in containers that forbid it.
 mpirun=(mpirun --allow-run-as-root --bind-to core --mca btl_vader_single_copy_mechanism none -x OMP_NUM_THREADS=1)
@@ -43,7 +53,6 @@ echo "== all-reduce, 2 ranks (bytes,median_ms,bus_GBps)"
 # seconds of the single epoch of a finetune --json run (rank 0's output)
 epoch_seconds() { python3 -c 'import json,sys; print(json.load(sys.stdin)["epochs"][0]["seconds"])' < "$1"; }
 state_bytes() { python3 -c 'import json,sys; print(json.load(sys.stdin)["optimizer_state_bytes_per_rank"])' < "$1"; }
-finetune=(finetune fashion-cnn --data "$data" --epochs 1 --batch-size 8 --threads 1 --seed 1 --json)
 
 summary="$scratch/summary.txt"
 {
@@ -51,26 +60,57 @@ summary="$scratch/summary.txt"
   echo "fashion-cnn, $((batches * 8)) training images per run, batch 8 per process, 1 thread per process"
   echo "run | seconds | images/s | optimizer state bytes per rank"
 } > "$summary"
-run() {  # NAME RANKS EXTRA_ARGS...
-  local name="$1" ranks="$2"
-  shift 2
+run() {  # NAME RANKS IMAGES FINETUNE_ARGS... (the images the epoch trains on, over all ranks)
+  local name="$1" ranks="$2" images="$3"
+  shift 3
   local json="$scratch/$name.json"
   echo "== $name"
   if [ "$ranks" -eq 1 ]; then
-    "$mhub" "${finetune[@]}" --limit-batches "$batches" --out "$scratch/$name.onnx" "$@" > "$json"
+    "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
   else
-    "${mpirun[@]}" -np "$ranks" "$mhub" "${finetune[@]}" --limit-batches $((batches / ranks)) --out "$scratch/$name.onnx" "$@" > "$json"
+    "${mpirun[@]}" -np "$ranks" "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
   fi
   local seconds
   seconds=$(epoch_seconds "$json")
-  echo "$name | $seconds | $(python3 -c "print(round($batches * 8 / $seconds, 1))") | $(state_bytes "$json")" | tee -a "$summary"
+  echo "$name | $seconds | $(python3 -c "print(round($images / $seconds, 1))") | $(state_bytes "$json")" | tee -a "$summary"
 }
-run one_process 1
-run two_ranks 2
-run two_ranks_zero1 2 --zero 1
-one=$(sed -n 's/^one_process | \([0-9.]*\) .*/\1/p' "$summary")
-two=$(sed -n 's/^two_ranks | \([0-9.]*\) .*/\1/p' "$summary")
-echo "2 ranks / 1 process images/s: $(python3 -c "print(round($one / $two, 2))") (issue 16 asks >= 1.8)" | tee -a "$summary"
+# images/s of run $2 over that of run $1 (the summary's third column)
+ratio() {
+  python3 -c 'import sys
+rows = {l.split(" | ")[0]: float(l.split(" | ")[2]) for l in open(sys.argv[1]) if l.count(" | ") == 3 and not l.startswith("run |")}
+print(round(rows[sys.argv[3]] / rows[sys.argv[2]], 2))' "$summary" "$1" "$2"
+}
+finetune=(finetune fashion-cnn --data "$data" --epochs 1 --batch-size 8 --threads 1 --seed 1 --json)
+run one_process 1 $((batches * 8)) "${finetune[@]}" --limit-batches "$batches"
+run two_ranks 2 $((batches * 8)) "${finetune[@]}" --limit-batches $((batches / 2))
+run two_ranks_zero1 2 $((batches * 8)) "${finetune[@]}" --limit-batches $((batches / 2)) --zero 1
+echo "2 ranks / 1 process images/s: $(ratio one_process two_ranks) (issue 16 asks >= 1.8)" | tee -a "$summary"
+
+if [ -f "$resnet18" ]; then
+  # Synthetic images as .npy (u8 pixels, int64 labels): train/ for the epoch, a small test/ for
+  # its evaluation; written with the standard library only (no numpy needed).
+  python3 - "$scratch/images" $((resnet_batches * 8)) 16 <<'PY'
+import os, random, struct, sys
+def npy(path, descr, shape, payload):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, "".join(f"{d}, " for d in shape))
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload)
+random.seed(1)
+for split, count in (("train", int(sys.argv[2])), ("test", int(sys.argv[3]))):
+    d = os.path.join(sys.argv[1], split)
+    os.makedirs(d)
+    npy(os.path.join(d, "inputs.npy"), "|u1", (count, 3, 224, 224), os.urandom(count * 3 * 224 * 224))
+    npy(os.path.join(d, "labels.npy"), "<i8", (count,), struct.pack(f"<{count}q", *(random.randrange(10) for _ in range(count))))
+PY
+  echo "resnet18 ($resnet18), $((resnet_batches * 8)) synthetic 3x224x224 training images per run, batch 8 per process, 1 thread per process" >> "$summary"
+  resnet=(finetune "$resnet18" --data "$scratch/images" --epochs 1 --batch-size 8 --threads 1 --seed 1 --json)
+  run resnet18_one_process 1 $((resnet_batches * 8)) "${resnet[@]}"
+  run resnet18_two_ranks 2 $((resnet_batches * 8)) "${resnet[@]}"
+  echo "resnet18 2 ranks / 1 process images/s: $(ratio resnet18_one_process resnet18_two_ranks) (issue 16 asks >= 1.8)" | tee -a "$summary"
+else
+  echo "resnet18: skipped, no $resnet18 (/usr/bin/python3 bench/export_train_models.py build/bench-train-models --only resnet18)" | tee -a "$summary"
+fi
 echo "== summary"
 cat "$summary"
 [ -z "$out" ] || cp "$summary" "$out"

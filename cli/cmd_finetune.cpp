@@ -230,7 +230,8 @@ void add_finetune(CLI::App& app) {
       ->capture_default_str()->check(CLI::IsMember({"stop", "skip"}));
   command->add_option("--dist", cli->dist,
                       "Data-parallel transport when launched as several ranks (mpirun -np N / srun -n N mhub finetune ...): "
-                      "auto (MPI when a launcher started more than one rank, else a single process), single, mpi, or nccl "
+                      "auto (when a launcher started more than one rank: NCCL with --device cuda where built, else MPI; otherwise a single "
+                      "process), single, mpi, or nccl "
                       "(GPUs; needs a build with NCCL). Each rank trains on its shard with --batch-size examples per step")
       ->capture_default_str()->check(CLI::IsMember({"auto", "single", "mpi", "nccl"}));
   command->add_option("--dist-timeout", cli->dist_timeout,
@@ -252,8 +253,9 @@ void add_finetune(CLI::App& app) {
   command->callback([cli] {
     auto o = cli->options;
     // First: under mpirun every rank must reach MPI's start, whatever else fails later.
-    const auto comm = dist::make_communicator(
-        {cli->dist, std::chrono::milliseconds(static_cast<int64_t>(cli->dist_timeout * 1000))});
+    // With --device cuda on several ranks, --dist auto picks NCCL where the build has it.
+    const auto comm = dist::make_communicator({cli->dist, std::chrono::milliseconds(static_cast<int64_t>(cli->dist_timeout * 1000)),
+                                               /*gpu=*/cli->device.rfind("cuda", 0) == 0});
     o.trainer.comm = comm.get();
     o.trainer.bucket_bytes = std::max<size_t>(4, static_cast<size_t>(cli->bucket_mb * 1024 * 1024));
     o.trainer.zero = cli->zero;

@@ -52,9 +52,7 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
   const std::string why = t == "auto" ? launch.launcher + " started this process as rank " + std::to_string(launch.rank) + " of " +
                                             std::to_string(launch.size) + ", but "
                                       : "--dist " + t + ": ";
-#ifdef MHUB_HAVE_NCCL
-  if (t == "nccl") return std::make_unique<NcclCommunicator>(std::make_unique<MpiCommunicator>(options.timeout), options.timeout);
-#else
+#ifndef MHUB_HAVE_NCCL
   if (t == "nccl")
     throw Error(ErrorCategory::usage, why + "this build has no NCCL (it has: " + built_transports() +
                                           "); build with CUDA and NCCL (nccl.h, libnccl) found, or use --dist mpi");
@@ -67,6 +65,10 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
     throw Error(ErrorCategory::usage, launch.launcher + " started " + std::to_string(launch.size) + " processes, but MPI sees " +
                                           std::to_string(mpi->size()) + " rank(s): this MPI cannot reach the launcher's process "
                                           "manager; launch with mpirun, or srun --mpi=pmix");
+#ifdef MHUB_HAVE_NCCL
+  // GPUs on several ranks: NCCL (MPI only starts it), as torch's DDP picks "nccl" for CUDA.
+  if (t == "nccl" || (t == "auto" && options.gpu)) return std::make_unique<NcclCommunicator>(std::move(mpi), options.timeout);
+#endif
   return mpi;
 #else
   throw Error(ErrorCategory::usage, why + "this build has no MPI (it has: " + built_transports() +

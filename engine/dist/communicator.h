@@ -70,10 +70,11 @@ class SingleProcess final : public Communicator {
 };
 
 struct CommunicatorOptions {
-  // "auto": MPI when a launcher started us with more than one rank, else single; "single",
-  // "mpi", "nccl" ask for that one.
+  // "auto": when a launcher started us with more than one rank, NCCL if `gpu` and the build has
+  // NCCL, else MPI; otherwise single. "single", "mpi", "nccl" ask for that one.
   std::string transport = "auto";
   std::chrono::milliseconds timeout{300'000};
+  bool gpu = false;  // the ranks compute on GPUs (--device cuda)
 };
 
 // Throws mhub::Error (usage) for an unknown transport or one asked for (or launched for) that

@@ -33,9 +33,9 @@ NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> bootstrap, s
   int devices = 0;
   const cudaError_t listed = cudaGetDeviceCount(&devices);
   if (listed != cudaSuccess || devices < 1)
-    throw Error(ErrorCategory::unsupported, std::string("--dist nccl: no usable CUDA device on this machine (") +
+    throw Error(ErrorCategory::unsupported, std::string("the NCCL transport (--dist nccl, or --device cuda on several ranks) needs a CUDA device; this machine has none usable (") +
                                                 (listed != cudaSuccess ? cudaGetErrorString(listed) : "none found") +
-                                                "); use --dist mpi");
+                                                "); use --dist mpi and --device cpu");
   MHUB_DIST_CUDA_CHECK(cudaSetDevice(bootstrap_->local_rank() % devices));
   ncclUniqueId id{};
   if (bootstrap_->rank() == 0) MHUB_NCCL_CHECK(ncclGetUniqueId(&id));

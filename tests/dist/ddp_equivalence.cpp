@@ -123,177 +123,167 @@ void write_fixture(const fs::path& dir) {
   write_split(dir / "data" / "test", 21, 2);
 }
 
+// Both ranks: the checks above, in order.
+void check_equivalence(dist::Communicator& communicator, const fs::path& dir) {
+  dist::Communicator* const comm = &communicator;
+  const int rank = comm->rank();
+  if (rank == 0) {
+    fs::remove_all(dir);
+    write_fixture(dir);
+  }
+  comm->barrier();
+
+  {  // Broadcast: rank 1 starts from other weights, the trainer starts it from rank 0's.
+    train::TrainerOptions options;
+    options.threads = 1;
+    options.comm = comm;
+    train::Trainer trainer(mlp(rank == 0 ? 11 : 12), dir, 4, options);
+    const double difference = test::max_relative_error(weights(trainer.export_model()), weights(mlp(11)));
+    expect(difference == 0, "rank " + std::to_string(rank) + " did not start from rank 0's weights (difference " + std::to_string(difference) + ")");
+  }
+
+  {  // A BatchNorm CNN (the training fixture): the ranks train on different batches; their
+     // running statistics stay their own (local BatchNorm), their parameters stay identical.
+    const fs::path cnn = fs::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "train" / "cnn";
+    const auto inputs = ir::npy_floats(ir::read_npy(cnn / "inputs.npy"));  // 80 x 1x12x12
+    const auto labels = ir::npy_int64s(ir::read_npy(cnn / "targets.npy"));
+    train::TrainerOptions options;
+    options.threads = 1;
+    options.optimizer = "sgd";
+    options.comm = comm;
+    options.zero = 1;
+    train::Trainer trainer(onnx_io::load_model(cnn / "model.onnx"), cnn, 4, options);
+    for (size_t step = 0; step < 3; ++step) {
+      train::Batch batch;
+      batch.input_dims = {4, 1, 12, 12};
+      const size_t first = (step * 2 + static_cast<size_t>(rank)) * 4;
+      batch.inputs.assign(inputs.begin() + static_cast<std::ptrdiff_t>(first * 144), inputs.begin() + static_cast<std::ptrdiff_t>((first + 4) * 144));
+      batch.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(first), labels.begin() + static_cast<std::ptrdiff_t>(first + 4));
+      trainer.train_batch(batch, 0.05);
+    }
+    const ir::Model model = trainer.export_model();
+    size_t same = 0, different = 0;
+    for (const auto& t : model.graph.initializers) {
+      if (t.dtype != ir::DataType::float32 || t.numel() == 0) continue;
+      std::vector<float> mine(t.data<float>(), t.data<float>() + t.numel()), root = mine;
+      comm->broadcast(root.data(), root.size(), 0);
+      const bool trainable = std::find(trainer.trainable().begin(), trainer.trainable().end(), t.name) != trainer.trainable().end();
+      const bool equal = mine == root;
+      if (rank == 1 && trainable) expect(equal, "CNN: rank 1's parameter " + t.name + " differs from rank 0's");
+      (equal ? same : different) += rank == 1 && !trainable;
+    }
+    if (rank == 1) {
+      std::printf("CNN: %zu trainable parameters equal on both ranks, %zu running statistics differ\n", trainer.trainable().size(), different);
+      expect(different > 0 && same == 0, "CNN: BatchNorm running statistics should stay local to each rank");
+    }
+  }
+
+  // sgd-clip: gradient clipping (the global norm over ZeRO shards) and accumulation of 2 batches.
+  for (const std::string run : {"sgd", "adamw", "sgd-clip"}) {
+    const std::string optimizer = run == "adamw" ? "adamw" : "sgd";
+    const bool clip = run == "sgd-clip";
+    const int64_t steps = clip ? 10 : 20;
+    train::FinetuneOptions o;
+    o.model_path = dir / "mlp.onnx";
+    o.data = (dir / "data").string();
+    o.epochs = 1;
+    o.seed = 3;
+    o.lr = optimizer == "sgd" ? 0.05 : 0.01;
+    o.schedule = "cosine";
+    o.trainer.optimizer = optimizer;
+    o.trainer.momentum = 0.9;
+    o.trainer.threads = 1;
+    o.trainer.comm = comm;
+    o.trainer.bucket_bytes = 600 * 4;  // several buckets: fc2's gradients, then fc1's
+    o.trainer.clip_norm = clip ? 0.05 : 0;
+    o.trainer.accumulate = clip ? 2 : 1;
+    o.batch_size = 4;
+    size_t state_bytes[2] = {0, 0};
+    for (int zero : {0, 1}) {
+      o.trainer.zero = zero;
+      o.out = dir / (run + "_ddp_zero" + std::to_string(zero) + ".onnx");
+      const auto ddp = train::finetune(o);
+      const std::string what = run + (zero ? " --zero 1" : "");
+      expect(ddp.epochs.size() == 1 && ddp.epochs[0].steps == steps, what + ": 2 ranks x batch 4 took " + std::to_string(ddp.epochs[0].steps) + " steps");
+      expect(ddp.epochs[0].eval_examples == 21, what + ": the sharded evaluation counted " + std::to_string(ddp.epochs[0].eval_examples) + " of 21 examples");
+      state_bytes[zero] = ddp.optimizer_state_bytes;
+    }
+    // The model has 16*32 + 32 + 32*4 + 4 = 676 parameters; ZeRO 1 keeps 338 per rank.
+    const size_t per_param = optimizer == "sgd" ? 4 : 8;
+    expect(state_bytes[0] == 676 * per_param && state_bytes[1] == 338 * per_param,
+           run + ": optimizer state per rank " + std::to_string(state_bytes[0]) + " bytes, with ZeRO 1 " +
+               std::to_string(state_bytes[1]) + "; expected " + std::to_string(676 * per_param) + " and half of it");
+    comm->barrier();  // rank 0 has written the models
+    if (rank == 0) {  // the same fine-tuning in one process
+      o.trainer.comm = nullptr;
+      o.trainer.zero = 0;
+      o.batch_size = 8;
+      o.out = dir / (run + "_single.onnx");
+      const auto single = train::finetune(o);
+      expect(single.epochs[0].steps == steps, run + ": 1 process x batch 8 took " + std::to_string(single.epochs[0].steps) + " steps");
+      const auto reference = weights(onnx_io::load_model(o.out));
+      const auto reference_checkpoint = train::load_checkpoint(dir / (run + "_single.onnx.ckpt.safetensors"));
+      for (int zero : {0, 1}) {
+        const std::string name = run + "_ddp_zero" + std::to_string(zero) + ".onnx";
+        const std::string what = run + (zero ? " --zero 1" : "");
+        const double difference = test::max_relative_error(weights(onnx_io::load_model(dir / name)), reference);
+        std::printf("%s: max relative difference of the weights after 20 batches: %.3g\n", what.c_str(), difference);
+        expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights");
+        // The checkpoint holds the whole optimizer state (gathered under ZeRO), as one process has it.
+        const auto checkpoint = train::load_checkpoint(dir / (name + ".ckpt.safetensors"));
+        size_t compared = 0;
+        for (const auto& expected : reference_checkpoint.tensors) {
+          if (expected.name.rfind("optim/", 0) != 0) continue;
+          bool found = false;
+          for (const auto& t : checkpoint.tensors)
+            if (t.name == expected.name) {
+              found = true;
+              const double d = test::max_relative_error(t.values, expected.values);
+              expect(d <= 1e-5, what + ": checkpoint state " + t.name + " differs by " + std::to_string(d));
+            }
+          expect(found, what + ": the checkpoint lacks " + expected.name);
+          ++compared;
+        }
+        expect(compared == (optimizer == "sgd" ? 4u : 8u), what + ": the single-process checkpoint should hold 4 state buffers per moment");
+      }
+      const double initial = test::max_relative_error(reference, weights(mlp(11)));
+      expect(initial > 1e-3, run + ": training did not move the weights (the comparison would prove nothing)");
+    }
+    // Checkpoints hold the whole state: the single-process one resumes on 2 ranks with ZeRO 1
+    // (each rank slicing its shard out of it), the ZeRO 1 one in one process; a second epoch
+    // from either ends where the single-process run resumed in one process does.
+    comm->barrier();
+    o.epochs = 2;
+    o.trainer.comm = comm;
+    o.trainer.zero = 1;
+    o.batch_size = 4;
+    o.resume = dir / (run + "_single.onnx.ckpt.safetensors");
+    o.out = dir / (run + "_resumed_ddp.onnx");
+    train::finetune(o);
+    comm->barrier();
+    if (rank != 0) continue;
+    o.trainer.comm = nullptr;
+    o.trainer.zero = 0;
+    o.batch_size = 8;
+    o.out = dir / (run + "_resumed_single.onnx");
+    train::finetune(o);
+    o.resume = dir / (run + "_ddp_zero1.onnx.ckpt.safetensors");
+    o.out = dir / (run + "_resumed_from_zero1.onnx");
+    train::finetune(o);
+    const auto resumed = weights(onnx_io::load_model(dir / (run + "_resumed_single.onnx")));
+    for (const std::string name : {"_resumed_ddp.onnx", "_resumed_from_zero1.onnx"}) {
+      const double difference = test::max_relative_error(weights(onnx_io::load_model(dir / (run + name))), resumed);
+      std::printf("%s%s: max relative difference after resuming for a second epoch: %.3g\n", run.c_str(), name.c_str(), difference);
+      expect(difference <= 1e-5, run + name + ": resuming gave other weights than the single-process resume");
+    }
+  }
+  comm->barrier();
+}
+
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--write-fixture") {
     write_fixture(argv[2]);
     return 0;
   }
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s SCRATCH_DIR (run under mpirun -np 2)\n", argv[0]);
-    return 2;
-  }
-  try {
-    const auto comm = dist::make_communicator({"auto", std::chrono::seconds(60)});
-    if (comm->size() != 2) {
-      std::printf("skipped: not launched as 2 ranks (mpirun -np 2)\n");
-      return 77;
-    }
-    const int rank = comm->rank();
-    const fs::path dir = argv[1];
-    if (rank == 0) {
-      fs::remove_all(dir);
-      write_fixture(dir);
-    }
-    comm->barrier();
-
-    {  // Broadcast: rank 1 starts from other weights, the trainer starts it from rank 0's.
-      train::TrainerOptions options;
-      options.threads = 1;
-      options.comm = comm.get();
-      train::Trainer trainer(mlp(rank == 0 ? 11 : 12), dir, 4, options);
-      const double difference = test::max_relative_error(weights(trainer.export_model()), weights(mlp(11)));
-      expect(difference == 0, "rank " + std::to_string(rank) + " did not start from rank 0's weights (difference " + std::to_string(difference) + ")");
-    }
-
-    {  // A BatchNorm CNN (the training fixture): the ranks train on different batches; their
-       // running statistics stay their own (local BatchNorm), their parameters stay identical.
-      const fs::path cnn = fs::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "train" / "cnn";
-      const auto inputs = ir::npy_floats(ir::read_npy(cnn / "inputs.npy"));  // 80 x 1x12x12
-      const auto labels = ir::npy_int64s(ir::read_npy(cnn / "targets.npy"));
-      train::TrainerOptions options;
-      options.threads = 1;
-      options.optimizer = "sgd";
-      options.comm = comm.get();
-      options.zero = 1;
-      train::Trainer trainer(onnx_io::load_model(cnn / "model.onnx"), cnn, 4, options);
-      for (size_t step = 0; step < 3; ++step) {
-        train::Batch batch;
-        batch.input_dims = {4, 1, 12, 12};
-        const size_t first = (step * 2 + static_cast<size_t>(rank)) * 4;
-        batch.inputs.assign(inputs.begin() + static_cast<std::ptrdiff_t>(first * 144), inputs.begin() + static_cast<std::ptrdiff_t>((first + 4) * 144));
-        batch.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(first), labels.begin() + static_cast<std::ptrdiff_t>(first + 4));
-        trainer.train_batch(batch, 0.05);
-      }
-      const ir::Model model = trainer.export_model();
-      size_t same = 0, different = 0;
-      for (const auto& t : model.graph.initializers) {
-        if (t.dtype != ir::DataType::float32 || t.numel() == 0) continue;
-        std::vector<float> mine(t.data<float>(), t.data<float>() + t.numel()), root = mine;
-        comm->broadcast(root.data(), root.size(), 0);
-        const bool trainable = std::find(trainer.trainable().begin(), trainer.trainable().end(), t.name) != trainer.trainable().end();
-        const bool equal = mine == root;
-        if (rank == 1 && trainable) expect(equal, "CNN: rank 1's parameter " + t.name + " differs from rank 0's");
-        (equal ? same : different) += rank == 1 && !trainable;
-      }
-      if (rank == 1) {
-        std::printf("CNN: %zu trainable parameters equal on both ranks, %zu running statistics differ\n", trainer.trainable().size(), different);
-        expect(different > 0 && same == 0, "CNN: BatchNorm running statistics should stay local to each rank");
-      }
-    }
-
-    // sgd-clip: gradient clipping (the global norm over ZeRO shards) and accumulation of 2 batches.
-    for (const std::string run : {"sgd", "adamw", "sgd-clip"}) {
-      const std::string optimizer = run == "adamw" ? "adamw" : "sgd";
-      const bool clip = run == "sgd-clip";
-      const int64_t steps = clip ? 10 : 20;
-      train::FinetuneOptions o;
-      o.model_path = dir / "mlp.onnx";
-      o.data = (dir / "data").string();
-      o.epochs = 1;
-      o.seed = 3;
-      o.lr = optimizer == "sgd" ? 0.05 : 0.01;
-      o.schedule = "cosine";
-      o.trainer.optimizer = optimizer;
-      o.trainer.momentum = 0.9;
-      o.trainer.threads = 1;
-      o.trainer.comm = comm.get();
-      o.trainer.bucket_bytes = 600 * 4;  // several buckets: fc2's gradients, then fc1's
-      o.trainer.clip_norm = clip ? 0.05 : 0;
-      o.trainer.accumulate = clip ? 2 : 1;
-      o.batch_size = 4;
-      size_t state_bytes[2] = {0, 0};
-      for (int zero : {0, 1}) {
-        o.trainer.zero = zero;
-        o.out = dir / (run + "_ddp_zero" + std::to_string(zero) + ".onnx");
-        const auto ddp = train::finetune(o);
-        const std::string what = run + (zero ? " --zero 1" : "");
-        expect(ddp.epochs.size() == 1 && ddp.epochs[0].steps == steps, what + ": 2 ranks x batch 4 took " + std::to_string(ddp.epochs[0].steps) + " steps");
-        expect(ddp.epochs[0].eval_examples == 21, what + ": the sharded evaluation counted " + std::to_string(ddp.epochs[0].eval_examples) + " of 21 examples");
-        state_bytes[zero] = ddp.optimizer_state_bytes;
-      }
-      // The model has 16*32 + 32 + 32*4 + 4 = 676 parameters; ZeRO 1 keeps 338 per rank.
-      const size_t per_param = optimizer == "sgd" ? 4 : 8;
-      expect(state_bytes[0] == 676 * per_param && state_bytes[1] == 338 * per_param,
-             run + ": optimizer state per rank " + std::to_string(state_bytes[0]) + " bytes, with ZeRO 1 " +
-                 std::to_string(state_bytes[1]) + "; expected " + std::to_string(676 * per_param) + " and half of it");
-      comm->barrier();  // rank 0 has written the models
-      if (rank == 0) {  // the same fine-tuning in one process
-        o.trainer.comm = nullptr;
-        o.trainer.zero = 0;
-        o.batch_size = 8;
-        o.out = dir / (run + "_single.onnx");
-        const auto single = train::finetune(o);
-        expect(single.epochs[0].steps == steps, run + ": 1 process x batch 8 took " + std::to_string(single.epochs[0].steps) + " steps");
-        const auto reference = weights(onnx_io::load_model(o.out));
-        const auto reference_checkpoint = train::load_checkpoint(dir / (run + "_single.onnx.ckpt.safetensors"));
-        for (int zero : {0, 1}) {
-          const std::string name = run + "_ddp_zero" + std::to_string(zero) + ".onnx";
-          const std::string what = run + (zero ? " --zero 1" : "");
-          const double difference = test::max_relative_error(weights(onnx_io::load_model(dir / name)), reference);
-          std::printf("%s: max relative difference of the weights after 20 batches: %.3g\n", what.c_str(), difference);
-          expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights");
-          // The checkpoint holds the whole optimizer state (gathered under ZeRO), as one process has it.
-          const auto checkpoint = train::load_checkpoint(dir / (name + ".ckpt.safetensors"));
-          size_t compared = 0;
-          for (const auto& expected : reference_checkpoint.tensors) {
-            if (expected.name.rfind("optim/", 0) != 0) continue;
-            bool found = false;
-            for (const auto& t : checkpoint.tensors)
-              if (t.name == expected.name) {
-                found = true;
-                const double d = test::max_relative_error(t.values, expected.values);
-                expect(d <= 1e-5, what + ": checkpoint state " + t.name + " differs by " + std::to_string(d));
-              }
-            expect(found, what + ": the checkpoint lacks " + expected.name);
-            ++compared;
-          }
-          expect(compared == (optimizer == "sgd" ? 4u : 8u), what + ": the single-process checkpoint should hold 4 state buffers per moment");
-        }
-        const double initial = test::max_relative_error(reference, weights(mlp(11)));
-        expect(initial > 1e-3, run + ": training did not move the weights (the comparison would prove nothing)");
-      }
-      // Checkpoints hold the whole state: the single-process one resumes on 2 ranks with ZeRO 1
-      // (each rank slicing its shard out of it), the ZeRO 1 one in one process; a second epoch
-      // from either ends where the single-process run resumed in one process does.
-      comm->barrier();
-      o.epochs = 2;
-      o.trainer.comm = comm.get();
-      o.trainer.zero = 1;
-      o.batch_size = 4;
-      o.resume = dir / (run + "_single.onnx.ckpt.safetensors");
-      o.out = dir / (run + "_resumed_ddp.onnx");
-      train::finetune(o);
-      comm->barrier();
-      if (rank != 0) continue;
-      o.trainer.comm = nullptr;
-      o.trainer.zero = 0;
-      o.batch_size = 8;
-      o.out = dir / (run + "_resumed_single.onnx");
-      train::finetune(o);
-      o.resume = dir / (run + "_ddp_zero1.onnx.ckpt.safetensors");
-      o.out = dir / (run + "_resumed_from_zero1.onnx");
-      train::finetune(o);
-      const auto resumed = weights(onnx_io::load_model(dir / (run + "_resumed_single.onnx")));
-      for (const std::string name : {"_resumed_ddp.onnx", "_resumed_from_zero1.onnx"}) {
-        const double difference = test::max_relative_error(weights(onnx_io::load_model(dir / (run + name))), resumed);
-        std::printf("%s%s: max relative difference after resuming for a second epoch: %.3g\n", run.c_str(), name.c_str(), difference);
-        expect(difference <= 1e-5, run + name + ": resuming gave other weights than the single-process resume");
-      }
-    }
-    comm->barrier();
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return test::failures() == 0 ? 0 : 1;
+  return test::run_on_two_ranks(argc, argv, check_equivalence);
 }

@@ -9,7 +9,11 @@
 // --sync-bn the same comparison must fail (the running statistics are each rank's own), so the
 // test can tell the two apart.
 // Usage: mhub_dist_sync_bn SCRATCH_DIR. Exit 0: equal; 1: a difference (printed); 77: not
-// launched as 2 ranks (skipped).
+// launched as 2 ranks (skipped). For the command-line test (sync_bn_cli.sh), in one process:
+// `--write-fixture DIR` writes the fixture with a symbolic batch (DIR/cnn.onnx) and its 80
+// examples as DIR/data/{train,test}/{inputs,labels}.npy; `--compare A.onnx B.onnx` prints the
+// max relative difference of the two models' float initializers (parameters and running
+// statistics) and exits 0 when it is <= 1e-5, 1 when larger, 3 when B equals the fixture's start.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -80,42 +84,69 @@ std::vector<float> train_20_steps(const fs::path& cnn, const Run& run, dist::Com
   return initializer_values(trainer.export_model());
 }
 
+// Both ranks: the four runs, each compared with one process on the global batch.
+void check_equivalence(dist::Communicator& communicator, const fs::path&) {
+  dist::Communicator* const comm = &communicator;
+  const fs::path cnn = test::train_fixtures() / "cnn";
+  const std::vector<float> initial = initializer_values(onnx_io::load_model(cnn / "model.onnx"));
+  for (const Run& run : {Run{"sgd", true, 0}, Run{"adamw", true, 0}, Run{"sgd", true, 1}, Run{"sgd", false, 0}}) {
+    const std::string what = run.optimizer + (run.zero ? " --zero 1" : "") + (run.sync ? " --sync-bn" : " without --sync-bn");
+    const std::vector<float> mine = train_20_steps(cnn, run, comm);
+    std::vector<float> root = mine;
+    comm->broadcast(root.data(), root.size(), 0);
+    if (run.sync) expect(mine == root, what + ": rank " + std::to_string(comm->rank()) + "'s weights or running statistics differ from rank 0's");
+    if (comm->rank() != 0) continue;
+    const std::vector<float> single = train_20_steps(cnn, run, nullptr);
+    const double difference = test::max_relative_error(mine, single);
+    std::printf("%s: max relative difference to 1 process x batch 8 after %lld steps: %.3g\n", what.c_str(),
+                static_cast<long long>(kSteps), difference);
+    if (run.sync)
+      expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights or running statistics");
+    else
+      expect(difference > 1e-5, what + ": local BatchNorm should differ from the global batch's (else this test cannot tell)");
+    expect(test::max_relative_error(single, initial) > 1e-3, what + ": training did not move the weights");
+  }
+  comm->barrier();
+}
+
+void write_fixture(const fs::path& dir) {
+  const fs::path cnn = test::train_fixtures() / "cnn";
+  fs::create_directories(dir);
+  onnx_io::save_model(with_symbolic_batch(onnx_io::load_model(cnn / "model.onnx")), dir / "cnn.onnx");
+  const std::vector<float> inputs = ir::npy_floats(ir::read_npy(cnn / "inputs.npy"));
+  const std::vector<int64_t> labels = ir::npy_int64s(ir::read_npy(cnn / "targets.npy"));
+  for (const char* split : {"train", "test"}) {
+    fs::create_directories(dir / "data" / split);
+    ir::write_npy(dir / "data" / split / "inputs.npy", {kExamples, 1, 12, 12}, inputs);
+    ir::write_npy(ir::Tensor::from_bytes(ir::DataType::int64, {kExamples}, labels.data(), labels.size() * sizeof(int64_t)),
+                  dir / "data" / split / "labels.npy");
+  }
+}
+
+int compare(const fs::path& a, const fs::path& b) {
+  const std::vector<float> weights = initializer_values(onnx_io::load_model(b));
+  const double difference = test::max_relative_error(initializer_values(onnx_io::load_model(a)), weights);
+  std::printf("max relative difference of %s to %s: %.3g\n", a.filename().c_str(), b.filename().c_str(), difference);
+  const std::vector<float> initial = initializer_values(onnx_io::load_model(test::train_fixtures() / "cnn" / "model.onnx"));
+  if (test::max_relative_error(weights, initial) <= 1e-3) {
+    std::printf("%s has (almost) the fixture's initial weights: training did not move them\n", b.filename().c_str());
+    return 3;
+  }
+  return difference <= 1e-5 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s SCRATCH_DIR (run under mpirun -np 2)\n", argv[0]);
-    return 2;
-  }
   try {
-    const auto comm = dist::make_communicator({"auto", std::chrono::seconds(60)});
-    if (comm->size() != 2) {
-      std::printf("skipped: not launched as 2 ranks (mpirun -np 2)\n");
-      return 77;
+    if (argc == 3 && std::string(argv[1]) == "--write-fixture") {
+      write_fixture(argv[2]);
+      return 0;
     }
-    const fs::path cnn = test::train_fixtures() / "cnn";
-    const std::vector<float> initial = initializer_values(onnx_io::load_model(cnn / "model.onnx"));
-    for (const Run& run : {Run{"sgd", true, 0}, Run{"adamw", true, 0}, Run{"sgd", true, 1}, Run{"sgd", false, 0}}) {
-      const std::string what = run.optimizer + (run.zero ? " --zero 1" : "") + (run.sync ? " --sync-bn" : " without --sync-bn");
-      const std::vector<float> mine = train_20_steps(cnn, run, comm.get());
-      std::vector<float> root = mine;
-      comm->broadcast(root.data(), root.size(), 0);
-      if (run.sync) expect(mine == root, what + ": rank " + std::to_string(comm->rank()) + "'s weights or running statistics differ from rank 0's");
-      if (comm->rank() != 0) continue;
-      const std::vector<float> single = train_20_steps(cnn, run, nullptr);
-      const double difference = test::max_relative_error(mine, single);
-      std::printf("%s: max relative difference to 1 process x batch 8 after %lld steps: %.3g\n", what.c_str(),
-                  static_cast<long long>(kSteps), difference);
-      if (run.sync)
-        expect(difference <= 1e-5, what + ": 2 ranks x batch 4 and 1 process x batch 8 end with different weights or running statistics");
-      else
-        expect(difference > 1e-5, what + ": local BatchNorm should differ from the global batch's (else this test cannot tell)");
-      expect(test::max_relative_error(single, initial) > 1e-3, what + ": training did not move the weights");
-    }
-    comm->barrier();
+    if (argc == 4 && std::string(argv[1]) == "--compare") return compare(argv[2], argv[3]);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return 2;
   }
-  return test::failures() == 0 ? 0 : 1;
+  return test::run_on_two_ranks(argc, argv, check_equivalence);
 }

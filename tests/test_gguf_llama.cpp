@@ -267,4 +267,127 @@ TEST_CASE("SentencePiece tokenizer.model -> tokenizer.ggml.* (llama)") {
   CHECK(find("tokenizer.ggml.add_space_prefix")->text() == "true");
 }
 
+// tokenizer.json as transformers writes a SentencePiece BPE with byte fallback (Llama 2 style:
+// a Prepend/Replace normalizer, no pre-tokenizer), without tokenizer.model.
+TEST_CASE("SentencePiece BPE in tokenizer.json -> tokenizer.ggml.* (llama), scores from merge ranks") {
+  auto dir = test::scratch_dir("gguf_sentencepiece_json");
+  using nlohmann::json;
+  json tokenizer = json::parse(R"({
+    "added_tokens": [{"id": 0, "content": "<unk>", "special": true}, {"id": 1, "content": "<s>", "special": true},
+                     {"id": 2, "content": "</s>", "special": true}, {"id": 9, "content": "<tool>", "special": false}],
+    "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                       {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+    "pre_tokenizer": null,
+    "model": {"type": "BPE", "byte_fallback": true, "fuse_unk": true, "unk_token": "<unk>",
+              "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "<0x0A>": 3, "\u2581": 4, "h": 5, "i": 6, "\u2581h": 7, "\u2581hi": 8},
+              "merges": ["\u2581 h", ["\u2581h", "i"]]}})");
+  std::ofstream(dir / "tokenizer.json") << tokenizer.dump();
+  std::ofstream(dir / "tokenizer_config.json") << R"({"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": true})";
+  auto find_in = [](const auto& keys, const std::string& key) -> const gguf::Value* {
+    for (const auto& [name, value] : keys)
+      if (name == key) return &value;
+    return nullptr;
+  };
+  auto keys = gguf::tokenizer_metadata(dir, 11);
+  REQUIRE(find_in(keys, "tokenizer.ggml.model"));
+  CHECK(find_in(keys, "tokenizer.ggml.model")->text() == "llama");
+  CHECK(find_in(keys, "tokenizer.ggml.pre")->text() == "default");
+  CHECK(find_in(keys, "tokenizer.ggml.tokens")->strings ==
+        std::vector<std::string>{"<unk>", "<s>", "</s>", "<0x0A>", "\xe2\x96\x81", "h", "i", "\xe2\x96\x81h", "\xe2\x96\x81hi", "<tool>", "[PAD10]"});
+  const gguf::Value* scores = find_in(keys, "tokenizer.ggml.scores");
+  REQUIRE(scores);
+  CHECK(scores->element_number(7) == 0);   // the first merge's piece
+  CHECK(scores->element_number(8) == -1);  // the second: SentencePiece prefers the higher score
+  CHECK(scores->element_number(5) == 0);   // not made by a merge
+  const gguf::Value* types = find_in(keys, "tokenizer.ggml.token_type");
+  CHECK(types->element_number(0) == 2);   // unknown
+  CHECK(types->element_number(1) == 3);   // control
+  CHECK(types->element_number(3) == 6);   // <0x0A>: byte
+  CHECK(types->element_number(5) == 1);   // normal
+  CHECK(types->element_number(9) == 4);   // added, not special: user-defined
+  CHECK(types->element_number(10) == 5);  // padding: unused
+  CHECK(find_in(keys, "tokenizer.ggml.add_space_prefix")->text() == "true");
+  CHECK(*find_in(keys, "tokenizer.ggml.bos_token_id")->number() == 1);
+  CHECK(*find_in(keys, "tokenizer.ggml.unknown_token_id")->number() == 0);
+
+  // Mistral's form: a Metaspace pre-tokenizer; prepend_scheme "never" means no space prefix.
+  tokenizer["normalizer"] = nullptr;
+  tokenizer["pre_tokenizer"] = json::parse(R"({"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never", "split": false})");
+  std::ofstream(dir / "tokenizer.json") << tokenizer.dump();
+  keys = gguf::tokenizer_metadata(dir, 11);
+  CHECK(find_in(keys, "tokenizer.ggml.model")->text() == "llama");
+  CHECK(find_in(keys, "tokenizer.ggml.add_space_prefix")->text() == "false");
+  // Byte fallback without any Metaspace: llama.cpp's SentencePiece tokenizer would not match it.
+  tokenizer["pre_tokenizer"] = json::parse(R"({"type": "Whitespace"})");
+  std::ofstream(dir / "tokenizer.json") << tokenizer.dump();
+  CHECK_THROWS_WITH_AS(gguf::tokenizer_metadata(dir, 11), doctest::Contains("Metaspace"), Error);
+}
+
+TEST_CASE("config.json rope_scaling -> llama.cpp's rope.scaling keys and the llama3 rope_freqs tensor") {
+  using nlohmann::json;
+  json config = json::parse(R"({"vocab_size": 8, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+    "num_attention_heads": 4, "max_position_embeddings": 256, "rope_theta": 10000.0})");
+  auto find_in = [](const auto& keys, const std::string& key) -> const gguf::Value* {
+    for (const auto& [name, value] : keys)
+      if (name == key) return &value;
+    return nullptr;
+  };
+  auto keys = gguf::arch_hyperparameters(gguf::Arch::llama, config, "c.json");
+  CHECK(!find_in(keys, "llama.rope.scaling.type"));
+  CHECK(gguf::rope_frequency_factors(gguf::Arch::llama, config, "c.json").empty());
+
+  config["rope_scaling"] = json::parse(R"({"type": "linear", "factor": 2.0})");
+  keys = gguf::arch_hyperparameters(gguf::Arch::llama, config, "c.json");
+  CHECK(find_in(keys, "llama.rope.scaling.type")->text() == "linear");
+  CHECK(*find_in(keys, "llama.rope.scaling.factor")->number() == 2.0);
+
+  config["rope_scaling"] = json::parse(R"({"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64})");
+  keys = gguf::arch_hyperparameters(gguf::Arch::qwen2, config, "c.json");
+  CHECK(find_in(keys, "qwen2.rope.scaling.type")->text() == "yarn");
+  CHECK(*find_in(keys, "qwen2.rope.scaling.factor")->number() == 4.0);
+  CHECK(*find_in(keys, "qwen2.rope.scaling.original_context_length")->number() == 64);
+  config["rope_scaling"]["beta_fast"] = 16;  // no GGUF key holds it: refused, not dropped
+  CHECK_THROWS_WITH_AS(gguf::arch_hyperparameters(gguf::Arch::qwen2, config, "c.json"), doctest::Contains("beta_fast"), Error);
+  config["rope_scaling"] = json::parse(R"({"rope_type": "yarn", "factor": 4.0})");
+  CHECK_THROWS_WITH_AS(gguf::arch_hyperparameters(gguf::Arch::qwen2, config, "c.json"),
+                       doctest::Contains("original_max_position_embeddings"), Error);
+  config["rope_scaling"] = json::parse(R"({"type": "dynamic", "factor": 2.0})");
+  CHECK_THROWS_WITH_AS(gguf::arch_hyperparameters(gguf::Arch::llama, config, "c.json"), doctest::Contains("dynamic"), Error);
+
+  // llama3: rotary dims 8, inv_freq 1, 0.1, 0.01, 0.001 (wavelengths 6.3, 63, 628, 6283) against
+  // original context 64: below 64/4 unscaled, above 64/1 divided by the factor, between blended.
+  config["rope_scaling"] = json::parse(R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0, "original_max_position_embeddings": 64})");
+  keys = gguf::arch_hyperparameters(gguf::Arch::llama, config, "c.json");
+  CHECK(!find_in(keys, "llama.rope.scaling.type"));
+  const std::vector<float> factors = gguf::rope_frequency_factors(gguf::Arch::llama, config, "c.json");
+  REQUIRE(factors.size() == 4);
+  const double smooth = (64 / (2 * M_PI / 0.1) - 1) / 3;
+  CHECK(factors[0] == 1.0f);
+  CHECK(factors[1] == doctest::Approx(1 / ((1 - smooth) / 8 + smooth)).epsilon(1e-5));
+  CHECK(factors[2] == 8.0f);
+  CHECK(factors[3] == 8.0f);
+  CHECK_THROWS_WITH_AS(gguf::arch_hyperparameters(gguf::Arch::qwen2, config, "c.json"), doctest::Contains("llama3"), Error);
+
+  // The converted file carries them as llama.cpp reads them.
+  auto folder = tiny_llama_folder();
+  json tiny = json::parse(std::ifstream(folder / "config.json"));
+  tiny["rope_scaling"] = config["rope_scaling"];
+  tiny["rope_theta"] = 10000.0;  // the frequencies above
+  std::ofstream(folder / "config.json") << tiny.dump();
+  auto out = folder / "llama3.gguf";
+  gguf::convert_hf_to_gguf(folder, out, {});
+  auto mapped = ir::MappedFile::open(out);
+  auto file = gguf::parse(mapped, mapped->data(), mapped->size(), out.string());
+  const gguf::TensorInfo* freqs = nullptr;
+  for (const auto& tensor : file.tensors)
+    if (tensor.name == "rope_freqs.weight") freqs = &tensor;
+  REQUIRE(freqs);
+  CHECK(freqs->type == gguf::GgmlType::f32);
+  CHECK(freqs->dims == std::vector<int64_t>{4});  // head dim 8 (32 / 4 heads), as above
+  std::vector<float> stored(4);
+  std::memcpy(stored.data(), freqs->data, 16);
+  CHECK(stored == factors);
+}
+
 }  // TEST_SUITE

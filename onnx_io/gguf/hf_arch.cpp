@@ -1,5 +1,6 @@
 #include "onnx_io/gguf/hf_arch.h"
 
+#include <cmath>
 #include <regex>
 
 #include "common/error.h"
@@ -28,7 +29,54 @@ float number_or(const json& config, std::initializer_list<const char*> keys, flo
   return value && value->is_number() ? value->get<float>() : fallback;
 }
 
+std::string rope_scaling_type(const json& scaling) {
+  const json* type = find_key(scaling, {"rope_type", "type"});
+  return type && type->is_string() ? type->get<std::string>() : "";
+}
+
+// A positive finite number of rope_scaling (factor, beta_fast, ...).
+double scaling_number(const json& scaling, const char* key, const std::string& source) {
+  const json* value = find_key(scaling, {key});
+  if (!value || !value->is_number() || !(value->get<double>() > 0) || !std::isfinite(value->get<double>()))
+    throw Error(ErrorCategory::format, source + ": rope_scaling needs a positive number '" + key + "'");
+  return value->get<double>();
+}
+
+double scaling_number_or(const json& scaling, const char* key, double fallback, const std::string& source) {
+  return find_key(scaling, {key}) ? scaling_number(scaling, key, source) : fallback;
+}
+
 }  // namespace
+
+std::vector<float> rope_frequency_factors(Arch arch, const json& config, const std::string& source) {
+  const json* scaling = find_key(config, {"rope_scaling"});
+  if (arch != Arch::llama || !scaling || !scaling->is_object() || rope_scaling_type(*scaling) != "llama3") return {};
+  const uint32_t heads = required_u32(config, {"num_attention_heads"}, source);
+  const json* head_dim = find_key(config, {"head_dim"});
+  const uint32_t dims = head_dim && head_dim->is_number_integer() ? head_dim->get<uint32_t>()
+                                                                  : required_u32(config, {"hidden_size"}, source) / std::max(1u, heads);
+  if (dims < 2 || dims % 2 != 0 || dims > 65536) throw Error(ErrorCategory::format, source + ": rope dimensions " + std::to_string(dims) + " are not even");
+  const double base = number_or(config, {"rope_theta"}, 10000.f);
+  const double factor = scaling_number_or(*scaling, "factor", 8.0, source);
+  const double low = scaling_number_or(*scaling, "low_freq_factor", 1.0, source);
+  const double high = scaling_number_or(*scaling, "high_freq_factor", 4.0, source);
+  const double original = scaling_number_or(*scaling, "original_max_position_embeddings", 8192, source);
+  if (!(high > low)) throw Error(ErrorCategory::format, source + ": rope_scaling llama3 needs high_freq_factor > low_freq_factor");
+  const double low_wavelength = original / low, high_wavelength = original / high;
+  std::vector<float> factors;
+  for (uint32_t i = 0; i < dims; i += 2) {
+    // As torch: inv_freq in float32, its wavelength in double.
+    const float inv_freq = 1.0f / static_cast<float>(std::pow(base, static_cast<double>(i) / dims));
+    const double wavelength = 2 * M_PI / inv_freq;
+    if (wavelength < high_wavelength) factors.push_back(1.0f);
+    else if (wavelength > low_wavelength) factors.push_back(static_cast<float>(factor));
+    else {
+      const double smooth = (original / wavelength - low) / (high - low);
+      factors.push_back(static_cast<float>(1.0 / ((1 - smooth) / factor + smooth)));
+    }
+  }
+  return factors;
+}
 
 Arch arch_of_config(const json& config, const std::string& source) {
   std::vector<std::string> names;
@@ -89,13 +137,34 @@ std::vector<std::pair<std::string, Value>> arch_hyperparameters(Arch arch, const
   const json* head_dim = find_key(config, {"head_dim"});
   put("rope.dimension_count", Value::u32(head_dim && head_dim->is_number_integer() ? head_dim->get<uint32_t>() : embedding / heads));
   if (const json* scaling = find_key(config, {"rope_scaling"}); scaling && scaling->is_object()) {
-    std::string type = scaling->value("rope_type", scaling->value("type", ""));
+    const std::string type = rope_scaling_type(*scaling);
     if (type == "linear") {
       put("rope.scaling.type", Value::string("linear"));
-      put("rope.scaling.factor", Value::f32(scaling->value("factor", 1.0f)));
+      put("rope.scaling.factor", Value::f32(scaling_number(*scaling, "factor", source)));
+    } else if (type == "yarn") {
+      // llama.cpp's YaRN has HF's defaults built in; other values have no GGUF key.
+      for (const auto& [key, fallback] : {std::pair<const char*, double>{"beta_fast", 32}, {"beta_slow", 1}})
+        if (scaling->contains(key) && !(*scaling)[key].is_null() && scaling_number(*scaling, key, source) != fallback)
+          throw Error(ErrorCategory::unsupported, source + ": rope_scaling yarn with " + key + " " + (*scaling)[key].dump() +
+                                                      ": llama.cpp's GGUF keys hold only the default (" + std::to_string(int(fallback)) + ")");
+      for (const char* key : {"attention_factor", "mscale", "mscale_all_dim"})
+        if (scaling->contains(key) && !(*scaling)[key].is_null())
+          throw Error(ErrorCategory::unsupported, source + ": rope_scaling yarn with " + key +
+                                                      ": llama.cpp's GGUF keys hold only the default attention factor");
+      put("rope.scaling.type", Value::string("yarn"));
+      put("rope.scaling.factor", Value::f32(scaling_number(*scaling, "factor", source)));
+      const json* original = find_key(*scaling, {"original_max_position_embeddings"});
+      if (!original) original = find_key(config, {"original_max_position_embeddings"});
+      if (!original || !original->is_number_integer() || original->get<int64_t>() <= 0 || original->get<int64_t>() > UINT32_MAX)
+        throw Error(ErrorCategory::format, source + ": rope_scaling yarn needs a positive integer original_max_position_embeddings");
+      put("rope.scaling.original_context_length", Value::u32(original->get<uint32_t>()));
+    } else if (type == "llama3") {
+      if (arch != Arch::llama)
+        throw Error(ErrorCategory::unsupported, source + ": rope_scaling llama3 on " + arch_name(arch) +
+                                                    ": llama.cpp reads rope_freqs only for llama");
     } else if (type != "default" && !type.empty()) {
       throw Error(ErrorCategory::unsupported, source + ": rope_scaling type '" + type +
-                                                  "' is not converted (linear is); llama.cpp needs extra tensors for it");
+                                                  "' is not converted (linear, yarn and llama3 are); llama.cpp has no equivalent");
     }
   }
   return keys;

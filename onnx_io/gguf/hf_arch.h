@@ -23,10 +23,22 @@ enum class Arch { llama, qwen2, gpt2 };
 Arch arch_of_config(const nlohmann::json& config, const std::string& source);
 const char* arch_name(Arch arch);  // "llama", "qwen2", "gpt2" (general.architecture)
 
-// "<arch>.context_length", "embedding_length", ... from config.json. Throws mhub::Error (format)
-// naming the missing key, unsupported for rope scaling kinds llama.cpp needs extra tensors for.
+// "<arch>.context_length", "embedding_length", ... from config.json. config.json's rope_scaling
+// as convert_hf_to_gguf.py writes it: linear -> rope.scaling.type "linear" + factor; yarn ->
+// type "yarn", factor, original_context_length (llama.cpp's YaRN with HF's default beta_fast 32,
+// beta_slow 1 and attention factor 0.1 ln(factor) + 1); llama3 -> no keys, the rope_freqs.weight
+// tensor (rope_frequency_factors). Throws mhub::Error (format) naming a missing or bad key,
+// unsupported for scaling llama.cpp cannot express (dynamic, longrope, yarn with other betas or
+// attention factor, llama3 for qwen2).
 std::vector<std::pair<std::string, Value>> arch_hyperparameters(Arch arch, const nlohmann::json& config,
                                                                 const std::string& source);
+
+// rope_scaling type llama3 (Llama 3.1+): the per-frequency divisors llama.cpp reads from the
+// rope_freqs.weight tensor ([rope dimensions / 2] float32), computed as transformers'
+// _compute_llama3_parameters scales inv_freq: 1 for short wavelengths (< original context /
+// high_freq_factor), factor for long ones (> original context / low_freq_factor), a smooth blend
+// between. Empty for every other config. Throws mhub::Error (format) for bad parameters.
+std::vector<float> rope_frequency_factors(Arch arch, const nlohmann::json& config, const std::string& source);
 
 // What to do with one checkpoint tensor.
 struct TensorPlan {

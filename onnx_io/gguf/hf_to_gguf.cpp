@@ -136,6 +136,17 @@ HfToGgufReport convert_hf_to_gguf(const std::filesystem::path& folder, const std
       planned.push_back(std::move(output));
     }
   }
+  // Llama 3.1-style rope scaling: llama.cpp divides the rotary frequencies by this tensor.
+  if (std::vector<float> factors = rope_frequency_factors(arch, config, source); !factors.empty()) {
+    TensorInfo info;
+    info.name = "rope_freqs.weight";
+    info.dims = {static_cast<int64_t>(factors.size())};
+    info.bytes = factors.size() * sizeof(float);
+    info.produce = [factors](std::string& out) { out.append(reinterpret_cast<const char*>(factors.data()), factors.size() * sizeof(float)); };
+    report.type_counts["f32"]++;
+    report.bytes += info.bytes;
+    file.tensors.push_back(std::move(info));
+  }
   for (const auto& entry : planned) {
     TensorInfo info;
     info.name = entry.plan.gguf_name;

@@ -1,5 +1,6 @@
 #include "onnx_io/gguf/hf_tokenizer.h"
 
+#include <cctype>
 #include <map>
 #include <optional>
 
@@ -84,6 +85,19 @@ void put_chat_template(std::vector<std::pair<std::string, Value>>& keys, const s
     keys.emplace_back("tokenizer.chat_template", Value::string(tokenizer_config["chat_template"].get<std::string>()));
 }
 
+// The vocabulary keys of llama.cpp's "llama" (SentencePiece) tokenizer.
+std::vector<std::pair<std::string, Value>> sentencepiece_vocab_keys(const std::vector<std::string>& tokens, const std::vector<float>& scores,
+                                                                    const std::vector<int32_t>& types, bool space_prefix) {
+  std::vector<std::pair<std::string, Value>> keys;
+  keys.emplace_back("tokenizer.ggml.model", Value::string("llama"));
+  keys.emplace_back("tokenizer.ggml.pre", Value::string("default"));
+  keys.emplace_back("tokenizer.ggml.tokens", Value::string_array(tokens));
+  keys.emplace_back("tokenizer.ggml.scores", Value::f32_array(scores));
+  keys.emplace_back("tokenizer.ggml.token_type", Value::i32_array(types));
+  keys.emplace_back("tokenizer.ggml.add_space_prefix", Value::boolean(space_prefix));
+  return keys;
+}
+
 std::vector<std::pair<std::string, Value>> sentencepiece_metadata(const std::filesystem::path& folder, uint32_t vocab_size) {
   const std::filesystem::path path = folder / "tokenizer.model";
   std::string bytes = read_whole_file(path);
@@ -114,18 +128,133 @@ std::vector<std::pair<std::string, Value>> sentencepiece_metadata(const std::fil
     types[id.get<size_t>()] = kUserDefined;
     id_by_content[content] = id.get<int32_t>();
   }
-  std::vector<std::pair<std::string, Value>> keys;
-  keys.emplace_back("tokenizer.ggml.model", Value::string("llama"));
-  keys.emplace_back("tokenizer.ggml.pre", Value::string("default"));
-  keys.emplace_back("tokenizer.ggml.tokens", Value::string_array(tokens));
-  keys.emplace_back("tokenizer.ggml.scores", Value::f32_array(scores));
-  keys.emplace_back("tokenizer.ggml.token_type", Value::i32_array(types));
-  keys.emplace_back("tokenizer.ggml.add_space_prefix", Value::boolean(model.normalizer_spec().add_dummy_prefix()));
+  auto keys = sentencepiece_vocab_keys(tokens, scores, types, model.normalizer_spec().add_dummy_prefix());
   SpecialTokens special = special_tokens(folder, id_by_content);
   const auto& trainer = model.trainer_spec();
   for (auto [kind, id] : {std::pair<const char*, int32_t>{"bos", trainer.bos_id()}, {"eos", trainer.eos_id()},
                           {"unk", trainer.unk_id()}, {"pad", trainer.pad_id()}})
     if (!special.ids.count(kind) && id >= 0) special.ids[kind] = id;
+  put_special(keys, special, count);
+  put_chat_template(keys, folder);
+  return keys;
+}
+
+// tokenizer.json's tokens by id: the model's vocab, then added_tokens (which may override ids).
+struct JsonVocab {
+  std::map<int64_t, std::string> by_id;
+  std::map<std::string, int32_t> id_by_content;
+  std::map<int64_t, bool> added_special;  // added token id -> its "special" flag
+};
+
+JsonVocab read_json_vocab(const json& tokenizer, const json& model, const std::filesystem::path& path) {
+  JsonVocab vocab;
+  for (const auto& [token, id] : model["vocab"].items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= (int64_t{1} << 24))
+      throw Error(ErrorCategory::format, path.string() + ": vocab entry '" + token + "' has a bad id");
+    vocab.by_id[id.get<int64_t>()] = token;
+    vocab.id_by_content[token] = id.get<int32_t>();
+  }
+  if (tokenizer.contains("added_tokens") && tokenizer["added_tokens"].is_array())
+    for (const auto& added : tokenizer["added_tokens"]) {
+      if (!added.is_object() || !added.value("id", json()).is_number_integer() || !added.value("content", json()).is_string()) continue;
+      const int64_t id = added["id"].get<int64_t>();
+      if (id < 0 || id >= (int64_t{1} << 24)) throw Error(ErrorCategory::format, path.string() + ": an added token has a bad id");
+      vocab.by_id[id] = added["content"].get<std::string>();
+      vocab.id_by_content[vocab.by_id[id]] = static_cast<int32_t>(id);
+      vocab.added_special[id] = added.value("special", false);
+    }
+  return vocab;
+}
+
+// A merge as "a b" (tokenizers' old form) or ["a", "b"].
+std::string merge_text(const json& merge, const std::filesystem::path& path) {
+  if (merge.is_string()) return merge.get<std::string>();
+  if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string())
+    return merge[0].get<std::string>() + " " + merge[1].get<std::string>();
+  throw Error(ErrorCategory::format, path.string() + ": a merge is neither \"a b\" nor [\"a\", \"b\"]");
+}
+
+// Whether text gets SentencePiece's "▁" prefix: a normalizer Prepend("▁") (tokenizers' Llama
+// form) or a Metaspace pre-tokenizer that prepends (Mistral's form); `recognised` says whether
+// either spelled how spaces become "▁" at all.
+bool sentencepiece_space_prefix(const json& tokenizer, bool& recognised) {
+  static const std::string kSpace = "\xe2\x96\x81";  // ▁
+  recognised = false;
+  bool prefix = false;
+  auto visit = [&](const json& step) {
+    if (!step.is_object()) return;
+    const std::string type = step.value("type", "");
+    if (type == "Prepend" && step.value("prepend", "") == kSpace) recognised = true, prefix = true;
+    if (type == "Replace" && step.value("content", "") == kSpace) recognised = true;
+    if (type == "Metaspace" && step.value("replacement", "") == kSpace) {
+      recognised = true;
+      // tokenizers >= 0.14: prepend_scheme always/first/never; before: add_prefix_space.
+      prefix = prefix || (step.contains("prepend_scheme") ? step.value("prepend_scheme", "") != "never" : step.value("add_prefix_space", true));
+    }
+  };
+  for (const char* part : {"normalizer", "pre_tokenizer"}) {
+    if (!tokenizer.contains(part) || !tokenizer[part].is_object()) continue;
+    const json& stage = tokenizer[part];
+    visit(stage);
+    for (const char* list : {"normalizers", "pretokenizers"})
+      if (stage.contains(list) && stage[list].is_array())
+        for (const json& step : stage[list]) visit(step);
+  }
+  return prefix;
+}
+
+// tokenizer.json of a SentencePiece BPE with byte fallback (Llama 2, TinyLlama, Mistral shipped
+// without tokenizer.model): llama.cpp runs it as its "llama" (SPM) tokenizer, which merges the
+// adjacent pair whose joined piece has the highest score. tokenizer.json keeps merges, not
+// scores, so a piece made by merge rank r scores -r (SentencePiece's order; HF's converter ranks
+// the merges by the joined piece's score) and every other piece 0 (never a merge's result, its
+// score is never read). <0xNN> pieces are bytes, the model's unk_token unknown, added special
+// tokens control, other added tokens user-defined.
+std::vector<std::pair<std::string, Value>> byte_fallback_bpe_metadata(const json& tokenizer, const json& model,
+                                                                      const std::filesystem::path& path,
+                                                                      const std::filesystem::path& folder, uint32_t vocab_size) {
+  bool recognised = false;
+  const bool space_prefix = sentencepiece_space_prefix(tokenizer, recognised);
+  if (!recognised)
+    throw Error(ErrorCategory::unsupported, path.string() + ": a byte-fallback BPE whose normalizer / pre-tokenizer does not "
+                                                "turn spaces into \"\xe2\x96\x81\" (SentencePiece's Metaspace) is not converted");
+  JsonVocab vocab = read_json_vocab(tokenizer, model, path);
+  auto& [by_id, id_by_content, added_special] = vocab;
+  std::map<std::string, float> merged_score;  // joined piece -> -(rank of its first merge)
+  if (model.contains("merges") && model["merges"].is_array()) {
+    float rank = 0;
+    for (const auto& merge : model["merges"]) {
+      std::string text = merge_text(merge, path);
+      const size_t space = text.find(' ');
+      if (space == std::string::npos) throw Error(ErrorCategory::format, path.string() + ": a merge '" + text + "' has no space");
+      merged_score.emplace(text.erase(space, 1), -rank);
+      rank += 1;
+    }
+  }
+  const std::string unk = model.value("unk_token", json()).is_string() ? model["unk_token"].get<std::string>() : "";
+  const size_t count = std::max<size_t>(vocab_size, by_id.empty() ? 0 : static_cast<size_t>(by_id.rbegin()->first + 1));
+  std::vector<std::string> tokens(count);
+  std::vector<float> scores(count, -1000.f);
+  std::vector<int32_t> types(count, kUnused);
+  for (size_t i = 0; i < count; ++i) {
+    auto found = by_id.find(static_cast<int64_t>(i));
+    if (found == by_id.end()) {
+      tokens[i] = "[PAD" + std::to_string(i) + "]";
+      continue;
+    }
+    const std::string& text = found->second;
+    tokens[i] = text;
+    auto merged = merged_score.find(text);
+    scores[i] = merged != merged_score.end() ? merged->second : 0.f;
+    const bool byte = text.size() == 6 && text.rfind("<0x", 0) == 0 && text[5] == '>' && std::isxdigit(static_cast<unsigned char>(text[3])) &&
+                      std::isxdigit(static_cast<unsigned char>(text[4]));
+    types[i] = byte ? kByte : text == unk ? kUnknown : kNormal;
+    if (auto added = added_special.find(static_cast<int64_t>(i)); added != added_special.end() && text != unk)
+      types[i] = added->second ? kControl : kUserDefined;
+  }
+  auto keys = sentencepiece_vocab_keys(tokens, scores, types, space_prefix);
+  SpecialTokens special = special_tokens(folder, id_by_content);
+  if (!special.ids.count("unk") && id_by_content.count(unk)) special.ids["unk"] = id_by_content[unk];
   put_special(keys, special, count);
   put_chat_template(keys, folder);
   return keys;
@@ -138,25 +267,11 @@ std::vector<std::pair<std::string, Value>> bpe_metadata(const std::filesystem::p
   if (!model.is_object() || model.value("type", "") != "BPE" || !model.contains("vocab") || !model["vocab"].is_object())
     throw Error(ErrorCategory::unsupported, path.string() + ": model type '" +
                                                 (model.is_object() ? model.value("type", "?") : std::string("?")) +
-                                                "' is not converted (byte-level BPE is; SentencePiece needs tokenizer.model)");
-  std::map<int64_t, std::string> by_id;
-  std::map<std::string, int32_t> id_by_content;
-  for (const auto& [token, id] : model["vocab"].items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= (int64_t{1} << 24))
-      throw Error(ErrorCategory::format, path.string() + ": vocab entry '" + token + "' has a bad id");
-    by_id[id.get<int64_t>()] = token;
-    id_by_content[token] = id.get<int32_t>();
-  }
-  std::map<int64_t, bool> added_special;  // id -> special
-  if (tokenizer.contains("added_tokens") && tokenizer["added_tokens"].is_array())
-    for (const auto& added : tokenizer["added_tokens"]) {
-      if (!added.is_object() || !added.value("id", json()).is_number_integer() || !added.value("content", json()).is_string()) continue;
-      int64_t id = added["id"].get<int64_t>();
-      if (id < 0 || id >= (int64_t{1} << 24)) throw Error(ErrorCategory::format, path.string() + ": an added token has a bad id");
-      by_id[id] = added["content"].get<std::string>();
-      id_by_content[by_id[id]] = static_cast<int32_t>(id);
-      added_special[id] = added.value("special", false);
-    }
+                                                "' is not converted (BPE is: byte-level, or SentencePiece's with byte "
+                                                "fallback; a Unigram SentencePiece needs tokenizer.model)");
+  if (model.value("byte_fallback", false)) return byte_fallback_bpe_metadata(tokenizer, model, path, folder, vocab_size);
+  JsonVocab vocab = read_json_vocab(tokenizer, model, path);
+  auto& [by_id, id_by_content, added_special] = vocab;
   size_t count = std::max<size_t>(vocab_size, by_id.empty() ? 0 : static_cast<size_t>(by_id.rbegin()->first + 1));
   std::vector<std::string> tokens(count);
   std::vector<int32_t> types(count, kNormal);
@@ -173,12 +288,7 @@ std::vector<std::pair<std::string, Value>> bpe_metadata(const std::filesystem::p
   }
   std::vector<std::string> merges;
   if (model.contains("merges") && model["merges"].is_array())
-    for (const auto& merge : model["merges"]) {
-      if (merge.is_string()) merges.push_back(merge.get<std::string>());
-      else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string())
-        merges.push_back(merge[0].get<std::string>() + " " + merge[1].get<std::string>());
-      else throw Error(ErrorCategory::format, path.string() + ": a merge is neither \"a b\" nor [\"a\", \"b\"]");
-    }
+    for (const auto& merge : model["merges"]) merges.push_back(merge_text(merge, path));
   json pre = tokenizer.contains("pre_tokenizer") ? tokenizer["pre_tokenizer"] : json();
   std::string pre_name = pre_tokenizer_name(pre);
   if (pre_name.empty())

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """A tiny random causal LM in Hugging Face's folder layout, and its reference outputs.
 
-    make_tiny_checkpoint.py OUT_ROOT ARCH...      (ARCH: llama, llama-spm, qwen2, gpt2; into OUT_ROOT/ARCH)
+    make_tiny_checkpoint.py OUT_ROOT ARCH...      (ARCH: llama, llama-spm, llama-spm-json, llama3-rope,
+                                                   qwen2, qwen2-yarn, gpt2; into OUT_ROOT/ARCH)
 
 Writes OUT_DIR/config.json, model.safetensors, tokenizer.json (a byte-level BPE trained here on a
 fixed text; llama-spm: tokenizer.model, a SentencePiece BPE with byte fallback trained by Debian's
-python3-sentencepiece, as TinyLlama/Mistral ship), tokenizer_config.json, generation_config.json,
+python3-sentencepiece, as TinyLlama/Mistral ship; llama-spm-json: the same SentencePiece model
+as tokenizer.json only, converted as transformers' LlamaConverter does; llama3-rope: llama with
+Llama 3.1's rope_scaling; qwen2-yarn: qwen2 with YaRN rope_scaling), tokenizer_config.json, generation_config.json,
 and OUT_DIR/reference.json: the prompt, its token ids (by a BPE implementation written from
-tokenizer.json's rules; llama-spm: by sentencepiece itself), the greedy
+tokenizer.json's rules; llama-spm, llama-spm-json: by sentencepiece itself), the greedy
 continuation of the PyTorch model (float32) and its logits at every generated position. Seeded:
 the same bytes every run. Needs only Debian's python3-torch and python3-numpy.
 """
@@ -127,14 +130,48 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def llama3_inv_freq(inv_freq, scaling):
+    """transformers' _compute_llama3_parameters: long wavelengths slowed down by `factor`."""
+    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+    original = scaling["original_max_position_embeddings"]
+    wavelen = 2 * math.pi / inv_freq
+    scaled = torch.where(wavelen > original / low, inv_freq / factor, inv_freq)
+    smooth = (original / wavelen - low) / (high - low)
+    smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+    medium = ~(wavelen < original / high) & ~(wavelen > original / low)
+    return torch.where(medium, smoothed, scaled)
+
+
+def yarn_inv_freq(base, dim, scaling):
+    """transformers' _compute_yarn_parameters with its defaults (beta_fast 32, beta_slow 1,
+    attention factor 0.1 ln(factor) + 1, truncated correction range); the config keeps
+    max_position_embeddings = factor x original, so both of its readings of `factor` agree."""
+    factor, original = scaling["factor"], scaling["original_max_position_embeddings"]
+    def correction_dim(rotations):
+        return dim * math.log(original / (rotations * 2 * math.pi)) / (2 * math.log(base))
+    low, high = max(math.floor(correction_dim(32)), 0), min(math.ceil(correction_dim(1)), dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = torch.clamp((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+    pos_freqs = base ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    extrapolation = 1 - ramp
+    inv_freq = 1.0 / (factor * pos_freqs) * (1 - extrapolation) + 1.0 / pos_freqs * extrapolation
+    return inv_freq, 0.1 * math.log(factor) + 1.0
+
+
 def llama_forward(w, c, ids):
     T = len(ids)
     heads, kv_heads = c["num_attention_heads"], c["num_key_value_heads"]
     dim = c["hidden_size"] // heads
     h = w["model.embed_tokens.weight"][ids]
     inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+    scaling, attention_factor = c.get("rope_scaling") or {}, 1.0
+    if scaling.get("rope_type") == "llama3":
+        inv_freq = llama3_inv_freq(inv_freq, scaling)
+    elif scaling.get("rope_type") == "yarn":
+        inv_freq, attention_factor = yarn_inv_freq(c["rope_theta"], dim, scaling)
     freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
-    cos, sin = torch.cat((freqs, freqs), -1).cos(), torch.cat((freqs, freqs), -1).sin()
+    cos, sin = torch.cat((freqs, freqs), -1).cos() * attention_factor, torch.cat((freqs, freqs), -1).sin() * attention_factor
     mask = torch.full((T, T), float("-inf")).triu(1)
     for layer in range(c["num_hidden_layers"]):
         p = f"model.layers.{layer}."
@@ -224,17 +261,49 @@ def gpt2_weights(c):
     return w
 
 
-def sentencepiece_tokenizer(out):
-    """Trains a SentencePiece BPE model; returns (vocabulary size, prompt ids)."""
+def sentencepiece_tokenizer_json(processor):
+    """tokenizer.json of a SentencePiece BPE as transformers' LlamaConverter writes it (Llama 2 /
+    TinyLlama form): the pieces by id, merges from every split of a piece into two pieces ranked
+    by the joined piece's score (SentencePieceExtractor), byte fallback, Prepend/Replace "▁"."""
+    vocab = {processor.id_to_piece(i): i for i in range(processor.get_piece_size())}
+    merges = []
+    for piece, i in vocab.items():
+        local = [(piece[:k], piece[k:]) for k in range(1, len(piece)) if piece[:k] in vocab and piece[k:] in vocab]
+        local.sort(key=lambda pair: (vocab[pair[0]], vocab[pair[1]]))
+        merges.extend((processor.get_score(i), a, b) for a, b in local)
+    merges.sort(key=lambda m: m[0], reverse=True)  # stable: equal scores keep the order above
+    added = [{"id": i, "content": processor.id_to_piece(i), "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for i in range(processor.get_piece_size())
+             if processor.is_control(i) or processor.is_unknown(i)]
+    space = "\u2581"
+    return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+            "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": space},
+                                                               {"type": "Replace", "pattern": {"String": " "}, "content": space}]},
+            "pre_tokenizer": None, "post_processor": None,
+            "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": space}, "content": " "},
+                                                         {"type": "ByteFallback"}, {"type": "Fuse"},
+                                                         {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+            "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                      "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "vocab": vocab,
+                      "merges": [a + " " + b for _, a, b in merges]}}
+
+
+def sentencepiece_tokenizer(out, as_json=False):
+    """Trains a SentencePiece BPE model, written as tokenizer.model (or, as_json, as tokenizer.json
+    only); returns (vocabulary size, prompt ids by sentencepiece)."""
     import io
     import sentencepiece
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(CORPUS.split(". ")), model_writer=model,
                                              vocab_size=400, model_type="bpe", byte_fallback=True,
                                              character_coverage=1.0, num_threads=1, minloglevel=2)
-    with open(os.path.join(out, "tokenizer.model"), "wb") as f:
-        f.write(model.getvalue())
     processor = sentencepiece.SentencePieceProcessor(model_proto=model.getvalue())
+    if as_json:
+        with open(os.path.join(out, "tokenizer.json"), "w") as f:
+            json.dump(sentencepiece_tokenizer_json(processor), f, ensure_ascii=False)
+    else:
+        with open(os.path.join(out, "tokenizer.model"), "wb") as f:
+            f.write(model.getvalue())
     with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
         json.dump({"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "add_bos_token": False}, f)
     return processor.get_piece_size(), processor.encode(PROMPT)
@@ -248,8 +317,8 @@ def main():
 
 def make_checkpoint(arch, out):
     os.makedirs(out, exist_ok=True)
-    if arch == "llama-spm":
-        vocab_size, prompt_ids = sentencepiece_tokenizer(out)
+    if arch in ("llama-spm", "llama-spm-json"):
+        vocab_size, prompt_ids = sentencepiece_tokenizer(out, as_json=arch == "llama-spm-json")
         config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": vocab_size,
                   "hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
                   "num_key_value_heads": 1, "max_position_embeddings": 128, "rms_norm_eps": 1e-6,
@@ -276,14 +345,22 @@ def make_checkpoint(arch, out):
         json.dump({"bos_token": specials[0], "eos_token": specials[-1], "add_bos_token": False, "add_eos_token": False}, f)
     with open(os.path.join(out, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": bos, "eos_token_id": eos}, f)
-    if arch in ("llama", "qwen2"):
-        config = {"architectures": ["LlamaForCausalLM" if arch == "llama" else "Qwen2ForCausalLM"],
-                  "model_type": arch, "vocab_size": vocab_size,
+    if arch in ("llama", "llama3-rope", "qwen2", "qwen2-yarn"):
+        qwen2 = arch.startswith("qwen2")
+        config = {"architectures": ["Qwen2ForCausalLM" if qwen2 else "LlamaForCausalLM"],
+                  "model_type": "qwen2" if qwen2 else "llama", "vocab_size": vocab_size,
                   "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
                   "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-5,
                   "rope_theta": 10000.0, "tie_word_embeddings": False, "torch_dtype": "float32",
                   "bos_token_id": bos, "eos_token_id": eos}
-        weights, forward = (llama_weights if arch == "llama" else qwen2_weights)(config), llama_forward
+        if arch == "qwen2-yarn":
+            config["rope_scaling"] = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}
+        if arch == "llama3-rope":
+            # An original context of 32 puts the rotary wavelengths (6 to ~40000) on all three
+            # branches: unscaled, blended and divided by the factor.
+            config["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
+        weights, forward = (qwen2_weights if qwen2 else llama_weights)(config), llama_forward
     else:
         config = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": vocab_size, "n_embd": 128,
                   "n_layer": 2, "n_head": 4, "n_positions": 64, "n_ctx": 64, "layer_norm_epsilon": 1e-5,

@@ -1,8 +1,7 @@
-// Fast float32 and bfloat16 ConvGradInput / ConvGradWeight (see conv_grad.cpp for the ops and
-// their reference loops) through oneDNN's convolution_backward_data / convolution_backward_weights,
-// with the bias gradient fused into the weights gradient when it is wanted. bfloat16 (the
-// backward of a `--precision bf16` graph) accumulates in float32 and rounds each output once, as
-// the reference does; it is supported only where the CPU has bfloat16 units (bf16_support.h).
+// Fast float32 ConvGradInput / ConvGradWeight (see conv_grad.cpp for the ops and their reference
+// loops) through oneDNN's convolution_backward_data / convolution_backward_weights, with the bias
+// gradient fused into the weights gradient when it is wanted. bfloat16 data and float32 nodes
+// with the bf16 compute hint take conv_grad_dnnl_bf16.cpp's kernels, registered before these.
 //
 // Only primitives are cached (with user scratchpads: sessions on other threads share them), keyed by the node's attributes and the shapes (never data
 // addresses): every input of these ops is computed anew each run, or is a parameter the trainer
@@ -12,7 +11,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "engine/cpu/bf16_support.h"
 #include "engine/cpu/conv_grad.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/dnnl_common.h"
@@ -44,7 +42,6 @@ GradKey grad_key(OpContext& ctx, const ConvGradShapes& s) {
   dims.insert(dims.end(), s.dy.begin(), s.dy.end());
   std::string sig = dnnl_attribute_signature(ctx.node());
   if (ctx.output_wanted(1)) sig += ";bias";
-  if (ctx.input(0).dtype == ir::DataType::bfloat16) sig += ";bf16";
   return {sig, dims};
 }
 
@@ -68,11 +65,6 @@ dnnl::primitive_attr user_scratchpad() {
 
 int64_t group_of(OpContext& ctx) { return ctx.node().attr_int("group", 1); }
 
-// Inputs and outputs share one type (supports checks it): float32 or bfloat16.
-memory::data_type data_type_of(OpContext& ctx) {
-  return ctx.input(0).dtype == ir::DataType::bfloat16 ? memory::data_type::bf16 : memory::data_type::f32;
-}
-
 // dX from dY (a) and W (b).
 void conv_grad_input_fast(OpContext& ctx) {
   ConvGradShapes s = conv_grad_shapes(ctx, true);
@@ -82,7 +74,7 @@ void conv_grad_input_fast(OpContext& ctx) {
   const size_t rank = s.x.size();
   if (!plan) {
     DnnlConvDims d = dnnl_conv_dims(s.x, s.w, group_of(ctx), s.geometry);
-    const auto dt = data_type_of(ctx);  // float32 or bfloat16
+    const auto dt = memory::data_type::f32;
     auto any = memory::format_tag::any;
     auto hint = dnnl_conv_forward_hint(d, false, dt);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, memory::desc(d.src, dt, any),
@@ -122,7 +114,7 @@ void conv_grad_weight_fast(OpContext& ctx) {
   const bool with_bias = ctx.output_wanted(1);
   if (!plan) {
     DnnlConvDims d = dnnl_conv_dims(s.x, s.w, group_of(ctx), s.geometry);
-    const auto dt = data_type_of(ctx);  // float32 or bfloat16
+    const auto dt = memory::data_type::f32;
     auto any = memory::format_tag::any;
     auto hint = dnnl_conv_forward_hint(d, with_bias, dt);
     memory::desc src(d.src, dt, any), dw(d.weights, dt, any), dst(d.dst, dt, any);
@@ -155,7 +147,7 @@ void conv_grad_weight_fast(OpContext& ctx) {
                                           {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, dnnl_cpu_engine())}};
   if (plan->with_bias) {
     ir::Tensor& db = ctx.allocate_output(1, ctx.input(1).dtype, {s.w[0]});
-    memory::desc plain({s.w[0]}, data_type_of(ctx), memory::format_tag::a);
+    memory::desc plain({s.w[0]}, memory::data_type::f32, memory::format_tag::a);
     if (plan->bias_md != plain) fail(ctx, "oneDNN chose a non-plain bias gradient layout");
     args[DNNL_ARG_DIFF_BIAS] = memory(plain, dnnl_cpu_engine(), mutable_bytes(db));
   }
@@ -165,8 +157,7 @@ void conv_grad_weight_fast(OpContext& ctx) {
 }
 
 bool grad_fast_supports(const ir::Node&, std::span<const ir::DataType> types) {
-  if (types.size() < 2 || types[0] != types[1]) return false;
-  return types[0] == ir::DataType::float32 || (types[0] == ir::DataType::bfloat16 && cpu_has_bf16_units());
+  return types.size() >= 2 && types[0] == ir::DataType::float32 && types[1] == ir::DataType::float32;
 }
 
 }  // namespace

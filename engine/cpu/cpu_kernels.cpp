@@ -30,6 +30,8 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::conv, add_conv_dnnl_bf16_kernels},  // bfloat16 only, where the CPU has bf16 units
     FamilyKernels{F::pool, add_pool_dnnl_kernels},
     FamilyKernels{F::conv, add_conv_grad_kernels},
+    // bfloat16 data, or float32 under the bf16 compute hint: before the float32 gradient kernels.
+    FamilyKernels{F::conv, add_conv_grad_dnnl_bf16_kernels},
     FamilyKernels{F::conv, add_conv_grad_dnnl_kernels},
     FamilyKernels{F::norm, add_norm_train_kernels},
     FamilyKernels{F::elementwise, add_elementwise_grad_kernels},

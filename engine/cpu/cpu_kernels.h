@@ -31,6 +31,7 @@ void add_conv_dnnl_kernels(std::vector<KernelDef>& table);
 void add_conv_dnnl_bf16_kernels(std::vector<KernelDef>& table);
 void add_conv_grad_kernels(std::vector<KernelDef>& table);
 void add_conv_grad_dnnl_kernels(std::vector<KernelDef>& table);
+void add_conv_grad_dnnl_bf16_kernels(std::vector<KernelDef>& table);
 void add_detection_kernels(std::vector<KernelDef>& table);
 void add_einsum_kernels(std::vector<KernelDef>& table);
 void add_elementwise_kernels(std::vector<KernelDef>& table);

@@ -1,5 +1,6 @@
 // Op specs: the Conv gradient ops (mhub-internal ConvGradInput / ConvGradWeight; reference loops
-// in engine/cpu/conv_grad.cpp, oneDNN in conv_grad_dnnl.cpp) on odd sizes, groups (depthwise
+// in engine/cpu/conv_grad.cpp, oneDNN in conv_grad_dnnl.cpp and, bfloat16 or bf16-hinted,
+// conv_grad_dnnl_bf16.cpp) on odd sizes, groups (depthwise
 // too), strides, dilations, asymmetric pads, 1-D to 3-D, and NaN/Inf. Their reference kernels
 // are checked against the forward Conv in conv_grad_test.cpp.
 #include <limits>
@@ -54,6 +55,26 @@ std::vector<OpSpec> conv_grad_specs() {
     specs.push_back({.name = "ConvGradWeight " + what, .op = "ConvGradWeight", .attributes = weight_attrs,
                      .inputs = {{bf16_uniform(c.x)}, {bf16_uniform(c.y)}}, .outputs = 2, .opset = 17, .domain = internal, .rtol = 1e-2,
                      .atol = 1e-3, .backends = cpu_fast, .threads = 2});
+  }
+  // float32 under the session's bf16 compute hint (--precision bf16 training on the CPU): the fast
+  // kernels round dY, W and X to bfloat16 (2^-9 relative each) and accumulate and write float32;
+  // the reference ignores the hint. Over up to 2*5*13 = 130 products of values in [-2, 2] the
+  // difference stays well inside atol 0.1.
+  const ir::Attribute hint = string_attr("mhub_compute", "bf16");
+  for (const ConvCase& c : conv_grad_cases()) {
+    const std::string what = std::to_string(c.x.size() - 2) + "-D group " + std::to_string(c.group) + ", float32 bf16-compute hint";
+    auto input_attrs = c.attributes();
+    input_attrs.push_back(ints_attr("input_shape", c.x));
+    input_attrs.push_back(hint);
+    specs.push_back({.name = "ConvGradInput " + what, .op = "ConvGradInput", .attributes = input_attrs,
+                     .inputs = {{rng.uniform(c.y, -2, 2)}, {rng.uniform(c.w, -2, 2)}}, .opset = 17, .domain = internal, .rtol = 2e-2,
+                     .atol = 0.1, .backends = cpu_fast, .threads = 2});
+    auto weight_attrs = c.attributes();
+    weight_attrs.push_back(ints_attr("weight_shape", c.w));
+    weight_attrs.push_back(hint);
+    specs.push_back({.name = "ConvGradWeight " + what, .op = "ConvGradWeight", .attributes = weight_attrs,
+                     .inputs = {{rng.uniform(c.x, -2, 2)}, {rng.uniform(c.y, -2, 2)}}, .outputs = 2, .opset = 17, .domain = internal,
+                     .rtol = 2e-2, .atol = 0.1, .backends = cpu_fast, .threads = 2});
   }
   // A dY that does not fit the geometry.
   ConvCase c = conv_grad_cases()[0];

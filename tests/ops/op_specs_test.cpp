@@ -75,6 +75,23 @@ TEST_SUITE("ops") {
       REQUIRE(kernel != nullptr);
       CHECK_MESSAGE((kernel->kind == engine::KernelKind::fast) == units, static_cast<int>(op));
     }
+    // float32 Conv gradients with the bf16 compute hint take the bfloat16 kernels there (their
+    // specs' tolerance is a bf16 one) and the float32 oneDNN kernels elsewhere.
+    const ir::DataType f = ir::DataType::float32;
+    for (ir::OpKind op : {ir::OpKind::ConvGradInput, ir::OpKind::ConvGradWeight}) {
+      ir::Node hinted;
+      hinted.op = op;
+      hinted.attributes.push_back(ir::string_attr("mhub_compute", "bf16"));
+      ir::Node plain;
+      plain.op = op;
+      const std::vector<ir::DataType> types = {f, f};
+      const engine::KernelDef* with_hint = engine::find_kernel(engine::cpu::cpu_kernel_table(), hinted, types);
+      const engine::KernelDef* without = engine::find_kernel(engine::cpu::cpu_kernel_table(), plain, types);
+      REQUIRE(with_hint != nullptr);
+      REQUIRE(without != nullptr);
+      CHECK(with_hint->kind == engine::KernelKind::fast);
+      CHECK((with_hint != without) == units);  // rows of one table: another row is another kernel
+    }
   }
 
   TEST_CASE("op specs: RNN, GRU and LSTM take oneDNN except where it cannot follow ONNX") {

@@ -6,7 +6,8 @@ namespace {
 
 bool computes_in_matrix_units(const ir::Node& node) {
   using ir::OpKind;
-  return node.op == OpKind::Conv || node.op == OpKind::ConvTranspose || node.op == OpKind::MatMul || node.op == OpKind::Gemm;
+  return node.op == OpKind::Conv || node.op == OpKind::ConvTranspose || node.op == OpKind::MatMul || node.op == OpKind::Gemm ||
+         node.op == OpKind::ConvGradInput || node.op == OpKind::ConvGradWeight;
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 // float sources), so int64 values above 2^53 survive int-to-int casts.
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "engine/core/float_types.h"
@@ -142,6 +144,54 @@ void write(ir::Tensor& y, size_t index, const Scalar& s, bool saturate, ir::Data
   }
 }
 
+// float32 <-> bfloat16, the casts of mixed-precision graphs (autocast.h's Cast form: every
+// activation and weight of a matrix op, every step). The bit arithmetic of ir::float_to_bfloat16 /
+// bfloat16_to_float (round to nearest even, NaN kept quiet, subnormals kept), written inline so
+// the loops vectorise; one clone per ISA level as elementwise.cpp's span functions.
+__attribute__((target_clones("avx2", "default"))) void floats_to_bf16_span(const float* in, uint16_t* out, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, in + i, sizeof bits);
+    const uint32_t rounded = (bits + 0x7fff + ((bits >> 16) & 1)) >> 16;
+    const uint32_t quiet_nan = (bits >> 16) | 0x40;
+    out[i] = static_cast<uint16_t>((bits & 0x7fffffff) > 0x7f800000 ? quiet_nan : rounded);
+  }
+}
+
+__attribute__((target_clones("avx2", "default"))) void bf16_to_floats_span(const uint16_t* in, float* out, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
+    std::memcpy(out + i, &bits, sizeof bits);
+  }
+}
+
+// Cast / CastLike float32 -> bfloat16 or bfloat16 -> float32, threaded (supports checks the pair);
+// cast_kernel's per-element path is its reference twin.
+void cast_float_bf16_fast(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const size_t n = x.numel();
+  if (x.dtype == ir::DataType::float32) {
+    ir::Tensor& y = ctx.allocate_output(0, ir::DataType::bfloat16, x.dims);
+    const float* in = x.data<float>();
+    uint16_t* out = mutable_data<uint16_t>(y);
+    ctx.threads().parallel_for(n, 1 << 15, [&](size_t s, size_t e) { floats_to_bf16_span(in + s, out + s, e - s); });
+    return;
+  }
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, x.dims);
+  const uint16_t* in = x.data<uint16_t>();
+  float* out = mutable_data<float>(y);
+  ctx.threads().parallel_for(n, 1 << 15, [&](size_t s, size_t e) { bf16_to_floats_span(in + s, out + s, e - s); });
+}
+
+bool cast_float_bf16_supports(const ir::Node& node, std::span<const ir::DataType> types) {
+  if (types.empty()) return false;
+  ir::DataType to = ir::DataType::undefined;
+  if (node.op == ir::OpKind::Cast) to = static_cast<ir::DataType>(node.attr_int("to", 0));
+  else if (types.size() >= 2) to = types[1];
+  return (types[0] == ir::DataType::float32 && to == ir::DataType::bfloat16) ||
+         (types[0] == ir::DataType::bfloat16 && to == ir::DataType::float32);
+}
+
 void cast_to(OpContext& ctx, ir::DataType to) {
   const ir::Tensor& x = ctx.input(0);
   if (!ir::is_known(static_cast<int32_t>(to)) || to == ir::DataType::complex64 || to == ir::DataType::complex128)
@@ -183,6 +233,8 @@ void cast_like_kernel(OpContext& ctx) { cast_to(ctx, ctx.input(1).dtype); }
 void add_cast_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::Cast, KernelKind::reference, cast_kernel, nullptr});
   table.push_back({ir::OpKind::CastLike, KernelKind::reference, cast_like_kernel, nullptr});
+  table.push_back({ir::OpKind::Cast, KernelKind::fast, cast_float_bf16_fast, cast_float_bf16_supports});
+  table.push_back({ir::OpKind::CastLike, KernelKind::fast, cast_float_bf16_fast, cast_float_bf16_supports});
 }
 
 }  // namespace mhub::engine::cpu

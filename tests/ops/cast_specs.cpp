@@ -1,4 +1,6 @@
 // Op specs: Cast / CastLike (engine/cpu/cast.cpp).
+#include <limits>
+
 #include "engine/core/float_types.h"
 #include "tests/ops/op_spec.h"
 
@@ -37,6 +39,20 @@ std::vector<OpSpec> cast_specs() {
                                                                       engine::float_to_small_float(f8, 1, true)})}});
   specs.push_back({.name = "Cast float to double and back, random", .op = "Cast", .attributes = to(ir::DataType::float64),
                    .inputs = {{rng.specials({3, 5})}}});
+  // float32 <-> bfloat16 (the fast threaded kernel against the per-element reference, bit for
+  // bit): ties to even both ways, NaN, infinities, subnormals, the largest float, and enough
+  // elements for the threaded path.
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> edges = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -1.0f - 1.0f / 512, nan, -inf, inf, 1e-40f, -3e-39f,
+                                    std::numeric_limits<float>::max(), 0.0f, -0.0f, 3.1415927f};
+  specs.push_back({.name = "Cast float to bfloat16, edge values", .op = "Cast", .attributes = to(ir::DataType::bfloat16),
+                   .inputs = {{f32({12}, edges)}}, .rtol = 0, .atol = 0});
+  specs.push_back({.name = "CastLike bfloat16 to float, edge values", .op = "CastLike",
+                   .inputs = {{bf16({12}, edges)}, {ir::Tensor::zeros(ir::DataType::float32, {1})}}, .rtol = 0, .atol = 0});
+  specs.push_back({.name = "Cast float to bfloat16, threaded", .op = "Cast", .attributes = to(ir::DataType::bfloat16),
+                   .inputs = {{rng.specials({3, 40000})}}, .rtol = 0, .atol = 0, .threads = 2});
+  specs.push_back({.name = "Cast bfloat16 to float, threaded", .op = "Cast", .attributes = to(ir::DataType::float32),
+                   .inputs = {{bf16({3, 40000}, rng.values(120000, -1e4, 1e4))}}, .rtol = 0, .atol = 0, .threads = 2});
 
   // Backward rules: between float types, and before CastLike existed (opset 13).
   specs.push_back({.name = "Cast gradient, to double", .op = "Cast", .attributes = to(ir::DataType::float64),

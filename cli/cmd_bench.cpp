@@ -231,7 +231,7 @@ void add_bench(CLI::App& app) {
     session_options.verbose = options->verbose;
     session_options.preferred_backend = chosen_backend(options->device);
     session_options.compute_precision = options->precision;
-    note_cpu_bf16_speed(options->precision, session_options.preferred_backend, /*inference=*/true);
+    note_cpu_bf16_speed(options->precision, session_options.preferred_backend);
     engine::Session session(model, engine::host_backend(), session_options);
     std::mt19937 rng(12345);
     std::vector<std::pair<std::string, engine::Value>> feeds;

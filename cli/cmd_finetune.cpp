@@ -341,7 +341,7 @@ void add_eval(CLI::App& app) {
     const auto data = train::open_dataset(cli->data, cli->split);
     Normalization norm = pick_normalization(cli->model, path, &model, cli->mean, cli->std);
     if (norm.origin != "--mean/--std" && !data->scaled_pixels()) norm = {};  // prepared float data
-    if (comm->rank() == 0) note_cpu_bf16_speed(cli->precision, backend, /*inference=*/true);
+    if (comm->rank() == 0) note_cpu_bf16_speed(cli->precision, backend);
     auto evaluate = [&](const std::string& precision) {
       return train::evaluate(model, *data, cli->batch_size, cli->threads, norm.mean, norm.std, backend,
                              train::LossKind::cross_entropy, comm.get(), precision);

@@ -147,7 +147,7 @@ void add_run(CLI::App& app) {
     session_options.verbose = options->verbose;
     session_options.preferred_backend = chosen_backend(options->device);
     session_options.compute_precision = options->precision;
-    note_cpu_bf16_speed(options->precision, session_options.preferred_backend, /*inference=*/true);
+    note_cpu_bf16_speed(options->precision, session_options.preferred_backend);
     engine::Session session(model, engine::host_backend(), session_options);
     if (options->verbose)
       for (const std::string& line : session.log()) std::cerr << line << "\n";

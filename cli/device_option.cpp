@@ -46,14 +46,10 @@ const engine::Backend* chosen_backend(const std::string& device) {
   return engine::backend_for_device(device);
 }
 
-void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* backend, bool inference) {
+void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* backend) {
   if (precision != "bf16" || backend || engine::cpu::cpu_has_bf16_units()) return;
-  if (inference)
-    std::cerr << "note: this CPU has no bfloat16 units (AVX512_BF16 or AMX): --precision bf16 computes in float32 "
-                 "here (same speed and results as fp32)\n";
-  else
-    std::cerr << "note: this CPU has no bfloat16 units (AVX512_BF16 or AMX): --precision bf16 runs correctly but slowly, "
-                 "on the reference kernels; fp32 is faster here\n";
+  std::cerr << "note: this CPU has no bfloat16 units (AVX512_BF16 or AMX): --precision bf16 computes in float32 "
+               "here (same speed and results as fp32)\n";
 }
 
 void add_devices(CLI::App& app) {

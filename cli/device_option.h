@@ -22,9 +22,9 @@ int max_threads();
 const engine::Backend* chosen_backend(const std::string& device);
 
 // --precision bf16 on the CPU (backend nullptr) of a machine without bfloat16 units (AVX512_BF16
-// or AMX): prints a one-line note to stderr. Training (mixed precision): the run is correct but
-// slow (bfloat16 Conv/MatMul/Gemm on the reference kernels). Inference (`inference`, the compute
-// hint): the hint is not followed, the run is float32. Prints nothing otherwise.
-void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* backend, bool inference = false);
+// or AMX): prints a one-line note to stderr that the run computes in float32 (inference and
+// training alike follow the session's bf16 compute hint, which such a CPU does not take).
+// Prints nothing otherwise.
+void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* backend);
 
 }  // namespace mhub::cli

@@ -103,7 +103,11 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   graph_options.loss = options_.loss;
   graph_options.sync_batchnorm = options_.sync_batchnorm && distributed();
   ir::Model computed = forward_;  // what the training graph computes; forward_ stays float32
-  if (options_.precision != "fp32")
+  // bf16 on the CPU needs no Casts: the session's bf16 compute hint has Conv, Gemm, MatMul and
+  // the Conv gradients compute from bfloat16 roundings inside their oneDNN reorders, with
+  // float32 accumulation and float32 results (engine/core/passes/compute_precision.h).
+  const bool bf16_by_hint = options_.precision == "bf16" && !options_.backend;
+  if (options_.precision != "fp32" && !bf16_by_hint)
     autograd::autocast(computed, scaled ? ir::DataType::float16 : ir::DataType::bfloat16);
   auto built = autograd::build_training_model(computed, trainable_, base_dir, graph_options);
   training_ = std::move(built.model);
@@ -118,6 +122,7 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   session_options.threads = options_.threads;
   session_options.verbose = options_.verbose;
   session_options.preferred_backend = options_.backend;
+  if (bf16_by_hint) session_options.compute_precision = "bf16";
   if (graph_options.sync_batchnorm) {
     collectives_ = std::make_unique<dist::SessionCollectives>(*options_.comm);
     session_options.collectives = collectives_.get();

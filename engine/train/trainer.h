@@ -48,8 +48,10 @@ struct TrainerOptions {
   // Where the training graph runs (engine/devices.h; e.g. CUDA), the CPU taking what it lacks;
   // nullptr: the CPU. The optimizer updates the parameters in host memory after each step.
   const engine::Backend* backend = nullptr;
-  // "fp32"; "bf16": Conv, ConvTranspose, Gemm and MatMul compute in bfloat16 (torch.autocast's
-  // split, engine/autograd/autocast.h) with float32 master weights and optimizer; "fp16": the
+  // "fp32"; "bf16": Conv, ConvTranspose, Gemm and MatMul (and their gradients) compute in
+  // bfloat16 (torch.autocast's split) with float32 master weights and optimizer: on the CPU
+  // through the session's bf16 compute hint (float32 values, bfloat16 products where the CPU has
+  // bf16 units, float32 elsewhere), on a device through autocast.h's Casts; "fp16": the
   // same in float16 with dynamic loss scaling as torch's GradScaler: the scale starts at
   // initial_loss_scale, a step whose gradients hold inf/NaN is skipped and halves it, and 2000
   // clean steps in a row double it.

@@ -10,8 +10,10 @@
 #include "common/error.h"
 #include "engine/autograd/autocast.h"
 #include "engine/core/session.h"
+#include "engine/cpu/bf16_support.h"
 #include "engine/train/trainer.h"
 #include "onnx_io/model_io.h"
+#include "tests/test_skip.h"
 #include "tests/train/train_test_support.h"
 
 using namespace mhub;
@@ -304,9 +306,9 @@ TEST_CASE("Trainer reproduces PyTorch's 20 AdamW steps on the transformer block"
 
 namespace {
 
-// 20 steps of the fixture's SGD on `precision`; returns the losses.
+// `count` steps of the fixture's SGD on `precision` (its 20 batches over and over); returns the losses.
 std::vector<double> mixed_precision_losses(const std::string& model_name, int64_t rows, std::vector<int64_t> example_dims,
-                                           TrainerOptions options, std::vector<StepStats>* steps = nullptr) {
+                                           TrainerOptions options, std::vector<StepStats>* steps = nullptr, int count = 20) {
   const auto root = mhub::test::train_fixtures() / model_name;
   std::ifstream hyper_file(root / "sgd" / "hyper.json");
   const auto hyper = nlohmann::json::parse(hyper_file);
@@ -319,8 +321,8 @@ std::vector<double> mixed_precision_losses(const std::string& model_name, int64_
   const auto inputs = fixture_floats(model_name + "/inputs.npy");
   const auto labels = ir::npy_int64s(ir::read_npy(root / "targets.npy"));
   std::vector<double> losses;
-  for (int step = 0; step < 20; ++step) {
-    const Batch batch = fixture_batch(inputs, labels, rows, example_dims, step);
+  for (int step = 0; step < count; ++step) {
+    const Batch batch = fixture_batch(inputs, labels, rows, example_dims, step % 20);
     const auto stats = trainer.train_batch(batch, hyper["lr"].get<double>());
     losses.push_back(stats.loss);
     if (steps) steps->push_back(stats);
@@ -347,6 +349,8 @@ TEST_CASE("bf16 and fp16 autocast train the BatchNorm CNN and the transformer bl
   for (const Case& c : {Case{"cnn", 4, {1, 12, 12}}, Case{"transformer", 3, {6, 16}}}) {
     const auto expected = fixture_floats(std::string(c.model) + "/sgd/losses.npy");
     for (const std::string precision : {"bf16", "fp16"}) {
+      // bf16 on the CPU is the compute hint, float32 where the CPU has no bfloat16 units.
+      if (precision == "bf16" && !engine::cpu::cpu_has_bf16_units()) continue;
       const std::string model = c.model;
       CAPTURE(model);
       CAPTURE(precision);
@@ -360,12 +364,46 @@ TEST_CASE("bf16 and fp16 autocast train the BatchNorm CNN and the transformer bl
       const double worst = worst_relative(losses, expected);
       MESSAGE(model << " " << precision << ": worst loss relative to float32 " << worst);
       // 8 (bf16) or 11 (fp16) mantissa bits in the matrix ops. The CNN fixture's high learning
-      // rate makes its losses jump (1.6 -> 3.8 -> 1.6), which amplifies rounding: measured 6.2%
-      // (bf16) and 0.94% (fp16) there, 0.14% and 0.01% on the transformer block.
+      // rate makes its losses jump (1.6 -> 3.8 -> 1.6), which amplifies rounding: measured 8.0%
+      // (bf16) and 0.94% (fp16) there, 0.07% and 0.01% on the transformer block (torch.autocast
+      // bf16 on the CNN: 5.7%).
       CHECK(worst < (precision == "bf16" ? 0.1 : 0.02));
       CHECK(worst > 0);  // really computed in 16 bits
       for (const auto& s : steps) CHECK(s.stepped);
     }
+  }
+}
+
+TEST_CASE("bf16 on the CPU follows mhub's float32 loss curve within 2% over 100 steps of the fixtures' setup") {
+  if (!engine::cpu::cpu_has_bf16_units())
+    MHUB_SKIP("this CPU has no bfloat16 units (AVX512_BF16 or AMX): --precision bf16 computes in float32 here");
+  struct Case {
+    const char* model;
+    int64_t rows;
+    std::vector<int64_t> dims;
+  };
+  for (const Case& c : {Case{"cnn", 4, {1, 12, 12}}, Case{"transformer", 3, {6, 16}}}) {
+    const std::string model = c.model;
+    CAPTURE(model);
+    TrainerOptions fp32, bf16;
+    bf16.precision = "bf16";
+    const auto base = mixed_precision_losses(c.model, c.rows, c.dims, fp32, nullptr, 100);
+    const auto low = mixed_precision_losses(c.model, c.rows, c.dims, bf16, nullptr, 100);
+    double worst = 0, sum = 0;
+    for (size_t i = 0; i < base.size(); ++i) {
+      const double relative = std::fabs(low[i] - base[i]) / std::fabs(base[i]);
+      worst = std::max(worst, relative);
+      sum += relative;
+    }
+    const double mean = sum / base.size();
+    MESSAGE(model << " bf16 over 100 steps: worst loss relative to float32 " << worst << ", mean " << mean);
+    // The curve within 2% on average. Per step the transformer block stays within 2% too; the
+    // CNN fixture's high learning rate makes its losses jump, so a few steps amplify rounding far
+    // beyond that: torch.autocast(bfloat16) on the same setup (same model, batches and SGD,
+    // PyTorch 1.13) measured worst 27.5%, mean 1.8% against torch's float32; mhub 27.7%, 1.5%.
+    CHECK(mean < 0.02);
+    CHECK(worst < (model == "cnn" ? 0.35 : 0.02));
+    CHECK(worst > 0);  // really computed in bfloat16
   }
 }
 

@@ -12,9 +12,11 @@
 # with quiet.sh's status (75) without touching RESULTS.md.
 # --dry-run measures once without quiet.sh and writes nothing (to check the script end to end,
 # e.g. `--iters 1 --warmup 0 --rounds 1 --models resnet18 --batches 8 --dry-run`).
+# --precision bf16 (or fp16) times mhub's mixed-precision step against mhub's own fp32 step
+# instead of PyTorch (interleaved rounds, the same rules) into its own section, "train_bench.sh bf16".
 # Models are exported once into $MHUB_TRAIN_BENCH_MODELS (default build/bench-train-models).
 # Usage: bench/train_bench.sh [MHUB_BINARY] [--threads N] [--iters N] [--warmup N] [--rounds N]
-#                             [--models a,b,...] [--batches 8,32] [--dry-run]
+#                             [--models a,b,...] [--batches 8,32] [--precision fp32|bf16|fp16] [--dry-run]
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mhub="$here/build/cli/mhub"
@@ -25,6 +27,7 @@ rounds=2
 models="resnet18,mobilenet_v2,resnet50,mobilenet_v3_large,vit_tiny,bert_encoder"
 batches="8,32"
 dry_run=0
+precision=fp32
 inner=""
 args=("$@")
 while [ $# -gt 0 ]; do
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
     --batches) batches="$2"; shift 2 ;;
+    --precision) precision="$2"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     --inner) inner="$2"; shift 2 ;;  # internal: measure and append table rows to this file
     *) mhub="$1"; shift ;;
@@ -55,9 +59,14 @@ measure() {  # appends one row per model and batch to $1
       best_ours="" best_theirs="" ours="" theirs=""
       for _ in $(seq "$rounds"); do
         ours=$("$mhub" bench "$dir/$m.onnx" --train --batch "$b" --threads "$threads" --iters "$iters" \
-               --warmup "$warmup" --json | median) || ours=""
-        theirs=$(/usr/bin/python3 "$here/bench/train_bench_torch.py" "$m" --batch "$b" --threads "$threads" \
-                 --iters "$iters" --warmup "$warmup" | median) || theirs=""
+               --warmup "$warmup" --precision "$precision" --json | median) || ours=""
+        if [ "$precision" = fp32 ]; then
+          theirs=$(/usr/bin/python3 "$here/bench/train_bench_torch.py" "$m" --batch "$b" --threads "$threads" \
+                   --iters "$iters" --warmup "$warmup" | median) || theirs=""
+        else  # the baseline is mhub's own fp32 step
+          theirs=$("$mhub" bench "$dir/$m.onnx" --train --batch "$b" --threads "$threads" --iters "$iters" \
+                   --warmup "$warmup" --json | median) || theirs=""
+        fi
         [ -n "$ours" ] && [ -n "$theirs" ] || break
         best_ours=$(awk -v a="$ours" -v b="${best_ours:-$ours}" 'BEGIN { print (a < b ? a : b) }')
         best_theirs=$(awk -v a="$theirs" -v b="${best_theirs:-$theirs}" 'BEGIN { print (a < b ? a : b) }')
@@ -73,6 +82,12 @@ measure() {  # appends one row per model and batch to $1
   done
 }
 
+case "$precision" in
+  fp32) section="train_bench.sh" baseline="PyTorch" ;;
+  bf16|fp16) section="train_bench.sh $precision" baseline="mhub fp32" ;;
+  *) echo "--precision $precision: use fp32, bf16 or fp16" >&2; exit 2 ;;
+esac
+
 if [ -n "$inner" ]; then
   measure "$inner"
   exit 0
@@ -87,8 +102,28 @@ trap 'rm -f "$rows" "$verdict" "$tmp"' EXIT
 run_measurement "$rows" "$verdict"
 geomean=$(awk -F'|' '$8 + 0 > 0 { s += log($8 + 0); n++ } END { if (n) printf "%.2f", exp(s / n) }' "$rows")
 if [ "$quiet_status" -ne 0 ]; then
-  echo "not recorded (status $quiet_status): ${quiet_line:-quiet.sh gave no verdict}; geometric mean mhub/PyTorch speed of this run: ${geomean:-n/a}" >&2
+  echo "not recorded (status $quiet_status): ${quiet_line:-quiet.sh gave no verdict}; geometric mean speed against $baseline of this run: ${geomean:-n/a}" >&2
   exit "$quiet_status"
+fi
+if [ "$precision" != fp32 ]; then
+  {
+    results_preamble "Training: mhub --precision $precision vs mhub fp32 (CPU)"
+    echo "- one step as in the section above (forward + cross-entropy + backward + SGD momentum 0.9); $precision:"
+    echo "  Conv, ConvTranspose, Gemm, MatMul and the Conv gradients in $precision, float32 master weights, BatchNorm"
+    echo "  and loss (\`mhub finetune --precision\`)"
+    echo "- threads: $threads, median of $iters steps after $warmup warm-up steps, best median of $rounds interleaved"
+    echo "  rounds per precision; written by bench/train_bench.sh --precision $precision"
+    echo
+    echo "| model | batch | mhub $precision ms/step | mhub fp32 ms/step | $precision examples/s | fp32 examples/s | speed $precision/fp32 |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
+    cat "$rows"
+    echo
+    echo "- geometric mean of the speed over the $(awk -F'|' '$8 + 0 > 0' "$rows" | wc -l) timed rows: **${geomean:-n/a}**"
+    echo "- where the step goes: \`mhub bench MODEL --train --precision $precision --verbose\`"
+  } > "$tmp"
+  replace_section "$section" "$tmp"
+  echo "wrote $here/bench/RESULTS.md ($section, geometric mean speed $geomean)"
+  exit 0
 fi
 {
   results_preamble "Training: mhub vs PyTorch 1.13 (CPU)"
@@ -105,5 +140,5 @@ fi
   echo "- geometric mean of the speed over the $(awk -F'|' '$8 + 0 > 0' "$rows" | wc -l) timed rows: **${geomean:-n/a}**"
   echo "- where mhub's step goes: \`mhub bench MODEL --train --verbose\` (kernel ms by op, \"(update)\" = optimizer and copies)"
 } > "$tmp"
-replace_section train_bench.sh "$tmp"
+replace_section "$section" "$tmp"
 echo "wrote $here/bench/RESULTS.md (geometric mean speed $geomean)"

@@ -20,7 +20,7 @@ struct SweepCli {
   std::vector<std::string> params;
   int trials = 0, parallel = 1, halving = 0, min_epochs = 1, threads = 0;
   uint64_t seed = 0;
-  bool json = false;
+  bool json = false, asynchronous = false;
 };
 
 sweep::SweepConfig config_from(const SweepCli& cli) {
@@ -31,6 +31,7 @@ sweep::SweepConfig config_from(const SweepCli& cli) {
   c.trials = cli.trials;
   c.seed = cli.seed;
   c.halving = cli.halving;
+  c.asynchronous = cli.asynchronous;
   c.min_epochs = cli.min_epochs;
   c.metric = cli.metric;
   c.max_epochs = sweep::base_epochs(c.base);
@@ -49,6 +50,7 @@ sweep::SweepState new_sweep(const sweep::SweepConfig& c) {
   }
   if (c.halving == 1 || c.halving < 0) throw Error(ErrorCategory::usage, "--halving: give 0 (off) or a factor of at least 2");
   if (c.min_epochs < 1) throw Error(ErrorCategory::usage, "--min-epochs must be at least 1");
+  if (c.asynchronous && c.halving < 2) throw Error(ErrorCategory::usage, "--async is asynchronous successive halving: it needs --halving ETA");
   if (c.trials < 0) throw Error(ErrorCategory::usage, "--trials must not be negative");
   sweep::SweepState state;
   state.config = c;
@@ -112,6 +114,10 @@ void add_sweep(CLI::App& app) {
   command->add_option("--halving", cli->halving,
                       "Successive halving with this factor ETA (>= 2): trials are compared on the metric at rungs of "
                       "MIN, MIN*ETA, ... epochs and only the best 1/ETA go on (0: off)")->capture_default_str();
+  command->add_flag("--async", cli->asynchronous,
+                    "With --halving: ASHA, asynchronous successive halving. A free slot promotes a trial as soon as it is "
+                    "in the top 1/ETA of the trials that reached its rung so far, else starts a new trial, so --parallel "
+                    "slots never wait for a rung to fill (some promotions are then made on fewer results)");
   command->add_option("--min-epochs", cli->min_epochs, "Epochs of the first rung with --halving")->capture_default_str();
   command->add_option("--metric", cli->metric, "eval_accuracy (higher is better) or eval_loss (lower is better)")
       ->capture_default_str()->check(CLI::IsMember({"eval_accuracy", "eval_loss"}));

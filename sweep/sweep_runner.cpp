@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "sweep/asha.h"
 #include "sweep/child_process.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -21,6 +22,17 @@ bool names_flag(const std::string& token, const std::string& flag) {
 }
 
 fs::path trial_dir(const fs::path& out, const Trial& t) { return out / "trials" / t.id; }
+
+// The copy of a trial's checkpoint at a rung, named by its epochs: the state file and the
+// checkpoint a segment resumes from then agree whichever of the two writes a kill interrupts
+// (a single name, overwritten before the state was saved, let a resumed segment start past the
+// recorded epochs). Sweeps begun before kept one rung.ckpt.safetensors: still read.
+fs::path rung_checkpoint(const fs::path& dir, int epochs) {
+  const fs::path named = dir / ("rung-" + std::to_string(epochs) + ".ckpt.safetensors");
+  std::error_code ec;
+  if (!fs::exists(named, ec) && fs::exists(dir / "rung.ckpt.safetensors", ec)) return dir / "rung.ckpt.safetensors";
+  return named;
+}
 
 std::vector<std::string> event_files_in(const fs::path& dir) {
   std::vector<std::string> names;
@@ -84,6 +96,11 @@ class Runner {
         roll_back_interrupted(t, trial_dir(o_.out, t));
       }
     save();
+    if (state_.config.asynchronous && state_.config.halving >= 2) {
+      run_asynchronously();
+      finish_sweep();
+      return;
+    }
     for (size_t r = 0; r < state_.rungs.size(); ++r) {
       const int target = state_.rungs[r];
       std::vector<size_t> queue;
@@ -100,13 +117,36 @@ class Runner {
       state_.decided_rungs = static_cast<int>(r) + 1;
       save();
     }
-    if (const Trial* best = best_trial(state_)) copy_atomically(trial_dir(o_.out, *best) / "model.onnx", o_.out / "best.onnx");
-    write_file_atomically(o_.out / "results.csv", results_csv(state_));
+    finish_sweep();
   }
 
  private:
   void say(const std::string& line) {
     if (o_.report) o_.report(line);
+  }
+
+  void finish_sweep() {
+    if (const Trial* best = best_trial(state_)) copy_atomically(trial_dir(o_.out, *best) / "model.onnx", o_.out / "best.onnx");
+    write_file_atomically(o_.out / "results.csv", results_csv(state_));
+  }
+
+  // ASHA: every free slot gets asha_next_job's job at once; the sweep ends when none is left and
+  // nothing runs. Its decisions are read off the state, so a resumed sweep needs nothing more.
+  void run_asynchronously() {
+    std::map<pid_t, Running> running;
+    for (;;) {
+      while (static_cast<int>(running.size()) < std::max(1, o_.parallel)) {
+        const std::optional<Job> job = asha_next_job(state_, /*nothing_running=*/running.empty());
+        if (!job) break;
+        const Trial& t = state_.trials[job->trial];
+        if (t.epochs > 0) say(t.id + ": promoted at " + std::to_string(t.epochs) + " epoch(s)");
+        start(job->trial, job->target, running);
+      }
+      if (running.empty()) break;
+      reap_one(running);
+    }
+    mark_halted(state_);
+    save();
   }
 
   void save() {
@@ -147,7 +187,7 @@ class Runner {
       argv.push_back(s);
     if (t.epochs > 0) {
       argv.push_back("--resume");
-      argv.push_back((dir / "rung.ckpt.safetensors").string());
+      argv.push_back(rung_checkpoint(dir, t.epochs).string());
     }
     return argv;
   }
@@ -173,6 +213,7 @@ class Runner {
     Trial& t = state_.trials[run.trial];
     const fs::path dir = trial_dir(o_.out, t);
     t.wall_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - run.started).count();
+    const fs::path resumed_from = rung_checkpoint(dir, t.epochs);  // superseded once this segment is saved
     t.status = "pending";
     std::string problem;
     if (!exit.ok()) {
@@ -189,7 +230,7 @@ class Runner {
           t.epochs = std::max(t.epochs, r.epoch);
         }
         if (t.epochs < run.target) problem = "finetune stopped at epoch " + std::to_string(t.epochs) + " of " + std::to_string(run.target);
-        else copy_atomically(dir / "model.onnx.ckpt.safetensors", dir / "rung.ckpt.safetensors");
+        else copy_atomically(dir / "model.onnx.ckpt.safetensors", dir / ("rung-" + std::to_string(t.epochs) + ".ckpt.safetensors"));
       } catch (const std::exception& e) {
         problem = (dir / "segment.json").string() + ": unreadable finetune report: " + e.what();
       }
@@ -202,6 +243,8 @@ class Runner {
       say(t.id + ": epoch " + std::to_string(last->epoch) + " " + state_.config.metric + " " + format_number(last->metric(state_.config.metric)));
     }
     save();
+    std::error_code ec;
+    if (problem.empty()) fs::remove(resumed_from, ec);
   }
 
   void run_segments(const std::vector<size_t>& queue, int target) {
@@ -209,13 +252,18 @@ class Runner {
     size_t next = 0;
     while (next < queue.size() || !running.empty()) {
       while (next < queue.size() && static_cast<int>(running.size()) < std::max(1, o_.parallel)) start(queue[next++], target, running);
-      const ChildExit exit = wait_for_child();
-      const auto it = running.find(exit.pid);
-      if (it == running.end()) continue;
-      const Running run = it->second;
-      running.erase(it);
-      finish(exit, run);
+      reap_one(running);
     }
+  }
+
+  // Waits for a child to end; one of ours is recorded (finish) and leaves `running`.
+  void reap_one(std::map<pid_t, Running>& running) {
+    const ChildExit exit = wait_for_child();
+    const auto it = running.find(exit.pid);
+    if (it == running.end()) return;
+    const Running run = it->second;
+    running.erase(it);
+    finish(exit, run);
   }
 
   SweepState& state_;

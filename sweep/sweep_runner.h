@@ -2,8 +2,10 @@
 // checkpoints, metrics.jsonl and TensorBoard files), at most `parallel` at a time with the CPU
 // threads split between them. With successive halving the trials run rung by rung: all to the
 // first rung's epochs, then the best 1/eta (on the sweep's metric at that epoch) continue from
-// their checkpoints to the next rung, and so on; the rest are marked halted. A trial whose
-// process fails is marked failed with its error and the sweep goes on.
+// their checkpoints to the next rung, and so on; the rest are marked halted. With
+// config.asynchronous (ASHA, asha.h) a free slot never waits for a rung to fill: it promotes a
+// trial as soon as it is in the top 1/eta of those that reached its rung, else starts a new one.
+// A trial whose process fails is marked failed with its error and the sweep goes on.
 #pragma once
 
 #include <filesystem>

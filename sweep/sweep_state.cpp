@@ -37,7 +37,7 @@ nlohmann::json to_json(const SweepState& state) {
   }
   return {{"format", "mhub-sweep"}, {"version", 1},
           {"config", {{"base", c.base}, {"params", c.params}, {"method", c.method}, {"trials", c.trials}, {"seed", c.seed},
-                      {"halving", c.halving}, {"min_epochs", c.min_epochs}, {"metric", c.metric}, {"max_epochs", c.max_epochs}}},
+                      {"halving", c.halving}, {"async", c.asynchronous}, {"min_epochs", c.min_epochs}, {"metric", c.metric}, {"max_epochs", c.max_epochs}}},
           {"rungs", state.rungs}, {"decided_rungs", state.decided_rungs}, {"trials", trials}};
 }
 
@@ -54,6 +54,7 @@ SweepState state_from_json(const nlohmann::json& json, const std::string& origin
     config.trials = c.at("trials").get<int>();
     config.seed = c.at("seed").get<uint64_t>();
     config.halving = c.at("halving").get<int>();
+    config.asynchronous = c.value("async", false);  // absent in sweeps written before --async
     config.min_epochs = c.at("min_epochs").get<int>();
     config.metric = c.at("metric").get<std::string>();
     config.max_epochs = c.at("max_epochs").get<int>();
@@ -113,6 +114,7 @@ std::vector<std::string> config_differences(const SweepConfig& stored, const Swe
   check("--trials", std::to_string(stored.trials), std::to_string(asked.trials));
   check("--seed", std::to_string(stored.seed), std::to_string(asked.seed));
   check("--halving", std::to_string(stored.halving), std::to_string(asked.halving));
+  check("--async", stored.asynchronous ? "on" : "off", asked.asynchronous ? "on" : "off");
   check("--min-epochs", std::to_string(stored.min_epochs), std::to_string(asked.min_epochs));
   check("--metric", stored.metric, asked.metric);
   return lines;

@@ -1,7 +1,7 @@
 // The state of a `mhub sweep`, kept in OUT/sweep.json and rewritten atomically (AtomicFile) after
 // every change, so a sweep killed at any moment is continued by running it again with the same
 // OUT: recorded epochs are never redone; a trial that was running restarts its current segment
-// from the checkpoint its last recorded rung left (OUT/trials/ID/rung.ckpt.safetensors).
+// from the checkpoint its last recorded rung left (OUT/trials/ID/rung-EPOCHS.ckpt.safetensors).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,7 @@ struct SweepConfig {
   int trials = 0;                   // random: how many; grid: at most (0: all)
   uint64_t seed = 0;
   int halving = 0;                  // successive-halving factor (0: off; else >= 2)
+  bool asynchronous = false;        // with halving: ASHA (asha.h) instead of rung-by-rung halving
   int min_epochs = 1;               // the first rung
   std::string metric = "eval_accuracy";  // or eval_loss
   int max_epochs = 1;               // the base's --epochs

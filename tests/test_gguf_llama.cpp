@@ -165,6 +165,14 @@ TEST_CASE("tokenizer.ggml.pre from tokenizer.json's pre-tokenizer") {
   CHECK(gguf::pre_tokenizer_name(qwen2) == "qwen2");
   qwen2["pretokenizers"][0]["pattern"]["Regex"] = "\\p{N}{1,3}";
   CHECK(gguf::pre_tokenizer_name(qwen2) == "");  // unknown: the converter refuses rather than guess
+  // ... with a message naming the file and what llama.cpp implements (not llama.cpp's "default").
+  auto dir = test::scratch_dir("gguf_unknown_pre_tokenizer");
+  json tokenizer = {{"pre_tokenizer", qwen2}, {"model", {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}}}};
+  std::ofstream(dir / "tokenizer.json") << tokenizer.dump();
+  CHECK_THROWS_WITH_AS(gguf::tokenizer_metadata(dir, 0), doctest::Contains("matches none that llama.cpp implements (gpt-2, llama-bpe, qwen2)"), Error);
+  tokenizer["model"]["type"] = "Unigram";  // SentencePiece Unigram in tokenizer.json: needs tokenizer.model
+  std::ofstream(dir / "tokenizer.json") << tokenizer.dump();
+  CHECK_THROWS_WITH_AS(gguf::tokenizer_metadata(dir, 0), doctest::Contains("needs tokenizer.model"), Error);
 }
 
 TEST_CASE("Hugging Face llama folder -> GGUF: hyperparameters, names, types, permutation, tokenizer") {

@@ -2,8 +2,8 @@
 # ctest peers.gguf_llama_cpp: mhub's GGUF as llama.cpp itself reads it.
 #   llama_cpp_test.sh MHUB SCRATCH_DIR
 # For a tiny random llama (RMSNorm, RoPE, SwiGLU, GQA), the same with a SentencePiece
-# tokenizer.model (MQA), with that SentencePiece model as tokenizer.json only, with Llama 3.1's
-# rope_scaling (rope_freqs), qwen2 (q/k/v biases), qwen2 with YaRN rope_scaling and GPT-2, built
+# tokenizer.model (MQA), with that SentencePiece model as tokenizer.json only, with linear and
+# with Llama 3.1's rope_scaling (rope_freqs), qwen2 (q/k/v biases), qwen2 with YaRN rope_scaling and GPT-2, built
 # here with Debian's PyTorch
 # (make_tiny_checkpoint.py; byte-level BPE tokenizer.json otherwise): `mhub convert
 # FOLDER x.gguf --outtype T`, then llama.cpp (npm node-llama-cpp, prebuilt) loads x.gguf, must
@@ -28,12 +28,13 @@ declare -A plans=(
   [llama]="f32:all:0.02 f16:all:0.05 bf16:all:0.3 q8_0:3:0.5 q6_k:3:1 q4_k:1:4 q4_0:1:5"
   [llama-spm]="f32:all:0.02 f16:all:0.05 q8_0:3:0.5"
   [llama-spm-json]="f32:all:0.02"
+  [llama-linear]="f32:all:0.02"
   [llama3-rope]="f32:all:0.02 f16:all:0.05"
   [qwen2]="f32:all:0.02 f16:all:0.05 q8_0:3:0.5"
   [qwen2-yarn]="f32:all:0.02"
   [gpt2]="f32:all:0.02 f16:all:0.05 q8_0:3:0.5 q4_0:1:5"
 )
-archs=(llama llama-spm llama-spm-json llama3-rope qwen2 qwen2-yarn gpt2)
+archs=(llama llama-spm llama-spm-json llama-linear llama3-rope qwen2 qwen2-yarn gpt2)
 /usr/bin/python3 "$here/make_tiny_checkpoint.py" "$scratch" "${archs[@]}"
 specs=()
 for arch in "${archs[@]}"; do

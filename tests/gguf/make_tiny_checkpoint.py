@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """A tiny random causal LM in Hugging Face's folder layout, and its reference outputs.
 
-    make_tiny_checkpoint.py OUT_ROOT ARCH...      (ARCH: llama, llama-spm, llama-spm-json, llama3-rope,
-                                                   qwen2, qwen2-yarn, gpt2; into OUT_ROOT/ARCH)
+    make_tiny_checkpoint.py OUT_ROOT ARCH...      (ARCH: llama, llama-spm, llama-spm-json, llama-linear,
+                                                   llama3-rope, qwen2, qwen2-yarn, gpt2; into OUT_ROOT/ARCH)
 
 Writes OUT_DIR/config.json, model.safetensors, tokenizer.json (a byte-level BPE trained here on a
 fixed text; llama-spm: tokenizer.model, a SentencePiece BPE with byte fallback trained by Debian's
 python3-sentencepiece, as TinyLlama/Mistral ship; llama-spm-json: the same SentencePiece model
-as tokenizer.json only, converted as transformers' LlamaConverter does; llama3-rope: llama with
-Llama 3.1's rope_scaling; qwen2-yarn: qwen2 with YaRN rope_scaling), tokenizer_config.json, generation_config.json,
+as tokenizer.json only, converted as transformers' LlamaConverter does; llama-linear, llama3-rope:
+llama with linear or Llama 3.1's rope_scaling; qwen2-yarn: qwen2 with YaRN rope_scaling), tokenizer_config.json, generation_config.json,
 and OUT_DIR/reference.json: the prompt, its token ids (by a BPE implementation written from
 tokenizer.json's rules; llama-spm, llama-spm-json: by sentencepiece itself), the greedy
 continuation of the PyTorch model (float32) and its logits at every generated position. Seeded:
@@ -168,6 +168,8 @@ def llama_forward(w, c, ids):
     scaling, attention_factor = c.get("rope_scaling") or {}, 1.0
     if scaling.get("rope_type") == "llama3":
         inv_freq = llama3_inv_freq(inv_freq, scaling)
+    elif scaling.get("rope_type", scaling.get("type")) == "linear":
+        inv_freq = inv_freq / scaling["factor"]
     elif scaling.get("rope_type") == "yarn":
         inv_freq, attention_factor = yarn_inv_freq(c["rope_theta"], dim, scaling)
     freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
@@ -345,7 +347,7 @@ def make_checkpoint(arch, out):
         json.dump({"bos_token": specials[0], "eos_token": specials[-1], "add_bos_token": False, "add_eos_token": False}, f)
     with open(os.path.join(out, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": bos, "eos_token_id": eos}, f)
-    if arch in ("llama", "llama3-rope", "qwen2", "qwen2-yarn"):
+    if arch in ("llama", "llama-linear", "llama3-rope", "qwen2", "qwen2-yarn"):
         qwen2 = arch.startswith("qwen2")
         config = {"architectures": ["Qwen2ForCausalLM" if qwen2 else "LlamaForCausalLM"],
                   "model_type": "qwen2" if qwen2 else "llama", "vocab_size": vocab_size,
@@ -355,6 +357,8 @@ def make_checkpoint(arch, out):
                   "bos_token_id": bos, "eos_token_id": eos}
         if arch == "qwen2-yarn":
             config["rope_scaling"] = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32}
+        if arch == "llama-linear":
+            config["rope_scaling"] = {"type": "linear", "factor": 4.0}
         if arch == "llama3-rope":
             # An original context of 32 puts the rotary wavelengths (6 to ~40000) on all three
             # branches: unscaled, blended and divided by the factor.

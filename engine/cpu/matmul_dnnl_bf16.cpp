@@ -94,11 +94,12 @@ void store_bf16(OpContext& ctx, std::vector<int64_t> dims, std::vector<float>& v
 }
 
 // A float32 input's bfloat16 copy for the bf16 compute hint. A constant of the session (a weight)
-// is rounded once and cached while its storage lives; anything else is rounded on every call.
+// is rounded once and cached while its storage lives; anything else (activations, gradients, the
+// weights a trainer updates in place) is rounded on every call into a buffer the thread keeps per
+// input index, so steady-state runs allocate nothing for it.
 struct RoundedInput {
   const uint16_t* values = nullptr;
   std::shared_ptr<const std::vector<uint16_t>> hold;  // keeps a cached copy alive during the call
-  std::vector<uint16_t> own;
 };
 
 struct CachedRounding {
@@ -112,9 +113,10 @@ void rounded_input(OpContext& ctx, size_t index, RoundedInput& r) {
   const ir::Tensor& t = ctx.input(index);
   const size_t count = t.numel();
   if (!t.storage || !ctx.input_is_constant(index)) {
-    r.own.resize(count);
-    round_to_bf16(t.data<float>(), r.own.data(), count);
-    r.values = r.own.data();
+    thread_local DnnlBuffer per_input[2];  // A and B
+    void* copy = per_input[index].at_least(count * sizeof(uint16_t));
+    round_to_bf16(t.data<float>(), copy, count);
+    r.values = static_cast<const uint16_t*>(copy);
     return;
   }
   const std::pair<const void*, size_t> key{t.data<float>(), count};

@@ -128,6 +128,10 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   std::uniform_int_distribution<int64_t> label(0, trainer.classes() - 1);
   for (int64_t r = 0; r < batch; ++r) data.labels.push_back(label(rng));
   for (int i = 0; i < options.warmup; ++i) trainer.train_batch(data, options.lr);
+  // The per-op figures cover the timed steps only: the warm-up steps (the first one creates
+  // every oneDNN primitive) are subtracted, so the shares add up to the median step.
+  std::map<std::string, double> warmup_ms;
+  for (const auto& [op, ms] : trainer.op_times_ms()) warmup_ms[op] = ms;
   std::vector<double> times;
   for (int i = 0; i < options.iters; ++i) {
     auto start = std::chrono::steady_clock::now();
@@ -137,7 +141,7 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   auto by_op = trainer.op_times_ms();
-  for (auto& [op, ms] : by_op) ms /= std::max(1, options.warmup + options.iters);
+  for (auto& [op, ms] : by_op) ms = (ms - warmup_ms[op]) / std::max(1, options.iters);
   if (options.json) {
     nlohmann::json out{{"model", path.string()}, {"mode", "train"}, {"precision", options.precision}, {"batch", batch}, {"iters", options.iters},
                        {"median_ms", median}, {"min_ms", times.front()}, {"max_ms", times.back()},
@@ -250,12 +254,19 @@ void add_bench(CLI::App& app) {
       feeds.emplace_back(port.name, engine::Value::of(random_tensor(port.type.dtype(), dims, rng)));
     }
     for (int i = 0; i < options->warmup; ++i) session.run(feeds);
+    // Node times of the timed runs only: the warm-up runs (the first creates every oneDNN
+    // primitive and fills the buffer pool) are subtracted below.
+    std::vector<double> warmup_ms;  // per node, in plan order (node_times' order is fixed)
+    if (options->verbose)
+      for (const auto& node : session.node_times()) warmup_ms.push_back(node.ms);
     std::vector<double> times;
     for (int i = 0; i < options->iters; ++i) {
       auto start = std::chrono::steady_clock::now();
       session.run(feeds);
       times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
+    // before the bf16 check below runs the session once more
+    const std::vector<engine::Session::NodeTime> nodes = session.node_times();
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
     std::optional<double> error_vs_fp32;
@@ -272,9 +283,10 @@ void add_bench(CLI::App& app) {
     double total_ms = 0;
     if (options->verbose) {
       std::map<std::string, double> sums;
-      int runs = options->warmup + options->iters;
-      for (const auto& node : session.node_times()) {
-        double ms = node.ms / std::max(1, runs);
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        const auto& node = nodes[i];
+        double before = i < warmup_ms.size() ? warmup_ms[i] : 0.0;
+        double ms = (node.ms - before) / std::max(1, options->iters);
         sums[node.op] += ms;
         by_node.emplace_back(node.op + " '" + node.name + "'", ms);
         details[by_node.back().first] = node_details(node);

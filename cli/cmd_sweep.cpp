@@ -64,7 +64,7 @@ sweep::SweepState new_sweep(const sweep::SweepConfig& c) {
   }
   for (size_t i = 0; i < settings.size(); ++i) {
     sweep::Trial t;
-    char id[16];
+    char id[24];  // "t" + up to 20 digits of a size_t + NUL
     std::snprintf(id, sizeof id, "t%03zu", i);
     t.id = id;
     t.settings = settings[i];

@@ -39,6 +39,7 @@ void add_elementwise_grad_kernels(std::vector<KernelDef>& table);
 void add_image_decoder_kernels(std::vector<KernelDef>& table);
 void add_indexing_kernels(std::vector<KernelDef>& table);
 void add_layout_kernels(std::vector<KernelDef>& table);
+void add_layout_fast_kernels(std::vector<KernelDef>& table);
 void add_layout_channels_last_kernels(std::vector<KernelDef>& table);
 void add_loss_kernels(std::vector<KernelDef>& table);
 void add_matmul_kernels(std::vector<KernelDef>& table);

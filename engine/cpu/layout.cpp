@@ -5,6 +5,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/checked_dims.h"
+#include "engine/cpu/layout_pad.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/ops/shape.h"
 
@@ -187,10 +188,15 @@ void tile(OpContext& ctx) {
   });
 }
 
-void pad(OpContext& ctx) {
+}  // namespace
+
+PadPlan plan_pad(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   int64_t rank = static_cast<int64_t>(x.dims.size());
-  std::string mode = ctx.node().attr_string("mode", "constant");
+  PadPlan plan;
+  const std::string mode = ctx.node().attr_string("mode", "constant");
+  plan.mode = mode == "constant" ? PadMode::constant : mode == "edge" ? PadMode::edge
+            : mode == "wrap" ? PadMode::wrap : PadMode::reflect;
   std::vector<int64_t> pads;
   double constant_value = 0;
   ir::Tensor constant_tensor;
@@ -211,23 +217,24 @@ void pad(OpContext& ctx) {
     for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
   if (pads.size() != 2 * axes.size())
     throw_error(ErrorCategory::format, ctx.describe() + ": pads needs 2 entries per padded axis");
-  std::vector<int64_t> before(rank, 0), after(rank, 0);
+  plan.before.assign(rank, 0);
+  std::vector<int64_t> after(rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t a = ops::normalize_axis(ctx.node(), axes[i], rank);
-    before[a] = pads[i];
+    plan.before[a] = pads[i];
     after[a] = pads[i + axes.size()];
   }
-  std::vector<int64_t> dims(rank);
+  plan.dims.resize(rank);
   for (int64_t a = 0; a < rank; ++a)
-    dims[a] = checked_dim(ctx, static_cast<long double>(x.dims[a]) + before[a] + after[a], "padded dimension");
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, dims);
+    plan.dims[a] = checked_dim(ctx, static_cast<long double>(x.dims[a]) + plan.before[a] + after[a], "padded dimension");
   // the pad value as one element of x's type
-  ir::Tensor fill = ctx.scope().allocate(x.dtype, {});
+  plan.fill = ctx.scope().allocate(x.dtype, {});
   if (has_constant_tensor) {
-    fill = constant_tensor;
+    plan.fill = constant_tensor;
   } else if (x.dtype == ir::DataType::string) {
-    fill.strings = {""};
+    plan.fill.strings = {""};
   } else {
+    ir::Tensor& fill = plan.fill;
     switch (x.dtype) {
       case ir::DataType::float32: *mutable_data<float>(fill) = static_cast<float>(constant_value); break;
       case ir::DataType::float64: *mutable_data<double>(fill) = constant_value; break;
@@ -240,38 +247,44 @@ void pad(OpContext& ctx) {
       default: throw_error(ErrorCategory::unsupported, ctx.describe() + ": element type not supported");
     }
   }
+  return plan;
+}
+
+int64_t pad_source_index(PadMode mode, int64_t coordinate, int64_t size) {
+  if (coordinate >= 0 && coordinate < size) return coordinate;
+  if (mode == PadMode::constant || size == 0) return -1;
+  if (mode == PadMode::edge) return std::clamp<int64_t>(coordinate, 0, size - 1);
+  if (mode == PadMode::wrap) return ((coordinate % size) + size) % size;
+  if (size == 1) return 0;  // reflect (edge not repeated)
+  const int64_t period = 2 * (size - 1);
+  coordinate = ((coordinate % period) + period) % period;
+  return coordinate >= size ? period - coordinate : coordinate;
+}
+
+namespace {
+
+void pad(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  int64_t rank = static_cast<int64_t>(x.dims.size());
+  PadPlan plan = plan_pad(ctx);
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, plan.dims);
   size_t width = x.dtype == ir::DataType::string ? 0 : element_bytes(ctx, x.dtype);
-  std::vector<int64_t> in_strides = strides_of(x.dims), out_strides = strides_of(dims);
+  std::vector<int64_t> in_strides = strides_of(x.dims), out_strides = strides_of(plan.dims);
   size_t n = y.numel();
   for (size_t i = 0; i < n; ++i) {
     size_t rest = i, offset = 0;
     bool outside = false;
     for (int64_t a = 0; a < rank; ++a) {
-      int64_t coordinate = static_cast<int64_t>(rest / out_strides[a]) - before[a];
+      int64_t coordinate = static_cast<int64_t>(rest / out_strides[a]) - plan.before[a];
       rest %= out_strides[a];
-      int64_t size = x.dims[a];
-      if (coordinate < 0 || coordinate >= size) {
-        if (mode == "constant" || size == 0) {
-          outside = true;
-          break;
-        }
-        if (mode == "edge") {
-          coordinate = std::clamp<int64_t>(coordinate, 0, size - 1);
-        } else if (mode == "wrap") {
-          coordinate = ((coordinate % size) + size) % size;
-        } else {  // reflect (edge not repeated)
-          if (size == 1) {
-            coordinate = 0;
-          } else {
-            int64_t period = 2 * (size - 1);
-            coordinate = ((coordinate % period) + period) % period;
-            if (coordinate >= size) coordinate = period - coordinate;
-          }
-        }
+      coordinate = pad_source_index(plan.mode, coordinate, x.dims[a]);
+      if (coordinate < 0) {
+        outside = true;
+        break;
       }
       offset += static_cast<size_t>(coordinate) * in_strides[a];
     }
-    if (outside) copy_one(fill, 0, y, i, width);
+    if (outside) copy_one(plan.fill, 0, y, i, width);
     else copy_one(x, offset, y, i, width);
   }
 }

@@ -111,6 +111,45 @@ std::vector<OpSpec> layout_specs() {
                    .opset = 17, .grad = 1});
   specs.push_back({.name = "Pad gradient, axes input", .op = "Pad", .attributes = {string_attr("mode", "reflect")},
                    .inputs = {{rng.uniform({3, 8})}, init(i64({2}, {1, 2})), {absent()}, init(i64({1}, {1}))}, .opset = 20, .grad = 1});
+
+  // layout_fast's Transpose and Pad against the reference: merged axes, gathered rows, every
+  // element width, threaded rows, each pad mode on outer and inner axes, crops, empty axes.
+  Random fast_rng(21);
+  auto u8 = [](std::vector<int64_t> dims) {
+    std::vector<uint8_t> v(static_cast<size_t>(ir::element_count(dims)));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(i * 37 + 11);
+    return tensor_of(ir::DataType::uint8, std::move(dims), v);
+  };
+  auto long_ints = [](std::vector<int64_t> dims) {
+    std::vector<int64_t> v(static_cast<size_t>(ir::element_count(dims)));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int64_t>(i) * 1000003 - 7;
+    return tensor_of(ir::DataType::int64, std::move(dims), v);
+  };
+  specs.push_back({.name = "Transpose fast window partition 6-D", .op = "Transpose", .attributes = {ints_attr("perm", {0, 1, 3, 2, 4, 5})},
+                   .inputs = {{fast_rng.uniform({2, 4, 7, 4, 7, 24})}}, .rtol = 0, .atol = 0, .threads = 2});
+  specs.push_back({.name = "Transpose fast heads [B,S,H,D] -> [B,H,D,S]", .op = "Transpose", .attributes = {ints_attr("perm", {0, 2, 3, 1})},
+                   .inputs = {{fast_rng.uniform({2, 33, 3, 16})}}, .rtol = 0, .atol = 0, .threads = 2});
+  specs.push_back({.name = "Transpose fast uint8 with size-1 axes", .op = "Transpose", .attributes = {ints_attr("perm", {3, 1, 0, 2})},
+                   .inputs = {{u8({5, 1, 9, 4})}}, .rtol = 0, .atol = 0, .threads = 2});
+  specs.push_back({.name = "Transpose fast int64 identity perm", .op = "Transpose", .attributes = {ints_attr("perm", {0, 1, 2})},
+                   .inputs = {{long_ints({3, 4, 5})}}, .threads = 2});
+  specs.push_back({.name = "Transpose fast float16", .op = "Transpose", .inputs = {{f16({6, 5, 3}, fast_rng.values(90))}}, .threads = 2});
+  specs.push_back({.name = "Transpose fast empty axis", .op = "Transpose", .attributes = {ints_attr("perm", {1, 0})},
+                   .inputs = {{f32({0, 3}, {})}}, .threads = 2});
+  specs.push_back({.name = "Pad fast constant 4-D, value input, threaded", .op = "Pad",
+                   .inputs = {{fast_rng.uniform({2, 30, 31, 8})}, {i64({8}, {0, 1, 2, 0, 0, 3, 1, 5})}, {f32({}, {0.5f})}},
+                   .rtol = 0, .atol = 0, .threads = 2});
+  specs.push_back({.name = "Pad fast zero pads (a copy)", .op = "Pad", .inputs = {{fast_rng.uniform({1, 14, 14, 96})}, {i64({8}, {0, 0, 0, 0, 0, 0, 0, 0})}},
+                   .rtol = 0, .atol = 0, .threads = 2});
+  for (const char* mode : {"reflect", "edge", "wrap"})
+    specs.push_back({.name = std::string("Pad fast ") + mode + " outer and inner axes", .op = "Pad", .attributes = {string_attr("mode", mode)},
+                     .inputs = {{fast_rng.uniform({3, 5, 6})}, {i64({6}, {1, 2, 3, 2, 1, 4})}}, .opset = 19, .rtol = 0, .atol = 0,
+                     .threads = 2});
+  specs.push_back({.name = "Pad fast negative pads crop", .op = "Pad", .inputs = {{long_ints({4, 9})}, {i64({4}, {-1, 2, 1, -3})}}, .threads = 2});
+  specs.push_back({.name = "Pad fast uint8 axes input", .op = "Pad", .attributes = {string_attr("mode", "edge")},
+                   .inputs = {{u8({3, 4, 5})}, {i64({2}, {2, 3})}, {absent()}, {i64({1}, {-2})}}, .opset = 18});
+  specs.push_back({.name = "Pad fast empty input axis", .op = "Pad", .inputs = {{f32({2, 0}, {})}, {i64({4}, {0, 1, 1, 2})}}});
+  specs.push_back({.name = "Pad fast scalar", .op = "Pad", .inputs = {{f32({}, {3.5f})}, {i64({0}, {})}}});
   return specs;
 }
 

@@ -2,6 +2,7 @@
 // QLinearMatMul. The float ops share one GEMM (gemm.h): the reference uses its plain loops,
 // the fast kernels (float32 only) use oneDNN's sgemm. MatMul and Gemm nodes fused with a bias /
 // activation by the load-time passes finish their rows with epilogue.h.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -74,11 +75,22 @@ void gemm_float(OpContext& ctx, bool fast) {
   int64_t m = ta ? a.dims[1] : a.dims[0], k = ta ? a.dims[0] : a.dims[1];
   int64_t kb = tb ? b.dims[1] : b.dims[0], n = tb ? b.dims[0] : b.dims[1];
   if (k != kb) fail(ctx, "Gemm inner dimensions differ");
-  std::vector<float> out(static_cast<size_t>(m * n), 0.0f);
-  bool has_c = ctx.has_input(2) && beta != 0.0f;
+  // float32 A and B: the product is written straight into the output; other types compute in a
+  // float32 buffer narrowed at the end.
+  const bool f32 = a.dtype == ir::DataType::float32 && b.dtype == ir::DataType::float32;
+  std::vector<float> buffer;
+  float* out = nullptr;
+  if (f32) {
+    out = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, {m, n}));
+  } else {
+    buffer.resize(static_cast<size_t>(m * n));
+    out = buffer.data();
+  }
+  const bool has_c = ctx.has_input(2) && beta != 0.0f;
   if (has_c) {
     const ir::Tensor& c = ctx.input(2);
-    std::vector<float> cv = input_floats(ctx, 2);
+    std::vector<float> widened;
+    const float* cv = c.dtype == ir::DataType::float32 ? c.data<float>() : (widened = input_floats(ctx, 2)).data();
     std::vector<int64_t> cd = c.dims;
     while (cd.size() < 2) cd.insert(cd.begin(), 1);
     if (cd.size() > 2 || (cd[0] != 1 && cd[0] != m) || (cd[1] != 1 && cd[1] != n))
@@ -86,15 +98,16 @@ void gemm_float(OpContext& ctx, bool fast) {
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j)
         out[i * n + j] = cv[(cd[0] == 1 ? 0 : i) * cd[1] + (cd[1] == 1 ? 0 : j)];
+  } else {
+    std::fill(out, out + m * n, 0.0f);
   }
-  bool f32 = a.dtype == ir::DataType::float32 && b.dtype == ir::DataType::float32;
   std::vector<float> af, bf;
   const float* ap = f32 ? a.data<float>() : (af = input_floats(ctx, 0)).data();
   const float* bp = f32 ? b.data<float>() : (bf = input_floats(ctx, 1)).data();
   sgemm(fast && f32, ctx.threads().size(), ta, tb, m, n, k, alpha, ap, a.dims[1], bp, b.dims[1],
-        has_c ? beta : 0.0f, out.data(), n);
-  apply_epilogue(epilogue_of(node, nullptr), out.data(), m, n, fast && f32, ctx.threads());
-  output_floats(ctx, 0, a.dtype, {m, n}, out.data());
+        has_c ? beta : 0.0f, out, n);
+  apply_epilogue(epilogue_of(node, nullptr), out, m, n, fast && f32, ctx.threads());
+  if (!f32) output_floats(ctx, 0, a.dtype, {m, n}, out);
 }
 void gemm_reference(OpContext& ctx) { gemm_float(ctx, false); }
 void gemm_fast(OpContext& ctx) { gemm_float(ctx, true); }

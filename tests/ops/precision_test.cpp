@@ -89,25 +89,23 @@ TEST_CASE("compute precision bf16: Conv/Gemm/MatMul hinted (subgraphs too), resu
   branchy.graph.nodes.push_back(node("If", {"cond"}, "w", {then_branch}));
   CHECK(engine::passes::hint_bf16_compute(branchy.graph) == 4);
   CHECK(branch->nodes[0].attr_string(engine::passes::kComputeAttribute, "") == "bf16");
-  // Depthwise Convs and their gradients stay float32 (memory-bound); grouped ones with several
-  // input channels per group are hinted.
+  // Depthwise Convs of inference graphs stay float32 (memory-bound); grouped ones with several
+  // input channels per group are hinted. A training graph (it holds Conv gradients) hints them all.
   ir::Graph grouped;
   grouped.initializers = {uniform("dw", {8, 1, 3, 3}, rng), uniform("gw", {8, 2, 3, 3}, rng)};
-  grouped.nodes = {node("Conv", {"c", "dw"}, "d", {ir::int_attr("group", 8)}), node("Conv", {"c", "gw"}, "e", {ir::int_attr("group", 4)}),
-                   node("ConvGradInput", {"dd", "dw"}, "dc", {ir::int_attr("group", 8)}),
-                   node("ConvGradWeight", {"c", "dd"}, "ddw", {ir::int_attr("group", 8), ir::ints_attr("weight_shape", {8, 1, 3, 3})}),
-                   node("ConvGradWeight", {"c", "de"}, "dgw", {ir::int_attr("group", 4), ir::ints_attr("weight_shape", {8, 2, 3, 3})})};
-  for (ir::Node& n : grouped.nodes)
-    if (n.op_type.rfind("ConvGrad", 0) == 0) {
-      n.domain = ir::kInternalDomain;
-      n.op = ir::lookup_op(n.domain, n.op_type);
-    }
-  CHECK(engine::passes::hint_bf16_compute(grouped) == 2);
-  for (const ir::Node& n : grouped.nodes) {
-    CAPTURE(n.outputs[0]);
-    const bool depthwise = n.outputs[0] == "d" || n.outputs[0] == "dc" || n.outputs[0] == "ddw";
-    CHECK(n.attr_string(engine::passes::kComputeAttribute, "") == (depthwise ? "" : "bf16"));
+  grouped.nodes = {node("Conv", {"c", "dw"}, "d", {ir::int_attr("group", 8)}), node("Conv", {"c", "gw"}, "e", {ir::int_attr("group", 4)})};
+  ir::Graph training = grouped;
+  CHECK(engine::passes::hint_bf16_compute(grouped) == 1);
+  CHECK(grouped.nodes[0].attr_string(engine::passes::kComputeAttribute, "") == "");
+  CHECK(grouped.nodes[1].attr_string(engine::passes::kComputeAttribute, "") == "bf16");
+  training.nodes.push_back(node("ConvGradInput", {"dd", "dw"}, "dc", {ir::int_attr("group", 8)}));
+  training.nodes.push_back(node("ConvGradWeight", {"c", "dd"}, "ddw", {ir::int_attr("group", 8), ir::ints_attr("weight_shape", {8, 1, 3, 3})}));
+  for (size_t i = 2; i < training.nodes.size(); ++i) {
+    training.nodes[i].domain = ir::kInternalDomain;
+    training.nodes[i].op = ir::lookup_op(ir::kInternalDomain, training.nodes[i].op_type);
   }
+  CHECK(engine::passes::hint_bf16_compute(training) == 4);
+  for (const ir::Node& n : training.nodes) CHECK(n.attr_string(engine::passes::kComputeAttribute, "") == "bf16");
 
   const std::vector<float> exact = run(model, x, "fp32");
   const std::vector<float> low = run(model, x, "bf16");

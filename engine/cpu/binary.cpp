@@ -8,6 +8,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "engine/cpu/broadcast_rows.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/core/float_types.h"
 #include "engine/cpu/tensor_util.h"
@@ -220,7 +221,7 @@ void run_broadcast_loop(OpContext& ctx, const float* big, const float* small, fl
 }
 
 // Fast float32 Add/Sub/Mul/Div: the run broadcast above threaded and vectorised (the reference
-// takes per-element offsets for it), everything else through the reference kernel.
+// takes per-element offsets for it), every other pattern by broadcast_rows.
 template <Arith kind>
 void binary_arith_fast(OpContext& ctx) {
   const ir::Tensor& a = ctx.input(0);
@@ -229,12 +230,18 @@ void binary_arith_fast(OpContext& ctx) {
   std::vector<int64_t> out = ops::broadcast_shapes(ctx.node(), {a.dims, b.dims});
   size_t n = static_cast<size_t>(ops::dims_product(out, 0, out.size())), mid = 0, inner = 0;
   bool a_big = a.numel() == n && b.numel() < n, b_big = b.numel() == n && a.numel() < n;
-  if (n == 0 || !(a_big || b_big) || !run_broadcast(a_big ? b.dims : a.dims, out, mid, inner)) return binary_arith<kind>(ctx);
+  auto op = [](float x, float z) { return arith<float>(kind, x, z); };
+  if (n == 0 || !(a_big || b_big) || !run_broadcast(a_big ? b.dims : a.dims, out, mid, inner)) {
+    // Any other pattern: rows of the merged innermost axis (broadcast_rows.h).
+    ir::Tensor& y = ctx.allocate_output(0, a.dtype, out);
+    broadcast_rows(ctx.threads(), plan_row_broadcast(a.dims, b.dims, out), a.data<float>(), b.data<float>(),
+                   mutable_data<float>(y), op);
+    return;
+  }
   ir::Tensor& y = ctx.allocate_output(0, a.dtype, out);
   const float* big = (a_big ? a : b).data<float>();
   const float* small = (a_big ? b : a).data<float>();
   float* py = mutable_data<float>(y);
-  auto op = [](float x, float z) { return arith<float>(kind, x, z); };
   run_broadcast_loop(ctx, big, small, py, n, mid, inner, !a_big, op);
 }
 

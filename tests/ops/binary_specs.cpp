@@ -113,6 +113,23 @@ std::vector<OpSpec> binary_specs() {
   specs.push_back({.name = "Min gradient, one input", .op = "Min", .inputs = {{rng.uniform({3, 6})}}, .grad = 1});
   specs.push_back({.name = "Where gradient", .op = "Where",
                    .inputs = {init(boolean({2, 3}, {1, 0, 1, 1, 0, 0})), {rng.uniform({2, 3})}, {rng.uniform({3})}}, .grad = 6});
+
+  // The fast kernels' row broadcasting (broadcast_rows.h) against the reference: patterns the
+  // contiguous-run path does not take, NaN/Inf included, threaded.
+  Random rows_rng(31);
+  specs.push_back({.name = "Add rows: window mask [1,W,1,S,S] on [B,W,H,S,S]", .op = "Add",
+                   .inputs = {{rows_rng.specials({2, 4, 3, 7, 7})}, {rows_rng.uniform({1, 4, 1, 7, 7})}}, .threads = 2});
+  specs.push_back({.name = "Add rows: trailing bias [H,S,S] on [B,H,S,S]", .op = "Add",
+                   .inputs = {{rows_rng.uniform({5, 3, 9, 9})}, {rows_rng.specials({3, 9, 9})}}, .threads = 2});
+  specs.push_back({.name = "Sub rows: same shapes", .op = "Sub",
+                   .inputs = {{rows_rng.specials({3, 17, 33})}, {rows_rng.uniform({3, 17, 33})}}, .threads = 2});
+  specs.push_back({.name = "Div rows: both operands broadcast", .op = "Div",
+                   .inputs = {{rows_rng.uniform({3, 1, 5})}, {rows_rng.uniform({1, 4, 1}, 0.5f, 2.0f)}}, .threads = 2});
+  specs.push_back({.name = "Mul rows: small operand first, column", .op = "Mul",
+                   .inputs = {{rows_rng.uniform({6, 1})}, {rows_rng.specials({2, 6, 11})}}, .threads = 2});
+  specs.push_back({.name = "Sub rows: scalar minus tensor", .op = "Sub",
+                   .inputs = {{f32({}, {1.5f})}, {rows_rng.uniform({4, 5})}}, .threads = 2});
+  specs.push_back({.name = "Add rows: empty output", .op = "Add", .inputs = {{f32({0, 3}, {})}, {rows_rng.uniform({3})}}});
   return specs;
 }
 

@@ -118,7 +118,8 @@ StaticFacts same_shape(const StaticFacts& in, std::optional<ir::DataType> dtype)
   return with_dims(in.dims, dtype);
 }
 
-// Slice's element range on one axis of known size `dim` (ONNX clamping rules).
+// Slice's element count on one axis of known size `dim`, clamped as the CPU kernel clamps
+// (layout.cpp: a negative step clamps the start into [-1, dim - 1], as numpy does).
 std::optional<int64_t> slice_length(int64_t dim, int64_t start, int64_t end, int64_t step) {
   constexpr int64_t kLimit = int64_t{1} << 40;  // larger steps, dims: left to the kernel
   if (step == 0 || step > kLimit || step < -kLimit || dim > kLimit) return std::nullopt;
@@ -130,7 +131,7 @@ std::optional<int64_t> slice_length(int64_t dim, int64_t start, int64_t end, int
     end = clamp(end, 0, dim);
     return end > start ? (end - start + step - 1) / step : 0;
   }
-  start = clamp(start, 0, dim - 1);
+  start = clamp(start, -1, dim - 1);
   end = clamp(end, -1, dim - 1);
   return start > end ? (start - end - step - 1) / -step : 0;
 }
@@ -162,7 +163,7 @@ StaticFacts slice(std::span<const StaticFacts> in) {
     out.dims[*axis] = dim ? slice_length(*dim, (*starts)[i], (*ends)[i], steps[i]) : std::nullopt;
     if (dim && out.dims[*axis] && *out.dims[*axis] > 0) {
       int64_t start = (*starts)[i] < 0 ? (*starts)[i] + *dim : (*starts)[i];
-      start = steps[i] > 0 ? std::clamp<int64_t>(start, 0, *dim) : std::clamp<int64_t>(start, 0, *dim - 1);
+      start = steps[i] > 0 ? std::clamp<int64_t>(start, 0, *dim) : std::clamp<int64_t>(start, -1, *dim - 1);
       ranges[*axis] = std::make_pair(start, steps[i]);
     }
   }

@@ -5,7 +5,7 @@
 #include "engine/core/float_types.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/checked_dims.h"
-#include "engine/cpu/layout_pad.h"
+#include "engine/cpu/layout_geometry.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/ops/shape.h"
 
@@ -118,7 +118,9 @@ void split(OpContext& ctx) {
                                            ", the axis has " + std::to_string(total));
 }
 
-void slice(OpContext& ctx) {
+}  // namespace
+
+SlicePlan plan_slice(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   int64_t rank = static_cast<int64_t>(x.dims.size());
   std::vector<int64_t> starts, ends, axes, steps;
@@ -157,14 +159,23 @@ void slice(OpContext& ctx) {
     begin[a] = st;
     step[a] = s;
   }
-  std::vector<int64_t> in_strides = strides_of(x.dims), strides(rank);
-  int64_t base = 0;
+  std::vector<int64_t> in_strides = strides_of(x.dims);
+  SlicePlan plan;
+  plan.dims = std::move(dims);
+  plan.strides.resize(rank);
   for (int64_t a = 0; a < rank; ++a) {
-    strides[a] = in_strides[a] * step[a];
-    if (dims[a] > 0) base += begin[a] * in_strides[a];
+    plan.strides[a] = in_strides[a] * step[a];
+    if (plan.dims[a] > 0) plan.base += begin[a] * in_strides[a];
   }
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, dims);
-  strided_copy(ctx, x, y, dims, strides, base);
+  return plan;
+}
+
+namespace {
+
+void slice(OpContext& ctx) {
+  SlicePlan plan = plan_slice(ctx);
+  ir::Tensor& y = ctx.allocate_output(0, ctx.input(0).dtype, plan.dims);
+  strided_copy(ctx, ctx.input(0), y, plan.dims, plan.strides, plan.base);
 }
 
 void tile(OpContext& ctx) {

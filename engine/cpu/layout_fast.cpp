@@ -1,4 +1,4 @@
-// Fast Transpose and Pad for every fixed-width element type (strings take the reference kernels
+// Fast Transpose, Slice and Pad for every fixed-width element type (strings take the reference kernels
 // in layout.cpp, the twins these are checked against in tests/ops/layout_specs.cpp). Both write
 // whole output rows (the innermost axis) with memcpy where the source is contiguous, and spread
 // rows over the session's threads.
@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "engine/cpu/cpu_kernels.h"
-#include "engine/cpu/layout_pad.h"
+#include "engine/cpu/layout_geometry.h"
 #include "engine/cpu/tensor_util.h"
 #include "engine/ops/shape.h"
 
@@ -46,29 +46,17 @@ void gather_row(uint8_t* to, const uint8_t* from, int64_t count, int64_t stride,
   }
 }
 
-// Transpose with adjacent output axes that stay adjacent in the input merged, so [B, H, S, D] ->
-// [B, S, H, D] copies rows of D and a permutation that keeps the last axis copies with memcpy.
-void transpose_fast(OpContext& ctx) {
-  const ir::Tensor& x = ctx.input(0);
-  const size_t rank = x.dims.size();
-  std::vector<int64_t> perm = ctx.node().attr_ints("perm");
-  if (perm.empty())
-    for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(rank - 1 - i));
-  if (perm.size() != rank) throw_error(ErrorCategory::format, ctx.describe() + ": perm length differs from rank");
-  std::vector<int64_t> in_strides = strides_of(x.dims), out_dims(rank);
-  std::vector<bool> seen(rank, false);
-  for (size_t i = 0; i < rank; ++i) {
-    perm[i] = ops::normalize_axis(ctx.node(), perm[i], static_cast<int64_t>(rank));
-    if (seen[perm[i]]) throw_error(ErrorCategory::format, ctx.describe() + ": perm repeats an axis");
-    seen[perm[i]] = true;
-    out_dims[i] = x.dims[perm[i]];
-  }
-  ir::Tensor& y = ctx.allocate_output(0, x.dtype, out_dims);
+// y[i] = x[base + sum(index[a] * strides[a])] over y's dims `out_dims` (a strided view of x:
+// Transpose's permuted strides, Slice's stepped ones, negative included). Size-1 axes are
+// dropped and adjacent axes that stay adjacent in x merged, so the innermost merged axis is as
+// long as possible and copied by memcpy when contiguous; rows are spread over the threads.
+void copy_strided_rows(OpContext& ctx, const ir::Tensor& x, ir::Tensor& y, const std::vector<int64_t>& out_dims,
+                       const std::vector<int64_t>& source_strides, int64_t base) {
   if (y.numel() == 0) return;
-  // Merged (dim, source stride) pairs, outermost first; size-1 axes dropped.
+  // Merged (dim, source stride) pairs, outermost first.
   std::vector<int64_t> dims, strides;
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t d = out_dims[i], s = in_strides[perm[i]];
+  for (size_t i = 0; i < out_dims.size(); ++i) {
+    const int64_t d = out_dims[i], s = source_strides[i];
     if (d == 1) continue;
     if (!dims.empty() && strides.back() == s * d) {
       dims.back() *= d;
@@ -91,7 +79,7 @@ void transpose_fast(OpContext& ctx) {
   ctx.threads().parallel_for(rows, rows_per_chunk(inner, width), [&](size_t lo, size_t hi) {
     // The source offset of row `lo`, then counters advanced row by row.
     std::vector<int64_t> index(merged, 0);
-    int64_t offset = 0;
+    int64_t offset = base;
     size_t rest = lo;
     for (size_t a = merged - 1; a-- > 0;) {
       index[a] = static_cast<int64_t>(rest % static_cast<size_t>(dims[a]));
@@ -100,8 +88,8 @@ void transpose_fast(OpContext& ctx) {
     }
     for (size_t row = lo; row < hi; ++row) {
       uint8_t* to = out + row * static_cast<size_t>(inner) * width;
-      if (inner_stride == 1) std::memcpy(to, in + offset * width, static_cast<size_t>(inner) * width);
-      else gather_row(to, in + offset * width, inner, inner_stride, width);
+      if (inner_stride == 1) std::memcpy(to, in + offset * static_cast<int64_t>(width), static_cast<size_t>(inner) * width);
+      else gather_row(to, in + offset * static_cast<int64_t>(width), inner, inner_stride, width);
       for (size_t a = merged - 1; a-- > 0;) {
         offset += strides[a];
         if (++index[a] < dims[a]) break;
@@ -110,6 +98,32 @@ void transpose_fast(OpContext& ctx) {
       }
     }
   });
+}
+
+void transpose_fast(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  const size_t rank = x.dims.size();
+  std::vector<int64_t> perm = ctx.node().attr_ints("perm");
+  if (perm.empty())
+    for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(rank - 1 - i));
+  if (perm.size() != rank) throw_error(ErrorCategory::format, ctx.describe() + ": perm length differs from rank");
+  std::vector<int64_t> in_strides = strides_of(x.dims), out_dims(rank), strides(rank);
+  std::vector<bool> seen(rank, false);
+  for (size_t i = 0; i < rank; ++i) {
+    perm[i] = ops::normalize_axis(ctx.node(), perm[i], static_cast<int64_t>(rank));
+    if (seen[perm[i]]) throw_error(ErrorCategory::format, ctx.describe() + ": perm repeats an axis");
+    seen[perm[i]] = true;
+    out_dims[i] = x.dims[perm[i]];
+    strides[i] = in_strides[perm[i]];
+  }
+  ir::Tensor& y = ctx.allocate_output(0, x.dtype, out_dims);
+  copy_strided_rows(ctx, x, y, out_dims, strides, 0);
+}
+
+void slice_fast(OpContext& ctx) {
+  SlicePlan plan = plan_slice(ctx);
+  ir::Tensor& y = ctx.allocate_output(0, ctx.input(0).dtype, plan.dims);
+  copy_strided_rows(ctx, ctx.input(0), y, plan.dims, plan.strides, plan.base);
 }
 
 // Pad: per axis, the source index of every output coordinate (-1: the fill value); a row whose
@@ -189,6 +203,7 @@ bool pad_fixed_width(const ir::Node& node, std::span<const ir::DataType> t) {
 void add_layout_fast_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::Transpose, KernelKind::fast, transpose_fast, fixed_width});
   table.push_back({ir::OpKind::Pad, KernelKind::fast, pad_fast, pad_fixed_width});
+  table.push_back({ir::OpKind::Slice, KernelKind::fast, slice_fast, fixed_width});
 }
 
 }  // namespace mhub::engine::cpu

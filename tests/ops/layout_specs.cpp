@@ -136,6 +136,17 @@ std::vector<OpSpec> layout_specs() {
   specs.push_back({.name = "Transpose fast float16", .op = "Transpose", .inputs = {{f16({6, 5, 3}, fast_rng.values(90))}}, .threads = 2});
   specs.push_back({.name = "Transpose fast empty axis", .op = "Transpose", .attributes = {ints_attr("perm", {1, 0})},
                    .inputs = {{f32({0, 3}, {})}}, .threads = 2});
+  specs.push_back({.name = "Slice fast roll piece [B,H,W,C] axis 1", .op = "Slice",
+                   .inputs = {{fast_rng.uniform({2, 14, 14, 24})}, {i64({1}, {3})}, {i64({1}, {14})}, {i64({1}, {1})}},
+                   .rtol = 0, .atol = 0, .threads = 2});
+  specs.push_back({.name = "Slice fast negative steps on two axes", .op = "Slice",
+                   .inputs = {{fast_rng.uniform({5, 6, 7})}, {i64({2}, {-1, 5})}, {i64({2}, {-100, 0})}, {i64({2}, {2, 0})},
+                              {i64({2}, {-2, -3})}},
+                   .rtol = 0, .atol = 0, .threads = 2});
+  specs.push_back({.name = "Slice fast int64 inner columns", .op = "Slice",
+                   .inputs = {{long_ints({4, 9})}, {i64({1}, {2})}, {i64({1}, {7})}, {i64({1}, {-1})}}, .threads = 2});
+  specs.push_back({.name = "Slice fast uint8 empty result", .op = "Slice",
+                   .inputs = {{u8({3, 4})}, {i64({1}, {-100})}, {i64({1}, {-200})}, {i64({1}, {1})}, {i64({1}, {-1})}}});
   specs.push_back({.name = "Pad fast constant 4-D, value input, threaded", .op = "Pad",
                    .inputs = {{fast_rng.uniform({2, 30, 31, 8})}, {i64({8}, {0, 1, 2, 0, 0, 3, 1, 5})}, {f32({}, {0.5f})}},
                    .rtol = 0, .atol = 0, .threads = 2});

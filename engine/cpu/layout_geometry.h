@@ -1,4 +1,5 @@
-// Pad's geometry, shared by the reference kernel (layout.cpp) and the fast one (layout_fast.cpp).
+// Slice's and Pad's geometry, shared by the reference kernels (layout.cpp) and the fast ones
+// (layout_fast.cpp).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,18 @@
 #include "engine/core/op_context.h"
 
 namespace mhub::engine::cpu {
+
+// Slice as a strided view of its input: output dims, the input element stride of each output
+// axis (negative for negative steps) and the offset of the first element.
+struct SlicePlan {
+  std::vector<int64_t> dims, strides;
+  int64_t base = 0;
+};
+
+// Reads starts / ends / axes / steps of the opset in force, clamped as numpy clamps them (a
+// negative step clamps the start into [-1, dim - 1]). Throws mhub::Error (format) naming the node
+// for step 0 or operands of different lengths.
+SlicePlan plan_slice(OpContext& ctx);
 
 enum class PadMode : uint8_t { constant, edge, wrap, reflect };
 

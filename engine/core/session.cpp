@@ -482,7 +482,16 @@ void Session::Impl::fold_constants() {
     }
   for (const ir::ValueInfo& input : graph.inputs) {
     constant.erase(input.name);  // caller may override; run() holds feeds to the declared dims
-    facts[input.name] = input.type ? passes::StaticFacts::of_type(*input.type) : passes::StaticFacts{};
+    passes::StaticFacts declared = input.type ? passes::StaticFacts::of_type(*input.type) : passes::StaticFacts{};
+    // An input with an initializer default runs with that initializer when not fed, unchecked:
+    // its declared dims count only when the initializer has them.
+    if (const ir::Tensor* init = graph.initializer(input.name); init && declared.rank_known) {
+      bool agrees = declared.dims.size() == init->dims.size();
+      for (size_t a = 0; agrees && a < init->dims.size(); ++a)
+        agrees = !declared.dims[a] || *declared.dims[a] == init->dims[a];
+      if (!agrees) declared = passes::StaticFacts{};
+    }
+    facts[input.name] = std::move(declared);
   }
   for (const std::string& name : mutable_names) facts.erase(name);
   const int64_t opset = import_for_default(model);

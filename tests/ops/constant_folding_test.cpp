@@ -134,6 +134,21 @@ TEST_SUITE("ops") {
     }
   }
 
+  TEST_CASE("constant folding: an input's declared dims count only when its initializer default has them") {
+    using test::make_node;
+    ir::Model model;
+    model.ir_version = 8;
+    model.opset_imports = {{"", 17}};
+    model.graph.inputs = {float_input_dims("x", {ir::Dim::of(3)})};
+    std::vector<float> four{1, 2, 3, 4};
+    model.graph.initializers = {ir::Tensor::from_bytes(ir::DataType::float32, {4}, four.data(), 16, "x")};
+    model.graph.nodes = {make_node("Shape", {"x"}, "s")};
+    model.graph.outputs = {untyped_output("s")};
+    engine::Session session(model, engine::host_backend());
+    auto out = session.run({});  // the default runs unchecked: its own dims
+    CHECK(out[0].tensor.data<int64_t>()[0] == 4);
+  }
+
   TEST_CASE("static facts: partial shapes through Reshape, Slice, Transpose, MatMul and broadcasting") {
     using test::make_node;
     auto dims_of = [](std::vector<KnownInt> dims) {
@@ -188,6 +203,11 @@ TEST_SUITE("ops") {
     StaticFacts add_in[] = {dims_of({unknown, 1, 49}), dims_of({64, unknown, 1})};
     CHECK(engine::passes::infer_static_facts(make_node("Add", {"a", "b"}, "c"), add_in, 17)[0].dims ==
           std::vector<KnownInt>{64, unknown, 49});
+    // Pad's axes input exists from opset 18 on; before that the kernel pads every axis.
+    StaticFacts pad_in[] = {dims_of({unknown, 4, 5}), StaticFacts::of_tensor(int64s({0, 1, 2, 0, 1, 2}, "")), StaticFacts{},
+                            StaticFacts::of_tensor(int64s({1}, ""))};
+    CHECK(engine::passes::infer_static_facts(make_node("Pad", {"x", "p", "", "a"}, "y"), pad_in, 17)[0].dims ==
+          std::vector<KnownInt>{unknown, 6, 9});
     // An op without a rule: rank unknown.
     CHECK_FALSE(engine::passes::infer_static_facts(make_node("TopK", {"x", "k"}, "v"), std::span(&x, 1), 17)[0].rank_known);
   }

@@ -382,7 +382,7 @@ StaticFacts pad(const ir::Node& node, std::span<const StaticFacts> in, int64_t o
     pads = *given;
   }
   std::vector<int64_t> axes;
-  if (in.size() > 3 && in[3].rank_known) {
+  if (opset >= 18 && in.size() > 3 && in[3].rank_known) {  // the axes input came with opset 18
     auto given = known_ints(in[3]);
     if (!given) return unknown();
     for (int64_t a : *given) {

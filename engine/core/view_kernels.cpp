@@ -40,20 +40,16 @@ std::vector<int64_t> axes_of(OpContext& ctx) {
 
 void view_identity(OpContext& ctx) { ctx.set_output(0, ctx.value(0)); }
 
-void view_reshape(OpContext& ctx) {
-  const ir::Tensor& x = ctx.input(0);
-  std::vector<int64_t> shape;
-  if (ctx.opset() < 5) shape = ctx.node().attr_ints("shape");
-  else shape = int_values(ctx.node(), ctx.input(1));
-  bool allow_zero = ctx.node().attr_int("allowzero", 0) != 0;
+std::vector<int64_t> reshaped_dims(const OpContext& ctx, const std::vector<int64_t>& in_dims, std::vector<int64_t> shape,
+                                   bool allow_zero) {
   int64_t infer = -1;
   int64_t known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == 0 && !allow_zero) {
-      if (i >= x.dims.size())
+      if (i >= in_dims.size())
         throw_error(ErrorCategory::format, ctx.describe() + ": shape entry 0 at " + std::to_string(i) +
                                                " has no input dimension to copy");
-      shape[i] = x.dims[i];
+      shape[i] = in_dims[i];
     }
     if (shape[i] == -1) {
       if (infer >= 0) throw_error(ErrorCategory::format, ctx.describe() + ": more than one -1 in the shape");
@@ -65,13 +61,21 @@ void view_reshape(OpContext& ctx) {
     }
   }
   if (infer >= 0) {
-    int64_t total = static_cast<int64_t>(x.numel());
+    const int64_t total = ops::dims_product(in_dims, 0, in_dims.size());
     if (known == 0 || total % known)
-      throw_error(ErrorCategory::format, ctx.describe() + ": cannot reshape " + dims_text(x.dims) +
+      throw_error(ErrorCategory::format, ctx.describe() + ": cannot reshape " + dims_text(in_dims) +
                                              " to " + dims_text(shape));
     shape[infer] = total / known;
   }
-  set_view(ctx, x, shape);
+  return shape;
+}
+
+void view_reshape(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  std::vector<int64_t> shape;
+  if (ctx.opset() < 5) shape = ctx.node().attr_ints("shape");
+  else shape = int_values(ctx.node(), ctx.input(1));
+  set_view(ctx, x, reshaped_dims(ctx, x.dims, std::move(shape), ctx.node().attr_int("allowzero", 0) != 0));
 }
 
 void view_flatten(OpContext& ctx) {

@@ -5,11 +5,17 @@
 // device. The shape / axes operand (input 1) is read on the host (KernelDef::host_inputs).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "engine/core/kernel.h"
 
 namespace mhub::engine {
+
+// Reshape's target dims for an input of `in_dims`: 0 copies the input's dim (unless allow_zero),
+// one -1 is inferred. Throws mhub::Error (format) naming the node for a shape that does not fit.
+std::vector<int64_t> reshaped_dims(const OpContext& ctx, const std::vector<int64_t>& in_dims, std::vector<int64_t> shape,
+                                   bool allow_zero);
 
 void view_identity(OpContext& ctx);
 void view_reshape(OpContext& ctx);

@@ -16,8 +16,9 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::cast, add_cast_kernels},
     FamilyKernels{F::shape, add_shape_kernels},
     FamilyKernels{F::layout, add_layout_kernels},
-    FamilyKernels{F::layout, add_layout_fast_kernels},  // Transpose, Pad
-    FamilyKernels{F::layout, add_layout_channels_last_kernels},  // channels-last Concat
+    FamilyKernels{F::layout, add_layout_channels_last_kernels},  // marked nodes only: before layout_fast's Slice
+    FamilyKernels{F::layout, add_layout_fast_kernels},           // Transpose, Pad, Slice
+    FamilyKernels{F::layout, add_layout_shuffle_kernels},        // the internal ChannelShuffle
     FamilyKernels{F::indexing, add_indexing_kernels},
     FamilyKernels{F::ordering, add_ordering_kernels},
     FamilyKernels{F::activations, add_activations_kernels},

@@ -41,6 +41,7 @@ void add_indexing_kernels(std::vector<KernelDef>& table);
 void add_layout_kernels(std::vector<KernelDef>& table);
 void add_layout_fast_kernels(std::vector<KernelDef>& table);
 void add_layout_channels_last_kernels(std::vector<KernelDef>& table);
+void add_layout_shuffle_kernels(std::vector<KernelDef>& table);
 void add_loss_kernels(std::vector<KernelDef>& table);
 void add_matmul_kernels(std::vector<KernelDef>& table);
 void add_matmul_dnnl_bf16_kernels(std::vector<KernelDef>& table);

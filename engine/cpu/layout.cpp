@@ -122,50 +122,15 @@ void split(OpContext& ctx) {
 
 SlicePlan plan_slice(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
-  int64_t rank = static_cast<int64_t>(x.dims.size());
-  std::vector<int64_t> starts, ends, axes, steps;
-  if (ctx.opset() < 10) {
-    starts = ctx.node().attr_ints("starts");
-    ends = ctx.node().attr_ints("ends");
-    axes = ctx.node().attr_ints("axes");
-  } else {
-    starts = read_int_values(ctx, ctx.input(1));
-    ends = read_int_values(ctx, ctx.input(2));
-    if (ctx.has_input(3)) axes = read_int_values(ctx, ctx.input(3));
-    if (ctx.has_input(4)) steps = read_int_values(ctx, ctx.input(4));
-  }
-  if (axes.empty())
-    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-  if (steps.empty()) steps.assign(starts.size(), 1);
-  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
-    throw_error(ErrorCategory::format, ctx.describe() + ": starts, ends, axes and steps differ in length");
-  std::vector<int64_t> begin(rank, 0), step(rank, 1), dims = x.dims;
-  for (size_t i = 0; i < starts.size(); ++i) {
-    int64_t a = ops::normalize_axis(ctx.node(), axes[i], rank);
-    int64_t size = x.dims[a];
-    int64_t s = steps[i];
-    if (s == 0) throw_error(ErrorCategory::format, ctx.describe() + ": step 0");
-    int64_t st = starts[i] < 0 ? starts[i] + size : starts[i];
-    int64_t en = ends[i] < 0 ? ends[i] + size : ends[i];
-    if (s > 0) {
-      st = std::clamp<int64_t>(st, 0, size);
-      en = std::clamp<int64_t>(en, 0, size);
-      dims[a] = en > st ? (en - st + s - 1) / s : 0;
-    } else {
-      st = std::clamp<int64_t>(st, -1, size - 1);
-      en = std::clamp<int64_t>(en, -1, size - 1);
-      dims[a] = st > en ? (st - en + (-s) - 1) / (-s) : 0;
-    }
-    begin[a] = st;
-    step[a] = s;
-  }
+  const SliceWindow window = slice_window(ctx, x.dims);
+  const int64_t rank = static_cast<int64_t>(x.dims.size());
   std::vector<int64_t> in_strides = strides_of(x.dims);
   SlicePlan plan;
-  plan.dims = std::move(dims);
+  plan.dims = window.dims;
   plan.strides.resize(rank);
   for (int64_t a = 0; a < rank; ++a) {
-    plan.strides[a] = in_strides[a] * step[a];
-    if (plan.dims[a] > 0) plan.base += begin[a] * in_strides[a];
+    plan.strides[a] = in_strides[a] * window.step[a];
+    if (plan.dims[a] > 0) plan.base += window.begin[a] * in_strides[a];
   }
   return plan;
 }

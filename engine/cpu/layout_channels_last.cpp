@@ -1,12 +1,15 @@
-// Float32 Concat along the channel axis of channels-last values (mhub_layout_in/out = "nhwc",
-// engine/core/passes/channels_last.h): in (N, H, W, C) byte order the channel axis is the
-// innermost one, so every output pixel is the inputs' channel runs of that pixel in turn,
-// threaded over pixels. Supports only marked nodes; every other Concat is layout.cpp's.
+// Float32 Concat and Slice of channels-last values (mhub_layout_in/out = "nhwc",
+// engine/core/passes/channels_last.h). Concat along the channel axis: in (N, H, W, C) byte order
+// the channel axis is the innermost one, so every output pixel is the inputs' channel runs of that
+// pixel in turn, threaded over pixels. Slice: the window of the NCHW dims (as layout.cpp's Slice
+// computes it) copied from the NHWC bytes, the channel run of each pixel innermost. Both support
+// only marked nodes; every other Concat and Slice is layout.cpp's.
 #include <algorithm>
 #include <cstring>
 
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/cpu/tensor_util.h"
 #include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
@@ -55,11 +58,36 @@ bool concat_channels_last_supports(const ir::Node& node, std::span<const ir::Dat
   return true;
 }
 
+void slice_channels_last(OpContext& ctx) {
+  const ir::Tensor& x = ctx.input(0);
+  if (x.dims.size() != 4) fail(ctx, "internal: a channels-last input that is not 4-D");
+  const SliceWindow w = slice_window(ctx, x.dims);
+  // NCHW axis a lies at NHWC position kPhysical[a].
+  constexpr int kPhysical[4] = {0, 3, 1, 2};
+  const std::vector<int64_t> physical_dims = {x.dims[0], x.dims[2], x.dims[3], x.dims[1]};
+  const std::vector<int64_t> in_strides = strides_of(physical_dims);
+  std::vector<int64_t> out_dims(4), strides(4);
+  int64_t base = 0;
+  for (int a = 0; a < 4; ++a) {
+    const int p = kPhysical[a];
+    out_dims[p] = w.dims[a];
+    strides[p] = in_strides[p] * w.step[a];
+    if (w.dims[a] > 0) base += w.begin[a] * in_strides[p];
+  }
+  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, w.dims);
+  strided_copy(ctx, x, y, out_dims, strides, base);
+}
+
+bool slice_channels_last_supports(const ir::Node& node, std::span<const ir::DataType> types) {
+  return node.attr_string("mhub_layout_in", "") == "nhwc" && !types.empty() && types[0] == ir::DataType::float32;
+}
+
 }  // namespace
 
 void add_layout_channels_last_kernels(std::vector<KernelDef>& table) {
   table.push_back({ir::OpKind::Concat, KernelKind::fast, concat_channels_last, concat_channels_last_supports, 0,
                    /*channels_last=*/true});
+  table.push_back({ir::OpKind::Slice, KernelKind::fast, slice_channels_last, slice_channels_last_supports, 0, /*channels_last=*/true});
 }
 
 }  // namespace mhub::engine::cpu

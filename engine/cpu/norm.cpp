@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/cpu/cpu_kernels.h"
+#include "engine/cpu/epilogue.h"
 #include "engine/cpu/nn_util.h"
 #include "engine/ops/shape.h"
 
@@ -54,6 +55,9 @@ void batch_norm(OpContext& ctx) {
       float* yi = y.data() + (b * c + ch) * inner;
       for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * k + off;
     }
+  // An activation the load-time pass fused into an inference BN (nn_fusion.h).
+  if (const Epilogue e = epilogue_of(node, nullptr); e.any())
+    for (float& v : y) v = activation_reference(e, v);
   output_floats(ctx, 0, x.dtype, x.dims, y.data());
   if (training && ctx.output_count() >= 3) {
     std::vector<float> rm(c), rv(c);
@@ -66,9 +70,14 @@ void batch_norm(OpContext& ctx) {
   }
 }
 
+// Relu as the reference applies it (NaN stays NaN).
+inline float relu_value(float v) { return v < 0.0f ? 0.0f : v; }
+
 // Fast inference BatchNormalization (float32, one output): y = x * k[c] + off[c] written straight
 // into the output, planes threaded, the inner loop vectorised; k and off as the reference. A
-// channels-last 4-D X (mhub_layout_in/out, passes/channels_last.h) is threaded over pixels.
+// channels-last 4-D X (mhub_layout_in/out, passes/channels_last.h) is threaded over pixels. A fused
+// activation (nn_fusion.h) is applied to each chunk while it is in cache: Relu inline, the others
+// with the fast formulas of activation_span.
 void batch_norm_fast(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   if (x.dims.size() < 2) return batch_norm(ctx);
@@ -87,6 +96,12 @@ void batch_norm_fast(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, x.dims);
   const float* px = x.data<float>();
   float* py = mutable_floats(y);
+  const Epilogue e = epilogue_of(ctx.node(), nullptr);
+  const bool relu = e.act == Activation::relu;
+  // The activation other than Relu over the chunk [lo, hi) of y.
+  auto finish = [&](size_t lo, size_t hi) {
+    if (e.any() && !relu) activation_span(e, py + lo, py + lo, hi - lo);
+  };
   if (x.dims.size() == 4 && ctx.node().attr_string("mhub_layout_in", "") == "nhwc") {
     // Channels-last (passes/channels_last.h): every pixel is a run of c values.
     const size_t pixels = static_cast<size_t>(n * inner);
@@ -94,8 +109,12 @@ void batch_norm_fast(OpContext& ctx) {
       for (size_t p = lo; p < hi; ++p) {
         const float* xi = px + p * c;
         float* yi = py + p * c;
-        for (int64_t ch = 0; ch < c; ++ch) yi[ch] = xi[ch] * k[ch] + off[ch];
+        if (relu)
+          for (int64_t ch = 0; ch < c; ++ch) yi[ch] = relu_value(xi[ch] * k[ch] + off[ch]);
+        else
+          for (int64_t ch = 0; ch < c; ++ch) yi[ch] = xi[ch] * k[ch] + off[ch];
       }
+      finish(lo * c, hi * c);
     });
     return;
   }
@@ -105,8 +124,12 @@ void batch_norm_fast(OpContext& ctx) {
                                  const float kk = k[plane % c], oo = off[plane % c];
                                  const float* xi = px + plane * inner;
                                  float* yi = py + plane * inner;
-                                 for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * kk + oo;
+                                 if (relu)
+                                   for (int64_t i = 0; i < inner; ++i) yi[i] = relu_value(xi[i] * kk + oo);
+                                 else
+                                   for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * kk + oo;
                                }
+                               finish(lo * inner, hi * inner);
                              });
 }
 

@@ -1,5 +1,7 @@
 #include "engine/cpu/tensor_util.h"
 
+#include <algorithm>
+
 #include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
@@ -162,6 +164,47 @@ void narrow_from_float(const ir::Tensor& wide, ir::Tensor& out) {
     for (size_t i = 0; i < count; ++i) dst[i] = float_to_half(in[i]);
   else
     for (size_t i = 0; i < count; ++i) dst[i] = float_to_bfloat16(in[i]);
+}
+
+SliceWindow slice_window(const OpContext& ctx, const std::vector<int64_t>& dims) {
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (ctx.opset() < 10) {
+    starts = ctx.node().attr_ints("starts");
+    ends = ctx.node().attr_ints("ends");
+    axes = ctx.node().attr_ints("axes");
+  } else {
+    starts = read_int_values(ctx, ctx.input(1));
+    ends = read_int_values(ctx, ctx.input(2));
+    if (ctx.has_input(3)) axes = read_int_values(ctx, ctx.input(3));
+    if (ctx.has_input(4)) steps = read_int_values(ctx, ctx.input(4));
+  }
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    throw_error(ErrorCategory::format, ctx.describe() + ": starts, ends, axes and steps differ in length");
+  SliceWindow w{std::vector<int64_t>(rank, 0), std::vector<int64_t>(rank, 1), dims};
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const int64_t a = ops::normalize_axis(ctx.node(), axes[i], rank);
+    const int64_t size = dims[a];
+    const int64_t s = steps[i];
+    if (s == 0) throw_error(ErrorCategory::format, ctx.describe() + ": step 0");
+    int64_t st = starts[i] < 0 ? starts[i] + size : starts[i];
+    int64_t en = ends[i] < 0 ? ends[i] + size : ends[i];
+    if (s > 0) {
+      st = std::clamp<int64_t>(st, 0, size);
+      en = std::clamp<int64_t>(en, 0, size);
+      w.dims[a] = en > st ? (en - st + s - 1) / s : 0;
+    } else {
+      st = std::clamp<int64_t>(st, -1, size - 1);
+      en = std::clamp<int64_t>(en, -1, size - 1);
+      w.dims[a] = st > en ? (st - en + (-s) - 1) / (-s) : 0;
+    }
+    w.begin[a] = st;
+    w.step[a] = s;
+  }
+  return w;
 }
 
 }  // namespace mhub::engine::cpu

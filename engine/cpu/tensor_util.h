@@ -27,6 +27,14 @@ T* mutable_data(ir::Tensor& tensor) {
 // Row-major strides (in elements) of `dims`.
 std::vector<int64_t> strides_of(const std::vector<int64_t>& dims);
 
+// What a Slice node (attributes before opset 10, else inputs starts, ends [, axes, steps]) takes
+// from an input of `dims`: per axis the first index, the step and the output's size (indices
+// normalised and clamped as ONNX specifies). Throws mhub::Error (format) naming the node.
+struct SliceWindow {
+  std::vector<int64_t> begin, step, dims;
+};
+SliceWindow slice_window(const OpContext& ctx, const std::vector<int64_t>& dims);
+
 // The values of an integer tensor (int32/int64/int16/int8/uint*) as int64.
 std::vector<int64_t> read_int_values(const OpContext& ctx, const ir::Tensor& tensor);
 

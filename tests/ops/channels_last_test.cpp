@@ -53,6 +53,10 @@ class Builder {
         ir::Tensor::from_bytes(ir::DataType::int64, {static_cast<int64_t>(v.size())}, v.data(), v.size() * 8, name));
     return name;
   }
+  std::string scalar_int(const std::string& name, int64_t v) {
+    model_.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {}, &v, 8, name));
+    return name;
+  }
   // Overwrites float initializer `name` with `values`.
   void model_scales(const std::string& name, std::vector<float> values) {
     for (ir::Tensor& t : model_.graph.initializers)
@@ -208,7 +212,7 @@ TEST_SUITE("ops") {
     b.batch_norm("cat1", 14, "tbn");
     b.node("Relu", {"tbn"}, "tr");
     b.conv("tr", 14, 8, 1, "tc");
-    // Older exports put a Pad adding nothing before each AveragePool: a copy, layout-agnostic.
+    // Older exports put a Pad adding nothing before each AveragePool (nn_fusion removes it).
     b.node("Pad", {"tc", b.ints("zero_pads", {0, 0, 0, 0, 0, 0, 0, 0})}, "tpad");
     b.node("AveragePool", {"tpad"}, "tp", {ir::ints_attr("kernel_shape", {2, 2}), ir::ints_attr("strides", {2, 2})});
     b.conv("tp", 8, 5, 1, "next");
@@ -216,7 +220,8 @@ TEST_SUITE("ops") {
     b.output("y");
     ir::Model model = b.model();
     const std::set<std::string> fast = channels_last_after_passes(model, true);
-    for (const char* v : {"c0", "l0bn", "l0r", "l0c", "cat0", "l1c", "cat1", "tbn", "tr", "tc", "tpad", "tp"})
+    // The Relus are fused into the BNs before them (l0bn, tbn are gone), the Pad adding nothing removed.
+    for (const char* v : {"c0", "l0r", "l0c", "cat0", "l1c", "cat1", "tr", "tc", "tp"})
       CHECK_MESSAGE(fast.count(v), v);
     CHECK(!fast.count("next"));  // read by a Pad that pads: plain
     check_outputs(model, b);
@@ -290,5 +295,58 @@ TEST_SUITE("ops") {
     CHECK(!fast.count("s2"));
     CHECK(!fast.count("odd"));
     check_outputs(model, b);
+  }
+
+  TEST_CASE("channels-last: a ShuffleNet-like block (Slices, Concat, channel shuffle from computed shapes) stays NHWC") {
+    Builder b(5);
+    b.input("x", {2, 8, 6, 5});
+    b.conv("x", 8, 8, 1, "c0");
+    b.node("Relu", {"c0"}, "r0");
+    // torch's chunk: two Slices of the channels, the second's end read from Shape.
+    b.node("Shape", {"r0"}, "r0_shape");
+    b.node("Gather", {"r0_shape", b.ints("one", {1})}, "r0_c");
+    b.node("Slice", {"r0", b.ints("zero", {0}), b.ints("four", {4}), "one"}, "left");
+    b.node("Slice", {"r0", "four", "r0_c", "one"}, "right");
+    b.conv("right", 4, 4, 3, "bc");
+    b.node("Relu", {"bc"}, "br");
+    b.node("Concat", {"left", "br"}, "cat", {ir::int_attr("axis", 1)});
+    // The shuffle's shapes as torch computes them: Shape, Gather of scalars, Unsqueeze, Concat.
+    b.node("Shape", {"cat"}, "cat_shape");
+    for (int64_t a : {0, 2, 3}) {
+      const std::string d = "d" + std::to_string(a);
+      b.node("Gather", {"cat_shape", b.scalar_int("axis" + std::to_string(a), a)}, d + "_scalar", {ir::int_attr("axis", 0)});
+      b.node("Unsqueeze", {d + "_scalar", "zero"}, d);
+    }
+    b.node("Concat", {"d0", b.ints("groups", {2}), b.ints("per_group", {4}), "d2", "d3"}, "split_shape", {ir::int_attr("axis", 0)});
+    b.node("Reshape", {"cat", "split_shape"}, "split");
+    b.node("Transpose", {"split"}, "swapped", {ir::ints_attr("perm", {0, 2, 1, 3, 4})});
+    b.node("Concat", {"d0", b.ints("minus_one", {-1}), "d2", "d3"}, "merge_shape", {ir::int_attr("axis", 0)});
+    b.node("Reshape", {"swapped", "merge_shape"}, "shuffled");
+    b.conv("shuffled", 8, 6, 1, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    ir::Graph fused = model.graph;
+    engine::fuse_nn_patterns(fused, true);
+    size_t shuffles = 0, transposes = 0;
+    for (const ir::Node& node : fused.nodes) {
+      shuffles += node.op == ir::OpKind::ChannelShuffle;
+      transposes += node.op == ir::OpKind::Transpose;
+    }
+    CHECK(shuffles == 1);
+    CHECK(transposes == 0);
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"r0", "left", "right", "br", "cat", "shuffled"}) CHECK_MESSAGE(fast.count(v), v);
+    check_outputs(model, b);
+    // A merge shape of unknown length (a graph input) keeps the three nodes.
+    ir::Model unknown = model;
+    for (ir::Node& node : unknown.graph.nodes)
+      if (node.outputs[0] == "shuffled") node.inputs[1] = "x_shape";
+    ir::ValueInfo shape_in;
+    shape_in.name = "x_shape";
+    shape_in.type = ir::Type::tensor(ir::DataType::int64, std::nullopt);
+    unknown.graph.inputs.push_back(shape_in);
+    ir::Graph kept = unknown.graph;
+    engine::fuse_nn_patterns(kept, true);
+    CHECK(std::none_of(kept.nodes.begin(), kept.nodes.end(), [](const ir::Node& n) { return n.op == ir::OpKind::ChannelShuffle; }));
   }
 }

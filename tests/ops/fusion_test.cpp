@@ -595,3 +595,55 @@ TEST_SUITE("ops") {
     CHECK(engine::passes::canonicalize_activations(fed.graph, 17) == 0);
   }
 }
+
+TEST_SUITE("ops") {
+  TEST_CASE("Inference BatchNormalization + an activation become one BN node (pre-activation blocks)") {
+    // x spans [-6, 6] so the bounded activations reach both ends.
+    std::vector<Val> v = {{"x", {2, 5, 3, 7}, randoms(2 * 5 * 3 * 7, 60, 6.0f)}, {"scale", {5}, randoms(5, 61, 2.0f), true},
+                          {"bias", {5}, randoms(5, 62), true}, {"mean", {5}, randoms(5, 63), true},
+                          {"var", {5}, {0.5f, 1, 2, 0.25f, 3}, true}, {"lo", {}, {-0.5f}, true}, {"hi", {}, {0.75f}, true}};
+    for (const auto& fusable : fusable_activations()) {
+      const auto& act = fusable.first;
+      const auto& attrs = fusable.second;
+      CAPTURE(act);
+      ir::Model model = graph_of({op("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, "n"), op(act, activation_inputs(act, "n"), "y", attrs)},
+                                 v);
+      check_rewrite(model, v, nn_pass, "BatchNormalization", {act}, 1e-4f);
+    }
+    // Near misses: the BN's output read twice, a device session (its BN kernels apply no activation).
+    ir::Model twice = graph_of({op("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, "n"), op("Relu", {"n"}, "r"),
+                                op("Add", {"n", "r"}, "y")},
+                               v);
+    CHECK(nn_pass(twice.graph) == 0);
+    ir::Model device = graph_of({op("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, "n"), op("Relu", {"n"}, "y")}, v);
+    CHECK(engine::fuse_nn_patterns(device.graph, false) == 0);
+    CHECK(count_op(device.graph, "Relu") == 1);
+  }
+
+  TEST_CASE("A Pad that adds nothing is removed; Pads that pad, or feed a graph output, stay") {
+    std::vector<Val> v = {{"x", {1, 3, 6, 8}, randoms(144, 64)}};
+    auto model_with = [&](std::vector<int64_t> pads, bool pad_is_output) {
+      std::vector<ir::Node> nodes = {op("Relu", {"x"}, "r"), op("Pad", {"r", "pads"}, pad_is_output ? "y" : "p")};
+      if (!pad_is_output)
+        nodes.push_back(op("AveragePool", {"p"}, "y", {ir::ints_attr("kernel_shape", {2, 2}), ir::ints_attr("strides", {2, 2})}));
+      ir::Model m = graph_of(nodes, v);
+      add_ints(m, "pads", pads);
+      return m;
+    };
+    ir::Model zero = model_with({0, 0, 0, 0, 0, 0, 0, 0}, false);
+    check_rewrite(zero, v, nn_pass, "AveragePool", {"Pad"});
+    ir::Model padding = model_with({0, 0, 1, 0, 0, 0, 0, 1}, false);
+    CHECK(nn_pass(padding.graph) == 0);
+    CHECK(count_op(padding.graph, "Pad") == 1);
+    ir::Model output = model_with({0, 0, 0, 0, 0, 0, 0, 0}, true);
+    CHECK(nn_pass(output.graph) == 0);
+    CHECK(count_op(output.graph, "Pad") == 1);
+    // Pads a caller can override (an initializer that is also a graph input) are not known at load.
+    ir::Model fed = model_with({0, 0, 0, 0, 0, 0, 0, 0}, false);
+    ir::ValueInfo pads_input;
+    pads_input.name = "pads";
+    pads_input.type = ir::Type::tensor(ir::DataType::int64, std::nullopt);
+    fed.graph.inputs.push_back(pads_input);
+    CHECK(nn_pass(fed.graph) == 0);
+  }
+}

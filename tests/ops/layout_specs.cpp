@@ -24,6 +24,17 @@ std::vector<float> space_to_depth(const std::vector<float>& in, int64_t c, int64
   return out;
 }
 
+// Reshape(Transpose(Reshape(in, split), [0, 2, 1, 3, 4])) by its definition (split is 5-D).
+std::vector<float> shuffle_by_definition(const std::vector<float>& in, const std::vector<int64_t>& s) {
+  std::vector<float> out;
+  for (int64_t a = 0; a < s[0]; ++a)
+    for (int64_t j = 0; j < s[2]; ++j)
+      for (int64_t i = 0; i < s[1]; ++i)
+        for (int64_t h = 0; h < s[3]; ++h)
+          for (int64_t w = 0; w < s[4]; ++w) out.push_back(in[(((a * s[1] + i) * s[2] + j) * s[3] + h) * s[4] + w]);
+  return out;
+}
+
 }  // namespace
 
 std::vector<OpSpec> layout_specs() {
@@ -46,6 +57,25 @@ std::vector<OpSpec> layout_specs() {
   specs.push_back({.name = "Slice negative step, clamped end", .op = "Slice",
                    .inputs = {{f32({10}, iota(10))}, {i64({1}, {-1})}, {i64({1}, {-100})}, {i64({1}, {0})}, {i64({1}, {-3})}},
                    .expect = {f32({4}, {9, 6, 3, 0})}});
+  // The internal ChannelShuffle (passes/channel_shuffle.h): a shuffle of 3 groups (the fast path,
+  // S1 with 0 and -1 entries), shapes that are no channel shuffle (the general path on both kernels),
+  // integers (reference only) and a first shape that is not 5-D.
+  const std::string internal(ir::kInternalDomain);
+  const auto planes = iota(2 * 6 * 3 * 5);
+  specs.push_back({.name = "ChannelShuffle 3 groups", .op = "ChannelShuffle",
+                   .inputs = {{f32({2, 6, 3, 5}, planes)}, {init(i64({5}, {0, 3, -1, 3, 5}))}, {init(i64({4}, {2, -1, 3, 5}))}},
+                   .domain = internal, .rtol = 0, .atol = 0, .expect = {f32({2, 6, 3, 5}, shuffle_by_definition(planes, {2, 3, 2, 3, 5}))},
+                   .backends = cpu_fast | test_device, .threads = 2});
+  specs.push_back({.name = "ChannelShuffle of other shapes", .op = "ChannelShuffle",
+                   .inputs = {{f32({2, 6, 3, 5}, planes)}, {init(i64({5}, {2, 3, 2, 5, 3}))}, {init(i64({2}, {-1, 10}))}},
+                   .domain = internal, .rtol = 0, .atol = 0, .expect = {f32({18, 10}, shuffle_by_definition(planes, {2, 3, 2, 5, 3}))},
+                   .backends = cpu_fast | test_device});
+  specs.push_back({.name = "ChannelShuffle int64", .op = "ChannelShuffle",
+                   .inputs = {{i64({1, 4, 1, 1}, {10, 11, 12, 13})}, {init(i64({5}, {1, 2, 2, 1, 1}))}, {init(i64({4}, {1, 4, 1, 1}))}},
+                   .domain = internal, .expect = {i64({1, 4, 1, 1}, {10, 12, 11, 13})}, .backends = cpu_fast | test_device});
+  specs.push_back({.name = "ChannelShuffle first shape not 5-D", .op = "ChannelShuffle",
+                   .inputs = {{f32({1, 4, 1, 1}, {1, 2, 3, 4})}, {init(i64({4}, {1, 2, 2, 1}))}, {init(i64({4}, {1, 4, 1, 1}))}},
+                   .domain = internal, .error = "needs 5", .backends = cpu_fast | test_device});
   specs.push_back({.name = "Concat axis 1", .op = "Concat", .attributes = {int_attr("axis", 1)},
                    .inputs = {{f32({2, 1}, {1, 2})}, {f32({2, 2}, {3, 4, 5, 6})}}, .expect = {f32({2, 3}, {1, 3, 4, 2, 5, 6})}});
   specs.push_back({.name = "Split num_outputs uneven", .op = "Split", .attributes = {int_attr("num_outputs", 3)},

@@ -5,6 +5,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/core/passes/channel_shuffle.h"
+#include "engine/core/passes/graph_match.h"
+#include "engine/ir/ops.h"
+
 namespace mhub::engine::passes {
 
 namespace {
@@ -41,12 +45,14 @@ bool per_element(OpKind op) {
 bool binary_arith(OpKind op) { return op == OpKind::Add || op == OpKind::Sub || op == OpKind::Mul || op == OpKind::Div; }
 
 Role role_of(const ir::Node& node) {
-  if (!node.domain.empty() || node.outputs.empty()) return Role::other;
+  if (node.outputs.empty()) return Role::other;
+  if (node.op == OpKind::ChannelShuffle && node.domain == ir::kInternalDomain) return Role::preserving;
+  if (!node.domain.empty()) return Role::other;
   switch (node.op) {
     case OpKind::Conv: case OpKind::ConvTranspose: return Role::boundary;
     case OpKind::GlobalAveragePool: return Role::sink;
     case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::BatchNormalization: case OpKind::Concat:
-    case OpKind::Resize: case OpKind::Upsample:
+    case OpKind::Resize: case OpKind::Upsample: case OpKind::Slice:
       return Role::preserving;
     default:
       return per_element(node.op) || binary_arith(node.op) ? Role::preserving : Role::other;
@@ -61,7 +67,7 @@ struct Info {
 
 class Facts {
  public:
-  explicit Facts(const ir::Graph& graph) : graph_(graph) {
+  explicit Facts(const ir::Graph& graph) : graph_(graph), index_(graph) {
     auto from_type = [&](const ir::ValueInfo& v) {
       if (!v.type || v.type->kind != ir::Type::Kind::tensor) return;
       Info& info = info_[v.name];
@@ -80,23 +86,11 @@ class Facts {
   // role_of, except that a Pad adding nothing (constant mode, constant pads all 0) is a copy,
   // as layout-agnostic as a per-element op (old exports put one before every AveragePool).
   Role role(const ir::Node& node) const {
-    return node.op == OpKind::Pad && node.domain.empty() && zero_pad(node) ? Role::preserving : role_of(node);
+    return zero_pad(node) ? Role::preserving : role_of(node);
   }
-  bool zero_pad(const ir::Node& node) const {
-    if (node.op != OpKind::Pad || node.attr_string("mode", "constant") != "constant") return false;
-    if (node.inputs.size() < 2) {  // opset < 11: pads attribute
-      for (int64_t p : node.attr_ints("pads"))
-        if (p != 0) return false;
-      return node.attribute("pads") != nullptr;
-    }
-    if (node.inputs.size() > 3 && !node.inputs[3].empty()) return false;  // axes
-    const ir::Tensor* pads = constant_.count(node.inputs[1]) ? graph_.initializer(node.inputs[1]) : nullptr;
-    if (!pads || pads->dtype != ir::DataType::int64 || !pads->storage) return false;
-    const int64_t* p = pads->data<int64_t>();
-    for (size_t i = 0; i < pads->numel(); ++i)
-      if (p[i] != 0) return false;
-    return true;
-  }
+  bool zero_pad(const ir::Node& node) const { return node.domain.empty() && pad_adds_nothing(index_, node); }
+
+  const ir::Graph& graph() const { return graph_; }
 
   Info of(const std::string& name) const {
     auto it = info_.find(name);
@@ -157,6 +151,7 @@ class Facts {
   }
 
   const ir::Graph& graph_;
+  const GraphIndex index_;
   std::unordered_map<std::string, Info> info_;
   std::unordered_set<std::string> constant_;
 };
@@ -222,6 +217,7 @@ bool capable(const ir::Node& node, const Facts& facts, const ChannelsLastQuery& 
     if (axis != 1 && axis != -3) return false;
   }
   if (binary_arith(node.op) && node.inputs.size() != 2) return false;
+  if (node.op == OpKind::ChannelShuffle && !channel_shuffle_output_is_4d(facts.graph(), node)) return false;
   if (per_element(node.op) || facts.zero_pad(node)) return true;
   ir::Node marked = node;
   clear_marks(marked);
@@ -281,8 +277,10 @@ size_t assign_channels_last(ir::Graph& graph, const ChannelsLastQuery& kernel_re
     auto listed = [&](size_t i) {
       return std::find(acts.begin(), acts.end(), i) != acts.end() || std::find(tied.begin(), tied.end(), i) != tied.end();
     };
+    // Shape and Size read only the dims, which stay NCHW: either layout will do.
+    const bool dims_only = node.domain.empty() && (node.op == OpKind::Shape || node.op == OpKind::Size);
     for (size_t i = 0; i < node.inputs.size(); ++i)
-      if (!node.inputs[i].empty() && !listed(i)) plain.insert(node.inputs[i]);
+      if (!node.inputs[i].empty() && !listed(i) && !dims_only) plain.insert(node.inputs[i]);
     for (size_t i = 1; i < acts.size(); ++i) groups.join(node.inputs[acts[i]], node.inputs[acts[0]]);
     const Role role = facts.role(node);
     for (size_t o = 0; o < node.outputs.size(); ++o) {

@@ -1,5 +1,6 @@
 #include "engine/core/passes/graph_match.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -74,6 +75,18 @@ std::optional<std::vector<int64_t>> GraphIndex::int_constant(const std::string& 
 bool is_op(const ir::Node& node, ir::OpKind op, size_t inputs) {
   return node.op == op && (node.domain.empty() || node.domain == "ai.onnx") &&
          node.inputs.size() >= inputs && node.outputs.size() == 1;
+}
+
+bool pad_adds_nothing(const GraphIndex& index, const ir::Node& node) {
+  if (!is_op(node, ir::OpKind::Pad) || node.attr_string("mode", "constant") != "constant") return false;
+  if (node.inputs.size() < 2) {  // opset < 11: pads attribute
+    for (int64_t p : node.attr_ints("pads"))
+      if (p != 0) return false;
+    return node.attribute("pads") != nullptr;
+  }
+  if (node.inputs.size() > 3 && !node.inputs[3].empty()) return false;  // axes
+  const std::optional<std::vector<int64_t>> pads = index.int_constant(node.inputs[1]);
+  return pads && std::all_of(pads->begin(), pads->end(), [](int64_t p) { return p == 0; });
 }
 
 bool fusable_activation(const GraphIndex& index, const ir::Node& n, ops::FusedActivation& fused) {

@@ -64,6 +64,11 @@ class GraphIndex {
 // The node is the default-domain op `op` with at least `inputs` inputs and one output.
 bool is_op(const ir::Node& node, ir::OpKind op, size_t inputs = 1);
 
+// A Pad that adds nothing: constant mode with load-time pads all 0 (the opset < 11 attribute or a
+// constant int64 input), no axes input. Its output equals its input (older exports put one before
+// each AveragePool).
+bool pad_adds_nothing(const GraphIndex& index, const ir::Node& node);
+
 // The activation node `n` applies as a fused activation of the node before it (Relu, LeakyRelu,
 // Clip with load-time bounds, Gelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Swish with alpha 1 as
 // silu); false otherwise.

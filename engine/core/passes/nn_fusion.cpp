@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/core/passes/channel_shuffle.h"
 #include "engine/core/passes/graph_match.h"
 #include "engine/ops/fused_activation.h"
 
@@ -82,10 +83,39 @@ bool has_fused_activation(const ir::Node& node) {
   return ops::fused_activation_of(node).act != ops::Activation::none;
 }
 
+// A Pad that adds nothing is a copy: its readers read its input instead. Kept when a graph output
+// or a subgraph reads it.
+size_t drop_empty_pads(ir::Graph& graph) {
+  const passes::GraphIndex index(graph);
+  std::vector<bool> dead(graph.nodes.size(), false);
+  size_t removed = 0;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const ir::Node& pad = graph.nodes[i];
+    if (!pad.domain.empty() || !passes::pad_adds_nothing(index, pad) || pad.inputs[0].empty()) continue;
+    const std::string& out = pad.outputs[0];
+    const std::vector<size_t>& readers = index.readers(out);
+    if (readers.empty() || index.reads(out) != static_cast<int>(readers.size())) continue;
+    for (size_t r : readers)
+      for (std::string& input : graph.nodes[r].inputs)
+        if (input == out) input = pad.inputs[0];
+    dead[i] = true;
+    ++removed;
+  }
+  if (removed) passes::apply_rewrites(graph, dead);
+  return removed;
+}
+
+// An inference BatchNormalization the CPU kernels may fuse an activation into.
+bool inference_batch_norm(const ir::Node& node) {
+  return passes::is_op(node, ir::OpKind::BatchNormalization, 5) && node.attr_int("training_mode", 0) == 0;
+}
+
 }  // namespace
 
 size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
-  size_t removed = 0;
+  size_t removed = drop_empty_pads(graph);
+  if (cpu_only) removed += passes::fuse_channel_shuffles(graph);
+  const size_t pads_removed = removed;
   std::unordered_map<std::string, int> readers = reader_counts(graph);
   std::unordered_map<std::string, size_t> reader_node;  // value -> index of its (single) reader
   for (size_t i = 0; i < graph.nodes.size(); ++i)
@@ -98,7 +128,8 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
     ir::Node& producer = graph.nodes[i];
     bool is_conv = producer.op == ir::OpKind::Conv && producer.domain.empty();
     bool is_gemm = producer.op == ir::OpKind::Gemm && producer.domain.empty();
-    if ((!is_conv && !is_gemm) || dead[i] || producer.outputs.size() != 1 || producer.inputs.size() < 2) continue;
+    bool is_bn = cpu_only && inference_batch_norm(producer);
+    if ((!is_conv && !is_gemm && !is_bn) || dead[i] || producer.outputs.size() != 1 || producer.inputs.size() < 2) continue;
     // Follow the chain Conv -> [BatchNormalization] -> [Add(residual)] -> [activation or x * Sigmoid(x)].
     for (int round = 0; round < 3; ++round) {
       const std::string& out = producer.outputs[0];
@@ -138,7 +169,7 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
       ++removed;
     }
   }
-  if (!removed) return 0;
+  if (removed == pads_removed) return removed;
   std::vector<ir::Node> kept;
   for (size_t i = 0; i < graph.nodes.size(); ++i)
     if (!dead[i]) kept.push_back(std::move(graph.nodes[i]));

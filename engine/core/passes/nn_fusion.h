@@ -12,6 +12,13 @@
 //   both Conv kernels add it before the fused activation (oneDNN: a sum post-op when the shapes
 //   are equal; a broadcasting residual takes the reference kernel). The chain is
 //   Conv -> [BatchNormalization] -> [Add] -> [activation].
+// - An inference BatchNormalization followed by such an activation, CPU-only sessions (pre-activation
+//   blocks such as DenseNet's BN -> Relu -> Conv, where folding into the Conv is not valid): the
+//   activation node is dropped and the BN gets mhub_activation, applied by both BN kernels.
+// - A Pad that adds nothing (constant mode, load-time pads all 0: older exports put one before each
+//   AveragePool) is removed, its readers reading its input, unless a graph output or subgraph reads it.
+// - ShuffleNet's channel shuffle (Reshape to 5-D, Transpose, Reshape back), CPU-only sessions: one
+//   internal ChannelShuffle node (passes/channel_shuffle.h).
 // Which values are then stored channels-last is channels_last.h's pass.
 // A producer is only fused when its output has exactly one reader in the graph, is not a graph
 // output and is not read by a subgraph; all folded parameters must be float32 initializers.

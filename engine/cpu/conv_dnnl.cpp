@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -122,11 +123,25 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   auto build = [&](auto tag, dnnl::algorithm algo) {
     using Primitive = decltype(tag);
     const auto kind = dnnl::prop_kind::forward_inference;
-    auto desc = plan->has_bias ? typename Primitive::desc(kind, algo, src_any, w_any, plan->b_md, dst_any, d.strides, d.dilates,
-                                                          d.pad_l, d.pad_r)
-                               : typename Primitive::desc(kind, algo, src_any, w_any, dst_any, d.strides, d.dilates, d.pad_l,
-                                                          d.pad_r);
-    typename Primitive::primitive_desc pd(desc, attr, cpu_engine());
+    auto describe = [&](const memory::desc& src, const memory::desc& dst) {
+      return plan->has_bias ? typename Primitive::desc(kind, algo, src, w_any, plan->b_md, dst, d.strides, d.dilates, d.pad_l,
+                                                       d.pad_r)
+                            : typename Primitive::desc(kind, algo, src, w_any, dst, d.strides, d.dilates, d.pad_l, d.pad_r);
+    };
+    typename Primitive::primitive_desc pd(describe(src_any, dst_any), attr, cpu_engine());
+    // Grouped (not depthwise) convolutions between channels-last values: oneDNN's own choice is a
+    // blocked layout (nChw8c for RegNet's groups of 8) with a reorder in and out on every run; its
+    // jit kernels read and write nhwc directly at about the same speed, so take them when they
+    // exist (never a reference or gemm implementation).
+    if (d.grouped && nhwc_in && nhwc_out && c / group > 1 && compute == f32 &&
+        (pd.src_desc() != plan->src_plain || pd.dst_desc() != plan->dst_plain)) {
+      try {
+        typename Primitive::primitive_desc direct(describe(plan->src_plain, plan->dst_plain), attr, cpu_engine(), true);
+        const std::string impl = direct ? direct.impl_info_str() : "";
+        if (!impl.empty() && impl.find("ref") == std::string::npos && impl.find("gemm") == std::string::npos) pd = direct;
+      } catch (const dnnl::error&) {
+      }
+    }
     plan->conv = Primitive(pd);
     plan->src_md = pd.src_desc();
     plan->dst_md = pd.dst_desc();

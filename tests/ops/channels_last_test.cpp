@@ -349,4 +349,20 @@ TEST_SUITE("ops") {
     engine::fuse_nn_patterns(kept, true);
     CHECK(std::none_of(kept.nodes.begin(), kept.nodes.end(), [](const ir::Node& n) { return n.op == ir::OpKind::ChannelShuffle; }));
   }
+
+  TEST_CASE("channels-last: grouped convolutions (groups of 8 channels, RegNet-like) read and write NHWC") {
+    Builder b(6);
+    b.input("x", {2, 8, 9, 7});
+    b.conv("x", 8, 24, 1, "a");
+    b.node("Relu", {"a"}, "ar");
+    b.conv("ar", 24, 24, 3, "g1", 1, 3);
+    b.node("Relu", {"g1"}, "g1r");
+    b.conv("g1r", 24, 24, 3, "g2", 2, 3);
+    b.conv("g2", 24, 10, 1, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"ar", "g1r", "g2"}) CHECK_MESSAGE(fast.count(v), v);
+    check_outputs(model, b);
+  }
 }

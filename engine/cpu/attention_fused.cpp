@@ -47,19 +47,41 @@ __attribute__((target_clones("avx2", "default"))) void exp_shifted(float* row, i
   for (int64_t j = 0; j < n; ++j) row[j] = fast_exp(row[j] - shift);
 }
 
+// Largest element and sum of a row in 8 independent lanes, so the loops vectorise. NaN elements
+// are passed over by the maximum as by the sequential loop; exp and the sum make the row NaN.
+__attribute__((target_clones("avx2", "default"))) float row_max(const float* row, int64_t n) {
+  float lane[8];
+  for (float& l : lane) l = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) lane[k] = row[j + k] > lane[k] ? row[j + k] : lane[k];
+  float mx = -std::numeric_limits<float>::infinity();
+  for (; j < n; ++j) mx = row[j] > mx ? row[j] : mx;
+  for (float l : lane) mx = l > mx ? l : mx;
+  return mx;
+}
+__attribute__((target_clones("avx2", "default"))) float row_sum(const float* row, int64_t n) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) lane[k] += row[j + k];
+  float sum = 0;
+  for (; j < n; ++j) sum += row[j];
+  for (float l : lane) sum += l;
+  return sum;
+}
+
 // Softmax of one row in place. fast: vectorised exp, float sum; else softmax.cpp's arithmetic.
 void softmax_row(float* row, int64_t n, bool fast) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n; ++j)
-    if (row[j] > mx) mx = row[j];
   if (fast) {
-    exp_shifted(row, n, mx);
-    float sum = 0;
-    for (int64_t j = 0; j < n; ++j) sum += row[j];
-    float inv = 1.0f / sum;
+    exp_shifted(row, n, row_max(row, n));
+    float inv = 1.0f / row_sum(row, n);
     for (int64_t j = 0; j < n; ++j) row[j] *= inv;
     return;
   }
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j)
+    if (row[j] > mx) mx = row[j];
   double sum = 0;
   for (int64_t j = 0; j < n; ++j) sum += std::exp(row[j] - mx);
   float inv = static_cast<float>(1.0 / sum);
@@ -123,7 +145,14 @@ void fused_attention(OpContext& ctx, bool fast) {
   float c = node.attr_float("mhub_scale", 1.0f);
   bool divide = node.attr_int("mhub_scale_div", 0) != 0;
   auto run_batches = [&](size_t lo, size_t hi) {
-    std::vector<float> scores(static_cast<size_t>(s * t));
+    // One score buffer per thread, kept between runs up to 4 MiB: steady-state runs of usual
+    // sequence lengths allocate none, and a long one does not pin its buffer afterwards.
+    constexpr size_t kKeptScores = size_t{1} << 20;
+    thread_local std::vector<float> kept;
+    std::vector<float> local;
+    const size_t score_count = static_cast<size_t>(s * t);
+    std::vector<float>& scores = score_count <= kKeptScores ? kept : local;
+    scores.resize(score_count);
     std::vector<int64_t> offset(ops.size());
     for (size_t b = lo; b < hi; ++b) {
       int64_t rest = static_cast<int64_t>(b);

@@ -16,8 +16,8 @@ struct SlicePlan {
   int64_t base = 0;
 };
 
-// Reads starts / ends / axes / steps of the opset in force, clamped as numpy clamps them (a
-// negative step clamps the start into [-1, dim - 1]). Throws mhub::Error (format) naming the node
+// Reads starts / ends / axes / steps of the opset in force, clamped as the ONNX spec says (a
+// negative step clamps the start into [0, dim - 1] and the end into [-1, dim - 1]). Throws mhub::Error (format) naming the node
 // for step 0 or operands of different lengths.
 SlicePlan plan_slice(OpContext& ctx);
 

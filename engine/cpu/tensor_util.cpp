@@ -196,8 +196,14 @@ SliceWindow slice_window(const OpContext& ctx, const std::vector<int64_t>& dims)
       st = std::clamp<int64_t>(st, 0, size);
       en = std::clamp<int64_t>(en, 0, size);
       w.dims[a] = en > st ? (en - st + s - 1) / s : 0;
+    } else if (size == 0) {
+      st = 0;
+      w.dims[a] = 0;
     } else {
-      st = std::clamp<int64_t>(st, -1, size - 1);
+      // ONNX (and ORT): a negative step clamps the start into [0, size - 1] and the end into
+      // [-1, size - 1], so a start before the first element still reads element 0 (numpy would
+      // give nothing); the Slice gradient rule clamps the same way.
+      st = std::clamp<int64_t>(st, 0, size - 1);
       en = std::clamp<int64_t>(en, -1, size - 1);
       w.dims[a] = st > en ? (st - en + (-s) - 1) / (-s) : 0;
     }

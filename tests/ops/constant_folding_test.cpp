@@ -188,11 +188,11 @@ TEST_SUITE("ops") {
                             StaticFacts::of_tensor(int64s({2}, "")), StaticFacts::of_tensor(int64s({-3}, ""))};
     CHECK(engine::passes::infer_static_facts(make_node("Slice", {"x", "a", "b", "c", "d"}, "y"), neg_in, 17)[0].dims ==
           std::vector<KnownInt>{unknown, 56, 19, 96});
-    // A negative step from a start before the axis: empty, as the kernel clamps it (to -1).
+    // A negative step from a start before the axis: one element (ONNX clamps the start to 0).
     StaticFacts before_in[] = {x, StaticFacts::of_tensor(int64s({-100}, "")), StaticFacts::of_tensor(int64s({-200}, "")),
                                StaticFacts::of_tensor(int64s({2}, "")), StaticFacts::of_tensor(int64s({-1}, ""))};
     CHECK(engine::passes::infer_static_facts(make_node("Slice", {"x", "a", "b", "c", "d"}, "y"), before_in, 17)[0].dims ==
-          std::vector<KnownInt>{unknown, 56, 0, 96});
+          std::vector<KnownInt>{unknown, 56, 1, 96});
     // Transpose, MatMul with broadcast batch dims, and Add broadcasting against an unknown dim.
     ir::Attribute perm = ir::ints_attr("perm", {0, 3, 1, 2});
     StaticFacts t = engine::passes::infer_static_facts(make_node("Transpose", {"x"}, "t", {perm}), std::span(&x, 1), 17)[0];

@@ -57,6 +57,11 @@ std::vector<OpSpec> layout_specs() {
   specs.push_back({.name = "Slice negative step, clamped end", .op = "Slice",
                    .inputs = {{f32({10}, iota(10))}, {i64({1}, {-1})}, {i64({1}, {-100})}, {i64({1}, {0})}, {i64({1}, {-3})}},
                    .expect = {f32({4}, {9, 6, 3, 0})}});
+  // ONNX clamps a negative step's start into [0, dim - 1]: a start before the first element still
+  // reads element 0 (numpy's clamp to -1 would give nothing), as ORT and the Slice gradient do.
+  specs.push_back({.name = "Slice negative step, start before the axis", .op = "Slice",
+                   .inputs = {{f32({5}, iota(5))}, {i64({1}, {-100})}, {i64({1}, {-200})}, {i64({1}, {0})}, {i64({1}, {-1})}},
+                   .expect = {f32({1}, {0})}});
   // The internal ChannelShuffle (passes/channel_shuffle.h): a shuffle of 3 groups (the fast path,
   // S1 with 0 and -1 entries), shapes that are no channel shuffle (the general path on both kernels),
   // integers (reference only) and a first shape that is not 5-D.

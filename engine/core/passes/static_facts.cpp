@@ -119,7 +119,8 @@ StaticFacts same_shape(const StaticFacts& in, std::optional<ir::DataType> dtype)
 }
 
 // Slice's element count on one axis of known size `dim`, clamped as the CPU kernel clamps
-// (layout.cpp: a negative step clamps the start into [-1, dim - 1], as numpy does).
+// (tensor_util.cpp's slice_window: a negative step clamps the start into [0, dim - 1] and the
+// end into [-1, dim - 1], as the ONNX spec says).
 std::optional<int64_t> slice_length(int64_t dim, int64_t start, int64_t end, int64_t step) {
   constexpr int64_t kLimit = int64_t{1} << 40;  // larger steps, dims: left to the kernel
   if (step == 0 || step > kLimit || step < -kLimit || dim > kLimit) return std::nullopt;
@@ -131,7 +132,8 @@ std::optional<int64_t> slice_length(int64_t dim, int64_t start, int64_t end, int
     end = clamp(end, 0, dim);
     return end > start ? (end - start + step - 1) / step : 0;
   }
-  start = clamp(start, -1, dim - 1);
+  if (dim == 0) return 0;
+  start = clamp(start, 0, dim - 1);
   end = clamp(end, -1, dim - 1);
   return start > end ? (start - end - step - 1) / -step : 0;
 }

@@ -15,24 +15,32 @@ void batchnorm_rule(Builder& b, RuleCall& c) {
   const std::vector<std::string> grad_inputs = {dy, n.inputs[0], n.inputs[1], c.saved.count("mean") ? c.saved.at("mean") : "",
                                                 c.saved.count("var") ? c.saved.at("var") : ""};
   const ir::Attribute epsilon = float_attr("epsilon", n.attr_float("epsilon", 1e-5f));
+  // A fused Relu (training_forward.h): dY is the Relu output's gradient, masked by that output
+  // (BatchNormGrad's input 8, after the optional synchronised-BatchNorm inputs 5-7).
+  const std::string relu_output = c.saved.count("relu_output") ? c.saved.at("relu_output") : "";
+  const auto with_sums = [&](const std::string& dscale_all, const std::string& dbias_all, const std::string& stats_all) {
+    std::vector<std::string> inputs = grad_inputs;
+    if (!dscale_all.empty() || !relu_output.empty()) inputs.insert(inputs.end(), {dscale_all, dbias_all, stats_all});
+    if (!relu_output.empty()) inputs.push_back(relu_output);
+    return inputs;
+  };
   if (c.saved.count("stats_all")) {
     // Synchronised (torch's SyncBatchNorm backward): dScale and dBias are this rank's sums (the
     // parameter gradients, averaged across ranks with the others); dX needs them summed over
     // every rank, as the forward statistics were.
-    const auto local = b.internal_node("BatchNormGrad", grad_inputs, {epsilon}, {false, true, true});
+    const auto local = b.internal_node("BatchNormGrad", with_sums("", "", ""), {epsilon}, {false, true, true});
     c.input_grads.assign(n.inputs.size(), "");
     c.input_grads[1] = c.wants[1] ? local[1] : "";
     c.input_grads[2] = c.wants[2] ? local[2] : "";
     if (c.wants[0]) {
       const auto all = b.internal_node("AllReduce", {local[1], local[2]}, {}, {true, true});
-      std::vector<std::string> inputs = grad_inputs;
-      inputs.insert(inputs.end(), {all[0], all[1], c.saved.at("stats_all")});
-      c.input_grads[0] = b.internal_node("BatchNormGrad", inputs, {epsilon}, {true, false, false})[0];
+      c.input_grads[0] =
+          b.internal_node("BatchNormGrad", with_sums(all[0], all[1], c.saved.at("stats_all")), {epsilon}, {true, false, false})[0];
     }
     return;
   }
   if (c.saved.count("mean")) {  // lowered to BatchNormTraining: its gradient op
-    c.input_grads = b.internal_node("BatchNormGrad", grad_inputs, {epsilon}, {c.wants[0], c.wants[1], c.wants[2]});
+    c.input_grads = b.internal_node("BatchNormGrad", with_sums("", "", ""), {epsilon}, {c.wants[0], c.wants[1], c.wants[2]});
     c.input_grads.resize(n.inputs.size(), "");
     return;
   }

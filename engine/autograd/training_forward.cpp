@@ -1,6 +1,9 @@
 #include "engine/autograd/training_forward.h"
 
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 
 #include "common/error.h"
 #include "engine/ir/ops.h"
@@ -11,8 +14,10 @@ namespace {
 void rename_last_output(Builder& b, const std::string& name) { b.graph().nodes.back().outputs[0] = name; }
 
 // Training-mode BatchNormalization as primitives (see rules_nn.cpp for its backward), plus
-// torch-style running statistics (unbiased batch variance).
-ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair<std::string, std::string>>& running, bool sync) {
+// torch-style running statistics (unbiased batch variance). `relu`: the Relu reading only this
+// node's output, fused into BatchNormTraining (whose output takes the Relu's name) or nullptr.
+ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair<std::string, std::string>>& running, bool sync,
+                            const ir::Node* relu) {
   const auto& xs = b.shape(n.inputs[0]);
   if (xs.size() < 2) throw Error(ErrorCategory::unsupported, "training: BatchNormalization '" + n.name + "' on a rank < 2 input");
   std::vector<int64_t> axes = {0}, bshape = {1, xs[1]};
@@ -29,8 +34,10 @@ ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair
     // its unbiased variance output counts the elements of every rank.
     std::vector<std::string> inputs = {n.inputs[0], n.inputs[1], n.inputs[2]};
     if (sync) inputs.push_back(b.internal_node("AllReduce", {b.internal_node("BatchNormStats", {n.inputs[0]}, {}, {true})[0]}, {}, {true})[0]);
-    const auto outs = b.internal_node("BatchNormTraining", inputs, {float_attr("epsilon", eps)}, {true, true, true, sync && has_running});
-    rename_last_output(b, n.outputs[0]);
+    std::vector<ir::Attribute> attributes = {float_attr("epsilon", eps)};
+    if (relu) attributes.push_back(int_attr("relu", 1));
+    const auto outs = b.internal_node("BatchNormTraining", inputs, attributes, {true, true, true, sync && has_running});
+    rename_last_output(b, relu ? relu->outputs[0] : n.outputs[0]);
     if (has_running) {
       const std::string keep = b.const_f32(momentum);
       running.emplace_back(n.inputs[3], b.op("Add", {b.op("Mul", {n.inputs[3], keep}), b.op("Mul", {outs[1], b.const_f32(1 - momentum)})}));
@@ -41,6 +48,12 @@ ForwardStep lower_batchnorm(Builder& b, const ir::Node& n, std::vector<std::pair
     ForwardStep step{n, {{"mean", outs[1]}, {"var", outs[2]}}};
     if (sync) step.saved["stats_all"] = inputs[3];
     step.node.outputs.resize(1);
+    if (relu) {
+      // The rule sees one node whose output is the Relu's: dY arrives for it, and BatchNormGrad
+      // masks it by that output as ReluGrad would.
+      step.node.outputs[0] = relu->outputs[0];
+      step.saved["relu_output"] = relu->outputs[0];
+    }
     return step;
   }
   const std::string mean = b.reduce_mean(n.inputs[0], axes, true);
@@ -104,16 +117,44 @@ ForwardStep lower_dropout(Builder& b, const ir::Node& n, std::vector<DropoutMask
   return ForwardStep{g.nodes.back(), {}};
 }
 
+// For each node, the Relu a training-mode BatchNormTraining may absorb: the only reader of the
+// node's output, which is no graph output (internal ops only; standard_ops_only keeps both).
+std::vector<const ir::Node*> fusable_relus(const Builder& b, const ir::Graph& forward) {
+  std::vector<const ir::Node*> relu_of(forward.nodes.size(), nullptr);
+  if (!b.internal_ops()) return relu_of;
+  std::map<std::string, std::vector<size_t>> readers;
+  for (size_t i = 0; i < forward.nodes.size(); ++i)
+    for (const auto& in : forward.nodes[i].inputs)
+      if (!in.empty()) readers[in].push_back(i);
+  for (const auto& out : forward.outputs) readers[out.name].push_back(SIZE_MAX);
+  for (size_t i = 0; i < forward.nodes.size(); ++i) {
+    const ir::Node& n = forward.nodes[i];
+    if (n.op != ir::OpKind::BatchNormalization || n.outputs.empty()) continue;
+    const auto it = readers.find(n.outputs[0]);
+    if (it == readers.end() || it->second.size() != 1 || it->second[0] == SIZE_MAX) continue;
+    const ir::Node& reader = forward.nodes[it->second[0]];
+    if (reader.op == ir::OpKind::Relu && reader.domain.empty()) relu_of[i] = &reader;
+  }
+  return relu_of;
+}
+
 }  // namespace
 
 TrainingForward emit_training_forward(Builder& b, const ir::Graph& forward, bool sync_batchnorm) {
   TrainingForward result;
+  const std::vector<const ir::Node*> relu_of = fusable_relus(b, forward);
+  std::set<const ir::Node*> fused;
   for (size_t index : forward.topological_order()) {
     const ir::Node& n = forward.nodes[index];
+    if (fused.count(&n)) continue;  // emitted by its BatchNormalization
     switch (n.op) {
-      case ir::OpKind::BatchNormalization:
-        result.steps.push_back(lower_batchnorm(b, n, result.running, sync_batchnorm));
+      case ir::OpKind::BatchNormalization: {
+        // With internal ops the fused Relu is emitted here (saved "relu_output"), not later.
+        const ir::Node* relu = relu_of[index];
+        result.steps.push_back(lower_batchnorm(b, n, result.running, sync_batchnorm, relu));
+        if (relu && result.steps.back().saved.count("relu_output")) fused.insert(relu);
         continue;
+      }
       case ir::OpKind::Dropout:
         result.steps.push_back(lower_dropout(b, n, result.dropout_masks));
         continue;

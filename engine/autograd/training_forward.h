@@ -1,7 +1,9 @@
 // Training-graph step 2, the forward pass in training mode, emitted into the builder's graph:
 //   - BatchNormalization normalises with the batch statistics (internal BatchNormTraining, or
 //     primitives with standard_ops_only) and yields torch-style running statistics (unbiased
-//     batch variance, new = momentum*old + (1-momentum)*batch stat);
+//     batch variance, new = momentum*old + (1-momentum)*batch stat); a Relu that is the only
+//     reader of its output (no graph output) is fused into BatchNormTraining (relu=1): the step
+//     then stands for both, its output named as the Relu's, saved "relu_output" for the rule;
 //   - a training-mode Dropout becomes x * mask, the mask a new float graph input the caller
 //     draws (reproducible with its own seeded generator); an inference-mode one an Identity;
 //   - MaxPool gets an Indices output (its rule scatters through it);

@@ -1,5 +1,5 @@
-// Op specs: the training-only internal ops (engine/ir/internal_ops.def): BatchNormTraining
-// against its definition in double, BatchNormStats and BatchNormTraining from summed statistics
+// Op specs: the training-only internal ops (engine/ir/internal_ops.def): BatchNormTraining (with
+// and without its fused Relu) against its definition in double, BatchNormStats and BatchNormTraining from summed statistics
 // (synchronised BatchNorm), AllReduce without collectives (a world of one: the identity, its rule
 // gradient-checked), ReluGrad / ClipGrad masks with NaN, MaxPoolGrad accumulating repeated
 // indices, and the fast float32 Clip against the reference.
@@ -42,6 +42,13 @@ std::vector<OpSpec> train_ops_specs() {
                      .attributes = {float_attr("epsilon", 1e-3f)}, .inputs = {{f32(dims, x)}, {f32({c}, scale)}, {f32({c}, bias)}},
                      .outputs = 3, .opset = 17, .domain = internal, .rtol = 1e-4, .atol = 1e-4,
                      .expect = {f32(dims, y), f32({c}, mean), f32({c}, var)}, .threads = 2});
+    // relu=1 (a fused Relu): the same statistics, Y clamped at 0 from below.
+    std::vector<float> y_relu(y);
+    for (float& v : y_relu) v = v > 0 ? v : 0.0f;
+    specs.push_back({.name = "BatchNormTraining relu=1 " + std::to_string(dims.size()) + "-D", .op = "BatchNormTraining",
+                     .attributes = {float_attr("epsilon", 1e-3f), int_attr("relu", 1)},
+                     .inputs = {{f32(dims, x)}, {f32({c}, scale)}, {f32({c}, bias)}}, .outputs = 3, .opset = 17, .domain = internal,
+                     .rtol = 1e-4, .atol = 1e-4, .expect = {f32(dims, y_relu), f32({c}, mean), f32({c}, var)}, .threads = 2});
   }
 
   // Synchronised BatchNorm's statistics: per channel count, sum, sum of squares (float64).

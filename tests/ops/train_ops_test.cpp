@@ -1,9 +1,11 @@
 // The training-only internal ops beyond their op specs (train_ops_specs.cpp, pool_specs.cpp;
 // suite "ops"): BatchNormTraining's variance under a large mean and NaN kept in its channel,
-// BatchNormGrad against the closed form in double from BatchNormTraining's statistics.
+// BatchNormGrad against the closed form in double from BatchNormTraining's statistics, and both
+// with a fused Relu against Relu / ReluGrad around them.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -37,6 +39,10 @@ std::vector<ir::Tensor> run_node(const std::string& op, bool internal, std::vect
   for (const engine::Value& v : test::run_op({op, std::move(attrs), 17, outputs, domain, 2, op + "_under_test"}, inputs, fast))
     result.push_back(v.tensor);
   return result;
+}
+
+bool same_bits(const ir::Tensor& a, const ir::Tensor& b) {
+  return a.dims == b.dims && a.byte_size() == b.byte_size() && std::memcmp(a.bytes(), b.bytes(), a.byte_size()) == 0;
 }
 
 std::vector<float> floats(const ir::Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
@@ -105,6 +111,26 @@ TEST_SUITE("ops") {
     near(floats(out[0]), dx, 1e-4f);
     near(floats(out[1]), dscale, 1e-4f);
     near(floats(out[2]), dbias, 1e-4f);
+  }
+
+  TEST_CASE("BatchNormTraining relu=1 and BatchNormGrad given Y equal Relu and ReluGrad around the unfused ops, bit for bit") {
+    const std::vector<int64_t> dims = {2, 3, 4, 5};
+    const int64_t c = 3;
+    auto x = noise(120, 8, 2.0f, 0.5f), dy = noise(120, 9);
+    x[7] = std::numeric_limits<float>::quiet_NaN();  // a NaN channel stays NaN, and passes no gradient
+    const auto scale = to_f32({c}, noise(c, 10, 0.5f, 1.0f)), bias = to_f32({c}, noise(c, 11));
+    const std::vector<ir::Attribute> relu = {ir::int_attr("relu", 1)};
+    const auto plain = run_node("BatchNormTraining", true, {}, {to_f32(dims, x), scale, bias}, 3);
+    const auto fused = run_node("BatchNormTraining", true, relu, {to_f32(dims, x), scale, bias}, 3);
+    const auto relu_out = run_node("Relu", false, {}, {plain[0]}, 1, false);
+    CHECK(same_bits(fused[0], relu_out[0]));
+    CHECK(same_bits(fused[1], plain[1]));
+    CHECK(same_bits(fused[2], plain[2]));
+    const auto masked = run_node("ReluGrad", true, {}, {to_f32(dims, dy), fused[0]}, 1, false);
+    const auto unfused = run_node("BatchNormGrad", true, {}, {masked[0], to_f32(dims, x), scale, plain[1], plain[2]}, 3);
+    const auto together =
+        run_node("BatchNormGrad", true, {}, {to_f32(dims, dy), to_f32(dims, x), scale, plain[1], plain[2], {}, {}, {}, fused[0]}, 3);
+    for (int k = 0; k < 3; ++k) CHECK(same_bits(together[k], unfused[k]));
   }
 
 }

@@ -227,6 +227,17 @@ TEST_CASE("gradcheck: MaxPool, Relu, BatchNormalization (training mode)") {
                               {ir::int_attr("training_mode", 1)});
   const std::string pooled = a.op("MaxPool", {a.op("Relu", {bn})}, {ir::ints_attr("kernel_shape", {2, 2}), ir::ints_attr("strides", {2, 2})});
   a.head(a.op("Flatten", {pooled}), 4, 12, 3);
+  // With internal ops the Relu is fused into BatchNormTraining and masks BatchNormGrad's dY.
+  const auto fused = autograd::build_training_model(a.model, a.params, ".");
+  int fused_forward = 0, masked_backward = 0, relus = 0;
+  for (const auto& n : fused.model.graph.nodes) {
+    fused_forward += n.op == ir::OpKind::BatchNormTraining && n.attr_int("relu", 0) == 1;
+    masked_backward += n.op == ir::OpKind::BatchNormGrad && n.inputs.size() == 9 && !n.inputs[8].empty();
+    relus += n.op == ir::OpKind::Relu || n.op == ir::OpKind::ReluGrad;
+  }
+  CHECK(fused_forward == 1);
+  CHECK(masked_backward == 1);
+  CHECK(relus == 0);
   gradcheck(a, 3);
 }
 

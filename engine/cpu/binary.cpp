@@ -253,9 +253,18 @@ void variadic(OpContext& ctx) {
   for (size_t i = 0; i < ctx.input_count(); ++i) shapes.push_back(ctx.input(i).dims);
   const ir::Tensor& first = ctx.input(0);
   ir::Tensor& y = ctx.allocate_output(0, first.dtype, ops::broadcast_shapes(ctx.node(), shapes));
-  std::vector<size_t> offsets = broadcast_offsets(first.dims, y.dims);
-  copy_elements(ctx, first, y, [&](size_t i) { return offsets[i]; });
-  for (size_t i = 1; i < ctx.input_count(); ++i) {
+  size_t next = 1;
+  if (ctx.input_count() > 1 && ops::broadcast_shapes(ctx.node(), {first.dims, ctx.input(1).dims}) == y.dims) {
+    // The first two straight into Y (the same values as copying the first and adding the
+    // second): no per-element offsets, and the same-shape case (a gradient accumulated from
+    // two readers) takes broadcast_loop's threaded path.
+    arith_into(ctx, kind, first, ctx.input(1), y);
+    next = 2;
+  } else {
+    std::vector<size_t> offsets = broadcast_offsets(first.dims, y.dims);
+    copy_elements(ctx, first, y, [&](size_t i) { return offsets[i]; });
+  }
+  for (size_t i = next; i < ctx.input_count(); ++i) {
     ir::Tensor acc = y;  // in place: element i only reads element i
     arith_into(ctx, kind, acc, ctx.input(i), y);
   }

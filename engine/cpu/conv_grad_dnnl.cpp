@@ -5,7 +5,12 @@
 //
 // Only primitives are cached (with user scratchpads: sessions on other threads share them), keyed by the node's attributes and the shapes (never data
 // addresses): every input of these ops is computed anew each run, or is a parameter the trainer
-// updates in place, so its bytes are reordered into oneDNN's layouts on every run.
+// updates in place, so its bytes are reordered into oneDNN's layouts on every run. The reorders
+// are primitives of the plan, and the blocked copies, the blocked output and the scratchpad live
+// in per-thread buffers (dnnl_common's DnnlBuffer) that steady-state runs find big enough: a
+// training step allocates nothing here (at batch 32 a fresh multi-megabyte buffer per call is
+// memory the kernel maps and zeroes page by page, every step).
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,12 +29,62 @@ namespace {
 
 using dnnl::memory;
 
-// A primitive plus the layouts it wants and the plain layouts the graph's tensors have.
+// A primitive plus the layouts it wants, the plain layouts the graph's tensors have, and the
+// reorders between them (empty where the primitive takes the plain layout).
 struct GradPlan {
   dnnl::primitive prim;
   memory::desc a_plain, a_md, b_plain, b_md, out_plain, out_md, bias_md, scratch_md;
+  dnnl::reorder a_reorder, b_reorder, out_reorder;
   bool with_bias = false;
 };
+
+// Builds the reorders of a plan whose descriptors are set.
+void add_reorders(GradPlan& plan) {
+  dnnl::engine& eng = dnnl_cpu_engine();
+  if (plan.a_md != plan.a_plain) plan.a_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.a_plain, eng, plan.a_md));
+  if (plan.b_md != plan.b_plain) plan.b_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.b_plain, eng, plan.b_md));
+  if (plan.out_md != plan.out_plain)
+    plan.out_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan.out_md, eng, plan.out_plain));
+}
+
+// The calling thread's buffers for blocked copies of the two inputs, the blocked output and the
+// scratchpad.
+struct GradBuffers {
+  DnnlBuffer a, b, out, scratch;
+};
+
+GradBuffers& thread_buffers() {
+  thread_local GradBuffers buffers;
+  return buffers;
+}
+
+// `bytes` in `plain` as the primitive wants them in `wanted`: the bytes themselves, or a copy
+// reordered into `buffer`.
+memory input_in_layout(dnnl::stream& stream, const memory::desc& plain, const memory::desc& wanted, const dnnl::reorder& reorder,
+                       const void* bytes, DnnlBuffer& buffer) {
+  memory user(plain, dnnl_cpu_engine(), const_cast<void*>(bytes));
+  if (wanted == plain) return user;
+  memory copy(wanted, dnnl_cpu_engine(), buffer.at_least(wanted.get_size()));
+  reorder.execute(stream, user, copy);
+  return copy;
+}
+
+// The primitive's output memory: the caller's bytes, or the thread's buffer in the blocked layout
+// (reordered into the bytes by finish_output).
+memory output_memory(const GradPlan& plan, void* bytes, DnnlBuffer& buffer) {
+  if (plan.out_md == plan.out_plain) return memory(plan.out_plain, dnnl_cpu_engine(), bytes);
+  return memory(plan.out_md, dnnl_cpu_engine(), buffer.at_least(plan.out_md.get_size()));
+}
+
+void finish_output(dnnl::stream& stream, const GradPlan& plan, memory& out, void* bytes) {
+  if (plan.out_md == plan.out_plain) return;
+  memory user(plan.out_plain, dnnl_cpu_engine(), bytes);
+  plan.out_reorder.execute(stream, out, user);
+}
+
+memory scratchpad(const GradPlan& plan, DnnlBuffer& buffer) {
+  return memory(plan.scratch_md, dnnl_cpu_engine(), buffer.at_least(std::max<size_t>(1, plan.scratch_md.get_size())));
+}
 
 using GradKey = std::pair<std::string, std::vector<int64_t>>;
 
@@ -90,17 +145,18 @@ void conv_grad_input_fast(OpContext& ctx) {
     plan->out_plain = memory::desc(d.src, dt, dnnl_plain_tag(rank));
     plan->out_md = pd.diff_src_desc();
     plan->scratch_md = pd.scratchpad_desc();
+    add_reorders(*plan);
     remember(key, plan);
   }
   ir::Tensor& dx = ctx.allocate_output(0, ctx.input(0).dtype, s.x);
-  dnnl::stream stream(dnnl_cpu_engine());
-  memory dy = dnnl_in_layout(stream, plan->a_plain, plan->a_md, ctx.input(0).bytes());
-  memory w = dnnl_in_layout(stream, plan->b_plain, plan->b_md, ctx.input(1).bytes());
-  memory out_user(plan->out_plain, dnnl_cpu_engine(), mutable_bytes(dx));
-  memory out = plan->out_md == plan->out_plain ? out_user : memory(plan->out_md, dnnl_cpu_engine());
+  dnnl::stream& stream = dnnl_thread_stream();
+  GradBuffers& buffers = thread_buffers();
+  memory dy = input_in_layout(stream, plan->a_plain, plan->a_md, plan->a_reorder, ctx.input(0).bytes(), buffers.a);
+  memory w = input_in_layout(stream, plan->b_plain, plan->b_md, plan->b_reorder, ctx.input(1).bytes(), buffers.b);
+  memory out = output_memory(*plan, mutable_bytes(dx), buffers.out);
   plan->prim.execute(stream, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, out},
-                              {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, dnnl_cpu_engine())}});
-  if (plan->out_md != plan->out_plain) dnnl::reorder(out, out_user).execute(stream, out, out_user);
+                              {DNNL_ARG_SCRATCHPAD, scratchpad(*plan, buffers.scratch)}});
+  finish_output(stream, *plan, out, mutable_bytes(dx));
   stream.wait();
 }
 
@@ -135,16 +191,17 @@ void conv_grad_weight_fast(OpContext& ctx) {
     plan->scratch_md = pd.scratchpad_desc();
     plan->with_bias = with_bias;
     if (with_bias) plan->bias_md = pd.diff_bias_desc();
+    add_reorders(*plan);
     remember(key, plan);
   }
   ir::Tensor& dw = ctx.allocate_output(0, ctx.input(1).dtype, s.w);
-  dnnl::stream stream(dnnl_cpu_engine());
-  memory x = dnnl_in_layout(stream, plan->a_plain, plan->a_md, ctx.input(0).bytes());
-  memory dy = dnnl_in_layout(stream, plan->b_plain, plan->b_md, ctx.input(1).bytes());
-  memory out_user(plan->out_plain, dnnl_cpu_engine(), mutable_bytes(dw));
-  memory out = plan->out_md == plan->out_plain ? out_user : memory(plan->out_md, dnnl_cpu_engine());
+  dnnl::stream& stream = dnnl_thread_stream();
+  GradBuffers& buffers = thread_buffers();
+  memory x = input_in_layout(stream, plan->a_plain, plan->a_md, plan->a_reorder, ctx.input(0).bytes(), buffers.a);
+  memory dy = input_in_layout(stream, plan->b_plain, plan->b_md, plan->b_reorder, ctx.input(1).bytes(), buffers.b);
+  memory out = output_memory(*plan, mutable_bytes(dw), buffers.out);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, out},
-                                          {DNNL_ARG_SCRATCHPAD, memory(plan->scratch_md, dnnl_cpu_engine())}};
+                                          {DNNL_ARG_SCRATCHPAD, scratchpad(*plan, buffers.scratch)}};
   if (plan->with_bias) {
     ir::Tensor& db = ctx.allocate_output(1, ctx.input(1).dtype, {s.w[0]});
     memory::desc plain({s.w[0]}, memory::data_type::f32, memory::format_tag::a);
@@ -152,7 +209,7 @@ void conv_grad_weight_fast(OpContext& ctx) {
     args[DNNL_ARG_DIFF_BIAS] = memory(plain, dnnl_cpu_engine(), mutable_bytes(db));
   }
   plan->prim.execute(stream, args);
-  if (plan->out_md != plan->out_plain) dnnl::reorder(out, out_user).execute(stream, out, out_user);
+  finish_output(stream, *plan, out, mutable_bytes(dw));
   stream.wait();
 }
 

@@ -74,6 +74,19 @@ std::vector<OpSpec> binary_specs() {
                    .expect = {f32({3}, {3, nan, 5})}});
   specs.push_back({.name = "Mean of three", .op = "Mean", .inputs = {{f32({2}, {1, 2})}, {f32({2}, {3, 4})}, {f32({1}, {5})}},
                    .expect = {f32({2}, {3, 11.0f / 3})}});
+  // Sum of three against naive broadcasting, exactly: same shapes (a gradient accumulated from
+  // three readers; threaded), the first two broadcasting to the output, and to less than it.
+  const std::vector<std::vector<std::vector<int64_t>>> sum_shapes = {
+      {{64, 48, 48}, {64, 48, 48}, {64, 48, 48}}, {{1, 5, 1}, {3, 1, 7}, {3, 5, 7}}, {{7}, {5, 7}, {3, 5, 7}}};
+  for (const auto& dims : sum_shapes) {
+    const auto a = ramp(ir::element_count(dims[0]), 0.5f), b = ramp(ir::element_count(dims[1]), -0.25f),
+               c = ramp(ir::element_count(dims[2]), 0.125f);
+    std::vector<int64_t> ab_dims, yd;
+    const auto ab = naive_add(dims[0], a, dims[1], b, &ab_dims);
+    const auto y = naive_add(ab_dims, ab, dims[2], c, &yd);
+    specs.push_back({.name = "Sum of three, broadcast loop shapes", .op = "Sum", .inputs = {{f32(dims[0], a)}, {f32(dims[1], b)}, {f32(dims[2], c)}},
+                     .rtol = 0, .atol = 0, .expect = {f32(yd, y)}, .threads = 2});
+  }
   specs.push_back({.name = "Sum of one", .op = "Sum", .inputs = {{i64({2}, {1, 2})}}, .expect = {i64({2}, {1, 2})}});
   specs.push_back({.name = "Less gives bool", .op = "Less", .inputs = {{f32({3}, {1, 2, 3})}, {f32({}, {2})}},
                    .expect = {boolean({3}, {1, 0, 0})}});

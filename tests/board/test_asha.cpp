@@ -191,7 +191,8 @@ TEST_SUITE("sweep_board") {
     CHECK(fs::exists(root / "once" / "best.onnx"));
     const auto segments = segment_counts(root / "once" / "segments.log");
     CHECK(segments.size() == 10);
-    for (const auto& [segment, count] : segments) CHECK_MESSAGE(count == 1, segment);
+    // (pairs, not structured bindings: clang 14 cannot use those inside doctest's lambdas)
+    for (const auto& entry : segments) CHECK_MESSAGE(entry.second == 1, entry.first);
 
     // Interrupted right after t003's last segment finished, before its result was saved (as a
     // kill there would): sweep.json still says t003 is running at 2 epochs.
@@ -209,8 +210,8 @@ TEST_SUITE("sweep_board") {
     sweep::run_sweep(resumed, options);
     CHECK(statuses(resumed) == statuses(once));
     // Recorded epochs were not redone: only the interrupted segment ran twice.
-    for (const auto& [segment, count] : segment_counts(root / "twice" / "segments.log"))
-      CHECK_MESSAGE(count == (segment == "t003 2 4" ? 2 : 1), segment);
+    for (const auto& entry : segment_counts(root / "twice" / "segments.log"))
+      CHECK_MESSAGE(entry.second == (entry.first == "t003 2 4" ? 2 : 1), entry.first);
     fs::remove_all(root);
   }
 }

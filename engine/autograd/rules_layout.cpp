@@ -2,6 +2,7 @@
 // (constant/reflect/edge/wrap, negative pads, axes input), Tile.
 #include "common/error.h"
 #include "engine/autograd/rule_support.h"
+#include "engine/ops/slice_axis.h"
 
 namespace mhub::autograd {
 namespace {
@@ -81,8 +82,8 @@ void slice_rule(Builder& b, RuleCall& c) {
   for (size_t k = 0; k < axes.size(); ++k) {
     const auto axis = static_cast<size_t>(engine::ops::wrap_axis(axes[k], rank));
     const int64_t dim = xs[axis], step = steps[k];
-    int64_t start = starts[k] < 0 ? starts[k] + dim : starts[k];
-    start = step > 0 ? std::clamp<int64_t>(start, 0, dim) : std::clamp<int64_t>(start, 0, dim - 1);
+    // the first element read, which does not depend on the end
+    const int64_t start = engine::ops::slice_axis(dim, starts[k], dim, step).begin;
     if (step == 1) {
       pads[axis] = start;
       pads[rank + axis] = dim - start - ys[axis];

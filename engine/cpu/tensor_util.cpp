@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/ops/shape.h"
+#include "engine/ops/slice_axis.h"
 
 namespace mhub::engine::cpu {
 
@@ -190,24 +191,9 @@ SliceWindow slice_window(const OpContext& ctx, const std::vector<int64_t>& dims)
     const int64_t size = dims[a];
     const int64_t s = steps[i];
     if (s == 0) throw_error(ErrorCategory::format, ctx.describe() + ": step 0");
-    int64_t st = starts[i] < 0 ? starts[i] + size : starts[i];
-    int64_t en = ends[i] < 0 ? ends[i] + size : ends[i];
-    if (s > 0) {
-      st = std::clamp<int64_t>(st, 0, size);
-      en = std::clamp<int64_t>(en, 0, size);
-      w.dims[a] = en > st ? (en - st + s - 1) / s : 0;
-    } else if (size == 0) {
-      st = 0;
-      w.dims[a] = 0;
-    } else {
-      // ONNX (and ORT): a negative step clamps the start into [0, size - 1] and the end into
-      // [-1, size - 1], so a start before the first element still reads element 0 (numpy would
-      // give nothing); the Slice gradient rule clamps the same way.
-      st = std::clamp<int64_t>(st, 0, size - 1);
-      en = std::clamp<int64_t>(en, -1, size - 1);
-      w.dims[a] = st > en ? (st - en + (-s) - 1) / (-s) : 0;
-    }
-    w.begin[a] = st;
+    const ops::SliceAxis axis = ops::slice_axis(size, starts[i], ends[i], s);
+    w.dims[a] = axis.count;
+    w.begin[a] = axis.begin;
     w.step[a] = s;
   }
   return w;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/ops/conv_geometry.h"
+#include "engine/ops/slice_axis.h"
 
 namespace mhub::engine::passes {
 namespace {
@@ -118,24 +119,11 @@ StaticFacts same_shape(const StaticFacts& in, std::optional<ir::DataType> dtype)
   return with_dims(in.dims, dtype);
 }
 
-// Slice's element count on one axis of known size `dim`, clamped as the CPU kernel clamps
-// (tensor_util.cpp's slice_window: a negative step clamps the start into [0, dim - 1] and the
-// end into [-1, dim - 1], as the ONNX spec says).
+// Slice's element count on one axis of known size `dim` (ops::slice_axis, the kernels' rule).
 std::optional<int64_t> slice_length(int64_t dim, int64_t start, int64_t end, int64_t step) {
   constexpr int64_t kLimit = int64_t{1} << 40;  // larger steps, dims: left to the kernel
   if (step == 0 || step > kLimit || step < -kLimit || dim > kLimit) return std::nullopt;
-  auto clamp = [](int64_t v, int64_t lo, int64_t hi) { return std::min(std::max(v, lo), hi); };
-  if (start < 0) start += dim;
-  if (end < 0) end += dim;
-  if (step > 0) {
-    start = clamp(start, 0, dim);
-    end = clamp(end, 0, dim);
-    return end > start ? (end - start + step - 1) / step : 0;
-  }
-  if (dim == 0) return 0;
-  start = clamp(start, 0, dim - 1);
-  end = clamp(end, -1, dim - 1);
-  return start > end ? (start - end - step - 1) / -step : 0;
+  return ops::slice_axis(dim, start, end, step).count;
 }
 
 StaticFacts slice(std::span<const StaticFacts> in) {

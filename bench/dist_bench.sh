@@ -2,6 +2,9 @@
 # The data-parallel measurements of docs/DISTRIBUTED.md in one run, for a quiet machine:
 #   ../shared/tools/quiet.sh -- bench/dist_bench.sh [--data DIR] [--batches N] [--resnet-batches M] [--out FILE]
 # (quiet.sh watches the whole script; its exit 75 means the figures are noise: do not record them).
+#  0. checks that mpirun's ranks stay in this script's process group and get one core each
+#     (below: quiet.sh counts the CPU of every process outside its command's process group as
+#     foreign); `--check-process-group` does only that (ctest dist.bench_process_group);
 #  1. all-reduce time per buffer size through mhub's MPI communicator (2 ranks; fit α and β of
 #     the ring cost model from the printed bytes,median_ms lines);
 #  2. scaling on the bundled fashion-cnn: the same 8 x N training images as 1 process x N
@@ -26,29 +29,56 @@ batches=800
 resnet_batches=32
 resnet18="$here/build/bench-train-models/resnet18.onnx"
 out=""
+check_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --check-process-group) check_only=1; shift ;;
     --data) data="$2"; shift 2 ;;
     --batches) batches="$2"; shift 2 ;;
     --resnet-batches) resnet_batches="$2"; shift 2 ;;
     --resnet18) resnet18="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    *) echo "usage: bench/dist_bench.sh [--data DIR] [--batches N (even)] [--resnet-batches M (even)] [--resnet18 FILE] [--out FILE]" >&2; exit 2 ;;
+    *) echo "usage: bench/dist_bench.sh [--check-process-group] [--data DIR] [--batches N (even)] [--resnet-batches M (even)] [--resnet18 FILE] [--out FILE]" >&2; exit 2 ;;
   esac
 done
+command -v mpirun >/dev/null || { echo "skipped: mpirun not found (openmpi-bin)" >&2; exit 77; }
+command -v taskset >/dev/null || { echo "skipped: taskset not found (util-linux)" >&2; exit 77; }
+[ "$(nproc)" -ge 2 ] || { echo "skipped: 2 ranks on a core each need 2 cores, $(nproc) here" >&2; exit 77; }
+# Open MPI 4.1's default launcher (odls "default") calls setpgid(0, 0) in every rank it forks,
+# so each rank leads a process group of its own and quiet.sh counts all of the ranks' CPU as
+# foreign. Its "pspawn" launcher starts the ranks with posix_spawn and no process-group
+# attribute: they stay in mpirun's group, which is this script's. Two consequences, both
+# Open MPI 4.1.4's code (orte/mca/odls/pspawn/odls_pspawn.c): it applies no binding
+# (--bind-to is ignored), so each rank binds itself to core OMPI_COMM_WORLD_LOCAL_RANK with
+# taskset (and the single process to core 0); and when a rank fails, mpirun signals the rank's
+# whole process group, this script included, so a failing run ends the bench at once (exit 143).
+# For benchmarks only: the ctests and real runs keep the default launcher.
+mpirun=(mpirun --allow-run-as-root --mca odls pspawn --mca btl_vader_single_copy_mechanism none -x OMP_NUM_THREADS=1)
+bind_rank=(sh -c 'exec taskset -c "$OMPI_COMM_WORLD_LOCAL_RANK" "$0" "$@"')
+bind_single=(taskset -c 0)
+
+# Each rank prints its process group and allowed cores; all must be in this script's group and
+# on distinct single cores, or quiet.sh cannot judge the run.
+check_process_group() {
+  local mine ranks
+  mine=$(ps -o pgid= -p $$ | tr -d ' ')
+  ranks=$("${mpirun[@]}" -np 2 "${bind_rank[@]}" sh -c 'echo "$(ps -o pgid= -p $$ | tr -d " ") $(taskset -cp $$ | sed "s/.*: //")"')
+  echo "this script's process group $mine; ranks (process group, cores): $(echo $ranks)"
+  echo "$ranks" | awk -v mine="$mine" '$1 != mine { bad = 1 } { cores[$2]++ } $2 ~ /[-,]/ { bad = 1 }
+    END { if (NR != 2 || length(cores) != 2) bad = 1; exit bad }' ||
+    { echo "the ranks left this script's process group or share cores: quiet.sh could not judge the runs" >&2; exit 1; }
+}
+check_process_group
+[ "$check_only" -eq 0 ] || exit 0
 [ -x "$bench" ] || { echo "skipped: $bench not built (a build with MPI: libopenmpi-dev)" >&2; exit 77; }
 [ -d "$data" ] || { echo "skipped: no Fashion-MNIST at $data (--data DIR)" >&2; exit 77; }
-command -v mpirun >/dev/null || { echo "skipped: mpirun not found (openmpi-bin)" >&2; exit 77; }
 [ $((batches % 2)) -eq 0 ] && [ "$batches" -gt 0 ] || { echo "--batches must be even and positive" >&2; exit 2; }
 [ $((resnet_batches % 2)) -eq 0 ] && [ "$resnet_batches" -gt 0 ] || { echo "--resnet-batches must be even and positive" >&2; exit 2; }
-# --bind-to core: one core per rank (the figures assume 2 idle cores); no cross-memory attach
-# in containers that forbid it.
-mpirun=(mpirun --allow-run-as-root --bind-to core --mca btl_vader_single_copy_mechanism none -x OMP_NUM_THREADS=1)
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
 echo "== all-reduce, 2 ranks (bytes,median_ms,bus_GBps)"
-"${mpirun[@]}" -np 2 "$bench"
+"${mpirun[@]}" -np 2 "${bind_rank[@]}" "$bench"
 
 # seconds of the single epoch of a finetune --json run (rank 0's output)
 epoch_seconds() { python3 -c 'import json,sys; print(json.load(sys.stdin)["epochs"][0]["seconds"])' < "$1"; }
@@ -66,9 +96,9 @@ run() {  # NAME RANKS IMAGES FINETUNE_ARGS... (the images the epoch trains on, o
   local json="$scratch/$name.json"
   echo "== $name"
   if [ "$ranks" -eq 1 ]; then
-    "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
+    "${bind_single[@]}" "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
   else
-    "${mpirun[@]}" -np "$ranks" "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
+    "${mpirun[@]}" -np "$ranks" "${bind_rank[@]}" "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
   fi
   local seconds
   seconds=$(epoch_seconds "$json")

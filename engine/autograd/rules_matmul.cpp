@@ -39,12 +39,36 @@ void gemm_rule(Builder& b, RuleCall& c) {
   }
 }
 
+// Y = A B with a 2-D B [K, N] (a Linear layer's weight) and A [..., K]: Y is [..., N] with A's
+// leading dims, so both gradients are single 2-D products over the flattened rows M of A and dY,
+// the transposes left to sgemm's flags (Gemm transA / transB), no Transpose copy:
+// dA = dY B^T ([M, N] x [K, N]^T) and dB = A^T dY ([M, K]^T x [M, N]), one GEMM with M rows
+// instead of one per batch entry followed by a ReduceSum over the batch.
+void matmul_weight_rule(Builder& b, RuleCall& c, const std::vector<int64_t>& as, const std::vector<int64_t>& bs) {
+  const auto& n = c.node;
+  const int64_t k = as.back(), cols = bs.back();
+  int64_t rows = 1;
+  for (size_t i = 0; i + 1 < as.size(); ++i) rows *= as[i];
+  const bool flat = as.size() == 2;
+  const std::string dy = flat ? c.output_grads[0] : b.reshape(c.output_grads[0], {rows, cols});
+  c.input_grads.assign(2, "");
+  if (c.wants[0]) {
+    const std::string da = b.op("Gemm", {dy, n.inputs[1]}, {int_attr("transB", 1)});
+    c.input_grads[0] = flat ? da : b.reshape(da, as);
+  }
+  if (c.wants[1]) {
+    const std::string a = flat ? n.inputs[0] : b.reshape(n.inputs[0], {rows, k});
+    c.input_grads[1] = b.op("Gemm", {a, dy}, {int_attr("transA", 1)});
+  }
+}
+
 void matmul_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
   const auto& as = b.shape(n.inputs[0]);
   const auto& bs = b.shape(n.inputs[1]);
   if (as.size() < 2 || bs.size() < 2)
     throw Error(ErrorCategory::unsupported, "training: MatMul '" + n.name + "' with a 1-D operand has no backward rule yet");
+  if (bs.size() == 2) return matmul_weight_rule(b, c, as, bs);
   const std::string& dy = c.output_grads[0];
   const auto& ys = b.shape(n.outputs[0]);
   c.input_grads.assign(2, "");

@@ -134,6 +134,8 @@ std::vector<OpSpec> matmul_specs() {
                    .opset = 17, .grad = 3});
   specs.push_back({.name = "MatMul gradient, broadcast batch", .op = "MatMul", .inputs = {{rng.uniform({2, 1, 3, 4})}, {rng.uniform({3, 4, 2})}},
                    .opset = 17, .grad = 3});
+  specs.push_back({.name = "MatMul gradient, matrix by a matrix", .op = "MatMul", .inputs = {{rng.uniform({5, 4})}, {rng.uniform({4, 3}, -0.5f, 0.5f)}},
+                   .opset = 17, .grad = 3});
   return specs;
 }
 

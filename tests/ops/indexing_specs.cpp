@@ -33,6 +33,11 @@ std::vector<OpSpec> indexing_specs() {
   specs.push_back({.name = "GatherElements gradient", .op = "GatherElements", .attributes = {int_attr("axis", 1)},
                    .inputs = {{rng.uniform({3, 6}, -3, 3)}, init(i64({3, 6}, {5, 5, -1, 0, 1, 2, 3, 4, -6, 0, 2, 2, 3, 3, 1, 0, 4, 5}))},
                    .opset = 17, .grad = 1});
+  // Constant consecutive indices: the gradient is dy padded along the axis (no scatter).
+  specs.push_back({.name = "Gather gradient, scalar index (qkv[1])", .op = "Gather",
+                   .inputs = {{rng.uniform({3, 2, 4})}, init(i64({}, {1}))}, .opset = 17, .grad = 1});
+  specs.push_back({.name = "Gather gradient, consecutive negative indices", .op = "Gather", .attributes = {int_attr("axis", 1)},
+                   .inputs = {{rng.uniform({2, 5})}, init(i64({2}, {-3, -2}))}, .opset = 17, .grad = 1});
   return specs;
 }
 

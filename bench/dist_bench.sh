@@ -15,8 +15,11 @@
 #     classes, written as .npy to a temp dir; 16 more as the test split) as 1 process x M batches
 #     of 8 and 2 ranks x M/2 batches of 8, one thread per process; skipped with a note when
 #     build/bench-train-models/resnet18.onnx is missing (--resnet18 FILE);
-#  4. a summary: images/s of each run (from the epochs' `seconds`, which include the sharded
-#     evaluation of the test split, as in both runs) and the 2-rank / 1-process ratios.
+#  4. a summary: images/s of each run, wall (the epoch's `seconds`, which include the sharded
+#     evaluation of the test split, as in both runs) and steady (its `train_seconds`: the
+#     batches alone), each rank's phases (waiting for the loader, forward + backward, blocked
+#     averaging gradients, agreeing on non-finite batches, the optimizer update), and the
+#     2-rank / 1-process ratios.
 # Prints everything; with --out FILE also writes the summary there. Needs a build with MPI
 # (build/tests/dist/mhub_dist_allreduce_bench) and Fashion-MNIST (default
 # /usr/share/datasets/fashion-mnist); exits 77 when either is missing.
@@ -80,16 +83,27 @@ trap 'rm -rf "$scratch"' EXIT
 echo "== all-reduce, 2 ranks (bytes,median_ms,bus_GBps)"
 "${mpirun[@]}" -np 2 "${bind_rank[@]}" "$bench"
 
-# seconds of the single epoch of a finetune --json run (rank 0's output)
-epoch_seconds() { python3 -c 'import json,sys; print(json.load(sys.stdin)["epochs"][0]["seconds"])' < "$1"; }
-state_bytes() { python3 -c 'import json,sys; print(json.load(sys.stdin)["optimizer_state_bytes_per_rank"])' < "$1"; }
-
 summary="$scratch/summary.txt"
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-  echo "fashion-cnn, $((batches * 8)) training images per run, batch 8 per process, 1 thread per process"
-  echo "run | seconds | images/s | optimizer state bytes per rank"
+  echo "fashion-cnn, $((batches * 8)) training images per run, batch 8 per process, 1 thread and 1 core per process"
+  echo "wall: the epoch's seconds (its batches and the sharded evaluation of the test split); steady: its batches alone"
+  echo "run | wall seconds | wall images/s | steady seconds | steady images/s | optimizer state bytes per rank"
 } > "$summary"
+# One summary row from a finetune --json run's single epoch (rank 0's output), then where each
+# rank's batches spent their time (seconds and share of the steady seconds).
+summarise() {  # NAME IMAGES JSON
+  python3 - "$@" <<'PY' | tee -a "$summary"
+import json, sys
+name, images, path = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+run = json.load(open(path))
+e = run["epochs"][0]
+print(f"{name} | {e['seconds']:.3f} | {images / e['seconds']:.1f} | {e['train_seconds']:.3f} | "
+      f"{images / e['train_seconds']:.1f} | {run['optimizer_state_bytes_per_rank']}")
+for rank, p in enumerate(e["phases"]):
+    print(f"  rank {rank}: " + ", ".join(f"{k} {v:.3f} s ({100 * v / e['train_seconds']:.0f}%)" for k, v in p.items()))
+PY
+}
 run() {  # NAME RANKS IMAGES FINETUNE_ARGS... (the images the epoch trains on, over all ranks)
   local name="$1" ranks="$2" images="$3"
   shift 3
@@ -100,15 +114,14 @@ run() {  # NAME RANKS IMAGES FINETUNE_ARGS... (the images the epoch trains on, o
   else
     "${mpirun[@]}" -np "$ranks" "${bind_rank[@]}" "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
   fi
-  local seconds
-  seconds=$(epoch_seconds "$json")
-  echo "$name | $seconds | $(python3 -c "print(round($images / $seconds, 1))") | $(state_bytes "$json")" | tee -a "$summary"
+  summarise "$name" "$images" "$json"
 }
-# images/s of run $2 over that of run $1 (the summary's third column)
+# Run $2 over run $1: wall and steady images/s (the summary's third and fifth columns).
 ratio() {
   python3 -c 'import sys
-rows = {l.split(" | ")[0]: float(l.split(" | ")[2]) for l in open(sys.argv[1]) if l.count(" | ") == 3 and not l.startswith("run |")}
-print(round(rows[sys.argv[3]] / rows[sys.argv[2]], 2))' "$summary" "$1" "$2"
+rows = {l.split(" | ")[0]: l.split(" | ") for l in open(sys.argv[1]) if l.count(" | ") == 5 and not l.startswith("run |")}
+a, b = rows[sys.argv[2]], rows[sys.argv[3]]
+print(f"wall {float(b[2]) / float(a[2]):.2f}, steady {float(b[4]) / float(a[4]):.2f}")' "$summary" "$1" "$2"
 }
 finetune=(finetune fashion-cnn --data "$data" --epochs 1 --batch-size 8 --threads 1 --seed 1 --json)
 run one_process 1 $((batches * 8)) "${finetune[@]}" --limit-batches "$batches"
@@ -133,7 +146,7 @@ for split, count in (("train", int(sys.argv[2])), ("test", int(sys.argv[3]))):
     npy(os.path.join(d, "inputs.npy"), "|u1", (count, 3, 224, 224), os.urandom(count * 3 * 224 * 224))
     npy(os.path.join(d, "labels.npy"), "<i8", (count,), struct.pack(f"<{count}q", *(random.randrange(10) for _ in range(count))))
 PY
-  echo "resnet18 ($resnet18), $((resnet_batches * 8)) synthetic 3x224x224 training images per run, batch 8 per process, 1 thread per process" >> "$summary"
+  echo "resnet18 ($resnet18), $((resnet_batches * 8)) synthetic 3x224x224 training images per run, batch 8 per process, 1 thread and 1 core per process" >> "$summary"
   resnet=(finetune "$resnet18" --data "$scratch/images" --epochs 1 --batch-size 8 --threads 1 --seed 1 --json)
   run resnet18_one_process 1 $((resnet_batches * 8)) "${resnet[@]}"
   run resnet18_two_ranks 2 $((resnet_batches * 8)) "${resnet[@]}"

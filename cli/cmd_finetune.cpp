@@ -285,10 +285,14 @@ void add_finetune(CLI::App& app) {
     stamp_finetune_metadata(o.out, norm, cli->model, settings);
     if (cli->json) {
       nlohmann::json epochs = nlohmann::json::array();
-      for (const auto& e : result.epochs)
+      for (const auto& e : result.epochs) {
+        nlohmann::json phases = nlohmann::json::array();  // per rank, seconds
+        for (const auto& p : e.phases)
+          phases.push_back({{"load", p.load}, {"run", p.run}, {"gradient_sync", p.gradient_sync}, {"agree", p.agree}, {"update", p.update}});
         epochs.push_back({{"epoch", e.epoch}, {"steps", e.steps}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
                           {"eval_loss", e.eval_loss}, {"eval_accuracy", e.eval_accuracy}, {"eval_examples", e.eval_examples},
-                          {"seconds", e.seconds}});
+                          {"seconds", e.seconds}, {"train_seconds", e.train_seconds}, {"phases", phases}});
+      }
       std::cout << nlohmann::json{{"out", o.out.string()}, {"checkpoint", result.checkpoint.string()},
                                   {"trainable", result.trainable}, {"epochs", epochs}, {"ranks", comm->size()},
                                   {"optimizer_state_bytes_per_rank", result.optimizer_state_bytes}}.dump(2) << "\n";

@@ -82,6 +82,27 @@ void check_same_settings(dist::Communicator& comm, const std::vector<std::pair<s
                                           "; every rank must run the same command on the same data");
 }
 
+// This epoch's phases on every rank (index: rank): `load_seconds` and the Trainer's phase times
+// since `before`; with ranks each fills its own slot and one all-reduce sums them.
+std::vector<EpochReport::Phases> epoch_phases(double load_seconds, const PhaseTimes& before, const PhaseTimes& after,
+                                              dist::Communicator* comm) {
+  constexpr size_t kFields = 5;
+  const size_t ranks = comm ? static_cast<size_t>(comm->size()) : 1;
+  const size_t rank = comm ? static_cast<size_t>(comm->rank()) : 0;
+  std::vector<double> values(ranks * kFields, 0.0);
+  const double mine[kFields] = {load_seconds, (after.run_ms - before.run_ms) / 1e3,
+                                (after.gradient_sync_ms - before.gradient_sync_ms) / 1e3,
+                                (after.agree_ms - before.agree_ms) / 1e3, (after.update_ms - before.update_ms) / 1e3};
+  std::copy(mine, mine + kFields, values.begin() + static_cast<std::ptrdiff_t>(rank * kFields));
+  if (comm) comm->all_reduce(values.data(), values.size(), dist::Reduce::sum);
+  std::vector<EpochReport::Phases> phases(ranks);
+  for (size_t r = 0; r < ranks; ++r) {
+    const double* v = values.data() + r * kFields;
+    phases[r] = {v[0], v[1], v[2], v[3], v[4]};
+  }
+  return phases;
+}
+
 }  // namespace
 
 namespace {
@@ -317,10 +338,13 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
     const auto started = std::chrono::steady_clock::now();
     loader_options.epoch = epoch;
     BatchLoader loader(*train_data, loader_options);
-    double loss_sum = 0;
+    double loss_sum = 0, load_seconds = 0;
     int64_t correct = 0, rows = 0;
+    const PhaseTimes phases_before = trainer.phase_times();
     for (int64_t b = 0; b < batches_per_epoch; ++b) {
+      const auto load_start = std::chrono::steady_clock::now();
       auto batch = loader.next();
+      load_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
       if (!batch) break;
       const double lr = schedule.lr_at(trainer.optimizer().steps_taken());
       const StepStats stats = trainer.train_batch(*batch, lr);
@@ -334,6 +358,9 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
         on_progress({epoch + 1, o.epochs, b + 1, batches_per_epoch, loss_sum / static_cast<double>(rows),
                      static_cast<double>(correct) / static_cast<double>(rows)});
     }
+    EpochReport report;
+    report.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    report.phases = epoch_phases(load_seconds, phases_before, trainer.phase_times(), comm);
     if (comm) {
       double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(rows)};
       comm->all_reduce(sums, 3, dist::Reduce::sum);
@@ -341,7 +368,6 @@ FinetuneResult finetune(const FinetuneOptions& o, const std::function<void(const
       correct = static_cast<int64_t>(sums[1]);
       rows = static_cast<int64_t>(sums[2]);
     }
-    EpochReport report;
     report.epoch = epoch + 1;
     report.steps = trainer.optimizer().steps_taken();
     report.train_loss = loss_sum / static_cast<double>(rows);

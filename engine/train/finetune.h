@@ -56,7 +56,14 @@ struct EpochReport {
   double train_loss = 0, train_accuracy = 0;
   double eval_loss = 0, eval_accuracy = 0;
   int64_t eval_examples = 0;
-  double seconds = 0;
+  double seconds = 0;               // the whole epoch: its batches, evaluation and checkpoint
+  double train_seconds = 0;         // its batches alone: steady-state throughput, without evaluation
+  // Where each rank's training time went in this epoch, in seconds (index: rank; one entry
+  // without ranks): waiting for the loader's next batch, then the Trainer's PhaseTimes.
+  struct Phases {
+    double load = 0, run = 0, gradient_sync = 0, agree = 0, update = 0;
+  };
+  std::vector<Phases> phases;
 };
 
 struct Progress {

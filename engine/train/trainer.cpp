@@ -37,6 +37,10 @@ std::string first_nonfinite(const ir::Tensor& input, const std::vector<engine::V
   return "";
 }
 
+double milliseconds_between(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
 // The training graph needs static shapes: the batch dimension of inputs and outputs becomes
 // `batch_size` where the file leaves it symbolic.
 void fix_batch_dim(ir::Model& model, int64_t batch_size) {
@@ -280,6 +284,12 @@ std::vector<std::pair<std::string, double>> Trainer::op_times_ms() const {
   return sorted;
 }
 
+PhaseTimes Trainer::phase_times() const {
+  PhaseTimes times = phases_;
+  times.update_ms = std::max(0.0, update_ms_ - phases_.gradient_sync_ms - phases_.agree_ms);
+  return times;
+}
+
 float* Trainer::initializer_data(const std::string& name) {
   for (auto& t : forward_.graph.initializers)
     if (t.name == name) return reinterpret_cast<float*>(t.storage->mutable_data() + t.offset);
@@ -334,8 +344,10 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
       averager_->ready(backward_position_[k], grad_sums_[k].data());
     };
   }
+  const auto run_start = std::chrono::steady_clock::now();
   auto outputs = session_->run(feeds, hooks);
   const auto update_start = std::chrono::steady_clock::now();
+  phases_.run_ms += milliseconds_between(run_start, update_start);
   struct AddUpdateTime {
     double& total;
     std::chrono::steady_clock::time_point start;
@@ -363,7 +375,9 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
     // Gradients no node produced (none reached the hook) go now; then wait for every bucket.
     std::vector<float*> grads;
     for (size_t k : backward_order_) grads.push_back(grad_sums_[k].data());
+    const auto wait_start = std::chrono::steady_clock::now();
     averager_->finish(grads);
+    phases_.gradient_sync_ms += milliseconds_between(wait_start, std::chrono::steady_clock::now());
     ++dist_stats_.averaged_steps;
     dist_stats_.buckets += averager_->plan().size();
     dist_stats_.buckets_started_in_backward += averager_->started_early();
@@ -382,7 +396,9 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   if (distributed()) {
     // Ranks must take the same decision, or their collectives stop matching.
     double flags[2] = {culprit.empty() ? 0.0 : 1.0, overflow ? 1.0 : 0.0};
+    const auto agree_start = std::chrono::steady_clock::now();
     options_.comm->all_reduce(flags, 2, dist::Reduce::sum);
+    phases_.agree_ms += milliseconds_between(agree_start, std::chrono::steady_clock::now());
     if (flags[0] > 0 && culprit.empty()) culprit = "another rank's batch";
     overflow = flags[1] > 0;
   }
@@ -416,7 +432,9 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   if (++pending_ < options_.accumulate) return stats;
 
   if (sharded()) {
+    const auto sync_start = std::chrono::steady_clock::now();
     sharded_step(lr, stats);  // grad_sums_ hold the window's mean
+    phases_.gradient_sync_ms += milliseconds_between(sync_start, std::chrono::steady_clock::now());
   } else {
     if (!direct)
       for (size_t k = 0; k < trainable_.size(); ++k) params_[k].grad = grad_sums_[k].data();

@@ -107,6 +107,16 @@ struct DistStats {
   uint64_t buckets_started_in_backward = 0;  // of them, started before the session run returned
 };
 
+// Wall time of train_batch's phases on this rank, summed over every batch so far (a few clock
+// reads per batch, always kept): where a data-parallel step loses time against one process.
+struct PhaseTimes {
+  double run_ms = 0;            // the session run: forward and backward (buckets start inside)
+  double gradient_sync_ms = 0;  // after the run, blocked averaging gradients across ranks
+                                // (the buckets' wait; ZeRO 1: reduce-scatter, update, all-gather)
+  double agree_ms = 0;          // ranks agreeing on non-finite batches (one small all-reduce)
+  double update_ms = 0;         // the rest: gradient copies, checks, clipping, optimizer step
+};
+
 class Trainer {
  public:
   // Throws mhub::Error: usage (no trainable parameters left, batch size < 1), unsupported (an
@@ -142,6 +152,7 @@ class Trainer {
   };
   AllocationStats allocation_stats() const;
   const DistStats& dist_stats() const { return dist_stats_; }
+  PhaseTimes phase_times() const;
 
  private:
   float* initializer_data(const std::string& name);
@@ -177,7 +188,8 @@ class Trainer {
   ir::Tensor& reusable_feed(ir::Tensor& t, const std::vector<int64_t>& dims);
   std::vector<std::vector<float>> grad_sums_;
   int pending_ = 0;
-  double update_ms_ = 0;
+  double update_ms_ = 0;    // everything after the run; phases_ splits it
+  PhaseTimes phases_;
   double loss_scale_ = 1;   // fp16 only
   int clean_steps_ = 0;     // fp16: steps since the scale last changed or overflowed
   // Adds this batch's gradient k to grad_sums_[k] (the first batch of a window assigns it); on

@@ -38,6 +38,23 @@ namespace {
 
 constexpr int64_t kFeatures = 16, kHidden = 32, kClasses = 4;
 
+// The epoch's timings: one entry of phases per rank, this rank's within its own batches' time
+// (train_seconds, itself within the epoch's), forward + backward measured, and time blocked on
+// the other ranks only where there are others.
+void expect_phases(const train::EpochReport& e, size_t ranks, int rank, const std::string& what) {
+  expect(e.train_seconds > 0 && e.train_seconds <= e.seconds, what + ": train_seconds " + std::to_string(e.train_seconds) +
+                                                                  " not within the epoch's " + std::to_string(e.seconds));
+  expect(e.phases.size() == ranks, what + ": " + std::to_string(e.phases.size()) + " phase entries for " + std::to_string(ranks) + " ranks");
+  if (e.phases.size() != ranks) return;
+  for (const auto& p : e.phases) expect(p.run > 0 && p.load >= 0 && p.update >= 0, what + ": a rank without forward/backward time");
+  const auto& mine = e.phases[static_cast<size_t>(rank)];
+  const double sum = mine.load + mine.run + mine.gradient_sync + mine.agree + mine.update;
+  expect(sum <= e.train_seconds * 1.001, what + ": rank " + std::to_string(rank) + "'s phases add up to " + std::to_string(sum) +
+                                              " s, more than its batches' " + std::to_string(e.train_seconds) + " s");
+  if (ranks == 1) expect(mine.gradient_sync == 0 && mine.agree == 0, what + ": one process waited on other ranks");
+  else expect(mine.gradient_sync > 0 && mine.agree > 0, what + ": no time counted averaging gradients across ranks");
+}
+
 ir::Tensor random_tensor(const std::string& name, std::vector<int64_t> dims, train::Rng& rng, float scale) {
   ir::Tensor t = ir::Tensor::zeros(ir::DataType::float32, dims, name);
   float* v = reinterpret_cast<float*>(t.storage->mutable_data());
@@ -206,6 +223,7 @@ void check_equivalence(dist::Communicator& communicator, const fs::path& dir) {
       const std::string what = run + (zero ? " --zero 1" : "");
       expect(ddp.epochs.size() == 1 && ddp.epochs[0].steps == steps, what + ": 2 ranks x batch 4 took " + std::to_string(ddp.epochs[0].steps) + " steps");
       expect(ddp.epochs[0].eval_examples == 21, what + ": the sharded evaluation counted " + std::to_string(ddp.epochs[0].eval_examples) + " of 21 examples");
+      expect_phases(ddp.epochs[0], 2, rank, what);
       state_bytes[zero] = ddp.optimizer_state_bytes;
     }
     // The model has 16*32 + 32 + 32*4 + 4 = 676 parameters; ZeRO 1 keeps 338 per rank.
@@ -221,6 +239,7 @@ void check_equivalence(dist::Communicator& communicator, const fs::path& dir) {
       o.out = dir / (run + "_single.onnx");
       const auto single = train::finetune(o);
       expect(single.epochs[0].steps == steps, run + ": 1 process x batch 8 took " + std::to_string(single.epochs[0].steps) + " steps");
+      expect_phases(single.epochs[0], 1, 0, run + " (1 process)");
       const auto reference = weights(onnx_io::load_model(o.out));
       const auto reference_checkpoint = train::load_checkpoint(dir / (run + "_single.onnx.ckpt.safetensors"));
       for (int zero : {0, 1}) {

@@ -162,13 +162,15 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
 // What --profile says of a planned node besides its op: the kernel (fast or reference), the
 // byte order a node reads and writes (channels-last values of the load-time layout pass; oneDNN's
 // blocked layouts stay inside the kernel), and what the passes fused into it: bias, residual
-// (sum) and activation, e.g. "fast, nhwc->nchw, +bias +sum Relu".
+// (sum) and activation, e.g. "fast, nhwc->nchw, +bias +sum Relu"; "bf16 out" where a bf16 session
+// may store the output as bfloat16.
 std::string node_details(const engine::Session::NodeTime& time) {
   std::string details = time.fast ? "fast" : "reference";
   if (!time.node) return details;
   const ir::Node& node = *time.node;
   std::string in = node.attr_string("mhub_layout_in", ""), out = node.attr_string("mhub_layout_out", "");
   if (!in.empty() || !out.empty()) details += ", " + (in.empty() ? "nchw" : in) + "->" + (out.empty() ? "nchw" : out);
+  if (node.attr_string("mhub_storage_out", "") == "bf16") details += ", bf16 out";  // passes/compute_precision.h
   std::string fused;
   if (node.op == ir::OpKind::MatMul && node.inputs.size() > 2 && !node.inputs[2].empty()) fused += " +bias";
   if (node.op == ir::OpKind::Conv && node.inputs.size() > 3 && !node.inputs[3].empty()) fused += " +sum";

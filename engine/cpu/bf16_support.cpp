@@ -21,4 +21,10 @@ bool bf16_compute_hinted(const ir::Node& node) {
   return cpu_has_bf16_units() && node.attr_string(passes::kComputeAttribute, "") == "bf16";
 }
 
+ir::DataType conv_output_type(const ir::Node& node, ir::DataType x, ir::DataType w) {
+  if (w != ir::DataType::float32 || node.attr_string(passes::kComputeAttribute, "") != "bf16") return x;
+  const bool stored = bf16_compute_hinted(node) && node.attr_string(passes::kStorageAttribute, "") == "bf16";
+  return stored ? ir::DataType::bfloat16 : ir::DataType::float32;
+}
+
 }  // namespace mhub::engine::cpu

@@ -18,4 +18,10 @@ bool cpu_has_bf16_units();
 // matmul_dnnl_bf16.cpp) computes from bfloat16 copies of its inputs with float32 accumulation.
 bool bf16_compute_hinted(const ir::Node& node);
 
+// The element type a Conv kernel writes for `node` reading X of type `x` with float32 weights
+// under the hint: bfloat16 where the node follows the hint and is marked mhub_storage_out = "bf16"
+// (passes/compute_precision.h), else float32 (X may be bfloat16 storage, the output is float32).
+// Without the hint or with other weights (a model computing in bfloat16 itself): X's type.
+ir::DataType conv_output_type(const ir::Node& node, ir::DataType x, ir::DataType w);
+
 }  // namespace mhub::engine::cpu

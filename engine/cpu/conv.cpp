@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/ops/conv_geometry.h"
+#include "engine/cpu/bf16_support.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/epilogue.h"
 #include "engine/cpu/nn_util.h"
@@ -105,7 +106,7 @@ void conv_reference(OpContext& ctx) {
   }
   apply_epilogue(epilogue_of(ctx.node(), nullptr), y.data(), 1, static_cast<int64_t>(y.size()), false, ctx.threads());
   if (nhwc_out) y = change_layout_4d(y, yd, true);
-  output_floats(ctx, 0, x.dtype, yd, y.data());
+  output_floats(ctx, 0, conv_output_type(ctx.node(), x.dtype, w.dtype), yd, y.data());
 }
 
 namespace {
@@ -216,7 +217,7 @@ void conv_transpose(OpContext& ctx) {
   });
   std::vector<int64_t> yd = {n, m};
   yd.insert(yd.end(), out.begin(), out.end());
-  output_floats(ctx, 0, x.dtype, yd, y.data());
+  output_floats(ctx, 0, conv_output_type(ctx.node(), x.dtype, w.dtype), yd, y.data());
 }
 
 // Bilinear sample of a [h, w] plane at (y, x); corners outside the plane count as 0.

@@ -16,6 +16,10 @@
 // objects per plan (pointed at this run's bytes) and growable buffers for reordered
 // activations, weights and the scratchpad, so a run allocates nothing once they are big enough.
 // Channels-last values (passes/channels_last.h) are read and written as nhwc memory.
+//
+// Under the session's bf16 compute hint X and the fused residual may be bfloat16 storage and Y is
+// written in bfloat16 where the node is marked so (passes/compute_precision.h,
+// conv_output_type): oneDNN then reads and writes those bytes directly, with no conversion.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +38,7 @@
 #include "engine/cpu/dnnl_common.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/cpu/tensor_util.h"
 
 namespace mhub::engine::cpu {
 
@@ -59,6 +64,7 @@ struct ConvPlan {
   const void* key_bias = nullptr;
   ir::OpKind key_op = ir::OpKind::opaque;
   std::vector<int64_t> key_x, key_w;
+  ir::DataType key_x_type = ir::DataType::float32, key_residual_type = ir::DataType::undefined;
   std::vector<ir::Attribute> key_attributes;
 };
 
@@ -68,6 +74,10 @@ std::mutex cache_mutex;
 std::unordered_map<uint64_t, std::shared_ptr<ConvPlan>> cache;
 
 // with_sum: Y = conv + Y's previous bytes (the fused residual, copied in first), then the activation.
+memory::data_type dnnl_float_type(ir::DataType t) {
+  return t == ir::DataType::bfloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
 std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
@@ -99,13 +109,16 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   // have channels-last bytes although their dims stay NCHW.
   bool nhwc_in = rank == 4 && node.attr_string("mhub_layout_in", "") == "nhwc";
   bool nhwc_out = rank == 4 && node.attr_string("mhub_layout_out", "") == "nhwc";
-  plan->src_plain = memory::desc(d.src, f32, nhwc_in ? memory::format_tag::nhwc : plain_tag(rank));
-  plan->dst_plain = memory::desc(d.dst, f32, nhwc_out ? memory::format_tag::nhwc : plain_tag(rank));
-  plan->residual_md = plan->dst_plain;  // a fused residual is stored in Y's layout
+  // X, Y and the residual in float32, or bfloat16 storage under the hint (conv_output_type).
+  const auto x_type = dnnl_float_type(x.dtype), y_type = dnnl_float_type(conv_output_type(node, x.dtype, w.dtype));
+  const auto out_tag = nhwc_out ? memory::format_tag::nhwc : plain_tag(rank);
+  plan->src_plain = memory::desc(d.src, x_type, nhwc_in ? memory::format_tag::nhwc : plain_tag(rank));
+  plan->dst_plain = memory::desc(d.dst, y_type, out_tag);
+  if (with_sum) plan->residual_md = memory::desc(d.dst, dnnl_float_type(ctx.input(3).dtype), out_tag);  // in Y's layout
   // The session's bf16 compute hint: src and weights in bfloat16 (the reorders the plan does
-  // anyway convert them), float32 accumulation, bias, post-ops and output.
+  // anyway convert them), float32 accumulation, bias and post-ops.
   const auto compute = bf16_compute_hinted(node) ? memory::data_type::bf16 : f32;
-  memory::desc src_any(d.src, compute, memory::format_tag::any), dst_any(d.dst, f32, memory::format_tag::any);
+  memory::desc src_any(d.src, compute, memory::format_tag::any), dst_any(d.dst, y_type, memory::format_tag::any);
   memory::desc w_any(d.weights, compute, memory::format_tag::any);
   plan->b_md = memory::desc(d.bias, f32, memory::format_tag::a);
   plan->has_bias = ctx.has_input(2);
@@ -182,8 +195,11 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
 }
 
 uint64_t plan_hash(const ir::Node& node, const void* weights, const void* bias, bool has_bias, bool with_sum,
-                   const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims) {
+                   const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims, ir::DataType x_type,
+                   ir::DataType residual_type) {
   DnnlKeyHash hs;
+  hs.value(x_type);
+  hs.value(residual_type);
   hs.node(node);
   hs.value(weights);
   hs.value(bias);
@@ -195,8 +211,9 @@ uint64_t plan_hash(const ir::Node& node, const void* weights, const void* bias, 
 }
 
 bool plan_matches(const ConvPlan& plan, const ir::Node& node, const void* weights, const void* bias, bool has_bias,
-                  bool with_sum, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims) {
-  return plan.key_weights == weights && plan.key_bias == bias && plan.has_bias == has_bias && plan.with_sum == with_sum &&
+                  bool with_sum, const std::vector<int64_t>& x_dims, const std::vector<int64_t>& w_dims, ir::DataType x_type,
+                  ir::DataType residual_type) {
+  return plan.key_x_type == x_type && plan.key_residual_type == residual_type && plan.key_weights == weights && plan.key_bias == bias && plan.has_bias == has_bias && plan.with_sum == with_sum &&
          plan.key_op == node.op && plan.key_x == x_dims && plan.key_w == w_dims &&
          dnnl_same_attributes(plan.key_attributes, node.attributes);
 }
@@ -251,18 +268,22 @@ void conv_fast(OpContext& ctx) {
   // A fused residual (nn_fusion's Conv + Add) of the output's exact shape becomes oneDNN's sum
   // post-op; one that broadcasts takes the reference path.
   const bool with_sum = ctx.input_count() > 3 && ctx.has_input(3);
-  if (with_sum && (ctx.input(3).dtype != ir::DataType::float32 || ctx.node().op != ir::OpKind::Conv)) return conv_reference(ctx);
+  const ir::DataType residual_type = with_sum ? ctx.input(3).dtype : ir::DataType::undefined;
+  if (with_sum && ((residual_type != ir::DataType::float32 && residual_type != ir::DataType::bfloat16) ||
+                   ctx.node().op != ir::OpKind::Conv))
+    return conv_reference(ctx);
   set_dnnl_threads(ctx.threads().size());
   // Only bytes that stay fixed for the session's life may be baked into a cached plan.
   const bool bake = w.storage && ctx.input_is_constant(1) && (!has_bias || ctx.input_is_constant(2));
   const void* key_weights = bake ? static_cast<const void*>(w.data<float>()) : nullptr;
   const void* key_bias = bake && has_bias ? static_cast<const void*>(ctx.input(2).data<float>()) : nullptr;
-  const uint64_t hash = plan_hash(ctx.node(), key_weights, key_bias, has_bias, with_sum, x.dims, w.dims);
+  const uint64_t hash = plan_hash(ctx.node(), key_weights, key_bias, has_bias, with_sum, x.dims, w.dims, x.dtype, residual_type);
   std::shared_ptr<ConvPlan> plan;
   {
     std::lock_guard<std::mutex> lock(cache_mutex);
     auto it = cache.find(hash);
-    if (it != cache.end() && plan_matches(*it->second, ctx.node(), key_weights, key_bias, has_bias, with_sum, x.dims, w.dims))
+    if (it != cache.end() &&
+        plan_matches(*it->second, ctx.node(), key_weights, key_bias, has_bias, with_sum, x.dims, w.dims, x.dtype, residual_type))
       plan = it->second;
   }
   if (!plan) {
@@ -273,6 +294,8 @@ void conv_fast(OpContext& ctx) {
     plan->key_op = ctx.node().op;
     plan->key_x = x.dims;
     plan->key_w = w.dims;
+    plan->key_x_type = x.dtype;
+    plan->key_residual_type = residual_type;
     plan->key_attributes = ctx.node().attributes;
     static std::atomic<uint64_t> next_id{1};
     plan->id = next_id++;
@@ -285,12 +308,12 @@ void conv_fast(OpContext& ctx) {
     cache[hash] = plan;  // a (never seen) hash collision just replaces the other plan
   }
   if (with_sum && ctx.input(3).dims != plan->out_dims) return conv_reference(ctx);
-  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan->out_dims);
+  ir::Tensor& y = ctx.allocate_output(0, conv_output_type(ctx.node(), x.dtype, w.dtype), plan->out_dims);
   thread_local ThreadState state;
   PlanMemories& m = memories_for(state, *plan);
   dnnl::stream& stream = dnnl_thread_stream();
-  m.src_user.set_data_handle(const_cast<float*>(x.data<float>()));
-  m.dst_user.set_data_handle(mutable_floats(y));
+  m.src_user.set_data_handle(const_cast<uint8_t*>(x.bytes()));
+  m.dst_user.set_data_handle(mutable_bytes(y));
   m.scratch.set_data_handle(state.scratch.at_least(std::max<size_t>(1, plan->scratch_md.get_size())));
   if (plan->reorder_src) {
     m.src.set_data_handle(state.src.at_least(plan->src_md.get_size()));
@@ -309,11 +332,11 @@ void conv_fast(OpContext& ctx) {
   }
   if (plan->reorder_dst) m.dst.set_data_handle(state.dst.at_least(plan->dst_md.get_size()));
   if (with_sum) {  // the residual (in Y's layout) into dst, which the sum post-op adds to
-    const float* r = ctx.input(3).data<float>();
+    const uint8_t* r = ctx.input(3).bytes();
     if (plan->residual_md == plan->dst_md) {
       std::memcpy(m.dst.get_data_handle(), r, plan->residual_md.get_size());
     } else {
-      m.residual.set_data_handle(const_cast<float*>(r));
+      m.residual.set_data_handle(const_cast<uint8_t*>(r));
       plan->residual_reorder.execute(stream, m.residual_args);
     }
   }
@@ -322,10 +345,15 @@ void conv_fast(OpContext& ctx) {
   stream.wait();
 }
 
+// float32 X and W (bias float32); X and the fused residual may be bfloat16 storage on a node
+// following the bf16 hint (passes/compute_precision.h).
 bool conv_fast_supports(const ir::Node& node, std::span<const ir::DataType> types) {
-  if (types.size() < 2 || types[0] != ir::DataType::float32 || types[1] != ir::DataType::float32) return false;
-  if (types.size() > 2 && types[2] != ir::DataType::float32 && types[2] != ir::DataType::undefined) return false;
-  (void)node;
+  using ir::DataType;
+  const bool storage = node.op == ir::OpKind::Conv && bf16_compute_hinted(node);
+  auto activation = [&](DataType t) { return t == DataType::float32 || (storage && t == DataType::bfloat16); };
+  if (types.size() < 2 || !activation(types[0]) || types[1] != DataType::float32) return false;
+  if (types.size() > 2 && types[2] != DataType::float32 && types[2] != DataType::undefined) return false;
+  if (types.size() > 3 && !activation(types[3]) && types[3] != DataType::undefined) return false;
   return true;
 }
 

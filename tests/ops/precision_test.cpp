@@ -5,6 +5,7 @@
 // Names live in namespace precision_test: test executables are unity builds.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -31,12 +32,12 @@ ir::Tensor uniform(const std::string& name, std::vector<int64_t> dims, std::mt19
   return ir::Tensor::from_bytes(ir::DataType::float32, dims, v.data(), v.size() * sizeof(float), name);
 }
 
-// x [2,3,12,12] -> Conv 3x3 (8 channels) -> Relu -> Flatten -> Gemm (10) -> MatMul (10x10) -> y
-ir::Model small_net(std::mt19937& rng) {
+// A model with float32 input x and output y; the caller adds initializers and nodes.
+ir::Model x_to_y(const std::string& name) {
   ir::Model model;
   model.ir_version = 8;
   model.opset_imports = {{"", 17}};
-  model.graph.name = "precision";
+  model.graph.name = name;
   ir::ValueInfo x;
   x.name = "x";
   x.type = ir::Type::tensor(ir::DataType::float32, std::nullopt);
@@ -44,6 +45,12 @@ ir::Model small_net(std::mt19937& rng) {
   ir::ValueInfo y;
   y.name = "y";
   model.graph.outputs = {y};
+  return model;
+}
+
+// x [2,3,12,12] -> Conv 3x3 (8 channels) -> Relu -> Flatten -> Gemm (10) -> MatMul (10x10) -> y
+ir::Model small_net(std::mt19937& rng) {
+  ir::Model model = x_to_y("precision");
   model.graph.initializers = {uniform("w", {8, 3, 3, 3}, rng), uniform("b", {8}, rng), uniform("g", {10, 8 * 10 * 10}, rng),
                               uniform("gb", {10}, rng), uniform("m", {10, 10}, rng)};
   model.graph.nodes = {node("Conv", {"x", "w", "b"}, "c"), node("Relu", {"c"}, "r"), node("Flatten", {"r"}, "f"),
@@ -59,6 +66,19 @@ std::vector<float> run(const ir::Model& model, const ir::Tensor& x, const std::s
   auto out = session.run({{"x", engine::Value::of(x)}});
   const ir::Tensor& y = out.at(0).tensor;
   return std::vector<float>(y.data<float>(), y.data<float>() + y.numel());
+}
+
+// A residual block: x -> Conv a (Relu) -> Conv b (Relu) -> Conv c (+ a, Relu) -> GlobalAveragePool -> y,
+// written as nn_fusion leaves it (the residual as Conv c's input 3).
+ir::Model residual_net(std::mt19937& rng) {
+  ir::Model model = x_to_y("residual");
+  model.graph.initializers = {uniform("wa", {16, 3, 3, 3}, rng), uniform("wb", {16, 16, 3, 3}, rng),
+                              uniform("wc", {16, 16, 1, 1}, rng), uniform("bias", {16}, rng)};
+  const std::vector<ir::Attribute> relu_pad = {ir::string_attr("mhub_activation", "Relu"), ir::ints_attr("pads", {1, 1, 1, 1})};
+  model.graph.nodes = {node("Conv", {"x", "wa", "bias"}, "a", relu_pad), node("Conv", {"a", "wb", "bias"}, "b", relu_pad),
+                       node("Conv", {"b", "wc", "bias", "a"}, "c", {ir::string_attr("mhub_activation", "Relu")}),
+                       node("GlobalAveragePool", {"c"}, "y")};
+  return model;
 }
 
 }  // namespace precision_test
@@ -121,6 +141,93 @@ TEST_CASE("compute precision bf16: Conv/Gemm/MatMul hinted (subgraphs too), resu
     CHECK(diff > 0);  // the hint was followed: bfloat16 inputs change the low bits
   else
     CHECK(diff == 0);  // no bfloat16 units: the hint is ignored, the run is float32
+}
+
+TEST_CASE("compute precision bf16: values only hinted Convs read are stored as bfloat16, as the header's rule says") {
+  using namespace precision_test;
+  namespace passes = engine::passes;
+  std::mt19937 rng(5);
+  const passes::Bf16ReadQuery yes = [](const ir::Node&, std::span<const ir::DataType>) { return true; };
+  const ir::Model model = residual_net(rng);
+  // fp32 mode (no hint): nothing is stored otherwise.
+  ir::Graph plain = model.graph;
+  CHECK(passes::store_bf16_between_convs(plain, yes) == 0);
+  // a is read by Conv b (X) and Conv c (residual), b by Conv c: both bfloat16; c is read by the
+  // pool and stays float32.
+  ir::Graph hinted = model.graph;
+  passes::hint_bf16_compute(hinted);
+  std::vector<std::vector<ir::DataType>> asked;
+  const passes::Bf16ReadQuery recording = [&](const ir::Node&, std::span<const ir::DataType> types) {
+    asked.emplace_back(types.begin(), types.end());
+    return true;
+  };
+  CHECK(passes::store_bf16_between_convs(hinted, recording) == 2);
+  CHECK(passes::bf16_stored_values(hinted) == std::vector<std::string>{"a", "b"});
+  CHECK(passes::store_bf16_between_convs(hinted, yes) == 2);  // idempotent: marks replaced, not doubled
+  size_t marks = 0;
+  for (const ir::Node& n : hinted.nodes)
+    for (const ir::Attribute& a : n.attributes) marks += a.name == passes::kStorageAttribute;
+  CHECK(marks == 2);
+  // Conv c was asked with X and the residual in bfloat16, W and B float32.
+  using ir::DataType;
+  const std::vector<DataType> c_types = {DataType::bfloat16, DataType::float32, DataType::float32, DataType::bfloat16};
+  CHECK(std::find(asked.begin(), asked.end(), c_types) != asked.end());
+  // A kernel that refuses bfloat16 keeps every input of that reader float32.
+  ir::Graph refused = hinted;
+  const passes::Bf16ReadQuery not_c = [](const ir::Node& n, std::span<const ir::DataType>) { return n.outputs[0] != "c"; };
+  CHECK(passes::store_bf16_between_convs(refused, not_c) == 0);
+  // Another reader (a Relu), a graph output or a subgraph reading the value keep it float32.
+  ir::Graph relu_reads = hinted;
+  relu_reads.nodes.push_back(node("Relu", {"b"}, "r"));
+  CHECK(passes::bf16_stored_values(relu_reads).size() == 2);
+  CHECK(passes::store_bf16_between_convs(relu_reads, yes) == 1);
+  CHECK(passes::bf16_stored_values(relu_reads) == std::vector<std::string>{"a"});
+  ir::Graph output = hinted;
+  ir::ValueInfo b_out;
+  b_out.name = "b";
+  output.outputs.push_back(b_out);
+  CHECK(passes::store_bf16_between_convs(output, yes) == 1);
+  ir::Graph branchy = hinted;
+  auto branch = std::make_shared<ir::Graph>();
+  branch->nodes = {node("Identity", {"a"}, "z")};
+  ir::Attribute then_branch;
+  then_branch.name = "then_branch";
+  then_branch.type = ir::AttributeType::graph;
+  then_branch.g = branch;
+  branchy.nodes.push_back(node("If", {"cond"}, "w", {then_branch}));
+  CHECK(passes::store_bf16_between_convs(branchy, yes) == 1);
+  CHECK(passes::bf16_stored_values(branchy) == std::vector<std::string>{"b"});
+  // A value read as weights is not an activation: kept float32.
+  ir::Graph as_weights = hinted;
+  as_weights.nodes.push_back(node("Conv", {"x", "b"}, "v", {ir::string_attr(passes::kComputeAttribute, "bf16")}));
+  CHECK(passes::store_bf16_between_convs(as_weights, yes) == 1);
+
+  // In a session: the values are stored bfloat16 where the CPU has the units (the log says how
+  // many), and the result stays within bfloat16's error of float32.
+  engine::SessionOptions options;
+  options.threads = 2;
+  options.verbose = true;
+  const ir::Tensor x = uniform("x", {2, 3, 10, 10}, rng);
+  std::vector<float> results[2];
+  for (int bf16 = 0; bf16 < 2; ++bf16) {
+    options.compute_precision = bf16 ? "bf16" : "fp32";
+    engine::Session session(model, engine::host_backend(), options);
+    size_t stored_lines = 0;
+    for (const std::string& line : session.log())
+      stored_lines += line.find("2 values stored as bfloat16") != std::string::npos;
+    CHECK(stored_lines == (bf16 && engine::cpu::cpu_has_bf16_units() ? 1u : 0u));
+    auto out = session.run({{"x", engine::Value::of(x)}});
+    const ir::Tensor& y = out.at(0).tensor;
+    REQUIRE(y.dtype == ir::DataType::float32);
+    results[bf16].assign(y.data<float>(), y.data<float>() + y.numel());
+  }
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    diff = std::max(diff, std::abs(static_cast<double>(results[1][i]) - results[0][i]));
+    scale = std::max(scale, std::abs(static_cast<double>(results[0][i])));
+  }
+  CHECK(scale > 0);
+  CHECK(diff <= 3e-2 * scale);
 }
 
 TEST_CASE("compute precision: anything but fp32 and bf16 is refused") {

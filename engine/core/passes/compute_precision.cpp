@@ -1,7 +1,10 @@
 #include "engine/core/passes/compute_precision.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace mhub::engine::passes {
 
@@ -48,6 +51,81 @@ size_t hint_bf16_compute(ir::Graph& graph) {
     if (node.attr_string(kComputeAttribute, "") != "bf16") node.attributes.push_back(ir::string_attr(kComputeAttribute, "bf16"));
   }
   return hinted;
+}
+
+namespace {
+
+bool hinted_conv(const ir::Node& node) {
+  return node.domain.empty() && node.op == ir::OpKind::Conv && node.attr_string(kComputeAttribute, "") == "bf16";
+}
+
+void drop_storage_mark(ir::Node& node) {
+  std::erase_if(node.attributes, [](const ir::Attribute& a) { return a.name == kStorageAttribute; });
+}
+
+}  // namespace
+
+size_t store_bf16_between_convs(ir::Graph& graph, const Bf16ReadQuery& reads_bf16) {
+  for (ir::Node& node : graph.nodes) drop_storage_mark(node);
+  std::unordered_set<std::string> excluded;  // graph outputs and values subgraphs read
+  for (const ir::ValueInfo& v : graph.outputs) excluded.insert(v.name);
+  // value -> (reader index, input position) for every read
+  std::unordered_map<std::string, std::vector<std::pair<size_t, size_t>>> reads;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const ir::Node& node = graph.nodes[n];
+    for (const ir::Attribute& attr : node.attributes) {
+      if (attr.g)
+        for (const std::string& name : attr.g->outer_scope_names()) excluded.insert(name);
+      for (const auto& g : attr.graphs)
+        if (g)
+          for (const std::string& name : g->outer_scope_names()) excluded.insert(name);
+    }
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (!node.inputs[i].empty()) reads[node.inputs[i]].push_back({n, i});
+  }
+  std::unordered_set<std::string> stored;
+  for (const ir::Node& node : graph.nodes) {
+    if (!hinted_conv(node) || node.outputs.size() != 1 || node.outputs[0].empty()) continue;
+    const std::string& value = node.outputs[0];
+    auto it = reads.find(value);
+    if (excluded.count(value) || it == reads.end()) continue;
+    const bool conv_readers = std::all_of(it->second.begin(), it->second.end(), [&](const std::pair<size_t, size_t>& r) {
+      return hinted_conv(graph.nodes[r.first]) && (r.second == 0 || r.second == 3);
+    });
+    if (conv_readers) stored.insert(value);
+  }
+  // A reader's kernel is asked once with every stored input of it in bfloat16; a refusal keeps
+  // all of that reader's inputs float32 (one pass: refusals only shrink the set).
+  for (const auto& [value, readers] : reads) {
+    if (!stored.count(value)) continue;
+    for (const auto& [n, position] : readers) {
+      (void)position;
+      const ir::Node& reader = graph.nodes[n];
+      std::vector<ir::DataType> types(reader.inputs.size(), ir::DataType::float32);
+      for (size_t i = 0; i < reader.inputs.size(); ++i) {
+        if (reader.inputs[i].empty()) types[i] = ir::DataType::undefined;
+        else if (stored.count(reader.inputs[i])) types[i] = ir::DataType::bfloat16;
+      }
+      if (!reads_bf16(reader, types)) {
+        for (const std::string& in : reader.inputs) stored.erase(in);
+        break;
+      }
+    }
+  }
+  size_t count = 0;
+  for (ir::Node& node : graph.nodes) {
+    if (!hinted_conv(node) || node.outputs.size() != 1 || !stored.count(node.outputs[0])) continue;
+    node.attributes.push_back(ir::string_attr(kStorageAttribute, "bf16"));
+    ++count;
+  }
+  return count;
+}
+
+std::vector<std::string> bf16_stored_values(const ir::Graph& graph) {
+  std::vector<std::string> names;
+  for (const ir::Node& node : graph.nodes)
+    if (node.attr_string(kStorageAttribute, "") == "bf16") names.push_back(node.outputs[0]);
+  return names;
 }
 
 }  // namespace mhub::engine::passes

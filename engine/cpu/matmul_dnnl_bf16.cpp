@@ -7,7 +7,10 @@
 //
 // The same products serve float32 MatMul / Gemm nodes that carry the session's bf16 compute hint
 // (engine/core/passes/compute_precision.h): bfloat16 copies of A and B (a constant operand
-// rounded once per session), float32 output, bias, alpha/beta and activation in float32.
+// rounded once per session), float32 output, bias, alpha/beta and activation in float32. A
+// constant B (a weight) is converted once into the bfloat16 layout oneDNN's matmul prefers for
+// the product (its blocked, packed form) and cached while B's storage lives, so a run neither
+// rounds nor repacks the weights; only A is rounded each run.
 //
 // Registered for every CPU, supported only where it has bfloat16 units (bf16_support.h).
 // Primitives are cached per (M, N, K, transposes): shapes only, never tensors.
@@ -36,17 +39,18 @@ namespace {
 using dnnl::memory;
 
 // C[M, N] (float32, row-major) = op(A)[M, K] * op(B)[K, N] over row-major bfloat16 A and B.
+// With packed_b, b_md is the layout oneDNN chose for B (weights prepacked into it, see PackedB).
 struct Bf16Product {
   dnnl::matmul matmul;
   memory::desc a_md, b_md, c_md, scratch_md;
 };
 
-using ProductKey = std::tuple<int64_t, int64_t, int64_t, bool, bool>;
+using ProductKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool>;
 std::mutex product_mutex;
 std::map<ProductKey, std::shared_ptr<const Bf16Product>> products;
 
-std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b) {
-  ProductKey key{m, n, k, trans_a, trans_b};
+std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, bool packed_b = false) {
+  ProductKey key{m, n, k, trans_a, trans_b, packed_b};
   {
     std::lock_guard<std::mutex> lock(product_mutex);
     auto it = products.find(key);
@@ -55,12 +59,14 @@ std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, 
   auto p = std::make_shared<Bf16Product>();
   // A stored [M, K] (or [K, M] when transposed), B stored [K, N] (or [N, K]): strides say which.
   p->a_md = memory::desc({m, k}, memory::data_type::bf16, trans_a ? memory::dims{1, m} : memory::dims{k, 1});
-  p->b_md = memory::desc({k, n}, memory::data_type::bf16, trans_b ? memory::dims{1, k} : memory::dims{n, 1});
+  p->b_md = packed_b ? memory::desc({k, n}, memory::data_type::bf16, memory::format_tag::any)
+                     : memory::desc({k, n}, memory::data_type::bf16, trans_b ? memory::dims{1, k} : memory::dims{n, 1});
   p->c_md = memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // shared across threads: scratch per run
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p->a_md, p->b_md, p->c_md), attr, dnnl_cpu_engine());
   p->matmul = dnnl::matmul(pd);
+  p->b_md = pd.weights_desc();
   p->scratch_md = pd.scratchpad_desc();
   std::lock_guard<std::mutex> lock(product_mutex);
   if (products.size() > 4096) products.clear();  // bounded: shapes are re-planned after a flush
@@ -68,13 +74,60 @@ std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, 
   return p;
 }
 
-void run_product(const Bf16Product& p, dnnl::stream& stream, const uint16_t* a, const uint16_t* b, float* c) {
+// b: bfloat16 B in the product's b_md (row-major, or prepacked for a packed product).
+void run_product(const Bf16Product& p, dnnl::stream& stream, const uint16_t* a, const void* b, float* c) {
   const dnnl::engine& engine = dnnl_cpu_engine();
+  thread_local DnnlBuffer scratch;  // the primitive is shared: each run brings its scratchpad
   p.matmul.execute(stream, {{DNNL_ARG_SRC, memory(p.a_md, engine, const_cast<uint16_t*>(a))},
-                            {DNNL_ARG_WEIGHTS, memory(p.b_md, engine, const_cast<uint16_t*>(b))},
+                            {DNNL_ARG_WEIGHTS, memory(p.b_md, engine, const_cast<void*>(b))},
                             {DNNL_ARG_DST, memory(p.c_md, engine, c)},
-                            {DNNL_ARG_SCRATCHPAD, memory(p.scratch_md, engine)}});
+                            {DNNL_ARG_SCRATCHPAD, memory(p.scratch_md, engine, scratch.at_least(std::max<size_t>(1, p.scratch_md.get_size())))}});
 }
+
+// A constant float32 B [K, N] (or [N, K] when transposed) converted and packed once into a
+// product's preferred bfloat16 layout, cached per (B's bytes, transpose, layout) while B's storage
+// lives (the entry holds it, so the address is not reused by another tensor meanwhile).
+struct PackedB {
+  std::shared_ptr<const ir::Storage> owner;
+  memory::desc md;
+  memory packed;
+};
+std::mutex packed_mutex;
+std::map<std::tuple<const void*, size_t, bool>, std::vector<std::shared_ptr<const PackedB>>> packed_weights;
+
+std::shared_ptr<const PackedB> packed_b(const ir::Tensor& b, const Bf16Product& p, int64_t k, int64_t n, bool trans_b) {
+  const std::tuple<const void*, size_t, bool> key{b.data<float>(), b.numel(), trans_b};
+  {
+    std::lock_guard<std::mutex> lock(packed_mutex);
+    auto it = packed_weights.find(key);
+    if (it != packed_weights.end())
+      for (const auto& entry : it->second)
+        if (entry->owner == b.storage && entry->md == p.b_md) return entry;
+  }
+  auto entry = std::make_shared<PackedB>();
+  entry->owner = b.storage;
+  entry->md = p.b_md;
+  entry->packed = memory(p.b_md, dnnl_cpu_engine());
+  const memory::desc plain({k, n}, memory::data_type::f32, trans_b ? memory::dims{1, k} : memory::dims{n, 1});
+  memory source(plain, dnnl_cpu_engine(), const_cast<float*>(b.data<float>()));
+  dnnl::stream stream(dnnl_cpu_engine());
+  dnnl::reorder(source, entry->packed).execute(stream, source, entry->packed);  // rounds to nearest even and packs
+  stream.wait();
+  std::lock_guard<std::mutex> lock(packed_mutex);
+  // Copies whose weights only this cache still holds belong to sessions that are gone.
+  for (auto it = packed_weights.begin(); it != packed_weights.end();) {
+    std::erase_if(it->second, [](const auto& e) { return e->owner.use_count() == 1; });
+    it = it->second.empty() ? packed_weights.erase(it) : std::next(it);
+  }
+  if (packed_weights.size() > 4096) packed_weights.clear();  // bounded: weights are packed again after a flush
+  auto& entries = packed_weights[key];
+  std::erase_if(entries, [&](const auto& e) { return e->owner != b.storage; });  // an address reused by a new tensor
+  entries.push_back(entry);
+  return entry;
+}
+
+// Whether input `index` is a session constant held in a Storage: then it may be prepacked.
+bool constant_operand(OpContext& ctx, size_t index) { return ctx.input(index).storage && ctx.input_is_constant(index); }
 
 // to[i] = from[i] rounded to bfloat16 (oneDNN's vectorised conversion, round to nearest even).
 void round_to_bf16(const float* from, void* to, size_t count) {
@@ -241,8 +294,16 @@ void matmul_f32_hinted(OpContext& ctx) {
   if (rows * plan.n > 0 && plan.k > 0) {
     RoundedInput av, bv;
     rounded_input(ctx, 0, av);
+    dnnl::stream& stream = dnnl_thread_stream();
+    if (b.dims.size() <= 2 && constant_operand(ctx, 1)) {  // a weight matrix: prepacked once
+      auto product = product_for(rows, plan.n, plan.k, false, false, true);
+      auto packed = packed_b(b, *product, plan.k, plan.n, false);
+      run_product(*product, stream, av.values, packed->packed.get_data_handle(), out);
+      stream.wait();
+      apply_epilogue(epilogue, out, rows, plan.n, true, ctx.threads());
+      return;
+    }
     rounded_input(ctx, 1, bv);
-    dnnl::stream stream(dnnl_cpu_engine());
     if (b.dims.size() <= 2 && batches > 1) {
       run_product(*product_for(rows, plan.n, plan.k, false, false), stream, av.values, bv.values, out);
     } else {
@@ -267,9 +328,14 @@ void gemm_f32_hinted(OpContext& ctx) {
   if (g.m * g.n > 0 && g.k > 0) {
     RoundedInput av, bv;
     rounded_input(ctx, 0, av);
-    rounded_input(ctx, 1, bv);
-    dnnl::stream stream(dnnl_cpu_engine());
-    run_product(*product_for(g.m, g.n, g.k, g.ta, g.tb), stream, av.values, bv.values, out);
+    dnnl::stream& stream = dnnl_thread_stream();
+    if (constant_operand(ctx, 1)) {  // a weight matrix: prepacked once
+      auto product = product_for(g.m, g.n, g.k, g.ta, g.tb, true);
+      run_product(*product, stream, av.values, packed_b(ctx.input(1), *product, g.k, g.n, g.tb)->packed.get_data_handle(), out);
+    } else {
+      rounded_input(ctx, 1, bv);
+      run_product(*product_for(g.m, g.n, g.k, g.ta, g.tb), stream, av.values, bv.values, out);
+    }
     stream.wait();
   }
   finish_gemm(ctx, g, out);

@@ -106,6 +106,14 @@ std::vector<OpSpec> matmul_specs() {
                        .inputs = {{rng.uniform(ad, -2, 2)}, init(rng.uniform(bd, -2, 2)), init(rng.uniform({11}))}, .rtol = 2e-2,
                        .atol = 0.2, .backends = cpu_fast});
     }
+  // A fed B is rounded every run (a constant one is packed once into oneDNN's layout).
+  specs.push_back({.name = "Gemm float32 bf16-compute hint, fed B transB 1", .op = "Gemm",
+                   .attributes = {int_attr("transB", 1), hint},
+                   .inputs = {{rng.uniform({19, 33}, -2, 2)}, {rng.uniform({17, 33}, -2, 2)}}, .rtol = 2e-2, .atol = 0.2,
+                   .backends = cpu_fast});
+  specs.push_back({.name = "MatMul float32 bf16-compute hint, fed 2-D B", .op = "MatMul", .attributes = {hint},
+                   .inputs = {{rng.uniform({2, 7, 33}, -2, 2)}, {rng.uniform({33, 20}, -2, 2)}}, .rtol = 2e-2, .atol = 0.2,
+                   .backends = cpu_fast});
   specs.push_back({.name = "MatMul float32 bf16-compute hint, empty K", .op = "MatMul", .attributes = {hint},
                    .inputs = {{rng.uniform({3, 0})}, {rng.uniform({0, 4})}}, .backends = cpu_fast});
   specs.push_back({.name = "MatMul large batched", .op = "MatMul", .inputs = {{rng.uniform({5, 257, 129}, -2, 2)}, {rng.uniform({5, 129, 255}, -2, 2)}},

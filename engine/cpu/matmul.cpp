@@ -1,6 +1,7 @@
 // Gemm, MatMul (batched, numpy broadcasting of batch dims, 1-D operands), MatMulInteger and
 // QLinearMatMul. The float ops share one GEMM (gemm.h): the reference uses its plain loops,
-// the fast kernels (float32 only) use oneDNN's sgemm. MatMul and Gemm nodes fused with a bias /
+// the fast kernels (float32 only) use oneDNN's sgemm, or its matmul primitive with prepacked
+// weights where B is a constant weight matrix (matmul_dnnl.h says when). MatMul and Gemm nodes fused with a bias /
 // activation by the load-time passes finish their rows with epilogue.h.
 #include <algorithm>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/epilogue.h"
 #include "engine/cpu/gemm.h"
+#include "engine/cpu/matmul_dnnl.h"
 #include "engine/ops/matmul.h"
 #include "engine/cpu/nn_util.h"
 
@@ -31,6 +33,11 @@ void matmul_float(OpContext& ctx, bool fast) {
     float* out = mutable_floats(y);
     const float* av = a.data<float>();
     const float* bv = b.data<float>();
+    if (fast && b.dims.size() <= 2 && prepacked_matmul_applies(ctx, 1, rows, p.n, p.k)) {
+      // A weight matrix: A's batches are rows of one matrix (as below), bias and activation fused.
+      prepacked_matmul(ctx, 1, av, rows, p.n, p.k, false, epilogue.bias, out);
+      return;
+    }
     if (b.dims.size() <= 2 && batches > 1) {
       // B has no batch dims (a weight matrix): A's batches are contiguous rows of one
       // [batches*M, K] matrix, so one GEMM replaces `batches` skinny ones (for [S, B, E] x
@@ -78,6 +85,22 @@ void gemm_float(OpContext& ctx, bool fast) {
   // float32 A and B: the product is written straight into the output; other types compute in a
   // float32 buffer narrowed at the end.
   const bool f32 = a.dtype == ir::DataType::float32 && b.dtype == ir::DataType::float32;
+  if (fast && f32 && !ta && alpha == 1.0f && prepacked_matmul_applies(ctx, 1, m, n, k)) {
+    // A weight matrix: C, when it is a float32 row of n values added once, is the bias.
+    const float* bias = nullptr;
+    bool c_is_bias = !ctx.has_input(2) || beta == 0.0f;
+    if (!c_is_bias) {
+      const ir::Tensor& c = ctx.input(2);
+      const bool row = c.dims.size() == 1 || (c.dims.size() == 2 && c.dims[0] == 1);
+      c_is_bias = beta == 1.0f && c.dtype == ir::DataType::float32 && row && c.dims.back() == n;
+      bias = c_is_bias ? c.data<float>() : nullptr;
+    }
+    if (c_is_bias) {
+      float* y = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, {m, n}));
+      prepacked_matmul(ctx, 1, a.data<float>(), m, n, k, tb, bias, y);
+      return;
+    }
+  }
   std::vector<float> buffer;
   float* out = nullptr;
   if (f32) {

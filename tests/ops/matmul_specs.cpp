@@ -1,4 +1,5 @@
-// Op specs: MatMul and Gemm (engine/cpu/matmul.cpp; fast: oneDNN sgemm; CUDA: cuBLAS).
+// Op specs: MatMul and Gemm (engine/cpu/matmul.cpp; fast: oneDNN sgemm, or oneDNN's matmul
+// primitive for a constant weight (matmul_dnnl.h); CUDA: cuBLAS).
 #include <limits>
 
 #include "tests/ops/op_spec.h"
@@ -130,6 +131,64 @@ std::vector<OpSpec> matmul_specs() {
   specs.push_back({.name = "Gemm with a fused Relu", .op = "Gemm", .attributes = {string_attr("mhub_activation", "Relu")},
                    .inputs = {{rng.uniform({8, 16}, -2, 2)}, {rng.uniform({16, 10}, -2, 2)}, {rng.uniform({8, 1}, -2, 2)}}, .rtol = 1e-5,
                    .atol = 1e-5});
+
+  // A constant weight matrix (matmul_dnnl.h: oneDNN's matmul primitive, B prepacked, bias and
+  // activation as post-ops) on cpu_fast, against the reference's sgemm loops and epilogue: each
+  // fused activation, with and without the bias, M = 1, K not a multiple of 16, [S, B, E] rows.
+  const std::vector<std::pair<std::string, std::vector<ir::Attribute>>> activations = {
+      {"none", {}},
+      {"Relu", {string_attr("mhub_activation", "Relu")}},
+      {"Gelu", {string_attr("mhub_activation", "Gelu")}},
+      {"GeluTanh", {string_attr("mhub_activation", "GeluTanh")}},
+      {"Sigmoid", {string_attr("mhub_activation", "Sigmoid")}},
+      {"Silu", {string_attr("mhub_activation", "Silu")}},
+      {"Tanh", {string_attr("mhub_activation", "Tanh")}},
+      {"HardSwish", {string_attr("mhub_activation", "HardSwish")}},
+      {"Clip", {string_attr("mhub_activation", "Clip"), float_attr("mhub_clip_min", -0.5f), float_attr("mhub_clip_max", 0.75f)}},
+      {"LeakyRelu", {string_attr("mhub_activation", "LeakyRelu"), float_attr("mhub_activation_alpha", 0.1f)}},
+      {"HardSigmoid",
+       {string_attr("mhub_activation", "HardSigmoid"), float_attr("mhub_activation_alpha", 0.2f), float_attr("mhub_activation_beta", 0.5f)}},
+  };
+  for (const auto& [act, attrs] : activations)
+    for (int with_bias = 0; with_bias < 2; ++with_bias) {
+      std::vector<Operand> inputs = {{rng.uniform({3, 7, 37}, -2, 2)}, init(rng.uniform({37, 45}, -0.5f, 0.5f))};
+      if (with_bias) inputs.push_back(init(rng.uniform({45}, -1, 1)));
+      specs.push_back({.name = "MatMul by a weight, fused " + act + (with_bias ? " + bias" : ""), .op = "MatMul",
+                       .attributes = attrs, .inputs = inputs, .rtol = 1e-4, .atol = 1e-5, .backends = cpu_fast,
+                       .threads = 2});
+    }
+  specs.push_back({.name = "MatMul by a weight, one row, K 100", .op = "MatMul", .attributes = {string_attr("mhub_activation", "Gelu")},
+                   .inputs = {{rng.uniform({1, 1, 100}, -2, 2)}, init(rng.uniform({100, 67}, -0.5f, 0.5f)), {rng.uniform({67})}},
+                   .rtol = 1e-4, .atol = 1e-5, .backends = cpu_fast, .threads = 2});
+  specs.push_back({.name = "MatMul by a weight, NaN and Inf rows", .op = "MatMul",
+                   .inputs = {{rng.specials({5, 24}, -2, 2)}, init(rng.uniform({24, 33}, -0.5f, 0.5f)), init(rng.uniform({33}))},
+                   .rtol = 1e-4, .atol = 1e-5, .backends = cpu_fast, .nonfinite = NonFinite::superset});
+  // Gemm by a weight: transB (torch's Linear), C as [N] or [1, N] bias (prepacked), and the
+  // shapes that keep sgemm: C per row, beta != 1, alpha != 1, transA, a fed B.
+  struct GemmCase {
+    std::string name;
+    int ta, tb;
+    float alpha, beta;
+    std::vector<int64_t> c_dims;  // empty: no C
+    bool constant_b;
+  };
+  const std::vector<GemmCase> gemm_cases = {
+      {"transB, [N] bias", 0, 1, 1.0f, 1.0f, {29}, true},  {"[1, N] bias", 0, 0, 1.0f, 1.0f, {1, 29}, true},
+      {"no C", 0, 1, 1.0f, 1.0f, {}, true},                {"beta 0", 0, 1, 1.0f, 0.0f, {29}, true},
+      {"[M, 1] C", 0, 1, 1.0f, 1.0f, {13, 1}, true},       {"beta 2", 0, 1, 1.0f, 2.0f, {29}, true},
+      {"alpha 0.5", 0, 1, 0.5f, 1.0f, {29}, true},         {"transA", 1, 1, 1.0f, 1.0f, {29}, true},
+      {"fed B", 0, 1, 1.0f, 1.0f, {29}, false},
+  };
+  for (const GemmCase& g : gemm_cases) {
+    const std::vector<int64_t> ad = g.ta ? std::vector<int64_t>{53, 13} : std::vector<int64_t>{13, 53};
+    const std::vector<int64_t> bd = g.tb ? std::vector<int64_t>{29, 53} : std::vector<int64_t>{53, 29};
+    std::vector<Operand> inputs = {{rng.uniform(ad, -2, 2)}, {rng.uniform(bd, -0.5f, 0.5f), g.constant_b}};
+    if (!g.c_dims.empty()) inputs.push_back(init(rng.uniform(g.c_dims, -1, 1)));
+    specs.push_back({.name = "Gemm by a weight, " + g.name + ", fused Gelu", .op = "Gemm",
+                     .attributes = {int_attr("transA", g.ta), int_attr("transB", g.tb), float_attr("alpha", g.alpha),
+                                    float_attr("beta", g.beta), string_attr("mhub_activation", "Gelu")},
+                     .inputs = inputs, .rtol = 1e-4, .atol = 1e-5, .backends = cpu_fast, .threads = 2});
+  }
 
   // Backward rules.
   specs.push_back({.name = "Gemm gradient, [1,6] bias", .op = "Gemm", .inputs = {{rng.uniform({3, 4})}, {rng.uniform({4, 6}, -0.5f, 0.5f)}, {rng.uniform({1, 6})}},

@@ -14,6 +14,27 @@ std::vector<int64_t> swap_last_two(size_t rank) {
   return perm;
 }
 
+// The input X of the node that made `value` when that node is Transpose(X) swapping only the last
+// two of `rank` axes (attention's k.transpose(-2, -1)): then value^T is X itself, no copy.
+// "" otherwise.
+std::string transpose_source(Builder& b, const std::string& value, size_t rank) {
+  for (const auto& node : b.graph().nodes) {
+    if (node.outputs.empty() || node.outputs[0] != value) continue;
+    if (node.op_type != "Transpose" || !(node.domain.empty() || node.domain == "ai.onnx") || node.inputs.empty()) return "";
+    std::vector<int64_t> perm = node.attr_ints("perm");
+    if (perm.empty() && rank == 2) perm = {1, 0};  // the default reverses the axes
+    return perm == swap_last_two(rank) ? node.inputs[0] : "";
+  }
+  return "";
+}
+
+// `value` with its last two axes swapped: the Transpose's input when `value` came from such a
+// Transpose, else a new Transpose.
+std::string swapped_last_two(Builder& b, const std::string& value, size_t rank) {
+  std::string source = transpose_source(b, value, rank);
+  return !source.empty() ? source : b.op("Transpose", {value}, {ints_attr("perm", swap_last_two(rank))});
+}
+
 // Y = alpha * A' B' + beta * C with A' = transA ? A^T : A, B' likewise.
 void gemm_rule(Builder& b, RuleCall& c) {
   const auto& n = c.node;
@@ -73,14 +94,14 @@ void matmul_rule(Builder& b, RuleCall& c) {
   const auto& ys = b.shape(n.outputs[0]);
   c.input_grads.assign(2, "");
   if (c.wants[0]) {
-    const std::string bt = b.op("Transpose", {n.inputs[1]}, {ints_attr("perm", swap_last_two(bs.size()))});
+    const std::string bt = swapped_last_two(b, n.inputs[1], bs.size());
     const std::string full = b.op("MatMul", {dy, bt});
     std::vector<int64_t> full_shape(ys.begin(), ys.end() - 1);
     full_shape.push_back(as.back());
     c.input_grads[0] = sum_to(b, full, full_shape, as);
   }
   if (c.wants[1]) {
-    const std::string at = b.op("Transpose", {n.inputs[0]}, {ints_attr("perm", swap_last_two(as.size()))});
+    const std::string at = swapped_last_two(b, n.inputs[0], as.size());
     const std::string full = b.op("MatMul", {at, dy});
     std::vector<int64_t> full_shape(ys.begin(), ys.end() - 2);
     full_shape.push_back(bs[bs.size() - 2]);

@@ -306,6 +306,22 @@ TEST_CASE("gradcheck: ReduceMax / ReduceMin ties share the gradient (torch.amax)
   }
 }
 
+TEST_CASE("gradcheck: MatMul of last-two-axes Transposes (attention's q @ k^T) reads the Transposes' inputs back") {
+  Tiny a({3, 8});
+  const std::string q_src = a.op("Reshape", {a.op("Gemm", {"x", a.param({8, 8})}), a.ints({3, 4, 2})});
+  const std::string k = a.op("Reshape", {a.op("Gemm", {"x", a.param({8, 8})}), a.ints({3, 2, 4})});
+  const std::string q = a.op("Transpose", {q_src}, {ir::ints_attr("perm", {0, 2, 1})});   // [3, 2, 4]
+  const std::string kt = a.op("Transpose", {k}, {ir::ints_attr("perm", {0, 2, 1})});      // [3, 4, 2]
+  a.head(a.op("Reshape", {a.op("MatMul", {q, kt}), a.ints({3, 4})}), 3, 4, 3);
+  // dq = dY k and dkt = q_src dY: no Transpose copies for the MatMul's gradients, only the two
+  // forward Transposes and their two backward ones
+  const auto graph = autograd::build_training_model(a.model, a.params, ".");
+  int transposes = 0;
+  for (const auto& n : graph.model.graph.nodes) transposes += n.op == ir::OpKind::Transpose;
+  CHECK(transposes == 4);
+  gradcheck(a, 3);
+}
+
 TEST_CASE("gradcheck: Max of a value with itself (ties share the gradient)") {
   Tiny a({3, 4});
   const std::string other = a.op("Gemm", {"x", a.param({4, 6})});

@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "engine/core/buffer_pool.h"
 #include "engine/core/float_types.h"
 #include "engine/core/session.h"
 #include "onnx_io/data_value.h"
@@ -303,6 +304,35 @@ TEST_SUITE("engine_core") {
     CHECK(times[0].calls == 1);
     CHECK(times[0].op == "Relu");
     CHECK(session.node_times().empty());
+  }
+
+  TEST_CASE("the pool hands out the smallest free buffer that fits, never a busy one") {
+    engine::BufferPool pool;
+    auto floats = [&](int64_t n) { return pool.allocate(ir::DataType::float32, {n}); };
+    // buffers of 4 KB, 1 KB, 2 KB and 1 KB again, created in that order
+    ir::Tensor big = floats(1024), small = floats(256), mid = floats(512), small2 = floats(256);
+    const ir::Storage* small_bytes = small.storage.get();
+    const ir::Storage* small2_bytes = small2.storage.get();
+    const ir::Storage* mid_bytes = mid.storage.get();
+    CHECK(pool.buffer_count() == 4);
+    big = {}, small = {}, mid = {}, small2 = {};
+    pool.end_run();  // every buffer was used in this run: all kept
+    CHECK(pool.buffer_count() == 4);
+    // 900 bytes: the older of the two 1 KB buffers, then the younger, then 2 KB (within 2x + 256)
+    ir::Tensor a = floats(225), b = floats(225), c = floats(225);
+    CHECK(a.storage.get() == small_bytes);
+    CHECK(b.storage.get() == small2_bytes);
+    CHECK(c.storage.get() == mid_bytes);
+    // 400 bytes: the free 4 KB buffer is more than twice too big, so a new one is made
+    ir::Tensor d = floats(100);
+    CHECK(pool.buffer_count() == 5);
+    CHECK(pool.bytes_created() == 4096 + 1024 + 2048 + 1024 + 448);
+    // end_run drops only the buffer nobody used in this run and nobody holds (the 4 KB one)
+    pool.end_run();
+    CHECK(pool.buffer_count() == 4);
+    a = {}, b = {}, c = {}, d = {};
+    pool.end_run();
+    CHECK(pool.buffer_count() == 0);
   }
 
   TEST_CASE("memory follows the latest run's shapes") {

@@ -195,6 +195,18 @@ TEST_SUITE("engine_core") {
     bool inline_only = true;
     pool.parallel_for(10, 10, [&](size_t, size_t) { inline_only = inline_only && std::this_thread::get_id() == caller; });
     CHECK(inline_only);
+    // The work threshold: chunks of at least kMinParallelElements elements, so a loop over no
+    // more than that stays on the caller whatever its item size; a larger one is split.
+    CHECK(engine::chunk_for_elements(0) == engine::kMinParallelElements);
+    CHECK(engine::chunk_for_elements(64) == engine::kMinParallelElements / 64);
+    CHECK(engine::chunk_for_elements(engine::kMinParallelElements * 3) == 1);
+    size_t calls = 0;
+    pool.parallel_for(engine::kMinParallelElements / 64, engine::chunk_for_elements(64),
+                      [&](size_t, size_t) { ++calls; });
+    CHECK(calls == 1);
+    std::atomic<size_t> chunks{0};
+    pool.parallel_for(3 * engine::kMinParallelElements / 64, engine::chunk_for_elements(64), [&](size_t, size_t) { ++chunks; });
+    CHECK(chunks == 3);
     // Nested calls run inline instead of waiting for the busy pool.
     std::atomic<size_t> inner{0};
     pool.parallel_for(4, 1, [&](size_t b, size_t e) {

@@ -2,46 +2,51 @@
 
 #include "engine/core/backend.h"
 
+#include <algorithm>
+
 namespace mhub::engine {
 
 std::shared_ptr<ir::Storage> BufferPool::acquire(size_t bytes) {
   // Best fit among free buffers, but never a buffer more than twice too big: a 100 MB buffer
-  // held by a scalar would be memory nobody else can use.
-  size_t best = buffers_.size();
-  for (size_t i = 0; i < buffers_.size(); ++i) {
-    if (buffers_[i].use_count() != 1) continue;
-    size_t size = buffers_[i]->size();
-    if (size < bytes || size > 2 * bytes + 256) continue;
-    if (best == buffers_.size() || size < buffers_[best]->size()) best = i;
-  }
-  if (best < buffers_.size()) {
-    used_this_run_[best] = true;
-    return buffers_[best];
+  // held by a scalar would be memory nobody else can use. The first free buffer from the
+  // smallest size that fits upwards is that best fit (the oldest of equal sizes).
+  size_t largest = 2 * bytes + 256;
+  auto first = std::lower_bound(buffers_.begin(), buffers_.end(), bytes,
+                                [](const Buffer& buffer, size_t wanted) { return buffer.size < wanted; });
+  for (auto it = first; it != buffers_.end() && it->size <= largest; ++it) {
+    if (it->storage.use_count() != 1) continue;
+    it->used_this_run = true;
+    return it->storage;
   }
   size_t rounded = (bytes + 63) / 64 * 64;
-  buffers_.push_back(backend_ ? backend_->allocate_storage(rounded) : ir::Storage::zeros(rounded));
-  used_this_run_.push_back(true);
+  Buffer created;
+  created.storage = backend_ ? backend_->allocate_storage(rounded) : ir::Storage::zeros(rounded);
+  created.size = created.storage->size();
+  created.used_this_run = true;
   bytes_created_ += rounded;
-  return buffers_.back();
+  auto place = std::upper_bound(buffers_.begin(), buffers_.end(), created.size,
+                                [](size_t size, const Buffer& buffer) { return size < buffer.size; });
+  return buffers_.insert(place, std::move(created))->storage;
 }
 
 size_t BufferPool::bytes_held() const {
   size_t total = 0;
-  for (const auto& buffer : buffers_) total += buffer->size();
+  for (const auto& buffer : buffers_) total += buffer.size;
   return total;
 }
 
 void BufferPool::end_run() {
+  // Dropping idle buffers keeps the survivors' order, so the vector stays sorted.
   size_t kept = 0;
   for (size_t i = 0; i < buffers_.size(); ++i) {
-    bool idle = !used_this_run_[i] && buffers_[i].use_count() == 1;
+    Buffer& buffer = buffers_[i];
+    bool idle = !buffer.used_this_run && buffer.storage.use_count() == 1;
     if (idle) continue;
-    buffers_[kept] = std::move(buffers_[i]);
-    used_this_run_[kept] = false;
+    buffer.used_this_run = false;
+    if (kept != i) buffers_[kept] = std::move(buffer);
     ++kept;
   }
   buffers_.resize(kept);
-  used_this_run_.resize(kept);
 }
 
 ir::Tensor BufferPool::allocate(ir::DataType dtype, const std::vector<int64_t>& dims) {

@@ -5,6 +5,10 @@
 // alias a buffer (Identity, Reshape passing storage through) keep it busy exactly as long as
 // they live, and no explicit "return" is needed. Not thread-safe: the session allocates from
 // one thread.
+//
+// Buffers are kept in order of size (equal sizes in order of creation), so an allocation looks
+// only at the buffers whose size fits (binary search, then the busy ones of that size range)
+// instead of every buffer the session holds: a per-node cost that grew with the model.
 #pragma once
 
 #include <memory>
@@ -39,8 +43,12 @@ class BufferPool {
   std::shared_ptr<ir::Storage> acquire(size_t bytes);
 
   const Backend* backend_;
-  std::vector<std::shared_ptr<ir::Storage>> buffers_;
-  std::vector<bool> used_this_run_;  // parallel to buffers_
+  struct Buffer {
+    std::shared_ptr<ir::Storage> storage;
+    size_t size = 0;  // storage->size(), kept here so the search reads one array
+    bool used_this_run = false;
+  };
+  std::vector<Buffer> buffers_;  // ascending size; equal sizes oldest first
   size_t bytes_created_ = 0;
 };
 

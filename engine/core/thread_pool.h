@@ -35,6 +35,18 @@ class RangeBody {
   void (*call_)(void*, size_t, size_t);
 };
 
+// The least work worth a second thread, in elements a loop reads or writes (64 KiB of float32):
+// waking a sleeping worker and waiting for it costs about what one thread spends on that much
+// memory-bound work, so loops with less stay on the caller. Kernels state their work through
+// chunk_for_elements instead of picking their own numbers.
+inline constexpr size_t kMinParallelElements = size_t{1} << 14;
+
+// parallel_for's min_chunk for items that each touch `elements_per_item` elements: at least
+// kMinParallelElements per chunk (an item larger than that is a chunk of its own).
+constexpr size_t chunk_for_elements(size_t elements_per_item) {
+  return elements_per_item >= kMinParallelElements ? 1 : kMinParallelElements / (elements_per_item ? elements_per_item : 1);
+}
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads);  // threads <= 0: std::thread::hardware_concurrency()
@@ -45,7 +57,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }  // the caller works too
 
   // Calls body(begin, end) on disjoint chunks covering [0, count). Chunks are at least
-  // `min_chunk` long so tiny loops stay on one thread. Blocks until all chunks are done.
+  // `min_chunk` long so tiny loops stay on one thread (chunk_for_elements says how long).
+  // Blocks until all chunks are done.
   void parallel_for(size_t count, size_t min_chunk, RangeBody body);
 
  private:

@@ -17,7 +17,7 @@ void unary(OpContext& ctx, F f) {
   const ir::Tensor& x = ctx.input(0);
   std::vector<float> v = input_floats(ctx, 0);
   float* p = v.data();
-  ctx.threads().parallel_for(v.size(), 1 << 14, [&](size_t b, size_t e) {
+  ctx.threads().parallel_for(v.size(), kMinParallelElements, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) p[i] = f(p[i]);
   });
   output_floats(ctx, 0, x.dtype, x.dims, v.data());
@@ -93,7 +93,7 @@ void gelu_fast(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
   const float* in = x.data<float>();
   float* out = mutable_floats(y);
-  ctx.threads().parallel_for(x.numel(), 1 << 14, [&](size_t b, size_t e) {
+  ctx.threads().parallel_for(x.numel(), kMinParallelElements, [&](size_t b, size_t e) {
     gelu_span(in + b, out + b, e - b, tanh_approx);
   });
 }
@@ -119,7 +119,7 @@ void activation_fast(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
   const float* in = x.data<float>();
   float* out = mutable_floats(y);
-  ctx.threads().parallel_for(x.numel(), 1 << 14, [&](size_t b, size_t e_) {
+  ctx.threads().parallel_for(x.numel(), kMinParallelElements, [&](size_t b, size_t e_) {
     activation_span(e, in + b, out + b, e_ - b);
   });
 }

@@ -44,7 +44,7 @@ void broadcast_loop(OpContext& ctx, const ir::Tensor& a, const ir::Tensor& b, ir
   size_t n = y.numel(), na = a.numel(), nb = b.numel();
   if (n == 0) return;
   if constexpr (kFastPathType<A> && kFastPathType<B>) {
-    constexpr size_t kChunk = 1 << 15;
+    constexpr size_t kChunk = kMinParallelElements;
     if (na == n && nb == n) {
       ctx.threads().parallel_for(n, kChunk, [&](size_t s, size_t e) {
         for (size_t i = s; i < e; ++i) py[i] = op(pa[i], pb[i]);
@@ -209,7 +209,7 @@ template <typename Op>
 void run_broadcast_loop(OpContext& ctx, const float* big, const float* small, float* y, size_t n, size_t mid, size_t inner,
                         bool small_first, Op op) {
   size_t blocks = n / inner;
-  ctx.threads().parallel_for(blocks, std::max<size_t>(1, (1 << 15) / inner), [&](size_t s, size_t e) {
+  ctx.threads().parallel_for(blocks, chunk_for_elements(inner), [&](size_t s, size_t e) {
     for (size_t r = s; r < e; ++r) {
       const float v = small[r % mid];
       const float* in = big + r * inner;

@@ -47,7 +47,7 @@ void binary_nhwc(OpContext& ctx, Op op) {
   float* py = mutable_data<float>(y);
   const int64_t c = po[3], rows = po[0] * po[1] * po[2];
   if (rows * c == 0) return;
-  ctx.threads().parallel_for(static_cast<size_t>(rows), std::max<size_t>(1, 16384 / static_cast<size_t>(c)), [&](size_t lo, size_t hi) {
+  ctx.threads().parallel_for(static_cast<size_t>(rows), chunk_for_elements(static_cast<size_t>(c)), [&](size_t lo, size_t hi) {
     for (size_t r = lo; r < hi; ++r) {
       const int64_t n = static_cast<int64_t>(r) / (po[1] * po[2]), h = (static_cast<int64_t>(r) / po[2]) % po[1],
                     w = static_cast<int64_t>(r) % po[2];

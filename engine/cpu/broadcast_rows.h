@@ -32,7 +32,7 @@ void broadcast_rows(ThreadPool& pool, const RowBroadcast& plan, const float* a, 
   const int64_t inner = plan.dims.back();
   const int64_t sa = plan.a_strides.back(), sb = plan.b_strides.back();
   const size_t rows = static_cast<size_t>(plan.count / inner);
-  pool.parallel_for(rows, std::max<size_t>(1, (size_t{1} << 14) / static_cast<size_t>(inner)), [&](size_t lo, size_t hi) {
+  pool.parallel_for(rows, chunk_for_elements(static_cast<size_t>(inner)), [&](size_t lo, size_t hi) {
     std::vector<int64_t> index(axes, 0);
     int64_t oa = 0, ob = 0;
     size_t rest = lo;

@@ -77,7 +77,7 @@ void map_typed(OpContext& ctx, Math kind, const ir::Tensor& x, ir::Tensor& y) {
   const T* in = x.data<T>();
   T* out = mutable_data<T>(y);
   size_t n = x.numel();
-  ctx.threads().parallel_for(n, 1 << 14, [&](size_t s, size_t e) {
+  ctx.threads().parallel_for(n, kMinParallelElements, [&](size_t s, size_t e) {
     switch (kind) {  // the common ones get their own branch-free loop so they vectorise
       case Math::relu:  // !(x <= 0) keeps NaN
         for (size_t i = s; i < e; ++i) out[i] = !(in[i] <= T(0)) ? in[i] : T(0);
@@ -244,7 +244,7 @@ void fast_float_map(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, x.dims);
   const float* in = x.data<float>();
   float* out = mutable_data<float>(y);
-  ctx.threads().parallel_for(x.numel(), 1 << 14, [&](size_t s, size_t e) { span(in + s, out + s, e - s); });
+  ctx.threads().parallel_for(x.numel(), kMinParallelElements, [&](size_t s, size_t e) { span(in + s, out + s, e - s); });
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ void concat_channels_last(OpContext& ctx) {
   const int64_t pixels = first.dims[0] * first.dims[2] * first.dims[3];
   if (pixels * channels == 0) return;
   // Each output pixel is the parts' channel runs of that pixel, one after another.
-  ctx.threads().parallel_for(static_cast<size_t>(pixels), static_cast<size_t>(std::max<int64_t>(1, 16384 / channels)), [&](size_t lo, size_t hi) {
+  ctx.threads().parallel_for(static_cast<size_t>(pixels), chunk_for_elements(static_cast<size_t>(channels)), [&](size_t lo, size_t hi) {
     for (size_t p = lo; p < hi; ++p) {
       float* dst = out + static_cast<int64_t>(p) * channels;
       for (const Part& part : parts) {

@@ -79,7 +79,7 @@ void channel_shuffle_fast(OpContext& ctx) {
   float* py = mutable_floats(y);
   if (n * c * hw == 0) return;
   if (nhwc) {
-    ctx.threads().parallel_for(static_cast<size_t>(n * hw), static_cast<size_t>(std::max<int64_t>(1, 16384 / c)), [&](size_t lo, size_t hi) {
+    ctx.threads().parallel_for(static_cast<size_t>(n * hw), chunk_for_elements(static_cast<size_t>(c)), [&](size_t lo, size_t hi) {
       for (size_t p = lo; p < hi; ++p) {
         const float* in = px + static_cast<int64_t>(p) * c;
         float* out = py + static_cast<int64_t>(p) * c;
@@ -96,7 +96,7 @@ void channel_shuffle_fast(OpContext& ctx) {
     });
     return;
   }
-  ctx.threads().parallel_for(static_cast<size_t>(n * c), static_cast<size_t>(std::max<int64_t>(1, 16384 / hw)), [&](size_t lo, size_t hi) {
+  ctx.threads().parallel_for(static_cast<size_t>(n * c), chunk_for_elements(static_cast<size_t>(hw)), [&](size_t lo, size_t hi) {
     for (size_t plane = lo; plane < hi; ++plane) {
       const int64_t b = static_cast<int64_t>(plane) / c, o = static_cast<int64_t>(plane) % c;
       std::memcpy(py + static_cast<int64_t>(plane) * hw, px + (b * c + source[o]) * hw, static_cast<size_t>(hw) * sizeof(float));

@@ -36,7 +36,8 @@ void max_pool_2d(OpContext& ctx) {
   int64_t c_lo = std::min(ow, (pw + sw - 1) / sw);
   int64_t c_hi = c_lo;
   while (c_hi < ow && c_hi * sw - pw + (kw - 1) * dw < iw) ++c_hi;
-  ctx.threads().parallel_for(static_cast<size_t>(nc), 1, [&](size_t lo, size_t hi) {
+  // Each plane reads its input once (windows overlap in cache) and writes its output.
+  ctx.threads().parallel_for(static_cast<size_t>(nc), chunk_for_elements(static_cast<size_t>(ih * iw + oh * ow)), [&](size_t lo, size_t hi) {
     for (size_t plane = lo; plane < hi; ++plane) {
       const float* xi = src + plane * ih * iw;
       float* yo = dst + plane * oh * ow;
@@ -119,7 +120,7 @@ void global_average_pool(OpContext& ctx) {
   float* dst = mutable_floats(y);
   const double scale = hw ? 1.0 / static_cast<double>(hw) : 0.0;
   if (x.dims.size() != 4 || ctx.node().attr_string("mhub_layout_in", "") != "nhwc") {
-    ctx.threads().parallel_for(static_cast<size_t>(n * c), std::max<size_t>(1, 16384 / std::max<int64_t>(1, hw)), [&](size_t lo, size_t hi) {
+    ctx.threads().parallel_for(static_cast<size_t>(n * c), chunk_for_elements(static_cast<size_t>(hw)), [&](size_t lo, size_t hi) {
       for (size_t plane = lo; plane < hi; ++plane) {
         const float* xi = src + plane * hw;
         double s = 0;
@@ -132,7 +133,7 @@ void global_average_pool(OpContext& ctx) {
   // Channels-last: each job sums a block of channels over every pixel of one image.
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (c + kBlock - 1) / kBlock;
-  ctx.threads().parallel_for(static_cast<size_t>(n * blocks), 1, [&](size_t lo, size_t hi) {
+  ctx.threads().parallel_for(static_cast<size_t>(n * blocks), chunk_for_elements(static_cast<size_t>(hw * std::min(kBlock, c))), [&](size_t lo, size_t hi) {
     double acc[kBlock];
     for (size_t job = lo; job < hi; ++job) {
       const int64_t b = static_cast<int64_t>(job) / blocks, c0 = (static_cast<int64_t>(job) % blocks) * kBlock;

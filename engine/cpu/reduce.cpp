@@ -220,7 +220,7 @@ void reduce_fast_f32(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, x.dtype, out_dims);
   const float* in = x.data<float>();
   float* out = reinterpret_cast<float*>(mutable_bytes(y));
-  size_t min_chunk = std::max<uint64_t>(1, (1u << 15) / std::max<uint64_t>(1, reduce * inner));
+  size_t min_chunk = chunk_for_elements(reduce * inner);
   ctx.threads().parallel_for(outer, min_chunk, [&](size_t begin, size_t end) {
     std::vector<double> acc(inner);
     std::vector<float> row_acc;

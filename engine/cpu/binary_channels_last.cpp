@@ -2,7 +2,8 @@
 // engine/core/passes/channels_last.h). Every operand is read as row-major over its dims padded
 // to rank 4 and permuted to (N, H, W, C), and the output is written the same way, so numpy
 // broadcasting runs over the permuted dims: a residual of equal shape, squeeze-excitation's
-// [N,C,1,1] scale and a [1,C,1,1] bias are all runs over the innermost (channel) axis.
+// [N,C,1,1] scale and a [1,C,1,1] bias are all runs over the innermost (channel) axis, each row
+// computed by an AVX2 / baseline clone.
 // Registered before binary.cpp's kernels, supporting only marked nodes.
 #include <array>
 
@@ -33,8 +34,34 @@ std::array<int64_t, 4> broadcast_strides(const std::array<int64_t, 4>& d, const 
   return s;
 }
 
-template <typename Op>
-void binary_nhwc(OpContext& ctx, Op op) {
+// One output row of channels: y[k] = a[k] op b[k], each operand a contiguous run (`*_run`) or one
+// repeated value. Compiled for AVX2 and baseline x86-64, picked at load (names unique across
+// files: clang 14 gives target_clones resolvers external linkage, see epilogue.cpp).
+#define MHUB_NHWC_ROW_FN(name, expr)                                                                     \
+  __attribute__((target_clones("avx2", "default"))) void name(const float* a, bool a_run, const float* b, \
+                                                                bool b_run, float* y, int64_t c) {         \
+    if (a_run && b_run) {                                                                                \
+      for (int64_t k = 0; k < c; ++k) { const float x = a[k], z = b[k]; y[k] = (expr); }                 \
+    } else if (a_run) {                                                                                  \
+      const float z = b[0];                                                                              \
+      for (int64_t k = 0; k < c; ++k) { const float x = a[k]; y[k] = (expr); }                           \
+    } else if (b_run) {                                                                                  \
+      const float x = a[0];                                                                              \
+      for (int64_t k = 0; k < c; ++k) { const float z = b[k]; y[k] = (expr); }                           \
+    } else {                                                                                             \
+      const float x = a[0], z = b[0];                                                                    \
+      for (int64_t k = 0; k < c; ++k) y[k] = (expr);                                                     \
+    }                                                                                                    \
+  }
+MHUB_NHWC_ROW_FN(nhwc_add_row, x + z)
+MHUB_NHWC_ROW_FN(nhwc_sub_row, x - z)
+MHUB_NHWC_ROW_FN(nhwc_mul_row, x * z)
+MHUB_NHWC_ROW_FN(nhwc_div_row, x / z)
+#undef MHUB_NHWC_ROW_FN
+
+using RowFn = void (*)(const float*, bool, const float*, bool, float*, int64_t);
+
+void binary_nhwc(OpContext& ctx, RowFn row) {
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
   const std::vector<int64_t> out = ops::broadcast_shapes(ctx.node(), {a.dims, b.dims});
@@ -51,22 +78,17 @@ void binary_nhwc(OpContext& ctx, Op op) {
     for (size_t r = lo; r < hi; ++r) {
       const int64_t n = static_cast<int64_t>(r) / (po[1] * po[2]), h = (static_cast<int64_t>(r) / po[2]) % po[1],
                     w = static_cast<int64_t>(r) % po[2];
-      const float* ra = pa + n * sa[0] + h * sa[1] + w * sa[2];
-      const float* rb = pb + n * sb[0] + h * sb[1] + w * sb[2];
-      float* ry = py + static_cast<int64_t>(r) * c;
       // The channel run of each operand is contiguous (stride 1) or one repeated value (0).
-      if (sa[3] && sb[3]) for (int64_t k = 0; k < c; ++k) ry[k] = op(ra[k], rb[k]);
-      else if (sa[3]) for (int64_t k = 0; k < c; ++k) ry[k] = op(ra[k], rb[0]);
-      else if (sb[3]) for (int64_t k = 0; k < c; ++k) ry[k] = op(ra[0], rb[k]);
-      else for (int64_t k = 0; k < c; ++k) ry[k] = op(ra[0], rb[0]);
+      row(pa + n * sa[0] + h * sa[1] + w * sa[2], sa[3] != 0, pb + n * sb[0] + h * sb[1] + w * sb[2], sb[3] != 0,
+          py + static_cast<int64_t>(r) * c, c);
     }
   });
 }
 
-void add_nhwc(OpContext& ctx) { binary_nhwc(ctx, [](float x, float z) { return x + z; }); }
-void sub_nhwc(OpContext& ctx) { binary_nhwc(ctx, [](float x, float z) { return x - z; }); }
-void mul_nhwc(OpContext& ctx) { binary_nhwc(ctx, [](float x, float z) { return x * z; }); }
-void div_nhwc(OpContext& ctx) { binary_nhwc(ctx, [](float x, float z) { return x / z; }); }
+void add_nhwc(OpContext& ctx) { binary_nhwc(ctx, nhwc_add_row); }
+void sub_nhwc(OpContext& ctx) { binary_nhwc(ctx, nhwc_sub_row); }
+void mul_nhwc(OpContext& ctx) { binary_nhwc(ctx, nhwc_mul_row); }
+void div_nhwc(OpContext& ctx) { binary_nhwc(ctx, nhwc_div_row); }
 
 bool marked_float32(const ir::Node& node, std::span<const ir::DataType> types) {
   return types.size() == 2 && types[0] == ir::DataType::float32 && types[1] == ir::DataType::float32 &&

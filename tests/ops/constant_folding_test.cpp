@@ -208,6 +208,23 @@ TEST_SUITE("ops") {
                             StaticFacts::of_tensor(int64s({1}, ""))};
     CHECK(engine::passes::infer_static_facts(make_node("Pad", {"x", "p", "", "a"}, "y"), pad_in, 17)[0].dims ==
           std::vector<KnownInt>{unknown, 6, 9});
+    // Pooling: N and C kept, the spatial dims from the geometry (ceil_mode rounds up), an unknown
+    // spatial dim leaves every spatial dim unknown.
+    StaticFacts pool_in = dims_of({unknown, 24, 112, 111});
+    CHECK(engine::passes::infer_static_facts(
+              make_node("MaxPool", {"x"}, "y",
+                        {ir::ints_attr("kernel_shape", {3, 3}), ir::ints_attr("strides", {2, 2}), ir::ints_attr("pads", {1, 1, 1, 1})}),
+              std::span(&pool_in, 1), 17)[0]
+              .dims == std::vector<KnownInt>{unknown, 24, 56, 56});
+    CHECK(engine::passes::infer_static_facts(
+              make_node("AveragePool", {"x"}, "y",
+                        {ir::ints_attr("kernel_shape", {3, 3}), ir::ints_attr("strides", {2, 2}), ir::int_attr("ceil_mode", 1)}),
+              std::span(&pool_in, 1), 17)[0]
+              .dims == std::vector<KnownInt>{unknown, 24, 56, 55});
+    StaticFacts pool_unknown = dims_of({unknown, 24, unknown, 111});
+    CHECK(engine::passes::infer_static_facts(make_node("MaxPool", {"x"}, "y", {ir::ints_attr("kernel_shape", {2, 2})}),
+                                             std::span(&pool_unknown, 1), 17)[0]
+              .dims == std::vector<KnownInt>{unknown, 24, unknown, unknown});
     // An op without a rule: rank unknown.
     CHECK_FALSE(engine::passes::infer_static_facts(make_node("TopK", {"x", "k"}, "v"), std::span(&x, 1), 17)[0].rank_known);
   }

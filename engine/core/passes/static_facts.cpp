@@ -415,6 +415,30 @@ StaticFacts conv(const ir::Node& node, const StaticFacts& x, const StaticFacts& 
   return with_dims(std::move(dims), x.dtype);
 }
 
+// MaxPool / AveragePool / LpPool: N and C pass through, the spatial dims follow the pooling
+// geometry (kernel_shape, strides, pads or auto_pad, dilations, ceil_mode) where they are known.
+StaticFacts pool(const ir::Node& node, const StaticFacts& x) {
+  const std::vector<int64_t> kernel = node.attr_ints("kernel_shape");
+  if (!x.rank_known || x.dims.size() < 3 || kernel.size() != x.dims.size() - 2) return unknown();
+  std::vector<KnownInt> dims{x.dims[0], x.dims[1]};
+  std::vector<int64_t> spatial;
+  for (size_t a = 2; a < x.dims.size(); ++a) {
+    if (!x.dims[a]) {
+      dims.resize(x.dims.size());
+      return with_dims(std::move(dims), x.dtype);
+    }
+    spatial.push_back(*x.dims[a]);
+  }
+  ops::ConvGeometry geometry;
+  try {
+    geometry = ops::conv_geometry(node, spatial, kernel, node.attr_int("ceil_mode", 0) != 0);
+  } catch (const std::exception&) {
+    return unknown();  // the kernel reports it at run time
+  }
+  for (int64_t d : geometry.out) dims.push_back(d > 0 ? KnownInt(d) : std::nullopt);
+  return with_dims(std::move(dims), x.dtype);
+}
+
 StaticFacts shape_of(const ir::Node& node, const StaticFacts& data) {
   if (!data.rank_known) return unknown();
   const int64_t rank = static_cast<int64_t>(data.dims.size());
@@ -544,6 +568,7 @@ StaticFacts first_output(const ir::Node& node, std::span<const StaticFacts> in, 
     case OpKind::Gemm: return in.size() >= 2 ? gemm(node, in[0], in[1]) : unknown();
     case OpKind::Pad: return pad(node, in, opset);
     case OpKind::Conv: return in.size() >= 2 ? conv(node, in[0], in[1]) : unknown();
+    case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::LpPool: return pool(node, in[0]);
     case OpKind::Expand: return in.size() == 2 ? expand(in) : unknown();
     case OpKind::ConstantOfShape: {
       std::optional<ir::DataType> type = ir::DataType::float32;

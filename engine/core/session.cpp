@@ -683,9 +683,9 @@ Session::Session(const ir::Model& model, const Backend& host, SessionOptions opt
   if (options.compute_precision == "bf16" && s.backends.size() == 1) {  // after the layout: it keeps the marks
     const passes::Bf16ReadQuery reads_bf16 = [&](const ir::Node& node, std::span<const ir::DataType> types) {
       const KernelDef* kernel = s.host->find_kernel(node, types, options.allow_fast);
-      return kernel && (kernel->kind == KernelKind::fast || !options.allow_fast);  // never a slower kernel
+      return kernel && kernel->kind == KernelKind::fast;  // never a slower kernel; none under --reference
     };
-    size_t stored = passes::store_bf16_between_convs(s.model.graph, reads_bf16);
+    size_t stored = passes::store_bf16_activations(s.model.graph, reads_bf16);
     if (options.verbose && stored) s.log.push_back("precision: " + std::to_string(stored) + " values stored as bfloat16");
   }
   size_t removed = s.model.graph.remove_unused();

@@ -10,7 +10,10 @@
 // rounded once per session), float32 output, bias, alpha/beta and activation in float32. A
 // constant B (a weight) is converted once into the bfloat16 layout oneDNN's matmul prefers for
 // the product (its blocked, packed form) and cached while B's storage lives, so a run neither
-// rounds nor repacks the weights; only A is rounded each run.
+// rounds nor repacks the weights; only A is rounded each run. That packed product also adds the
+// fused bias inside oneDNN, and writes a bfloat16 output directly when no activation follows.
+// A hinted MatMul may read A as bfloat16 storage and write its output so where the load-time pass
+// marked it (passes/compute_precision.h: store_bf16_activations), with no rounding pass.
 //
 // Registered for every CPU, supported only where it has bfloat16 units (bf16_support.h).
 // Primitives are cached per (M, N, K, transposes): shapes only, never tensors.
@@ -19,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -45,12 +49,19 @@ struct Bf16Product {
   memory::desc a_md, b_md, c_md, scratch_md;
 };
 
-using ProductKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool>;
+// What a product finishes inside oneDNN (packed products of hinted MatMuls only): the row bias
+// and a bfloat16 output.
+struct ProductFinish {
+  bool bias = false, bf16_out = false;
+};
+
+using ProductKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool, bool, bool>;
 std::mutex product_mutex;
 std::map<ProductKey, std::shared_ptr<const Bf16Product>> products;
 
-std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, bool packed_b = false) {
-  ProductKey key{m, n, k, trans_a, trans_b, packed_b};
+std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, bool packed_b = false,
+                                               const ProductFinish& finish = {}) {
+  ProductKey key{m, n, k, trans_a, trans_b, packed_b, finish.bias, finish.bf16_out};
   {
     std::lock_guard<std::mutex> lock(product_mutex);
     auto it = products.find(key);
@@ -61,10 +72,13 @@ std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, 
   p->a_md = memory::desc({m, k}, memory::data_type::bf16, trans_a ? memory::dims{1, m} : memory::dims{k, 1});
   p->b_md = packed_b ? memory::desc({k, n}, memory::data_type::bf16, memory::format_tag::any)
                      : memory::desc({k, n}, memory::data_type::bf16, trans_b ? memory::dims{1, k} : memory::dims{n, 1});
-  p->c_md = memory::desc({m, n}, memory::data_type::f32, memory::format_tag::ab);
+  p->c_md = memory::desc({m, n}, finish.bf16_out ? memory::data_type::bf16 : memory::data_type::f32, memory::format_tag::ab);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // shared across threads: scratch per run
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p->a_md, p->b_md, p->c_md), attr, dnnl_cpu_engine());
+  const memory::desc bias_md({1, n}, memory::data_type::f32, memory::format_tag::ab);
+  dnnl::matmul::primitive_desc pd(finish.bias ? dnnl::matmul::desc(p->a_md, p->b_md, bias_md, p->c_md)
+                                              : dnnl::matmul::desc(p->a_md, p->b_md, p->c_md),
+                                  attr, dnnl_cpu_engine());
   p->matmul = dnnl::matmul(pd);
   p->b_md = pd.weights_desc();
   p->scratch_md = pd.scratchpad_desc();
@@ -74,14 +88,21 @@ std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, 
   return p;
 }
 
-// b: bfloat16 B in the product's b_md (row-major, or prepacked for a packed product).
-void run_product(const Bf16Product& p, dnnl::stream& stream, const uint16_t* a, const void* b, float* c) {
+// b: bfloat16 B in the product's b_md (row-major, or prepacked for a packed product); c in its
+// c_md (float32, or bfloat16 for a product finishing in bfloat16); bias: the row bias of a
+// product built with one.
+void run_product(const Bf16Product& p, dnnl::stream& stream, const uint16_t* a, const void* b, void* c,
+                 const float* bias = nullptr) {
   const dnnl::engine& engine = dnnl_cpu_engine();
   thread_local DnnlBuffer scratch;  // the primitive is shared: each run brings its scratchpad
-  p.matmul.execute(stream, {{DNNL_ARG_SRC, memory(p.a_md, engine, const_cast<uint16_t*>(a))},
-                            {DNNL_ARG_WEIGHTS, memory(p.b_md, engine, const_cast<void*>(b))},
-                            {DNNL_ARG_DST, memory(p.c_md, engine, c)},
-                            {DNNL_ARG_SCRATCHPAD, memory(p.scratch_md, engine, scratch.at_least(std::max<size_t>(1, p.scratch_md.get_size())))}});
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, memory(p.a_md, engine, const_cast<uint16_t*>(a))},
+      {DNNL_ARG_WEIGHTS, memory(p.b_md, engine, const_cast<void*>(b))},
+      {DNNL_ARG_DST, memory(p.c_md, engine, c)},
+      {DNNL_ARG_SCRATCHPAD, memory(p.scratch_md, engine, scratch.at_least(std::max<size_t>(1, p.scratch_md.get_size())))}};
+  if (bias) args[DNNL_ARG_BIAS] = memory(memory::desc({1, p.c_md.dims()[1]}, memory::data_type::f32, memory::format_tag::ab), engine,
+                                         const_cast<float*>(bias));
+  p.matmul.execute(stream, args);
 }
 
 // A constant float32 B [K, N] (or [N, K] when transposed) converted and packed once into a
@@ -278,8 +299,10 @@ void gemm_bf16_fast(OpContext& ctx) {
 }
 
 // float32 MatMul under the bf16 compute hint: bfloat16 copies of A and B (ops::plan_matmul's
-// batching, as matmul_bf16_fast), float32 products written straight into the float32 output,
-// then the fused bias / activation.
+// batching, as matmul_bf16_fast), float32 products, then the fused bias / activation. A may be
+// bfloat16 storage (used as it is) and the output is bfloat16 where the node is marked so
+// (conv_output_type's rule). A constant 2-D B takes the packed product, which finishes the bias,
+// activation and output type inside oneDNN; otherwise the product is finished here.
 void matmul_f32_hinted(OpContext& ctx) {
   const ir::Tensor& a = ctx.input(0);
   const ir::Tensor& b = ctx.input(1);
@@ -288,21 +311,42 @@ void matmul_f32_hinted(OpContext& ctx) {
   set_dnnl_threads(ctx.threads().size());
   const size_t batches = plan.a_batch_offsets.size();
   const int64_t rows = static_cast<int64_t>(batches) * plan.m;
-  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, plan.out_dims);
-  float* out = mutable_floats(y);
-  if (rows * plan.n > 0 && plan.k == 0) std::fill(out, out + rows * plan.n, 0.0f);
-  if (rows * plan.n > 0 && plan.k > 0) {
-    RoundedInput av, bv;
-    rounded_input(ctx, 0, av);
-    dnnl::stream& stream = dnnl_thread_stream();
-    if (b.dims.size() <= 2 && constant_operand(ctx, 1)) {  // a weight matrix: prepacked once
-      auto product = product_for(rows, plan.n, plan.k, false, false, true);
-      auto packed = packed_b(b, *product, plan.k, plan.n, false);
-      run_product(*product, stream, av.values, packed->packed.get_data_handle(), out);
-      stream.wait();
-      apply_epilogue(epilogue, out, rows, plan.n, true, ctx.threads());
-      return;
-    }
+  const ir::DataType out_type = conv_output_type(ctx.node(), a.dtype, b.dtype);
+  const bool bf16_out = out_type == ir::DataType::bfloat16;
+  ir::Tensor& y = ctx.allocate_output(0, out_type, plan.out_dims);
+  const size_t count = static_cast<size_t>(rows * plan.n);
+  if (count == 0) return;
+  RoundedInput av, bv;
+  if (plan.k > 0) {
+    if (a.dtype == ir::DataType::bfloat16) av.values = a.data<uint16_t>();
+    else rounded_input(ctx, 0, av);
+  }
+  dnnl::stream& stream = dnnl_thread_stream();
+  thread_local DnnlBuffer staging;  // float32 products of a bfloat16 output before its activation
+  if (plan.k > 0 && b.dims.size() <= 2 && constant_operand(ctx, 1)) {  // a weight matrix: prepacked once
+    // The bias inside oneDNN; the activation stays the epilogue's (the float32 path's formulas:
+    // oneDNN's GELU post-op tripled BERT's bf16 error against fp32).
+    ProductFinish finish;
+    finish.bias = epilogue.bias != nullptr;
+    finish.bf16_out = bf16_out && epilogue.act == ops::Activation::none;
+    auto product = product_for(rows, plan.n, plan.k, false, false, true, finish);
+    auto packed = packed_b(b, *product, plan.k, plan.n, false);
+    const bool staged = bf16_out && !finish.bf16_out;
+    void* c = staged ? staging.at_least(count * sizeof(float)) : mutable_bytes(y);
+    run_product(*product, stream, av.values, packed->packed.get_data_handle(), c, epilogue.bias);
+    stream.wait();
+    if (finish.bf16_out) return;
+    Epilogue act = epilogue;
+    act.bias = nullptr;
+    apply_epilogue(act, static_cast<float*>(c), rows, plan.n, true, ctx.threads());
+    if (staged) round_to_bf16(static_cast<float*>(c), mutable_bytes(y), count);
+    return;
+  }
+  // Finished here: float32 products (into the output, or a thread buffer before rounding).
+  float* out = bf16_out ? static_cast<float*>(staging.at_least(count * sizeof(float))) : mutable_floats(y);
+  if (plan.k == 0) {
+    std::fill(out, out + count, 0.0f);
+  } else {
     rounded_input(ctx, 1, bv);
     if (b.dims.size() <= 2 && batches > 1) {
       run_product(*product_for(rows, plan.n, plan.k, false, false), stream, av.values, bv.values, out);
@@ -315,6 +359,7 @@ void matmul_f32_hinted(OpContext& ctx) {
     stream.wait();
   }
   apply_epilogue(epilogue, out, rows, plan.n, true, ctx.threads());
+  if (bf16_out) round_to_bf16(out, mutable_bytes(y), count);
 }
 
 // float32 Gemm under the bf16 compute hint: alpha * op(A) op(B) from bfloat16 copies, then
@@ -350,9 +395,11 @@ bool gemm_bf16_supports(const ir::Node&, std::span<const ir::DataType> t) {
   return t.size() >= 2 && t[0] == ir::DataType::bfloat16 && t[1] == ir::DataType::bfloat16 && cpu_has_bf16_units();
 }
 
-// float32 A and B of a node carrying the session's bf16 compute hint, on a CPU with bf16 units.
+// float32 A and B of a node carrying the session's bf16 compute hint, on a CPU with bf16 units;
+// a MatMul's A may be bfloat16 storage (passes/compute_precision.h).
 bool f32_hinted(const ir::Node& node, std::span<const ir::DataType> t) {
-  return t.size() >= 2 && t[0] == ir::DataType::float32 && t[1] == ir::DataType::float32 && bf16_compute_hinted(node);
+  const bool a_ok = t.size() >= 2 && (t[0] == ir::DataType::float32 || (node.op == ir::OpKind::MatMul && t[0] == ir::DataType::bfloat16));
+  return a_ok && t[1] == ir::DataType::float32 && bf16_compute_hinted(node);
 }
 
 }  // namespace

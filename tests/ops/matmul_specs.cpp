@@ -107,6 +107,26 @@ std::vector<OpSpec> matmul_specs() {
                        .inputs = {{rng.uniform(ad, -2, 2)}, init(rng.uniform(bd, -2, 2)), init(rng.uniform({11}))}, .rtol = 2e-2,
                        .atol = 0.2, .backends = cpu_fast});
     }
+  // bfloat16 storage (passes/compute_precision.h): A bfloat16, output bfloat16 (the node marked;
+  // the reference writes A's type, and the session never hands it bfloat16 storage). The fused
+  // bias goes inside oneDNN's packed product (constant B) or is added here (fed B); without an
+  // activation the packed product writes bfloat16 itself, with one (Gelu) it is staged in float32.
+  for (bool constant_b : {true, false})
+    for (bool gelu : {true, false}) {
+      ir::Tensor w = rng.uniform({40, 24}, -1, 1);
+      std::vector<ir::Attribute> attrs = {hint, string_attr("mhub_storage_out", "bf16")};
+      if (gelu) attrs.push_back(string_attr("mhub_activation", "Gelu"));
+      specs.push_back({.name = std::string("MatMul bfloat16 storage: bfloat16 A and output, bias") + (gelu ? ", Gelu, " : ", ") +
+                               (constant_b ? "constant" : "fed") + " B",
+                       .op = "MatMul", .attributes = attrs,
+                       .inputs = {{bf16(std::vector<int64_t>{2, 9, 40}, rng.values(2 * 9 * 40, -2, 2))},
+                                  constant_b ? init(w) : Operand{w}, init(rng.uniform({24}))},
+                       .rtol = 2e-2, .atol = 0.2, .backends = cpu_fast});
+    }
+  specs.push_back({.name = "MatMul float32 bf16-compute hint, constant B, fused bias (in the packed product) and Relu", .op = "MatMul",
+                   .attributes = {hint, string_attr("mhub_activation", "Relu")},
+                   .inputs = {{rng.uniform({13, 40}, -2, 2)}, init(rng.uniform({40, 24}, -1, 1)), init(rng.uniform({24}))},
+                   .rtol = 2e-2, .atol = 0.2, .backends = cpu_fast});
   // A fed B is rounded every run (a constant one is packed once into oneDNN's layout).
   specs.push_back({.name = "Gemm float32 bf16-compute hint, fed B transB 1", .op = "Gemm",
                    .attributes = {int_attr("transB", 1), hint},

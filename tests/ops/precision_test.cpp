@@ -68,6 +68,38 @@ std::vector<float> run(const ir::Model& model, const ir::Tensor& x, const std::s
   return std::vector<float>(y.data<float>(), y.data<float>() + y.numel());
 }
 
+// Whether low is within rel * (exact's largest magnitude) of exact everywhere (and exact is not all 0).
+bool within_bf16_error(const std::vector<float>& exact, const std::vector<float>& low, double rel) {
+  if (exact.size() != low.size()) return false;
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < exact.size(); ++i) {
+    diff = std::max(diff, std::abs(static_cast<double>(low[i]) - exact[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(exact[i])));
+  }
+  return scale > 0 && diff <= rel * scale;
+}
+
+// Runs `model` on x in fp32 and bf16 sessions: the bf16 session's log says `stored_line` exactly
+// where the CPU has bf16 units (the fp32 one never), outputs are float32 and within 3e-2 of fp32.
+bool stores_and_stays_close(const ir::Model& model, const ir::Tensor& x, const std::string& stored_line) {
+  engine::SessionOptions options;
+  options.threads = 2;
+  options.verbose = true;
+  std::vector<float> results[2];
+  for (int bf16 = 0; bf16 < 2; ++bf16) {
+    options.compute_precision = bf16 ? "bf16" : "fp32";
+    engine::Session session(model, engine::host_backend(), options);
+    size_t stored_lines = 0;
+    for (const std::string& line : session.log()) stored_lines += line.find(stored_line) != std::string::npos;
+    if (stored_lines != (bf16 && engine::cpu::cpu_has_bf16_units() ? 1u : 0u)) return false;
+    auto out = session.run({{"x", engine::Value::of(x)}});
+    const ir::Tensor& y = out.at(0).tensor;
+    if (y.dtype != ir::DataType::float32) return false;
+    results[bf16].assign(y.data<float>(), y.data<float>() + y.numel());
+  }
+  return within_bf16_error(results[0], results[1], 3e-2);
+}
+
 // A residual block: x -> Conv a (Relu) -> Conv b (Relu) -> Conv c (+ a, Relu) -> GlobalAveragePool -> y,
 // written as nn_fusion leaves it (the residual as Conv c's input 3).
 ir::Model residual_net(std::mt19937& rng) {
@@ -151,7 +183,7 @@ TEST_CASE("compute precision bf16: values only hinted Convs read are stored as b
   const ir::Model model = residual_net(rng);
   // fp32 mode (no hint): nothing is stored otherwise.
   ir::Graph plain = model.graph;
-  CHECK(passes::store_bf16_between_convs(plain, yes) == 0);
+  CHECK(passes::store_bf16_activations(plain, yes) == 0);
   // a is read by Conv b (X) and Conv c (residual), b by Conv c: both bfloat16; c is read by the
   // pool and stays float32.
   ir::Graph hinted = model.graph;
@@ -161,9 +193,9 @@ TEST_CASE("compute precision bf16: values only hinted Convs read are stored as b
     asked.emplace_back(types.begin(), types.end());
     return true;
   };
-  CHECK(passes::store_bf16_between_convs(hinted, recording) == 2);
+  CHECK(passes::store_bf16_activations(hinted, recording) == 2);
   CHECK(passes::bf16_stored_values(hinted) == std::vector<std::string>{"a", "b"});
-  CHECK(passes::store_bf16_between_convs(hinted, yes) == 2);  // idempotent: marks replaced, not doubled
+  CHECK(passes::store_bf16_activations(hinted, yes) == 2);  // idempotent: marks replaced, not doubled
   size_t marks = 0;
   for (const ir::Node& n : hinted.nodes)
     for (const ir::Attribute& a : n.attributes) marks += a.name == passes::kStorageAttribute;
@@ -175,18 +207,18 @@ TEST_CASE("compute precision bf16: values only hinted Convs read are stored as b
   // A kernel that refuses bfloat16 keeps every input of that reader float32.
   ir::Graph refused = hinted;
   const passes::Bf16ReadQuery not_c = [](const ir::Node& n, std::span<const ir::DataType>) { return n.outputs[0] != "c"; };
-  CHECK(passes::store_bf16_between_convs(refused, not_c) == 0);
+  CHECK(passes::store_bf16_activations(refused, not_c) == 0);
   // Another reader (a Relu), a graph output or a subgraph reading the value keep it float32.
   ir::Graph relu_reads = hinted;
   relu_reads.nodes.push_back(node("Relu", {"b"}, "r"));
   CHECK(passes::bf16_stored_values(relu_reads).size() == 2);
-  CHECK(passes::store_bf16_between_convs(relu_reads, yes) == 1);
+  CHECK(passes::store_bf16_activations(relu_reads, yes) == 1);
   CHECK(passes::bf16_stored_values(relu_reads) == std::vector<std::string>{"a"});
   ir::Graph output = hinted;
   ir::ValueInfo b_out;
   b_out.name = "b";
   output.outputs.push_back(b_out);
-  CHECK(passes::store_bf16_between_convs(output, yes) == 1);
+  CHECK(passes::store_bf16_activations(output, yes) == 1);
   ir::Graph branchy = hinted;
   auto branch = std::make_shared<ir::Graph>();
   branch->nodes = {node("Identity", {"a"}, "z")};
@@ -195,39 +227,33 @@ TEST_CASE("compute precision bf16: values only hinted Convs read are stored as b
   then_branch.type = ir::AttributeType::graph;
   then_branch.g = branch;
   branchy.nodes.push_back(node("If", {"cond"}, "w", {then_branch}));
-  CHECK(passes::store_bf16_between_convs(branchy, yes) == 1);
+  CHECK(passes::store_bf16_activations(branchy, yes) == 1);
   CHECK(passes::bf16_stored_values(branchy) == std::vector<std::string>{"b"});
   // A value read as weights is not an activation: kept float32.
   ir::Graph as_weights = hinted;
   as_weights.nodes.push_back(node("Conv", {"x", "b"}, "v", {ir::string_attr(passes::kComputeAttribute, "bf16")}));
-  CHECK(passes::store_bf16_between_convs(as_weights, yes) == 1);
+  CHECK(passes::store_bf16_activations(as_weights, yes) == 1);
+
+  // A transformer MLP: LayerNorm -> MatMul fc1 (+bias, Gelu) -> MatMul fc2 -> Add. fc1's output,
+  // read only by fc2 as A, is stored; fc2's (read by the Add) and LayerNorm's (not hinted) are not.
+  ir::Graph mlp;
+  mlp.nodes = {node("LayerNormalization", {"t", "s", "o"}, "n"), node("MatMul", {"n", "w1", "b1"}, "h", {ir::string_attr("mhub_activation", "Gelu")}),
+               node("MatMul", {"h", "w2"}, "m"), node("Add", {"m", "t"}, "u")};
+  passes::hint_bf16_compute(mlp);
+  CHECK(passes::store_bf16_activations(mlp, yes) == 1);
+  CHECK(passes::bf16_stored_values(mlp) == std::vector<std::string>{"h"});
+  mlp.nodes[2].inputs = {"w2", "h"};  // read as B: not an activation the kernels take as bfloat16
+  CHECK(passes::store_bf16_activations(mlp, yes) == 0);
 
   // In a session: the values are stored bfloat16 where the CPU has the units (the log says how
   // many), and the result stays within bfloat16's error of float32.
-  engine::SessionOptions options;
-  options.threads = 2;
-  options.verbose = true;
-  const ir::Tensor x = uniform("x", {2, 3, 10, 10}, rng);
-  std::vector<float> results[2];
-  for (int bf16 = 0; bf16 < 2; ++bf16) {
-    options.compute_precision = bf16 ? "bf16" : "fp32";
-    engine::Session session(model, engine::host_backend(), options);
-    size_t stored_lines = 0;
-    for (const std::string& line : session.log())
-      stored_lines += line.find("2 values stored as bfloat16") != std::string::npos;
-    CHECK(stored_lines == (bf16 && engine::cpu::cpu_has_bf16_units() ? 1u : 0u));
-    auto out = session.run({{"x", engine::Value::of(x)}});
-    const ir::Tensor& y = out.at(0).tensor;
-    REQUIRE(y.dtype == ir::DataType::float32);
-    results[bf16].assign(y.data<float>(), y.data<float>() + y.numel());
-  }
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < results[0].size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(results[1][i]) - results[0][i]));
-    scale = std::max(scale, std::abs(static_cast<double>(results[0][i])));
-  }
-  CHECK(scale > 0);
-  CHECK(diff <= 3e-2 * scale);
+  CHECK(stores_and_stays_close(model, uniform("x", {2, 3, 10, 10}, rng), "2 values stored as bfloat16"));
+  // The MLP in a session: x [6, 40] -> MatMul (+bias, Gelu) -> MatMul -> y.
+  ir::Model mlp_model = x_to_y("mlp");
+  mlp_model.graph.initializers = {uniform("w1", {40, 32}, rng), uniform("b1", {32}, rng), uniform("w2", {32, 8}, rng)};
+  mlp_model.graph.nodes = {node("MatMul", {"x", "w1", "b1"}, "h", {ir::string_attr("mhub_activation", "Gelu")}),
+                           node("MatMul", {"h", "w2"}, "y")};
+  CHECK(stores_and_stays_close(mlp_model, uniform("x", {6, 40}, rng), "1 values stored as bfloat16"));
 }
 
 TEST_CASE("compute precision: anything but fp32 and bf16 is refused") {

@@ -55,8 +55,15 @@ size_t hint_bf16_compute(ir::Graph& graph) {
 
 namespace {
 
-bool hinted_conv(const ir::Node& node) {
-  return node.domain.empty() && node.op == ir::OpKind::Conv && node.attr_string(kComputeAttribute, "") == "bf16";
+bool hinted(const ir::Node& node) {
+  return node.domain.empty() && (node.op == ir::OpKind::Conv || node.op == ir::OpKind::MatMul) &&
+         node.attr_string(kComputeAttribute, "") == "bf16";
+}
+
+// Whether input `position` of `reader` is an activation a bfloat16 kernel may read as storage.
+bool reads_activation(const ir::Node& reader, size_t position) {
+  if (!hinted(reader)) return false;
+  return position == 0 || (reader.op == ir::OpKind::Conv && position == 3);
 }
 
 void drop_storage_mark(ir::Node& node) {
@@ -65,7 +72,7 @@ void drop_storage_mark(ir::Node& node) {
 
 }  // namespace
 
-size_t store_bf16_between_convs(ir::Graph& graph, const Bf16ReadQuery& reads_bf16) {
+size_t store_bf16_activations(ir::Graph& graph, const Bf16ReadQuery& reads_bf16) {
   for (ir::Node& node : graph.nodes) drop_storage_mark(node);
   std::unordered_set<std::string> excluded;  // graph outputs and values subgraphs read
   for (const ir::ValueInfo& v : graph.outputs) excluded.insert(v.name);
@@ -85,12 +92,12 @@ size_t store_bf16_between_convs(ir::Graph& graph, const Bf16ReadQuery& reads_bf1
   }
   std::unordered_set<std::string> stored;
   for (const ir::Node& node : graph.nodes) {
-    if (!hinted_conv(node) || node.outputs.size() != 1 || node.outputs[0].empty()) continue;
+    if (!hinted(node) || node.outputs.size() != 1 || node.outputs[0].empty()) continue;
     const std::string& value = node.outputs[0];
     auto it = reads.find(value);
     if (excluded.count(value) || it == reads.end()) continue;
     const bool conv_readers = std::all_of(it->second.begin(), it->second.end(), [&](const std::pair<size_t, size_t>& r) {
-      return hinted_conv(graph.nodes[r.first]) && (r.second == 0 || r.second == 3);
+      return reads_activation(graph.nodes[r.first], r.second);
     });
     if (conv_readers) stored.insert(value);
   }
@@ -114,7 +121,7 @@ size_t store_bf16_between_convs(ir::Graph& graph, const Bf16ReadQuery& reads_bf1
   }
   size_t count = 0;
   for (ir::Node& node : graph.nodes) {
-    if (!hinted_conv(node) || node.outputs.size() != 1 || !stored.count(node.outputs[0])) continue;
+    if (!hinted(node) || node.outputs.size() != 1 || !stored.count(node.outputs[0])) continue;
     node.attributes.push_back(ir::string_attr(kStorageAttribute, "bf16"));
     ++count;
   }

@@ -2,6 +2,7 @@
 // and the test-data readers (.npy, SequenceProto) the runner uses.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -104,6 +105,22 @@ TEST_SUITE("engine_core") {
     CHECK_THROWS_WITH_AS(session.run({{"x", engine::Value::of(floats({1, 2, 3}))}}, hooks), "hook failed", Error);
     // The plain run calls nothing and still works after the failed one.
     CHECK(to_floats(session.run({{"x", engine::Value::of(floats({1, -2, 3}))}})[0].tensor) == std::vector<float>{1, 0, 3});
+    // node_done after every node, each time after the outputs that node produced.
+    std::vector<std::string> events;
+    hooks.output_ready = [&](size_t index, const engine::Value&) { events.push_back("output " + std::to_string(index)); };
+    hooks.node_done = [&] { events.push_back("node"); };
+    session.run({{"x", engine::Value::of(floats({1, 2, 3}))}}, hooks);
+    const auto nodes = std::count(events.begin(), events.end(), "node");
+    CHECK(nodes >= 2);
+    CHECK(nodes <= 3);
+    REQUIRE(events.size() == static_cast<size_t>(nodes) + 2);
+    CHECK(events.back() == "node");
+    for (size_t i = 0; i + 1 < events.size(); ++i)
+      if (events[i] != "node") CHECK(events[i + 1] == "node");
+    hooks.output_ready = nullptr;
+    events.clear();
+    session.run({{"x", engine::Value::of(floats({1, 2, 3}))}}, hooks);
+    CHECK(std::count(events.begin(), events.end(), "node") == nodes);
   }
 
   TEST_CASE("steady-state runs allocate no new buffers") {

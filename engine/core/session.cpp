@@ -431,10 +431,11 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
   if (named_inputs)
     for (const auto& [s, value] : *named_inputs) frame.slots[s] = value;
   FrameScope scope(*this, frame);
-  if (hooks && hooks->output_ready) {
+  if (hooks && (hooks->output_ready || hooks->node_done)) {
     // Graph outputs by slot, so each step finds the ones it produced.
     std::vector<std::vector<size_t>> outputs_in_slot(plan.slot_count);
-    for (size_t i = 0; i < plan.output_slots.size(); ++i) outputs_in_slot[plan.output_slots[i]].push_back(i);
+    if (hooks->output_ready)
+      for (size_t i = 0; i < plan.output_slots.size(); ++i) outputs_in_slot[plan.output_slots[i]].push_back(i);
     for (const Step& step : plan.steps) {
       run_step(step, frame, scope);
       for (int s : step.outputs)
@@ -442,6 +443,7 @@ std::vector<Value> Session::Impl::run_graph(const Plan& plan, std::vector<Value>
           for (size_t index : outputs_in_slot[s])
             // The host copy is the frame's mirror, which the results below hand back too.
             hooks->output_ready(index, on_device(plan, frame, s, ir::Device{}));
+      if (hooks->node_done) hooks->node_done();
     }
   } else {
     for (const Step& step : plan.steps) run_step(step, frame, scope);

@@ -67,6 +67,10 @@ struct RunHooks {
   // that no node produces (initializers, inputs) get no call. Called once per output and run;
   // an exception thrown here ends the run and propagates from run().
   std::function<void(size_t index, const Value& value)> output_ready;
+  // Called on the same thread after every node of the main graph has run (nodes the session
+  // fused run as one; after output_ready for its outputs), e.g. so that communication started from output_ready moves on between
+  // nodes. An exception thrown here ends the run and propagates from run().
+  std::function<void()> node_done;
 };
 
 // Name and declared type of a graph input or output (type.kind none when the file has none).

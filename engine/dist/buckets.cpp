@@ -51,6 +51,10 @@ void BucketedAverage::ready(size_t i, float* data) {
   if (next_ == before) comm_->progress();  // a start tests the pending reductions itself
 }
 
+void BucketedAverage::progress() {
+  if (comm_ && next_ > 0) comm_->progress();
+}
+
 void BucketedAverage::start_ready_buckets() {
   while (next_ < plan_.size() && missing_[next_] == 0) start(next_++);
 }

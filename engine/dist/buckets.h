@@ -46,6 +46,9 @@ class BucketedAverage {
   // Gradient i (counts[i] floats at `data`) is final. When it starts no bucket, the reductions
   // already started are moved on instead (Communicator::progress).
   void ready(size_t i, float* data);
+  // Between two gradients (e.g. after every node of backward): lets the buckets started so far
+  // move on (Communicator::progress); nothing to do before the first has started.
+  void progress();
   // Starts the buckets still waiting (gradients not handed over are taken from `grads`, which
   // holds every gradient's memory) and returns when every bucket is averaged in place.
   void finish(const std::vector<float*>& grads);

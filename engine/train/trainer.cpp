@@ -343,6 +343,8 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
       handed_over_[k] = true;
       averager_->ready(backward_position_[k], grad_sums_[k].data());
     };
+    // Open MPI moves started reductions on only inside MPI calls: one test after every node.
+    hooks.node_done = [&] { averager_->progress(); };
   }
   const auto run_start = std::chrono::steady_clock::now();
   auto outputs = session_->run(feeds, hooks);

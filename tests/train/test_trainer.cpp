@@ -129,7 +129,7 @@ Batch first_cnn_batch() {
 // Two ranks with the same data, as seen from rank 0: every reduction of equal values, counted.
 class TwinRanks final : public dist::Communicator {
  public:
-  size_t started = 0, waits = 0;
+  size_t started = 0, waits = 0, progressed = 0;
   int rank() const override { return 0; }
   int size() const override { return 2; }
   int local_rank() const override { return 0; }
@@ -145,6 +145,7 @@ class TwinRanks final : public dist::Communicator {
     all_reduce(data, count, op);
   }
   void wait_all_reduces() override { ++waits; }
+  void progress() override { ++progressed; }
   void reduce_scatter(const float*, float*, size_t, dist::Reduce) override {}
   void all_gather(const float*, float*, size_t) override {}
   void broadcast(float*, size_t, int) override {}
@@ -183,6 +184,9 @@ TEST_CASE("data-parallel: gradient buckets start during backward and step as one
     CHECK(stats.buckets > stats.averaged_steps);
     // Backward produces the gradients node by node, so buckets start before the run returns.
     CHECK(stats.buckets_started_in_backward > 0);
+    // Started buckets are moved on after every node of backward, not only when a gradient is
+    // handed over: more progress calls than gradients.
+    CHECK(twins.progressed > stats.averaged_steps * parallel.trainable().size());
     MESSAGE("accumulate " << accumulate << ": " << stats.buckets_started_in_backward << " of " << stats.buckets
                           << " buckets started before backward ended");
     // Averaging equal gradients changes nothing: the same weights as one process, bit for bit.

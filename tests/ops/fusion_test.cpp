@@ -428,6 +428,38 @@ TEST_SUITE("ops") {
     ir::Model axis1 = graph_of({op("MatMul", {"q", "kt"}, "s"), op("Softmax", {"s"}, "p", {ir::int_attr("axis", 1)}),
                                 op("MatMul", {"p", "v"}, "y")}, flat);
     CHECK(attention_pass(axis1.graph) == 0);
+    // Swin's window attention: an inference Dropout (its mask output unread) between the Softmax
+    // and the second MatMul is an identity and goes with the pattern.
+    auto with_dropout = [&](ir::Node dropout, std::vector<ir::Node> extra) {
+      std::vector<ir::Node> nodes = {op("MatMul", {"q", "kt"}, "s"), op("Softmax", {"s"}, "p"), std::move(dropout),
+                                     op("MatMul", {"pd", "v"}, "y")};
+      for (ir::Node& n : extra) nodes.push_back(std::move(n));
+      return graph_of(std::move(nodes), flat);
+    };
+    ir::Node dropout = op("Dropout", {"p"}, "pd");
+    dropout.outputs.push_back("pmask");
+    check_rewrite(with_dropout(dropout, {}), flat, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Dropout"});
+    // torchvision's Swin: training_mode a constant true, ratio a constant 0 (keeps every value).
+    auto with_training = [&](float ratio) {
+      std::vector<Val> values = flat;
+      values.push_back({"ratio", {}, {ratio}, true});
+      ir::Model m = with_dropout(op("Dropout", {"p", "ratio", "train"}, "pd"), {});
+      m.graph.initializers = {};
+      for (const Val& v : values)
+        if (v.init) m.graph.initializers.push_back(tensor_of(v));
+      const uint8_t on = 1;
+      m.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::boolean, {}, &on, 1, "train"));
+      return std::make_pair(m, values);
+    };
+    auto [keeps_all, keeps_all_values] = with_training(0.0f);
+    check_rewrite(keeps_all, keeps_all_values, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Dropout"});
+    // Near misses: dropping in training mode, a training_mode input, the mask read by another node.
+    ir::Model drops = with_training(0.25f).first;
+    CHECK(attention_pass(drops.graph) == 0);
+    ir::Node training = op("Dropout", {"p", "", "q"}, "pd");
+    ir::Model trained = with_dropout(training, {}), mask_read = with_dropout(dropout, {op("Identity", {"pmask"}, "m")});
+    CHECK(attention_pass(trained.graph) == 0);
+    CHECK(attention_pass(mask_read.graph) == 0);
   }
 
   TEST_CASE("Fast Gelu and LayerNormalization kernels match the reference on odd sizes, NaN and Inf") {

@@ -4,6 +4,31 @@
 
 namespace mhub::engine::passes {
 
+namespace {
+
+// `name` is a boolean initializer holding false that callers cannot override.
+bool constant_false(const GraphIndex& index, const std::string& name) {
+  for (const ir::ValueInfo& in : index.graph().inputs)
+    if (in.name == name) return false;
+  const ir::Tensor* t = index.graph().initializer(name);
+  return t && t->dtype == ir::DataType::boolean && t->numel() == 1 && t->storage && t->bytes()[0] == 0;
+}
+
+// A Dropout that passes its input through, its mask output absent or read by nothing: training_mode
+// absent (ONNX's default is inference) or a constant false, or a constant ratio of 0 (torchvision's
+// Swin exports F.dropout(p=0.0, training=True)).
+bool identity_dropout(const GraphIndex& index, const ir::Node& node) {
+  if (node.op != ir::OpKind::Dropout || (!node.domain.empty() && node.domain != "ai.onnx") || node.inputs.empty() ||
+      node.outputs.empty())
+    return false;
+  if (node.outputs.size() > 1 && !node.outputs[1].empty() && index.reads(node.outputs[1]) != 0) return false;
+  const bool inference = node.inputs.size() < 3 || node.inputs[2].empty() || constant_false(index, node.inputs[2]);
+  const bool keeps_all = node.inputs.size() > 1 && index.float_scalar(node.inputs[1]) == 0.0f;
+  return inference || keeps_all;
+}
+
+}  // namespace
+
 size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_replace) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
@@ -19,11 +44,18 @@ size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_rep
     if (!is_op(sm, ir::OpKind::Softmax)) continue;
     const ir::Attribute* axis = sm.attribute("axis");
     if (axis ? axis->i != -1 : opset < 13) continue;
-    size_t out_mm = index.sole_reader(sm.outputs[0]);
+    std::vector<size_t> pattern = {i};
+    std::string probabilities = sm.outputs[0];
+    size_t out_mm = index.sole_reader(probabilities);
+    if (out_mm != kNoNode && identity_dropout(index, nodes[out_mm])) {  // an identity at inference
+      pattern.push_back(out_mm);
+      probabilities = nodes[out_mm].outputs[0];
+      out_mm = index.sole_reader(probabilities);
+    }
     if (out_mm == kNoNode || !is_op(nodes[out_mm], ir::OpKind::MatMul, 2) ||
-        nodes[out_mm].inputs.size() != 2 || nodes[out_mm].inputs[0] != sm.outputs[0])
+        nodes[out_mm].inputs.size() != 2 || nodes[out_mm].inputs[0] != probabilities)
       continue;
-    std::vector<size_t> pattern = {i, out_mm};
+    pattern.push_back(out_mm);
     std::string mask;
     float scale = 1.0f;
     bool divide = false;

@@ -1,12 +1,15 @@
 // Load-time pass: scaled dot-product attention spelled out in primitives,
 //   S = MatMul(X, Y) [* c | / c] [+ mask];  P = Softmax(S, axis -1);  O = MatMul(P, V)
+// (P may pass through a Dropout that keeps it as it is first: training_mode absent or a constant
+// false, or a constant ratio 0; mask output unread)
 // becomes one internal node (ir::OpKind::FusedAttention, domain ir::kInternalDomain, run by
 // cpu/attention_fused.cpp) with inputs (X, Y, V, mask or "") and attributes mhub_scale = c,
 // mhub_scale_div = 1 for a Div (0 for Mul; no scale: c = 1, Mul). The kernel computes one
 // batch entry (e.g. one batch x head) at a time — its S rows only — threaded over the batch.
 // X, Y, V keep their MatMul meaning (Y is K already transposed), so any scaling of Q before the
 // first MatMul stays where it was. c must be a float32 scalar constant; the Softmax must be over
-// axis -1 (or its default from opset 13); S and P must have the next node as only reader.
+// axis -1 (or its default from opset 13); S and P (and the Dropout's output) must have the next
+// node as only reader.
 #pragma once
 
 #include <cstddef>

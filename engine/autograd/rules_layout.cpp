@@ -58,6 +58,43 @@ void concat_rule(Builder& b, RuleCall& c) {
   }
 }
 
+// Slice whose starts are computed at run time (exports slice a fused QKV projection at
+// offsets computed from Shape): unit steps only, axes constant. Each axis's first element read
+// is computed by graph ops with slice_axis's clamping for step 1 (a negative start counts from
+// the end, then clamps to [0, dim]); the static output extent gives the padding after it.
+std::string slice_grad_runtime_starts(Builder& b, const ir::Node& n, const std::string& dy) {
+  const auto& xs = b.shape(n.inputs[0]);
+  const auto& ys = b.shape(n.outputs[0]);
+  const size_t rank = xs.size();
+  const auto& count_dims = b.shape(n.inputs[1]);
+  if (count_dims.size() != 1) no_rule(n, "a computed starts input that is not 1-D");
+  const int64_t count = count_dims[0];
+  std::vector<int64_t> axes;
+  if (n.inputs.size() > 3 && !n.inputs[3].empty()) axes = constant_int_values(b, n.inputs[3], n);
+  else
+    for (int64_t i = 0; i < count; ++i) axes.push_back(i);
+  if (static_cast<int64_t>(axes.size()) != count) no_rule(n, "starts and axes of different lengths");
+  if (n.inputs.size() > 4 && !n.inputs[4].empty())
+    for (auto step : constant_int_values(b, n.inputs[4], n))
+      if (step != 1) no_rule(n, "a computed starts input with a step other than 1");
+  const std::string starts = b.op("Cast", {n.inputs[1]}, {int_attr("to", static_cast<int64_t>(ir::DataType::int64))});
+  std::vector<std::string> before(rank), after(rank);
+  for (int64_t k = 0; k < count; ++k) {
+    const auto axis = static_cast<size_t>(engine::ops::wrap_axis(axes[static_cast<size_t>(k)], rank));
+    const int64_t dim = xs[axis];
+    const std::string s = b.op("Slice", {starts, b.const_i64({k}), b.const_i64({k + 1})});
+    const std::string wrapped = b.op("Where", {b.op("Less", {s, b.const_i64({0})}), b.op("Add", {s, b.const_i64({dim})}), s});
+    before[axis] = b.op("Min", {b.op("Max", {wrapped, b.const_i64({0})}), b.const_i64({dim})});
+    after[axis] = b.op("Sub", {b.const_i64({dim - ys[axis]}), before[axis]});
+  }
+  std::vector<std::string> pads;
+  for (size_t i = 0; i < 2 * rank; ++i) {
+    const std::string& piece = i < rank ? before[i] : after[i - rank];
+    pads.push_back(piece.empty() ? b.const_i64({0}) : piece);
+  }
+  return b.op("Pad", {dy, b.op("Concat", pads, {int_attr("axis", 0)})});
+}
+
 // Slice: unit-step axes get dy zero-padded back to the input's extent; strided axes get dy
 // scattered onto the positions start + j * step (all distinct, so no reduction is needed).
 void slice_rule(Builder& b, RuleCall& c) {
@@ -67,6 +104,10 @@ void slice_rule(Builder& b, RuleCall& c) {
   const auto& xs = b.shape(n.inputs[0]);
   const auto& ys = b.shape(n.outputs[0]);
   const size_t rank = xs.size();
+  if (!constant_tensor(b, n.inputs[1])) {
+    c.input_grads[0] = slice_grad_runtime_starts(b, n, c.output_grads[0]);
+    return;
+  }
   const auto starts = constant_int_values(b, n.inputs[1], n);
   std::vector<int64_t> axes, steps(starts.size(), 1);
   if (n.inputs.size() > 3 && !n.inputs[3].empty()) axes = constant_int_values(b, n.inputs[3], n);

@@ -329,6 +329,17 @@ TEST_CASE("gradcheck: Max of a value with itself (ties share the gradient)") {
   gradcheck(a, 3, 4);
 }
 
+TEST_CASE("gradcheck: Slice with starts and ends computed from Shape (a fused QKV split, as exports compute it)") {
+  Tiny a({3, 8});
+  const std::string qkv = a.op("Gemm", {"x", a.param({8, 12})});  // [3, 12]
+  const std::string width = a.op("Gather", {a.op("Shape", {qkv}), a.ints({1})});
+  const std::string third = a.op("Div", {width, a.ints({3})});                              // 4
+  const std::string k = a.op("Slice", {qkv, third, a.op("Mul", {third, a.ints({2})}), a.ints({1})});  // [4, 8)
+  const std::string v = a.op("Slice", {qkv, a.op("Neg", {third}), a.ints({INT64_MAX}), a.ints({-1})});  // the last 4
+  a.head(a.op("Mul", {k, v}), 3, 4, 3);
+  gradcheck(a, 3, 8);
+}
+
 // Ops whose rules the small models above check (what a one-node spec cannot show).
 const char* const kCheckedInModels[] = {"BatchNormalization"};  // training mode: batch statistics
 

@@ -226,7 +226,7 @@ bool float32_input(const ir::Node&, std::span<const ir::DataType> types) {
   return !types.empty() && types[0] == ir::DataType::float32;
 }
 
-// Vectorised float32 Exp (fast_math.h; Sigmoid and Tanh spans are epilogue.h's); the reference
+// Vectorised float32 Exp and Erf (fast_math.h; Sigmoid and Tanh spans are epilogue.h's); the reference
 // kernels use libm.
 // Each span function is compiled twice (AVX2 and baseline x86-64) and picked at load time,
 // so one binary runs everywhere and uses 8-wide vectors where the CPU has them.
@@ -236,6 +236,7 @@ bool float32_input(const ir::Node&, std::span<const ir::DataType> types) {
     for (size_t i = 0; i < count; ++i) out[i] = fn(in[i]);                        \
   }
 MHUB_SPAN_FN(exp_span, fast_exp)
+MHUB_SPAN_FN(erf_span, fast_erf)
 #undef MHUB_SPAN_FN
 
 template <void (*span)(const float*, float*, size_t)>
@@ -282,6 +283,7 @@ void add_elementwise_kernels(std::vector<KernelDef>& table) {
   add(OpKind::IsInf, float_test<false>);
   add(OpKind::Clip, clip_kernel);
   table.push_back({OpKind::Exp, KernelKind::fast, fast_float_map<exp_span>, float32_input});
+  table.push_back({OpKind::Erf, KernelKind::fast, fast_float_map<erf_span>, float32_input});
   table.push_back({OpKind::Sigmoid, KernelKind::fast, fast_float_map<sigmoid_span>, float32_input});
   table.push_back({OpKind::Tanh, KernelKind::fast, fast_float_map<tanh_span>, float32_input});
 }

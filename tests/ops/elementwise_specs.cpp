@@ -70,6 +70,24 @@ std::vector<OpSpec> elementwise_specs() {
     specs.push_back({.name = std::string("fast ") + op + " over its range", .op = op, .inputs = {{wide_input}}, .rtol = 2e-6,
                      .atol = 1e-7, .backends = cpu_fast | test_device});
 
+  // The fast Erf (series below |x| = 0.5, erfc fit above) against libm's erf: absolute bound
+  // 1e-6 densely across both pieces and the switch at 0.5, then the edge values exactly
+  // (zeros keep their sign, subnormals stay x * 2 / sqrt(pi), large inputs saturate at +-1).
+  std::vector<float> erf_points;
+  for (int i = -3000; i <= 3000; ++i) erf_points.push_back(static_cast<float>(i) * 0.00217f);
+  for (float v : {0.49999997f, 0.5f, -0.5f, 4.0f, -4.0f, 9.5f, -30.0f, 1e30f, -3e38f})
+    erf_points.push_back(v);
+  specs.push_back({.name = "fast Erf over its range", .op = "Erf",
+                   .inputs = {{f32({static_cast<int64_t>(erf_points.size())}, erf_points)}}, .rtol = 0, .atol = 1e-6,
+                   .backends = cpu_fast | test_device});
+  const float denormal = std::numeric_limits<float>::denorm_min();
+  specs.push_back({.name = "fast Erf edge values", .op = "Erf",
+                   .inputs = {{f32({10}, {0.0f, -0.0f, 1e-40f, -1e-40f, denormal, 1e-20f, 30.0f, -kInf, kInf, kNan})}},
+                   .rtol = 1e-6, .atol = 0,
+                   .expect = {f32({10}, {0.0f, -0.0f, std::erf(1e-40f), std::erf(-1e-40f), std::erf(denormal),
+                                         std::erf(1e-20f), 1.0f, -1.0f, 1.0f, kNan})},
+                   .backends = cpu_fast | test_device});
+
   // Every unary op the CUDA backend has, on sizes 1, 7 and 1000003 (the last on the GPU only:
   // grid-stride loops), NaN and infinities included.
   const ir::Tensor& huge = grid_size_specials();

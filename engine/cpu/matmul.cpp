@@ -121,9 +121,9 @@ void gemm_float(OpContext& ctx, bool fast) {
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j)
         out[i * n + j] = cv[(cd[0] == 1 ? 0 : i) * cd[1] + (cd[1] == 1 ? 0 : j)];
-  } else {
-    std::fill(out, out + m * n, 0.0f);
   }
+  // Without C the output is not filled first: sgemm with beta 0 writes every element of it
+  // (gemm.h), also when K is 0.
   std::vector<float> af, bf;
   const float* ap = f32 ? a.data<float>() : (af = input_floats(ctx, 0)).data();
   const float* bp = f32 ? b.data<float>() : (bf = input_floats(ctx, 1)).data();

@@ -148,6 +148,17 @@ std::vector<OpSpec> matmul_specs() {
                        .attributes = {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f), float_attr("beta", 2.0f)},
                        .inputs = {{rng.uniform(ad, -2, 2)}, {rng.uniform(bd, -2, 2)}, {rng.uniform({11}, -2, 2)}}, .rtol = 1e-5, .atol = 1e-5});
     }
+  // No C (or beta 0) on the sgemm path: the output is not zeroed first, sgemm's beta 0 writes it
+  // all, also for an empty K (zeros, as the spec's expected values say).
+  specs.push_back({.name = "Gemm no C, fed B", .op = "Gemm", .attributes = {int_attr("transB", 1), float_attr("alpha", 0.5f)},
+                   .inputs = {{rng.uniform({9, 17}, -2, 2)}, {rng.uniform({6, 17}, -2, 2)}}, .rtol = 1e-5, .atol = 1e-5});
+  specs.push_back({.name = "Gemm beta 0 ignores C, fed B", .op = "Gemm", .attributes = {float_attr("beta", 0.0f)},
+                   .inputs = {{rng.uniform({9, 17}, -2, 2)}, {rng.uniform({17, 6}, -2, 2)}, {f32({1}, {std::numeric_limits<float>::quiet_NaN()})}},
+                   .rtol = 1e-5, .atol = 1e-5});
+  specs.push_back({.name = "Gemm empty K, no C", .op = "Gemm", .inputs = {{rng.uniform({3, 0})}, {rng.uniform({0, 4})}},
+                   .expect = {f32({3, 4}, std::vector<float>(12, 0.0f))}});
+  specs.push_back({.name = "Gemm float16 no C", .op = "Gemm", .inputs = {{f16({2, 3}, {1, 2, 3, -1, 0.5f, 2})}, {f16({3, 1}, {1, 1, 2})}},
+                   .expect = {f16({2, 1}, {9, 3.5f})}});
   specs.push_back({.name = "Gemm with a fused Relu", .op = "Gemm", .attributes = {string_attr("mhub_activation", "Relu")},
                    .inputs = {{rng.uniform({8, 16}, -2, 2)}, {rng.uniform({16, 10}, -2, 2)}, {rng.uniform({8, 1}, -2, 2)}}, .rtol = 1e-5,
                    .atol = 1e-5});

@@ -238,7 +238,9 @@ TEST_CASE("loader: every example once per epoch, reproducible by seed, errors su
   LoaderOptions o;
   BatchLoader loader(*broken, o);
   CHECK_THROWS_WITH_AS(loader.next(), doctest::Contains("x.png"), Error);
-  CHECK_THROWS_AS(BatchLoader(data, LoaderOptions{0}), Error);
+  LoaderOptions no_batch;
+  no_batch.batch_size = 0;
+  CHECK_THROWS_AS(BatchLoader(data, no_batch), Error);
 }
 
 }  // TEST_SUITE

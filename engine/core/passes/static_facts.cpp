@@ -205,7 +205,7 @@ StaticFacts concat(const ir::Node& node, std::span<const StaticFacts> in) {
   for (const StaticFacts& part : in) {
     if (!part.rank_known || part.dims.size() != rank) return unknown();
     for (size_t a = 0; a < rank; ++a) {
-      if (a == *axis) continue;
+      if (static_cast<int64_t>(a) == *axis) continue;
       if (!dims[a]) dims[a] = part.dims[a];
     }
     total = total && part.dims[*axis] ? KnownInt(*total + *part.dims[*axis]) : std::nullopt;
@@ -527,7 +527,7 @@ bool is_comparison(OpKind op) {
 // The first output's facts; the others (Dropout's mask, LayerNormalization's statistics) stay unknown.
 StaticFacts first_output(const ir::Node& node, std::span<const StaticFacts> in, int64_t opset) {
   const OpKind op = node.op;
-  if (in.empty() || !node.domain.empty() && node.domain != "ai.onnx") return unknown();
+  if (in.empty() || (!node.domain.empty() && node.domain != "ai.onnx")) return unknown();
   const std::optional<ir::DataType> dtype = in[0].dtype;
   if (is_unary_same_shape(op)) {
     // Dropout in training mode (a second input given) still keeps the shape.

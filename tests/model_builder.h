@@ -26,6 +26,16 @@ inline ir::ValueInfo float_port(const std::string& name, int64_t length) {
   return info;
 }
 
+// A tensor port of `dtype` with fixed `dims`.
+inline ir::ValueInfo tensor_port(const std::string& name, ir::DataType dtype, const std::vector<int64_t>& dims) {
+  ir::ValueInfo info;
+  info.name = name;
+  ir::Shape shape;
+  for (int64_t d : dims) shape.dims.push_back(ir::Dim::of(d));
+  info.type = ir::Type::tensor(dtype, shape);
+  return info;
+}
+
 // `weights` initializers of `length` floats each, weight k filled with k + i * 1e-3.
 inline ir::Model chain_of_adds(int weights, int64_t length) {
   ir::Model model;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "common/error.h"
@@ -30,7 +31,7 @@ std::string first_nonfinite(const ir::Tensor& input, const std::vector<engine::V
       if (!std::isfinite(values[i])) return false;
     return true;
   };
-  if (!finite(input)) return "the batch's input";
+  if (input.dtype == ir::DataType::float32 && !finite(input)) return "the batch's input";  // ids are integers
   if (!finite(outputs[0].tensor)) return "the loss";
   for (size_t k = 0; k < trainable.size(); ++k)
     if (!finite(outputs[2 + k].tensor)) return "the gradient of '" + trainable[k] + "'";
@@ -86,6 +87,10 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   for (const auto& in : forward_.graph.inputs)
     if (!forward_.graph.initializer(in.name)) {
       input_name_ = in.name;
+      if (in.type) input_dtype_ = in.type->dtype();
+      if (input_dtype_ != ir::DataType::float32 && input_dtype_ != ir::DataType::int64 && input_dtype_ != ir::DataType::int32)
+        throw Error(ErrorCategory::unsupported, "training: input '" + in.name + "' is " + std::string(ir::name_of(input_dtype_)) +
+                                                    "; the trainer feeds float32 inputs or int64/int32 ids");
       break;
     }
   for (const auto& t : forward_.graph.initializers) {
@@ -263,11 +268,25 @@ Trainer::AllocationStats Trainer::allocation_stats() const {
   return {session_->stats().bytes_created, feed_bytes_created_};
 }
 
-ir::Tensor& Trainer::reusable_feed(ir::Tensor& t, const std::vector<int64_t>& dims) {
+namespace {
+// An integer model input (token ids) takes the batch's values rounded to the nearest integer;
+// a value that is not finite or does not fit the type is bad data, not a silent wrap.
+template <typename Int>
+void token_ids(const std::vector<float>& values, Int* out) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float v = std::nearbyint(values[i]);
+    if (!std::isfinite(v) || v < static_cast<float>(std::numeric_limits<Int>::min()) || v >= -static_cast<float>(std::numeric_limits<Int>::min()))
+      throw Error(ErrorCategory::format, "training: input value " + std::to_string(values[i]) + " is not a valid id for the model's integer input");
+    out[i] = static_cast<Int>(v);
+  }
+}
+}  // namespace
+
+ir::Tensor& Trainer::reusable_feed(ir::Tensor& t, const std::vector<int64_t>& dims, ir::DataType dtype) {
   // The previous step's outputs are gone by now; a storage still shared (say, a graph output
   // that views an input) gets a fresh one instead.
-  if (t.storage && t.storage.use_count() == 1 && t.dims == dims) return t;
-  t = ir::Tensor::zeros(ir::DataType::float32, dims);
+  if (t.storage && t.storage.use_count() == 1 && t.dims == dims && t.dtype == dtype) return t;
+  t = ir::Tensor::zeros(dtype, dims);
   feed_bytes_created_ += t.byte_size();
   return t;
 }
@@ -302,10 +321,12 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   if (batch.labels.size() != static_cast<size_t>(batch_size_))
     throw Error(ErrorCategory::usage, "training: the data has no class label per example; the losses train against class labels");
   const auto target = loss_targets(options_.loss, batch.labels, classes_, options_.label_smoothing);
-  ir::Tensor& input = reusable_feed(input_feed_, batch.input_dims);
+  ir::Tensor& input = reusable_feed(input_feed_, batch.input_dims, input_dtype_);
   if (input.numel() != batch.inputs.size())
     throw Error(ErrorCategory::internal, "trainer: the batch's inputs do not match its dims");
-  std::memcpy(input.storage->mutable_data(), batch.inputs.data(), batch.inputs.size() * 4);
+  if (input_dtype_ == ir::DataType::int64) token_ids(batch.inputs, reinterpret_cast<int64_t*>(input.storage->mutable_data()));
+  else if (input_dtype_ == ir::DataType::int32) token_ids(batch.inputs, reinterpret_cast<int32_t*>(input.storage->mutable_data()));
+  else std::memcpy(input.storage->mutable_data(), batch.inputs.data(), batch.inputs.size() * 4);
   ir::Tensor& target_tensor = reusable_feed(target_feed_, {batch_size_, classes_});
   std::memcpy(target_tensor.storage->mutable_data(), target.data(), target.size() * 4);
   std::vector<std::pair<std::string, engine::Value>> feeds = {{input_name_, engine::Value::of(input)},
@@ -391,7 +412,8 @@ StepStats Trainer::train_batch(const Batch& batch, double lr) {
   for (size_t k = 0; k < trainable_.size(); ++k) params_[k].grad = outputs[2 + k].tensor.data<float>();
   const bool clip_direct = direct && options_.clip_norm > 0;
   const GradientScan::Result checked = scan_.scan(params_, clip_direct, parallel_);
-  const bool finite = checked.finite && kernels::all_finite(input.data<float>(), input.numel()) &&
+  const bool finite = checked.finite &&
+                      (input.dtype != ir::DataType::float32 || kernels::all_finite(input.data<float>(), input.numel())) &&
                       kernels::all_finite(outputs[0].tensor.data<float>(), outputs[0].tensor.numel());
   std::string culprit = scaled || finite ? "" : first_nonfinite(input, outputs, trainable_);
   bool overflow = scaled && !checked.finite;  // fp16: the graph already divided the gradients by the scale; an overflow shows as inf/NaN

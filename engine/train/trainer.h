@@ -162,6 +162,7 @@ class Trainer {
   TrainerOptions options_;
   int64_t batch_size_, classes_ = 0;
   std::string input_name_;
+  ir::DataType input_dtype_ = ir::DataType::float32;  // float32, or int64/int32 (token ids)
   std::vector<std::string> trainable_, running_;
   struct Mask {
     std::string input;
@@ -185,7 +186,7 @@ class Trainer {
   std::vector<ir::Tensor> mask_feeds_;
   size_t feed_bytes_created_ = 0;
   // `t` with `dims`, its bytes overwritten by the caller: the old storage when only `t` holds it.
-  ir::Tensor& reusable_feed(ir::Tensor& t, const std::vector<int64_t>& dims);
+  ir::Tensor& reusable_feed(ir::Tensor& t, const std::vector<int64_t>& dims, ir::DataType dtype = ir::DataType::float32);
   std::vector<std::vector<float>> grad_sums_;
   int pending_ = 0;
   double update_ms_ = 0;    // everything after the run; phases_ splits it

@@ -4,6 +4,8 @@
 // labels; cross-entropy with label smoothing) replay 20 SGD steps on the CNN, losses within 1e-4.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,7 @@
 #include "engine/cpu/bf16_support.h"
 #include "engine/train/trainer.h"
 #include "onnx_io/model_io.h"
+#include "tests/model_builder.h"
 #include "tests/test_skip.h"
 #include "tests/train/train_test_support.h"
 
@@ -458,3 +461,67 @@ TEST_CASE("fp16 loss scaling: an overflowing step is skipped, leaves the weights
 }
 
 }  // TEST_SUITE train (mixed precision)
+
+namespace {
+// Token ids [2, 3] (int64) -> embedding Gather [2, 3, 4] -> the last half of the features by a
+// Slice whose starts are computed from Shape (as exports split a fused QKV projection) ->
+// ReduceMean over the tokens -> Gemm to 3 logits: a transformer's input path in miniature.
+ir::Model token_model() {
+  ir::Model m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", 17}};
+  using mhub::test::tensor_port;
+  auto floats = [&](const std::string& name, std::vector<int64_t> dims, float scale) {
+    size_t count = 1;
+    for (auto d : dims) count *= static_cast<size_t>(d);
+    std::vector<float> v(count);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = scale * static_cast<float>(static_cast<int>(i * 7 % 11) - 5);
+    m.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, dims, v.data(), v.size() * 4, name));
+  };
+  auto ints = [&](const std::string& name, std::vector<int64_t> v) {
+    m.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {static_cast<int64_t>(v.size())}, v.data(), v.size() * 8, name));
+  };
+  auto node = [&](const std::string& op, std::vector<std::string> in, const std::string& out, std::vector<ir::Attribute> attrs = {}) {
+    m.graph.nodes.push_back(mhub::test::make_node(op, std::move(in), out, std::move(attrs)));
+  };
+  m.graph.inputs.push_back(tensor_port("ids", ir::DataType::int64, {2, 3}));
+  floats("emb", {5, 4}, 0.1f);
+  floats("w", {3, 2}, 0.2f);
+  floats("b", {3}, 0.0f);
+  ints("axis2", {2});
+  ints("two", {2});
+  ints("end", {INT64_MAX});
+  ints("axes", {2});
+  ints("mean_axes", {1});
+  node("Gather", {"emb", "ids"}, "e");
+  node("Shape", {"e"}, "shape_e");
+  node("Gather", {"shape_e", "axis2"}, "width");
+  node("Div", {"width", "two"}, "half");
+  node("Slice", {"e", "half", "end", "axes"}, "s");
+  node("ReduceMean", {"s", "mean_axes"}, "pooled", {ir::int_attr("keepdims", 0)});
+  node("Gemm", {"pooled", "w", "b"}, "logits", {ir::int_attr("transB", 1)});
+  m.graph.outputs.push_back(tensor_port("logits", ir::DataType::float32, {2, 3}));
+  return m;
+}
+}  // namespace
+
+TEST_SUITE("train") {
+TEST_CASE("a token-id model with a Shape-computed Slice trains: ids fed as int64, the embedding learns") {
+  TrainerOptions options;
+  options.optimizer = "sgd";
+  options.threads = 1;
+  Trainer trainer(token_model(), ".", 2, options);
+  Batch batch;
+  batch.input_dims = {2, 3};
+  batch.inputs = {0, 1, 4, 3, 2, 1};
+  batch.labels = {0, 2};
+  const double first = trainer.train_batch(batch, 0.5).loss;
+  double last = first;
+  for (int step = 0; step < 5; ++step) last = trainer.train_batch(batch, 0.5).loss;
+  CHECK(std::isfinite(first));
+  CHECK(last < first);  // the Slice's gradient reaches the embedding and the head
+  CHECK(std::find(trainer.trainable().begin(), trainer.trainable().end(), "emb") != trainer.trainable().end());
+  batch.inputs[0] = 1e30f;  // not an int64 id
+  CHECK_THROWS_WITH_AS(trainer.train_batch(batch, 0.5), doctest::Contains("not a valid id"), Error);
+}
+}  // TEST_SUITE train (token ids)

@@ -6,6 +6,8 @@
 // the global count. Two real ranks are compared with one process in sync_bn_equivalence.cpp.
 #include <doctest/doctest.h>
 
+#include "tests/model_builder.h"
+
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -46,14 +48,7 @@ class IdenticalRanks final : public engine::Collectives {
   int ranks_;
 };
 
-ir::ValueInfo port(const std::string& name, ir::DataType dtype, std::vector<int64_t> dims) {
-  ir::ValueInfo info;
-  info.name = name;
-  ir::Shape shape;
-  for (int64_t d : dims) shape.dims.push_back(ir::Dim::of(d));
-  info.type = ir::Type::tensor(dtype, shape);
-  return info;
-}
+ir::ValueInfo port(const std::string& name, ir::DataType dtype, std::vector<int64_t> dims) { return mhub::test::tensor_port(name, dtype, dims); }
 
 // y = AllReduce(x, w) with x a float `dtype` input [3] and w an initializer [2, 2] of that type.
 ir::Model all_reduce_model(ir::DataType dtype) {

@@ -2,6 +2,8 @@
 // cases run in misc_conformance_test.cpp).
 #include <doctest/doctest.h>
 
+#include "tests/model_builder.h"
+
 #include <cmath>
 #include <limits>
 
@@ -101,14 +103,7 @@ TEST_CASE("engine-misc: half and bfloat16 conversions round to nearest even") {
 
 namespace {
 
-ir::ValueInfo value_info(const std::string& name, ir::DataType dtype, std::vector<int64_t> dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  ir::Shape s;
-  for (auto d : dims) s.dims.push_back(ir::Dim::of(d));
-  v.type = ir::Type::tensor(dtype, s);
-  return v;
-}
+ir::ValueInfo value_info(const std::string& name, ir::DataType dtype, std::vector<int64_t> dims) { return mhub::test::tensor_port(name, dtype, dims); }
 
 ir::Node node_of(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
   ir::Node n;

@@ -99,7 +99,8 @@ double max_relative_error(const std::vector<engine::Value>& got, const std::vect
 
 // mhub bench MODEL --train [--batch N] [--lr X]: one training step (forward + backward + SGD
 // update) on the model prepared as finetune prepares it, with one Trainer (SGD, momentum 0.9,
-// no weight decay: torch.optim.SGD's defaults), random images in [-1, 1) and random labels.
+// no weight decay: torch.optim.SGD's defaults), random images in [-1, 1) (token ids in {0, 1} for
+// an integer first input) and random labels.
 void bench_training(const BenchOptions& options, const std::filesystem::path& path) {
   ir::Model model = onnx_io::load_model(path);
   train::prepare_for_training(model, path.parent_path());
@@ -123,8 +124,16 @@ void bench_training(const BenchOptions& options, const std::filesystem::path& pa
   std::mt19937 rng(12345);
   train::Batch data;
   data.input_dims = dims;
-  const ir::Tensor x = random_tensor(ir::DataType::float32, dims, rng);
-  data.inputs.assign(x.data<float>(), x.data<float>() + x.numel());
+  const ir::DataType input_type = model.graph.inputs[0].type->dtype();
+  if (input_type == ir::DataType::int64 || input_type == ir::DataType::int32) {
+    // Token ids: the Trainer rounds its float batch to ids, so draw ids every embedding has
+    // (0 and 1, as the inference bench does), not floats in [-1, 1) that round to -1.
+    const ir::Tensor ids = random_tensor(ir::DataType::int64, dims, rng);
+    for (uint64_t i = 0; i < ids.numel(); ++i) data.inputs.push_back(static_cast<float>(ids.data<int64_t>()[i]));
+  } else {
+    const ir::Tensor x = random_tensor(ir::DataType::float32, dims, rng);
+    data.inputs.assign(x.data<float>(), x.data<float>() + x.numel());
+  }
   std::uniform_int_distribution<int64_t> label(0, trainer.classes() - 1);
   for (int64_t r = 0; r < batch; ++r) data.labels.push_back(label(rng));
   for (int i = 0; i < options.warmup; ++i) trainer.train_batch(data, options.lr);

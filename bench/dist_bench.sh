@@ -146,7 +146,7 @@ for split, count in (("train", int(sys.argv[2])), ("test", int(sys.argv[3]))):
     npy(os.path.join(d, "inputs.npy"), "|u1", (count, 3, 224, 224), os.urandom(count * 3 * 224 * 224))
     npy(os.path.join(d, "labels.npy"), "<i8", (count,), struct.pack(f"<{count}q", *(random.randrange(10) for _ in range(count))))
 PY
-  echo "resnet18 ($resnet18), $((resnet_batches * 8)) synthetic 3x224x224 training images per run, batch 8 per process, 1 thread and 1 core per process" >> "$summary"
+  echo "resnet18 (${resnet18#"$here"/}), $((resnet_batches * 8)) synthetic 3x224x224 training images per run, batch 8 per process, 1 thread and 1 core per process" >> "$summary"
   resnet=(finetune "$resnet18" --data "$scratch/images" --epochs 1 --batch-size 8 --threads 1 --seed 1 --json)
   run resnet18_one_process 1 $((resnet_batches * 8)) "${resnet[@]}"
   run resnet18_two_ranks 2 $((resnet_batches * 8)) "${resnet[@]}"

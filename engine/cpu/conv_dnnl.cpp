@@ -231,10 +231,9 @@ struct ThreadState {
 };
 
 PlanMemories& memories_for(ThreadState& state, const ConvPlan& plan) {
-  auto it = state.memories.find(plan.id);
-  if (it != state.memories.end()) return it->second;
-  if (state.memories.size() > 1024) state.memories.clear();  // plans of sessions long gone
-  PlanMemories& m = state.memories[plan.id];
+  auto entry = thread_plan_entry(state.memories, plan.id);
+  PlanMemories& m = entry.first;
+  if (!entry.second) return m;
   dnnl::engine& eng = cpu_engine();
   m.src_user = memory(plan.src_plain, eng, nullptr);
   m.dst_user = memory(plan.dst_plain, eng, nullptr);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -18,6 +19,17 @@
 #include "engine/ops/fused_activation.h"
 
 namespace mhub::engine::cpu {
+
+// A thread's cache of per-plan state (memory objects, argument maps) keyed by plan id: the entry
+// for `id` and whether it was just created (empty: the caller fills it). Above 1024 entries the
+// cache is dropped first — those are plans of sessions long gone.
+template <class Entry>
+std::pair<Entry&, bool> thread_plan_entry(std::unordered_map<uint64_t, Entry>& cache, uint64_t id) {
+  auto it = cache.find(id);
+  if (it != cache.end()) return {it->second, false};
+  if (cache.size() > 1024) cache.clear();
+  return {cache[id], true};
+}
 
 dnnl::engine& dnnl_cpu_engine();
 

@@ -133,10 +133,9 @@ struct ThreadState {
 };
 
 PlanMemories& memories_for(ThreadState& state, const ProductPlan& plan) {
-  auto it = state.memories.find(plan.id);
-  if (it != state.memories.end()) return it->second;
-  if (state.memories.size() > 1024) state.memories.clear();  // plans of sessions long gone
-  PlanMemories& m = state.memories[plan.id];
+  auto entry = thread_plan_entry(state.memories, plan.id);
+  PlanMemories& m = entry.first;
+  if (!entry.second) return m;
   const dnnl::engine& engine = dnnl_cpu_engine();
   m.src = memory(plan.src_md, engine, nullptr);
   m.dst = memory(plan.dst_md, engine, nullptr);

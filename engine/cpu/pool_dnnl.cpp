@@ -105,17 +105,14 @@ void pool_dnnl(OpContext& ctx) {
     std::unordered_map<uint64_t, PoolMemories> memories;  // by plan id
   };
   thread_local ThreadState state;
-  auto found = state.memories.find(plan->id);
-  if (found == state.memories.end()) {
-    if (state.memories.size() > 1024) state.memories.clear();  // plans of sessions long gone
-    PoolMemories m;
+  auto entry = thread_plan_entry(state.memories, plan->id);
+  PoolMemories& m = entry.first;
+  if (entry.second) {
     m.src = memory(plan->src, dnnl_cpu_engine(), nullptr);
     m.dst = memory(plan->dst, dnnl_cpu_engine(), nullptr);
     m.scratch = memory(plan->scratch, dnnl_cpu_engine(), nullptr);
     m.args = {{DNNL_ARG_SRC, m.src}, {DNNL_ARG_DST, m.dst}, {DNNL_ARG_SCRATCHPAD, m.scratch}};
-    found = state.memories.emplace(plan->id, std::move(m)).first;
   }
-  PoolMemories& m = found->second;
   m.src.set_data_handle(const_cast<float*>(x.data<float>()));
   m.dst.set_data_handle(mutable_floats(y));
   m.scratch.set_data_handle(state.scratch.at_least(plan->scratch.get_size()));

@@ -15,7 +15,11 @@
 #     classes, written as .npy to a temp dir; 16 more as the test split) as 1 process x M batches
 #     of 8 and 2 ranks x M/2 batches of 8, one thread per process; skipped with a note when
 #     build/bench-train-models/resnet18.onnx is missing (--resnet18 FILE);
-#  4. a summary: images/s of each run, wall (the epoch's `seconds`, which include the sharded
+#  4. where the ceiling is: the one-process run again on core 1 (is one core slower than the
+#     other?) and two independent single processes at once, one per core, each on half the images
+#     with no communication at all ("compute_pair": what 2 ranks could reach if all-reduce were
+#     free), for fashion-cnn and resnet18; resnet18 also with 8 and 16 MiB gradient buckets;
+#  5. a summary: images/s of each run, wall (the epoch's `seconds`, which include the sharded
 #     evaluation of the test split, as in both runs) and steady (its `train_seconds`: the
 #     batches alone), each rank's phases (waiting for the loader, forward + backward, blocked
 #     averaging gradients, agreeing on non-finite batches, the optimizer update), and the
@@ -111,10 +115,33 @@ run() {  # NAME RANKS IMAGES FINETUNE_ARGS... (the images the epoch trains on, o
   echo "== $name"
   if [ "$ranks" -eq 1 ]; then
     "${bind_single[@]}" "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
+  elif [ "$ranks" = core1 ]; then
+    taskset -c 1 "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
   else
     "${mpirun[@]}" -np "$ranks" "${bind_rank[@]}" "$mhub" "$@" --out "$scratch/$name.onnx" > "$json"
   fi
   summarise "$name" "$images" "$json"
+}
+# Two single processes at once, one per core, each training IMAGES/2 of the images with no
+# communication: a row with the slower one's seconds (both finish before the pair counts as done).
+compute_pair() {  # NAME IMAGES FINETUNE_ARGS... (each process gets these args as they are)
+  local name="$1" images="$2"
+  shift 2
+  echo "== $name"
+  taskset -c 0 "$mhub" "$@" --out "$scratch/$name.0.onnx" > "$scratch/$name.0.json" &
+  local first=$!
+  taskset -c 1 "$mhub" "$@" --out "$scratch/$name.1.onnx" > "$scratch/$name.1.json"
+  wait "$first"
+  python3 - "$name" "$images" "$scratch/$name.0.json" "$scratch/$name.1.json" <<'PY' | tee -a "$summary"
+import json, sys
+name, images = sys.argv[1], float(sys.argv[2])
+epochs = [json.load(open(p))["epochs"][0] for p in sys.argv[3:]]
+wall = max(e["seconds"] for e in epochs)
+steady = max(e["train_seconds"] for e in epochs)
+print(f"{name} | {wall:.3f} | {images / wall:.1f} | {steady:.3f} | {images / steady:.1f} | -")
+for core, e in enumerate(epochs):
+    print(f"  core {core}: " + ", ".join(f"{k} {v:.3f} s" for k, v in e["phases"][0].items()))
+PY
 }
 # Run $2 over run $1: wall and steady images/s (the summary's third and fifth columns).
 ratio() {
@@ -128,6 +155,9 @@ run one_process 1 $((batches * 8)) "${finetune[@]}" --limit-batches "$batches"
 run two_ranks 2 $((batches * 8)) "${finetune[@]}" --limit-batches $((batches / 2))
 run two_ranks_zero1 2 $((batches * 8)) "${finetune[@]}" --limit-batches $((batches / 2)) --zero 1
 echo "2 ranks / 1 process images/s: $(ratio one_process two_ranks) (issue 16 asks >= 1.8)" | tee -a "$summary"
+run one_process_core1 core1 $((batches * 8)) "${finetune[@]}" --limit-batches "$batches"
+compute_pair compute_pair $((batches * 8)) "${finetune[@]}" --limit-batches $((batches / 2))
+echo "core 1 / core 0 images/s: $(ratio one_process one_process_core1); compute pair / 1 process (no communication, the ceiling): $(ratio one_process compute_pair)" | tee -a "$summary"
 
 if [ -f "$resnet18" ]; then
   # Synthetic images as .npy (u8 pixels, int64 labels): train/ for the epoch, a small test/ for
@@ -151,6 +181,11 @@ PY
   run resnet18_one_process 1 $((resnet_batches * 8)) "${resnet[@]}"
   run resnet18_two_ranks 2 $((resnet_batches * 8)) "${resnet[@]}"
   echo "resnet18 2 ranks / 1 process images/s: $(ratio resnet18_one_process resnet18_two_ranks) (issue 16 asks >= 1.8)" | tee -a "$summary"
+  # The pair gets the whole training split each: half the images come from --limit-batches.
+  compute_pair resnet18_compute_pair $((resnet_batches * 8)) "${resnet[@]}" --limit-batches $((resnet_batches / 2))
+  run resnet18_two_ranks_bucket8 2 $((resnet_batches * 8)) "${resnet[@]}" --bucket-mb 8
+  run resnet18_two_ranks_bucket16 2 $((resnet_batches * 8)) "${resnet[@]}" --bucket-mb 16
+  echo "resnet18 compute pair / 1 process (no communication, the ceiling): $(ratio resnet18_one_process resnet18_compute_pair); 8 MiB buckets: $(ratio resnet18_one_process resnet18_two_ranks_bucket8); 16 MiB buckets: $(ratio resnet18_one_process resnet18_two_ranks_bucket16)" | tee -a "$summary"
 else
   echo "resnet18: skipped, no $resnet18 (/usr/bin/python3 bench/export_train_models.py build/bench-train-models --only resnet18)" | tee -a "$summary"
 fi

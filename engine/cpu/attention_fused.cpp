@@ -3,10 +3,17 @@
 //   inputs X [..., S, D], Y [..., D, T], V [..., T, Dv], mask (optional, broadcasts to
 //   [..., S, T]); batch dims broadcast numpy-style across all four; output [..., S, Dv];
 //   attributes mhub_scale (c) and mhub_scale_div (1: scores / c, else scores * c).
-// Each batch entry's S x T scores live in one per-thread buffer (never the whole tensor); the
-// fast kernel runs batch entries in parallel on the pool, each with single-threaded oneDNN
-// sgemm and a vectorised exp; the reference runs them in order with the reference GEMM and the
-// Softmax kernel's own arithmetic. Operands of rank < 2 and masks that would widen S or T are
+// Transposes the pass folded in (attributes mhub_perm_x / _y / _v: the operand is
+// Transpose(input, perm); mhub_perm_out: the output is Transpose(result, perm)) cost no copy:
+// each operand is a strided view of its input, each batch entry's matrices are read through
+// GEMM leading dimensions (or as transposed matrices) and the result rows are written where the
+// transpose puts them. A perm must keep the innermost input axis among the matrix's two axes
+// (the output's innermost axis in place); other perms are unsupported errors.
+// Each work item (a batch entry, or a block of its S rows when there are few batch entries for
+// the threads) keeps its scores in one per-thread buffer (never the whole tensor); the fast
+// kernel runs items in parallel on the pool, each with single-threaded oneDNN sgemm and a
+// vectorised exp; the reference runs them in order with the reference GEMM and the Softmax
+// kernel's own arithmetic. Operands of rank < 2 and masks that would widen S or T are
 // unsupported errors (the unfused graph handles them: fusion can be turned off).
 #include <algorithm>
 #include <cmath>
@@ -24,16 +31,39 @@ namespace mhub::engine::cpu {
 namespace {
 
 // An input as float32 values: the tensor's own bytes, or a widened copy.
+// dims / strides (in elements) are the operand's view: the input's, permuted by `perm`.
 struct Floats {
   std::vector<float> copy;
   const float* data = nullptr;
-  std::vector<int64_t> dims;
+  std::vector<int64_t> dims, strides;
 };
 
-Floats floats_of(OpContext& ctx, size_t index) {
+// `perm` must be empty or a permutation of the axes of `dims`; returns the strides of the
+// contiguous row-major tensor `dims` permuted by it (dims permuted in place).
+std::vector<int64_t> permuted_strides(OpContext& ctx, std::vector<int64_t>& dims, const std::vector<int64_t>& perm) {
+  std::vector<int64_t> strides(dims.size(), 1);
+  for (size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
+  if (perm.empty()) return strides;
+  std::vector<bool> seen(dims.size(), false);
+  if (perm.size() != dims.size()) fail(ctx, "a folded transpose's perm does not match its operand's rank");
+  for (int64_t axis : perm) {
+    if (axis < 0 || axis >= static_cast<int64_t>(dims.size()) || seen[axis]) fail(ctx, "a folded transpose's perm is not a permutation");
+    seen[axis] = true;
+  }
+  std::vector<int64_t> pd(dims.size()), ps(dims.size());
+  for (size_t i = 0; i < perm.size(); ++i) {
+    pd[i] = dims[perm[i]];
+    ps[i] = strides[perm[i]];
+  }
+  dims = std::move(pd);
+  return ps;
+}
+
+Floats floats_of(OpContext& ctx, size_t index, const char* perm_attribute = nullptr) {
   Floats f;
   const ir::Tensor& t = ctx.input(index);
   f.dims = t.dims;
+  f.strides = permuted_strides(ctx, f.dims, perm_attribute ? ctx.node().attr_ints(perm_attribute) : std::vector<int64_t>{});
   if (t.dtype == ir::DataType::float32) {
     f.data = t.data<float>();
   } else {
@@ -43,13 +73,13 @@ Floats floats_of(OpContext& ctx, size_t index) {
   return f;
 }
 
-__attribute__((target_clones("avx2", "default"))) void exp_shifted(float* row, int64_t n, float shift) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void exp_shifted(float* row, int64_t n, float shift) {
   for (int64_t j = 0; j < n; ++j) row[j] = fast_exp(row[j] - shift);
 }
 
 // Largest element and sum of a row in 8 independent lanes, so the loops vectorise. NaN elements
 // are passed over by the maximum as by the sequential loop; exp and the sum make the row NaN.
-__attribute__((target_clones("avx2", "default"))) float row_max(const float* row, int64_t n) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) float row_max(const float* row, int64_t n) {
   float lane[8];
   for (float& l : lane) l = -std::numeric_limits<float>::infinity();
   int64_t j = 0;
@@ -60,7 +90,7 @@ __attribute__((target_clones("avx2", "default"))) float row_max(const float* row
   for (float l : lane) mx = l > mx ? l : mx;
   return mx;
 }
-__attribute__((target_clones("avx2", "default"))) float row_sum(const float* row, int64_t n) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) float row_sum(const float* row, int64_t n) {
   float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t j = 0;
   for (; j + 8 <= n; j += 8)
@@ -88,16 +118,41 @@ void softmax_row(float* row, int64_t n, bool fast) {
   for (int64_t j = 0; j < n; ++j) row[j] = std::exp(row[j] - mx) * inv;
 }
 
+// How sgemm reads a rows x cols matrix whose elements lie `row_stride` / `col_stride` apart.
+struct MatrixAccess {
+  bool transposed = false;
+  int64_t ld = 1;
+};
+
+MatrixAccess matrix_access(OpContext& ctx, int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  if (col_stride == 1 || cols == 1) return {false, rows == 1 ? std::max<int64_t>(cols, 1) : std::max(row_stride, cols)};
+  if (row_stride == 1 || rows == 1) return {true, cols == 1 ? std::max<int64_t>(rows, 1) : std::max(col_stride, rows)};
+  throw_error(ErrorCategory::unsupported,
+              ctx.describe() + ": a folded transpose moves the innermost axis out of the matrix (run without load-time fusion)");
+}
+
+// Rows per work item: whole batch entries when they keep every thread busy, else blocks of at
+// least 16 rows so that about four items per thread balance the threads.
+int64_t rows_per_item(int64_t batches, int64_t s, size_t threads) {
+  const int64_t wanted = 4 * static_cast<int64_t>(std::max<size_t>(threads, 1));
+  if (batches >= wanted || s <= 16) return std::max<int64_t>(s, 1);
+  const int64_t blocks = (wanted + batches - 1) / batches;
+  return std::max<int64_t>(16, (s + blocks - 1) / blocks);
+}
+
 void fused_attention(OpContext& ctx, bool fast) {
   const ir::Node& node = ctx.node();
-  Floats x = floats_of(ctx, 0), y = floats_of(ctx, 1), v = floats_of(ctx, 2);
+  Floats x = floats_of(ctx, 0, "mhub_perm_x"), y = floats_of(ctx, 1, "mhub_perm_y"), v = floats_of(ctx, 2, "mhub_perm_v");
   bool has_mask = ctx.input_count() > 3 && ctx.has_input(3);
   Floats mask;
   if (has_mask) mask = floats_of(ctx, 3);
   if (x.dims.size() < 2 || y.dims.size() < 2 || v.dims.size() < 2)
     throw_error(ErrorCategory::unsupported,
                 ctx.describe() + ": fused attention needs operands of rank >= 2 (run without load-time fusion)");
-  while (has_mask && mask.dims.size() < 2) mask.dims.insert(mask.dims.begin(), 1);
+  while (has_mask && mask.dims.size() < 2) {
+    mask.dims.insert(mask.dims.begin(), 1);
+    mask.strides.insert(mask.strides.begin(), 1);
+  }
   int64_t s = x.dims.end()[-2], d = x.dims.end()[-1], t = y.dims.end()[-1], dv = v.dims.end()[-1];
   if (y.dims.end()[-2] != d || v.dims.end()[-2] != t) fail(ctx, "inner dimensions of the attention products differ");
   int64_t sm = has_mask ? mask.dims.end()[-2] : 1, tm = has_mask ? mask.dims.end()[-1] : 1;
@@ -119,20 +174,39 @@ void fused_attention(OpContext& ctx, bool fast) {
       out = dim;
     }
   }
-  std::vector<std::vector<int64_t>> strides(ops.size(), std::vector<int64_t>(rank, 0));
+  std::vector<std::vector<int64_t>> strides(ops.size() + 1, std::vector<int64_t>(rank, 0));  // + the output
   for (size_t o = 0; o < ops.size(); ++o) {
     const std::vector<int64_t>& dims = ops[o]->dims;
     size_t r = dims.size() - 2;
-    int64_t stride = dims.end()[-2] * dims.end()[-1];
-    for (size_t i = r; i-- > 0;) {
-      if (dims[i] != 1) strides[o][rank - r + i] = stride;
-      stride *= dims[i];
-    }
+    for (size_t i = 0; i < r; ++i)
+      if (dims[i] != 1) strides[o][rank - r + i] = ops[o]->strides[i];
   }
+  const MatrixAccess xa = matrix_access(ctx, s, d, x.strides.end()[-2], x.strides.end()[-1]);
+  const MatrixAccess ya = matrix_access(ctx, d, t, y.strides.end()[-2], y.strides.end()[-1]);
+  const MatrixAccess va = matrix_access(ctx, t, dv, v.strides.end()[-2], v.strides.end()[-1]);
+  const int64_t mask_row = has_mask && sm != 1 ? mask.strides.end()[-2] : 0;
+  const int64_t mask_col = has_mask && tm != 1 ? mask.strides.end()[-1] : 0;
   int64_t batches = ops::dims_product(batch, 0, rank);
-  std::vector<int64_t> out_dims = batch;
-  out_dims.push_back(s);
-  out_dims.push_back(dv);
+  // The result [batch..., S, Dv] and the output: the result transposed by mhub_perm_out.
+  std::vector<int64_t> result_dims = batch;
+  result_dims.push_back(s);
+  result_dims.push_back(dv);
+  std::vector<int64_t> out_dims = result_dims;
+  std::vector<int64_t> result_strides(result_dims.size());
+  {
+    const std::vector<int64_t> perm = node.attr_ints("mhub_perm_out");
+    std::vector<int64_t> plain = result_dims;
+    permuted_strides(ctx, plain, perm);  // validates perm
+    if (!perm.empty()) out_dims = plain;
+    std::vector<int64_t> out_strides(out_dims.size(), 1);
+    for (size_t i = out_dims.size(); i-- > 1;) out_strides[i - 1] = out_strides[i] * out_dims[i];
+    for (size_t i = 0; i < result_dims.size(); ++i) result_strides[perm.empty() ? i : perm[i]] = out_strides[i];
+  }
+  for (size_t i = 0; i < rank; ++i) strides[ops.size()][i] = batch[i] == 1 ? 0 : result_strides[i];
+  if (result_strides[rank + 1] != 1 && dv > 1)
+    throw_error(ErrorCategory::unsupported,
+                ctx.describe() + ": a folded output transpose moves the innermost axis (run without load-time fusion)");
+  const int64_t out_ld = s == 1 ? std::max<int64_t>(dv, 1) : result_strides[rank];
   ir::DataType dtype = ctx.input(0).dtype;
   std::vector<float> widened;
   float* out = nullptr;
@@ -144,43 +218,49 @@ void fused_attention(OpContext& ctx, bool fast) {
   }
   float c = node.attr_float("mhub_scale", 1.0f);
   bool divide = node.attr_int("mhub_scale_div", 0) != 0;
-  auto run_batches = [&](size_t lo, size_t hi) {
+  const int64_t block = fast ? rows_per_item(batches, s, ctx.threads().size()) : std::max<int64_t>(s, 1);
+  const int64_t blocks = (s + block - 1) / block;
+  auto run_items = [&](size_t lo, size_t hi) {
     // One score buffer per thread, kept between runs up to 4 MiB: steady-state runs of usual
     // sequence lengths allocate none, and a long one does not pin its buffer afterwards.
     constexpr size_t kKeptScores = size_t{1} << 20;
     thread_local std::vector<float> kept;
     std::vector<float> local;
-    const size_t score_count = static_cast<size_t>(s * t);
+    const size_t score_count = static_cast<size_t>(block * t);
     std::vector<float>& scores = score_count <= kKeptScores ? kept : local;
     scores.resize(score_count);
-    std::vector<int64_t> offset(ops.size());
-    for (size_t b = lo; b < hi; ++b) {
-      int64_t rest = static_cast<int64_t>(b);
+    std::vector<int64_t> offset(ops.size() + 1);
+    for (size_t item = lo; item < hi; ++item) {
+      const int64_t b = static_cast<int64_t>(item) / blocks, row0 = static_cast<int64_t>(item) % blocks * block;
+      const int64_t rows = std::min(block, s - row0);
+      int64_t rest = b;
       std::fill(offset.begin(), offset.end(), 0);
       for (size_t i = rank; i-- > 0;) {
         int64_t idx = rest % batch[i];
         rest /= batch[i];
-        for (size_t o = 0; o < ops.size(); ++o) offset[o] += idx * strides[o][i];
+        for (size_t o = 0; o < offset.size(); ++o) offset[o] += idx * strides[o][i];
       }
-      sgemm(fast, 1, false, false, s, t, d, 1.0f, x.data + offset[0], d, y.data + offset[1], t, 0.0f,
+      const float* xb = x.data + offset[0] + row0 * x.strides.end()[-2];
+      sgemm(fast, 1, xa.transposed, ya.transposed, rows, t, d, 1.0f, xb, xa.ld, y.data + offset[1], ya.ld, 0.0f,
             scores.data(), t);
-      for (int64_t i = 0; i < s; ++i) {
+      for (int64_t i = 0; i < rows; ++i) {
         float* row = scores.data() + i * t;
         if (divide) for (int64_t j = 0; j < t; ++j) row[j] /= c;
         else if (c != 1.0f) for (int64_t j = 0; j < t; ++j) row[j] *= c;
         if (has_mask) {
-          const float* m = mask.data + offset[3] + (sm == 1 ? 0 : i * tm);
-          if (tm == 1) for (int64_t j = 0; j < t; ++j) row[j] += m[0];
-          else for (int64_t j = 0; j < t; ++j) row[j] += m[j];
+          const float* m = mask.data + offset[3] + (row0 + i) * mask_row;
+          if (mask_col == 1) for (int64_t j = 0; j < t; ++j) row[j] += m[j];
+          else for (int64_t j = 0; j < t; ++j) row[j] += m[j * mask_col];
         }
         softmax_row(row, t, fast);
       }
-      sgemm(fast, 1, false, false, s, dv, t, 1.0f, scores.data(), t, v.data + offset[2], dv, 0.0f,
-            out + static_cast<int64_t>(b) * s * dv, dv);
+      sgemm(fast, 1, false, va.transposed, rows, dv, t, 1.0f, scores.data(), t, v.data + offset[2], va.ld, 0.0f,
+            out + offset[ops.size()] + row0 * result_strides[rank], out_ld);
     }
   };
-  if (fast) ctx.threads().parallel_for(static_cast<size_t>(batches), 1, run_batches);
-  else run_batches(0, static_cast<size_t>(batches));
+  const size_t items = static_cast<size_t>(batches * blocks);
+  if (fast) ctx.threads().parallel_for(items, 1, run_items);
+  else run_items(0, items);
   if (dtype != ir::DataType::float32) output_floats(ctx, 0, dtype, out_dims, widened.data());
 }
 

@@ -462,6 +462,70 @@ TEST_SUITE("ops") {
     CHECK(attention_pass(mask_read.graph) == 0);
   }
 
+  TEST_CASE("Transposes around attention (head split and merge) fold into FusedAttention as strided reads") {
+    // torch MultiheadAttention (seq-first): q, k, v [S, B*H, D] transposed to [B*H, S, D] (k to
+    // [B*H, D, S]), q divided by a scale, the result transposed back. S = 37 rows make the fast
+    // kernel split each batch entry into row blocks.
+    const int64_t s = 37, bh = 3, d = 4;
+    std::vector<Val> seq = {{"q", {s, bh, d}, randoms(s * bh * d, 31, 2.0f)}, {"k", {s, bh, d}, randoms(s * bh * d, 32, 2.0f)},
+                            {"v", {s, bh, d}, randoms(s * bh * d, 33)}, {"c", {}, {2.0f}, true}};
+    auto seq_first = [&](std::vector<int64_t> v_perm, std::vector<int64_t> out_perm, std::vector<ir::Node> extra) {
+      std::vector<ir::Node> nodes = {op("Transpose", {"q"}, "qt", {ir::ints_attr("perm", {1, 0, 2})}), op("Div", {"qt", "c"}, "qs"),
+                                     op("Transpose", {"k"}, "kt", {ir::ints_attr("perm", {1, 2, 0})}),
+                                     op("Transpose", {"v"}, "vt", {ir::ints_attr("perm", std::move(v_perm))}),
+                                     op("MatMul", {"qs", "kt"}, "sc"), op("Softmax", {"sc"}, "p", {ir::int_attr("axis", -1)}),
+                                     op("MatMul", {"p", "vt"}, "o"), op("Transpose", {"o"}, "y", {ir::ints_attr("perm", std::move(out_perm))})};
+      for (ir::Node& n : extra) nodes.push_back(std::move(n));
+      return graph_of(std::move(nodes), seq);
+    };
+    check_rewrite(seq_first({1, 0, 2}, {1, 0, 2}, {}), seq, attention_pass, "FusedAttention",
+                  {"MatMul", "Softmax", "Div", "Transpose"});
+    // V read as a transposed matrix ([B*H, T, Dv] from [B*H, Dv, T] storage: perm (1, 2, 0) of [Dv, B*H, T]).
+    std::vector<Val> v_swapped = seq;
+    v_swapped[2] = {"v", {d, bh, s}, randoms(s * bh * d, 34)};
+    {
+      ir::Model m = seq_first({1, 2, 0}, {1, 0, 2}, {});
+      check_rewrite(m, v_swapped, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Div", "Transpose"});
+    }
+    // Near misses stay Transposes: V's innermost axis moved to the batch (perm (2, 0, 1)), an
+    // output transpose that moves the innermost axis, a transpose someone else reads too.
+    {  // cubes, so every perm gives valid products
+      std::vector<Val> sq = {{"q", {4, 4, 4}, randoms(64, 36)}, {"k", {4, 4, 4}, randoms(64, 37)},
+                             {"v", {4, 4, 4}, randoms(64, 38)}, {"c", {}, {2.0f}, true}};
+      seq = sq;
+      ir::Model inner_moved = seq_first({2, 0, 1}, {1, 0, 2}, {});
+      ir::Model rewritten = inner_moved;
+      CHECK(attention_pass(rewritten.graph) > 0);
+      CHECK(count_op(rewritten.graph, "Transpose") == 1);
+      check_rewrite(inner_moved, sq, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Div"});
+      ir::Model out_moved = seq_first({1, 0, 2}, {0, 2, 1}, {});
+      rewritten = out_moved;
+      CHECK(attention_pass(rewritten.graph) > 0);
+      CHECK(count_op(rewritten.graph, "Transpose") == 1);
+      check_rewrite(out_moved, sq, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Div"});
+      ir::Model shared = seq_first({1, 0, 2}, {1, 0, 2}, {op("Identity", {"kt"}, "kt_again")});
+      rewritten = shared;
+      CHECK(attention_pass(rewritten.graph) > 0);
+      CHECK(count_op(rewritten.graph, "Transpose") == 1);
+    }
+    // BERT's 4-D form: [B, S, H, D] split by (0, 2, 1, 3), K by (0, 2, 3, 1), a padding mask
+    // [B, 1, 1, T], the scores scaled, the result merged back by (0, 2, 1, 3).
+    std::vector<float> mask = randoms(2 * 19, 39);
+    mask[5] = -kFusionInf;
+    std::vector<Val> bert = {{"q", {2, 19, 3, 8}, randoms(912, 40, 2.0f)}, {"k", {2, 19, 3, 8}, randoms(912, 41, 2.0f)},
+                             {"v", {2, 19, 3, 8}, randoms(912, 42)}, {"mask", {2, 1, 1, 19}, mask}, {"c", {}, {0.35f}, true}};
+    ir::Model bert_like = graph_of(
+        {op("Transpose", {"q"}, "qt", {ir::ints_attr("perm", {0, 2, 1, 3})}), op("Transpose", {"k"}, "kt", {ir::ints_attr("perm", {0, 2, 3, 1})}),
+         op("Transpose", {"v"}, "vt", {ir::ints_attr("perm", {0, 2, 1, 3})}), op("MatMul", {"qt", "kt"}, "sc"),
+         op("Mul", {"sc", "c"}, "ss"), op("Add", {"ss", "mask"}, "sm"), op("Softmax", {"sm"}, "p", {ir::int_attr("axis", -1)}),
+         op("MatMul", {"p", "vt"}, "o"), op("Transpose", {"o"}, "y", {ir::ints_attr("perm", {0, 2, 1, 3})})},
+        bert);
+    check_rewrite(bert_like, bert, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Mul", "Add", "Transpose"});
+    std::vector<int64_t> dims;
+    run_model(bert_like, bert, true, true, &dims);
+    CHECK(dims == std::vector<int64_t>{2, 19, 3, 8});
+  }
+
   TEST_CASE("Fast Gelu and LayerNormalization kernels match the reference on odd sizes, NaN and Inf") {
     std::vector<Val> values = {{"x", {3, 1001}, with_specials(randoms(3003, 20, 8.0f))}};
     for (const std::string approx : {"none", "tanh"}) {

@@ -27,6 +27,23 @@ bool identity_dropout(const GraphIndex& index, const ir::Node& node) {
   return inference || keeps_all;
 }
 
+// The perm of a Transpose whose result a GEMM can read as a strided matrix: rank >= 2 with the
+// input's innermost axis one of the result's two innermost axes (`output`: the innermost one,
+// as results are written row by row). Empty when the node is not such a Transpose.
+std::vector<int64_t> foldable_perm(const ir::Node& node, bool output) {
+  if (!is_op(node, ir::OpKind::Transpose)) return {};
+  std::vector<int64_t> perm = node.attr_ints("perm");  // absent: reversed axes, rank unknown here
+  const int64_t r = static_cast<int64_t>(perm.size());
+  if (r < 2) return {};
+  std::vector<bool> seen(perm.size(), false);
+  for (int64_t axis : perm) {
+    if (axis < 0 || axis >= r || seen[axis]) return {};
+    seen[axis] = true;
+  }
+  const bool keeps_inner = perm[r - 1] == r - 1 || (!output && perm[r - 2] == r - 1);
+  return keeps_inner ? perm : std::vector<int64_t>{};
+}
+
 }  // namespace
 
 size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_replace) {
@@ -91,6 +108,51 @@ size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_rep
     }
     if (p == kNoNode || !is_op(nodes[p], ir::OpKind::MatMul, 2) || nodes[p].inputs.size() != 2) continue;
     pattern.insert(pattern.begin(), p);
+    // Q scaled before the product (torch's MultiheadAttention divides q): the same scale on the
+    // scores, when they have none of their own.
+    std::string x = nodes[p].inputs[0];
+    size_t x_reader = p;
+    const bool scaled = scale != 1.0f || divide;
+    if (size_t q = feeding(x, p); !scaled && q != kNoNode && (is_op(nodes[q], ir::OpKind::Mul, 2) || is_op(nodes[q], ir::OpKind::Div, 2))) {
+      const ir::Node& qs = nodes[q];
+      std::optional<float> c = index.float_scalar(qs.inputs[1]);
+      std::string scaled_q = qs.inputs[0];
+      if (!c && qs.op == ir::OpKind::Mul) {
+        c = index.float_scalar(qs.inputs[0]);
+        scaled_q = qs.inputs[1];
+      }
+      if (c) {
+        scale = *c;
+        divide = qs.op == ir::OpKind::Div;
+        pattern.push_back(q);
+        x = scaled_q;
+        x_reader = q;
+      }
+    }
+    // Transposes of the operands and of the result become strided reads and writes.
+    std::vector<ir::Attribute> perms;
+    auto fold_input = [&](std::string& value, size_t reader, const char* attribute) {
+      size_t t = feeding(value, reader);
+      if (t == kNoNode) return;
+      std::vector<int64_t> perm = foldable_perm(nodes[t], false);
+      if (perm.empty()) return;
+      perms.push_back(ir::ints_attr(attribute, std::move(perm)));
+      pattern.push_back(t);
+      value = nodes[t].inputs[0];
+    };
+    std::string y = nodes[p].inputs[1], v = nodes[out_mm].inputs[1];
+    fold_input(x, x_reader, "mhub_perm_x");
+    if (y != x) fold_input(y, p, "mhub_perm_y");
+    if (v != x && v != y) fold_input(v, out_mm, "mhub_perm_v");
+    std::vector<std::string> outputs = nodes[out_mm].outputs;
+    if (size_t t = index.sole_reader(outputs[0]); outputs.size() == 1 && t != kNoNode) {
+      std::vector<int64_t> perm = foldable_perm(nodes[t], true);
+      if (!perm.empty()) {
+        perms.push_back(ir::ints_attr("mhub_perm_out", std::move(perm)));
+        pattern.push_back(t);
+        outputs = nodes[t].outputs;
+      }
+    }
     bool taken = false;
     for (size_t k : pattern) taken = taken || dead[k];
     if (taken) continue;
@@ -99,9 +161,10 @@ size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_rep
     attn.op_type = std::string(ir::op_name(ir::OpKind::FusedAttention));
     attn.domain = std::string(ir::kInternalDomain);
     attn.name = nodes[out_mm].name;
-    attn.inputs = {nodes[p].inputs[0], nodes[p].inputs[1], nodes[out_mm].inputs[1], mask};
-    attn.outputs = nodes[out_mm].outputs;
+    attn.inputs = {x, y, v, mask};
+    attn.outputs = outputs;
     attn.attributes = {float_attribute("mhub_scale", scale), int_attribute("mhub_scale_div", divide ? 1 : 0)};
+    for (ir::Attribute& a : perms) attn.attributes.push_back(std::move(a));
     if (!allowed(can_replace, nodes[p], attn)) continue;
     for (size_t k : pattern) dead[k] = true;
     dead[out_mm] = false;

@@ -6,8 +6,14 @@
 // cpu/attention_fused.cpp) with inputs (X, Y, V, mask or "") and attributes mhub_scale = c,
 // mhub_scale_div = 1 for a Div (0 for Mul; no scale: c = 1, Mul). The kernel computes one
 // batch entry (e.g. one batch x head) at a time — its S rows only — threaded over the batch.
-// X, Y, V keep their MatMul meaning (Y is K already transposed), so any scaling of Q before the
-// first MatMul stays where it was. c must be a float32 scalar constant; the Softmax must be over
+// X, Y, V keep their MatMul meaning (Y is K already transposed). A scaling of X by a constant
+// (X = Q / c or Q * c, torch's MultiheadAttention) becomes the scale when the scores have none
+// of their own. Transposes producing X, Y or V (the head split) and one taking the result (the
+// head merge) go into the node as attributes mhub_perm_x / _y / _v / _out (the perm), read and
+// written as strided matrices by the kernel, no copy: only perms keeping the input's innermost
+// axis among the operand's two matrix axes (the result's innermost axis in place), and only
+// where the fused node is the Transpose's only reader (or the result's only reader is it).
+// c must be a float32 scalar constant; the Softmax must be over
 // axis -1 (or its default from opset 13); S and P (and the Dropout's output) must have the next
 // node as only reader.
 #pragma once

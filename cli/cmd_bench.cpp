@@ -219,7 +219,7 @@ void add_bench(CLI::App& app) {
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}");
   command->add_flag("--profile,--verbose", options->verbose,
-                    "Also time every node and print where the time goes: ms per run summed by op "
+                    "Also time every node and print where the time goes: the nodes one run executes, ms per run summed by op "
                     "type, then the --top slowest nodes, each with its kernel (fast or reference), "
                     "the byte order it reads and writes (nchw or channels-last nhwc) and what the load-time passes fused into it "
                     "(bias, residual sum, activation); timing each node adds a little overhead");
@@ -278,6 +278,7 @@ void add_bench(CLI::App& app) {
     }
     // before the bf16 check below runs the session once more
     const std::vector<engine::Session::NodeTime> nodes = session.node_times();
+    const engine::Session::Stats plan_stats = session.stats();  // of the plan the timed runs used
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
     std::optional<double> error_vs_fp32;
@@ -318,6 +319,8 @@ void add_bench(CLI::App& app) {
         nlohmann::json ops = nlohmann::json::object();
         for (const auto& [op, ms] : by_op) ops[op] = ms;
         out["op_ms"] = ops;
+        out["nodes"] = plan_stats.nodes;
+        out["generic_plan_nodes"] = plan_stats.generic_nodes;
         nlohmann::json nodes = nlohmann::json::array();
         for (const auto& [name, ms] : by_node) nodes.push_back({{"node", name}, {"ms", ms}, {"kernel", details[name]}});
         out["top_nodes"] = nodes;
@@ -330,6 +333,7 @@ void add_bench(CLI::App& app) {
       if (error_vs_fp32) std::cout << "max relative error against fp32: " << *error_vs_fp32 << "\n";
       if (options->verbose) {
         auto share = [&](double ms) { return total_ms > 0 ? 100.0 * ms / total_ms : 0.0; };
+        std::cout << "nodes per run: " << plan_stats.nodes << " (generic plan: " << plan_stats.generic_nodes << ")\n";
         std::cout << "kernel time by op (ms per run, share of " << total_ms << " ms):\n";
         for (const auto& [op, ms] : by_op)
           std::cout << "  " << op << "  " << ms << " ms (" << static_cast<int>(share(ms) + 0.5) << "%)\n";

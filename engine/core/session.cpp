@@ -15,6 +15,7 @@
 #include "engine/core/backend.h"
 #include "engine/core/buffer_pool.h"
 #include "engine/core/inline_functions.h"
+#include "engine/core/input_dims.h"
 #include "engine/core/op_context.h"
 #include "engine/core/thread_pool.h"
 
@@ -115,7 +116,9 @@ struct Plan {
   std::vector<Step> steps;
   std::vector<bool> constant_slot;  // an initializer with fixed bytes
   // Copies of constants on the device that needs them, made on first use and kept for the
-  // session's life, so weights cross to the device once.
+  // session's life, so weights cross to the device once. Tensor constants use
+  // Session::Impl::shared_mirrors (one copy for every plan); this map takes the rest (a constant
+  // whose bytes a constant of other dims or type mirrored first).
   mutable std::unordered_map<int, Value> constant_mirrors;
   // The slot vectors of the last finished run, every value dropped: the next run of this graph
   // takes them instead of allocating two vectors of slot_count Values (empty while a run of the
@@ -136,6 +139,19 @@ struct Frame {
 struct Session::Impl {
   SessionOptions options;
   ir::Model model;  // the session's own rewritten copy (tensor bytes shared with the caller's)
+  // Shape specialisation (session.h): the model before the passes, the inputs whose dims a
+  // feed fills, and the plans built so far (a null model: its build failed, the generic runs).
+  ir::Model source;
+  std::vector<size_t> specializable;  // empty: no specialisation
+  struct Specialized {
+    InputSignature signature;
+    std::unique_ptr<ir::Model> model;
+  };
+  std::vector<Specialized> specialized;
+  const ir::Model* last_model = nullptr;  // the model whose plan the last run used
+  // Device copies of constants keyed by their bytes, so every plan that binds an initializer
+  // (generic, specialised, subgraphs) shares one copy.
+  std::unordered_map<const uint8_t*, Value> shared_mirrors;
   ThreadPool threads;
   std::vector<const Backend*> backends;  // the preferred one first, the host backend last
   std::vector<std::unique_ptr<BufferPool>> pools;  // parallel to backends
@@ -182,9 +198,15 @@ struct Session::Impl {
                                const std::vector<std::pair<int, Value>>* named_inputs,
                                const RunHooks* hooks = nullptr);
   void run_step(const Step& step, Frame& frame, ExecutionScope& scope);
-  void fold_constants();
-  std::vector<ir::Tensor> fold_node(const ir::Node& node, uint64_t input_bytes);
+  // The load-time passes on `m` (the session's model or a specialised copy), their notes in the
+  // log behind `note_prefix`.
+  void optimize(ir::Model& m, const std::string& note_prefix);
+  void fold_constants(ir::Model& m, const std::string& note_prefix);
+  std::vector<ir::Tensor> fold_node(const ir::Graph& graph, const ir::Node& node, uint64_t input_bytes);
   void check_supported();
+  // The model whose plan runs these feeds: a specialised one (built now if the bound allows)
+  // or the generic one.
+  const ir::Model& model_for(const InputSignature& signature);
 };
 
 namespace {
@@ -335,6 +357,13 @@ const Value& Session::Impl::on_device(const Plan& plan, Frame& frame, int slot,
   const Value& value = frame.slots[slot];
   if (lives_on(value, device)) return value;
   if (plan.constant_slot[slot]) {
+    if (value.is_tensor()) {
+      Value& shared = shared_mirrors[value.tensor.bytes()];
+      if (shared.kind == Value::Kind::absent) shared = moved_to(value, device);
+      if (shared.is_tensor() && shared.tensor.dtype == value.tensor.dtype &&
+          shared.tensor.dims == value.tensor.dims && lives_on(shared, device))
+        return shared;
+    }
     Value& mirror = plan.constant_mirrors[slot];
     if (mirror.kind == Value::Kind::absent || !lives_on(mirror, device)) mirror = moved_to(value, device);
     return mirror;
@@ -473,8 +502,8 @@ bool fold_fits(uint64_t output_bytes, uint64_t input_bytes) {
 // initializers; later runs skip it. Nodes whose outputs are known from static shapes alone
 // (passes/static_facts.h: Shape of a value with known dims, arithmetic on such dims) become
 // initializers too, so whole subgraphs built from shapes and constants fold.
-void Session::Impl::fold_constants() {
-  ir::Graph& graph = model.graph;
+void Session::Impl::fold_constants(ir::Model& m, const std::string& note_prefix) {
+  ir::Graph& graph = m.graph;
   std::unordered_map<std::string, passes::StaticFacts> facts;
   std::unordered_map<std::string, uint64_t> constant;  // name -> bytes
   for (const ir::Tensor& init : graph.initializers)
@@ -496,7 +525,7 @@ void Session::Impl::fold_constants() {
     facts[input.name] = std::move(declared);
   }
   for (const std::string& name : mutable_names) facts.erase(name);
-  const int64_t opset = import_for_default(model);
+  const int64_t opset = import_for_default(m);
 
   std::vector<size_t> order = graph.topological_order();
   std::vector<bool> folded(graph.nodes.size(), false);
@@ -529,7 +558,7 @@ void Session::Impl::fold_constants() {
       continue;
     }
     std::vector<ir::Tensor> results;
-    if (all_constant && host->has_op(node)) results = fold_node(node, input_bytes);
+    if (all_constant && host->has_op(node)) results = fold_node(graph, node, input_bytes);
     if (results.empty()) {
       // Known from shapes alone?
       bool known = true;
@@ -563,14 +592,14 @@ void Session::Impl::fold_constants() {
     if (!folded[index]) kept.push_back(std::move(graph.nodes[index]));
   graph.nodes = std::move(kept);
   if (options.verbose)
-    log.push_back("fold: " + std::to_string(folded_count) + " constant nodes computed at load (" +
+    log.push_back(note_prefix + "fold: " + std::to_string(folded_count) + " constant nodes computed at load (" +
                   std::to_string(folded_from_shapes) + " from static shapes)");
 }
 
 // Runs one node whose inputs are all initializers with the host's kernels; its outputs (owned
 // copies), or none when it fails, yields a non-tensor or grows past fold_fits.
-std::vector<ir::Tensor> Session::Impl::fold_node(const ir::Node& node, uint64_t input_bytes) {
-  ir::Graph& graph = model.graph;
+std::vector<ir::Tensor> Session::Impl::fold_node(const ir::Graph& graph, const ir::Node& node,
+                                                 uint64_t input_bytes) {
   // A one-node plan over the current initializers.
   ir::Graph single;
   single.name = "fold";
@@ -608,6 +637,48 @@ std::vector<ir::Tensor> Session::Impl::fold_node(const ir::Node& node, uint64_t 
     results.push_back(std::move(owned));
   }
   return results;
+}
+
+void Session::Impl::optimize(ir::Model& m, const std::string& note_prefix) {
+  if (options.fold_constants) fold_constants(m, note_prefix);
+  if (options.fuse) {
+    // A rewrite must not move work to another backend: the one that would run the pattern's
+    // first node has to run the fused node too.
+    const passes::CanReplace same_backend = [&](const ir::Node& original, const ir::Node& fused) {
+      const Backend* backend = place(original);
+      return backend && backend->has_op(fused);
+    };
+    size_t fused = passes::canonicalize_activations(m.graph, import_for_default(m), same_backend);
+    fused += passes::fuse_transformer_patterns(m.graph, import_for_default(m), same_backend);
+    fused += fuse_nn_patterns(m.graph, backends.size() == 1);
+    if (options.verbose && fused) log.push_back(note_prefix + "fuse: " + std::to_string(fused) + " nodes fused away");
+  }
+  // The precision hint goes on the fused nodes, before the layout pass asks which kernels they get.
+  if (options.compute_precision == "bf16") {
+    size_t hinted = passes::hint_bf16_compute(m.graph);
+    if (options.verbose) log.push_back(note_prefix + "precision: " + std::to_string(hinted) + " nodes may compute in bfloat16");
+  } else if (options.compute_precision != "fp32") {
+    throw_error(ErrorCategory::usage, "compute precision '" + options.compute_precision + "': expected fp32 or bf16");
+  }
+  if (options.fuse && backends.size() == 1) {  // no device kernel reads channels-last values
+    const passes::ChannelsLastQuery honours = [&](const ir::Node& node, std::span<const ir::DataType> types) {
+      const KernelDef* kernel = host->find_kernel(node, types, options.allow_fast);
+      return kernel && kernel->channels_last;
+    };
+    size_t nhwc = passes::assign_channels_last(m.graph, honours);
+    if (options.verbose && nhwc) log.push_back(note_prefix + "layout: " + std::to_string(nhwc) + " values kept channels-last");
+  }
+  if (options.compute_precision == "bf16" && backends.size() == 1) {  // after the layout: it keeps the marks
+    const passes::Bf16ReadQuery reads_bf16 = [&](const ir::Node& node, std::span<const ir::DataType> types) {
+      const KernelDef* kernel = host->find_kernel(node, types, options.allow_fast);
+      return kernel && kernel->kind == KernelKind::fast;  // never a slower kernel; none under --reference
+    };
+    size_t stored = passes::store_bf16_activations(m.graph, reads_bf16);
+    if (options.verbose && stored) log.push_back(note_prefix + "precision: " + std::to_string(stored) + " values stored as bfloat16");
+  }
+  size_t removed = m.graph.remove_unused();
+  if (options.verbose && removed) log.push_back(note_prefix + "dead: " + std::to_string(removed) + " unused nodes removed");
+
 }
 
 void Session::Impl::check_supported() {
@@ -654,45 +725,15 @@ Session::Session(const ir::Model& model, const Backend& host, SessionOptions opt
   for (const ir::ValueInfo& output : s.model.graph.outputs)
     s.outputs.push_back({output.name, output.type.value_or(ir::Type{})});
 
-  if (options.fold_constants) s.fold_constants();
-  if (options.fuse) {
-    // A rewrite must not move work to another backend: the one that would run the pattern's
-    // first node has to run the fused node too.
-    const passes::CanReplace same_backend = [&](const ir::Node& original, const ir::Node& fused) {
-      const Backend* backend = s.place(original);
-      return backend && backend->has_op(fused);
-    };
-    size_t fused = passes::canonicalize_activations(s.model.graph, import_for_default(s.model), same_backend);
-    fused += passes::fuse_transformer_patterns(s.model.graph, import_for_default(s.model), same_backend);
-    fused += fuse_nn_patterns(s.model.graph, s.backends.size() == 1);
-    if (options.verbose && fused) s.log.push_back("fuse: " + std::to_string(fused) + " nodes fused away");
+  if (options.specialize_shapes && options.fold_constants && !options.collectives) {
+    s.specializable = specializable_inputs(s.model.graph);
+    if (!s.specializable.empty()) {
+      s.source = s.model;
+      clone_subgraphs(s.source.graph);  // the passes below rewrite the session's subgraphs in place
+    }
   }
-  // The precision hint goes on the fused nodes, before the layout pass asks which kernels they get.
-  if (options.compute_precision == "bf16") {
-    size_t hinted = passes::hint_bf16_compute(s.model.graph);
-    if (options.verbose) s.log.push_back("precision: " + std::to_string(hinted) + " nodes may compute in bfloat16");
-  } else if (options.compute_precision != "fp32") {
-    throw_error(ErrorCategory::usage, "compute precision '" + options.compute_precision + "': expected fp32 or bf16");
-  }
-  if (options.fuse && s.backends.size() == 1) {  // no device kernel reads channels-last values
-    const passes::ChannelsLastQuery honours = [&](const ir::Node& node, std::span<const ir::DataType> types) {
-      const KernelDef* kernel = s.host->find_kernel(node, types, options.allow_fast);
-      return kernel && kernel->channels_last;
-    };
-    size_t nhwc = passes::assign_channels_last(s.model.graph, honours);
-    if (options.verbose && nhwc) s.log.push_back("layout: " + std::to_string(nhwc) + " values kept channels-last");
-  }
-  if (options.compute_precision == "bf16" && s.backends.size() == 1) {  // after the layout: it keeps the marks
-    const passes::Bf16ReadQuery reads_bf16 = [&](const ir::Node& node, std::span<const ir::DataType> types) {
-      const KernelDef* kernel = s.host->find_kernel(node, types, options.allow_fast);
-      return kernel && kernel->kind == KernelKind::fast;  // never a slower kernel; none under --reference
-    };
-    size_t stored = passes::store_bf16_activations(s.model.graph, reads_bf16);
-    if (options.verbose && stored) s.log.push_back("precision: " + std::to_string(stored) + " values stored as bfloat16");
-  }
-  size_t removed = s.model.graph.remove_unused();
-  if (options.verbose && removed) s.log.push_back("dead: " + std::to_string(removed) + " unused nodes removed");
-
+  s.optimize(s.model, "");
+  s.last_model = &s.model;
   // Plan every graph now so malformed subgraphs fail at load, not halfway through a run.
   ir::for_each_graph(s.model.graph, [&](const ir::Graph& graph) { s.plan_for(graph); });
   if (options.verbose)
@@ -712,7 +753,7 @@ const std::vector<std::string>& Session::log() const { return impl_->log; }
 std::vector<Session::NodeTime> Session::node_times() const {
   std::vector<NodeTime> times;
   if (!impl_->options.verbose) return times;
-  for (const Step& step : impl_->plan_for(impl_->model.graph).steps)
+  for (const Step& step : impl_->plan_for(impl_->last_model->graph).steps)
     times.push_back({step.node->op_type, step.node->name, step.seconds * 1000.0, step.calls, step.node,
                      step.cached_kernel && step.cached_kernel->kind == KernelKind::fast});
   return times;
@@ -725,7 +766,9 @@ Session::Stats Session::stats() const {
     stats.bytes_created += pool->bytes_created();
     stats.bytes_held += pool->bytes_held();
   }
-  stats.nodes = impl_->model.graph.nodes.size();
+  stats.nodes = impl_->last_model->graph.nodes.size();
+  stats.generic_nodes = impl_->model.graph.nodes.size();
+  for (const Impl::Specialized& plan : impl_->specialized) stats.specialized_plans += plan.model != nullptr;
   stats.copies_to_device = impl_->copies_to_device;
   stats.copies_to_host = impl_->copies_to_host;
   return stats;
@@ -764,6 +807,33 @@ void check_input(const PortInfo& port, const Value& value) {
 
 }  // namespace
 
+const ir::Model& Session::Impl::model_for(const InputSignature& signature) {
+  if (!fills_open_dims(signature)) return model;
+  for (const Specialized& plan : specialized)
+    if (plan.signature == signature) return plan.model ? *plan.model : model;
+  if (specialized.size() >= Session::kMaxSpecializedPlans) return model;
+  const std::string dims = signature_text(source.graph, specializable, signature);
+  auto built = std::make_unique<ir::Model>(source);
+  clone_subgraphs(built->graph);
+  make_inputs_concrete(built->graph, specializable, signature);
+  try {
+    optimize(*built, "plan for " + dims + ": ");
+    ir::for_each_graph(built->graph, [&](const ir::Graph& graph) { plan_for(graph); });
+  } catch (const Error& error) {
+    // The generic plan handles these dims (the constructor built it from the same model); a
+    // pass that cannot cope with them must not fail the run. Not retried.
+    ir::for_each_graph(built->graph, [&](const ir::Graph& graph) { plans.erase(&graph); });
+    if (options.verbose) log.push_back("plan for " + dims + ": not specialised (" + error.what() + ")");
+    specialized.push_back({signature, nullptr});
+    return model;
+  }
+  if (options.verbose)
+    log.push_back("plan for " + dims + ": " + std::to_string(built->graph.nodes.size()) +
+                  " nodes (generic plan: " + std::to_string(model.graph.nodes.size()) + ")");
+  specialized.push_back({signature, std::move(built)});
+  return *specialized.back().model;
+}
+
 std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>& inputs) {
   return run(inputs, RunHooks{});
 }
@@ -771,8 +841,6 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
 std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>& inputs,
                                 const RunHooks& hooks) {
   Impl& s = *impl_;
-  const Plan& plan = s.plan_for(s.model.graph);
-  std::vector<std::pair<int, Value>> named;
   std::unordered_set<std::string> given;
   for (const auto& input : inputs) {
     // Named references, not structured bindings: clang before 16 cannot capture those.
@@ -788,11 +856,24 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
     if (!given.insert(name).second)
       throw_error(ErrorCategory::usage, "input '" + name + "' is given twice");
     check_input(*port, value);
-    named.emplace_back(plan.slot_of.at(name), value);
   }
   for (const PortInfo& port : s.inputs)
     if (!given.count(port.name) && !s.inputs_with_default.count(port.name))
       throw_error(ErrorCategory::usage, "input '" + port.name + "' is missing; give a value for it");
+  const ir::Model* model = &s.model;
+  if (!s.specializable.empty()) {
+    auto fed = [&](const std::string& name) -> const Value* {
+      for (const auto& input : inputs)
+        if (input.first == name) return &input.second;
+      return nullptr;
+    };
+    model = &s.model_for(input_signature(s.source.graph, s.specializable, fed));
+  }
+  const Plan& plan = s.plan_for(model->graph);
+  s.last_model = model;
+  std::vector<std::pair<int, Value>> named;
+  named.reserve(inputs.size());
+  for (const auto& input : inputs) named.emplace_back(plan.slot_of.at(input.first), input.second);
   std::vector<Value> outputs = s.run_graph(plan, {}, nullptr, &named, &hooks);
   for (auto& pool : s.pools) pool->end_run();
   return outputs;

@@ -10,6 +10,21 @@
 // is last used. Nodes that no backend can run are all listed in one error (unsupported) here,
 // before anything runs.
 //
+// Shape specialisation: exported models often declare symbolic input dims (a batch "N", a
+// sequence length), and everything the graph computes from such a dim (Shape -> Gather ->
+// Concat -> Reshape chains, attention masks) stays run-time work in that generic plan. When a
+// run feeds inputs whose dims fill declared symbolic or unknown dims, run() uses a plan built
+// for exactly those input dims (and element types): the same pipeline as the constructor,
+// started from the model with those input types made concrete, so constant folding turns the
+// shape arithmetic into constants and the fusions see constant shapes. Up to
+// kMaxSpecializedPlans such plans are built, first come first served (the first signatures fed
+// keep theirs for the session's life); other signatures run the generic plan. A model whose
+// inputs are all concrete never builds one. Initializer bytes stay shared by every plan (a
+// constant crosses to the preferred backend once, whichever plan reads it); folded constants
+// belong to their plan. Sessions with collectives stay generic (every rank must run the same
+// collectives in the same order, whatever dims it is fed), and so does
+// SessionOptions::specialize_shapes = false or fold_constants = false.
+//
 // run() executes the plan. Output tensors come from a buffer pool: a buffer is reused as soon
 // as nothing holds its storage any more (values are dropped right after their last use), so a
 // second run with the same shapes allocates no tensor memory. Values returned to the caller keep
@@ -53,6 +68,9 @@ struct SessionOptions {
   // (passes/compute_precision.h), where the backend has bfloat16 units; inputs, outputs and every
   // other op stay float32. Anything else: the constructor throws mhub::Error (usage).
   std::string compute_precision = "fp32";
+  // Build plans specialised to the dims of the inputs fed (see the top of this file); false:
+  // every run uses the generic plan (tests of that plan; callers feeding a new shape every run).
+  bool specialize_shapes = true;
   // What the collective ops (AllReduce) reduce across: the ranks of a data-parallel run
   // (engine/core/collectives.h). nullptr: this process alone. Must outlive the session.
   Collectives* collectives = nullptr;
@@ -81,6 +99,10 @@ struct PortInfo {
 
 class Session {
  public:
+  // At most this many plans specialised to input dims (first come, first served), besides the
+  // generic one.
+  static constexpr size_t kMaxSpecializedPlans = 4;
+
   // `host`: the backend whose memory is the host's (device() is the default ir::Device), which
   // runs every node the preferred backend lacks, folds constants at load and holds the values
   // run() returns: the CPU backend (engine/devices.h host_backend()). Must outlive the session.
@@ -110,14 +132,19 @@ class Session {
     size_t buffers = 0;
     size_t bytes_created = 0;
     size_t bytes_held = 0;  // buffers the pool keeps now
-    size_t nodes = 0;  // nodes of the main graph left after the load-time passes
+    // Nodes of the main graph left after the load-time passes, in the plan the last run used
+    // (the generic plan before the first run).
+    size_t nodes = 0;
+    size_t generic_nodes = 0;      // the same for the generic plan
+    size_t specialized_plans = 0;  // plans built for input dims so far (<= kMaxSpecializedPlans)
     size_t copies_to_device = 0;  // tensors moved between host and the preferred backend so far
     size_t copies_to_host = 0;
   };
   Stats stats() const;
 
-  // With verbose: time spent in each node of the main graph over all runs so far (kernel time
-  // only), in plan order. Empty without verbose.
+  // With verbose: time spent in each node of the main graph of the plan the last run used (the
+  // generic plan before the first run), over all runs of that plan so far (kernel time only),
+  // in plan order. Empty without verbose.
   struct NodeTime {
     std::string op;
     std::string name;
@@ -128,7 +155,8 @@ class Session {
   };
   std::vector<NodeTime> node_times() const;
 
-  // With verbose: one line per node, "backend op 'name'", plus load-time pass notes.
+  // With verbose: one line per node of the generic plan, "backend op 'name'", plus load-time
+  // pass notes; a specialised plan adds its pass notes and node count when it is built.
   const std::vector<std::string>& log() const;
 
   struct Impl;

@@ -16,6 +16,8 @@
 // objects per plan (pointed at this run's bytes) and growable buffers for reordered
 // activations, weights and the scratchpad, so a run allocates nothing once they are big enough.
 // Channels-last values (passes/channels_last.h) are read and written as nhwc memory.
+// A fused residual is copied into Y for the sum post-op, unless the node is marked
+// mhub_residual_in_place (passes/nn_fusion.h) and its bytes are free to take: then Y is them.
 //
 // Under the session's bf16 compute hint X and the fused residual may be bfloat16 storage and Y is
 // written in bfloat16 where the node is marked so (passes/compute_precision.h,
@@ -33,6 +35,7 @@
 
 #include "engine/ops/conv_geometry.h"
 #include "engine/ops/fused_activation.h"
+#include "engine/core/passes/nn_fusion.h"
 #include "engine/cpu/bf16_support.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/dnnl_common.h"
@@ -58,6 +61,9 @@ struct ConvPlan {
   dnnl::primitive src_reorder, dst_reorder, w_reorder, residual_reorder;  // built where needed
   std::vector<int64_t> out_dims;
   bool reorder_src = false, reorder_dst = false, has_bias = false, baked = false, with_sum = false;
+  // Marked mhub_residual_in_place and the residual is already dst's memory as the primitive
+  // writes it (same layout and type, no dst reorder): Y may take over the residual's bytes.
+  bool residual_in_place = false;
   uint64_t id = 0;  // unique per plan: the per-thread memory objects are keyed by it
   // What the plan was built for (checked on a cache hit).
   const void* key_weights = nullptr;
@@ -176,6 +182,8 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
   if (plan->reorder_src) plan->src_reorder = reorder(plan->src_plain, plan->src_md);
   if (plan->reorder_dst) plan->dst_reorder = reorder(plan->dst_md, plan->dst_plain);
   if (with_sum && plan->residual_md != plan->dst_md) plan->residual_reorder = reorder(plan->residual_md, plan->dst_md);
+  plan->residual_in_place = with_sum && !plan->reorder_dst && plan->residual_md == plan->dst_md &&
+                            node.attr_int(kResidualInPlace, 0) != 0;
   if (!bake && plan->w_md != plan->w_plain) plan->w_reorder = reorder(plan->w_plain, plan->w_md);
   if (!bake) return plan;
   plan->baked = true;
@@ -307,12 +315,25 @@ void conv_fast(OpContext& ctx) {
     cache[hash] = plan;  // a (never seen) hash collision just replaces the other plan
   }
   if (with_sum && ctx.input(3).dims != plan->out_dims) return conv_reference(ctx);
-  ir::Tensor& y = ctx.allocate_output(0, conv_output_type(ctx.node(), x.dtype, w.dtype), plan->out_dims);
+  // The residual's bytes become Y's (the sum post-op adds the convolution to them) where the pass
+  // found this node the residual's last reader and nothing but the session's slot and its buffer
+  // pool holds the storage now (a view of it elsewhere, such as a Reshape's output, adds an owner).
+  const bool in_place = plan->residual_in_place && ctx.input(3).storage && ctx.input(3).storage.use_count() == 2 &&
+                        ctx.input(3).storage != x.storage;
+  uint8_t* y_bytes = nullptr;
+  if (in_place) {
+    ir::Tensor y = ctx.input(3);
+    y.name.clear();
+    y_bytes = mutable_bytes(y);
+    ctx.set_output(0, Value::of(std::move(y)));
+  } else {
+    y_bytes = mutable_bytes(ctx.allocate_output(0, conv_output_type(ctx.node(), x.dtype, w.dtype), plan->out_dims));
+  }
   thread_local ThreadState state;
   PlanMemories& m = memories_for(state, *plan);
   dnnl::stream& stream = dnnl_thread_stream();
   m.src_user.set_data_handle(const_cast<uint8_t*>(x.bytes()));
-  m.dst_user.set_data_handle(mutable_bytes(y));
+  m.dst_user.set_data_handle(y_bytes);
   m.scratch.set_data_handle(state.scratch.at_least(std::max<size_t>(1, plan->scratch_md.get_size())));
   if (plan->reorder_src) {
     m.src.set_data_handle(state.src.at_least(plan->src_md.get_size()));
@@ -330,7 +351,7 @@ void conv_fast(OpContext& ctx) {
     if (has_bias) m.bias.set_data_handle(const_cast<float*>(ctx.input(2).data<float>()));
   }
   if (plan->reorder_dst) m.dst.set_data_handle(state.dst.at_least(plan->dst_md.get_size()));
-  if (with_sum) {  // the residual (in Y's layout) into dst, which the sum post-op adds to
+  if (with_sum && !in_place) {  // the residual (in Y's layout) into dst, which the sum post-op adds to
     const uint8_t* r = ctx.input(3).bytes();
     if (plan->residual_md == plan->dst_md) {
       std::memcpy(m.dst.get_data_handle(), r, plan->residual_md.get_size());

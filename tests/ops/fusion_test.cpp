@@ -355,6 +355,46 @@ TEST_SUITE("ops") {
     CHECK(count_op(device.graph, "Add") == 1);
   }
 
+  TEST_CASE("A fused residual read last in every order is marked in place, and the Conv then writes over it") {
+    // An identity block: r = Relu(Conv(x)) is read by the block's first Conv and, as the
+    // residual, by its last one; the fused Conv's output feeds one more Conv (channels-last
+    // throughout). Variant 1 reads r once more after the block (a Mul): no mark.
+    std::vector<Val> values = {{"x", {2, 8, 7, 9}, randoms(2 * 8 * 7 * 9, 51, 2.0f)}, {"w0", {8, 8, 3, 3}, randoms(576, 52), true},
+                               {"w1", {8, 8, 1, 1}, randoms(64, 53), true}, {"w2", {8, 8, 3, 3}, randoms(576, 54), true},
+                               {"w3", {8, 8, 1, 1}, randoms(64, 55), true}};
+    const std::vector<ir::Attribute> pad = {ir::ints_attr("pads", {1, 1, 1, 1})};
+    for (int variant = 0; variant < 2; ++variant) {
+      CAPTURE(variant);
+      std::vector<ir::Node> nodes = {op("Conv", {"x", "w0"}, "c0", pad), op("Relu", {"c0"}, "r"), op("Conv", {"r", "w1"}, "a"),
+                                     op("Relu", {"a"}, "b"), op("Conv", {"b", "w2"}, "c2", pad), op("Add", {"c2", "r"}, "s"),
+                                     op("Relu", {"s"}, "t")};
+      if (variant == 1) nodes.push_back(op("Mul", {"t", "r"}, "u"));
+      nodes.push_back(op("Conv", {variant == 1 ? "u" : "t", "w3"}, "y"));
+      ir::Model model = graph_of(nodes, values);
+      ir::Model rewritten = model;
+      nn_pass(rewritten.graph);
+      size_t marked = 0;
+      for (const ir::Node& node : rewritten.graph.nodes) marked += node.attr_int(engine::kResidualInPlace, 0) == 1;
+      CHECK(marked == (variant == 0 ? 1u : 0u));
+      std::vector<float> want = run_model(model, values, false, false);
+      expect_close(run_model(rewritten, values, false, false), want, 1e-4f, 1e-5f);
+      expect_close(run_model(rewritten, values, true, false), want, 1e-4f, 1e-5f);
+      expect_close(run_model(model, values, true, true), want, 1e-4f, 1e-5f);
+    }
+    // The fused session's buffers, all of one size: r, then b; t takes over r's buffer (r is dead
+    // after it), y reuses b's. Copying r into a new t instead would need a third buffer.
+    ir::Model block = graph_of({op("Conv", {"x", "w0"}, "c0", pad), op("Relu", {"c0"}, "r"), op("Conv", {"r", "w1"}, "a"),
+                                op("Relu", {"a"}, "b"), op("Conv", {"b", "w2"}, "c2", pad), op("Add", {"c2", "r"}, "s"),
+                                op("Relu", {"s"}, "t"), op("Conv", {"t", "w3"}, "y")},
+                               values);
+    engine::SessionOptions options;
+    options.threads = 2;
+    options.fold_constants = false;
+    engine::Session session(block, engine::host_backend(), options);
+    session.run({{"x", engine::Value::of(tensor_of(values[0]))}});
+    CHECK(session.stats().buffers == 2);
+  }
+
   TEST_CASE("A fused residual that broadcasts (smaller or larger than the Conv's output) gives the unfused result") {
     for (bool larger : {false, true}) {
       CAPTURE(larger);

@@ -110,6 +110,80 @@ bool inference_batch_norm(const ir::Node& node) {
   return passes::is_op(node, ir::OpKind::BatchNormalization, 5) && node.attr_int("training_mode", 0) == 0;
 }
 
+// Ops whose CPU kernels always write a fresh buffer from the session's pool (never an
+// initializer's or a caller's bytes): a residual they produce may be overwritten in place.
+bool writes_pool_buffer(const ir::Node& node) {
+  if (!node.domain.empty()) return false;
+  switch (node.op) {
+    case ir::OpKind::Conv: case ir::OpKind::MaxPool: case ir::OpKind::Relu: case ir::OpKind::Add:
+    case ir::OpKind::BatchNormalization:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Whether node `target` depends on every node in `others` (each runs before it in any order).
+bool all_ancestors(const ir::Graph& graph, const std::unordered_map<std::string, size_t>& producer, size_t target,
+                   const std::vector<size_t>& others) {
+  std::vector<bool> seen(graph.nodes.size(), false);
+  std::vector<size_t> stack{target};
+  while (!stack.empty()) {  // explicit stack: no recursion depth tied to the graph's
+    size_t n = stack.back();
+    stack.pop_back();
+    for (const std::string& input : graph.nodes[n].inputs) {
+      auto p = producer.find(input);
+      if (p == producer.end() || seen[p->second]) continue;
+      seen[p->second] = true;
+      stack.push_back(p->second);
+    }
+  }
+  for (size_t o : others)
+    if (!seen[o]) return false;
+  return true;
+}
+
+// Marks mhub_residual_in_place on fused-residual Convs that read their residual last in every
+// topological order (see the header); returns how many.
+size_t mark_residuals_in_place(ir::Graph& graph) {
+  std::unordered_set<std::string> pinned;  // bytes someone else owns or reads later
+  for (const ir::ValueInfo& input : graph.inputs) pinned.insert(input.name);
+  for (const ir::Tensor& init : graph.initializers) pinned.insert(init.name);
+  for (const ir::ValueInfo& output : graph.outputs) pinned.insert(output.name);
+  std::unordered_map<std::string, size_t> producer;
+  std::unordered_map<std::string, std::vector<size_t>> readers;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const ir::Node& node = graph.nodes[i];
+    for (const ir::Attribute& attr : node.attributes) {
+      if (attr.g)
+        for (const std::string& name : attr.g->outer_scope_names()) pinned.insert(name);
+      for (const auto& g : attr.graphs)
+        for (const std::string& name : g->outer_scope_names()) pinned.insert(name);
+    }
+    for (const std::string& output : node.outputs) producer[output] = i;
+    for (const std::string& input : node.inputs)
+      if (!input.empty()) readers[input].push_back(i);
+  }
+  size_t marked = 0;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    ir::Node& conv = graph.nodes[i];
+    if (conv.op != ir::OpKind::Conv || !conv.domain.empty() || conv.inputs.size() != 4 || conv.inputs[3].empty()) continue;
+    const std::string& residual = conv.inputs[3];
+    auto p = producer.find(residual);
+    if (pinned.count(residual) || p == producer.end() || !writes_pool_buffer(graph.nodes[p->second])) continue;
+    std::vector<size_t> others;
+    int own_reads = 0;
+    for (size_t r : readers[residual]) {
+      if (r == i) ++own_reads;
+      else others.push_back(r);
+    }
+    if (own_reads != 1 || conv.attr_int(kResidualInPlace, 0) != 0 || !all_ancestors(graph, producer, i, others)) continue;
+    conv.attributes.push_back(ir::int_attr(kResidualInPlace, 1));
+    ++marked;
+  }
+  return marked;
+}
+
 }  // namespace
 
 size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
@@ -176,6 +250,7 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
   graph.nodes = std::move(kept);
   graph.sort_topologically();
   graph.remove_unused();
+  if (cpu_only) mark_residuals_in_place(graph);
   return removed;
 }
 

@@ -19,6 +19,13 @@
 //   AveragePool) is removed, its readers reading its input, unless a graph output or subgraph reads it.
 // - ShuffleNet's channel shuffle (Reshape to 5-D, Transpose, Reshape back), CPU-only sessions: one
 //   internal ChannelShuffle node (passes/channel_shuffle.h).
+// - A fused-residual Conv that reads its residual last in every topological order (each other
+//   reader of it is one of the Conv's ancestors; the residual is no graph input, initializer,
+//   graph output or subgraph read, and a Conv, MaxPool, Relu, Add or BatchNormalization, whose
+//   kernels write pool buffers, produced it) gets the internal attribute
+//   mhub_residual_in_place = 1 (kResidualInPlace): the oneDNN kernel may then write Y over the
+//   residual's bytes instead of copying them into a new Y for its sum post-op, when nothing else
+//   holds those bytes at run time (conv_dnnl.cpp checks). Other kernels ignore it.
 // Which values are then stored channels-last is channels_last.h's pass.
 // A producer is only fused when its output has exactly one reader in the graph, is not a graph
 // output and is not read by a subgraph; all folded parameters must be float32 initializers.
@@ -29,6 +36,8 @@
 #include "engine/ir/graph.h"
 
 namespace mhub::engine {
+
+inline constexpr const char* kResidualInPlace = "mhub_residual_in_place";
 
 // Returns how many nodes were removed by fusion. `cpu_only` false leaves out the rewrite only
 // the CPU kernels understand: the Conv + Add residual (sessions with a device backend skip it).

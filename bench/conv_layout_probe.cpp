@@ -97,6 +97,7 @@ enum class Residual {
     sum_untimed,  // sum post-op on dst; filling dst with the residual is not timed
     sum_copied,   // sum post-op after copying the residual into dst (what conv_dnnl does)
     binary_add,   // binary add post-op reading the residual where it is: no copy
+    sum_jit_1x1,  // as sum_copied, on oneDNN's jit_1x1 implementation where it has one
 };
 
 struct Case {
@@ -135,7 +136,10 @@ Case make_case(const dnnl::engine& eng, const ConvShape& s, int batch, Tag act_t
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_md, b_md,
         dst_md, {s.stride, s.stride}, {s.pad, s.pad}, {s.pad, s.pad});
-    const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    if (how == Residual::sum_jit_1x1)
+        while (std::string(pd.impl_info_str()).find("jit_1x1") == std::string::npos && pd.next_impl()) {
+        }
     Case c{dnnl::convolution_forward(pd), pd.impl_info_str(), memory(pd.src_desc(), eng),
            memory(pd.weights_desc(), eng), memory(b_md, eng), memory(pd.dst_desc(), eng),
            memory(pd.dst_desc(), eng), how};
@@ -160,7 +164,7 @@ double cpu_ms() {
 double time_ms(dnnl::stream& strm, Case& c, int iters) {
     const double start = cpu_ms();
     for (int i = 0; i < iters; ++i) {
-        if (c.how == Residual::sum_copied)
+        if (c.how == Residual::sum_copied || c.how == Residual::sum_jit_1x1)
             std::memcpy(c.dst.get_data_handle(), c.residual.get_data_handle(), c.dst.get_desc().get_size());
         c.conv.execute(strm, {{DNNL_ARG_SRC, c.src}, {DNNL_ARG_WEIGHTS, c.weights}, {DNNL_ARG_BIAS, c.bias},
                               {DNNL_ARG_DST, c.dst},
@@ -182,23 +186,25 @@ int main(int argc, char** argv) {
     const int batch = argc > 2 ? std::atoi(argv[2]) : 1;
     const int rounds = argc > 3 ? std::atoi(argv[3]) : 15;
     if (batch < 1 || batch > 64 || rounds < 0 || rounds > 1000 ||
-        (net != "resnet50" && net != "googlenet" && net != "residual")) {
-        std::fprintf(stderr, "usage: %s [resnet50|googlenet|residual] [batch 1..64] [rounds 0..1000 (0: implementations only)]\n", argv[0]);
+        (net != "resnet50" && net != "googlenet" && net != "residual" && net != "residual_jit_1x1")) {
+        std::fprintf(stderr, "usage: %s [resnet50|googlenet|residual|residual_jit_1x1] [batch 1..64] [rounds 0..1000 (0: implementations only)]\n", argv[0]);
         return 2;
     }
     // "residual": resnet50's residual convolutions, all nhwc, sum post-op after copying the
-    // residual into dst (column A) vs a binary add post-op reading it in place (column B).
-    const bool residual = net == "residual";
+    // residual into dst (column A, oneDNN's choice of implementation) vs a binary add post-op
+    // reading it in place (column B); "residual_jit_1x1": B is A on the jit_1x1 implementation.
+    const bool jit_1x1 = net == "residual_jit_1x1";
+    const bool residual = net == "residual" || jit_1x1;
     std::vector<ConvShape> shapes = net == "googlenet" ? googlenet_shapes() : resnet50_shapes();
     if (residual) std::erase_if(shapes, [](const ConvShape& s) { return s.post != PostOp::sum_relu; });
     dnnl::engine eng(dnnl::engine::kind::cpu, 0);
     dnnl::stream strm(eng);
     double total_plain = 0, total_blocked = 0;
-    std::printf(residual ? "count ic oc hw k s | copy+sum_ms binary_ms binary/copy+sum | impl A | impl B\n"
+    std::printf(residual ? "count ic oc hw k s | A_ms B_ms B/A | impl A | impl B\n"
                          : "count ic oc hw k s | nhwc_ms nChw16c_ms blocked/nhwc | impl nhwc | impl nChw16c\n");
     for (const ConvShape& s : shapes) {
         Case plain = make_case(eng, s, batch, Tag::nhwc, residual ? Residual::sum_copied : Residual::sum_untimed);
-        Case blocked = residual ? make_case(eng, s, batch, Tag::nhwc, Residual::binary_add)
+        Case blocked = residual ? make_case(eng, s, batch, Tag::nhwc, jit_1x1 ? Residual::sum_jit_1x1 : Residual::binary_add)
                                 : make_case(eng, s, batch, Tag::nChw16c);
         if (rounds == 0) {
             std::printf("%d %d %d %d %d %d | - - - | %s | %s\n", s.count, s.ic, s.oc, s.in_hw, s.kernel, s.stride,
@@ -224,7 +230,7 @@ int main(int argc, char** argv) {
                     s.kernel, s.stride, mp, mb, mb / mp, plain.impl.c_str(), blocked.impl.c_str());
         std::fflush(stdout);
     }
-    std::printf(residual ? "total (weighted by count): copy+sum %.2f ms, binary %.2f ms, binary/copy+sum %.3f\n"
+    std::printf(residual ? "total (weighted by count): A %.2f ms, B %.2f ms, B/A %.3f\n"
                          : "total (weighted by count): nhwc %.2f ms, nChw16c %.2f ms, blocked/nhwc %.3f\n",
                 total_plain, total_blocked, total_blocked / total_plain);
     return 0;

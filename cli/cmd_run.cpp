@@ -177,8 +177,11 @@ void add_run(CLI::App& app) {
       feeds.emplace_back(name, runner::read_value_file(file, type));
     }
     auto start = std::chrono::steady_clock::now();
+    const size_t logged = session.log().size();
     std::vector<engine::Value> outputs = session.run(feeds);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (options->verbose)  // what the run added: the plan built for these input dims
+      for (size_t i = logged; i < session.log().size(); ++i) std::cerr << session.log()[i] << "\n";
 
     const std::vector<std::string> labels = catalogue_label_names(options->model);
     nlohmann::json report{{"model", path.string()}, {"ms", ms}, {"outputs", nlohmann::json::array()}};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -72,6 +73,14 @@ int64_t import_for_default(const ir::Model& model) {
   for (const ir::OpsetImport& opset : model.opset_imports)
     if (opset.domain.empty() || opset.domain == "ai.onnx") return opset.version;
   return 0;
+}
+
+// "12.3 ms", for the verbose log.
+std::string milliseconds_since(std::chrono::steady_clock::time_point start) {
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", ms);
+  return text;
 }
 
 std::string type_list(const std::vector<ir::DataType>& types) {
@@ -139,7 +148,8 @@ struct Frame {
 struct Session::Impl {
   SessionOptions options;
   ir::Model model;  // the session's own rewritten copy (tensor bytes shared with the caller's)
-  // Shape specialisation (session.h): the model before the passes, the inputs whose dims a
+  // Shape specialisation (session.h): the model after constant folding, before the other
+  // passes (fusions, layout), the inputs whose dims a
   // feed fills, and the plans built so far (a null model: its build failed, the generic runs).
   ir::Model source;
   std::vector<size_t> specializable;  // empty: no specialisation
@@ -199,8 +209,9 @@ struct Session::Impl {
                                const RunHooks* hooks = nullptr);
   void run_step(const Step& step, Frame& frame, ExecutionScope& scope);
   // The load-time passes on `m` (the session's model or a specialised copy), their notes in the
-  // log behind `note_prefix`.
-  void optimize(ir::Model& m, const std::string& note_prefix);
+  // log behind `note_prefix`; `fold`: constant folding first (the constructor folds before it
+  // keeps `source`).
+  void optimize(ir::Model& m, const std::string& note_prefix, bool fold = true);
   void fold_constants(ir::Model& m, const std::string& note_prefix);
   std::vector<ir::Tensor> fold_node(const ir::Graph& graph, const ir::Node& node, uint64_t input_bytes);
   void check_supported();
@@ -557,18 +568,18 @@ void Session::Impl::fold_constants(ir::Model& m, const std::string& note_prefix)
       record();
       continue;
     }
+    // Known from shapes alone? That is cheaper than running the node's kernel, and the shape
+    // arithmetic a specialised plan folds is mostly that.
+    bool known = true;
+    for (size_t o = 0; o < node.outputs.size(); ++o)
+      if (!node.outputs[o].empty() && !output_facts[o].fully_known()) known = false;
     std::vector<ir::Tensor> results;
-    if (all_constant && host->has_op(node)) results = fold_node(graph, node, input_bytes);
-    if (results.empty()) {
-      // Known from shapes alone?
-      bool known = true;
+    if (known) {
       for (size_t o = 0; o < node.outputs.size(); ++o)
-        if (!node.outputs[o].empty() && !output_facts[o].fully_known()) known = false;
-      if (known && !all_constant) {
-        for (size_t o = 0; o < node.outputs.size(); ++o)
-          if (!node.outputs[o].empty()) results.push_back(output_facts[o].to_tensor());
-        ++folded_from_shapes;
-      }
+        if (!node.outputs[o].empty()) results.push_back(output_facts[o].to_tensor());
+      ++folded_from_shapes;
+    } else if (all_constant && host->has_op(node)) {
+      results = fold_node(graph, node, input_bytes);
     }
     if (results.empty()) {
       record();
@@ -639,8 +650,8 @@ std::vector<ir::Tensor> Session::Impl::fold_node(const ir::Graph& graph, const i
   return results;
 }
 
-void Session::Impl::optimize(ir::Model& m, const std::string& note_prefix) {
-  if (options.fold_constants) fold_constants(m, note_prefix);
+void Session::Impl::optimize(ir::Model& m, const std::string& note_prefix, bool fold) {
+  if (fold && options.fold_constants) fold_constants(m, note_prefix);
   if (options.fuse) {
     // A rewrite must not move work to another backend: the one that would run the pattern's
     // first node has to run the fused node too.
@@ -725,17 +736,25 @@ Session::Session(const ir::Model& model, const Backend& host, SessionOptions opt
   for (const ir::ValueInfo& output : s.model.graph.outputs)
     s.outputs.push_back({output.name, output.type.value_or(ir::Type{})});
 
+  const auto start = std::chrono::steady_clock::now();
+  if (options.fold_constants) s.fold_constants(s.model, "");
   if (options.specialize_shapes && options.fold_constants && !options.collectives) {
     s.specializable = specializable_inputs(s.model.graph);
     if (!s.specializable.empty()) {
+      // Specialised plans start from the folded graph: what the generic fold computed (weights
+      // transposed or dequantized at load, dims-only shape arithmetic) holds for any dims and
+      // is shared, so their fold only computes what the fed dims make constant.
       s.source = s.model;
       clone_subgraphs(s.source.graph);  // the passes below rewrite the session's subgraphs in place
     }
   }
-  s.optimize(s.model, "");
+  s.optimize(s.model, "", /*fold=*/false);
   s.last_model = &s.model;
   // Plan every graph now so malformed subgraphs fail at load, not halfway through a run.
   ir::for_each_graph(s.model.graph, [&](const ir::Graph& graph) { s.plan_for(graph); });
+  if (options.verbose)
+    s.log.push_back("plan: " + std::to_string(s.model.graph.nodes.size()) + " nodes, passes and planning " +
+                    milliseconds_since(start));
   if (options.verbose)
     for (const Step& step : s.plan_for(s.model.graph).steps)
       s.log.push_back(std::string(step.backend->name()) + "  " + node_label(*step.node));
@@ -813,6 +832,7 @@ const ir::Model& Session::Impl::model_for(const InputSignature& signature) {
     if (plan.signature == signature) return plan.model ? *plan.model : model;
   if (specialized.size() >= Session::kMaxSpecializedPlans) return model;
   const std::string dims = signature_text(source.graph, specializable, signature);
+  const auto start = std::chrono::steady_clock::now();
   auto built = std::make_unique<ir::Model>(source);
   clone_subgraphs(built->graph);
   make_inputs_concrete(built->graph, specializable, signature);
@@ -829,7 +849,8 @@ const ir::Model& Session::Impl::model_for(const InputSignature& signature) {
   }
   if (options.verbose)
     log.push_back("plan for " + dims + ": " + std::to_string(built->graph.nodes.size()) +
-                  " nodes (generic plan: " + std::to_string(model.graph.nodes.size()) + ")");
+                  " nodes (generic plan: " + std::to_string(model.graph.nodes.size()) + "), built in " +
+                  milliseconds_since(start));
   specialized.push_back({signature, std::move(built)});
   return *specialized.back().model;
 }

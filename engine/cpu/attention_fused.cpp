@@ -8,7 +8,8 @@
 // each operand is a strided view of its input, each batch entry's matrices are read through
 // GEMM leading dimensions (or as transposed matrices) and the result rows are written where the
 // transpose puts them. A perm must keep the innermost input axis among the matrix's two axes
-// (the output's innermost axis in place); other perms are unsupported errors.
+// (the output's innermost axis in place); other perms are unsupported errors. mhub_take_x / _y /
+// _v (a Gather of one index on axis 0 the pass folded) read that entry of the permuted view.
 // Each work item (a batch entry, or a block of its S rows when there are few batch entries for
 // the threads) keeps its scores in one per-thread buffer (never the whole tensor); the fast
 // kernel runs items in parallel on the pool, each with single-threaded oneDNN sgemm and a
@@ -16,6 +17,7 @@
 // kernel's own arithmetic. Operands of rank < 2 and masks that would widen S or T are
 // unsupported errors (the unfused graph handles them: fusion can be turned off).
 #include <algorithm>
+#include <string>
 #include <cmath>
 #include <limits>
 
@@ -59,16 +61,26 @@ std::vector<int64_t> permuted_strides(OpContext& ctx, std::vector<int64_t>& dims
   return ps;
 }
 
-Floats floats_of(OpContext& ctx, size_t index, const char* perm_attribute = nullptr) {
+// Operand `index` as the kernel reads it: the input, permuted by mhub_perm_<which> and, with
+// mhub_take_<which>, that view's entry on its first axis (the axis dropped).
+Floats floats_of(OpContext& ctx, size_t index, const char* which = nullptr) {
   Floats f;
   const ir::Tensor& t = ctx.input(index);
+  const std::string suffix = which ? which : "";
   f.dims = t.dims;
-  f.strides = permuted_strides(ctx, f.dims, perm_attribute ? ctx.node().attr_ints(perm_attribute) : std::vector<int64_t>{});
+  f.strides = permuted_strides(ctx, f.dims, which ? ctx.node().attr_ints("mhub_perm_" + suffix) : std::vector<int64_t>{});
+  int64_t offset = 0;
+  if (const ir::Attribute* take = which ? ctx.node().attribute("mhub_take_" + suffix) : nullptr) {
+    if (f.dims.size() < 3 || take->i < 0 || take->i >= f.dims[0]) fail(ctx, "a folded Gather's index is out of range");
+    offset = take->i * f.strides[0];
+    f.dims.erase(f.dims.begin());
+    f.strides.erase(f.strides.begin());
+  }
   if (t.dtype == ir::DataType::float32) {
-    f.data = t.data<float>();
+    f.data = t.data<float>() + offset;
   } else {
     f.copy = input_floats(ctx, index);
-    f.data = f.copy.data();
+    f.data = f.copy.data() + offset;
   }
   return f;
 }
@@ -142,7 +154,7 @@ int64_t rows_per_item(int64_t batches, int64_t s, size_t threads) {
 
 void fused_attention(OpContext& ctx, bool fast) {
   const ir::Node& node = ctx.node();
-  Floats x = floats_of(ctx, 0, "mhub_perm_x"), y = floats_of(ctx, 1, "mhub_perm_y"), v = floats_of(ctx, 2, "mhub_perm_v");
+  Floats x = floats_of(ctx, 0, "x"), y = floats_of(ctx, 1, "y"), v = floats_of(ctx, 2, "v");
   bool has_mask = ctx.input_count() > 3 && ctx.has_input(3);
   Floats mask;
   if (has_mask) mask = floats_of(ctx, 3);

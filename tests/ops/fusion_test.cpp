@@ -548,6 +548,36 @@ TEST_SUITE("ops") {
       CHECK(attention_pass(rewritten.graph) > 0);
       CHECK(count_op(rewritten.graph, "Transpose") == 1);
     }
+    // timm's and Swin's form: qkv [B, N, 3, H, D] permuted by (2, 0, 3, 1, 4), q, k, v the
+    // entries 0, 1, 2 of axis 0 (Gathers), q scaled, k transposed (0, 1, 3, 2), a bias on the
+    // scores, the result merged by (0, 2, 1, 3). A negative index is left to the Gather.
+    {
+      std::vector<Val> qkv = {{"qkv", {2, 11, 3, 2, 8}, randoms(2 * 11 * 3 * 2 * 8, 43, 2.0f)},
+                              {"bias", {2, 11, 11}, randoms(2 * 11 * 11, 44)}, {"c", {}, {0.35f}, true}};
+      auto timm_like = [&](int64_t v_index) {
+        ir::Model m = graph_of(
+            {op("Transpose", {"qkv"}, "qkvt", {ir::ints_attr("perm", {2, 0, 3, 1, 4})}), op("Gather", {"qkvt", "i0"}, "q"),
+             op("Gather", {"qkvt", "i1"}, "k"), op("Gather", {"qkvt", "i2"}, "v"), op("Mul", {"q", "c"}, "qs"),
+             op("Transpose", {"k"}, "kt", {ir::ints_attr("perm", {0, 1, 3, 2})}), op("MatMul", {"qs", "kt"}, "sc"),
+             op("Add", {"sc", "bias"}, "sb"), op("Softmax", {"sb"}, "p", {ir::int_attr("axis", -1)}), op("MatMul", {"p", "v"}, "o"),
+             op("Transpose", {"o"}, "y", {ir::ints_attr("perm", {0, 2, 1, 3})})},
+            qkv);
+        for (int64_t i : {int64_t{0}, int64_t{1}, v_index}) {
+          const std::string name = "i" + std::to_string(i < 0 ? 2 : i);
+          m.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::int64, {}, &i, sizeof i, name));
+        }
+        return m;
+      };
+      check_rewrite(timm_like(2), qkv, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Mul", "Add", "Gather"});
+      ir::Model all = timm_like(2);
+      attention_pass(all.graph);
+      all.graph.remove_unused();
+      CHECK(count_op(all.graph, "Transpose") == 0);
+      ir::Model negative = timm_like(-1);
+      CHECK(attention_pass(negative.graph) > 0);
+      CHECK(count_op(negative.graph, "Gather") == 1);
+      check_rewrite(timm_like(-1), qkv, attention_pass, "FusedAttention", {"MatMul", "Softmax", "Mul", "Add"});
+    }
     // BERT's 4-D form: [B, S, H, D] split by (0, 2, 1, 3), K by (0, 2, 3, 1), a padding mask
     // [B, 1, 1, T], the scores scaled, the result merged back by (0, 2, 1, 3).
     std::vector<float> mask = randoms(2 * 19, 39);

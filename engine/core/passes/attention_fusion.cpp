@@ -129,21 +129,69 @@ size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_rep
         x_reader = q;
       }
     }
-    // Transposes of the operands and of the result become strided reads and writes.
+    // Transposes of the operands and of the result become strided reads and writes, and so does
+    // a Gather of one constant index on axis 0 (timm's and Swin's qkv.permute(2, 0, 3, 1, 4)
+    // then q, k, v = qkv[0], qkv[1], qkv[2]): the operand is then input permuted, entry `take`.
     std::vector<ir::Attribute> perms;
-    auto fold_input = [&](std::string& value, size_t reader, const char* attribute) {
-      size_t t = feeding(value, reader);
-      if (t == kNoNode) return;
-      std::vector<int64_t> perm = foldable_perm(nodes[t], false);
-      if (perm.empty()) return;
-      perms.push_back(ir::ints_attr(attribute, std::move(perm)));
-      pattern.push_back(t);
-      value = nodes[t].inputs[0];
+    auto fold_input = [&](std::string& value, size_t reader, const std::string& which) {
+      std::vector<size_t> folded;
+      std::vector<int64_t> perm;  // of the current source's axes; empty: none yet
+      std::string source = value;
+      size_t t = feeding(source, reader);
+      if (t != kNoNode && is_op(nodes[t], ir::OpKind::Transpose)) {
+        perm = nodes[t].attr_ints("perm");
+        if (perm.size() < 2) return;
+        folded.push_back(t);
+        source = nodes[t].inputs[0];
+        t = feeding(source, t);
+      }
+      int64_t take = -1;
+      if (t != kNoNode && is_op(nodes[t], ir::OpKind::Gather, 2) && nodes[t].attr_int("axis", 0) == 0) {
+        const ir::Tensor* idx = index.graph().initializer(nodes[t].inputs[1]);
+        std::optional<std::vector<int64_t>> values = index.int_constant(nodes[t].inputs[1]);
+        if (idx && idx->dims.empty() && values && values->size() == 1 && (*values)[0] >= 0) {
+          take = (*values)[0];
+          folded.push_back(t);
+          source = nodes[t].inputs[0];
+          // The Gather's data: a Transpose's result (other Gathers may read it too) or the input.
+          size_t data = index.producer(source);
+          std::vector<int64_t> outer;
+          if (data != kNoNode && is_op(nodes[data], ir::OpKind::Transpose) && !nodes[data].attr_ints("perm").empty()) {
+            outer = nodes[data].attr_ints("perm");
+            source = nodes[data].inputs[0];
+          }
+          // view axes: outer[0] taken, then outer[1 + perm[i]] (identities where absent)
+          const size_t r = perm.empty() ? (outer.empty() ? 0 : outer.size() - 1) : perm.size();
+          if (outer.empty())
+            for (size_t i = 0; i <= r; ++i) outer.push_back(static_cast<int64_t>(i));
+          if (r == 0 || outer.size() != r + 1) return;
+          std::vector<int64_t> composed = {outer[0]};
+          for (size_t i = 0; i < r; ++i) {
+            const int64_t axis = perm.empty() ? static_cast<int64_t>(i) : perm[i];
+            if (axis < 0 || axis >= static_cast<int64_t>(r)) return;
+            composed.push_back(outer[1 + axis]);
+          }
+          perm = std::move(composed);
+        }
+      }
+      if (folded.empty()) return;
+      // A valid permutation whose view keeps the input's innermost axis among its two last axes.
+      ir::Node as_transpose;
+      as_transpose.op = ir::OpKind::Transpose;
+      as_transpose.inputs = {source};
+      as_transpose.outputs = {"view"};
+      as_transpose.attributes = {ir::ints_attr("perm", perm)};
+      const bool matrix_ok = !foldable_perm(as_transpose, false).empty() && (take < 0 || perm[0] != static_cast<int64_t>(perm.size()) - 1);
+      if (!matrix_ok || (take >= 0 && perm.size() < 3)) return;
+      perms.push_back(ir::ints_attr("mhub_perm_" + which, std::move(perm)));
+      if (take >= 0) perms.push_back(int_attribute("mhub_take_" + which, take));
+      for (size_t k : folded) pattern.push_back(k);
+      value = source;
     };
     std::string y = nodes[p].inputs[1], v = nodes[out_mm].inputs[1];
-    fold_input(x, x_reader, "mhub_perm_x");
-    if (y != x) fold_input(y, p, "mhub_perm_y");
-    if (v != x && v != y) fold_input(v, out_mm, "mhub_perm_v");
+    fold_input(x, x_reader, "x");
+    if (y != x) fold_input(y, p, "y");
+    if (v != x && v != y) fold_input(v, out_mm, "v");
     std::vector<std::string> outputs = nodes[out_mm].outputs;
     if (size_t t = index.sole_reader(outputs[0]); outputs.size() == 1 && t != kNoNode) {
       std::vector<int64_t> perm = foldable_perm(nodes[t], true);

@@ -10,7 +10,9 @@
 // (X = Q / c or Q * c, torch's MultiheadAttention) becomes the scale when the scores have none
 // of their own. Transposes producing X, Y or V (the head split) and one taking the result (the
 // head merge) go into the node as attributes mhub_perm_x / _y / _v / _out (the perm), read and
-// written as strided matrices by the kernel, no copy: only perms keeping the input's innermost
+// written as strided matrices by the kernel, no copy; a Gather of one constant index >= 0 on
+// axis 0 between them (q, k, v = qkv.permute(2, 0, 3, 1, 4)[0, 1, 2]: timm, Swin) becomes
+// mhub_take_x / _y / _v, the Transpose before it staying while other readers need it: only perms keeping the input's innermost
 // axis among the operand's two matrix axes (the result's innermost axis in place), and only
 // where the fused node is the Transpose's only reader (or the result's only reader is it).
 // c must be a float32 scalar constant; the Softmax must be over

@@ -212,7 +212,9 @@ struct Session::Impl {
   // log behind `note_prefix`; `fold`: constant folding first (the constructor folds before it
   // keeps `source`).
   void optimize(ir::Model& m, const std::string& note_prefix, bool fold = true);
-  void fold_constants(ir::Model& m, const std::string& note_prefix);
+  // `keep_outputs`: graph outputs stay made by their nodes (a specialised plan: RunHooks::
+  // output_ready reports the same outputs in every plan).
+  void fold_constants(ir::Model& m, const std::string& note_prefix, bool keep_outputs = false);
   std::vector<ir::Tensor> fold_node(const ir::Graph& graph, const ir::Node& node, uint64_t input_bytes);
   void check_supported();
   // The model whose plan runs these feeds: a specialised one (built now if the bound allows)
@@ -513,8 +515,11 @@ bool fold_fits(uint64_t output_bytes, uint64_t input_bytes) {
 // initializers; later runs skip it. Nodes whose outputs are known from static shapes alone
 // (passes/static_facts.h: Shape of a value with known dims, arithmetic on such dims) become
 // initializers too, so whole subgraphs built from shapes and constants fold.
-void Session::Impl::fold_constants(ir::Model& m, const std::string& note_prefix) {
+void Session::Impl::fold_constants(ir::Model& m, const std::string& note_prefix, bool keep_outputs) {
   ir::Graph& graph = m.graph;
+  std::unordered_set<std::string> kept_outputs;
+  if (keep_outputs)
+    for (const ir::ValueInfo& output : graph.outputs) kept_outputs.insert(output.name);
   std::unordered_map<std::string, passes::StaticFacts> facts;
   std::unordered_map<std::string, uint64_t> constant;  // name -> bytes
   for (const ir::Tensor& init : graph.initializers)
@@ -564,7 +569,9 @@ void Session::Impl::fold_constants(ir::Model& m, const std::string& note_prefix)
       for (size_t o = 0; o < node.outputs.size(); ++o)
         if (!node.outputs[o].empty()) facts[node.outputs[o]] = output_facts[o];
     };
-    if (is_nondeterministic(node.op)) {
+    bool makes_kept_output = false;
+    for (const std::string& output : node.outputs) makes_kept_output |= kept_outputs.count(output) > 0;
+    if (is_nondeterministic(node.op) || makes_kept_output) {
       record();
       continue;
     }
@@ -651,7 +658,7 @@ std::vector<ir::Tensor> Session::Impl::fold_node(const ir::Graph& graph, const i
 }
 
 void Session::Impl::optimize(ir::Model& m, const std::string& note_prefix, bool fold) {
-  if (fold && options.fold_constants) fold_constants(m, note_prefix);
+  if (fold && options.fold_constants) fold_constants(m, note_prefix, /*keep_outputs=*/true);
   if (options.fuse) {
     // A rewrite must not move work to another backend: the one that would run the pattern's
     // first node has to run the fused node too.

@@ -19,7 +19,8 @@
 // shape arithmetic into constants and the fusions see constant shapes. Up to
 // kMaxSpecializedPlans such plans are built, first come first served (the first signatures fed
 // keep theirs for the session's life); other signatures run the generic plan. A model whose
-// inputs are all concrete never builds one. Initializer bytes stay shared by every plan (a
+// inputs are all concrete never builds one. A specialised plan leaves graph outputs to the
+// nodes that make them, so RunHooks::output_ready reports the same outputs in every plan. Initializer bytes stay shared by every plan (a
 // constant crosses to the preferred backend once, whichever plan reads it); folded constants
 // belong to their plan. Sessions with collectives stay generic (every rank must run the same
 // collectives in the same order, whatever dims it is fed), and so does

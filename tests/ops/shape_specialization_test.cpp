@@ -5,6 +5,7 @@
 // concrete inputs or specialize_shapes = false build none.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/core/session.h"
@@ -159,6 +160,24 @@ TEST_SUITE("ops") {
     // moves the input and its own folded target, not w and bias again.
     CHECK(first == per_run + 3);
     CHECK(copies() - first - per_run == per_run + 1);
+  }
+
+  TEST_CASE("shape specialisation: output_ready reports the same outputs in every plan") {
+    // Shape(x) is a graph output: the batch-2 plan could fold it, but keeps its node.
+    ir::Model model = batch_reshape_model();
+    model.graph.outputs.push_back({"s", std::nullopt, {}, {}, 0});
+    engine::Session session(model, engine::host_backend(), options(true, true));
+    for (int run = 0; run < 2; ++run) {
+      std::vector<size_t> reported;
+      engine::RunHooks hooks;
+      hooks.output_ready = [&](size_t index, const engine::Value&) { reported.push_back(index); };
+      auto out = session.run({{"x", engine::Value::of(floats({2, 4, 3}, 0.5f, -1.0f))}}, hooks);
+      std::sort(reported.begin(), reported.end());
+      CHECK(reported == std::vector<size_t>{0, 1});
+      REQUIRE(out.size() == 2);
+      CHECK(out[1].tensor.dims == std::vector<int64_t>{3});
+      CHECK(session.stats().specialized_plans == 1);
+    }
   }
 
   TEST_CASE("shape specialisation: concrete inputs or the switch off build no second plan") {

@@ -14,6 +14,7 @@
 #include "common/allocation_limit.h"
 #include "common/error.h"
 #include "common/printable.h"
+#include "engine/core/openmp_environment.h"
 
 namespace {
 
@@ -53,13 +54,12 @@ void add_max_memory_option(CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // oneDNN (fast Conv/GEMM) runs on OpenMP, whose idle threads spin by default and then fight
-  // the engine's own pool for the cores (measured 7x slower on a loaded 2-core machine).
-  // libgomp reads OMP_WAIT_POLICY only when it loads, so set it and restart once.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  // The engine's threads are one OpenMP team (engine/core/thread_pool.h): after each op they
+  // poll briefly for the next one, then sleep (engine/core/openmp_environment.h: GOMP_SPINCOUNT
+  // = kOpenMpSpinCount unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT). libgomp reads
+  // that only when it loads, so set it and restart once.
+  if (mhub::engine::set_openmp_spin_environment())
     execv("/proc/self/exe", argv);  // returns only on failure: then run on as we are
-  }
   CLI::App app{"mhub: fetch pretrained models by name, convert between formats (ONNX opsets, external "
                "data, fp16/bf16, safetensors, PyTorch .pth, GGUF), run, benchmark and fine-tune them.",
                "mhub"};

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include "engine/core/openmp_environment.h"
 #include "tests/test_skip.h"
 
 namespace {
@@ -71,6 +74,10 @@ void mark_skipped(const std::string& why) { record().skip_reason = why; }
 }  // namespace mhub::test
 
 int main(int argc, char** argv) {
+  // The engine's threads wait between regions as they do under `mhub` (cli/main.cpp): libgomp
+  // reads the setting when it loads, so set it and restart once.
+  if (mhub::engine::set_openmp_spin_environment())
+    execv("/proc/self/exe", argv);  // returns only on failure: then run on as we are
   doctest::Context context(argc, argv);
   const int result = context.run();
   if (context.shouldExit()) return result;  // --help, --list-test-cases, --count, ...

@@ -1,19 +1,29 @@
-// The CPU backend's one thread pool, sized by --threads (default: all cores). Kernels split
-// work with parallel_for; nested calls run inline so the pool is never oversubscribed.
+// The CPU backend's threads, sized by --threads (default: all cores). Kernels split work with
+// parallel_for; oneDNN's primitives (Conv, MatMul, Gemm ...) run on the same threads.
 //
-// Idle workers sleep on a condition variable (no spinning: CI machines have 2 cores shared with
-// oneDNN's OpenMP threads). A loop too small for two chunks runs inline on the caller without
-// touching the pool's lock, and a call allocates nothing: the body is passed by reference.
+// One team for both: parallel_for is an OpenMP parallel region, and Debian's libdnnl is built on
+// libgomp, so the engine's loops and oneDNN's primitives are served by the one team of OpenMP
+// threads that belongs to the calling thread. (The reverse, oneDNN on a pool of our own, needs a
+// libdnnl built with DNNL_CPU_RUNTIME=THREADPOOL; Debian ships only the OpenMP build.)
+//
+// How idle threads wait: libgomp's policy. After a region its threads poll for the next one for
+// GOMP_SPINCOUNT iterations (kOpenMpSpinCount in openmp_environment.h: a fraction of a
+// millisecond) and then sleep on a futex, so consecutive ops of an inference find the team awake
+// while an idle process costs no CPU. libgomp reads the policy once, when it loads: `mhub` and
+// the test drivers set it and re-execute themselves (set_openmp_spin_environment). Programs
+// linking the engine as a library should start with GOMP_SPINCOUNT=kOpenMpSpinCount in their
+// environment (libgomp's own default spins about thirty times longer), or
+// OMP_WAIT_POLICY=PASSIVE on a machine whose cores are all taken by other work.
+//
+// A loop too small for two chunks runs inline on the caller and touches no thread; a call
+// allocates nothing (the body is passed by reference, libgomp keeps the team between regions).
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <type_traits>
-#include <vector>
 
 namespace mhub::engine {
 
@@ -36,9 +46,9 @@ class RangeBody {
 };
 
 // The least work worth a second thread, in elements a loop reads or writes (64 KiB of float32):
-// waking a sleeping worker and waiting for it costs about what one thread spends on that much
-// memory-bound work, so loops with less stay on the caller. Kernels state their work through
-// chunk_for_elements instead of picking their own numbers.
+// handing a chunk to another thread and waiting for it costs about what one thread spends on
+// that much memory-bound work, so loops with less stay on the caller. Kernels state their work
+// through chunk_for_elements instead of picking their own numbers.
 inline constexpr size_t kMinParallelElements = size_t{1} << 14;
 
 // parallel_for's min_chunk for items that each touch `elements_per_item` elements: at least
@@ -50,33 +60,25 @@ constexpr size_t chunk_for_elements(size_t elements_per_item) {
 class ThreadPool {
  public:
   explicit ThreadPool(int threads);  // threads <= 0: std::thread::hardware_concurrency()
-  ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }  // the caller works too
+  int size() const { return threads_; }  // the caller's thread counts: it runs a chunk too
 
-  // Calls body(begin, end) on disjoint chunks covering [0, count). Chunks are at least
-  // `min_chunk` long so tiny loops stay on one thread (chunk_for_elements says how long).
-  // Blocks until all chunks are done.
+  // Calls body(begin, end) on disjoint chunks covering [0, count) exactly once, at most size()
+  // chunks of equal length (the last shorter), each at least `min_chunk` long so tiny loops stay
+  // on one thread (chunk_for_elements says how long). Blocks until all chunks are done. An
+  // exception thrown by a chunk is rethrown here once every thread has left the loop (the first
+  // one, if several threw; chunks not yet started when it was thrown are skipped).
+  // Runs inline on the caller (one chunk) when the loop is below two chunks, when called from
+  // inside a parallel_for or any OpenMP region (nested loops never oversubscribe the cores), and
+  // when another thread is using this pool at the moment. Threads of different host threads are
+  // different teams: two sessions run from two threads each get their own.
   void parallel_for(size_t count, size_t min_chunk, RangeBody body);
 
  private:
-  void worker_loop();
-
-  std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
-  const RangeBody* job_ = nullptr;
-  size_t job_count_ = 0;
-  size_t job_chunk_ = 0;
-  size_t next_chunk_ = 0;
-  size_t chunks_total_ = 0;
-  size_t chunks_done_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
-  bool busy_ = false;
+  int threads_;
+  std::atomic<bool> busy_{false};  // a caller's region is running on this pool
 };
 
 }  // namespace mhub::engine

@@ -11,7 +11,9 @@ namespace mhub::engine::cpu {
 
 void set_dnnl_threads(int threads) {
   // Debian's libdnnl runs on OpenMP: its team size is the OpenMP max-threads setting of the
-  // calling thread.
+  // calling thread. The team is the one ThreadPool::parallel_for runs on (core/thread_pool.h),
+  // which asks for the session's threads too: equal sizes keep libgomp from ending and starting
+  // threads between a loop and a primitive.
   if (threads < 1) threads = 1;
   if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
 }

@@ -28,6 +28,7 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::matmul, add_matmul_kernels},
     FamilyKernels{F::conv, add_conv_kernels},
     FamilyKernels{F::pool, add_pool_fast_kernels},  // before pool_dnnl: oneDNN's MaxPool is slow on NCHW
+    FamilyKernels{F::pool, add_pool_squeeze_excitation_kernels},  // the internal SqueezeExcitation
     FamilyKernels{F::conv, add_conv_dnnl_kernels},
     FamilyKernels{F::conv, add_conv_dnnl_bf16_kernels},  // bfloat16 only, where the CPU has bf16 units
     FamilyKernels{F::pool, add_pool_dnnl_kernels},

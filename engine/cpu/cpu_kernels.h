@@ -53,6 +53,7 @@ void add_ordering_kernels(std::vector<KernelDef>& table);
 void add_pool_kernels(std::vector<KernelDef>& table);
 void add_pool_dnnl_kernels(std::vector<KernelDef>& table);
 void add_pool_fast_kernels(std::vector<KernelDef>& table);
+void add_pool_squeeze_excitation_kernels(std::vector<KernelDef>& table);
 void add_pool_train_kernels(std::vector<KernelDef>& table);  // also MaxPool with indices, fast
 void add_quantize_kernels(std::vector<KernelDef>& table);
 void add_random_kernels(std::vector<KernelDef>& table);

@@ -1,13 +1,15 @@
 // Pooling: MaxPool (indices, ceil_mode, dilations, storage_order), AveragePool
 // (count_include_pad), LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool, MaxUnpool,
 // MaxRoiPool. Reference kernels over any number of spatial axes, computing in float (8-bit
-// integer MaxPool is exact in float).
+// integer MaxPool is exact in float). The internal SqueezeExcitation's reference: the unfused
+// nodes' reference formulas in their order.
 #include <cmath>
 #include <limits>
 
 #include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/cpu/pool_squeeze_excitation.h"
 #include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
@@ -216,6 +218,44 @@ void max_roi_pool(OpContext& ctx) {
   output_floats(ctx, 0, x.dtype, {num, c, ph, pw}, y.data());
 }
 
+// GlobalAveragePool's mean (summed in double), then each 1x1 Conv as conv.cpp's reference (a float
+// sum from the bias over the inputs in order, then the fused activation), then Mul's product;
+// NCHW or channels-last X / Y, every float type widened.
+void squeeze_excitation(OpContext& ctx) {
+  const SqueezeExcitationDims d = squeeze_excitation_dims(ctx);
+  const ir::Tensor& x = ctx.input(0);
+  const std::vector<float> xv = input_floats(ctx, 0), w1 = input_floats(ctx, 1), w2 = input_floats(ctx, 3);
+  const std::vector<float> b1 = d.has_b1 ? input_floats(ctx, 2) : std::vector<float>(static_cast<size_t>(d.r), 0.0f);
+  const std::vector<float> b2 = d.has_b2 ? input_floats(ctx, 4) : std::vector<float>(static_cast<size_t>(d.c), 0.0f);
+  const Epilogue hidden_act = squeeze_excitation_activation(ctx.node(), true);
+  const Epilogue gate_act = squeeze_excitation_activation(ctx.node(), false);
+  // Offset of (image b, channel k, pixel p) in X and Y.
+  auto at = [&](int64_t b, int64_t k, int64_t p) {
+    return static_cast<size_t>(d.channels_last ? (b * d.hw + p) * d.c + k : (b * d.c + k) * d.hw + p);
+  };
+  std::vector<float> y(xv.size()), mean(static_cast<size_t>(d.c)), hidden(static_cast<size_t>(d.r)), gate(static_cast<size_t>(d.c));
+  for (int64_t b = 0; b < d.n; ++b) {
+    for (int64_t k = 0; k < d.c; ++k) {
+      double s = 0;
+      for (int64_t p = 0; p < d.hw; ++p) s += xv[at(b, k, p)];
+      mean[k] = d.hw ? static_cast<float>(s / d.hw) : 0.0f;
+    }
+    for (int64_t j = 0; j < d.r; ++j) {
+      float acc = b1[j];
+      for (int64_t k = 0; k < d.c; ++k) acc += mean[k] * w1[j * d.c + k];
+      hidden[j] = activation_reference(hidden_act, acc);
+    }
+    for (int64_t k = 0; k < d.c; ++k) {
+      float acc = b2[k];
+      for (int64_t j = 0; j < d.r; ++j) acc += hidden[j] * w2[k * d.r + j];
+      gate[k] = activation_reference(gate_act, acc);
+    }
+    for (int64_t k = 0; k < d.c; ++k)
+      for (int64_t p = 0; p < d.hw; ++p) y[at(b, k, p)] = xv[at(b, k, p)] * gate[k];
+  }
+  output_floats(ctx, 0, x.dtype, x.dims, y.data());
+}
+
 bool pool_types(const ir::Node&, std::span<const ir::DataType> t) {
   return !t.empty() && (is_nn_float(t[0]) || t[0] == ir::DataType::int8 || t[0] == ir::DataType::uint8);
 }
@@ -233,6 +273,7 @@ void add_pool_kernels(std::vector<KernelDef>& table) {
   table.push_back({OpKind::GlobalLpPool, ref, global_lp_pool, nn_float_input});
   table.push_back({OpKind::MaxUnpool, ref, max_unpool, nn_float_input});
   table.push_back({OpKind::MaxRoiPool, ref, max_roi_pool, nn_float_input});
+  table.push_back({OpKind::SqueezeExcitation, ref, squeeze_excitation, nn_float_input, 0, /*channels_last=*/true});
 }
 
 }  // namespace mhub::engine::cpu

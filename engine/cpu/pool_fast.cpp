@@ -1,5 +1,6 @@
 // Fast float32 GlobalAveragePool, plain or (4-D) channels-last (mhub_layout_in,
-// passes/channels_last.h), sums in double as the reference.
+// passes/channels_last.h), sums in double as the reference (channel_means, shared with
+// SqueezeExcitation).
 //
 // Fast float32 2-D MaxPool on NCHW tensors (no Indices output, storage_order 0): plain loops over
 // the window with the geometry of conv_geometry.h, threaded over the N x C planes. oneDNN 2.7's
@@ -13,6 +14,7 @@
 #include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/cpu/pool_squeeze_excitation.h"
 #include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
@@ -100,14 +102,6 @@ bool max_pool_2d_supports(const ir::Node& node, std::span<const ir::DataType> ty
   return node.attr_ints("kernel_shape").size() == 2;
 }
 
-// acc[k] += x[p * stride + k] for p < pixels, k < width: channels-last pixels summed into one
-// double per channel, compiled for AVX2 and baseline x86-64 (four widened floats per add).
-__attribute__((target_clones("avx2", "default"))) void add_pixels(const float* x, int64_t pixels, int64_t stride,
-                                                                  int64_t width, double* acc) {
-  for (int64_t p = 0; p < pixels; ++p, x += stride)
-    for (int64_t k = 0; k < width; ++k) acc[k] += x[k];
-}
-
 void global_average_pool(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   if (x.dims.size() < 2) fail(ctx, "X must have rank >= 2");
@@ -116,33 +110,8 @@ void global_average_pool(OpContext& ctx) {
   yd[0] = n;
   yd[1] = c;
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, yd);
-  const float* src = x.data<float>();
-  float* dst = mutable_floats(y);
-  const double scale = hw ? 1.0 / static_cast<double>(hw) : 0.0;
-  if (x.dims.size() != 4 || ctx.node().attr_string("mhub_layout_in", "") != "nhwc") {
-    ctx.threads().parallel_for(static_cast<size_t>(n * c), chunk_for_elements(static_cast<size_t>(hw)), [&](size_t lo, size_t hi) {
-      for (size_t plane = lo; plane < hi; ++plane) {
-        const float* xi = src + plane * hw;
-        double s = 0;
-        for (int64_t i = 0; i < hw; ++i) s += xi[i];
-        dst[plane] = static_cast<float>(s * scale);
-      }
-    });
-    return;
-  }
-  // Channels-last: each job sums a block of channels over every pixel of one image.
-  constexpr int64_t kBlock = 64;
-  const int64_t blocks = (c + kBlock - 1) / kBlock;
-  ctx.threads().parallel_for(static_cast<size_t>(n * blocks), chunk_for_elements(static_cast<size_t>(hw * std::min(kBlock, c))), [&](size_t lo, size_t hi) {
-    double acc[kBlock];
-    for (size_t job = lo; job < hi; ++job) {
-      const int64_t b = static_cast<int64_t>(job) / blocks, c0 = (static_cast<int64_t>(job) % blocks) * kBlock;
-      const int64_t width = std::min(kBlock, c - c0);
-      std::fill(acc, acc + width, 0.0);
-      add_pixels(src + b * hw * c + c0, hw, c, width, acc);
-      for (int64_t k = 0; k < width; ++k) dst[b * c + c0 + k] = static_cast<float>(acc[k] * scale);
-    }
-  });
+  const bool channels_last = x.dims.size() == 4 && ctx.node().attr_string("mhub_layout_in", "") == "nhwc";
+  channel_means(x.data<float>(), n, c, hw, channels_last, mutable_floats(y), ctx.threads());
 }
 
 bool global_average_pool_supports(const ir::Node&, std::span<const ir::DataType> types) {

@@ -10,11 +10,14 @@ namespace mhub::engine::ops {
 
 namespace {
 
-constexpr const char* kActivation = "mhub_activation";
-constexpr const char* kClipMin = "mhub_clip_min";
-constexpr const char* kClipMax = "mhub_clip_max";
-constexpr const char* kAlpha = "mhub_activation_alpha";
-constexpr const char* kBeta = "mhub_activation_beta";
+// The attribute names under one prefix ("mhub_": mhub_activation, mhub_clip_min, ...).
+struct Names {
+  std::string activation, clip_min, clip_max, alpha, beta;
+  explicit Names(std::string_view prefix)
+      : activation(std::string(prefix) + "activation"), clip_min(std::string(prefix) + "clip_min"),
+        clip_max(std::string(prefix) + "clip_max"), alpha(std::string(prefix) + "activation_alpha"),
+        beta(std::string(prefix) + "activation_beta") {}
+};
 
 constexpr std::array<std::pair<Activation, std::string_view>, 10> kNames = {{
     {Activation::relu, "Relu"},
@@ -30,11 +33,11 @@ constexpr std::array<std::pair<Activation, std::string_view>, 10> kNames = {{
 }};
 
 // The attribute names holding (alpha, beta) of `act`; nullptr where it has none.
-std::pair<const char*, const char*> parameter_names(Activation act) {
+std::pair<const std::string*, const std::string*> parameter_names(Activation act, const Names& n) {
   switch (act) {
-    case Activation::clip: return {kClipMin, kClipMax};
-    case Activation::leaky_relu: return {kAlpha, nullptr};
-    case Activation::hard_sigmoid: return {kAlpha, kBeta};
+    case Activation::clip: return {&n.clip_min, &n.clip_max};
+    case Activation::leaky_relu: return {&n.alpha, nullptr};
+    case Activation::hard_sigmoid: return {&n.alpha, &n.beta};
     default: return {nullptr, nullptr};
   }
 }
@@ -47,35 +50,42 @@ std::string_view activation_name(Activation act) {
   return "";
 }
 
-FusedActivation fused_activation_of(const ir::Node& node) {
+FusedActivation fused_activation_of(const ir::Node& node) { return fused_activation_of(node, kFusedPrefix); }
+
+void set_fused_activation(ir::Node& node, const FusedActivation& fused) { set_fused_activation(node, fused, kFusedPrefix); }
+
+FusedActivation fused_activation_of(const ir::Node& node, std::string_view prefix) {
+  const Names names(prefix);
   FusedActivation fused;
-  const ir::Attribute* act = node.attribute(kActivation);
+  const ir::Attribute* act = node.attribute(names.activation);
   if (!act) return fused;
   for (const auto& [a, name] : kNames)
     if (act->s == name) fused.act = a;
   if (fused.act == Activation::none)
     throw_error(ErrorCategory::internal, "node '" + node.name + "': unknown fused activation '" + act->s + "'");
-  auto [alpha, beta] = parameter_names(fused.act);
-  if (alpha) fused.alpha = node.attr_float(alpha, 0.0f);
-  if (beta) fused.beta = node.attr_float(beta, 0.0f);
+  auto [alpha, beta] = parameter_names(fused.act, names);
+  if (alpha) fused.alpha = node.attr_float(*alpha, 0.0f);
+  if (beta) fused.beta = node.attr_float(*beta, 0.0f);
   return fused;
 }
 
-void set_fused_activation(ir::Node& node, const FusedActivation& fused) {
-  std::erase_if(node.attributes, [](const ir::Attribute& a) {
-    return a.name == kActivation || a.name == kClipMin || a.name == kClipMax || a.name == kAlpha || a.name == kBeta;
+void set_fused_activation(ir::Node& node, const FusedActivation& fused, std::string_view prefix) {
+  const Names names(prefix);
+  std::erase_if(node.attributes, [&](const ir::Attribute& a) {
+    return a.name == names.activation || a.name == names.clip_min || a.name == names.clip_max || a.name == names.alpha ||
+           a.name == names.beta;
   });
   if (fused.act == Activation::none) return;
   ir::Attribute act;
-  act.name = kActivation;
+  act.name = names.activation;
   act.type = ir::AttributeType::string;
   act.s = std::string(activation_name(fused.act));
   node.attributes.push_back(act);
-  auto [alpha, beta] = parameter_names(fused.act);
-  for (auto [name, value] : {std::pair<const char*, float>{alpha, fused.alpha}, {beta, fused.beta}}) {
+  auto [alpha, beta] = parameter_names(fused.act, names);
+  for (auto [name, value] : {std::pair<const std::string*, float>{alpha, fused.alpha}, {beta, fused.beta}}) {
     if (!name) continue;
     ir::Attribute bound;
-    bound.name = name;
+    bound.name = *name;
     bound.type = ir::AttributeType::float_;
     bound.f = value;
     node.attributes.push_back(bound);

@@ -26,6 +26,14 @@ FusedActivation fused_activation_of(const ir::Node& node);
 // Records `fused` on `node` (replacing any fused activation it had; none removes it).
 void set_fused_activation(ir::Node& node, const FusedActivation& fused);
 
+// The same under another attribute prefix: kFusedPrefix gives the names above; a node carrying two
+// activations (the internal SqueezeExcitation) names its second one under "mhub_hidden_"
+// (mhub_hidden_activation, mhub_hidden_clip_min, mhub_hidden_activation_alpha, ...).
+inline constexpr std::string_view kFusedPrefix = "mhub_";
+inline constexpr std::string_view kHiddenPrefix = "mhub_hidden_";
+FusedActivation fused_activation_of(const ir::Node& node, std::string_view prefix);
+void set_fused_activation(ir::Node& node, const FusedActivation& fused, std::string_view prefix);
+
 // The attribute value naming `act` ("" for none).
 std::string_view activation_name(Activation act);
 

@@ -1,5 +1,6 @@
 // Op specs: pooling (engine/cpu/pool.cpp reference, pool_fast.cpp 2-D MaxPool, conv_dnnl.cpp
-// oneDNN pooling, pool_train.cpp MaxPool with indices; CUDA: cuDNN).
+// oneDNN pooling, pool_train.cpp MaxPool with indices; CUDA: cuDNN) and the internal
+// SqueezeExcitation (pool.cpp reference, pool_squeeze_excitation.cpp fast).
 #include <limits>
 
 #include "tests/ops/op_spec.h"
@@ -81,6 +82,37 @@ std::vector<OpSpec> pool_specs() {
                    .inputs = {{rng.uniform({2, 2, 5, 5})}}, .opset = 17, .grad = 1});
   specs.push_back({.name = "GlobalMaxPool gradient", .op = "GlobalMaxPool", .inputs = {{rng.uniform({2, 2, 5, 5})}}, .opset = 17, .grad = 1});
   specs.push_back({.name = "GlobalAveragePool gradient", .op = "GlobalAveragePool", .inputs = {{rng.uniform({2, 4, 2, 2})}}, .opset = 17, .grad = 1});
+  // The internal SqueezeExcitation: X * act(W2 act(W1 mean(X) + B1) + B2). One case by hand
+  // (means {2, 4}, hidden Relu(0.5 * 2 + 0.25 * 4) = 2, gate HardSigmoid(0.25 x + 0.5) of {2, -2}).
+  const std::string internal(ir::kInternalDomain);
+  const std::vector<ir::Attribute> relu_hard_sigmoid = {string_attr("mhub_hidden_activation", "Relu"), string_attr("mhub_activation", "HardSigmoid"),
+                                                        float_attr("mhub_activation_alpha", 0.25f), float_attr("mhub_activation_beta", 0.5f)};
+  specs.push_back({.name = "SqueezeExcitation by hand", .op = "SqueezeExcitation", .attributes = relu_hard_sigmoid,
+                   .inputs = {{f32({1, 2, 1, 2}, {1, 3, 2, 6})}, {init(f32({1, 2, 1, 1}, {0.5f, 0.25f}))}, {init(f32({1}, {0}))},
+                              {init(f32({2, 1, 1, 1}, {1, -1}))}, {absent()}},
+                   .domain = internal, .rtol = 0, .atol = 0, .expect = {f32({1, 2, 1, 2}, {1, 3, 0, 0})}, .backends = cpu_fast | test_device});
+  // Odd channel counts, N = 1 and N > 1, with and without biases, every activation pair the
+  // exporters write; NaN and Inf in X (a NaN spreads over its image as in the unfused graph);
+  // large enough to be threaded.
+  struct SeCase { int64_t n, c, r, h, w; const char* hidden; const char* gate; bool biases; };
+  for (const SeCase& k : {SeCase{1, 13, 5, 7, 9, "Relu", "HardSigmoid", true}, SeCase{3, 7, 3, 5, 4, "Silu", "Sigmoid", false},
+                          SeCase{2, 67, 17, 16, 15, "HardSwish", "Sigmoid", true}, SeCase{1, 96, 24, 28, 28, "Relu", "HardSigmoid", true}}) {
+    std::vector<ir::Attribute> attrs = {string_attr("mhub_hidden_activation", k.hidden), string_attr("mhub_activation", k.gate)};
+    if (std::string(k.gate) == "HardSigmoid")
+      for (ir::Attribute a : {float_attr("mhub_activation_alpha", 1.0f / 6), float_attr("mhub_activation_beta", 0.5f)}) attrs.push_back(a);
+    const Operand b1 = k.biases ? init(rng.uniform({k.r})) : Operand{absent()};
+    const Operand b2 = k.biases ? init(rng.uniform({k.c})) : Operand{absent()};
+    const ir::Tensor x = k.n == 3 ? rng.specials({k.n, k.c, k.h, k.w}) : rng.uniform({k.n, k.c, k.h, k.w}, -3.0f, 3.0f);
+    specs.push_back({.name = std::string("SqueezeExcitation ") + k.hidden + " " + k.gate + " N " + std::to_string(k.n) + " C " + std::to_string(k.c),
+                     .op = "SqueezeExcitation", .attributes = attrs,
+                     // N = 3: weights fed (transposed every run, never cached).
+                     .inputs = {{x}, {rng.uniform({k.r, k.c, 1, 1}), k.n != 3}, b1, {rng.uniform({k.c, k.r, 1, 1}), k.n != 3}, b2},
+                     .domain = internal, .rtol = 1e-5, .atol = 1e-6, .backends = cpu_fast | test_device, .threads = 2});
+  }
+  specs.push_back({.name = "SqueezeExcitation weights that do not fit X", .op = "SqueezeExcitation", .attributes = relu_hard_sigmoid,
+                   .inputs = {{f32({1, 2, 1, 2}, {1, 3, 2, 6})}, {init(f32({1, 3, 1, 1}, {0.5f, 0.25f, 1}))}, {absent()},
+                              {init(f32({2, 1, 1, 1}, {1, -1}))}, {absent()}},
+                   .domain = internal, .error = "W1 must be", .backends = cpu_fast | test_device});
   return specs;
 }
 

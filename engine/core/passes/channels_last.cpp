@@ -46,7 +46,8 @@ bool binary_arith(OpKind op) { return op == OpKind::Add || op == OpKind::Sub || 
 
 Role role_of(const ir::Node& node) {
   if (node.outputs.empty()) return Role::other;
-  if (node.op == OpKind::ChannelShuffle && node.domain == ir::kInternalDomain) return Role::preserving;
+  if ((node.op == OpKind::ChannelShuffle || node.op == OpKind::SqueezeExcitation) && node.domain == ir::kInternalDomain)
+    return Role::preserving;
   if (!node.domain.empty()) return Role::other;
   switch (node.op) {
     case OpKind::Conv: case OpKind::ConvTranspose: return Role::boundary;

@@ -7,6 +7,7 @@
 
 #include "engine/core/passes/channel_shuffle.h"
 #include "engine/core/passes/graph_match.h"
+#include "engine/core/passes/squeeze_excitation.h"
 #include "engine/ops/fused_activation.h"
 
 namespace mhub::engine {
@@ -243,14 +244,18 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
       ++removed;
     }
   }
-  if (removed == pads_removed) return removed;
-  std::vector<ir::Node> kept;
-  for (size_t i = 0; i < graph.nodes.size(); ++i)
-    if (!dead[i]) kept.push_back(std::move(graph.nodes[i]));
-  graph.nodes = std::move(kept);
-  graph.sort_topologically();
-  graph.remove_unused();
-  if (cpu_only) mark_residuals_in_place(graph);
+  if (removed != pads_removed) {
+    std::vector<ir::Node> kept;
+    for (size_t i = 0; i < graph.nodes.size(); ++i)
+      if (!dead[i]) kept.push_back(std::move(graph.nodes[i]));
+    graph.nodes = std::move(kept);
+    graph.sort_topologically();
+    graph.remove_unused();
+  }
+  // Squeeze-excitation blocks are matched with their activations already fused into the Convs.
+  if (cpu_only) removed += passes::fuse_squeeze_excitations(graph);
+  // After every rewrite: which nodes read a residual is final.
+  if (cpu_only && removed != pads_removed) mark_residuals_in_place(graph);
   return removed;
 }
 

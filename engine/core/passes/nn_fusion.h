@@ -19,6 +19,9 @@
 //   AveragePool) is removed, its readers reading its input, unless a graph output or subgraph reads it.
 // - ShuffleNet's channel shuffle (Reshape to 5-D, Transpose, Reshape back), CPU-only sessions: one
 //   internal ChannelShuffle node (passes/channel_shuffle.h).
+// - After those, squeeze-excitation (GlobalAveragePool -> 1x1 Conv -> 1x1 Conv -> Mul by the pool's input,
+//   activations already fused into the Convs), CPU-only sessions: one internal SqueezeExcitation
+//   node (passes/squeeze_excitation.h).
 // - A fused-residual Conv that reads its residual last in every topological order (each other
 //   reader of it is one of the Conv's ancestors; the residual is no graph input, initializer,
 //   graph output or subgraph read, and a Conv, MaxPool, Relu, Add or BatchNormalization, whose

@@ -32,12 +32,7 @@ class Builder {
 
   // A graph input with known rank and dims.
   void input(const std::string& name, std::vector<int64_t> dims) {
-    ir::ValueInfo in;
-    in.name = name;
-    ir::Shape shape;
-    for (int64_t d : dims) shape.dims.push_back(ir::Dim::of(d));
-    in.type = ir::Type::tensor(ir::DataType::float32, shape);
-    model_.graph.inputs.push_back(in);
+    model_.graph.inputs.push_back(test::tensor_port(name, ir::DataType::float32, dims));
     inputs_.push_back({name, dims});
   }
   std::string weight(const std::string& name, std::vector<int64_t> dims, float scale = 0.5f, float offset = 0.0f) {

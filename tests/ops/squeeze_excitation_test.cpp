@@ -42,12 +42,7 @@ class Graph {
     return v;
   }
   void input(const std::string& name, std::vector<int64_t> dims) {
-    ir::ValueInfo in;
-    in.name = name;
-    ir::Shape shape;
-    for (int64_t d : dims) shape.dims.push_back(ir::Dim::of(d));
-    in.type = ir::Type::tensor(ir::DataType::float32, shape);
-    model.graph.inputs.push_back(in);
+    model.graph.inputs.push_back(test::tensor_port(name, ir::DataType::float32, dims));
     size_t n = 1;
     for (int64_t d : dims) n *= static_cast<size_t>(d);
     feeds.push_back({name, engine::Value::of(ir::Tensor::from_bytes(ir::DataType::float32, dims, randoms(n, 3.0f).data(), n * 4, name))});

@@ -217,7 +217,7 @@ void add_bench(CLI::App& app) {
   add_device_option(command, options->device);
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
-  command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}");
+  command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}; with --profile also \"node_times\": every node in plan order with its outputs, mean and least ms over the timed runs");
   command->add_flag("--profile,--verbose", options->verbose,
                     "Also time every node and print where the time goes: the nodes one run executes, ms per run summed by op "
                     "type, then the --top slowest nodes, each with its kernel (fast or reference), "
@@ -271,13 +271,25 @@ void add_bench(CLI::App& app) {
     if (options->verbose)
       for (const auto& node : session.node_times()) warmup_ms.push_back(node.ms);
     std::vector<double> times;
+    // --json --profile: each node's least time over the timed runs (what bench/node_compare.sh
+    // joins with ONNX Runtime's), from the node times read between runs, outside the clock.
+    std::vector<double> node_min_ms(warmup_ms.size(), std::numeric_limits<double>::infinity());
+    std::vector<double> node_before_ms = warmup_ms;
     for (int i = 0; i < options->iters; ++i) {
       auto start = std::chrono::steady_clock::now();
       session.run(feeds);
       times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      if (options->verbose && options->json) {
+        const std::vector<engine::Session::NodeTime> now = session.node_times();
+        for (size_t k = 0; k < now.size() && k < node_min_ms.size(); ++k) {
+          node_min_ms[k] = std::min(node_min_ms[k], now[k].ms - node_before_ms[k]);
+          node_before_ms[k] = now[k].ms;
+        }
+      }
     }
     // before the bf16 check below runs the session once more
     const std::vector<engine::Session::NodeTime> nodes = session.node_times();
+    const std::vector<engine::Session::NodeTime>& plan_nodes = nodes;  // (a json "nodes" shadows it below)
     const engine::Session::Stats plan_stats = session.stats();  // of the plan the timed runs used
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
@@ -324,6 +336,19 @@ void add_bench(CLI::App& app) {
         nlohmann::json nodes = nlohmann::json::array();
         for (const auto& [name, ms] : by_node) nodes.push_back({{"node", name}, {"ms", ms}, {"kernel", details[name]}});
         out["top_nodes"] = nodes;
+        nlohmann::json all = nlohmann::json::array();  // every node in plan order
+        for (size_t k = 0; k < plan_nodes.size(); ++k) {
+          const auto& node = plan_nodes[k];
+          nlohmann::json outputs = nlohmann::json::array();
+          if (node.node)
+            for (const std::string& value : node.node->outputs) outputs.push_back(value);
+          const double before = k < warmup_ms.size() ? warmup_ms[k] : 0.0;
+          nlohmann::json row{{"name", node.name}, {"op", node.op}, {"outputs", outputs},
+                             {"mean_ms", (node.ms - before) / std::max(1, options->iters)}, {"kernel", node_details(node)}};
+          if (k < node_min_ms.size() && std::isfinite(node_min_ms[k])) row["min_ms"] = node_min_ms[k];
+          all.push_back(row);
+        }
+        out["node_times"] = all;
       }
       std::cout << out.dump() << "\n";
     } else {

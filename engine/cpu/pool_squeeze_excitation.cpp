@@ -4,8 +4,9 @@
 // 2. hidden = act(B1 + W1 · means) and gate = act(B2 + W2 · hidden) for all images at once, each
 //    weight row read once for every image: the weights are kept transposed ([C, R] and [R, C]) so
 //    each product is a run of axpy rows over the outputs (vectorised, float32, summed over the
-//    inputs in the reference Conv's order), threaded over blocks of outputs; constant weights are
-//    transposed once per weight buffer and cached, fed ones every run;
+//    inputs in the reference Conv's order), threaded with one block of outputs per thread, each
+//    walking the weights in address order; constant weights are transposed once per weight
+//    buffer and cached, fed ones every run;
 // 3. Y = X * gate broadcast over the pixels (vectorised, threaded over planes or pixels).
 #include <algorithm>
 #include <memory>
@@ -20,16 +21,17 @@
 
 namespace mhub::engine::cpu {
 
-// Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
+// Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones,
+// with an AVX-512 clone: these loops are all the kernel computes, and twice the lanes halve them.
 // acc[k] += x[p * stride + k] for p < pixels, k < width (four widened floats per add on AVX2).
-__attribute__((target_clones("avx2", "default"))) void channel_means_add_pixels(const float* x, int64_t pixels,
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void channel_means_add_pixels(const float* x, int64_t pixels,
                                                                                 int64_t stride, int64_t width, double* acc) {
   for (int64_t p = 0; p < pixels; ++p, x += stride)
     for (int64_t k = 0; k < width; ++k) acc[k] += x[k];
 }
 
 // The sum of x[0, count) in double, eight independent lanes (so it vectorises without -ffast-math).
-__attribute__((target_clones("avx2", "default"))) double channel_means_plane_sum(const float* x, int64_t count) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) double channel_means_plane_sum(const float* x, int64_t count) {
   double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= count; i += 8)
@@ -39,20 +41,21 @@ __attribute__((target_clones("avx2", "default"))) double channel_means_plane_sum
   return s;
 }
 
-// y[i] += a * row[i] for i < count.
-__attribute__((target_clones("avx2", "default"))) void squeeze_excitation_axpy(float* y, float a, const float* row,
+// y[i] += a * row[i] for i < count. Not contracted into FMAs, which the AVX2 and baseline clones
+// lack: every clone rounds alike.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("fp-contract=off"))) void squeeze_excitation_axpy(float* y, float a, const float* row,
                                                                                int64_t count) {
   for (int64_t i = 0; i < count; ++i) y[i] += a * row[i];
 }
 
 // Channels-last: y[p * width + k] = x[p * width + k] * g[k] for p < rows pixels, k < width channels.
-__attribute__((target_clones("avx2", "default"))) void squeeze_excitation_scale_rows(const float* x, const float* g,
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void squeeze_excitation_scale_rows(const float* x, const float* g,
                                                                                      float* y, int64_t rows, int64_t width) {
   for (int64_t p = 0; p < rows; ++p, x += width, y += width)
     for (int64_t k = 0; k < width; ++k) y[k] = x[k] * g[k];
 }
 // NCHW: y[i] = x[i] * g for one plane.
-__attribute__((target_clones("avx2", "default"))) void squeeze_excitation_scale_plane(const float* x, float g, float* y,
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void squeeze_excitation_scale_plane(const float* x, float g, float* y,
                                                                                       int64_t count) {
   for (int64_t i = 0; i < count; ++i) y[i] = x[i] * g;
 }
@@ -174,15 +177,22 @@ std::shared_ptr<const PackedWeights> packed_weights(OpContext& ctx, const Squeez
 }
 
 // out[b * m + j] = act(bias[j] + sum_k in[b * k_count + k] * wt[k * m + j]) for b < n, j < m,
-// summed in k order; threaded over blocks of j.
+// summed in k order; threaded over one block of j per thread.
+// At batch 1 the weights are the traffic (mobilenet_v3's 960x240 pair is 1.8 MB, read once per
+// run): each thread walks its columns of every weight row in address order, one row after the
+// other, which the prefetchers follow. Blocks of 64 columns walked the whole matrix once per
+// block, 256 bytes per 960-byte row, and took about three times ONNX Runtime's two 1x1 Convs
+// (bench/node_compare.sh).
 void dense(const float* in, int64_t n, int64_t k_count, const float* wt, const float* bias, int64_t m, const Epilogue& act,
            float* out, ThreadPool& pool) {
-  constexpr int64_t kColumns = 64;  // a block of outputs per job: rows of the weights stream through once
-  const int64_t blocks = (m + kColumns - 1) / kColumns;
-  pool.parallel_for(static_cast<size_t>(blocks), chunk_for_elements(static_cast<size_t>(n * k_count * kColumns)),
+  constexpr int64_t kAlign = 16;  // one 64-byte line of floats: blocks start on their own lines
+  const int64_t per_thread = (m + pool.size() - 1) / std::max(1, pool.size());
+  const int64_t columns = std::max(kAlign, (per_thread + kAlign - 1) / kAlign * kAlign);
+  const int64_t blocks = (m + columns - 1) / columns;
+  pool.parallel_for(static_cast<size_t>(blocks), chunk_for_elements(static_cast<size_t>(n * k_count * columns)),
                     [&](size_t lo, size_t hi) {
                       for (size_t block = lo; block < hi; ++block) {
-                        const int64_t j0 = static_cast<int64_t>(block) * kColumns, width = std::min(kColumns, m - j0);
+                        const int64_t j0 = static_cast<int64_t>(block) * columns, width = std::min(columns, m - j0);
                         for (int64_t b = 0; b < n; ++b) {
                           float* y = out + b * m + j0;
                           if (bias) std::copy(bias + j0, bias + j0 + width, y);

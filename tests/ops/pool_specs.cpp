@@ -93,10 +93,12 @@ std::vector<OpSpec> pool_specs() {
                    .domain = internal, .rtol = 0, .atol = 0, .expect = {f32({1, 2, 1, 2}, {1, 3, 0, 0})}, .backends = cpu_fast | test_device});
   // Odd channel counts, N = 1 and N > 1, with and without biases, every activation pair the
   // exporters write; NaN and Inf in X (a NaN spreads over its image as in the unfused graph);
-  // large enough to be threaded.
+  // large enough to be threaded (the scale pass; the two products at C 1000).
   struct SeCase { int64_t n, c, r, h, w; const char* hidden; const char* gate; bool biases; };
   for (const SeCase& k : {SeCase{1, 13, 5, 7, 9, "Relu", "HardSigmoid", true}, SeCase{3, 7, 3, 5, 4, "Silu", "Sigmoid", false},
-                          SeCase{2, 67, 17, 16, 15, "HardSwish", "Sigmoid", true}, SeCase{1, 96, 24, 28, 28, "Relu", "HardSigmoid", true}}) {
+                          SeCase{2, 67, 17, 16, 15, "HardSwish", "Sigmoid", true}, SeCase{1, 96, 24, 28, 28, "Relu", "HardSigmoid", true},
+                          // both products threaded, one block of outputs per thread, ragged last blocks
+                          SeCase{2, 1000, 250, 2, 3, "Relu", "HardSigmoid", true}}) {
     std::vector<ir::Attribute> attrs = {string_attr("mhub_hidden_activation", k.hidden), string_attr("mhub_activation", k.gate)};
     if (std::string(k.gate) == "HardSigmoid")
       for (ir::Attribute a : {float_attr("mhub_activation_alpha", 1.0f / 6), float_attr("mhub_activation_beta", 0.5f)}) attrs.push_back(a);

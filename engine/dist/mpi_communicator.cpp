@@ -27,8 +27,12 @@ namespace {
 
 // Tags of the diagnosis after a timeout, on the communicator's own copy of MPI_COMM_WORLD.
 constexpr int kPingTag = 4711, kPongTag = 4712;
-// MPI counts are ints: long buffers go in pieces of at most this many elements.
-constexpr size_t kMaxPiece = size_t{1} << 30;
+// Float all-reduces and broadcasts go in pieces of at most this many elements, all started at
+// once: MPI counts are ints, and Open MPI's shared-memory transport (vader without single-copy)
+// falls off a cliff above about 25 MiB per collective (docs/DISTRIBUTED.md: 32 MiB in one piece
+// took 8x as long as in 8 MiB pieces), while a gradient bucket, or one gradient larger than the
+// bucket (an embedding), can be any size.
+constexpr size_t kMaxPiece = (size_t{8} << 20) / sizeof(float);
 
 int checked_count(size_t count, const char* what) {
   if (count > static_cast<size_t>(INT_MAX))
@@ -155,10 +159,17 @@ std::string MpiCommunicator::diagnose(std::chrono::milliseconds window) {
 }
 
 void MpiCommunicator::all_reduce(float* data, size_t count, Reduce op) {
+  if (broken_) throw Error(ErrorCategory::network, "all_reduce: an earlier collective failed; the run cannot go on");
+  // Every piece started before the first is waited for, so they travel together (pipelined).
+  const auto until = deadline();
+  std::vector<std::pair<MPI_Request, uint64_t>> pieces;
+  pieces.reserve((count + kMaxPiece - 1) / kMaxPiece);
   for (size_t at = 0; at < count; at += kMaxPiece) {
     const int n = static_cast<int>(std::min(kMaxPiece, count - at));
-    run("all_reduce", [&](MPI_Request* r) { MHUB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM, world_, r)); });
+    pieces.emplace_back(MPI_REQUEST_NULL, ++sequence_);
+    MHUB_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM, world_, &pieces.back().first));
   }
+  for (auto& piece : pieces) complete("all_reduce", piece.first, piece.second, until);
   if (op == Reduce::average) divide(data, count, size_);
 }
 

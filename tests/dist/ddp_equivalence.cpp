@@ -140,10 +140,37 @@ void write_fixture(const fs::path& dir) {
   write_split(dir / "data" / "test", 21, 2);
 }
 
+// Float all-reduces longer than the transport's piece (8 MiB: mpi_communicator.cpp) are cut
+// into pieces: every element, on both sides of each cut, must still get the exact sum (small
+// integers, exact in float), blocking and started, averaged only once.
+void check_long_all_reduce(dist::Communicator& comm) {
+  const size_t count = (size_t{9} << 20) / 4 * 2 + 3;  // two cuts and a short last piece
+  std::vector<float> a(count), b(count);
+  const float r = static_cast<float>(comm.rank());
+  auto fill = [&](std::vector<float>& v) {
+    for (size_t i = 0; i < count; ++i) v[i] = static_cast<float>(i % 1000) + 1000 * r;
+  };
+  fill(a);
+  fill(b);
+  comm.all_reduce(a.data(), count, dist::Reduce::sum);
+  comm.start_all_reduce(b.data(), count, dist::Reduce::average);
+  comm.wait_all_reduces();
+  size_t wrong_sum = 0, wrong_average = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const float base = static_cast<float>(i % 1000);
+    wrong_sum += a[i] != 2 * base + 1000;
+    wrong_average += b[i] != base + 500;
+  }
+  expect(wrong_sum == 0, "blocking all_reduce of " + std::to_string(count) + " floats: " + std::to_string(wrong_sum) + " wrong sums");
+  expect(wrong_average == 0, "started all_reduce (average) of " + std::to_string(count) + " floats: " + std::to_string(wrong_average) + " wrong averages");
+  if (comm.rank() == 0) std::printf("long all-reduce (%zu floats, in pieces): sums and averages exact\n", count);
+}
+
 // Both ranks: the checks above, in order.
 void check_equivalence(dist::Communicator& communicator, const fs::path& dir) {
   dist::Communicator* const comm = &communicator;
   const int rank = comm->rank();
+  check_long_all_reduce(communicator);
   if (rank == 0) {
     fs::remove_all(dir);
     write_fixture(dir);

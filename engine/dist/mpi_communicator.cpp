@@ -27,8 +27,8 @@ namespace {
 
 // Tags of the diagnosis after a timeout, on the communicator's own copy of MPI_COMM_WORLD.
 constexpr int kPingTag = 4711, kPongTag = 4712;
-// Float all-reduces and broadcasts go in pieces of at most this many elements, all started at
-// once: MPI counts are ints, and Open MPI's shared-memory transport (vader without single-copy)
+// Float all-reduces go in pieces of at most this many elements, all started at once (broadcasts
+// in pieces one after another: they run once, at the start): MPI counts are ints, and Open MPI's shared-memory transport (vader without single-copy)
 // falls off a cliff above about 25 MiB per collective (docs/DISTRIBUTED.md: 32 MiB in one piece
 // took 8x as long as in 8 MiB pieces), while a gradient bucket, or one gradient larger than the
 // bucket (an embedding), can be any size.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "engine/cuda/elementwise.cuh"
@@ -14,7 +15,16 @@
 
 using namespace mhub::engine::cuda;
 
+// True when the command line asks for the cublas_loader suite (tests/cublas_loader_tests.cpp),
+// which needs no device.
+bool loader_suite_only(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--test-suite=cublas_loader") return true;
+  return false;
+}
+
 int main(int argc, char** argv) {
+  if (loader_suite_only(argc, argv)) return doctest::Context(argc, argv).run();
   std::string why;
   auto devices = list_devices(&why);
   if (devices.empty()) {
@@ -25,6 +35,8 @@ int main(int argc, char** argv) {
     std::cout << "cuda:" << device.index << " " << device.name << " sm_" << device.compute_major
               << device.compute_minor << "\n";
   doctest::Context context(argc, argv);
+  // The loader suite needs a process that has not loaded cuBLAS: it runs alone (unit.cublas_loader).
+  context.addFilter("test-suite-exclude", "cublas_loader");
   return context.run();
 }
 

@@ -22,13 +22,14 @@ namespace mhub::engine::cuda {
                                              cudaGetErrorString(mhub_status_));            \
   } while (0)
 
-// For cuBLAS: `#include <cublas_v2.h>` before using.
+// For cuBLAS: `#include "engine/cuda/cublas_loader.h"` before using (calls go through
+// cublas(), and the status text through cublas_status_text(), which never loads the library).
 #define MHUB_CUBLAS_CHECK(call)                                                            \
   do {                                                                                     \
     cublasStatus_t mhub_status_ = (call);                                                  \
     if (mhub_status_ != CUBLAS_STATUS_SUCCESS)                                             \
-      ::mhub::engine::cuda::throw_cuda_error(#call, __FILE__, __LINE__,                    \
-                                             cublasGetStatusString(mhub_status_));         \
+      ::mhub::engine::cuda::throw_cuda_error(                                              \
+          #call, __FILE__, __LINE__, ::mhub::engine::cuda::cublas_status_text(mhub_status_)); \
   } while (0)
 
 // For cuDNN: `#include <cudnn.h>` before using.

@@ -2,7 +2,6 @@
 // One CudaContext per device, made with the backend and kept for the process.
 #pragma once
 
-#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
@@ -14,10 +13,9 @@ namespace mhub::engine::cuda {
 struct CudaContext {
   int device = 0;
   cudaStream_t stream = nullptr;     // every kernel and copy of the backend goes here
-  cublasHandle_t cublas = nullptr;   // bound to `stream`
-  cublasLtHandle_t cublas_lt = nullptr;
+  cublasHandle_t cublas = nullptr;   // bound to `stream`; called through cublas() (cublas_loader.h)
   cudnnHandle_t cudnn = nullptr;     // bound to `stream`
-  // Scratch memory for cuBLASLt / cuDNN (grown by workspace(), never shrunk).
+  // Scratch memory for cuDNN (grown by workspace(), never shrunk).
   void* workspace_memory = nullptr;
   size_t workspace_bytes = 0;
 };

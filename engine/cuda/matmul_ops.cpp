@@ -1,12 +1,11 @@
 // MatMul and Gemm on the CUDA backend (float32) with cuBLAS, plus the fused bias / activation
 // epilogue of the load-time passes. cuBLAS is column-major: a row-major C = A * B is computed
 // as the column-major C^T = B^T * A^T, which is the same bytes, so no transposes are copied.
-#include <cublas_v2.h>
-
 #include "common/error.h"
 #include "engine/core/op_context.h"
 #include "engine/cuda/cuda_check.h"
 #include "engine/cuda/cuda_context.h"
+#include "engine/cuda/cublas_loader.h"
 #include "engine/cuda/cuda_kernels.h"
 #include "engine/cuda/layout.cuh"
 #include "engine/cuda/matmul.cuh"
@@ -34,7 +33,7 @@ void row_major_sgemm(CudaContext& context, bool trans_a, bool trans_b, int64_t m
                      const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* y) {
   if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
     throw_error(ErrorCategory::unsupported, "a matrix dimension over 2^31 is more than cuBLAS's 32-bit API takes");
-  MHUB_CUBLAS_CHECK(cublasSgemm(context.cublas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+  MHUB_CUBLAS_CHECK(cublas().sgemm(context.cublas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                 static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
                                 static_cast<int>(ldb), a, static_cast<int>(lda), &beta, y, static_cast<int>(n)));
 }
@@ -73,7 +72,7 @@ void matmul(OpContext& ctx) {
       uniform = p.a_batch_offsets[t] == t * a_step && p.b_batch_offsets[t] == t * b_step;
     if (uniform && batches <= INT32_MAX) {
       const float one = 1.0f, zero = 0.0f;
-      MHUB_CUBLAS_CHECK(cublasSgemmStridedBatched(
+      MHUB_CUBLAS_CHECK(cublas().sgemm_strided_batched(
           context.cublas, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(p.n), static_cast<int>(p.m), static_cast<int>(p.k),
           &one, bv, static_cast<int>(p.n), b_step, av, static_cast<int>(p.k), a_step, &zero, out, static_cast<int>(p.n),
           p.m * p.n, static_cast<int>(batches)));
@@ -114,7 +113,7 @@ void gemm(OpContext& ctx) {
     // alpha * (empty product) is zero: only beta * C (or zeros) remains.
     if (!has_c) MHUB_CUDA_CHECK(cudaMemsetAsync(out, 0, y.byte_size(), context.stream));
     else if (beta != 1.0f)
-      MHUB_CUBLAS_CHECK(cublasSscal(context.cublas, static_cast<int>(m * n), &beta, out, 1));
+      MHUB_CUBLAS_CHECK(cublas().sscal(context.cublas, static_cast<int>(m * n), &beta, out, 1));
   } else {
     row_major_sgemm(context, ta, tb, m, n, k, alpha, a.data<float>(), a.dims[1], b.data<float>(), b.dims[1],
                     has_c ? beta : 0.0f, out);

@@ -1,6 +1,6 @@
 // Fast float32 MaxPool / AveragePool through oneDNN (2-D and 3-D, plain layouts; 2-D also on
 // channels-last values, passes/channels_last.h). Registered after pool_fast.cpp's 2-D MaxPool,
-// which is faster on plain NCHW and leaves channels-last nodes to this kernel.
+// which is faster in both layouts: here run 3-D MaxPool and AveragePool.
 #include <algorithm>
 #include <atomic>
 #include <unordered_map>

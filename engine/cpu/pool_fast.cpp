@@ -2,22 +2,124 @@
 // passes/channels_last.h), sums in double as the reference (channel_means, shared with
 // SqueezeExcitation).
 //
-// Fast float32 2-D MaxPool on NCHW tensors (no Indices output, storage_order 0): plain loops over
-// the window with the geometry of conv_geometry.h, threaded over the N x C planes. oneDNN 2.7's
+// Fast float32 2-D MaxPool (no Indices output, storage_order 0): plain loops over the window with
+// the geometry of conv_geometry.h. On NCHW tensors threaded over the N x C planes: oneDNN 2.7's
 // pooling on plain NCHW memory falls back to a slow generic implementation on AVX2 machines
 // (resnet's 3x3/2 stem pool took a quarter of the model's time), so this kernel is registered
-// ahead of it. Same comparisons as the reference: a window's first value, then every larger one
-// (a NaN first in its window stays, later NaNs are skipped).
+// ahead of it. On channels-last values (pool_fast.h) threaded over output rows, each output
+// pixel's channel run the vector maximum of its window's channel runs (ahead of oneDNN's nhwc
+// pooling too, which took longer per node on squeezenet1_1's 3x3/2 ceil_mode pools). Same
+// comparisons as the reference: a window's first value, then every larger one (a NaN first in
+// its window stays, later NaNs are skipped).
 #include <algorithm>
 #include <limits>
 
 #include "engine/ops/conv_geometry.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
+#include "engine/cpu/pool_fast.h"
 #include "engine/cpu/pool_squeeze_excitation.h"
 #include "engine/ops/shape.h"
 
 namespace mhub::engine::cpu {
+
+struct MaxPoolRowGeometry {
+  int64_t c, ih, iw, ow, kh, kw, sh, sw, dh, dw, ph, pw;
+};
+
+namespace {
+
+// [lo, hi): the window indices i < k whose position start + i * d lies in [0, size). Rows and
+// columns are independent, so a window's valid part is a rectangle of kernel indices.
+void max_pool_valid_range(int64_t start, int64_t k, int64_t d, int64_t size, int64_t& lo, int64_t& hi) {
+  lo = start >= 0 ? 0 : (-start + d - 1) / d;
+  hi = start + (k - 1) * d < size ? k : (size - 1 - start) / d + 1;
+  if (start >= size || hi < lo) hi = lo;
+}
+
+// Eight floats at any address (unaligned, may alias float). GCC's vector extension: on the AVX2
+// clone one ymm register, on the baseline two SSE ones; `b > a ? b : a` is one vmaxps.
+typedef float MaxPoolLanes __attribute__((vector_size(32), aligned(4), may_alias));
+
+// y[0, 8 * V) = maximum of the window whose first valid value is at `first`: rows x cols values
+// row_step / col_step floats apart, in row-major order, the accumulators in registers.
+template <int V>
+__attribute__((always_inline)) inline void max_pool_window_lanes(const float* first, int64_t rows, int64_t cols, int64_t row_step,
+                                                                 int64_t col_step, float* y) {
+  MaxPoolLanes acc[V];
+  for (int j = 0; j < V; ++j) acc[j] = *reinterpret_cast<const MaxPoolLanes*>(first + 8 * j);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t k = i == 0 ? 1 : 0; k < cols; ++k) {
+      const float* v = first + i * row_step + k * col_step;
+      for (int j = 0; j < V; ++j) {
+        const MaxPoolLanes b = *reinterpret_cast<const MaxPoolLanes*>(v + 8 * j);
+        acc[j] = b > acc[j] ? b : acc[j];
+      }
+    }
+  for (int j = 0; j < V; ++j) *reinterpret_cast<MaxPoolLanes*>(y + 8 * j) = acc[j];
+}
+
+// One channel of that window (the channels past the last multiple of 8).
+__attribute__((always_inline)) inline void max_pool_window_one(const float* first, int64_t rows, int64_t cols, int64_t row_step,
+                                                               int64_t col_step, float* y) {
+  float acc = *first;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t k = i == 0 ? 1 : 0; k < cols; ++k) {
+      const float v = first[i * row_step + k * col_step];
+      acc = v > acc ? v : acc;
+    }
+  *y = acc;
+}
+
+}  // namespace
+
+// Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
+// Output row r of one channels-last image: y[col * c + k] for col < ow, k < c, from the image x
+// ([ih, iw, c]). Each output pixel's window is clipped to the image once (a rectangle of kernel
+// indices, visited in row-major order as the reference visits it), then its channels are taken
+// 16 at a time with the running maxima in registers (a plain loop over the channels per window
+// value paid a vector loop's entry and tail for every 64-channel run and was slower).
+__attribute__((target_clones("avx2", "default"))) void max_pool_channels_last_row(const float* x, float* __restrict y, int64_t r,
+                                                                                  const MaxPoolRowGeometry& g) {
+  const int64_t c = g.c, r0 = r * g.sh - g.ph;
+  int64_t kr_lo = 0, kr_hi = 0;
+  max_pool_valid_range(r0, g.kh, g.dh, g.ih, kr_lo, kr_hi);
+  const int64_t row_step = g.dh * g.iw * c, col_step = g.dw * c;
+  for (int64_t col = 0; col < g.ow; ++col, y += c) {
+    const int64_t c0 = col * g.sw - g.pw;
+    int64_t kc_lo = 0, kc_hi = 0;
+    max_pool_valid_range(c0, g.kw, g.dw, g.iw, kc_lo, kc_hi);
+    // A window entirely in the padding (possible with ceil_mode) has no value: -inf, as the
+    // reference's starting point.
+    if (kr_lo == kr_hi || kc_lo == kc_hi) {
+      for (int64_t k = 0; k < c; ++k) y[k] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    const float* first = x + ((r0 + kr_lo * g.dh) * g.iw + c0 + kc_lo * g.dw) * c;
+    const int64_t rows = kr_hi - kr_lo, cols = kc_hi - kc_lo;
+    int64_t k = 0;
+    for (; k + 16 <= c; k += 16) max_pool_window_lanes<2>(first + k, rows, cols, row_step, col_step, y + k);
+    if (k + 8 <= c) {
+      max_pool_window_lanes<1>(first + k, rows, cols, row_step, col_step, y + k);
+      k += 8;
+    }
+    for (; k < c; ++k) max_pool_window_one(first + k, rows, cols, row_step, col_step, y + k);
+  }
+}
+
+void max_pool_channels_last(const float* x, int64_t n, int64_t c, const ops::ConvGeometry& g, float* y, ThreadPool& pool) {
+  const MaxPoolRowGeometry rg{c,           g.in[0],       g.in[1],       g.out[1],      g.kernel[0],   g.kernel[1],
+                              g.stride[0], g.stride[1],   g.dilation[0], g.dilation[1], g.pad_begin[0], g.pad_begin[1]};
+  const int64_t oh = g.out[0], rows = n * oh;
+  if (rows * rg.ow * c == 0) return;
+  // An output row reads kh input rows (the windows of neighbouring columns overlap in cache).
+  pool.parallel_for(static_cast<size_t>(rows), chunk_for_elements(static_cast<size_t>((rg.kh * rg.iw + rg.ow) * c)), [&](size_t lo, size_t hi) {
+    for (size_t job = lo; job < hi; ++job) {
+      const int64_t b = static_cast<int64_t>(job) / oh, r = static_cast<int64_t>(job) % oh;
+      max_pool_channels_last_row(x + b * rg.ih * rg.iw * c, y + (b * oh + r) * rg.ow * c, r, rg);
+    }
+  });
+}
 
 namespace {
 
@@ -32,6 +134,11 @@ void max_pool_2d(OpContext& ctx) {
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, {x.dims[0], x.dims[1], oh, ow});
   const float* src = x.data<float>();
   float* dst = mutable_floats(y);
+  // mhub_layout_in/out = "nhwc" (always both on a pooling node): channels-last bytes, NCHW dims.
+  if (node.attr_string("mhub_layout_in", "") == "nhwc") {
+    max_pool_channels_last(src, x.dims[0], x.dims[1], g, dst, ctx.threads());
+    return;
+  }
   int64_t kh = g.kernel[0], kw = g.kernel[1], sh = g.stride[0], sw = g.stride[1];
   int64_t dh = g.dilation[0], dw = g.dilation[1], ph = g.pad_begin[0], pw = g.pad_begin[1];
   // Output columns whose whole window lies inside the row: [c_lo, c_hi).
@@ -90,13 +197,11 @@ void max_pool_2d(OpContext& ctx) {
   });
 }
 
-bool channels_last_marked(const ir::Node& node) {
-  return !node.attr_string("mhub_layout_in", "").empty() || !node.attr_string("mhub_layout_out", "").empty();
-}
-
-// Channels-last MaxPool is pool_dnnl's (oneDNN is fast on NHWC).
+// Plain or channels-last ("nhwc" marks; any other mark is not this kernel's).
 bool max_pool_2d_supports(const ir::Node& node, std::span<const ir::DataType> types) {
-  if (types.empty() || types[0] != ir::DataType::float32 || channels_last_marked(node)) return false;
+  if (types.empty() || types[0] != ir::DataType::float32) return false;
+  const std::string in = node.attr_string("mhub_layout_in", ""), out = node.attr_string("mhub_layout_out", "");
+  if (in != out || (!in.empty() && in != "nhwc")) return false;
   if (node.outputs.size() > 1 && !node.outputs[1].empty()) return false;
   if (node.attr_int("storage_order", 0) != 0) return false;
   return node.attr_ints("kernel_shape").size() == 2;
@@ -121,7 +226,7 @@ bool global_average_pool_supports(const ir::Node&, std::span<const ir::DataType>
 }  // namespace
 
 void add_pool_fast_kernels(std::vector<KernelDef>& table) {
-  table.push_back({ir::OpKind::MaxPool, KernelKind::fast, max_pool_2d, max_pool_2d_supports});
+  table.push_back({ir::OpKind::MaxPool, KernelKind::fast, max_pool_2d, max_pool_2d_supports, 0, /*channels_last=*/true});
   table.push_back({ir::OpKind::GlobalAveragePool, KernelKind::fast, global_average_pool, global_average_pool_supports, 0,
                    /*channels_last=*/true});
 }

@@ -7,15 +7,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <set>
 
 #include "engine/core/passes/channels_last.h"
 #include "engine/core/passes/nn_fusion.h"
 #include "engine/core/session.h"
+#include "engine/cpu/pool_fast.h"
 #include "engine/devices.h"
 #include "engine/ir/ops.h"
 #include "tests/model_builder.h"
+#include "tests/ops/op_harness.h"
 
 using namespace mhub;
 
@@ -147,6 +151,22 @@ void check_outputs(const ir::Model& model, Builder& b) {
       CHECK_MESSAGE(worst < 2e-4, "output " << o << " max abs diff " << worst);
     }
   }
+}
+
+// [n, c, h, w] <-> [n, h, w, c] of a float buffer.
+std::vector<float> to_nhwc(const std::vector<float>& x, int64_t n, int64_t c, int64_t h, int64_t w) {
+  std::vector<float> y(x.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t p = 0; p < h * w; ++p) y[(b * h * w + p) * c + k] = x[(b * c + k) * h * w + p];
+  return y;
+}
+std::vector<float> from_nhwc(const std::vector<float>& y, int64_t n, int64_t c, int64_t h, int64_t w) {
+  std::vector<float> x(y.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t p = 0; p < h * w; ++p) x[(b * c + k) * h * w + p] = y[(b * h * w + p) * c + k];
+  return x;
 }
 
 }  // namespace channels_last_spec
@@ -360,6 +380,90 @@ TEST_SUITE("ops") {
     ir::Model model = b.model();
     const std::set<std::string> fast = channels_last_after_passes(model, true);
     for (const char* v : {"ar", "g1r", "g2"}) CHECK_MESSAGE(fast.count(v), v);
+    check_outputs(model, b);
+  }
+
+  TEST_CASE("channels-last: the fast MaxPool on NHWC bytes equals the reference exactly (NaN, Inf, padding, ceil_mode, dilations)") {
+    struct Shape {
+      std::vector<int64_t> kernel, strides, pads, dilations;
+      int64_t ceil_mode;
+    };
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    engine::ThreadPool pool(2);
+    std::mt19937 gen(11);
+    std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+    // Channel counts around the vector widths (tails), one plane to many images.
+    for (int64_t c : {1, 5, 8, 17, 31, 64}) {
+      const int64_t n = c == 64 ? 1 : 2, h = 13, w = 11;
+      std::vector<float> x(static_cast<size_t>(n * c * h * w));
+      for (float& v : x) v = dist(gen);
+      x[0] = nan;                    // first of a corner window
+      x[x.size() / 3] = nan;         // inside interior windows
+      x[x.size() / 2] = inf;
+      x[x.size() / 2 + 7] = -inf;
+      x[x.size() - 1] = nan;         // last of the last window
+      for (const Shape& sh : {Shape{{3, 3}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1}, Shape{{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},
+                              Shape{{2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 1}, Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0},
+                              Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}, Shape{{2, 2}, {3, 3}, {1, 1, 1, 1}, {1, 1}, 1}}) {
+        CAPTURE(c);
+        CAPTURE(sh.kernel[0]);
+        CAPTURE(sh.strides[0]);
+        CAPTURE(sh.ceil_mode);
+        const std::vector<ir::Attribute> attrs = {ir::ints_attr("kernel_shape", sh.kernel), ir::ints_attr("strides", sh.strides),
+                                                  ir::ints_attr("pads", sh.pads), ir::ints_attr("dilations", sh.dilations),
+                                                  ir::int_attr("ceil_mode", sh.ceil_mode)};
+        const auto ref = test::run_op({.op = "MaxPool", .attributes = attrs, .opset = 12},
+                                      {ir::Tensor::from_bytes(ir::DataType::float32, {n, c, h, w}, x.data(), x.size() * 4, "x")}, false);
+        const std::vector<int64_t>& yd = ref[0].tensor.dims;
+        ir::Node node = test::make_node("MaxPool", {"x"}, "y", attrs);
+        const engine::ops::ConvGeometry g = engine::ops::conv_geometry(node, {h, w}, sh.kernel, sh.ceil_mode != 0);
+        REQUIRE(g.out == std::vector<int64_t>{yd[2], yd[3]});
+        std::vector<float> y_nhwc(static_cast<size_t>(n * c * yd[2] * yd[3]), 123.0f);
+        engine::cpu::max_pool_channels_last(to_nhwc(x, n, c, h, w).data(), n, c, g, y_nhwc.data(), pool);
+        const std::vector<float> got = from_nhwc(y_nhwc, n, c, yd[2], yd[3]);
+        const std::vector<float> want = test::values_of<float>(ref[0]);
+        REQUIRE(got.size() == want.size());
+        size_t mismatches = 0;
+        for (size_t i = 0; i < got.size(); ++i)
+          if (std::memcmp(&got[i], &want[i], 4) != 0 && !(std::isnan(got[i]) && std::isnan(want[i]))) ++mismatches;
+        CHECK(mismatches == 0);
+      }
+    }
+  }
+
+  TEST_CASE("channels-last: SqueezeNet-like fire modules (ceil_mode MaxPool, Concat of two expands, GAP) stay NHWC") {
+    Builder b(7);
+    b.input("x", {2, 3, 23, 21});
+    b.conv("x", 3, 16, 3, "stem", 2);
+    b.node("Relu", {"stem"}, "stem_r");
+    const std::vector<ir::Attribute> pool = {ir::ints_attr("kernel_shape", {3, 3}), ir::ints_attr("strides", {2, 2}),
+                                             ir::int_attr("ceil_mode", 1)};
+    b.node("MaxPool", {"stem_r"}, "p0", pool);
+    // Fire modules with odd channel counts: squeeze 1x1, expand 1x1 and 3x3, Concat over channels.
+    std::string in = "p0";
+    int64_t c = 16;
+    for (int fire = 0; fire < 2; ++fire) {
+      const std::string f = "f" + std::to_string(fire);
+      const int64_t s = 5 + fire, e1 = 7 + 2 * fire, e3 = 9 + fire;
+      b.conv(in, c, s, 1, f + "s");
+      b.node("Relu", {f + "s"}, f + "sr");
+      b.conv(f + "sr", s, e1, 1, f + "e1");
+      b.node("Relu", {f + "e1"}, f + "e1r");
+      b.conv(f + "sr", s, e3, 3, f + "e3");
+      b.node("Relu", {f + "e3"}, f + "e3r");
+      b.node("Concat", {f + "e1r", f + "e3r"}, f, {ir::int_attr("axis", 1)});
+      in = f;
+      c = e1 + e3;
+    }
+    b.node("MaxPool", {in}, "p1", pool);
+    b.conv("p1", c, 6, 1, "cls");
+    b.node("Relu", {"cls"}, "cls_r");
+    b.node("GlobalAveragePool", {"cls_r"}, "gap");
+    b.node("Flatten", {"gap"}, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"stem_r", "p0", "f0", "f1", "p1", "cls_r"}) CHECK_MESSAGE(fast.count(v), v);
     check_outputs(model, b);
   }
 }

@@ -161,6 +161,27 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
       } catch (const dnnl::error&) {
       }
     }
+    // Depthwise convolutions between channels-last values: oneDNN 2.6 picks brdgmm_dw; its older
+    // jit_dw kernel reads and writes nhwc too and, on mobilenet_v2 / v3's depthwise shapes at two
+    // threads, left each thread a smaller share of the work (bench/conv_threads_probe.cpp: by
+    // up to half at 112x112 and 56x56, about even at 14x14 and 7x7). In the models at batch 1 the
+    // depthwise nodes' least times summed 15-23% lower at two threads and 16% lower at one
+    // (mhub bench --profile, the two builds alternated, loaded machine). Taken where oneDNN offers
+    // it for the shape and post-ops.
+    if (!transposed && d.grouped && nhwc_in && nhwc_out && c == group && m == group && compute == f32 &&
+        pd.src_desc() == plan->src_plain && pd.dst_desc() == plan->dst_plain) {
+      try {
+        // oneDNN 2.6's iterator keeps a pointer to the descriptor: it must outlive next_impl().
+        const typename Primitive::desc nhwc = describe(plan->src_plain, plan->dst_plain);
+        typename Primitive::primitive_desc other(nhwc, attr, cpu_engine(), true);
+        for (bool more = static_cast<bool>(other); more; more = other.next_impl())
+          if (std::string(other.impl_info_str()).rfind("jit_dw:", 0) == 0) {
+            pd = other;
+            break;
+          }
+      } catch (const dnnl::error&) {
+      }
+    }
     plan->conv = Primitive(pd);
     plan->src_md = pd.src_desc();
     plan->dst_md = pd.dst_desc();

@@ -367,6 +367,30 @@ TEST_SUITE("ops") {
     CHECK(std::none_of(kept.nodes.begin(), kept.nodes.end(), [](const ir::Node& n) { return n.op == ir::OpKind::ChannelShuffle; }));
   }
 
+  TEST_CASE("channels-last: depthwise convolutions (MobileNet-like, fused Clip and HardSwish) read and write NHWC") {
+    // conv_dnnl runs them on oneDNN's jit_dw kernel: 3x3 and 5x5, strides 1 and 2, channel
+    // counts that are not multiples of 16, two images.
+    Builder b(9);
+    b.input("x", {2, 16, 13, 11});
+    b.weight("lo", {}, 0.0f);
+    b.weight("hi", {}, 0.0f);
+    b.model_scales("lo", {0.0f});
+    b.model_scales("hi", {6.0f});
+    b.conv("x", 16, 40, 1, "e");
+    b.node("Clip", {"e", "lo", "hi"}, "er");
+    b.conv("er", 40, 40, 3, "d", 1, 40);
+    b.node("Clip", {"d", "lo", "hi"}, "dr");
+    b.conv("dr", 40, 40, 5, "d2", 2, 40);
+    b.node("HardSwish", {"d2"}, "d2h");
+    b.conv("d2h", 40, 24, 1, "p");
+    b.conv("p", 24, 24, 3, "d3", 1, 24);
+    b.conv("d3", 24, 10, 1, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"er", "dr", "d2h", "p", "d3"}) CHECK_MESSAGE(fast.count(v), v);
+    check_outputs(model, b);
+  }
   TEST_CASE("channels-last: grouped convolutions (groups of 8 channels, RegNet-like) read and write NHWC") {
     Builder b(6);
     b.input("x", {2, 8, 9, 7});

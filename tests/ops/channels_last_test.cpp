@@ -417,8 +417,8 @@ TEST_SUITE("ops") {
     std::mt19937 gen(11);
     std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
     // Channel counts around the vector widths (tails), one plane to many images.
-    for (int64_t c : {1, 5, 8, 17, 31, 64}) {
-      const int64_t n = c == 64 ? 1 : 2, h = 13, w = 11;
+    for (int64_t c : {1, 5, 8, 17, 31, 64, 75}) {
+      const int64_t n = c >= 64 ? 1 : 2, h = 13, w = 11;
       std::vector<float> x(static_cast<size_t>(n * c * h * w));
       for (float& v : x) v = dist(gen);
       x[0] = nan;                    // first of a corner window

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Compares mhub's outputs with ONNX Runtime's on the same inputs.
 
-Usage: compare_ort.py MHUB MODEL.onnx DUMP_DIR [--max-rel 1e-4]
+Usage: compare_ort.py MHUB MODEL.onnx DUMP_DIR [--max-rel 1e-4] [--runs 2]
 DUMP_DIR was written by `ort_bench.js MODEL --dump DUMP_DIR` (input_K.bin, output_K.bin,
-shapes.json). The inputs are converted to .npy, mhub runs the model on them (`mhub run -o`),
-and every float output is compared: max |mhub - ort| / max(|ort|) over the tensor (relative to
+shapes.json). The inputs are converted to .npy, mhub runs the model on them (`mhub run -o`,
+--runs times: the outputs of the last run, by default the 2nd, whose plan is specialised to the
+fed dims like the runs `mhub bench` times), and every float output is compared: max |mhub - ort| / max(|ort|) over the tensor (relative to
 the output's scale, so tiny logits near zero do not blow the ratio up). Prints one JSON line;
 exit status 1 when an output exceeds --max-rel or mhub fails.
 """
@@ -22,9 +23,11 @@ def main():
     ap.add_argument("dump")
     ap.add_argument("--max-rel", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=2)
     a = ap.parse_args()
     shapes = json.load(open(os.path.join(a.dump, "shapes.json")))
-    args = [a.mhub, "run", a.model, "--threads", str(a.threads), "-o", os.path.join(a.dump, "mhub_out")]
+    args = [a.mhub, "run", a.model, "--threads", str(a.threads), "--runs", str(a.runs),
+            "-o", os.path.join(a.dump, "mhub_out")]
     for k, inp in enumerate(shapes["inputs"]):
         x = np.fromfile(os.path.join(a.dump, f"input_{k}.bin"), dtype=DTYPES[inp["type"]]).reshape(inp["shape"])
         path = os.path.join(a.dump, f"input_{k}.npy")

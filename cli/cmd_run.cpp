@@ -1,4 +1,4 @@
-// mhub run MODEL --input NAME=FILE ... [--output-dir DIR] [--threads N] [--verbose] [--json]
+// mhub run MODEL --input NAME=FILE ... [--output-dir DIR] [--threads N] [--runs N] [--verbose] [--json]
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -31,6 +31,7 @@ struct RunOptions {
   std::vector<std::string> inputs;
   std::string output_dir;
   int threads = 0;
+  int runs = 1;
   std::string device;
   bool verbose = false;
   bool json = false;
@@ -116,8 +117,8 @@ void name_top1(nlohmann::json& entry, const std::vector<std::string>& labels) {
 void add_run(CLI::App& app) {
   auto options = std::make_shared<RunOptions>();
   CLI::App* command = app.add_subcommand(
-      "run", "Run a model once (CPU, or a GPU with --device) with inputs from .npy or TensorProto .pb files; "
-             "print a summary of each output and optionally save them as .npy.");
+      "run", "Run a model once, or --runs N times (CPU, or a GPU with --device) with inputs from .npy or TensorProto "
+             ".pb files; print a summary of each output of the last run and optionally save them as .npy.");
   command->add_option("MODEL", options->model, "An .onnx file (or a folder holding model.onnx)")->required();
   command->add_option("--input,-i", options->inputs,
                       "NAME=FILE for a named input, or FILE to feed inputs in order; FILE is .npy "
@@ -127,13 +128,17 @@ void add_run(CLI::App& app) {
                       "outputs as .pb)");
   add_threads_option(command, "--threads", options->threads, "Engine threads (default: all cores)");
   add_device_option(command, options->device);
+  command->add_option("--runs", options->runs,
+                      "Run N times on the same inputs and report the last run (default 1). From the 2nd run on, "
+                      "inputs with symbolic dims run a plan specialised to the fed dims, the one `mhub bench` times")
+      ->check(CLI::PositiveNumber);
   command->add_option("--precision", options->precision,
                       "fp32 (default) or bf16: Conv, ConvTranspose, MatMul and Gemm compute in bfloat16 with float32 "
                       "accumulation where the CPU has AVX512_BF16 or AMX; inputs, outputs and every other op stay float32")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   command->add_flag("--verbose", options->verbose, "Print where each node runs and load-time passes");
   command->add_flag("--json", options->json,
-                    "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,top1_labels,file}],\"ms\"}");
+                    "Print {\"outputs\":[{name,dtype,shape,min,max,mean,top1,top1_labels,file}],\"ms\",\"runs\"} (ms: the last run)");
   command->callback([options] {
     std::error_code ignored;
     if (!options->output_dir.empty() && std::filesystem::exists(options->output_dir, ignored) &&
@@ -176,15 +181,20 @@ void add_run(CLI::App& app) {
         if (port.name == name) type = port.type;
       feeds.emplace_back(name, runner::read_value_file(file, type));
     }
-    auto start = std::chrono::steady_clock::now();
     const size_t logged = session.log().size();
-    std::vector<engine::Value> outputs = session.run(feeds);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    if (options->verbose)  // what the run added: the plan built for these input dims
+    std::vector<engine::Value> outputs;
+    double ms = 0;  // of the last run
+    for (int run = 0; run < options->runs; ++run) {
+      outputs.clear();  // the last run's buffers go back to the pool before this run
+      auto start = std::chrono::steady_clock::now();
+      outputs = session.run(feeds);
+      ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+    if (options->verbose)  // what the runs added: the plan built for these input dims
       for (size_t i = logged; i < session.log().size(); ++i) std::cerr << session.log()[i] << "\n";
 
     const std::vector<std::string> labels = catalogue_label_names(options->model);
-    nlohmann::json report{{"model", path.string()}, {"ms", ms}, {"outputs", nlohmann::json::array()}};
+    nlohmann::json report{{"model", path.string()}, {"ms", ms}, {"runs", options->runs}, {"outputs", nlohmann::json::array()}};
     if (!options->output_dir.empty()) std::filesystem::create_directories(options->output_dir);
     const std::vector<std::string> stems = output_file_stems(session.outputs());
     for (size_t i = 0; i < outputs.size(); ++i) {
@@ -206,7 +216,7 @@ void add_run(CLI::App& app) {
       std::cout << report.dump(2) << "\n";
       return;
     }
-    std::cout << path.string() << ": ran in " << ms << " ms\n";
+    std::cout << path.string() << ": ran in " << ms << " ms" << (options->runs > 1 ? " (the last of " + std::to_string(options->runs) + " runs)" : "") << "\n";
     for (const auto& entry : report["outputs"]) {
       std::cout << "  " << printable(entry["name"].get<std::string>()) << "  " << printable(entry["value"].get<std::string>());
       if (entry.contains("min"))

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -158,6 +159,9 @@ struct Session::Impl {
     std::unique_ptr<ir::Model> model;
   };
   std::vector<Specialized> specialized;
+  // Signatures fed fewer than options.specialize_after_runs times, with their run counts; the
+  // most recently fed last (at most Session::kMaxRememberedSignatures).
+  std::vector<std::pair<InputSignature, int>> remembered;
   const ir::Model* last_model = nullptr;  // the model whose plan the last run used
   // Device copies of constants keyed by their bytes, so every plan that binds an initializer
   // (generic, specialised, subgraphs) shares one copy.
@@ -217,9 +221,14 @@ struct Session::Impl {
   void fold_constants(ir::Model& m, const std::string& note_prefix, bool keep_outputs = false);
   std::vector<ir::Tensor> fold_node(const ir::Graph& graph, const ir::Node& node, uint64_t input_bytes);
   void check_supported();
-  // The model whose plan runs these feeds: a specialised one (built now if the bound allows)
-  // or the generic one.
-  const ir::Model& model_for(const InputSignature& signature);
+  // The model whose plan runs these feeds (`fed(name)`: the value fed for an input, or
+  // nullptr): a specialised one (built now if the signature has come often enough and the
+  // bound allows) or the generic one.
+  template <class Lookup>
+  const ir::Model& model_for(Lookup fed);
+  // Builds the plan for `signature` (the bound checked by the caller); the generic model if a
+  // pass fails on it.
+  const ir::Model& specialize(const InputSignature& signature);
 };
 
 namespace {
@@ -795,6 +804,7 @@ Session::Stats Session::stats() const {
   stats.nodes = impl_->last_model->graph.nodes.size();
   stats.generic_nodes = impl_->model.graph.nodes.size();
   for (const Impl::Specialized& plan : impl_->specialized) stats.specialized_plans += plan.model != nullptr;
+  stats.remembered_signatures = impl_->remembered.size();
   stats.copies_to_device = impl_->copies_to_device;
   stats.copies_to_host = impl_->copies_to_host;
   return stats;
@@ -833,11 +843,57 @@ void check_input(const PortInfo& port, const Value& value) {
 
 }  // namespace
 
-const ir::Model& Session::Impl::model_for(const InputSignature& signature) {
-  if (!fills_open_dims(signature)) return model;
+namespace {
+
+// Whether `fed` feeds exactly `signature`, compared in place: no InputSignature is built, so a
+// run whose signature already has a plan (every steady-state run) allocates nothing here.
+template <class Lookup>
+bool feeds(const ir::Graph& graph, std::span<const size_t> specializable, const InputSignature& signature,
+           Lookup fed) {
+  for (size_t i = 0; i < specializable.size(); ++i) {
+    const Value* value = fed(graph.inputs[specializable[i]].name);
+    const bool is_fed = value && value->is_tensor();
+    if (is_fed != signature[i].fed) return false;
+    if (is_fed && (value->tensor.dtype != signature[i].dtype || value->tensor.dims != signature[i].dims))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+template <class Lookup>
+const ir::Model& Session::Impl::model_for(Lookup fed) {
+  // Cheap check first: a signature that has a plan (or whose build failed) is found without
+  // building its InputSignature.
   for (const Specialized& plan : specialized)
-    if (plan.signature == signature) return plan.model ? *plan.model : model;
+    if (feeds(source.graph, specializable, plan.signature, fed)) return plan.model ? *plan.model : model;
+  // With every plan built no other signature can get one: counting or remembering it would be
+  // work (and allocations) on every run for nothing, e.g. a decoder fed a new past length each step.
   if (specialized.size() >= Session::kMaxSpecializedPlans) return model;
+  InputSignature signature = input_signature(source.graph, specializable, fed);
+  if (!fills_open_dims(signature)) return model;
+  const int after_runs = std::max(options.specialize_after_runs, 1);
+  int runs = 1;
+  auto known = std::find_if(remembered.begin(), remembered.end(),
+                            [&](const auto& entry) { return entry.first == signature; });
+  if (known != remembered.end()) {
+    runs = known->second + 1;
+    remembered.erase(known);
+  }
+  if (runs >= after_runs) {
+    const ir::Model& chosen = specialize(signature);
+    // That was the last plan the bound allows: no remembered signature can get one now.
+    if (specialized.size() >= Session::kMaxSpecializedPlans) remembered.clear();
+    return chosen;
+  }
+  // Not yet: remember it as the most recently fed, forgetting the least recently fed past the bound.
+  if (remembered.size() >= Session::kMaxRememberedSignatures) remembered.erase(remembered.begin());
+  remembered.emplace_back(std::move(signature), runs);
+  return model;
+}
+
+const ir::Model& Session::Impl::specialize(const InputSignature& signature) {
   const std::string dims = signature_text(source.graph, specializable, signature);
   const auto start = std::chrono::steady_clock::now();
   auto built = std::make_unique<ir::Model>(source);
@@ -895,7 +951,7 @@ std::vector<Value> Session::run(const std::vector<std::pair<std::string, Value>>
         if (input.first == name) return &input.second;
       return nullptr;
     };
-    model = &s.model_for(input_signature(s.source.graph, s.specializable, fed));
+    model = &s.model_for(fed);
   }
   const Plan& plan = s.plan_for(model->graph);
   s.last_model = model;

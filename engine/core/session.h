@@ -16,9 +16,13 @@
 // run feeds inputs whose dims fill declared symbolic or unknown dims, run() uses a plan built
 // for exactly those input dims (and element types): the same pipeline as the constructor,
 // started from the model with those input types made concrete, so constant folding turns the
-// shape arithmetic into constants and the fusions see constant shapes. Up to
-// kMaxSpecializedPlans such plans are built, first come first served (the first signatures fed
-// keep theirs for the session's life); other signatures run the generic plan. A model whose
+// shape arithmetic into constants and the fusions see constant shapes. A signature's plan is
+// built in the run that feeds it for the SessionOptions::specialize_after_runs-th time (default
+// 2: the first run of a signature runs the generic plan and the signature is remembered, so a
+// session run once, or fed new dims every run like a decoder's growing past, builds no plan it
+// never reuses); at most kMaxRememberedSignatures signatures are remembered, the least recently
+// fed forgotten first. Up to kMaxSpecializedPlans plans are built, first come first served
+// (they are kept for the session's life); other signatures run the generic plan. A model whose
 // inputs are all concrete never builds one. A specialised plan leaves graph outputs to the
 // nodes that make them, so RunHooks::output_ready reports the same outputs in every plan. Initializer bytes stay shared by every plan (a
 // constant crosses to the preferred backend once, whichever plan reads it); folded constants
@@ -72,6 +76,10 @@ struct SessionOptions {
   // Build plans specialised to the dims of the inputs fed (see the top of this file); false:
   // every run uses the generic plan (tests of that plan; callers feeding a new shape every run).
   bool specialize_shapes = true;
+  // The run of a signature (the dims and element types fed to the inputs with open dims) that
+  // builds its plan: 2 builds it when the signature comes back, 1 in its first run (a caller
+  // that runs each signature once and wants the specialised plan). Values below 1 count as 1.
+  int specialize_after_runs = 2;
   // What the collective ops (AllReduce) reduce across: the ranks of a data-parallel run
   // (engine/core/collectives.h). nullptr: this process alone. Must outlive the session.
   Collectives* collectives = nullptr;
@@ -103,6 +111,9 @@ class Session {
   // At most this many plans specialised to input dims (first come, first served), besides the
   // generic one.
   static constexpr size_t kMaxSpecializedPlans = 4;
+  // At most this many signatures seen but not yet specialised are remembered (their run counts
+  // toward SessionOptions::specialize_after_runs); the least recently fed is forgotten first.
+  static constexpr size_t kMaxRememberedSignatures = 16;
 
   // `host`: the backend whose memory is the host's (device() is the default ir::Device), which
   // runs every node the preferred backend lacks, folds constants at load and holds the values
@@ -138,6 +149,7 @@ class Session {
     size_t nodes = 0;
     size_t generic_nodes = 0;      // the same for the generic plan
     size_t specialized_plans = 0;  // plans built for input dims so far (<= kMaxSpecializedPlans)
+    size_t remembered_signatures = 0;  // seen, no plan yet (<= kMaxRememberedSignatures)
     size_t copies_to_device = 0;  // tensors moved between host and the preferred backend so far
     size_t copies_to_host = 0;
   };

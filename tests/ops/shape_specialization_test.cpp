@@ -2,7 +2,11 @@
 // each batch size runs on its own plan with the generic plan's results (fast and reference
 // kernels), the exporter-style Shape chain folds away there, the bound on plans holds, mutable
 // initializers stay unfolded, weights cross to a preferred device once for all plans, and
-// concrete inputs or specialize_shapes = false build none.
+// concrete inputs or specialize_shapes = false build none. By default a signature's plan is
+// built in its second run: first runs stay generic, dims that change every run never get a
+// plan, the remembered signatures are bounded (least recently fed forgotten), and a full set
+// of plans remembers nothing; specialize_after_runs = 1 builds in the first run, with the same
+// outputs. Most cases below set 1 to look at the plans themselves.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -72,12 +76,17 @@ void check_close(const std::vector<float>& a, const std::vector<float>& b) {
   for (size_t i = 0; i < a.size(); ++i) CHECK(std::fabs(a[i] - b[i]) <= 1e-5f * (1.0f + std::fabs(b[i])));
 }
 
-engine::SessionOptions options(bool allow_fast, bool specialize) {
+engine::SessionOptions options(bool allow_fast, bool specialize, int after_runs = 1) {
   engine::SessionOptions o;
   o.threads = 2;
   o.allow_fast = allow_fast;
   o.specialize_shapes = specialize;
+  o.specialize_after_runs = after_runs;
   return o;
+}
+
+bool same_values(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
 TEST_SUITE("ops") {
@@ -119,6 +128,112 @@ TEST_SUITE("ops") {
     // The first signatures keep their plans.
     check_close(run_batch(session, 1), run_batch(reference, 1));
     CHECK(session.stats().nodes == generic_nodes - 4);
+  }
+
+  TEST_CASE("shape specialisation: by default a signature gets its plan in its second run") {
+    CHECK(engine::SessionOptions{}.specialize_after_runs == 2);
+    ir::Model model = batch_reshape_model();
+    engine::Session generic(model, engine::host_backend(), options(true, false));
+    engine::Session first(model, engine::host_backend(), options(true, true, 1));
+    engine::SessionOptions defaults;
+    defaults.threads = 2;
+    engine::Session second(model, engine::host_backend(), defaults);
+    const size_t generic_nodes = second.stats().generic_nodes;
+    for (int64_t batch : {2, 3}) {
+      CAPTURE(batch);
+      const std::vector<float> expected = run_batch(generic, batch);
+      const std::vector<float> specialized = run_batch(first, batch);  // built in its first run
+      const size_t plans = batch == 2 ? 0 : 1;
+      const std::vector<float> once = run_batch(second, batch);  // remembered, generic
+      CHECK(second.stats().specialized_plans == plans);
+      CHECK(second.stats().remembered_signatures == 1);
+      CHECK(second.stats().nodes == generic_nodes);
+      const std::vector<float> twice = run_batch(second, batch);  // built now
+      CHECK(second.stats().specialized_plans == plans + 1);
+      CHECK(second.stats().remembered_signatures == 0);
+      CHECK(second.stats().nodes == generic_nodes - 4);
+      check_close(once, expected);
+      CHECK(same_values(once, expected));  // the same generic plan
+      CHECK(same_values(twice, specialized));  // the same specialised plan, however it came to be built
+      check_close(twice, expected);
+    }
+    // Values below 1 count as 1.
+    engine::Session zero(model, engine::host_backend(), options(true, true, 0));
+    run_batch(zero, 2);
+    CHECK(zero.stats().specialized_plans == 1);
+  }
+
+  TEST_CASE("shape specialisation: dims that change every run never get a plan") {
+    // A decoder fed a growing past: every run a new signature. Only the last
+    // kMaxRememberedSignatures are remembered.
+    ir::Model model = batch_reshape_model();
+    engine::Session reference(model, engine::host_backend(), options(true, false));
+    engine::Session session(model, engine::host_backend(), options(true, true, 2));
+    const size_t generic_nodes = session.stats().generic_nodes;
+    const int64_t last = static_cast<int64_t>(engine::Session::kMaxRememberedSignatures) + 4;
+    for (int64_t batch = 1; batch <= last; ++batch) {
+      CAPTURE(batch);
+      check_close(run_batch(session, batch), run_batch(reference, batch));
+      CHECK(session.stats().specialized_plans == 0);
+      CHECK(session.stats().nodes == generic_nodes);
+      CHECK(session.stats().remembered_signatures ==
+            std::min<size_t>(static_cast<size_t>(batch), engine::Session::kMaxRememberedSignatures));
+    }
+  }
+
+  TEST_CASE("shape specialisation: the least recently fed signature is forgotten first") {
+    ir::Model model = batch_reshape_model();
+    const int64_t bound = static_cast<int64_t>(engine::Session::kMaxRememberedSignatures);
+    SUBCASE("a signature followed by kMaxRememberedSignatures others starts counting again") {
+      engine::Session session(model, engine::host_backend(), options(true, true, 2));
+      run_batch(session, 1);
+      for (int64_t batch = 2; batch <= bound + 1; ++batch) run_batch(session, batch);
+      run_batch(session, 1);  // forgotten: this is its first run again
+      CHECK(session.stats().specialized_plans == 0);
+      run_batch(session, 1);
+      CHECK(session.stats().specialized_plans == 1);
+    }
+    SUBCASE("one fewer other signature: still remembered") {
+      engine::Session session(model, engine::host_backend(), options(true, true, 2));
+      run_batch(session, 1);
+      for (int64_t batch = 2; batch <= bound; ++batch) run_batch(session, batch);
+      CHECK(session.stats().remembered_signatures == engine::Session::kMaxRememberedSignatures);
+      run_batch(session, 1);
+      CHECK(session.stats().specialized_plans == 1);
+      CHECK(session.stats().remembered_signatures == engine::Session::kMaxRememberedSignatures - 1);
+    }
+    SUBCASE("feeding a signature again makes it the most recent") {
+      engine::Session session(model, engine::host_backend(), options(true, true, 3));
+      run_batch(session, 1);
+      for (int64_t batch = 2; batch <= bound; ++batch) run_batch(session, batch);
+      run_batch(session, 1);  // its 2nd run: batch 2 is now the least recently fed
+      run_batch(session, bound + 1);  // forgets batch 2, not batch 1
+      run_batch(session, 1);
+      CHECK(session.stats().specialized_plans == 1);
+      run_batch(session, 2);
+      run_batch(session, 2);
+      CHECK(session.stats().specialized_plans == 1);  // batch 2 counts from 1 again
+    }
+  }
+
+  TEST_CASE("shape specialisation: with every plan built, new signatures are not remembered") {
+    ir::Model model = batch_reshape_model();
+    engine::Session reference(model, engine::host_backend(), options(true, false));
+    engine::Session session(model, engine::host_backend(), options(true, true, 2));
+    const int64_t plans = static_cast<int64_t>(engine::Session::kMaxSpecializedPlans);
+    run_batch(session, plans + 1);  // remembered while plans can still be built
+    CHECK(session.stats().remembered_signatures == 1);
+    for (int64_t batch = 1; batch <= plans; ++batch)
+      for (int run = 0; run < 2; ++run) run_batch(session, batch);
+    CHECK(session.stats().specialized_plans == engine::Session::kMaxSpecializedPlans);
+    CHECK(session.stats().remembered_signatures == 0);  // the last plan dropped what was left
+    for (int run = 0; run < 3; ++run) {
+      check_close(run_batch(session, plans + 1), run_batch(reference, plans + 1));
+      CHECK(session.stats().remembered_signatures == 0);
+      CHECK(session.stats().nodes == session.stats().generic_nodes);
+    }
+    check_close(run_batch(session, 1), run_batch(reference, 1));  // the built plans still serve
+    CHECK(session.stats().nodes == session.stats().generic_nodes - 4);
   }
 
   TEST_CASE("shape specialisation: mutable initializers are never folded") {
@@ -163,11 +278,13 @@ TEST_SUITE("ops") {
   }
 
   TEST_CASE("shape specialisation: output_ready reports the same outputs in every plan") {
-    // Shape(x) is a graph output: the batch-2 plan could fold it, but keeps its node.
+    // Shape(x) is a graph output: the batch-2 plan could fold it, but keeps its node. The first
+    // run is generic, the second specialised.
     ir::Model model = batch_reshape_model();
     model.graph.outputs.push_back({"s", std::nullopt, {}, {}, 0});
-    engine::Session session(model, engine::host_backend(), options(true, true));
+    engine::Session session(model, engine::host_backend(), options(true, true, 2));
     for (int run = 0; run < 2; ++run) {
+      CAPTURE(run);
       std::vector<size_t> reported;
       engine::RunHooks hooks;
       hooks.output_ready = [&](size_t index, const engine::Value&) { reported.push_back(index); };
@@ -176,7 +293,7 @@ TEST_SUITE("ops") {
       CHECK(reported == std::vector<size_t>{0, 1});
       REQUIRE(out.size() == 2);
       CHECK(out[1].tensor.dims == std::vector<int64_t>{3});
-      CHECK(session.stats().specialized_plans == 1);
+      CHECK(session.stats().specialized_plans == static_cast<size_t>(run));
     }
   }
 

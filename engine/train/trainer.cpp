@@ -132,6 +132,9 @@ Trainer::Trainer(const ir::Model& forward, const std::filesystem::path& base_dir
   session_options.verbose = options_.verbose;
   session_options.preferred_backend = options_.backend;
   if (bf16_by_hint) session_options.compute_precision = "bf16";
+  // Every step but an epoch's last feeds the first step's dims: its plan is built in the first
+  // step, so the steps a benchmark times after one warm-up step all run that plan.
+  session_options.specialize_after_runs = 1;
   if (graph_options.sync_batchnorm) {
     collectives_ = std::make_unique<dist::SessionCollectives>(*options_.comm);
     session_options.collectives = collectives_.get();

@@ -1,11 +1,12 @@
 // Float32 Concat and Slice of channels-last values (mhub_layout_in/out = "nhwc",
 // engine/core/passes/channels_last.h). Concat along the channel axis: in (N, H, W, C) byte order
 // the channel axis is the innermost one, so every output pixel is the inputs' channel runs of that
-// pixel in turn, threaded over pixels. Slice: the window of the NCHW dims (as layout.cpp's Slice
+// pixel in turn, threaded over pixels, each run copied 8 floats at a time by vector moves (a
+// memcpy call per run cost a third more where the bytes come from memory: squeezenet1_1's
+// 64 + 64-channel Concat at batch 8 in a single-thread loop, loaded machine). Slice: the window of the NCHW dims (as layout.cpp's Slice
 // computes it) copied from the NHWC bytes, the channel run of each pixel innermost. Both support
 // only marked nodes; every other Concat and Slice is layout.cpp's.
 #include <algorithm>
-#include <cstring>
 
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/nn_util.h"
@@ -14,16 +15,39 @@
 
 namespace mhub::engine::cpu {
 
+struct ConcatChannelsLastPart {
+  const float* data;  // [pixels, channels]
+  int64_t channels;
+};
+
+// Eight floats at any address (unaligned, may alias float): one ymm move on the AVX2 clone.
+typedef float ConcatLanes __attribute__((vector_size(32), aligned(4), may_alias));
+
+// Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
+// Output pixels [lo, hi) of a channels-last Concat of `count` parts into `out` ([pixels,
+// channels]): each pixel's channel runs of the parts, one after another.
+__attribute__((target_clones("avx2", "default"))) void concat_channels_last_pixels(float* out, int64_t channels,
+                                                                                   const ConcatChannelsLastPart* parts,
+                                                                                   size_t count, int64_t lo, int64_t hi) {
+  for (int64_t p = lo; p < hi; ++p) {
+    float* dst = out + p * channels;
+    for (size_t j = 0; j < count; ++j) {
+      const int64_t width = parts[j].channels;
+      const float* src = parts[j].data + p * width;
+      int64_t k = 0;
+      for (; k + 8 <= width; k += 8) *reinterpret_cast<ConcatLanes*>(dst + k) = *reinterpret_cast<const ConcatLanes*>(src + k);
+      for (; k < width; ++k) dst[k] = src[k];
+      dst += width;
+    }
+  }
+}
+
 namespace {
 
 void concat_channels_last(OpContext& ctx) {
   const ir::Tensor& first = ctx.input(0);
   if (first.dims.size() != 4) fail(ctx, "internal: a channels-last input that is not 4-D");
-  struct Part {
-    const float* data;
-    int64_t channels;
-  };
-  std::vector<Part> parts;
+  std::vector<ConcatChannelsLastPart> parts;
   int64_t channels = 0;
   for (size_t k = 0; k < ctx.input_count(); ++k) {
     const ir::Tensor& in = ctx.input(k);
@@ -37,15 +61,8 @@ void concat_channels_last(OpContext& ctx) {
   float* out = mutable_floats(y);
   const int64_t pixels = first.dims[0] * first.dims[2] * first.dims[3];
   if (pixels * channels == 0) return;
-  // Each output pixel is the parts' channel runs of that pixel, one after another.
   ctx.threads().parallel_for(static_cast<size_t>(pixels), chunk_for_elements(static_cast<size_t>(channels)), [&](size_t lo, size_t hi) {
-    for (size_t p = lo; p < hi; ++p) {
-      float* dst = out + static_cast<int64_t>(p) * channels;
-      for (const Part& part : parts) {
-        std::memcpy(dst, part.data + static_cast<int64_t>(p) * part.channels, static_cast<size_t>(part.channels) * sizeof(float));
-        dst += part.channels;
-      }
-    }
+    concat_channels_last_pixels(out, channels, parts.data(), parts.size(), static_cast<int64_t>(lo), static_cast<int64_t>(hi));
   });
 }
 

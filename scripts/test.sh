@@ -6,18 +6,32 @@
 #   3. every parser fuzzed (libFuzzer) for a bounded time (2 and 3 share build-san/).
 # Tests and fuzz targets run one per core (MHUB_JOBS overrides), which keeps CI under 20 minutes.
 # Expects ../shared (ONNX backend tests, peers) beside the checkout.
+# Where the time goes (2026-12-07, 2 cores shared with other work: wall times are "loaded
+# machine", CPU = user + sys, one test at a time):
+#   - ctest -j2: 517 s wall for 1018 test-seconds; both slots stay busy to the end (tail ~8 s),
+#     so only less work per test shortens it, not another order.
+#   - CPU per test: e2e.finetune_fashion 48 s (the same 2-epoch SGD run as hub.finetune),
+#     peers.gguf_llama_cpp 34 s (22 mhub starts; llama.cpp's check is most of it),
+#     peers.ort_low_precision >23 s, peers.compare_ort 14 s, board.browser 9 s, e2e.sweep_fashion
+#     5 s, hostile.* 2-3 s each. Loaded wall times were 3-13x these: waiting for a core.
+#   - an mhub start: 0.13 s CPU, 0.08 s when the OpenMP re-exec of cli/main.cpp is not needed.
+#   - the benchmark-model export: 29 s CPU, done twice from a clean home until it moved to
+#     ~/.cache/mhub-bench-models (below).
+#   - build-san: engine/ 42% of the object time, onnx_io/ 17%, autograd 11%, train 10%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 
 # The public benchmark models (torchvision resnet18/50, mobilenet_v2, a BERT-size encoder) for
-# the round-trip test, exported once with Debian's PyTorch.
-models=build/bench-models
+# the round-trip test and the ONNX Runtime comparisons, exported once with Debian's PyTorch into
+# the folder bench/compare_ort.sh and tests/peers/ort_low_precision.sh read by default: exported
+# into build/ they were written twice from a clean home (compare_ort.sh exports its own copy).
+models=$(realpath -m "${MHUB_BENCH_MODELS:-$HOME/.cache/mhub-bench-models}")
 if [ ! -f "$models/bert_base_like.onnx" ] && [ -f ../shared/peers/export_models.py ]; then
   /usr/bin/python3 ../shared/peers/export_models.py "$models" >/dev/null
 fi
-export MHUB_BENCH_MODELS=$PWD/$models
+export MHUB_BENCH_MODELS=$models
 
 (cd build && ctest -j "${MHUB_JOBS:-$(nproc)}" --output-on-failure --no-tests=error --timeout 1500 "$@")
 

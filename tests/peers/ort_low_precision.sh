@@ -5,7 +5,7 @@
 # reports against the float32 model matches the error ORT measures (its low-precision output vs
 # its float32 output on the same input). Prints one JSON line per converted model.
 # Usage: tests/peers/ort_low_precision.sh MHUB_BINARY SCRATCH_DIR
-#   models: $MHUB_BENCH_MODELS (scripts/test.sh exports them to build/bench-models with
+#   models: $MHUB_BENCH_MODELS (scripts/test.sh exports them to ~/.cache/mhub-bench-models with
 #   /usr/bin/python3 ../shared/peers/export_models.py DIR), ONNX Runtime: onnxruntime-node in
 #   ${MHUB_PEERS_DIR:-$HOME/.cache/mhub-peers} (../shared/peers/install.sh).
 # Exit 0: all load, run and agree; 1: one does not; 77: a peer or the models are missing (skipped).

@@ -9,9 +9,11 @@
 # Where the time goes (2026-12-07, 2 cores shared with other work: wall times are "loaded
 # machine", CPU = user + sys, one test at a time):
 #   - ctest -j2: 517 s wall for 1018 test-seconds; both slots stay busy to the end (tail ~8 s),
-#     so only less work per test shortens it, not another order.
-#   - CPU per test: e2e.finetune_fashion 48 s (the same 2-epoch SGD run as hub.finetune),
-#     peers.gguf_llama_cpp 34 s (22 mhub starts; llama.cpp's check is most of it),
+#     so only less work per test shortens it, not another order. Another run (104 tests): 559 s
+#     wall, 313 s CPU in all (217 user, 96 sys).
+#   - CPU per test: e2e.finetune_fashion 48 s and hub.finetune 40 s (the same 2-epoch SGD run),
+#     slow.external_2gb 35 s (21 s of it sys: the 2 GiB file),
+#     peers.gguf_llama_cpp 34 s (22 mhub converts ~5 s, the PyTorch checkpoints 3 s, the rest node),
 #     peers.ort_low_precision >23 s, peers.compare_ort 14 s, board.browser 9 s, e2e.sweep_fashion
 #     5 s, hostile.* 2-3 s each. Loaded wall times were 3-13x these: waiting for a core.
 #   - an mhub start: 0.13 s CPU, 0.08 s when the OpenMP re-exec of cli/main.cpp is not needed.

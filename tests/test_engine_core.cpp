@@ -335,11 +335,20 @@ TEST_SUITE("engine_core") {
     big = {}, small = {}, mid = {}, small2 = {};
     pool.end_run();  // every buffer was used in this run: all kept
     CHECK(pool.buffer_count() == 4);
-    // 900 bytes: the older of the two 1 KB buffers, then the younger, then 2 KB (within 2x + 256)
+    // 900 bytes: of the two free 1 KB buffers first the one handed out last (its bytes are the
+    // warmest), then the other, then 2 KB (within 2x + 256)
     ir::Tensor a = floats(225), b = floats(225), c = floats(225);
+    CHECK(a.storage.get() == small2_bytes);
+    CHECK(b.storage.get() == small_bytes);
+    CHECK(c.storage.get() == mid_bytes);
+    // both 1 KB buffers free again: b was handed out after a, so b's comes back first
+    a = {}, b = {};
+    ir::Tensor again = floats(256);
+    CHECK(again.storage.get() == small_bytes);
+    again = {};
+    a = floats(225), b = floats(225);
     CHECK(a.storage.get() == small_bytes);
     CHECK(b.storage.get() == small2_bytes);
-    CHECK(c.storage.get() == mid_bytes);
     // 400 bytes: the free 4 KB buffer is more than twice too big, so a new one is made
     ir::Tensor d = floats(100);
     CHECK(pool.buffer_count() == 5);

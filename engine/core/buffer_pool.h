@@ -8,9 +8,12 @@
 //
 // Buffers are kept in order of size (equal sizes in order of creation), so an allocation looks
 // only at the buffers whose size fits (binary search, then the busy ones of that size range)
-// instead of every buffer the session holds: a per-node cost that grew with the model.
+// instead of every buffer the session holds: a per-node cost that grew with the model. Among
+// free buffers of the best-fitting size the one handed out most recently is taken (its bytes
+// are the likeliest to be in the caches).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -47,9 +50,11 @@ class BufferPool {
     std::shared_ptr<ir::Storage> storage;
     size_t size = 0;  // storage->size(), kept here so the search reads one array
     bool used_this_run = false;
+    uint64_t handed_out = 0;  // when acquire() last returned it (a count of acquisitions)
   };
   std::vector<Buffer> buffers_;  // ascending size; equal sizes oldest first
   size_t bytes_created_ = 0;
+  uint64_t handed_out_ = 0;
 };
 
 }  // namespace mhub::engine

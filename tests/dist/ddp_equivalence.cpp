@@ -140,11 +140,11 @@ void write_fixture(const fs::path& dir) {
   write_split(dir / "data" / "test", 21, 2);
 }
 
-// Float all-reduces longer than the transport's piece (8 MiB: mpi_communicator.cpp) are cut
+// Float all-reduces longer than the transport's piece (1 MiB: mpi_communicator.cpp) are cut
 // into pieces: every element, on both sides of each cut, must still get the exact sum (small
 // integers, exact in float), blocking and started, averaged only once.
 void check_long_all_reduce(dist::Communicator& comm) {
-  const size_t count = (size_t{9} << 20) / 4 * 2 + 3;  // two cuts and a short last piece
+  const size_t count = (size_t{9} << 20) / 4 * 2 + 3;  // 18 MiB: many cuts and a short last piece
   std::vector<float> a(count), b(count);
   const float r = static_cast<float>(comm.rank());
   auto fill = [&](std::vector<float>& v) {

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "engine/dist/communicator.h"
@@ -65,15 +66,26 @@ class MpiCommunicator final : public Communicator {
   std::chrono::milliseconds timeout_;
   bool initialised_here_ = false, broken_ = false;
   uint64_t sequence_ = 0;
-  // Reductions of start_all_reduce() not yet waited for, in start order.
-  struct Started {
+  // Float all-reduces (started or blocking) cut into pieces, queued or in flight, in start order:
+  // at most kMaxPiecesInFlight of them launched and unfinished at once (mpi_communicator.cpp).
+  struct Piece {
     MPI_Request request = MPI_REQUEST_NULL;
-    float* data = nullptr;  // where the whole reduction lies (average: divided when all pieces are done)
-    size_t count = 0;
-    bool average = false;   // on the reduction's last piece
+    float* data = nullptr;   // this piece's values
+    int count = 0;
+    float* whole = nullptr;  // the reduction it belongs to (divided when its last piece is done)
+    size_t whole_count = 0;
+    bool average_whole = false;  // the reduction's last piece, of an average
     uint64_t sequence = 0;
+    bool launched = false, done = false;
   };
-  std::vector<Started> started_;
+  std::deque<Piece> pieces_;
+  // Queues `count` values from `data` as pieces (not started yet).
+  void enqueue(float* data, size_t count, Reduce op);
+  // Tests the pieces in flight, drops finished ones from the front (averaging a reduction whose
+  // last piece left), and starts queued pieces up to the bound.
+  void pump();
+  // Runs every queued piece to completion, or to `until` (then broken, as complete()).
+  void drain(const char* what, std::chrono::steady_clock::time_point until);
   // Ping/pong payloads of diagnose(): members, since requests may still be pending when the
   // error leaves the frame.
   std::vector<int> ping_;

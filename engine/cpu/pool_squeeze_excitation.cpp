@@ -9,6 +9,7 @@
 //    buffer and cached, fed ones every run;
 // 3. Y = X * gate broadcast over the pixels (vectorised, threaded over planes or pixels).
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -183,8 +184,12 @@ std::shared_ptr<const PackedWeights> packed_weights(OpContext& ctx, const Squeez
 // other, which the prefetchers follow. Blocks of 64 columns walked the whole matrix once per
 // block, 256 bytes per 960-byte row, and took about three times ONNX Runtime's two 1x1 Convs
 // (bench/node_compare.sh).
-void dense(const float* in, int64_t n, int64_t k_count, const float* wt, const float* bias, int64_t m, const Epilogue& act,
-           float* out, ThreadPool& pool) {
+// Rows of `in` are in_stride floats apart, rows of `out` out_stride (a multiple of kAlign, and
+// `out` 64-byte aligned: the threads' column blocks then never share a cache line; sharing one
+// per row made two threads slower than one at batch 8, the line moving between the cores on
+// every k).
+void dense(const float* in, int64_t in_stride, int64_t n, int64_t k_count, const float* wt, const float* bias, int64_t m,
+           const Epilogue& act, float* out, int64_t out_stride, ThreadPool& pool) {
   constexpr int64_t kAlign = 16;  // one 64-byte line of floats: blocks start on their own lines
   const int64_t per_thread = (m + pool.size() - 1) / std::max(1, pool.size());
   const int64_t columns = std::max(kAlign, (per_thread + kAlign - 1) / kAlign * kAlign);
@@ -194,14 +199,15 @@ void dense(const float* in, int64_t n, int64_t k_count, const float* wt, const f
                       for (size_t block = lo; block < hi; ++block) {
                         const int64_t j0 = static_cast<int64_t>(block) * columns, width = std::min(columns, m - j0);
                         for (int64_t b = 0; b < n; ++b) {
-                          float* y = out + b * m + j0;
+                          float* y = out + b * out_stride + j0;
                           if (bias) std::copy(bias + j0, bias + j0 + width, y);
                           else std::fill(y, y + width, 0.0f);
                         }
                         for (int64_t k = 0; k < k_count; ++k)
                           for (int64_t b = 0; b < n; ++b)
-                            squeeze_excitation_axpy(out + b * m + j0, in[b * k_count + k], wt + k * m + j0, width);
-                        for (int64_t b = 0; b < n; ++b) activation_span(act, out + b * m + j0, out + b * m + j0, width);
+                            squeeze_excitation_axpy(out + b * out_stride + j0, in[b * in_stride + k], wt + k * m + j0, width);
+                        for (int64_t b = 0; b < n; ++b)
+                          activation_span(act, out + b * out_stride + j0, out + b * out_stride + j0, width);
                       }
                     });
 }
@@ -212,9 +218,16 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
-void grow(std::vector<float>& v, int64_t size) {
-  if (v.size() < static_cast<size_t>(size)) v.resize(static_cast<size_t>(size));
+// The first 64-byte aligned float of `v`, grown to hold `size` floats from there.
+float* aligned_floats(std::vector<float>& v, int64_t size) {
+  constexpr int64_t kLine = 64 / sizeof(float);
+  if (v.size() < static_cast<size_t>(size + kLine)) v.resize(static_cast<size_t>(size + kLine));
+  const auto misalign = reinterpret_cast<uintptr_t>(v.data()) % 64;
+  return v.data() + (misalign ? (64 - misalign) / sizeof(float) : 0);
 }
+
+// Rows padded to whole cache lines (dense's out_stride).
+int64_t line_stride(int64_t floats) { return (floats + 15) / 16 * 16; }
 
 void squeeze_excitation_fast(OpContext& ctx) {
   const SqueezeExcitationDims d = squeeze_excitation_dims(ctx);
@@ -223,33 +236,33 @@ void squeeze_excitation_fast(OpContext& ctx) {
   const float* src = x.data<float>();
   float* dst = mutable_floats(y);
   ThreadPool& pool = ctx.threads();
-  grow(scratch.means, d.n * d.c);
-  grow(scratch.hidden, d.n * d.r);
-  grow(scratch.gate, d.n * d.c);
-  float* means = scratch.means.data();
-  float* hidden = scratch.hidden.data();
-  float* gate = scratch.gate.data();
+  const int64_t r_stride = line_stride(d.r), c_stride = line_stride(d.c);
+  float* means = aligned_floats(scratch.means, d.n * d.c);
+  float* hidden = aligned_floats(scratch.hidden, d.n * r_stride);
+  float* gate = aligned_floats(scratch.gate, d.n * c_stride);
   channel_means(src, d.n, d.c, d.hw, d.channels_last, means, pool);
   const std::shared_ptr<const PackedWeights> packed = packed_weights(ctx, d);
   const ir::Node& node = ctx.node();
   const Epilogue hidden_act = squeeze_excitation_activation(node, true);
   const Epilogue gate_act = squeeze_excitation_activation(node, false);
-  dense(means, d.n, d.c, packed->w1t.data(), d.has_b1 ? ctx.input(2).data<float>() : nullptr, d.r, hidden_act, hidden, pool);
-  dense(hidden, d.n, d.r, packed->w2t.data(), d.has_b2 ? ctx.input(4).data<float>() : nullptr, d.c, gate_act, gate, pool);
+  dense(means, d.c, d.n, d.c, packed->w1t.data(), d.has_b1 ? ctx.input(2).data<float>() : nullptr, d.r, hidden_act, hidden,
+        r_stride, pool);
+  dense(hidden, r_stride, d.n, d.r, packed->w2t.data(), d.has_b2 ? ctx.input(4).data<float>() : nullptr, d.c, gate_act, gate,
+        c_stride, pool);
   if (d.channels_last) {
     const int64_t pixels = d.n * d.hw;
     pool.parallel_for(static_cast<size_t>(pixels), chunk_for_elements(static_cast<size_t>(d.c)), [&](size_t lo, size_t hi) {
       // Runs of pixels inside one image share its gate row.
       for (int64_t p = static_cast<int64_t>(lo); p < static_cast<int64_t>(hi);) {
         const int64_t b = p / d.hw, end = std::min(static_cast<int64_t>(hi), (b + 1) * d.hw);
-        squeeze_excitation_scale_rows(src + p * d.c, gate + b * d.c, dst + p * d.c, end - p, d.c);
+        squeeze_excitation_scale_rows(src + p * d.c, gate + b * c_stride, dst + p * d.c, end - p, d.c);
         p = end;
       }
     });
   } else {
     pool.parallel_for(static_cast<size_t>(d.n * d.c), chunk_for_elements(static_cast<size_t>(d.hw)), [&](size_t lo, size_t hi) {
       for (size_t plane = lo; plane < hi; ++plane)
-        squeeze_excitation_scale_plane(src + plane * d.hw, gate[plane], dst + plane * d.hw, d.hw);
+        squeeze_excitation_scale_plane(src + plane * d.hw, gate[(plane / d.c) * c_stride + plane % d.c], dst + plane * d.hw, d.hw);
     });
   }
 }

@@ -52,7 +52,7 @@ class BufferPool {
     bool used_this_run = false;
     uint64_t handed_out = 0;  // when acquire() last returned it (a count of acquisitions)
   };
-  std::vector<Buffer> buffers_;  // ascending size; equal sizes oldest first
+  std::vector<Buffer> buffers_;  // ascending size; equal sizes in order of creation
   size_t bytes_created_ = 0;
   uint64_t handed_out_ = 0;
 };

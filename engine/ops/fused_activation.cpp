@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
@@ -18,6 +19,16 @@ struct Names {
         clip_max(std::string(prefix) + "clip_max"), alpha(std::string(prefix) + "activation_alpha"),
         beta(std::string(prefix) + "activation_beta") {}
 };
+
+// The names under `prefix`: the two prefixes in use are built once, since fused_activation_of
+// runs in kernels on every run (epilogue_of) and building five strings there allocated; any other
+// prefix is built into `other`.
+const Names& names_of(std::string_view prefix, std::optional<Names>& other) {
+  static const Names fused(kFusedPrefix), hidden(kHiddenPrefix);
+  if (prefix == kFusedPrefix) return fused;
+  if (prefix == kHiddenPrefix) return hidden;
+  return other.emplace(prefix);
+}
 
 constexpr std::array<std::pair<Activation, std::string_view>, 10> kNames = {{
     {Activation::relu, "Relu"},
@@ -55,7 +66,8 @@ FusedActivation fused_activation_of(const ir::Node& node) { return fused_activat
 void set_fused_activation(ir::Node& node, const FusedActivation& fused) { set_fused_activation(node, fused, kFusedPrefix); }
 
 FusedActivation fused_activation_of(const ir::Node& node, std::string_view prefix) {
-  const Names names(prefix);
+  std::optional<Names> other;
+  const Names& names = names_of(prefix, other);
   FusedActivation fused;
   const ir::Attribute* act = node.attribute(names.activation);
   if (!act) return fused;
@@ -70,7 +82,8 @@ FusedActivation fused_activation_of(const ir::Node& node, std::string_view prefi
 }
 
 void set_fused_activation(ir::Node& node, const FusedActivation& fused, std::string_view prefix) {
-  const Names names(prefix);
+  std::optional<Names> other;
+  const Names& names = names_of(prefix, other);
   std::erase_if(node.attributes, [&](const ir::Attribute& a) {
     return a.name == names.activation || a.name == names.clip_min || a.name == names.clip_max || a.name == names.alpha ||
            a.name == names.beta;

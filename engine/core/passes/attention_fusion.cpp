@@ -204,11 +204,7 @@ size_t fuse_attention(ir::Graph& graph, int64_t opset, const CanReplace& can_rep
     bool taken = false;
     for (size_t k : pattern) taken = taken || dead[k];
     if (taken) continue;
-    ir::Node attn;
-    attn.op = ir::OpKind::FusedAttention;
-    attn.op_type = std::string(ir::op_name(ir::OpKind::FusedAttention));
-    attn.domain = std::string(ir::kInternalDomain);
-    attn.name = nodes[out_mm].name;
+    ir::Node attn = internal_node(ir::OpKind::FusedAttention, nodes[out_mm].name);
     attn.inputs = {x, y, v, mask};
     attn.outputs = outputs;
     attn.attributes = {float_attribute("mhub_scale", scale), int_attribute("mhub_scale_div", divide ? 1 : 0)};

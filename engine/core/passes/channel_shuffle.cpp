@@ -50,11 +50,7 @@ size_t fuse_channel_shuffles(ir::Graph& graph) {
     if (m == kNoNode || !plain_reshape(graph.nodes[m]) || graph.nodes[m].inputs[0] != transpose.outputs[0]) continue;
     const ir::Node& merge = graph.nodes[m];
     if (known_length(index, merge.inputs[1]) != 4) continue;
-    ir::Node shuffle;
-    shuffle.op = ir::OpKind::ChannelShuffle;
-    shuffle.op_type = std::string(ir::op_name(ir::OpKind::ChannelShuffle));
-    shuffle.domain = std::string(ir::kInternalDomain);
-    shuffle.name = merge.name;
+    ir::Node shuffle = internal_node(ir::OpKind::ChannelShuffle, merge.name);
     shuffle.inputs = {split.inputs[0], split.inputs[1], merge.inputs[1]};
     shuffle.outputs = merge.outputs;
     dead[i] = dead[t] = true;

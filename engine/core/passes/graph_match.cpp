@@ -148,6 +148,15 @@ std::string other_input(const ir::Node& node, const std::string& value) {
 
 bool near(float a, double b, double tol) { return std::fabs(a - b) <= tol * std::fabs(b); }
 
+ir::Node internal_node(ir::OpKind op, const std::string& name) {
+  ir::Node node;
+  node.op = op;
+  node.op_type = std::string(ir::op_name(op));
+  node.domain = std::string(ir::kInternalDomain);
+  node.name = name;
+  return node;
+}
+
 ir::Attribute string_attribute(const std::string& name, const std::string& value) {
   ir::Attribute a;
   a.name = name;

@@ -92,6 +92,9 @@ ir::Attribute string_attribute(const std::string& name, const std::string& value
 ir::Attribute float_attribute(const std::string& name, float value);
 ir::Attribute int_attribute(const std::string& name, int64_t value);
 
+// A node of mhub's internal domain (op, op_type and domain set) named `name`, for a fusion's result.
+ir::Node internal_node(ir::OpKind op, const std::string& name);
+
 // Replaces nodes[at] by `fused` and drops the nodes marked dead. Returns how many went.
 size_t apply_rewrites(ir::Graph& graph, std::vector<bool>& dead);
 

@@ -60,11 +60,7 @@ size_t fuse_squeeze_excitations(ir::Graph& graph) {
     if (m == kNoNode || dead[m]) continue;
     const ir::Node& mul = graph.nodes[m];
     if (!is_op(mul, ir::OpKind::Mul, 2) || mul.inputs.size() != 2 || other_input(mul, excite.outputs[0]) != x) continue;
-    ir::Node se;
-    se.op = ir::OpKind::SqueezeExcitation;
-    se.op_type = std::string(ir::op_name(ir::OpKind::SqueezeExcitation));
-    se.domain = std::string(ir::kInternalDomain);
-    se.name = mul.name;
+    ir::Node se = internal_node(ir::OpKind::SqueezeExcitation, mul.name);
     se.inputs = {x, squeeze.inputs[1], bias_of(squeeze), excite.inputs[1], bias_of(excite)};
     se.outputs = mul.outputs;
     ops::set_fused_activation(se, ops::fused_activation_of(excite));

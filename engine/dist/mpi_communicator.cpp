@@ -27,8 +27,8 @@ namespace {
 
 // Tags of the diagnosis after a timeout, on the communicator's own copy of MPI_COMM_WORLD.
 constexpr int kPingTag = 4711, kPongTag = 4712;
-// Float all-reduces go in pieces of at most this many elements, all started at once (broadcasts
-// in pieces one after another: they run once, at the start): MPI counts are ints, and Open MPI's
+// Float all-reduces go in pieces of at most this many elements (broadcasts too, one piece after
+// another: they run once, at the start): MPI counts are ints, and Open MPI's
 // shared-memory transport (vader without single-copy) falls off a cliff when large pieces are in
 // flight: on this 2-core machine, quiet, 2 ranks, a 16 MiB buffer took 63.7 ms in 8 MiB pieces
 // and 57 ms in 4 MiB pieces but 3.4 ms in 1 MiB pieces, 64 MiB 251 ms whole against 14.1 ms in

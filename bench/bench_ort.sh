@@ -9,14 +9,20 @@
 # --precision bf16: mhub computes Conv/ConvTranspose/MatMul/Gemm in bfloat16 (`mhub bench
 # --precision bf16`, which also reports its max relative error against mhub's fp32) while ORT
 # stays fp32; written to a section of its own.
-# Usage: bench/bench_ort.sh [MHUB_BINARY] [--threads N] [--iters N] [--rounds N] [--models a,b,...]
-#                           [--batches 1,8] [--suite DIR] [--precision fp32|bf16]
+# Short models get more iterations: after the first round, a model whose median took less than
+# --min-ms / --iters runs ceil(--min-ms / median) iterations per median in the other rounds (at
+# most 400), so each median of a 5 ms model spans as much time as the 10 runs of a 30 ms one and
+# one slow run of the virtual machine moves it less (audio_crnn batch 8, 6 ms, read 1.21x ORT
+# once with 10 iterations x 2 rounds and 1.00x in 4 alternated rounds).
+# Usage: bench/bench_ort.sh [MHUB_BINARY] [--threads N] [--iters N] [--rounds N] [--min-ms MS]
+#                           [--models a,b,...] [--batches 1,8] [--suite DIR] [--precision fp32|bf16]
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mhub="$here/build/cli/mhub"
 threads=2
 iters=10
-rounds=2
+rounds=3
+min_ms=300
 models=""
 batches="1,8"
 suite="$here/build/bench-suite"
@@ -28,6 +34,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --iters) iters="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --min-ms) min_ms="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
     --batches) batches="$2"; shift 2 ;;
     --suite) suite="$2"; shift 2 ;;
@@ -56,16 +63,19 @@ if [ -n "$inner" ]; then
       if [ "$extra" != "-" ]; then
         for kv in ${extra//,/ }; do odims+=(--dim "$kv"); mdims+=(--dim "$kv"); done
       fi
-      best_ours="" best_theirs="" error=""
+      best_ours="" best_theirs="" error="" n=$iters
       for _ in $(seq "$rounds"); do
-        report=$("$mhub" bench "$suite/$file" "${mdims[@]}" --threads "$threads" --iters "$iters" --precision "$precision" --json)
+        report=$("$mhub" bench "$suite/$file" "${mdims[@]}" --threads "$threads" --iters "$n" --precision "$precision" --json)
         ours=$(median <<<"$report")
         [ "$precision" = fp32 ] || error=$(error_of <<<"$report")
         theirs=$(NODE_PATH="$peers" node "$shared/peers/ort_bench.js" "$suite/$file" "${odims[@]}" --threads "$threads" \
-                 --iters "$iters" | median)
+                 --iters "$n" | median)
         [ -n "$ours" ] && [ -n "$theirs" ] || break
         best_ours=$(awk -v a="$ours" -v b="${best_ours:-$ours}" 'BEGIN { print (a < b ? a : b) }')
         best_theirs=$(awk -v a="$theirs" -v b="${best_theirs:-$theirs}" 'BEGIN { print (a < b ? a : b) }')
+        # the faster engine's median sets the count, so both engines run the same number
+        n=$(awk -v m="$min_ms" -v a="$best_ours" -v b="$best_theirs" -v i="$iters" \
+            'BEGIN { t = (a < b ? a : b); k = (t > 0 ? int(m / t + 0.999) : i); if (k < i) k = i; if (k > 400) k = 400; print k }')
       done
       if [ -z "$ours" ] || [ -z "$theirs" ]; then
         printf '| %s | %s | %s | %s | - |%s\n' "$name" "$b" "${ours:-failed}" "${theirs:-failed}" "${error:+ - |}" | tee -a "$inner"
@@ -100,7 +110,8 @@ if [ "$precision" != fp32 ]; then
 fi
 {
   results_preamble "$title"
-  echo "- threads: $threads, iterations: $iters per median, best median of $rounds interleaved rounds per engine;"
+  echo "- threads: $threads, iterations: $iters per median (after the first round at least $min_ms ms of runs, at most 400),"
+  echo "  best median of $rounds interleaved rounds per engine;"
   echo "  models from bench/export_suite.py (random weights, fixed seed), inputs random; written by bench/bench_ort.sh"
   echo
   echo "$header"

@@ -20,9 +20,6 @@ struct ConcatChannelsLastPart {
   int64_t channels;
 };
 
-// Eight floats at any address (unaligned, may alias float): one ymm move on the AVX2 clone.
-typedef float ConcatLanes __attribute__((vector_size(32), aligned(4), may_alias));
-
 // Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
 // Output pixels [lo, hi) of a channels-last Concat of `count` parts into `out` ([pixels,
 // channels]): each pixel's channel runs of the parts, one after another.
@@ -35,7 +32,7 @@ __attribute__((target_clones("avx2", "default"))) void concat_channels_last_pixe
       const int64_t width = parts[j].channels;
       const float* src = parts[j].data + p * width;
       int64_t k = 0;
-      for (; k + 8 <= width; k += 8) *reinterpret_cast<ConcatLanes*>(dst + k) = *reinterpret_cast<const ConcatLanes*>(src + k);
+      for (; k + 8 <= width; k += 8) *reinterpret_cast<FloatLanes8*>(dst + k) = *reinterpret_cast<const FloatLanes8*>(src + k);
       for (; k < width; ++k) dst[k] = src[k];
       dst += width;
     }

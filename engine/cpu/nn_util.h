@@ -25,7 +25,6 @@ std::vector<float> input_floats(OpContext& ctx, size_t index);
 // narrowing to dtype.
 void output_floats(OpContext& ctx, size_t index, ir::DataType dtype,
                    const std::vector<int64_t>& dims, const float* values);
-// Writable float pointer into an allocated tensor of dtype float32.
 // The reference Conv kernel (conv.cpp): also the fast Conv's fallback for a fused residual
 // (input 3) that is not exactly the output's shape.
 void conv_reference(OpContext& ctx);
@@ -33,6 +32,13 @@ void conv_reference(OpContext& ctx);
 // kernels' path for axes they do not handle.
 void softmax_reference(OpContext& ctx);
 
+// Eight floats at any address (unaligned, may alias float): GCC's vector extension, one ymm
+// register in an AVX2 clone (target_clones), two SSE ones in the baseline; `b > a ? b : a` is one
+// vmaxps. What the channels-last MaxPool (pool_fast.cpp) and Concat (layout_channels_last.cpp)
+// compare and copy by.
+typedef float FloatLanes8 __attribute__((vector_size(32), aligned(4), may_alias));
+
+// Writable float pointer into an allocated tensor of dtype float32.
 inline float* mutable_floats(ir::Tensor& t) {
   return reinterpret_cast<float*>(t.storage->mutable_data() + t.offset);
 }

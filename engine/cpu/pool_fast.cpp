@@ -37,26 +37,22 @@ void max_pool_valid_range(int64_t start, int64_t k, int64_t d, int64_t size, int
   if (start >= size || hi < lo) hi = lo;
 }
 
-// Eight floats at any address (unaligned, may alias float). GCC's vector extension: on the AVX2
-// clone one ymm register, on the baseline two SSE ones; `b > a ? b : a` is one vmaxps.
-typedef float MaxPoolLanes __attribute__((vector_size(32), aligned(4), may_alias));
-
 // y[0, 8 * V) = maximum of the window whose first valid value is at `first`: rows x cols values
 // row_step / col_step floats apart, in row-major order, the accumulators in registers.
 template <int V>
 __attribute__((always_inline)) inline void max_pool_window_lanes(const float* first, int64_t rows, int64_t cols, int64_t row_step,
                                                                  int64_t col_step, float* y) {
-  MaxPoolLanes acc[V];
-  for (int j = 0; j < V; ++j) acc[j] = *reinterpret_cast<const MaxPoolLanes*>(first + 8 * j);
+  FloatLanes8 acc[V];
+  for (int j = 0; j < V; ++j) acc[j] = *reinterpret_cast<const FloatLanes8*>(first + 8 * j);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t k = i == 0 ? 1 : 0; k < cols; ++k) {
       const float* v = first + i * row_step + k * col_step;
       for (int j = 0; j < V; ++j) {
-        const MaxPoolLanes b = *reinterpret_cast<const MaxPoolLanes*>(v + 8 * j);
+        const FloatLanes8 b = *reinterpret_cast<const FloatLanes8*>(v + 8 * j);
         acc[j] = b > acc[j] ? b : acc[j];
       }
     }
-  for (int j = 0; j < V; ++j) *reinterpret_cast<MaxPoolLanes*>(y + 8 * j) = acc[j];
+  for (int j = 0; j < V; ++j) *reinterpret_cast<FloatLanes8*>(y + 8 * j) = acc[j];
 }
 
 // One channel of that window (the channels past the last multiple of 8).

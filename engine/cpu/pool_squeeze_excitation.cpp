@@ -1,6 +1,6 @@
 // Fast float32 SqueezeExcitation (the internal op of engine/core/passes/squeeze_excitation.h), NCHW
 // or channels-last: per run
-// 1. the channel means of X (channel_means: double sums in vector lanes, threaded);
+// 1. the channel means of X (channel_means: double sums in vector registers, threaded);
 // 2. hidden = act(B1 + W1 · means) and gate = act(B2 + W2 · hidden) for all images at once, each
 //    weight row read once for every image: the weights are kept transposed ([C, R] and [R, C]) so
 //    each product is a run of axpy rows over the outputs (vectorised, float32, summed over the
@@ -24,11 +24,37 @@ namespace mhub::engine::cpu {
 
 // Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones,
 // with an AVX-512 clone: these loops are all the kernel computes, and twice the lanes halve them.
-// acc[k] += x[p * stride + k] for p < pixels, k < width (four widened floats per add on AVX2).
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void channel_means_add_pixels(const float* x, int64_t pixels,
-                                                                                int64_t stride, int64_t width, double* acc) {
+// Eight doubles: what eight channels of channels-last float32 sum into (one zmm register in the
+// AVX-512 clone, two ymm in the AVX2 one).
+typedef double DoubleLanes8 __attribute__((vector_size(64)));
+
+// sums[j * 8 + i] = sum over p < pixels of x[p * stride + j * 8 + i] for j < V, i < 8: the V * 8
+// channels' double sums kept in registers across the pixels and stored once (sums in memory,
+// loaded and stored for every pixel, cost as much again as reading X did).
+template <int V>
+__attribute__((always_inline)) inline void channel_sums_lanes(const float* x, int64_t pixels, int64_t stride, double* sums) {
+  DoubleLanes8 acc[V] = {};
   for (int64_t p = 0; p < pixels; ++p, x += stride)
-    for (int64_t k = 0; k < width; ++k) acc[k] += x[k];
+    for (int j = 0; j < V; ++j) acc[j] += __builtin_convertvector(*reinterpret_cast<const FloatLanes8*>(x + 8 * j), DoubleLanes8);
+  for (int j = 0; j < V; ++j)
+    for (int i = 0; i < 8; ++i) sums[j * 8 + i] = acc[j][i];
+}
+
+// sums[k] = sum over p < pixels of x[p * stride + k] for k < width, in double, each channel's
+// pixels added in order (as the reference adds a plane's values): 32 channels at a time in
+// registers (4 zmm / 8 ymm accumulators), then 8, then the channels past the last multiple of 8
+// one by one.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void channel_means_sum_pixels(const float* x, int64_t pixels,
+                                                                                                  int64_t stride, int64_t width,
+                                                                                                  double* sums) {
+  int64_t k = 0;
+  for (; k + 32 <= width; k += 32) channel_sums_lanes<4>(x + k, pixels, stride, sums + k);
+  for (; k + 8 <= width; k += 8) channel_sums_lanes<1>(x + k, pixels, stride, sums + k);
+  for (; k < width; ++k) {
+    double s = 0;
+    for (int64_t p = 0; p < pixels; ++p) s += x[p * stride + k];
+    sums[k] = s;
+  }
 }
 
 // The sum of x[0, count) in double, eight independent lanes (so it vectorises without -ffast-math).
@@ -70,18 +96,18 @@ void channel_means(const float* x, int64_t n, int64_t c, int64_t hw, bool channe
     });
     return;
   }
-  // Channels-last: each job sums a block of channels over every pixel of one image.
+  // Channels-last: each job sums a block of channels over every pixel of one image, reading
+  // kBlock * 4 bytes of each pixel (whole cache lines where C is a multiple of 16).
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (c + kBlock - 1) / kBlock;
   pool.parallel_for(static_cast<size_t>(n * blocks), chunk_for_elements(static_cast<size_t>(hw * std::min(kBlock, c))),
                     [&](size_t lo, size_t hi) {
-                      double acc[kBlock];
+                      double sums[kBlock];
                       for (size_t job = lo; job < hi; ++job) {
                         const int64_t b = static_cast<int64_t>(job) / blocks, c0 = (static_cast<int64_t>(job) % blocks) * kBlock;
                         const int64_t width = std::min(kBlock, c - c0);
-                        std::fill(acc, acc + width, 0.0);
-                        channel_means_add_pixels(x + b * hw * c + c0, hw, c, width, acc);
-                        for (int64_t k = 0; k < width; ++k) means[b * c + c0 + k] = static_cast<float>(acc[k] * scale);
+                        channel_means_sum_pixels(x + b * hw * c + c0, hw, c, width, sums);
+                        for (int64_t k = 0; k < width; ++k) means[b * c + c0 + k] = static_cast<float>(sums[k] * scale);
                       }
                     });
 }

@@ -16,6 +16,7 @@
 #include "engine/core/passes/nn_fusion.h"
 #include "engine/core/session.h"
 #include "engine/cpu/pool_fast.h"
+#include "engine/cpu/pool_squeeze_excitation.h"
 #include "engine/devices.h"
 #include "engine/ir/ops.h"
 #include "tests/model_builder.h"
@@ -453,6 +454,49 @@ TEST_SUITE("ops") {
         CHECK(mismatches == 0);
       }
     }
+  }
+
+  TEST_CASE("channels-last: the channel means (GlobalAveragePool) of NHWC and NCHW bytes against plain double sums") {
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    engine::ThreadPool pool(2);
+    std::mt19937 gen(12);
+    std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+    // Channel counts around the register blocks (8 and 32 channels) and the 64-channel jobs; one
+    // pixel to a 13x13 image (squeezenet's last one); several images, so jobs span images.
+    for (int64_t c : {1, 5, 8, 17, 31, 32, 33, 64, 75, 200})
+      for (int64_t hw : {1, 7, 169})
+        for (int64_t n : {1, 3}) {
+          CAPTURE(c);
+          CAPTURE(hw);
+          CAPTURE(n);
+          std::vector<float> x(static_cast<size_t>(n * hw * c));  // NCHW
+          for (float& v : x) v = dist(gen);
+          if (c >= 3) {
+            x[static_cast<size_t>(hw - 1)] = nan;          // image 0, channel 0, last pixel
+            x[static_cast<size_t>(hw + hw / 2)] = inf;     // image 0, channel 1
+            x[static_cast<size_t>(2 * hw)] = -inf;         // image 0, channel 2, first pixel
+          }
+          std::vector<float> want(static_cast<size_t>(n * c));
+          for (int64_t plane = 0; plane < n * c; ++plane) {
+            double sum = 0;
+            for (int64_t p = 0; p < hw; ++p) sum += x[plane * hw + p];
+            want[plane] = static_cast<float>(sum / static_cast<double>(hw));
+          }
+          for (bool nhwc : {false, true}) {
+            CAPTURE(nhwc);
+            const std::vector<float> in = nhwc ? to_nhwc(x, n, c, hw, 1) : x;
+            std::vector<float> got(want.size(), 123.0f);
+            engine::cpu::channel_means(in.data(), n, c, hw, nhwc, got.data(), pool);
+            size_t mismatches = 0;
+            for (size_t i = 0; i < got.size(); ++i) {
+              const bool same = std::isnan(want[i]) ? std::isnan(got[i])
+                                                    : (std::isinf(want[i]) ? got[i] == want[i]
+                                                                           : std::fabs(got[i] - want[i]) <= 1e-6f * std::max(1.0f, std::fabs(want[i])));
+              if (!same) ++mismatches;
+            }
+            CHECK(mismatches == 0);
+          }
+        }
   }
 
   TEST_CASE("channels-last: SqueezeNet-like fire modules (ceil_mode MaxPool, Concat of two expands, GAP) stay NHWC") {

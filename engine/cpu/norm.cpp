@@ -4,6 +4,10 @@
 // MeanVarianceNormalization, LRN. Statistics are accumulated in double.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/epilogue.h"
@@ -31,6 +35,10 @@ void batch_norm(OpContext& ctx) {
   std::vector<float> xv = input_floats(ctx, 0), scale = input_floats(ctx, 1), bias = input_floats(ctx, 2);
   std::vector<float> mean = input_floats(ctx, 3), var = input_floats(ctx, 4);
   std::vector<float> use_mean = mean, use_var = var;
+  // A parameter holds one value per channel or one for all (read past its end otherwise).
+  for (size_t i = 1; i < 5; ++i)
+    if (const size_t count = ctx.input(i).numel(); count != static_cast<size_t>(c) && count != 1)
+      fail(ctx, "input " + std::to_string(i) + " holds " + std::to_string(count) + " values; X has " + std::to_string(c) + " channels");
   if (training) {
     for (int64_t ch = 0; ch < c; ++ch) {
       double s = 0, sq = 0;
@@ -73,11 +81,98 @@ void batch_norm(OpContext& ctx) {
 // Relu as the reference applies it (NaN stays NaN).
 inline float relu_value(float v) { return v < 0.0f ? 0.0f : v; }
 
+}  // namespace
+
+// Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
+// Not contracted into FMAs (the baseline clone has none): every clone rounds x * k + off as the
+// reference does, a product then a sum.
+// Channels-last: y[p * c + ch] = x[p * c + ch] * k[ch] + off[ch] for p < pixels, ch < c, then Relu
+// where `relu`; vectorised over the channels (16 per AVX-512 register).
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("fp-contract=off"))) void batch_norm_pixels(
+    const float* x, float* y, int64_t pixels, int64_t c, const float* k, const float* off, bool relu) {
+  if (relu)
+    for (int64_t p = 0; p < pixels; ++p, x += c, y += c)
+      for (int64_t ch = 0; ch < c; ++ch) y[ch] = relu_value(x[ch] * k[ch] + off[ch]);
+  else
+    for (int64_t p = 0; p < pixels; ++p, x += c, y += c)
+      for (int64_t ch = 0; ch < c; ++ch) y[ch] = x[ch] * k[ch] + off[ch];
+}
+// NCHW: y[i] = x[i] * k + off for i < count (one plane), then Relu where `relu`.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("fp-contract=off"))) void batch_norm_plane(
+    const float* x, float* y, int64_t count, float k, float off, bool relu) {
+  if (relu)
+    for (int64_t i = 0; i < count; ++i) y[i] = relu_value(x[i] * k + off);
+  else
+    for (int64_t i = 0; i < count; ++i) y[i] = x[i] * k + off;
+}
+
+namespace {
+
+// An inference BatchNormalization's per-channel factor and offset, k = scale / sqrt(var + eps)
+// and off = bias - mean * k, computed as the reference computes them; the parameter buffers kept
+// alive while cached, so their addresses stay unique.
+struct BatchNormCoefficients {
+  std::shared_ptr<const ir::Storage> owners[4];
+  std::vector<float> k, off;
+};
+
+struct BatchNormKey {
+  const void* params[4];  // scale, bias, mean, var
+  int64_t c;
+  uint32_t eps_bits;
+  bool operator==(const BatchNormKey& o) const {
+    return std::equal(params, params + 4, o.params) && c == o.c && eps_bits == o.eps_bits;
+  }
+};
+struct BatchNormKeyHash {
+  size_t operator()(const BatchNormKey& key) const {
+    size_t h = static_cast<size_t>(key.c) * 65599 + key.eps_bits;
+    for (const void* p : key.params) h = h * 31 + std::hash<const void*>()(p);
+    return h;
+  }
+};
+
+std::mutex bn_cache_mutex;
+std::unordered_map<BatchNormKey, std::shared_ptr<const BatchNormCoefficients>, BatchNormKeyHash> bn_cache;
+constexpr size_t kMaxCachedBatchNorms = 4096;
+
+std::shared_ptr<BatchNormCoefficients> batch_norm_coefficients(OpContext& ctx, int64_t c, float eps) {
+  auto co = std::make_shared<BatchNormCoefficients>();
+  co->k.resize(static_cast<size_t>(c));
+  co->off.resize(static_cast<size_t>(c));
+  // A parameter of one value broadcasts over the channels.
+  auto at = [&](size_t input, int64_t ch) { return ctx.input(input).numel() == 1 ? ctx.input(input).data<float>()[0] : ctx.input(input).data<float>()[ch]; };
+  for (int64_t ch = 0; ch < c; ++ch) {
+    co->k[ch] = at(1, ch) / std::sqrt(at(4, ch) + eps);
+    co->off[ch] = at(2, ch) - at(3, ch) * co->k[ch];
+  }
+  return co;
+}
+
+// This run's coefficients: computed once per set of constant parameters (an inference model's
+// BN runs with the same ones every time), every run where any is fed or computed.
+std::shared_ptr<const BatchNormCoefficients> batch_norm_coefficients_cached(OpContext& ctx, int64_t c, float eps) {
+  for (size_t i = 1; i < 5; ++i)
+    if (!ctx.input_is_constant(i)) return batch_norm_coefficients(ctx, c, eps);
+  BatchNormKey key{{ctx.input(1).data<float>(), ctx.input(2).data<float>(), ctx.input(3).data<float>(), ctx.input(4).data<float>()}, c, 0};
+  std::memcpy(&key.eps_bits, &eps, sizeof eps);
+  {
+    std::lock_guard lock(bn_cache_mutex);
+    if (auto it = bn_cache.find(key); it != bn_cache.end()) return it->second;
+  }
+  std::shared_ptr<BatchNormCoefficients> co = batch_norm_coefficients(ctx, c, eps);
+  for (size_t i = 1; i < 5; ++i) co->owners[i - 1] = ctx.input(i).storage;
+  std::lock_guard lock(bn_cache_mutex);
+  if (bn_cache.size() >= kMaxCachedBatchNorms) bn_cache.clear();
+  return bn_cache.emplace(key, std::move(co)).first->second;
+}
+
 // Fast inference BatchNormalization (float32, one output): y = x * k[c] + off[c] written straight
-// into the output, planes threaded, the inner loop vectorised; k and off as the reference. A
-// channels-last 4-D X (mhub_layout_in/out, passes/channels_last.h) is threaded over pixels. A fused
-// activation (nn_fusion.h) is applied to each chunk while it is in cache: Relu inline, the others
-// with the fast formulas of activation_span.
+// into the output, k and off as the reference computes them (once per constant parameter set), the
+// loops vectorised (AVX-512 / AVX2 clones). NCHW X is threaded over planes; a channels-last 4-D X
+// (mhub_layout_in/out, passes/channels_last.h) over pixels, each pixel's channel run against the
+// k and off runs. A fused activation (nn_fusion.h) is applied to each chunk while it is in cache:
+// Relu inline, the others with the fast formulas of activation_span.
 void batch_norm_fast(OpContext& ctx) {
   const ir::Tensor& x = ctx.input(0);
   if (x.dims.size() < 2) return batch_norm(ctx);
@@ -86,13 +181,9 @@ void batch_norm_fast(OpContext& ctx) {
     const int64_t count = static_cast<int64_t>(ctx.input(i).numel());
     if (ctx.input(i).dtype != ir::DataType::float32 || (count != c && count != 1)) return batch_norm(ctx);
   }
-  const float eps = ctx.node().attr_float("epsilon", 1e-5f);
-  std::vector<float> k(static_cast<size_t>(c)), off(static_cast<size_t>(c));
-  auto at = [&](size_t input, int64_t ch) { return ctx.input(input).numel() == 1 ? ctx.input(input).data<float>()[0] : ctx.input(input).data<float>()[ch]; };
-  for (int64_t ch = 0; ch < c; ++ch) {
-    k[ch] = at(1, ch) / std::sqrt(at(4, ch) + eps);
-    off[ch] = at(2, ch) - at(3, ch) * k[ch];
-  }
+  const std::shared_ptr<const BatchNormCoefficients> co = batch_norm_coefficients_cached(ctx, c, ctx.node().attr_float("epsilon", 1e-5f));
+  const float* k = co->k.data();
+  const float* off = co->off.data();
   ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, x.dims);
   const float* px = x.data<float>();
   float* py = mutable_floats(y);
@@ -105,32 +196,17 @@ void batch_norm_fast(OpContext& ctx) {
   if (x.dims.size() == 4 && ctx.node().attr_string("mhub_layout_in", "") == "nhwc") {
     // Channels-last (passes/channels_last.h): every pixel is a run of c values.
     const size_t pixels = static_cast<size_t>(n * inner);
-    ctx.threads().parallel_for(pixels, static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, c))), [&](size_t lo, size_t hi) {
-      for (size_t p = lo; p < hi; ++p) {
-        const float* xi = px + p * c;
-        float* yi = py + p * c;
-        if (relu)
-          for (int64_t ch = 0; ch < c; ++ch) yi[ch] = relu_value(xi[ch] * k[ch] + off[ch]);
-        else
-          for (int64_t ch = 0; ch < c; ++ch) yi[ch] = xi[ch] * k[ch] + off[ch];
-      }
+    ctx.threads().parallel_for(pixels, chunk_for_elements(static_cast<size_t>(c)), [&](size_t lo, size_t hi) {
+      batch_norm_pixels(px + lo * c, py + lo * c, static_cast<int64_t>(hi - lo), c, k, off, relu);
       finish(lo * c, hi * c);
     });
     return;
   }
-  ctx.threads().parallel_for(static_cast<size_t>(n * c), static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner))),
-                             [&](size_t lo, size_t hi) {
-                               for (size_t plane = lo; plane < hi; ++plane) {
-                                 const float kk = k[plane % c], oo = off[plane % c];
-                                 const float* xi = px + plane * inner;
-                                 float* yi = py + plane * inner;
-                                 if (relu)
-                                   for (int64_t i = 0; i < inner; ++i) yi[i] = relu_value(xi[i] * kk + oo);
-                                 else
-                                   for (int64_t i = 0; i < inner; ++i) yi[i] = xi[i] * kk + oo;
-                               }
-                               finish(lo * inner, hi * inner);
-                             });
+  ctx.threads().parallel_for(static_cast<size_t>(n * c), chunk_for_elements(static_cast<size_t>(inner)), [&](size_t lo, size_t hi) {
+    for (size_t plane = lo; plane < hi; ++plane)
+      batch_norm_plane(px + plane * inner, py + plane * inner, inner, k[plane % c], off[plane % c], relu);
+    finish(lo * inner, hi * inner);
+  });
 }
 
 bool batch_norm_fast_supports(const ir::Node& node, std::span<const ir::DataType> t) {

@@ -30,6 +30,10 @@ std::vector<OpSpec> norm_specs() {
                                 init(rng.uniform({c}, -2, 2)), init(rng.uniform({c}, 0.5f, 4.5f))},
                      .atol = 1e-5, .threads = 2});
   }
+  specs.push_back({.name = "BatchNormalization parameter of the wrong length", .op = "BatchNormalization",
+                   .inputs = {{rng.uniform({2, 5, 3, 3})}, init(rng.uniform({5})), init(rng.uniform({3})), init(rng.uniform({5})),
+                              init(rng.uniform({5}, 0.5f, 1.5f))},
+                   .error = "input 2 holds 3 values; X has 5 channels", .backends = cpu_fast});
 
   // Backward rules.
   specs.push_back({.name = "LayerNormalization gradient", .op = "LayerNormalization", .attributes = {int_attr("axis", -1)},

@@ -499,6 +499,37 @@ TEST_SUITE("ops") {
         }
   }
 
+  TEST_CASE("channels-last: DenseNet-like Concat of many inputs, BatchNormalization (+Relu) and GAP, channel counts off the vector widths") {
+    Builder b(8);
+    b.input("x", {2, 3, 21, 19});
+    b.conv("x", 3, 13, 3, "f0");
+    b.node("Relu", {"f0"}, "f0r");
+    // Each layer concatenates every feature so far (the Concat grows to 8 inputs), BN + Relu, Conv.
+    std::vector<std::string> features = {"f0r"};
+    int64_t c = 13;
+    const int64_t growth[] = {5, 8, 17, 3, 32, 1, 9};
+    for (int layer = 0; layer < 7; ++layer) {
+      const std::string l = "l" + std::to_string(layer);
+      const std::string in = features.size() == 1 ? features[0] : l + "cat";
+      if (features.size() > 1) b.node("Concat", features, in, {ir::int_attr("axis", 1)});
+      b.batch_norm(in, c, l + "bn");
+      b.node("Relu", {l + "bn"}, l + "r");
+      b.conv(l + "r", c, growth[layer], layer % 2 ? 3 : 1, l + "c");
+      features.push_back(l + "c");
+      c += growth[layer];
+    }
+    b.node("Concat", features, "all", {ir::int_attr("axis", 1)});
+    b.batch_norm("all", c, "final");  // no activation: the plain scale and shift
+    b.node("GlobalAveragePool", {"final"}, "gap");
+    b.node("Flatten", {"gap"}, "flat");
+    b.node("Gemm", {"flat", b.weight("fc_w", {c, 6}), b.weight("fc_b", {6})}, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"l1cat", "l6cat", "all", "l0r", "l6r", "final"}) CHECK_MESSAGE(fast.count(v), v);
+    check_outputs(model, b);
+  }
+
   TEST_CASE("channels-last: SqueezeNet-like fire modules (ceil_mode MaxPool, Concat of two expands, GAP) stay NHWC") {
     Builder b(7);
     b.input("x", {2, 3, 23, 21});

@@ -32,8 +32,10 @@ print(":".join(sorted(dirs)))
 PY
 )
 libs="$work/lib:$nvidia_dirs:/usr/local/cuda/lib64:/usr/local/cuda/lib"
-# A wrapper, so `timeout` can run mhub with the bundle's libraries.
-printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" OMP_WAIT_POLICY=PASSIVE exec "%s/bin/mhub" "$@"\n' "$libs" "$work" >"$work/mhub"
+# A wrapper, so `timeout` can run mhub with the bundle's libraries. No OpenMP wait policy here:
+# mhub picks its own at start from the machine's load (engine/core/openmp_environment.h), and a
+# policy in the environment would override that choice.
+printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" exec "%s/bin/mhub" "$@"\n' "$libs" "$work" >"$work/mhub"
 chmod +x "$work/mhub"
 mhub() { "$work/mhub" "$@"; }
 summary=()

@@ -1,8 +1,8 @@
 // engine/cuda/cublas_loader on any machine with the CUDA toolkit, GPU or not: mhub starts without
-// cuBLAS, the first cublas() loads it with every entry point, and the failures say what is
-// missing. The suite runs alone in its own process (ctest unit.cublas_loader; test_cuda_main.cpp
-// keeps it out of the GPU run), because its first case needs a process that has not loaded
-// cuBLAS yet.
+// cuBLAS, the first cublas() loads it with every entry point, the failures say what is missing,
+// and a library it refuses (tests/fake_cublas.cpp) does not stay loaded. The suite runs alone in
+// its own process (ctest unit.cublas_loader; test_cuda_main.cpp keeps it out of the GPU run),
+// because its first case needs a process that has not loaded cuBLAS yet.
 #include <dlfcn.h>
 #include <doctest/doctest.h>
 
@@ -20,12 +20,15 @@ namespace {
 
 const std::string versioned_name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
 
-bool cublas_in_process() {
+// Whether the library `name` (a soname or a path) is mapped in this process.
+bool mapped(const char* name) {
   // RTLD_NOLOAD: a handle only when the library is already mapped; it loads nothing.
-  void* handle = dlopen(versioned_name.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  void* handle = dlopen(name, RTLD_NOW | RTLD_NOLOAD);
   if (handle) dlclose(handle);
   return handle != nullptr;
 }
+
+bool cublas_in_process() { return mapped(versioned_name.c_str()); }
 
 Error load_error(std::initializer_list<const char*> names) {
   try {
@@ -94,5 +97,24 @@ TEST_SUITE("cublas_loader") {
   TEST_CASE("the first name that loads is used") {
     const CublasApi api = load_cublas({"libmhub-no-such-cublas.so.0", versioned_name.c_str()});
     CHECK((api.sgemm == cublas().sgemm));
+  }
+
+  TEST_CASE("a library of another major version is refused with its version and unloaded again") {
+    REQUIRE(!mapped(MHUB_FAKE_CUBLAS));
+    const Error error = load_error({MHUB_FAKE_CUBLAS});
+    const std::string what = error.what();
+    CHECK(error.category() == ErrorCategory::unsupported);
+    CHECK(what.find(std::string(MHUB_FAKE_CUBLAS) + " is cuBLAS 1, mhub was built for " + std::to_string(CUBLAS_VER_MAJOR)) !=
+          std::string::npos);
+    CHECK(what.find("LD_LIBRARY_PATH") != std::string::npos);
+    CHECK(!mapped(MHUB_FAKE_CUBLAS));  // the refused library's dlopen() reference is dropped
+  }
+
+  TEST_CASE("a library lacking a symbol is refused naming it and unloaded again") {
+    REQUIRE(!mapped(MHUB_FAKE_CUBLAS_PARTIAL));
+    const Error error = load_error({MHUB_FAKE_CUBLAS_PARTIAL});
+    const std::string what = error.what();
+    CHECK(what.find(std::string(MHUB_FAKE_CUBLAS_PARTIAL) + " has no cublasSscal_v2") != std::string::npos);
+    CHECK(!mapped(MHUB_FAKE_CUBLAS_PARTIAL));
   }
 }

@@ -52,6 +52,15 @@ CublasApi load_cublas(std::initializer_list<const char*> names) {
   }
   if (!library)
     throw_error(ErrorCategory::unsupported, "cannot load cuBLAS (" + failures + "): " + fix);
+  // A library refused below (a missing symbol, another major version) is unloaded again: only an
+  // accepted one keeps its dlopen() reference.
+  struct CloseUnlessKept {
+    void* library;
+    bool keep = false;
+    ~CloseUnlessKept() {
+      if (!keep) dlclose(library);
+    }
+  } handle{library};
   CublasApi api;
   resolve(library, name, MHUB_CUBLAS_EXPANDED(cublasCreate), api.create);
   resolve(library, name, MHUB_CUBLAS_EXPANDED(cublasSetStream), api.set_stream);
@@ -67,6 +76,7 @@ CublasApi load_cublas(std::initializer_list<const char*> names) {
   if (api.get_property(MAJOR_VERSION, &major) != CUBLAS_STATUS_SUCCESS || major != CUBLAS_VER_MAJOR)
     throw_error(ErrorCategory::unsupported, std::string(name) + " is cuBLAS " + std::to_string(major) +
                                                 ", mhub was built for " MHUB_CUBLAS_EXPANDED(CUBLAS_VER_MAJOR) ": " + fix);
+  handle.keep = true;
   return api;
 }
 

@@ -33,7 +33,8 @@ struct CublasApi {
 const CublasApi& cublas();
 
 // Loads from the first of `names` that dlopen() accepts, as cublas() does, but uncached: for
-// tests of the failure messages. Each call adds a dlopen() reference that is never dropped.
+// tests of the failure messages. Each successful call adds a dlopen() reference that is never
+// dropped; a library it refuses (a symbol missing, another major version) is dlclose()d again.
 CublasApi load_cublas(std::initializer_list<const char*> names);
 
 // The text of a cuBLAS status, for MHUB_CUBLAS_CHECK: the library's own when cublas() has loaded

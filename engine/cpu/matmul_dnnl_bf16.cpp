@@ -16,8 +16,12 @@
 // marked it (passes/compute_precision.h: store_bf16_activations), with no rounding pass.
 //
 // Registered for every CPU, supported only where it has bfloat16 units (bf16_support.h).
-// Primitives are cached per (M, N, K, transposes): shapes only, never tensors.
+// Primitives are cached per (M, N, K, transposes): shapes only, never tensors; the reorders
+// rounding float32 to bfloat16 per element count, in each thread. Each thread keeps its memory
+// objects per primitive, pointed at each run's bytes, and everything runs on the thread's
+// stream (dnnl_thread_stream): a steady-state run builds no oneDNN object.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,6 +51,8 @@ using dnnl::memory;
 struct Bf16Product {
   dnnl::matmul matmul;
   memory::desc a_md, b_md, c_md, scratch_md;
+  bool bias = false;  // built with a row bias [1, N] (float32)
+  uint64_t id = 0;    // unique per product: the key of each thread's memory objects for it
 };
 
 // What a product finishes inside oneDNN (packed products of hinted MatMuls only): the row bias
@@ -82,27 +88,48 @@ std::shared_ptr<const Bf16Product> product_for(int64_t m, int64_t n, int64_t k, 
   p->matmul = dnnl::matmul(pd);
   p->b_md = pd.weights_desc();
   p->scratch_md = pd.scratchpad_desc();
+  p->bias = finish.bias;
+  static std::atomic<uint64_t> next_id{1};
+  p->id = next_id++;
   std::lock_guard<std::mutex> lock(product_mutex);
   if (products.size() > 4096) products.clear();  // bounded: shapes are re-planned after a flush
   products[key] = p;
   return p;
 }
 
+// A product's memory objects and arguments on one thread, built once (the primitive is shared:
+// each run brings its own bytes and scratchpad); each run points them at its bytes.
+struct ProductMemories {
+  memory a, b, c, bias, scratch;
+  std::unordered_map<int, memory> args;
+};
+
 // b: bfloat16 B in the product's b_md (row-major, or prepacked for a packed product); c in its
 // c_md (float32, or bfloat16 for a product finishing in bfloat16); bias: the row bias of a
 // product built with one.
 void run_product(const Bf16Product& p, dnnl::stream& stream, const uint16_t* a, const void* b, void* c,
                  const float* bias = nullptr) {
-  const dnnl::engine& engine = dnnl_cpu_engine();
-  thread_local DnnlBuffer scratch;  // the primitive is shared: each run brings its scratchpad
-  std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC, memory(p.a_md, engine, const_cast<uint16_t*>(a))},
-      {DNNL_ARG_WEIGHTS, memory(p.b_md, engine, const_cast<void*>(b))},
-      {DNNL_ARG_DST, memory(p.c_md, engine, c)},
-      {DNNL_ARG_SCRATCHPAD, memory(p.scratch_md, engine, scratch.at_least(std::max<size_t>(1, p.scratch_md.get_size())))}};
-  if (bias) args[DNNL_ARG_BIAS] = memory(memory::desc({1, p.c_md.dims()[1]}, memory::data_type::f32, memory::format_tag::ab), engine,
-                                         const_cast<float*>(bias));
-  p.matmul.execute(stream, args);
+  thread_local DnnlBuffer scratch;
+  thread_local std::unordered_map<uint64_t, ProductMemories> by_product;
+  auto [m, created] = thread_plan_entry(by_product, p.id);
+  if (created) {
+    const dnnl::engine& engine = dnnl_cpu_engine();
+    m.a = memory(p.a_md, engine, nullptr);
+    m.b = memory(p.b_md, engine, nullptr);
+    m.c = memory(p.c_md, engine, nullptr);
+    m.scratch = memory(p.scratch_md, engine, nullptr);
+    m.args = {{DNNL_ARG_SRC, m.a}, {DNNL_ARG_WEIGHTS, m.b}, {DNNL_ARG_DST, m.c}, {DNNL_ARG_SCRATCHPAD, m.scratch}};
+    if (p.bias) {
+      m.bias = memory(memory::desc({1, p.c_md.dims()[1]}, memory::data_type::f32, memory::format_tag::ab), engine, nullptr);
+      m.args[DNNL_ARG_BIAS] = m.bias;
+    }
+  }
+  m.a.set_data_handle(const_cast<uint16_t*>(a));
+  m.b.set_data_handle(const_cast<void*>(b));
+  m.c.set_data_handle(c);
+  m.scratch.set_data_handle(scratch.at_least(std::max<size_t>(1, p.scratch_md.get_size())));
+  if (p.bias) m.bias.set_data_handle(const_cast<float*>(bias));
+  p.matmul.execute(stream, m.args);
 }
 
 // A constant float32 B [K, N] (or [N, K] when transposed) converted and packed once into a
@@ -131,7 +158,7 @@ std::shared_ptr<const PackedB> packed_b(const ir::Tensor& b, const Bf16Product& 
   entry->packed = memory(p.b_md, dnnl_cpu_engine());
   const memory::desc plain({k, n}, memory::data_type::f32, trans_b ? memory::dims{1, k} : memory::dims{n, 1});
   memory source(plain, dnnl_cpu_engine(), const_cast<float*>(b.data<float>()));
-  dnnl::stream stream(dnnl_cpu_engine());
+  dnnl::stream& stream = dnnl_thread_stream();
   dnnl::reorder(source, entry->packed).execute(stream, source, entry->packed);  // rounds to nearest even and packs
   stream.wait();
   std::lock_guard<std::mutex> lock(packed_mutex);
@@ -150,14 +177,33 @@ std::shared_ptr<const PackedB> packed_b(const ir::Tensor& b, const Bf16Product& 
 // Whether input `index` is a session constant held in a Storage: then it may be prepacked.
 bool constant_operand(OpContext& ctx, size_t index) { return ctx.input(index).storage && ctx.input_is_constant(index); }
 
-// to[i] = from[i] rounded to bfloat16 (oneDNN's vectorised conversion, round to nearest even).
+// The reorder rounding `count` float32 values to bfloat16, with memory objects and arguments
+// that each call points at its bytes. A hinted MatMul rounds the same counts every run, so a
+// thread keeps one per count (thread_plan_entry's bound) instead of building a primitive
+// (descriptor, primitive-cache lookup) and a stream per call.
+struct Rounding {
+  dnnl::reorder reorder;
+  memory source, target;
+  std::unordered_map<int, memory> args;
+};
+
+// to[i] = from[i] rounded to bfloat16 (oneDNN's vectorised conversion, round to nearest even),
+// on the calling thread's stream.
 void round_to_bf16(const float* from, void* to, size_t count) {
   if (count == 0) return;
-  const memory::dims flat{static_cast<int64_t>(count)};
-  memory source(memory::desc(flat, memory::data_type::f32, memory::format_tag::a), dnnl_cpu_engine(), const_cast<float*>(from));
-  memory target(memory::desc(flat, memory::data_type::bf16, memory::format_tag::a), dnnl_cpu_engine(), to);
-  dnnl::stream stream(dnnl_cpu_engine());
-  dnnl::reorder(source, target).execute(stream, source, target);
+  thread_local std::unordered_map<uint64_t, Rounding> by_count;
+  auto [r, created] = thread_plan_entry(by_count, count);
+  if (created) {
+    const memory::dims flat{static_cast<int64_t>(count)};
+    r.source = memory(memory::desc(flat, memory::data_type::f32, memory::format_tag::a), dnnl_cpu_engine(), nullptr);
+    r.target = memory(memory::desc(flat, memory::data_type::bf16, memory::format_tag::a), dnnl_cpu_engine(), nullptr);
+    r.reorder = dnnl::reorder(r.source, r.target);
+    r.args = {{DNNL_ARG_FROM, r.source}, {DNNL_ARG_TO, r.target}};
+  }
+  r.source.set_data_handle(const_cast<float*>(from));
+  r.target.set_data_handle(to);
+  dnnl::stream& stream = dnnl_thread_stream();
+  r.reorder.execute(stream, r.args);
   stream.wait();
 }
 
@@ -225,7 +271,7 @@ void matmul_bf16_fast(OpContext& ctx) {
   std::vector<float> out(static_cast<size_t>(rows * plan.n));
   const uint16_t* av = a.data<uint16_t>();
   const uint16_t* bv = b.data<uint16_t>();
-  dnnl::stream stream(dnnl_cpu_engine());
+  dnnl::stream& stream = dnnl_thread_stream();
   if (rows * plan.n > 0 && plan.k > 0) {
     if (b.dims.size() <= 2 && batches > 1) {
       // B is one matrix: A's batches are consecutive rows of a [batches * M, K] matrix.
@@ -289,7 +335,7 @@ void gemm_bf16_fast(OpContext& ctx) {
   std::vector<float> out(static_cast<size_t>(g.m * g.n), 0.0f);
   set_dnnl_threads(ctx.threads().size());
   if (g.m * g.n > 0 && g.k > 0) {
-    dnnl::stream stream(dnnl_cpu_engine());
+    dnnl::stream& stream = dnnl_thread_stream();
     run_product(*product_for(g.m, g.n, g.k, g.ta, g.tb), stream, ctx.input(0).data<uint16_t>(), ctx.input(1).data<uint16_t>(),
                 out.data());
     stream.wait();

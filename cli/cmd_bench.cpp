@@ -217,7 +217,12 @@ void add_bench(CLI::App& app) {
   add_device_option(command, options->device);
   command->add_option("--iters", options->iters, "Timed runs (default 20)")->check(CLI::PositiveNumber);
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
-  command->add_flag("--json", options->json, "Print {\"median_ms\",\"min_ms\",\"max_ms\",...}; with --profile also \"node_times\": every node in plan order with its outputs, mean and least ms over the timed runs");
+  command->add_flag("--json", options->json,
+                    "Print one JSON object: model, iters, median_ms, min_ms, max_ms, precision (with bf16 also "
+                    "max_rel_error_vs_fp32); with --profile also nodes (nodes one run executes), generic_plan_nodes, "
+                    "op_ms (ms per run by op type), top_nodes (the --top slowest: node, ms, kernel) and node_times (every "
+                    "node in plan order: name, op, outputs, kernel, mean_ms and min_ms over the timed runs). With --train: "
+                    "mode \"train\", batch and images_per_s, and op_ms with --profile, no node lists");
   command->add_flag("--profile,--verbose", options->verbose,
                     "Also time every node and print where the time goes: the nodes one run executes, ms per run summed by op "
                     "type, then the --top slowest nodes, each with its kernel (fast or reference), "
@@ -292,7 +297,6 @@ void add_bench(CLI::App& app) {
     }
     // before the bf16 check below runs the session once more
     const std::vector<engine::Session::NodeTime> nodes = session.node_times();
-    const std::vector<engine::Session::NodeTime>& plan_nodes = nodes;  // (a json "nodes" shadows it below)
     const engine::Session::Stats plan_stats = session.stats();  // of the plan the timed runs used
     std::sort(times.begin(), times.end());
     double median = times[times.size() / 2];
@@ -336,12 +340,12 @@ void add_bench(CLI::App& app) {
         out["op_ms"] = ops;
         out["nodes"] = plan_stats.nodes;
         out["generic_plan_nodes"] = plan_stats.generic_nodes;
-        nlohmann::json nodes = nlohmann::json::array();
-        for (const auto& [name, ms] : by_node) nodes.push_back({{"node", name}, {"ms", ms}, {"kernel", details[name]}});
-        out["top_nodes"] = nodes;
+        nlohmann::json top = nlohmann::json::array();
+        for (const auto& [name, ms] : by_node) top.push_back({{"node", name}, {"ms", ms}, {"kernel", details[name]}});
+        out["top_nodes"] = top;
         nlohmann::json all = nlohmann::json::array();  // every node in plan order
-        for (size_t k = 0; k < plan_nodes.size(); ++k) {
-          const auto& node = plan_nodes[k];
+        for (size_t k = 0; k < nodes.size(); ++k) {
+          const auto& node = nodes[k];
           nlohmann::json outputs = nlohmann::json::array();
           if (node.node)
             for (const std::string& value : node.node->outputs) outputs.push_back(value);

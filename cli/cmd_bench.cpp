@@ -1,5 +1,6 @@
-// mhub bench MODEL [--batch N] [--dim NAME=VALUE ...] [--threads N] [--iters N] [--json]
-//                  [--precision fp32|bf16] [--profile [--top N]]
+// mhub bench MODEL [--batch N] [--dim NAME=VALUE ...] [--threads N] [--device D] [--iters N]
+//                  [--warmup N] [--json] [--precision fp32|bf16] [--profile [--top N]]
+//                  [--train [--lr LR] [--precision fp32|bf16|fp16]]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -197,8 +198,10 @@ void add_bench(CLI::App& app) {
       "bench", "Time a model (CPU, or a GPU with --device) with random inputs: warm-up runs, then "
                "the median, min and max of --iters runs (each run includes copying the outputs to "
                "host memory).");
-  command->add_option("MODEL", options->model, "An .onnx file (or a folder holding model.onnx)")->required();
-  command->add_option("--batch", options->batch, "Size of every input's first dimension");
+  command->add_option("MODEL", options->model, kModelHelp)->required();
+  command->add_option("--batch", options->batch,
+                      "Size of every input's first dimension (default: the model's own, 1 where it is symbolic; "
+                      "--train: 8)");
   command->add_option("--dim", options->dims,
                       "NAME=VALUE for a symbolic dimension (others default to 1); repeatable");
   command->add_flag("--train", options->train,

@@ -18,9 +18,9 @@ void add_board(CLI::App& app) {
   auto cli = std::make_shared<BoardCli>();
   CLI::App* command = app.add_subcommand(
       "board",
-      "A local web page of training runs and models: the runs under DIR (finetune --logdir folders and sweeps) in a "
+      "A local web page of training runs and models: the runs under --logdir (finetune --logdir folders and sweeps) in a "
       "sortable table, their loss / accuracy / learning-rate curves overlaid and updated while they train, each "
-      "sweep's metric against its parameters, and a page for every .onnx under DIR or in the model cache.");
+      "sweep's metric against its parameters, and a page for every .onnx under --logdir or in the model cache.");
   command->add_option("--logdir", cli->logdir, "The folder whose runs and sweeps to show")->required();
   command->add_option("--port", cli->port, "TCP port (0: any free one; the address is printed)")->capture_default_str()->check(CLI::Range(0, 65535));
   command->add_option("--host", cli->host, "Address to listen on; other than 127.0.0.1 exposes your runs to the network")->capture_default_str();

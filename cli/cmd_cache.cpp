@@ -98,7 +98,7 @@ void add_cache(CLI::App& app) {
   ls->callback([options] { run_ls(*options); });
   CLI::App* verify = command->add_subcommand(
       "verify", "Re-hash every blob (sha256 for LFS files, git sha1 for others) and check every snapshot link; "
-                "exits with status 6 when something is wrong.");
+                "exit code 6 when something is wrong.");
   common(verify);
   verify->add_option("REPO", options->repo, "Only this repo (ORG/NAME)");
   verify->callback([options] { run_verify(*options); });

@@ -1,4 +1,4 @@
-// mhub conformance DIR... [--json] [--filter GLOB] [--device D] [--jobs N] [--verbose]
+// mhub conformance DIR... [--json] [--filter GLOB] [--device D] [--jobs N] [--reference] [--verbose]
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -115,8 +115,9 @@ void add_conformance(CLI::App& app) {
   command->add_flag("--verbose", options->verbose, "List passed and skipped cases too");
   command->footer(
       "A case whose model uses an op mhub has no kernel for fails with reason 'unsupported op X'; "
-      "cases using training ops (ai.onnx.preview.training) are skipped. Exit status is 0 even "
-      "when cases fail; read the counts (or --json).");
+      "cases using training ops (ai.onnx.preview.training) are skipped. Exit code 0 even "
+      "when cases fail; read the counts (or --json).\n" +
+      std::string(kExitCodesHelp));
   command->callback([options] {
     runner::ConformanceOptions run_options;
     run_options.backend = chosen_backend(options->device);

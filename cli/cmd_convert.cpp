@@ -331,10 +331,12 @@ void add_convert(CLI::App& app) {
                       "Face checkpoint: a folder with config.json, or hf:ORG/REPO[@REV] (pulled into the cache)")->required();
   command->add_option("OUT", options->output, "Where to write the result (.onnx, .safetensors, .gguf)")->required();
   command->add_option("--opset", options->opset,
-                      "Convert the default-domain opset to N with ONNX's version converter");
+                      "Convert the default-domain opset to N with ONNX's version converter")
+      ->type_name("N");
   command->add_option("--external-data", options->external,
                       "Store initializers of at least BYTES (default 1024; suffixes K, M, G) in "
                       "OUT.data beside OUT; needed for models over 2 GiB")
+      ->type_name("[BYTES]")
       ->expected(0, 1)
       ->default_str("")
       ->trigger_on_parse();

@@ -25,8 +25,9 @@
 namespace mhub::cli {
 namespace {
 
+// What --data of finetune and eval may name.
 const char* kDataHelp =
-    "Training data: a folder with the four IDX files (train-/t10k-images-idx3-ubyte, "
+    "a folder with the four IDX files (train-/t10k-images-idx3-ubyte, "
     "-labels-idx1-ubyte, .gz or not; e.g. /usr/share/datasets/fashion-mnist), a folder with "
     "inputs.npy + labels.npy (or train/ and test/ holding them), INPUTS.npy,LABELS.npy, a numeric "
     ".csv (label last), or a folder of class folders of PNG/JPEG images (or train/ + val/ of them)";
@@ -187,8 +188,8 @@ void add_finetune(CLI::App& app) {
       "rules in standard ONNX ops, with mhub's own gradient ops for Conv, BatchNorm, Relu/Clip and "
       "MaxPool), trains with SGD or AdamW, evaluates on the test split after every epoch, "
       "checkpoints to OUT.ckpt.safetensors and writes the fine-tuned model to OUT.");
-  command->add_option("MODEL", cli->model, "The model to start from: an .onnx file or a catalogue name, pulled when not cached (first output: logits [batch, classes])")->required();
-  command->add_option("--data", o.data, kDataHelp)->required();
+  command->add_option("MODEL", cli->model, std::string("The model to start from. ") + kModelHelp + " (first output: logits [batch, classes])")->required();
+  command->add_option("--data", o.data, std::string("Training data: ") + kDataHelp)->required();
   command->add_option("--out", o.out, "Where to write the fine-tuned .onnx (written atomically after every epoch)")->required();
   command->add_option("--epochs", o.epochs, "Passes over the training data")->capture_default_str()->check(CLI::Range(1, 1000000));
   command->add_option("--batch-size", o.batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str()->check(CLI::Range(1, 1 << 20));
@@ -320,8 +321,8 @@ void add_eval(CLI::App& app) {
   };
   auto cli = std::make_shared<EvalCli>();
   CLI::App* command = app.add_subcommand("eval", "Accuracy and mean cross-entropy of a classifier on labelled data.");
-  command->add_option("MODEL", cli->model, "The classifier: an .onnx file or a catalogue name (first output: logits [batch, classes])")->required();
-  command->add_option("--data", cli->data, kDataHelp)->required();
+  command->add_option("MODEL", cli->model, std::string("The classifier. ") + kModelHelp + " (first output: logits [batch, classes])")->required();
+  command->add_option("--data", cli->data, std::string("Labelled data, of which --split is evaluated: ") + kDataHelp)->required();
   command->add_option("--split", cli->split, "train or test")->capture_default_str()->check(CLI::IsMember({"train", "test"}));
   command->add_option("--batch-size", cli->batch_size, "Examples per batch (a model with a fixed batch dimension uses its own)")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data (default: the catalogue entry's preprocessing, else what `mhub finetune` recorded in the model)");

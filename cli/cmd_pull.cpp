@@ -72,7 +72,8 @@ void add_pull(CLI::App& app) {
       "Proxies: http_proxy / https_proxy / no_proxy as usual.\n"
       "Examples:\n"
       "  mhub pull hf:timm/resnet50.a1_in1k:model.safetensors\n"
-      "  mhub pull hf:onnx-community/bert-base-uncased@main:'onnx/*' --json");
+      "  mhub pull hf:onnx-community/bert-base-uncased@main:'onnx/*' --json\n" +
+      std::string(kExitCodesHelp));
   command->callback([options] {
     hub::PullOptions pull = hub::pull_options_from_env();
     if (options->offline) pull.http.offline = true;

@@ -1,4 +1,5 @@
-// mhub run MODEL --input NAME=FILE ... [--output-dir DIR] [--threads N] [--runs N] [--verbose] [--json]
+// mhub run MODEL --input NAME=FILE ... [--output-dir DIR] [--threads N] [--device D] [--runs N]
+//          [--precision fp32|bf16] [--verbose] [--json]
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -119,7 +120,7 @@ void add_run(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "run", "Run a model once, or --runs N times (CPU, or a GPU with --device) with inputs from .npy or TensorProto "
              ".pb files; print a summary of each output of the last run and optionally save them as .npy.");
-  command->add_option("MODEL", options->model, "An .onnx file (or a folder holding model.onnx)")->required();
+  command->add_option("MODEL", options->model, kModelHelp)->required();
   command->add_option("--input,-i", options->inputs,
                       "NAME=FILE for a named input, or FILE to feed inputs in order; FILE is .npy "
                       "or a TensorProto/SequenceProto .pb. Repeat for each input.");

@@ -107,7 +107,7 @@ void add_sweep(CLI::App& app) {
   command->add_option("--param", cli->params,
                       "NAME=SPEC, NAME a finetune flag without dashes; SPEC a list (sgd,adamw), log:LOW:HIGH, uniform:LOW:HIGH "
                       "or int:LOW:HIGH. Repeat for each parameter");
-  command->add_option("--trials", cli->trials, "random: how many trials; grid: at most this many (0: every combination)");
+  command->add_option("--trials", cli->trials, "random: how many trials (required); grid: at most this many (default 0: every combination)");
   command->add_option("--method", cli->method, "random or grid")->capture_default_str()->check(CLI::IsMember({"random", "grid"}));
   command->add_option("--parallel", cli->parallel, "Trials run at once (CPU threads are split between them)")
       ->capture_default_str()->check(CLI::Range(1, 256));

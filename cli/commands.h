@@ -7,6 +7,13 @@
 
 namespace mhub::cli {
 
+// The end of every help text: main.cpp's exit codes (common/error.h's exit_code_for; README.md
+// explains each). Subcommands inherit the top-level footer; one with a footer of its own ends it
+// with this.
+inline constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 success, 1 internal error (a bug), 2 usage, 3 file system, 4 bad file format, 5 network, "
+    "6 integrity (checksum or size), 7 unsupported (or out of memory), 8 not found on the hub.";
+
 void add_inspect(CLI::App& app);
 void add_check(CLI::App& app);
 void add_convert(CLI::App& app);

@@ -54,8 +54,8 @@ void note_cpu_bf16_speed(const std::string& precision, const engine::Backend* ba
 
 void add_devices(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
-      "devices", "List the devices --device can name: cpu, and each CUDA GPU this build and machine can use "
-                 "(name, memory, compute capability), or why there is none.");
+      "devices", "List what `run --device` (and bench's, finetune's, eval's, conformance's) can name: cpu, and each "
+                 "CUDA GPU this build and machine can use (name, memory, compute capability), or why there is none.");
   command->callback([] { std::cout << engine::describe_devices(); });
 }
 

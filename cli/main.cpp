@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
       "  mhub run fashion-cnn -i models/fashion-cnn/sample_input.npy\n"
       "  mhub eval fashion-cnn --data /usr/share/datasets/fashion-mnist\n"
       "Find and fetch others: mhub search resnet; mhub pull resnet50\n"
-      "Run 'mhub COMMAND --help' for the options of one command.");
+      "Run 'mhub COMMAND --help' for the options of one command.\n" +
+      std::string(mhub::cli::kExitCodesHelp));
   for (auto add : kCommands) add(app);
   mhub::cli::add_catalogue_option(app);
   add_max_memory_option(app);

@@ -8,6 +8,11 @@
 
 namespace mhub::cli {
 
+// The MODEL positional's help, the same for every command that resolves one.
+inline constexpr const char* kModelHelp =
+    "An .onnx file, a folder holding model.onnx, or a catalogue name (NAME[@REVISION], see `mhub list`): "
+    "taken from the cache, pulled when not there";
+
 // Throws mhub::Error: io (a path that does not exist), usage (an unknown name; the message
 // suggests close names), unsupported (the entry's main file is not an ONNX model), and whatever
 // the pull throws (network, integrity).

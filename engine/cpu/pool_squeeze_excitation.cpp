@@ -10,6 +10,7 @@
 // 3. Y = X * gate broadcast over the pixels (vectorised, threaded over planes or pixels).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -28,32 +29,39 @@ namespace mhub::engine::cpu {
 // AVX-512 clone, two ymm in the AVX2 one).
 typedef double DoubleLanes8 __attribute__((vector_size(64)));
 
-// sums[j * 8 + i] = sum over p < pixels of x[p * stride + j * 8 + i] for j < V, i < 8: the V * 8
-// channels' double sums kept in registers across the pixels and stored once (sums in memory,
-// loaded and stored for every pixel, cost as much again as reading X did).
+// sums[j * 8 + i] += x[p * stride + j * 8 + i] for p < pixels (in order), j < V, i < 8: the V * 8
+// channels' double sums held in registers across the pixels, loaded and stored once.
 template <int V>
 __attribute__((always_inline)) inline void channel_sums_lanes(const float* x, int64_t pixels, int64_t stride, double* sums) {
-  DoubleLanes8 acc[V] = {};
+  DoubleLanes8 acc[V];
+  for (int j = 0; j < V; ++j) std::memcpy(&acc[j], sums + 8 * j, sizeof acc[j]);
   for (int64_t p = 0; p < pixels; ++p, x += stride)
     for (int j = 0; j < V; ++j) acc[j] += __builtin_convertvector(*reinterpret_cast<const FloatLanes8*>(x + 8 * j), DoubleLanes8);
-  for (int j = 0; j < V; ++j)
-    for (int i = 0; i < 8; ++i) sums[j * 8 + i] = acc[j][i];
+  for (int j = 0; j < V; ++j) std::memcpy(sums + 8 * j, &acc[j], sizeof acc[j]);
 }
 
 // sums[k] = sum over p < pixels of x[p * stride + k] for k < width, in double, each channel's
-// pixels added in order (as the reference adds a plane's values): 32 channels at a time in
-// registers (4 zmm / 8 ymm accumulators), then 8, then the channels past the last multiple of 8
-// one by one.
+// pixels added in order (as the reference adds a plane's values). Pixels are taken 8 at a time,
+// and for each 8 every channel of the run: 32 channels at a time in registers (4 zmm / 8 ymm
+// accumulators), then 8, then the channels past the last multiple of 8 one by one. So X is read
+// as 8 streams of `width` contiguous floats; walking all the pixels for 32 channels before the
+// next 32 read 2 or 3 cache lines per pixel, C * 4 bytes apart (a new page at every pixel where
+// C is 1000 or more), which the prefetchers do not follow.
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void channel_means_sum_pixels(const float* x, int64_t pixels,
                                                                                                   int64_t stride, int64_t width,
                                                                                                   double* sums) {
-  int64_t k = 0;
-  for (; k + 32 <= width; k += 32) channel_sums_lanes<4>(x + k, pixels, stride, sums + k);
-  for (; k + 8 <= width; k += 8) channel_sums_lanes<1>(x + k, pixels, stride, sums + k);
-  for (; k < width; ++k) {
-    double s = 0;
-    for (int64_t p = 0; p < pixels; ++p) s += x[p * stride + k];
-    sums[k] = s;
+  constexpr int64_t kGroup = 8;
+  std::fill(sums, sums + width, 0.0);
+  for (int64_t p0 = 0; p0 < pixels; p0 += kGroup, x += kGroup * stride) {
+    const int64_t group = std::min(kGroup, pixels - p0);
+    int64_t k = 0;
+    for (; k + 32 <= width; k += 32) channel_sums_lanes<4>(x + k, group, stride, sums + k);
+    for (; k + 8 <= width; k += 8) channel_sums_lanes<1>(x + k, group, stride, sums + k);
+    for (; k < width; ++k) {
+      double s = sums[k];
+      for (int64_t p = 0; p < group; ++p) s += x[p * stride + k];
+      sums[k] = s;
+    }
   }
 }
 
@@ -97,15 +105,19 @@ void channel_means(const float* x, int64_t n, int64_t c, int64_t hw, bool channe
     return;
   }
   // Channels-last: each job sums a block of channels over every pixel of one image, reading
-  // kBlock * 4 bytes of each pixel (whole cache lines where C is a multiple of 16).
-  constexpr int64_t kBlock = 64;
-  const int64_t blocks = (c + kBlock - 1) / kBlock;
-  pool.parallel_for(static_cast<size_t>(n * blocks), chunk_for_elements(static_cast<size_t>(hw * std::min(kBlock, c))),
+  // `block` contiguous floats of each pixel; the sums (at most 2 KiB) stay in L1. Blocks of up to
+  // 256 channels, narrower (a multiple of 8) where the images alone give the threads too few jobs:
+  // a squeeze-excitation at batch 1 has 72 or 120 channels (mobilenet_v3).
+  constexpr int64_t kMaxBlock = 256;
+  const int64_t per_image = std::max<int64_t>(1, (pool.size() + n - 1) / std::max<int64_t>(1, n));
+  const int64_t block = std::min(kMaxBlock, ((c + per_image - 1) / per_image + 7) / 8 * 8);
+  const int64_t blocks = (c + block - 1) / block;
+  pool.parallel_for(static_cast<size_t>(n * blocks), chunk_for_elements(static_cast<size_t>(hw * std::min(block, c))),
                     [&](size_t lo, size_t hi) {
-                      double sums[kBlock];
+                      double sums[kMaxBlock];
                       for (size_t job = lo; job < hi; ++job) {
-                        const int64_t b = static_cast<int64_t>(job) / blocks, c0 = (static_cast<int64_t>(job) % blocks) * kBlock;
-                        const int64_t width = std::min(kBlock, c - c0);
+                        const int64_t b = static_cast<int64_t>(job) / blocks, c0 = (static_cast<int64_t>(job) % blocks) * block;
+                        const int64_t width = std::min(block, c - c0);
                         channel_means_sum_pixels(x + b * hw * c + c0, hw, c, width, sums);
                         for (int64_t k = 0; k < width; ++k) means[b * c + c0 + k] = static_cast<float>(sums[k] * scale);
                       }

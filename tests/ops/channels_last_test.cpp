@@ -461,9 +461,10 @@ TEST_SUITE("ops") {
     engine::ThreadPool pool(2);
     std::mt19937 gen(12);
     std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
-    // Channel counts around the register blocks (8 and 32 channels) and the 64-channel jobs; one
-    // pixel to a 13x13 image (squeezenet's last one); several images, so jobs span images.
-    for (int64_t c : {1, 5, 8, 17, 31, 32, 33, 64, 75, 200})
+    // Channel counts around the register blocks (8 and 32 channels) and the 256-channel jobs; one
+    // pixel to a 13x13 image (squeezenet's last one: groups of 8 pixels and a tail); several
+    // images, so jobs span images.
+    for (int64_t c : {1, 5, 8, 17, 31, 32, 33, 64, 75, 200, 600})
       for (int64_t hw : {1, 7, 169})
         for (int64_t n : {1, 3}) {
           CAPTURE(c);

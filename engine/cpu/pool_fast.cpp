@@ -7,8 +7,9 @@
 // pooling on plain NCHW memory falls back to a slow generic implementation on AVX2 machines
 // (resnet's 3x3/2 stem pool took a quarter of the model's time), so this kernel is registered
 // ahead of it. On channels-last values (pool_fast.h) threaded over output rows, each output
-// pixel's channel run the vector maximum of its window's channel runs (ahead of oneDNN's nhwc
-// pooling too, which took longer per node on squeezenet1_1's 3x3/2 ceil_mode pools). Same
+// pixel's channel run the vector maximum of its window's channel runs (AVX-512 / AVX2 clones;
+// ahead of oneDNN's nhwc pooling too, which took longer per node on squeezenet1_1's 3x3/2
+// ceil_mode pools). Same
 // comparisons as the reference: a window's first value, then every larger one (a NaN first in
 // its window stays, later NaNs are skipped).
 #include <algorithm>
@@ -37,22 +38,59 @@ void max_pool_valid_range(int64_t start, int64_t k, int64_t d, int64_t size, int
   if (start >= size || hi < lo) hi = lo;
 }
 
-// y[0, 8 * V) = maximum of the window whose first valid value is at `first`: rows x cols values
-// row_step / col_step floats apart, in row-major order, the accumulators in registers.
-template <int V>
+// Sixteen floats at any address: one zmm register in the AVX-512 clone, two ymm in the AVX2 one
+// (what FloatLanes8 gave before that clone existed), four SSE registers in the baseline.
+typedef float FloatLanes16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+// W = 8 or 16 floats at any address, through FloatLanes8 / FloatLanes16, held as plain vector
+// values. Not a Lanes type parameter: GCC drops a typedef's aligned and may_alias attributes from
+// a template argument, and the loads and stores then assumed 32- or 64-byte alignment (vmovaps
+// on unaligned pixels). By reference, not by value: no vector crosses a call boundary of the
+// baseline clone's ABI.
+typedef float FloatVector8 __attribute__((vector_size(32)));
+typedef float FloatVector16 __attribute__((vector_size(64)));
+template <int W>
+struct LanesOf {
+  using type = FloatVector8;
+};
+template <>
+struct LanesOf<16> {
+  using type = FloatVector16;
+};
+template <int W>
+__attribute__((always_inline)) inline void load_lanes(const float* p, typename LanesOf<W>::type& v) {
+  if constexpr (W == 16)
+    v = *reinterpret_cast<const FloatLanes16*>(p);
+  else
+    v = *reinterpret_cast<const FloatLanes8*>(p);
+}
+template <int W>
+__attribute__((always_inline)) inline void store_lanes(float* p, const typename LanesOf<W>::type& v) {
+  if constexpr (W == 16)
+    *reinterpret_cast<FloatLanes16*>(p) = v;
+  else
+    *reinterpret_cast<FloatLanes8*>(p) = v;
+}
+
+// y[0, W * V) = maximum of the window whose first valid value is at `first`: rows x cols values
+// row_step / col_step floats apart, in row-major order, the accumulators in registers. R, C > 0
+// fix rows and cols at compile time (the full 3x3 window of nearly every CNN's MaxPool: its
+// 9 * V loads and maxima unrolled, no loop counters).
+template <int W, int V, int R, int C>
 __attribute__((always_inline)) inline void max_pool_window_lanes(const float* first, int64_t rows, int64_t cols, int64_t row_step,
                                                                  int64_t col_step, float* y) {
-  FloatLanes8 acc[V];
-  for (int j = 0; j < V; ++j) acc[j] = *reinterpret_cast<const FloatLanes8*>(first + 8 * j);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t k = i == 0 ? 1 : 0; k < cols; ++k) {
+  const int64_t nr = R > 0 ? R : rows, nc = C > 0 ? C : cols;
+  typename LanesOf<W>::type acc[V], b;
+  for (int j = 0; j < V; ++j) load_lanes<W>(first + W * j, acc[j]);
+  for (int64_t i = 0; i < nr; ++i)
+    for (int64_t k = i == 0 ? 1 : 0; k < nc; ++k) {
       const float* v = first + i * row_step + k * col_step;
       for (int j = 0; j < V; ++j) {
-        const FloatLanes8 b = *reinterpret_cast<const FloatLanes8*>(v + 8 * j);
+        load_lanes<W>(v + W * j, b);
         acc[j] = b > acc[j] ? b : acc[j];
       }
     }
-  for (int j = 0; j < V; ++j) *reinterpret_cast<FloatLanes8*>(y + 8 * j) = acc[j];
+  for (int j = 0; j < V; ++j) store_lanes<W>(y + W * j, acc[j]);
 }
 
 // One channel of that window (the channels past the last multiple of 8).
@@ -67,18 +105,31 @@ __attribute__((always_inline)) inline void max_pool_window_one(const float* firs
   *y = acc;
 }
 
+// All c channels of one output pixel's window: 64 at a time (four cache lines of each window
+// pixel, four zmm / eight ymm maxima in registers), then 16, then 8, then one by one.
+template <int R, int C>
+__attribute__((always_inline)) inline void max_pool_window_channels(const float* first, int64_t c, int64_t rows, int64_t cols,
+                                                                    int64_t row_step, int64_t col_step, float* y) {
+  int64_t k = 0;
+  for (; k + 64 <= c; k += 64) max_pool_window_lanes<16, 4, R, C>(first + k, rows, cols, row_step, col_step, y + k);
+  for (; k + 16 <= c; k += 16) max_pool_window_lanes<16, 1, R, C>(first + k, rows, cols, row_step, col_step, y + k);
+  for (; k + 8 <= c; k += 8) max_pool_window_lanes<8, 1, R, C>(first + k, rows, cols, row_step, col_step, y + k);
+  for (; k < c; ++k) max_pool_window_one(first + k, rows, cols, row_step, col_step, y + k);
+}
+
 }  // namespace
 
 // Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
 // Output row r of one channels-last image: y[col * c + k] for col < ow, k < c, from the image x
 // ([ih, iw, c]). Each output pixel's window is clipped to the image once (a rectangle of kernel
 // indices, visited in row-major order as the reference visits it), then its channels are taken
-// 64 at a time (four cache lines of each window pixel, eight ymm maxima in registers), then 8 at
-// a time, then one by one. A plain loop over the channels per window value paid a vector loop's
-// entry and tail for every channel run; 16 channels at a time walked nine window pixels one
-// cache line each and was slower where the input came from beyond L2 (googlenet's 192 channels).
-__attribute__((target_clones("avx2", "default"))) void max_pool_channels_last_row(const float* x, float* __restrict y, int64_t r,
-                                                                                  const MaxPoolRowGeometry& g) {
+// 64 at a time (max_pool_window_channels), a whole 3x3 window by code unrolled for it. A plain
+// loop over the channels per window value paid a vector loop's entry and tail for every channel
+// run; 16 channels at a time walked nine window pixels one cache line each and was slower where
+// the input came from beyond L2 (googlenet's 192 channels).
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void max_pool_channels_last_row(const float* x,
+                                                                                                    float* __restrict y, int64_t r,
+                                                                                                    const MaxPoolRowGeometry& g) {
   const int64_t c = g.c, r0 = r * g.sh - g.ph;
   int64_t kr_lo = 0, kr_hi = 0;
   max_pool_valid_range(r0, g.kh, g.dh, g.ih, kr_lo, kr_hi);
@@ -95,10 +146,10 @@ __attribute__((target_clones("avx2", "default"))) void max_pool_channels_last_ro
     }
     const float* first = x + ((r0 + kr_lo * g.dh) * g.iw + c0 + kc_lo * g.dw) * c;
     const int64_t rows = kr_hi - kr_lo, cols = kc_hi - kc_lo;
-    int64_t k = 0;
-    for (; k + 64 <= c; k += 64) max_pool_window_lanes<8>(first + k, rows, cols, row_step, col_step, y + k);
-    for (; k + 8 <= c; k += 8) max_pool_window_lanes<1>(first + k, rows, cols, row_step, col_step, y + k);
-    for (; k < c; ++k) max_pool_window_one(first + k, rows, cols, row_step, col_step, y + k);
+    if (rows == 3 && cols == 3)
+      max_pool_window_channels<3, 3>(first, c, rows, cols, row_step, col_step, y);
+    else
+      max_pool_window_channels<0, 0>(first, c, rows, cols, row_step, col_step, y);
   }
 }
 

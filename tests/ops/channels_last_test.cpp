@@ -417,8 +417,9 @@ TEST_SUITE("ops") {
     engine::ThreadPool pool(2);
     std::mt19937 gen(11);
     std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
-    // Channel counts around the vector widths (tails), one plane to many images.
-    for (int64_t c : {1, 5, 8, 17, 31, 64, 75}) {
+    // Channel counts around the vector widths (64, 16 and 8 channels, tails; 91 = 64 + 16 + 8 + 3),
+    // one plane to many images.
+    for (int64_t c : {1, 5, 8, 17, 31, 64, 75, 91, 128}) {
       const int64_t n = c >= 64 ? 1 : 2, h = 13, w = 11;
       std::vector<float> x(static_cast<size_t>(n * c * h * w));
       for (float& v : x) v = dist(gen);

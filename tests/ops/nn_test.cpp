@@ -135,6 +135,27 @@ TEST_SUITE("ops") {
     CHECK(any_zero);  // the Relu did something
   }
 
+  TEST_CASE("BatchNormalizations sharing constant parameters with different epsilons (the fast kernel's cached coefficients)") {
+    std::vector<Input> inputs = {{"x", {2, 4, 3, 3}, random_values(72, 6)},
+                                 {"scale", {4}, {1.5f, -0.5f, 2.0f, 0.25f}, true},
+                                 {"beta", {4}, {0.1f, 0.2f, -0.3f, 0.0f}, true},
+                                 {"mean", {4}, {0.05f, -0.1f, 0.2f, 0.0f}, true},
+                                 {"var", {4}, {0.01f, 1.0f, 0.002f, 0.1f}, true}};
+    ir::Node first = node("BatchNormalization", {"x", "scale", "beta", "mean", "var"}, {"a"});
+    ir::Node second = node("BatchNormalization", {"a", "scale", "beta", "mean", "var"});
+    second.name = "second";
+    ir::Attribute eps;
+    eps.name = "epsilon";
+    eps.type = ir::AttributeType::float_;
+    eps.f = 0.5f;
+    second.attributes.push_back(eps);
+    ir::Model model = model_of({first, second}, inputs);
+    const std::vector<float> want = run(model, inputs, false, false);
+    // Twice: the second run's coefficients come from the cache.
+    check_close(run(model, inputs, true, false), want, 1e-6f, 1e-6f);
+    check_close(run(model, inputs, true, false), want, 1e-6f, 1e-6f);
+  }
+
   TEST_CASE("Conv+Clip (Relu6) fusion gives the unfused result") {
     std::vector<Input> inputs = {{"x", {1, 4, 7, 7}, random_values(196, 8)},
                                  {"w", {8, 4, 3, 3}, random_values(288, 9), true},

@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/openmp_environment.h"
 #include "engine/core/thread_pool.h"
 #include "engine/cpu/gemm.h"
 
@@ -228,4 +232,47 @@ TEST_SUITE("engine_core") {
     CHECK(after_loop == before + 1);
     CHECK(after_gemm == after_loop);
   }
+}
+
+TEST_SUITE("engine_core") {
+// engine/core/openmp_environment.h: the processes of the caller's own pipeline are not other work
+// for the wait-policy choice; a process that holds none of its pipes is.
+TEST_CASE("openmp environment: a busy pipeline partner is counted only while it holds the pipe") {
+  int ends[2];
+  REQUIRE(pipe(ends) == 0);
+  // Busy for at most 3 s (the test ends it sooner); the child only spins and exits.
+  auto spawn_busy = [&](bool on_pipe) {
+    const pid_t child = fork();
+    if (child == 0) {
+      if (on_pipe) dup2(ends[0], 0);
+      close(ends[0]);
+      close(ends[1]);
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+      while (std::chrono::steady_clock::now() < end) {
+      }
+      _exit(0);
+    }
+    return child;
+  };
+  auto count_while_busy = [&](pid_t child) {
+    long seen = 0;  // the child is runnable all along; five tries spare a child not yet started
+    for (int attempt = 0; attempt < 5 && seen == 0; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      seen = engine::pipeline_partner_runnable_threads(-1, ends[1]);
+    }
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    return seen;
+  };
+  CHECK(engine::pipe_inode_of("self", ends[1]) != 0);
+  CHECK(engine::pipe_inode_of("self", -1) == 0);
+  const pid_t stranger = spawn_busy(false);
+  REQUIRE(stranger > 0);
+  CHECK(count_while_busy(stranger) == 0);
+  const pid_t partner = spawn_busy(true);
+  REQUIRE(partner > 0);
+  CHECK(count_while_busy(partner) == 1);
+  close(ends[0]);
+  close(ends[1]);
+}
 }

@@ -15,7 +15,7 @@
 namespace mhub::engine {
 
 // GOMP_SPINCOUNT for the team: how many times an idle thread polls for the next region before it
-// sleeps on a futex. One poll is a load and a pause instruction, about 20 ns on the 2-core Zen 4
+// sleeps on a futex. One poll is a load and a pause instruction, about 20 ns on the 2-core Zen 5
 // CI machine, so this is about 0.2 ms: longer than the gap between two consecutive nodes of a
 // batch-1 inference (a few to tens of microseconds), short enough that a process between
 // inferences soon gives its cores back. libgomp's default with no OMP_WAIT_POLICY is 300000

@@ -22,7 +22,7 @@ struct ConcatChannelsLastPart {
 };
 
 // Floats of output a tile of pixels spans: the tile's output is written in pieces, one per part,
-// and stays in L1 (Zen 4 and recent Intel cores have 32 or 48 KiB) until its last part is in.
+// and stays in L1 (Zen 4 and 5 and recent Intel cores have 32 or 48 KiB) until its last part is in.
 constexpr int64_t kConcatTileFloats = 4096;
 
 // Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.

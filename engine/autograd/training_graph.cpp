@@ -43,13 +43,16 @@ void wire_optimizer_outputs(Builder& b, const ir::Model& forward, const std::vec
 
 }  // namespace
 
-TrainingModel build_training_model(const ir::Model& forward, const std::vector<std::string>& trainable,
+TrainingModel build_training_model(const ir::Model& given, const std::vector<std::string>& trainable,
                                    const std::filesystem::path& base_dir, TrainingGraphOptions options) {
-  if (forward.graph.outputs.empty()) throw Error(ErrorCategory::usage, "training: the model has no outputs");
+  if (given.graph.outputs.empty()) throw Error(ErrorCategory::usage, "training: the model has no outputs");
   for (const auto& name : trainable)
-    if (!forward.graph.initializer(name))
+    if (!given.graph.initializer(name))
       throw Error(ErrorCategory::usage, "training: '" + name + "' is not an initializer of the model");
-  ShapeMap shapes = training_value_shapes(forward, base_dir);  // step 1
+  ConstantMap shape_constants;
+  ShapeMap shapes = training_value_shapes(given, base_dir, &shape_constants);  // step 1
+  // Values fixed by the static dims become constants, so rules see constant pads and bounds.
+  const ir::Model forward = fold_shape_constants(given, shape_constants);
   TrainingModel result;
   result.model = forward;
   ir::Graph& g = result.model.graph;

@@ -6,7 +6,7 @@
 // it (scripts/check_training_graph_with_ort.py checks it in ONNX Runtime).
 //
 // build_training_model runs the steps, each with its contract in its own header:
-//   1. preparation      training_shapes.h   static dims of every value
+//   1. preparation      training_shapes.h   static dims of every value; values they fix folded
 //   2. forward          training_forward.h  training-mode BatchNormalization, Dropout, MaxPool
 //   3. loss             training_loss.h     the selected loss and d(loss)/d(logits)
 //   4. differentiation  differentiate.h     backward rules looked up by OpKind (rules.h)

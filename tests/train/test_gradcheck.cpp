@@ -13,6 +13,7 @@
 
 #include "engine/autograd/rules.h"
 #include "engine/autograd/training_graph.h"
+#include "engine/autograd/training_shapes.h"
 #include "engine/core/session.h"
 #include "engine/train/rng.h"
 #include "engine/train/trainer.h"
@@ -337,6 +338,57 @@ TEST_CASE("gradcheck: Slice with starts and ends computed from Shape (a fused QK
   const std::string k = a.op("Slice", {qkv, third, a.op("Mul", {third, a.ints({2})}), a.ints({1})});  // [4, 8)
   const std::string v = a.op("Slice", {qkv, a.op("Neg", {third}), a.ints({INT64_MAX}), a.ints({-1})});  // the last 4
   a.head(a.op("Mul", {k, v}), 3, 4, 3);
+  // Static shapes fix every bound: the training graph holds them as constants, no Shape left.
+  for (const auto& n : autograd::build_training_model(a.model, a.params, ".").model.graph.nodes) CHECK(n.op_type != "Shape");
+  gradcheck(a, 3, 8);
+}
+
+TEST_CASE("gradcheck: Slice whose start also depends on the data stays computed (the run-time starts rule)") {
+  Tiny a({3, 8});
+  const std::string qkv = a.op("Gemm", {"x", a.param({8, 12})});  // [3, 12]
+  const std::string third = a.op("Div", {a.op("Gather", {a.op("Shape", {qkv}), a.ints({1})}), a.ints({3})});  // 4
+  const float zero = 0;
+  a.model.graph.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, {}, &zero, 4, "zero"));
+  const std::string from_data = a.op("Cast", {a.op("Mul", {a.op("ReduceMax", {"x"}, {ir::int_attr("keepdims", 0)}), "zero"})},
+                                     {ir::int_attr("to", static_cast<int64_t>(ir::DataType::int64))});  // 0, from x
+  const std::string start = a.op("Add", {third, from_data});
+  const std::string k = a.op("Slice", {qkv, start, a.op("Mul", {third, a.ints({2})}), a.ints({1})});  // [4, 8)
+  a.head(k, 3, 4, 3);
+  const auto frontier = autograd::shape_constant_frontier(a.model.graph);
+  CHECK(std::find(frontier.begin(), frontier.end(), third) != frontier.end());  // read by the data-dependent Add
+  CHECK(std::find(frontier.begin(), frontier.end(), start) == frontier.end());
+  gradcheck(a, 3, 8);
+}
+
+// Swin's window padding: pad the last axis up to a multiple of the window, the pad amount
+// computed from Shape ((w - d % w) % w) and joined into Pad's pads by Concat. Static shapes fold
+// it into a constant, so the Pad rule (constant pads) applies; a Slice then crops back with an
+// end computed from the padded shape.
+TEST_CASE("gradcheck: Pad and Slice with pads and bounds computed from Shape are folded, then differentiated") {
+  Tiny a({2, 6});
+  const std::string h = a.op("MatMul", {"x", a.param({6, 5})});  // [2, 5]
+  const std::string d = a.op("Gather", {a.op("Shape", {h}), a.ints({1})});  // [5]
+  const std::string amount = a.op("Mod", {a.op("Sub", {a.ints({4}), a.op("Mod", {d, a.ints({4})})}), a.ints({4})});  // [3]
+  const std::string pads = a.op("Concat", {a.ints({0}), a.ints({1}), a.ints({0}), amount}, {ir::int_attr("axis", 0)});
+  const std::string padded = a.op("Pad", {h, pads}, {ir::string_attr("mode", "reflect")});  // [2, 9]
+  const std::string end = a.op("Sub", {a.op("Gather", {a.op("Shape", {padded}), a.ints({1})}), a.ints({2})});  // [7]
+  const std::string cropped = a.op("Slice", {padded, a.ints({0}), end, a.ints({1})});  // [2, 7]
+  // A value computed from a parameter is not fixed by shapes, even through Shape-looking ops.
+  const std::string scaled = a.op("Mul", {cropped, a.op("Cast", {end}, {ir::int_attr("to", 1)})});
+  const std::string summed = a.op("Add", {scaled, a.op("ReduceSum", {a.param({1, 7}), a.ints({0})})});
+  a.head(summed, 2, 7, 3);
+  const auto frontier = autograd::shape_constant_frontier(a.model.graph);
+  CHECK(std::find(frontier.begin(), frontier.end(), pads) != frontier.end());
+  CHECK(std::find(frontier.begin(), frontier.end(), end) != frontier.end());
+  for (const auto& v : frontier) CHECK(v != summed);
+  const auto built = autograd::build_training_model(a.model, a.params, ".");
+  for (const auto& n : built.model.graph.nodes) {
+    CHECK(n.op_type != "Shape");
+    CHECK(n.op_type != "Concat");  // the pads' Concat went with it (the Pad rule emits none for 2-D)
+  }
+  REQUIRE(built.model.graph.initializer(pads));
+  const ir::Tensor& folded = *built.model.graph.initializer(pads);
+  CHECK(std::vector<int64_t>(folded.data<int64_t>(), folded.data<int64_t>() + 4) == std::vector<int64_t>{0, 1, 0, 3});
   gradcheck(a, 3, 8);
 }
 

@@ -208,7 +208,7 @@ void add_finetune(CLI::App& app) {
   command->add_option("--label-smoothing", o.trainer.label_smoothing, "Cross-entropy label smoothing in [0, 1) (--loss cross-entropy only)")->capture_default_str()->check(finite_range(0, 1, false, true));
   command->add_option("--clip-norm", o.trainer.clip_norm, "Clip the global gradient L2 norm to this value (0: off)")->capture_default_str()->check(finite_range(0, 1e30, false, false));
   command->add_option("--accumulate", o.trainer.accumulate, "Batches whose gradients are averaged per optimizer step")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  command->add_option("--num-classes", o.num_classes, "Replace the final Gemm (or MatMul + bias) head with a fresh one of this many classes")->check(CLI::Range(2, 1 << 24));
+  command->add_option("--num-classes", o.num_classes, "Replace the final Gemm (or MatMul + bias, or 1x1 Conv) head with a fresh one of this many classes")->check(CLI::Range(2, 1 << 24));
   command->add_option("--freeze", cli->freeze, "Comma-separated globs of parameter names to keep fixed, e.g. 'conv1.*,bn1.*'");
   command->add_flag("--augment", o.augment, "Random crop (padding 2) and horizontal flip of image data");
   command->add_option("--mean", cli->mean, "Per-channel normalisation mean of image data, e.g. 0.286 or 0.485,0.456,0.406 (default: the catalogue entry's preprocessing, else what an earlier finetune recorded in the model)");

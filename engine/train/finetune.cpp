@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "common/error.h"
 #include "common/printable.h"
@@ -113,7 +114,28 @@ struct Head {
   ir::Tensor* weight = nullptr;
   ir::Tensor* bias = nullptr;
   bool transposed = false;  // weight is [classes, fan_in] (Gemm transB=1)
+  size_t conv_rank = 0;     // a 1x1 Conv head: its weight's rank ([classes, fan_in, 1, 1] for 2-D)
 };
+
+// Ops between a 1x1 Conv classifier and the output that keep axis 1 as the class axis: activations
+// and pooling (per channel), Dropout / Identity, Flatten at axis 1 and Squeeze of the pooled axes.
+bool keeps_class_axis(const ir::Node& n) {
+  static const char* const kOps[] = {"Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish",
+                                     "Elu", "Selu", "Celu", "Softplus", "Gelu", "Swish", "Identity", "Dropout",
+                                     "GlobalAveragePool", "GlobalMaxPool", "AveragePool", "MaxPool", "Squeeze"};
+  if (n.inputs.empty() || n.inputs[0].empty()) return false;
+  if (n.op_type == "Flatten") return n.attr_int("axis", 1) == 1;
+  if (n.op_type == "Squeeze" && n.inputs.size() < 2 && n.attribute("axes") == nullptr) return false;  // might drop axis 1
+  return std::find_if(std::begin(kOps), std::end(kOps), [&](const char* op) { return n.op_type == op; }) != std::end(kOps);
+}
+
+// SqueezeNet's classifier: a 1x1 Conv (group 1, constant weight [classes, fan_in, 1, 1]) whose
+// output reaches `node`'s through keeps_class_axis ops only; null when there is none.
+ir::Node* conv_head(ir::Node* node, const std::function<ir::Node*(const std::string&)>& producer) {
+  while (node && node->op_type != "Conv" && keeps_class_axis(*node)) node = producer(node->inputs[0]);
+  if (!node || node->op_type != "Conv" || node->inputs.size() < 2 || node->attr_int("group", 1) != 1) return nullptr;
+  return node;
+}
 
 Head find_head(ir::Graph& g) {
   const std::string& out = g.outputs.at(0).name;
@@ -140,9 +162,21 @@ Head find_head(ir::Graph& g) {
     head.weight = mutable_initializer(g, node->inputs[1]);
     head.transposed = node->attr_int("transB", 0) != 0;
     if (node->inputs.size() > 2 && !node->inputs[2].empty()) head.bias = mutable_initializer(g, node->inputs[2]);
+  } else if (ir::Node* conv = conv_head(node, producer)) {
+    head.weight = mutable_initializer(g, conv->inputs[1]);
+    head.transposed = true;  // [classes, fan_in, 1, ...]
+    if (conv->inputs.size() > 2 && !conv->inputs[2].empty()) head.bias = mutable_initializer(g, conv->inputs[2]);
+    const auto& w = head.weight ? head.weight->dims : std::vector<int64_t>{};
+    const bool one_by_one = w.size() >= 3 && std::all_of(w.begin() + 2, w.end(), [](int64_t d) { return d == 1; });
+    if (!head.weight || !one_by_one || head.weight->dtype != ir::DataType::float32)
+      throw Error(ErrorCategory::unsupported, "--num-classes: the final Conv '" + conv->name +
+                                                  "' is not a 1x1 convolution with a constant float weight; replace the head before fine-tuning");
+    head.conv_rank = w.size();
+    return head;
   } else {
     throw Error(ErrorCategory::unsupported,
-                "--num-classes: the model's output is not made by a Gemm or MatMul (+ bias) layer; replace the head before fine-tuning");
+                "--num-classes: the model's output is not made by a Gemm or MatMul (+ bias) layer or a 1x1 Conv "
+                "(+ activation / pooling / Flatten); replace the head before fine-tuning");
   }
   if (!head.weight || head.weight->dims.size() != 2 || head.weight->dtype != ir::DataType::float32)
     throw Error(ErrorCategory::unsupported, "--num-classes: the head's weight is not a 2-D float initializer");
@@ -166,7 +200,8 @@ void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
     for (auto& x : v) x = (2 * rng.uniform() - 1) * bound;
     return v;
   };
-  const std::vector<int64_t> dims = transposed ? std::vector<int64_t>{classes, fan_in} : std::vector<int64_t>{fan_in, classes};
+  std::vector<int64_t> dims = transposed ? std::vector<int64_t>{classes, fan_in} : std::vector<int64_t>{fan_in, classes};
+  dims.resize(std::max<size_t>(2, head.conv_rank), 1);  // a 1x1 Conv's kernel dims
   const auto w = uniform(static_cast<size_t>(classes * fan_in));
   *weight = ir::Tensor::from_bytes(ir::DataType::float32, dims, w.data(), w.size() * 4, weight->name);
   if (ir::Tensor* bias = head.bias) {
@@ -174,8 +209,10 @@ void replace_head(ir::Model& model, int64_t classes, uint64_t seed) {
     const std::vector<int64_t> bias_dims = bias->dims.size() == 2 ? std::vector<int64_t>{1, classes} : std::vector<int64_t>{classes};
     *bias = ir::Tensor::from_bytes(ir::DataType::float32, bias_dims, b.data(), b.size() * 4, bias->name);
   }
+  // Every op between a Conv head and the output keeps axis 1 as the class axis.
   auto& type = g.outputs[0].type;
-  if (type && type->shape && type->shape->dims.size() == 2) type->shape->dims[1] = ir::Dim::of(classes);
+  if (type && type->shape && (type->shape->dims.size() == 2 || (head.conv_rank > 0 && type->shape->dims.size() > 2)))
+    type->shape->dims[1] = ir::Dim::of(classes);
   g.value_info.clear();  // stale shapes downstream of the head would contradict the new width
 }
 

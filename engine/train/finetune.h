@@ -101,7 +101,9 @@ EvalReport evaluate(const ir::Model& model, const Dataset& dataset, int64_t batc
 // `compute_precision`: the session's (engine::SessionOptions::compute_precision, fp32 or bf16).
 
 // Replaces the final Gemm's (or MatMul + bias Add's) weight and bias with freshly initialised
-// ones for `classes` outputs (uniform in +-1/sqrt(fan_in), as torch.nn.Linear). Throws
+// ones for `classes` outputs (uniform in +-1/sqrt(fan_in), as torch.nn.Linear), or those of a
+// final 1x1 Conv (group 1) whose output reaches the model's through activations, pooling,
+// Dropout and Flatten(axis 1) only (SqueezeNet's head; fan_in = its input channels). Throws
 // mhub::Error (unsupported) when the output is not produced by such a layer.
 void replace_head(ir::Model& model, int64_t classes, uint64_t seed);
 

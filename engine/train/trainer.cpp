@@ -485,7 +485,10 @@ ir::Model Trainer::export_model() const {
   ir::Model model = forward_;
   model.graph.inputs = original_inputs_;  // the exported model keeps its symbolic batch dim
   model.graph.outputs = original_outputs_;
+  // Inference form: BatchNormalization with its running statistics, Dropout an identity (a
+  // training-mode export's Dropout reads training_mode = true, which would drop at inference).
   for (auto& n : model.graph.nodes) {
+    if (n.op_type == "Dropout" && n.inputs.size() > 2) n.inputs.resize(2);
     if (n.op_type != "BatchNormalization") continue;
     n.outputs.resize(1);
     for (auto& a : n.attributes)

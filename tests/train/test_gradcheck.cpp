@@ -296,6 +296,29 @@ TEST_CASE("Dropout masks follow --seed: same seed same losses, other seed other 
   CHECK(a[0] != a[1]);  // training moves on (new weights, new mask)
 }
 
+TEST_CASE("export_model: a training-mode Dropout is exported as inference (no mask at eval)") {
+  Tiny a = dropout_model(true);
+  train::TrainerOptions options;
+  options.threads = 1;
+  options.optimizer = "sgd";
+  train::Trainer trainer(a.model, ".", 4, options);
+  const ir::Model exported = trainer.export_model();
+  for (const auto& n : exported.graph.nodes)
+    if (n.op_type == "Dropout") CHECK(n.inputs.size() == 2);  // no training_mode: inference
+  std::vector<float> xs(24);
+  for (int i = 0; i < 24; ++i) xs[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+  const auto x = ir::Tensor::from_bytes(ir::DataType::float32, {4, 6}, xs.data(), xs.size() * 4);
+  auto run = [&](const ir::Model& m) {
+    engine::SessionOptions session_options;
+    session_options.threads = 1;
+    engine::Session session(m, engine::host_backend(), session_options);
+    const ir::Tensor y = session.run({{"x", engine::Value::of(x)}}).at(0).tensor;
+    return std::vector<float>(y.data<float>(), y.data<float>() + y.numel());
+  };
+  // Inference is the same model with Dropout off (no mask draws, no 1/(1-ratio) scaling).
+  CHECK(run(exported) == run(dropout_model(false).model));
+}
+
 TEST_CASE("gradcheck: ReduceMax / ReduceMin ties share the gradient (torch.amax)") {
   for (const std::string op : {"ReduceMax", "ReduceMin"}) {
     CAPTURE(op);

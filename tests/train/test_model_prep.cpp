@@ -132,6 +132,80 @@ TEST_CASE("prepare_for_training: final Softmax stripped (logits keep the output 
   CHECK(prepared.graph.outputs[0].type->shape->dims[1].value == 5);
 }
 
+// SqueezeNet's head: x [N, 4, 3, 3] -> Conv 1x1 (W [6, 4, 1, 1], B [6]) -> Relu -> GlobalAveragePool
+// -> Flatten -> [N, 6]; `kernel` other than 1 makes the last Conv a 3x3 one.
+ir::Model conv_head_classifier(int64_t kernel = 1) {
+  ir::Model m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", 17}};
+  auto& g = m.graph;
+  g.inputs.push_back(port("x", {ir::Dim::symbol("N"), ir::Dim::of(4), ir::Dim::of(3), ir::Dim::of(3)}));
+  std::vector<float> w(static_cast<size_t>(6 * 4 * kernel * kernel));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.05f * static_cast<float>(i % 7) - 0.1f;
+  const std::vector<float> b(6, 0.1f);
+  g.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, {6, 4, kernel, kernel}, w.data(), w.size() * 4, "W"));
+  g.initializers.push_back(ir::Tensor::from_bytes(ir::DataType::float32, {6}, b.data(), b.size() * 4, "B"));
+  g.nodes.push_back(make_node("Conv", {"x", "W", "B"}, {"conv"}, {ir::ints_attr("pads", std::vector<int64_t>(4, kernel / 2))}));
+  g.nodes.push_back(make_node("Relu", {"conv"}, {"relu"}));
+  g.nodes.push_back(make_node("GlobalAveragePool", {"relu"}, {"pooled"}));
+  g.nodes.push_back(make_node("Flatten", {"pooled"}, {"logits"}));
+  g.outputs.push_back(port("logits", {ir::Dim::symbol("N"), ir::Dim::of(6)}));
+  return m;
+}
+
+TEST_CASE("replace_head: a final 1x1 Conv classifier (SqueezeNet's) gets a fresh head of the new width") {
+  ir::Model m = conv_head_classifier();
+  replace_head(m, 10, 1);
+  const ir::Tensor& w = *m.graph.initializer("W");
+  CHECK(w.dims == std::vector<int64_t>{10, 4, 1, 1});
+  CHECK(m.graph.initializer("B")->dims == std::vector<int64_t>{10});
+  CHECK(m.graph.outputs[0].type->shape->dims[1].value == 10);
+  float largest = 0, smallest = 1;
+  for (uint64_t i = 0; i < w.numel(); ++i) {
+    largest = std::max(largest, std::fabs(w.data<float>()[i]));
+    smallest = std::min(smallest, std::fabs(w.data<float>()[i]));
+  }
+  CHECK(largest <= 0.5f);  // uniform in +-1/sqrt(fan_in), fan_in = 4 channels
+  CHECK(largest > 0.25f);  // not zeros or a tiny scale: 40 draws
+  CHECK(smallest < 0.25f);
+  // The model runs at the new width, and training it moves the loss.
+  std::vector<float> xs(2 * 4 * 3 * 3);
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = 0.1f * static_cast<float>(i % 11) - 0.4f;
+  const auto x = ir::Tensor::from_bytes(ir::DataType::float32, {2, 4, 3, 3}, xs.data(), xs.size() * 4);
+  CHECK(run_first_output(m, "x", x).size() == 20);
+  m.graph.inputs[0].type->shape->dims[0] = ir::Dim::of(2);
+  TrainerOptions options;
+  options.threads = 1;
+  options.optimizer = "sgd";
+  Trainer trainer(m, ".", 2, options);
+  Batch batch;
+  batch.input_dims = {2, 4, 3, 3};
+  batch.inputs = xs;
+  batch.labels = {7, 2};
+  const double first = trainer.train_batch(batch, 0.5).loss;
+  double last = first;
+  for (int step = 0; step < 5; ++step) last = trainer.train_batch(batch, 0.5).loss;
+  CHECK(last < first);
+  // Same width: nothing changes.
+  ir::Model same = conv_head_classifier();
+  replace_head(same, 6, 1);
+  CHECK(same.graph.initializer("W")->data<float>()[1] == conv_head_classifier().graph.initializer("W")->data<float>()[1]);
+}
+
+TEST_CASE("replace_head: a final Conv that is not 1x1, or a path that can move the class axis, is refused by name") {
+  ir::Model wide = conv_head_classifier(3);
+  try {
+    replace_head(wide, 10, 1);
+    FAIL("a 3x3 final Conv was replaced");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("'Conv_conv' is not a 1x1 convolution") != std::string::npos);
+  }
+  ir::Model reshaped = conv_head_classifier();
+  reshaped.graph.nodes.back().op_type = "Reshape";  // could put any axis last
+  reshaped.graph.nodes.back().op = ir::lookup_op("", "Reshape");
+  CHECK_THROWS_WITH_AS(replace_head(reshaped, 10, 1), doctest::Contains("1x1 Conv"), Error);
+}
+
 TEST_CASE("strip_final_softmax leaves other outputs and Softmax over other axes alone") {
   ir::Model m = constant_weight_classifier();
   m.graph.nodes.back().attributes[0].i = 0;  // over the batch: not a classifier's probabilities

@@ -65,6 +65,14 @@ std::vector<OpSpec> binary_specs() {
     specs.push_back({.name = std::string(op) + " [1,C,1,1] by [N,C,H,W]", .op = op,
                      .inputs = {{rng.uniform({1, 5, 1, 1}, 0.5f, 2.0f)}, {rng.specials({3, 5, 4, 9})}}, .threads = 2});
   }
+  // What the channels-last kernels (binary_channels_last.cpp) broadcast: a constant [C,1,1] (the
+  // same bytes in both orders), same shapes, odd channel counts, NaN / Inf.
+  for (const char* op : {"Mul", "Add", "Sub", "Div"}) {
+    specs.push_back({.name = std::string(op) + " [N,C,H,W] by a constant [C,1,1]", .op = op,
+                     .inputs = {{rng.specials({2, 13, 5, 7})}, init(rng.uniform({13, 1, 1}, 0.5f, 2.0f))}, .threads = 2});
+    specs.push_back({.name = std::string(op) + " same shapes [N,C,H,W]", .op = op,
+                     .inputs = {{rng.specials({2, 11, 6, 5})}, {rng.uniform({2, 11, 6, 5}, 0.5f, 2.0f)}}});
+  }
   specs.push_back({.name = "integer Div truncates", .op = "Div", .inputs = {{i32({2}, {7, -7})}, {i32({2}, {2, 2})}},
                    .expect = {i32({2}, {3, -3})}});
   specs.push_back({.name = "integer Div by zero does not trap", .op = "Div", .inputs = {{i32({1}, {5})}, {i32({1}, {0})}}});

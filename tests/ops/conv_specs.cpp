@@ -66,24 +66,19 @@ std::vector<OpSpec> conv_specs() {
                    .rtol = 2e-2, .atol = 0.2, .backends = cpu_fast});
   // bfloat16 storage between hinted Convs (passes/compute_precision.h): X and the fused residual
   // in bfloat16, float32 weights and bias, the output bfloat16 where the node is marked
-  // mhub_storage_out (float32 otherwise); channels-last or plain. Where the CPU has no bf16 units
-  // both sides run the reference (no bfloat16 output, X widened).
+  // mhub_storage_out (float32 otherwise). Plain layout only: the layout pass replaces marks
+  // written here and stores no bfloat16-typed value channels-last. Where the CPU has no bf16
+  // units both sides run the reference (no bfloat16 output, X widened).
   const ir::Attribute stored = string_attr("mhub_storage_out", "bf16");
-  for (bool nhwc : {false, true})
-    for (bool marked : {false, true}) {
-      std::vector<ir::Attribute> attrs = {ints_attr("pads", {1, 1, 1, 1}), string_attr("mhub_activation", "Relu"), hint};
-      if (marked) attrs.push_back(stored);
-      if (nhwc) {
-        attrs.push_back(string_attr("mhub_layout_in", "nhwc"));
-        attrs.push_back(string_attr("mhub_layout_out", "nhwc"));
-      }
-      specs.push_back({.name = std::string("Conv bfloat16 storage: bfloat16 X and residual, ") + (marked ? "bfloat16" : "float32") +
-                               " output" + (nhwc ? ", channels-last" : ""),
-                       .op = "Conv", .attributes = attrs,
-                       .inputs = {{bf16_uniform({2, 16, 9, 7})}, init(rng.uniform({24, 16, 3, 3}, -2, 2)), init(rng.uniform({24})),
-                                  {bf16_uniform({2, 24, 9, 7})}},
-                       .opset = 17, .rtol = 2e-2, .atol = 0.3, .backends = cpu_fast, .threads = 2});
-    }
+  for (bool marked : {false, true}) {
+    std::vector<ir::Attribute> attrs = {ints_attr("pads", {1, 1, 1, 1}), string_attr("mhub_activation", "Relu"), hint};
+    if (marked) attrs.push_back(stored);
+    specs.push_back({.name = std::string("Conv bfloat16 storage: bfloat16 X and residual, ") + (marked ? "bfloat16" : "float32") + " output",
+                     .op = "Conv", .attributes = attrs,
+                     .inputs = {{bf16_uniform({2, 16, 9, 7})}, init(rng.uniform({24, 16, 3, 3}, -2, 2)), init(rng.uniform({24})),
+                                {bf16_uniform({2, 24, 9, 7})}},
+                     .opset = 17, .rtol = 2e-2, .atol = 0.3, .backends = cpu_fast, .threads = 2});
+  }
   specs.push_back({.name = "Conv bfloat16 storage: float32 X, float32 residual, bfloat16 output 1x1 stride 2", .op = "Conv",
                    .attributes = {ints_attr("strides", {2, 2}), hint, stored},
                    .inputs = {{rng.uniform({3, 32, 8, 8}, -2, 2)}, init(rng.uniform({16, 32, 1, 1}, -2, 2)), init(rng.uniform({16})),

@@ -83,6 +83,24 @@ std::vector<OpSpec> layout_specs() {
                    .domain = internal, .error = "needs 5", .backends = cpu_fast | test_device});
   specs.push_back({.name = "Concat axis 1", .op = "Concat", .attributes = {int_attr("axis", 1)},
                    .inputs = {{f32({2, 1}, {1, 2})}, {f32({2, 2}, {3, 4, 5, 6})}}, .expect = {f32({2, 3}, {1, 3, 4, 2, 5, 6})}});
+  // Concat over the channels and Slice of 4-D float32 values: the spec runner's channels-last
+  // runs take the channels-last kernels (layout_channels_last.cpp) here; channel counts off the
+  // vector widths, NaN / Inf.
+  {
+    Random cl(31);
+    specs.push_back({.name = "Concat channels 3 + 1 + 13, N 2", .op = "Concat", .attributes = {int_attr("axis", 1)},
+                     .inputs = {{cl.specials({2, 3, 5, 7})}, {cl.uniform({2, 1, 5, 7})}, {cl.specials({2, 13, 5, 7})}}, .rtol = 0,
+                     .atol = 0, .threads = 2});
+    specs.push_back({.name = "Concat axis -3, channels 17 + 9", .op = "Concat", .attributes = {int_attr("axis", -3)},
+                     .inputs = {{cl.uniform({1, 17, 3, 4})}, {cl.uniform({1, 9, 3, 4})}}, .rtol = 0, .atol = 0});
+    specs.push_back({.name = "Slice of channels and rows, steps 2 and 3", .op = "Slice",
+                     .inputs = {{cl.specials({2, 13, 7, 6})}, init(i64({2}, {1, 1})), init(i64({2}, {12, 7})), init(i64({2}, {1, 2})),
+                                init(i64({2}, {2, 3}))},
+                     .rtol = 0, .atol = 0, .threads = 2});
+    specs.push_back({.name = "Slice of columns, negative step", .op = "Slice",
+                     .inputs = {{cl.uniform({1, 5, 4, 9})}, init(i64({1}, {-2})), init(i64({1}, {0})), init(i64({1}, {3})), init(i64({1}, {-2}))},
+                     .rtol = 0, .atol = 0});
+  }
   specs.push_back({.name = "Split num_outputs uneven", .op = "Split", .attributes = {int_attr("num_outputs", 3)},
                    .inputs = {{f32({7}, iota(7))}}, .outputs = 3, .opset = 18,
                    .expect = {f32({3}, {0, 1, 2}), f32({3}, {3, 4, 5}), f32({1}, {6})}});

@@ -30,6 +30,13 @@ std::vector<OpSpec> norm_specs() {
                                 init(rng.uniform({c}, -2, 2)), init(rng.uniform({c}, 0.5f, 4.5f))},
                      .atol = 1e-5, .threads = 2});
   }
+  // A Relu fused into the inference BN (nn_fusion: DenseNet's pre-activation BN -> Relu): both
+  // kernels apply it, NaN kept; odd channel counts for the channels-last pixel loop.
+  specs.push_back({.name = "BatchNormalization inference with a fused Relu", .op = "BatchNormalization",
+                   .attributes = {string_attr("mhub_activation", "Relu")},
+                   .inputs = {{rng.specials({2, 19, 5, 6})}, init(rng.uniform({19}, -2, 2)), init(rng.uniform({19}, -2, 2)),
+                              init(rng.uniform({19}, -2, 2)), init(rng.uniform({19}, 0.5f, 4.5f))},
+                   .atol = 1e-5, .backends = cpu_fast | test_device, .threads = 2});
   specs.push_back({.name = "BatchNormalization parameter of the wrong length", .op = "BatchNormalization",
                    .inputs = {{rng.uniform({2, 5, 3, 3})}, init(rng.uniform({5})), init(rng.uniform({3})), init(rng.uniform({5})),
                               init(rng.uniform({5}, 0.5f, 1.5f))},

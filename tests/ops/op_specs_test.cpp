@@ -1,6 +1,7 @@
 // The op-spec list (tests/ops/*_specs.cpp) on the CPU fast kernels and the test device, against
-// the CPU reference kernels, one test case per family; and the coverage report with its floor
-// (tests/ops/spec_coverage_floor.json). The CUDA pass is tests/cuda_op_specs.cpp.
+// the CPU reference kernels, one test case per family (with the channels-last runs of the
+// spec runner); and the coverage report with its floor (tests/ops/spec_coverage_floor.json). The
+// CUDA pass is tests/cuda_op_specs.cpp.
 #include <doctest/doctest.h>
 
 #include <iostream>
@@ -132,5 +133,46 @@ TEST_SUITE("ops") {
     for (const std::string& note : raise) std::cout << note << "\n";
     // Every spec names an op the engine knows.
     for (const OpSpec& spec : specs) CHECK_MESSAGE(ir::lookup_op(spec.domain, spec.op) != ir::OpKind::opaque, spec.name);
+  }
+
+  TEST_CASE("op specs: the channels-last runs reach the kernels that honour the layout marks") {
+    // The layout pass replaces marks written by hand: a one-node spec model runs plain NCHW
+    // whatever its attributes say, which is why the runner wraps specs in identity Convs.
+    const ir::Tensor x = f32({1, 3, 4, 5}, Random(3).values(60));
+    const OpSpec marked{.name = "hand-marked MaxPool", .op = "MaxPool",
+                        .attributes = {ints_attr("kernel_shape", {2, 2}), string_attr("mhub_layout_in", "nhwc"),
+                                       string_attr("mhub_layout_out", "nhwc")},
+                        .inputs = {{x}}};
+    CHECK(run_spec(marked, nullptr, true).layout == "nchw->nchw");
+    // Wrapped, the pass itself stores the node's input and output channels-last (a sink as
+    // GlobalAveragePool writes its [N,C,1,1] plain), and the outputs still match the reference.
+    struct Expected { OpSpec spec; const char* layout; };
+    for (const Expected& e : {Expected{{.name = "MaxPool", .op = "MaxPool", .attributes = {ints_attr("kernel_shape", {2, 2})}, .inputs = {{x}}}, "nhwc->nhwc"},
+                              Expected{{.name = "GlobalAveragePool", .op = "GlobalAveragePool", .inputs = {{x}}}, "nhwc->nchw"},
+                              Expected{{.name = "Conv", .op = "Conv", .inputs = {{x}, init(f32({2, 3, 1, 1}, {1, 2, 3, 4, 5, 6}))}}, "nhwc->nhwc"}}) {
+      CAPTURE(e.spec.name);
+      std::vector<std::string> failures;
+      const SpecRun reference = run_reference(e.spec, failures);
+      const SpecRun run = run_spec_channels_last(e.spec, reference);
+      CHECK(run.layout == e.layout);
+      CHECK(ran_channels_last(run));
+      check_against_reference(e.spec, reference, nullptr, true, "cpu fast", failures);
+      CHECK(failures.empty());
+    }
+    // Every op with a kernel honouring the marks has specs that ran channels-last, as many as
+    // the floor says (a pass or kernel change that stops marking them shows up here).
+    std::vector<std::string> ran;
+    const Coverage coverage = channels_last_coverage(all_op_specs(), &ran);
+    std::cout << coverage_report({coverage}) << ran.size() << " specs ran channels-last:";
+    for (const std::string& name : ran) std::cout << "\n  " << name;
+    std::cout << "\n";
+    const std::string floor_file = MHUB_SOURCE_DIR "/tests/ops/spec_coverage_floor.json";
+    std::vector<std::string> raise;
+    for (const std::string& failure : check_coverage_floor({coverage}, floor_file, &raise)) CHECK_MESSAGE(false, failure);
+    for (const std::string& note : raise) std::cout << note << "\n";
+    const int specs_floor = coverage_floor(floor_file, "cpu_channels_last_specs");
+    CHECK_MESSAGE(static_cast<int>(ran.size()) >= specs_floor, ran.size() << " specs ran channels-last, below the floor of " << specs_floor);
+    if (static_cast<int>(ran.size()) > specs_floor)
+      std::cout << "cpu_channels_last_specs: " << ran.size() << " above the floor of " << specs_floor << ": raise it in " << floor_file << "\n";
   }
 }

@@ -114,7 +114,16 @@ ir::Model spec_model(const OpSpec& spec) {
   return model;
 }
 
-SpecRun run_spec(const OpSpec& spec, const engine::Backend* preferred, bool allow_fast) {
+namespace {
+
+// "nhwc->nhwc", "nchw->nchw", ...: the layout marks of a planned node, as --profile prints them.
+std::string layout_of(const ir::Node& node) {
+  const std::string in = node.attr_string("mhub_layout_in", ""), out = node.attr_string("mhub_layout_out", "");
+  return (in.empty() ? "nchw" : in) + "->" + (out.empty() ? "nchw" : out);
+}
+
+// Runs `model` (a spec's, its inputs fed from the spec's tensors) in a verbose session.
+SpecRun run_model(const OpSpec& spec, const ir::Model& model, const engine::Backend* preferred, bool allow_fast) {
   SpecRun result;
   std::vector<std::pair<std::string, engine::Value>> feeds;
   for (size_t i = 0; i < spec.inputs.size(); ++i)
@@ -127,16 +136,24 @@ SpecRun run_spec(const OpSpec& spec, const engine::Backend* preferred, bool allo
     options.fold_constants = false;  // a node of initializers only still runs on its backend
     options.preferred_backend = preferred;
     options.verbose = true;
-    engine::Session session(spec_model(spec), engine::host_backend(), options);
+    engine::Session session(model, engine::host_backend(), options);
     for (const std::string& line : session.log())
       if (line.find("'under_test'") != std::string::npos) result.placement = line;
     result.outputs = session.run(feeds);
     result.stats = session.stats();
+    for (const engine::Session::NodeTime& time : session.node_times())
+      if (time.name == "under_test" && time.node) result.layout = layout_of(*time.node);
   } catch (const Error& error) {
     result.threw = true;
     result.error = error.what();
   }
   return result;
+}
+
+}  // namespace
+
+SpecRun run_spec(const OpSpec& spec, const engine::Backend* preferred, bool allow_fast) {
+  return run_model(spec, spec_model(spec), preferred, allow_fast);
 }
 
 namespace {
@@ -215,30 +232,26 @@ SpecRun run_reference(const OpSpec& spec, std::vector<std::string>& failures) {
   return ref;
 }
 
-SpecRun check_against_reference(const OpSpec& spec, const SpecRun& reference, const engine::Backend* preferred,
-                             bool allow_fast, std::string_view target, std::vector<std::string>& failures) {
-  const std::string who = spec.name + " (" + spec.op + ", " + std::string(target) + ")";
-  SpecRun got = run_spec(spec, preferred, allow_fast);
-  if (preferred) {
-    ir::Model model = spec_model(spec);
-    if (preferred->has_op(model.graph.nodes[0]) && got.placement.rfind(std::string(preferred->name()) + "  ", 0) != 0 &&
-        got.placement.rfind(preferred->device().name(), 0) != 0)
-      failures.push_back(who + ": placed as '" + got.placement + "'");
-  }
+namespace {
+
+// Compares a finished run with the reference run (what check_against_reference does after the
+// placement check); failures name `who`.
+void compare_with_reference(const OpSpec& spec, const SpecRun& reference, const SpecRun& got, const std::string& who,
+                            std::vector<std::string>& failures) {
   if (!spec.error.empty() || reference.threw) {
     if (!got.threw) failures.push_back(who + ": ran, the reference threw '" + reference.error + "'");
     else if (!spec.error.empty() && got.error.find(spec.error) == std::string::npos)
       failures.push_back(who + ": error '" + got.error + "' does not contain '" + spec.error + "'");
-    return got;
+    return;
   }
   if (got.threw) {
     failures.push_back(who + ": threw " + got.error);
-    return got;
+    return;
   }
   if (got.outputs.size() != reference.outputs.size()) {
     failures.push_back(who + ": " + std::to_string(got.outputs.size()) + " outputs, the reference " +
                        std::to_string(reference.outputs.size()));
-    return got;
+    return;
   }
   for (size_t k = 0; k < reference.outputs.size(); ++k) {
     const engine::Value& want = reference.outputs[k];
@@ -253,8 +266,105 @@ SpecRun check_against_reference(const OpSpec& spec, const SpecRun& reference, co
     }
     if (!diff.empty()) failures.push_back(who + ": output " + std::to_string(k) + ": " + diff);
   }
+}
+
+}  // namespace
+
+SpecRun check_against_reference(const OpSpec& spec, const SpecRun& reference, const engine::Backend* preferred,
+                             bool allow_fast, std::string_view target, std::vector<std::string>& failures) {
+  const std::string who = spec.name + " (" + spec.op + ", " + std::string(target) + ")";
+  SpecRun got = run_spec(spec, preferred, allow_fast);
+  if (preferred) {
+    ir::Model model = spec_model(spec);
+    if (preferred->has_op(model.graph.nodes[0]) && got.placement.rfind(std::string(preferred->name()) + "  ", 0) != 0 &&
+        got.placement.rfind(preferred->device().name(), 0) != 0)
+      failures.push_back(who + ": placed as '" + got.placement + "'");
+  }
+  compare_with_reference(spec, reference, got, who, failures);
   return got;
 }
+
+// ---- Channels-last.
+
+namespace {
+
+bool wraps_every_input(const OpSpec& spec) {
+  return spec.domain.empty() && (spec.op == "Concat" || spec.op == "Add" || spec.op == "Sub" || spec.op == "Mul" || spec.op == "Div");
+}
+
+// A float32 [N, C, H, W] tensor with elements: what an identity Conv can pass on.
+bool float4d(const ir::Tensor& t) { return t.dtype == ir::DataType::float32 && t.dims.size() == 4 && t.numel() > 0; }
+
+// The weights of an identity Conv over `c` channels (depthwise: [c, 1, 1, 1] ones), added once.
+std::string identity_weights(ir::Graph& graph, int64_t c) {
+  const std::string name = "identity_weights_" + std::to_string(c);
+  if (!graph.initializer(name)) {
+    ir::Tensor w = f32({c, 1, 1, 1}, std::vector<float>(static_cast<size_t>(c), 1.0f));
+    w.name = name;
+    graph.initializers.push_back(std::move(w));
+  }
+  return name;
+}
+
+// y = 1 * x per channel: one product per element, so exact (NaN and Inf included).
+ir::Node identity_conv(ir::Graph& graph, const std::string& name, const std::string& x, const std::string& y, int64_t c) {
+  ir::Node node;
+  node.op_type = "Conv";
+  node.op = ir::OpKind::Conv;
+  node.name = name;
+  node.attributes = {int_attr("group", c)};
+  node.inputs = {x, identity_weights(graph, c)};
+  node.outputs = {y};
+  return node;
+}
+
+}  // namespace
+
+std::vector<size_t> channels_last_inputs(const OpSpec& spec) {
+  std::vector<size_t> wrapped;
+  if (!(spec.backends & cpu_fast) || !spec.error.empty()) return wrapped;
+  const bool conv = spec.domain.empty() && spec.op == "Conv";
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const Operand& in = spec.inputs[i];
+    if (in.initializer || !float4d(in.tensor)) continue;
+    if (i == 0 || wraps_every_input(spec) || (conv && i == 3)) wrapped.push_back(i);
+  }
+  return wrapped;
+}
+
+ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Value>& reference_outputs) {
+  ir::Model model = spec_model(spec);
+  ir::Graph& graph = model.graph;
+  ir::Node node = std::move(graph.nodes[0]);
+  graph.nodes.clear();
+  for (size_t i : channels_last_inputs(spec)) {
+    const int64_t c = spec.inputs[i].tensor.dims[1];
+    const std::string x = "channels_last_in" + std::to_string(i), kept = "kept_in" + std::to_string(i);
+    graph.nodes.push_back(identity_conv(graph, "to_channels_last_" + std::to_string(i), node.inputs[i], x, c));
+    graph.nodes.push_back(identity_conv(graph, "keep_" + std::to_string(i), x, kept, c));
+    graph.outputs.push_back({kept, std::nullopt, {}, {}, 0});
+    node.inputs[i] = x;
+  }
+  std::vector<ir::Node> after;
+  for (size_t k = 0; k < node.outputs.size() && k < reference_outputs.size(); ++k) {
+    const engine::Value& out = reference_outputs[k];
+    if (!out.is_tensor() || !float4d(out.tensor)) continue;
+    const std::string y = "channels_last_out" + std::to_string(k);
+    after.push_back(identity_conv(graph, "from_channels_last_" + std::to_string(k), y, node.outputs[k], out.tensor.dims[1]));
+    node.outputs[k] = y;
+  }
+  graph.nodes.push_back(std::move(node));
+  for (ir::Node& n : after) graph.nodes.push_back(std::move(n));
+  return model;
+}
+
+SpecRun run_spec_channels_last(const OpSpec& spec, const SpecRun& reference) {
+  SpecRun run = run_model(spec, channels_last_model(spec, reference.outputs), nullptr, true);
+  if (run.outputs.size() > spec.outputs) run.outputs.resize(spec.outputs);  // the kept inputs
+  return run;
+}
+
+bool ran_channels_last(const SpecRun& run) { return run.layout.rfind("nhwc->", 0) == 0; }
 
 bool cpu_has_fast_kernel(const OpSpec& spec) {
   const ir::OpKind op = ir::lookup_op(spec.domain, spec.op);
@@ -271,6 +381,13 @@ std::vector<std::string> run_specs_on_cpu_and_test_device(const std::vector<OpSp
     const SpecRun reference = run_reference(spec, failures);
     if ((spec.backends & cpu_fast) && cpu_has_fast_kernel(spec))
       check_against_reference(spec, reference, nullptr, true, "cpu fast", failures);
+    if (!reference.threw && !channels_last_inputs(spec).empty()) {
+      // Compared whatever the pass chose: between identity Convs the result must not change.
+      const SpecRun run = run_spec_channels_last(spec, reference);
+      compare_with_reference(spec, reference, run, spec.name + " (" + spec.op + ", cpu channels-last model, " +
+                                                       (run.layout.empty() ? "node not planned" : run.layout) + ")",
+                             failures);
+    }
     if (spec.backends & test_device) {
       const SpecRun run = check_against_reference(spec, reference, &device, true, "test device", failures);
       // The device ran the node: the inputs with bytes went there, the outputs with bytes came back.
@@ -297,6 +414,26 @@ Coverage coverage_of(std::string backend, std::span<const engine::KernelDef> tab
     if (bit == 0 || (spec.backends & bit)) with_spec.insert(ir::lookup_op(spec.domain, spec.op));
   Coverage c;
   c.backend = std::move(backend);
+  for (ir::OpKind op : ops)
+    (with_spec.count(op) ? c.covered : c.uncovered).push_back(std::string(ir::op_name(op)));
+  std::sort(c.covered.begin(), c.covered.end());
+  std::sort(c.uncovered.begin(), c.uncovered.end());
+  return c;
+}
+
+Coverage channels_last_coverage(const std::vector<OpSpec>& specs, std::vector<std::string>* ran) {
+  std::set<ir::OpKind> ops, with_spec;
+  for (const engine::KernelDef& def : engine::cpu::cpu_kernel_table())
+    if (def.channels_last) ops.insert(def.op);
+  for (const OpSpec& spec : specs) {
+    if (channels_last_inputs(spec).empty()) continue;
+    const SpecRun reference = run_spec(spec, nullptr, false);
+    if (reference.threw || !ran_channels_last(run_spec_channels_last(spec, reference))) continue;
+    with_spec.insert(ir::lookup_op(spec.domain, spec.op));
+    if (ran) ran->push_back(spec.name + " (" + spec.op + ")");
+  }
+  Coverage c;
+  c.backend = "cpu_channels_last";
   for (ir::OpKind op : ops)
     (with_spec.count(op) ? c.covered : c.uncovered).push_back(std::string(ir::op_name(op)));
   std::sort(c.covered.begin(), c.covered.end());

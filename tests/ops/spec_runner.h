@@ -26,6 +26,9 @@ struct SpecRun {
   bool threw = false;
   std::string error;      // the mhub::Error's message when threw
   std::string placement;  // the verbose log line of node "under_test": "<backend>  <op> ..."
+  // The byte orders node "under_test" was planned with, as `mhub bench --profile` prints them
+  // ("nhwc->nhwc", "nhwc->nchw"; "nchw->nchw" where the layout pass left it plain).
+  std::string layout;
   engine::Session::Stats stats;
 };
 
@@ -51,8 +54,38 @@ SpecRun check_against_reference(const OpSpec& spec, const SpecRun& reference, co
 // Whether the CPU table has a fast kernel for the spec's op (else the fast pass is the reference).
 bool cpu_has_fast_kernel(const OpSpec& spec);
 
-// Runs every spec of `specs` on the CPU reference, the CPU fast kernels (where the op has one)
-// and the test device; returns the failures.
+// ---- Channels-last (engine/core/passes/channels_last.h).
+//
+// The layout pass replaces any mhub_layout_* marks a spec writes with its own, so a spec reaches
+// the channels-last kernels only inside a graph where the pass itself stores its values NHWC.
+// The channels-last model of a spec is that graph: each wrapped input (fed float32 4-D: input
+// 0, every input of Concat and Add/Sub/Mul/Div, a Conv's fused residual (input 3)) is produced
+// from the fed "in<i>" by an identity Conv (depthwise 1x1, weights 1, no bias: exact, NaN and
+// Inf kept) and also read by a second identity Conv writing an extra graph output, so that no
+// fusion absorbs the node under test into its producer (Conv + Relu, BN folding, the residual
+// Add); each float32 4-D output of the reference goes through an identity Conv into "out<k>".
+// Convolutions are the pass's layout boundaries, so the values between them are channels-last
+// wherever the node under test's kernel honours the marks. Inputs and outputs stay NCHW for the
+// test; the outputs are compared with the reference run of the one-node spec model.
+
+// The inputs the channels-last model wraps (empty: the spec has no channels-last run).
+std::vector<size_t> channels_last_inputs(const OpSpec& spec);
+
+// The channels-last model of `spec`; `reference_outputs` (the reference run's) say which
+// outputs are float32 4-D and their channel counts.
+ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Value>& reference_outputs);
+
+// Runs the channels-last model on the CPU with fast kernels allowed; `layout` says what the pass
+// chose for node "under_test". Outputs: the spec's, without the extra ones.
+SpecRun run_spec_channels_last(const OpSpec& spec, const SpecRun& reference);
+
+// Whether a run read node "under_test"'s activation inputs channels-last ("nhwc->...").
+bool ran_channels_last(const SpecRun& run);
+
+// Runs every spec of `specs` on the CPU reference, the CPU fast kernels (where the op has one),
+// the CPU in channels-last (where channels_last_inputs is not empty and the pass stores the
+// node's inputs channels-last: run_spec_channels_last) and the test device; returns the
+// failures.
 std::vector<std::string> run_specs_on_cpu_and_test_device(const std::vector<OpSpec>& specs);
 
 // ---- Coverage.
@@ -67,6 +100,12 @@ struct Coverage {
 // spec must carry to count (0: every spec, the reference).
 Coverage coverage_of(std::string backend, std::span<const engine::KernelDef> table, bool only_fast, uint32_t bit,
                      const std::vector<OpSpec>& specs);
+
+// The ops whose CPU kernel table has a row honouring the channels-last marks
+// (KernelDef::channels_last), covered where a spec of `specs` ran channels-last; `ran` (when
+// given) receives the names of those specs. Runs the candidates' reference and channels-last
+// models.
+Coverage channels_last_coverage(const std::vector<OpSpec>& specs, std::vector<std::string>* ran = nullptr);
 
 // The report printed by the coverage test: counts and the uncovered ops per backend.
 std::string coverage_report(const std::vector<Coverage>& coverages);

@@ -134,6 +134,27 @@ std::vector<OpSpec> conv_specs() {
                    .inputs = {{rng.uniform({2, 3, 7, 9})}, init(rng.uniform({5, 3, 3, 3})), init(rng.uniform({5})),
                               {rng.uniform({2, 5, 7, 9})}},
                    .opset = 17, .rtol = 1e-4, .atol = 1e-5, .backends = cpu_fast, .threads = 2});
+  // The network shapes whose channels-last Convs take their own oneDNN kernels (conv_dnnl.cpp):
+  // a MobileNet depthwise 3x3 stride 2 with ReLU6 (jit_dw on constant weights), ResNeXt's groups
+  // of 8 channels (the nhwc jit kernel instead of nChw8c), a ResNet 1x1 with the fused residual
+  // (brgconv_1x1's sum post-op). Their own generator: the specs above keep their values.
+  {
+    Random nets(41);
+    specs.push_back({.name = "Conv depthwise 3x3 stride 2, fused Clip 0..6", .op = "Conv",
+                     .attributes = {int_attr("group", 24), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}),
+                                    string_attr("mhub_activation", "Clip"), float_attr("mhub_clip_min", 0), float_attr("mhub_clip_max", 6)},
+                     .inputs = {{nets.uniform({1, 24, 15, 13}, -8, 8)}, init(nets.uniform({24, 1, 3, 3})), init(nets.uniform({24}))},
+                     .opset = 17, .rtol = 1e-4, .atol = 1e-5, .threads = 2});
+    specs.push_back({.name = "Conv grouped, groups of 8 channels", .op = "Conv",
+                     .attributes = {int_attr("group", 4), ints_attr("pads", {1, 1, 1, 1})},
+                     .inputs = {{nets.uniform({2, 32, 9, 9})}, init(nets.uniform({32, 8, 3, 3})), init(nets.uniform({32}))},
+                     .opset = 17, .rtol = 1e-4, .atol = 1e-4, .threads = 2});
+    specs.push_back({.name = "Conv 1x1 with a fused residual and Relu, 64 channels", .op = "Conv",
+                     .attributes = {string_attr("mhub_activation", "Relu")},
+                     .inputs = {{nets.uniform({1, 32, 14, 14})}, init(nets.uniform({64, 32, 1, 1})), init(nets.uniform({64})),
+                                {nets.uniform({1, 64, 14, 14})}},
+                     .opset = 17, .rtol = 1e-4, .atol = 1e-4, .backends = cpu_fast, .threads = 2});
+  }
   specs.push_back({.name = "Conv without bias, a fused residual that broadcasts", .op = "Conv",
                    .attributes = {string_attr("mhub_activation", "Tanh")},
                    .inputs = {{rng.specials({1, 3, 6, 5})}, init(rng.uniform({4, 3, 3, 3})), {absent()}, {rng.uniform({4, 1, 1})}},

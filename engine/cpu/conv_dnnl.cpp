@@ -148,6 +148,21 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
                             : typename Primitive::desc(kind, algo, src, w_any, dst, d.strides, d.dilates, d.pad_l, d.pad_r);
     };
     typename Primitive::primitive_desc pd(describe(src_any, dst_any), attr, cpu_engine());
+    // Replaces pd by oneDNN's first implementation for nhwc X and Y (and these post-ops) whose
+    // name starts with `prefix`, where it offers one.
+    auto prefer_nhwc_impl = [&](const char* prefix) {
+      try {
+        // oneDNN 2.6's iterator keeps a pointer to the descriptor: it must outlive next_impl().
+        const typename Primitive::desc nhwc = describe(plan->src_plain, plan->dst_plain);
+        typename Primitive::primitive_desc other(nhwc, attr, cpu_engine(), true);
+        for (bool more = static_cast<bool>(other); more; more = other.next_impl())
+          if (std::string(other.impl_info_str()).rfind(prefix, 0) == 0) {
+            pd = other;
+            return;
+          }
+      } catch (const dnnl::error&) {
+      }
+    };
     // Grouped (not depthwise) convolutions between channels-last values: oneDNN's own choice is a
     // blocked layout (nChw8c for RegNet's groups of 8) with a reorder in and out on every run; its
     // jit kernels read and write nhwc directly at about the same speed, so take them when they
@@ -169,19 +184,14 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
     // (mhub bench --profile, the two builds alternated, loaded machine). Taken where oneDNN offers
     // it for the shape and post-ops.
     if (!transposed && d.grouped && nhwc_in && nhwc_out && c == group && m == group && compute == f32 &&
-        pd.src_desc() == plan->src_plain && pd.dst_desc() == plan->dst_plain) {
-      try {
-        // oneDNN 2.6's iterator keeps a pointer to the descriptor: it must outlive next_impl().
-        const typename Primitive::desc nhwc = describe(plan->src_plain, plan->dst_plain);
-        typename Primitive::primitive_desc other(nhwc, attr, cpu_engine(), true);
-        for (bool more = static_cast<bool>(other); more; more = other.next_impl())
-          if (std::string(other.impl_info_str()).rfind("jit_dw:", 0) == 0) {
-            pd = other;
-            break;
-          }
-      } catch (const dnnl::error&) {
-      }
-    }
+        pd.src_desc() == plan->src_plain && pd.dst_desc() == plan->dst_plain)
+      prefer_nhwc_impl("jit_dw:");
+    // Pointwise convolutions over many pixels with a narrow side (pointwise_prefers_direct_jit):
+    // oneDNN's direct jit kernel instead of brgconv_1x1, where oneDNN offers it for the post-ops.
+    if (!transposed && nhwc_in && nhwc_out && compute == f32 && pointwise_prefers_direct_jit(d) &&
+        pd.src_desc() == plan->src_plain && pd.dst_desc() == plan->dst_plain &&
+        std::string(pd.impl_info_str()).rfind("brgconv_1x1:", 0) == 0)
+      prefer_nhwc_impl("jit:avx512");
     plan->conv = Primitive(pd);
     plan->src_md = pd.src_desc();
     plan->dst_md = pd.dst_desc();

@@ -117,6 +117,16 @@ DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int
   return d;
 }
 
+bool pointwise_prefers_direct_jit(const DnnlConvDims& d) {
+  if (d.grouped || d.src.size() != 4 || d.weights.size() != 4 || d.dst.size() != 4) return false;
+  if (d.weights[2] != 1 || d.weights[3] != 1) return false;
+  for (size_t i = 0; i < 2; ++i)
+    if (d.strides[i] != 1 || d.dilates[i] != 0 || d.pad_l[i] != 0 || d.pad_r[i] != 0) return false;
+  const int64_t pixels = d.dst[0] * d.dst[2] * d.dst[3];
+  const int64_t in_channels = d.weights[1], out_channels = d.weights[0];
+  return pixels >= kDirectPointwiseMinPixels && (in_channels <= 64 || out_channels <= 32);
+}
+
 DnnlConvDims dnnl_deconv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
                               const ops::ConvTransposeGeometry& g) {
   DnnlConvDims d;

@@ -87,6 +87,18 @@ struct DnnlConvDims {
 DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
                             const ops::ConvGeometry& g);
 
+// Whether a pointwise convolution (1x1 kernel, stride 1, no padding or dilation, one group; 2-D)
+// between channels-last float32 values should run on oneDNN's direct jit kernel rather than the
+// brgconv_1x1 oneDNN picks: over many pixels (batch x height x width >= kDirectPointwiseMinPixels,
+// e.g. two 56x56 images or eight 28x28) with a narrow side (<= 64 input channels or <= 32 output
+// channels). bench/conv_pointwise_probe.cpp (this machine's Zen 5, CPU time of 2 threads) on
+// ResNet-50's and MobileNetV2's 1x1 shapes: at batch 8 the direct kernel took 9-28% less on the
+// shapes the rule picks (21% less on ResNet-50's 64 -> 256 with the fused residual at 56x56) and
+// 2-21% more on the others (256 and more input channels, or 14x14 and smaller); at batch 1 (3136
+// pixels at 56x56) brgconv_1x1 was the faster on most shapes.
+inline constexpr int64_t kDirectPointwiseMinPixels = 6144;
+bool pointwise_prefers_direct_jit(const DnnlConvDims& d);
+
 // A ConvTranspose X [N, C, in...] * W [C, M/group, k...] -> Y [N, M, out...] as a oneDNN
 // deconvolution: weights [M, C, k...] or [group, M/group, C/group, k...] (ONNX's bytes, described
 // by `weights_plain`'s strides), pad_r = pad_end - output_padding (callers check it is >= 0).

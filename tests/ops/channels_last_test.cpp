@@ -15,6 +15,7 @@
 #include "engine/core/passes/channels_last.h"
 #include "engine/core/passes/nn_fusion.h"
 #include "engine/core/session.h"
+#include "engine/cpu/dnnl_common.h"
 #include "engine/cpu/pool_fast.h"
 #include "engine/cpu/pool_squeeze_excitation.h"
 #include "engine/devices.h"
@@ -392,6 +393,55 @@ TEST_SUITE("ops") {
     for (const char* v : {"er", "dr", "d2h", "p", "d3"}) CHECK_MESSAGE(fast.count(v), v);
     check_outputs(model, b);
   }
+  TEST_CASE("channels-last: pointwise convolutions over many pixels (oneDNN's direct jit kernel, fused Relu and residual)") {
+    // 2 x 92 x 92 = 16928 pixels, at least kDirectPointwiseMinPixels: the 1x1 Convs with <= 64
+    // input channels (or <= 32 output channels) run on the direct jit kernel instead of
+    // brgconv_1x1 (pointwise_prefers_direct_jit), including one with the residual fused.
+    using engine::cpu::DnnlConvDims;
+    auto pointwise = [](int64_t n, int64_t ic, int64_t oc, int64_t hw) {
+      DnnlConvDims d;
+      d.src = {n, ic, hw, hw};
+      d.weights = {oc, ic, 1, 1};
+      d.dst = {n, oc, hw, hw};
+      d.bias = {oc};
+      d.strides = {1, 1};
+      d.dilates = {0, 0};
+      d.pad_l = {0, 0};
+      d.pad_r = {0, 0};
+      return d;
+    };
+    CHECK(engine::cpu::pointwise_prefers_direct_jit(pointwise(8, 64, 256, 56)));
+    CHECK(engine::cpu::pointwise_prefers_direct_jit(pointwise(8, 144, 24, 56)));
+    CHECK(engine::cpu::pointwise_prefers_direct_jit(pointwise(2, 16, 64, 92)));
+    CHECK_FALSE(engine::cpu::pointwise_prefers_direct_jit(pointwise(8, 256, 64, 56)));  // wide both ways
+    CHECK(engine::cpu::pointwise_prefers_direct_jit(pointwise(8, 32, 192, 28)));        // 6272 pixels
+    CHECK_FALSE(engine::cpu::pointwise_prefers_direct_jit(pointwise(1, 64, 64, 56)));   // 3136 pixels
+    CHECK_FALSE(engine::cpu::pointwise_prefers_direct_jit(pointwise(8, 96, 576, 14)));  // 1568 pixels
+    DnnlConvDims strided = pointwise(8, 64, 256, 112);
+    strided.strides = {2, 2};
+    strided.dst = {8, 256, 56, 56};
+    CHECK_FALSE(engine::cpu::pointwise_prefers_direct_jit(strided));
+    DnnlConvDims three = pointwise(8, 64, 64, 56);
+    three.weights = {64, 64, 3, 3};
+    three.pad_l = three.pad_r = {1, 1};
+    CHECK_FALSE(engine::cpu::pointwise_prefers_direct_jit(three));
+
+    Builder b(12);
+    b.input("x", {2, 16, 92, 92});
+    b.conv("x", 16, 40, 1, "a");
+    b.node("Relu", {"a"}, "ar");
+    b.conv("ar", 40, 40, 1, "c");
+    b.node("Add", {"c", "ar"}, "s");
+    b.node("Relu", {"s"}, "sr");
+    b.conv("sr", 40, 24, 1, "p");
+    b.conv("p", 24, 8, 1, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    for (const char* v : {"ar", "sr", "p"}) CHECK_MESSAGE(fast.count(v), v);
+    check_outputs(model, b);
+  }
+
   TEST_CASE("channels-last: grouped convolutions (groups of 8 channels, RegNet-like) read and write NHWC") {
     Builder b(6);
     b.input("x", {2, 8, 9, 7});

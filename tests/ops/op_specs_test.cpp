@@ -159,6 +159,24 @@ TEST_SUITE("ops") {
       check_against_reference(e.spec, reference, nullptr, true, "cpu fast", failures);
       CHECK(failures.empty());
     }
+    // In a bf16 session the dense identity Convs are hinted too, so a hinted Conv between them
+    // reads and writes channels-last bfloat16 storage where the CPU has bf16 units (elsewhere
+    // the reference kernels run and nothing is stored).
+    {
+      Random r(5);
+      const OpSpec hinted{.name = "hinted Conv", .op = "Conv",
+                          .attributes = {ints_attr("pads", {1, 1, 1, 1}), string_attr("mhub_compute", "bf16")},
+                          .inputs = {{r.uniform({2, 16, 9, 7}, -2, 2)}, init(r.uniform({24, 16, 3, 3}, -2, 2)), init(r.uniform({24}))},
+                          .rtol = 2e-2, .atol = 0.2, .backends = cpu_fast};
+      REQUIRE(bf16_storage_candidate(hinted));
+      std::vector<std::string> failures;
+      const SpecRun reference = run_reference(hinted, failures);
+      const SpecRun run = run_spec_channels_last(hinted, reference, true);
+      CHECK(run.layout == (engine::cpu::cpu_has_bf16_units() ? "nhwc->nhwc, bf16 out" : "nhwc->nhwc"));
+      REQUIRE(run.outputs.size() == 1);
+      CHECK(compare_tensors(hinted, reference.outputs[0].tensor, run.outputs[0].tensor).empty());
+      CHECK(failures.empty());
+    }
     // Every op with a kernel honouring the marks has specs that ran channels-last, as many as
     // the floor says (a pass or kernel change that stops marking them shows up here).
     std::vector<std::string> ran;

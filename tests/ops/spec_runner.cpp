@@ -119,11 +119,13 @@ namespace {
 // "nhwc->nhwc", "nchw->nchw", ...: the layout marks of a planned node, as --profile prints them.
 std::string layout_of(const ir::Node& node) {
   const std::string in = node.attr_string("mhub_layout_in", ""), out = node.attr_string("mhub_layout_out", "");
-  return (in.empty() ? "nchw" : in) + "->" + (out.empty() ? "nchw" : out);
+  const std::string storage = node.attr_string("mhub_storage_out", "") == "bf16" ? ", bf16 out" : "";
+  return (in.empty() ? "nchw" : in) + "->" + (out.empty() ? "nchw" : out) + storage;
 }
 
 // Runs `model` (a spec's, its inputs fed from the spec's tensors) in a verbose session.
-SpecRun run_model(const OpSpec& spec, const ir::Model& model, const engine::Backend* preferred, bool allow_fast) {
+SpecRun run_model(const OpSpec& spec, const ir::Model& model, const engine::Backend* preferred, bool allow_fast,
+                  const std::string& compute_precision = "fp32") {
   SpecRun result;
   std::vector<std::pair<std::string, engine::Value>> feeds;
   for (size_t i = 0; i < spec.inputs.size(); ++i)
@@ -136,6 +138,7 @@ SpecRun run_model(const OpSpec& spec, const ir::Model& model, const engine::Back
     options.fold_constants = false;  // a node of initializers only still runs on its backend
     options.preferred_backend = preferred;
     options.verbose = true;
+    options.compute_precision = compute_precision;
     engine::Session session(model, engine::host_backend(), options);
     for (const std::string& line : session.log())
       if (line.find("'under_test'") != std::string::npos) result.placement = line;
@@ -295,25 +298,30 @@ bool wraps_every_input(const OpSpec& spec) {
 // A float32 [N, C, H, W] tensor with elements: what an identity Conv can pass on.
 bool float4d(const ir::Tensor& t) { return t.dtype == ir::DataType::float32 && t.dims.size() == 4 && t.numel() > 0; }
 
-// The weights of an identity Conv over `c` channels (depthwise: [c, 1, 1, 1] ones), added once.
-std::string identity_weights(ir::Graph& graph, int64_t c) {
-  const std::string name = "identity_weights_" + std::to_string(c);
+// The weights of an identity Conv over `c` channels, added once: depthwise [c, 1, 1, 1] ones,
+// or `dense` [c, c, 1, 1], the identity matrix.
+std::string identity_weights(ir::Graph& graph, int64_t c, bool dense) {
+  const std::string name = std::string(dense ? "identity_matrix_" : "identity_weights_") + std::to_string(c);
   if (!graph.initializer(name)) {
-    ir::Tensor w = f32({c, 1, 1, 1}, std::vector<float>(static_cast<size_t>(c), 1.0f));
-    w.name = name;
-    graph.initializers.push_back(std::move(w));
+    std::vector<float> w(static_cast<size_t>(dense ? c * c : c), dense ? 0.0f : 1.0f);
+    for (int64_t k = 0; dense && k < c; ++k) w[static_cast<size_t>(k * c + k)] = 1.0f;
+    ir::Tensor t = f32({c, dense ? c : 1, 1, 1}, w);
+    t.name = name;
+    graph.initializers.push_back(std::move(t));
   }
   return name;
 }
 
-// y = 1 * x per channel: one product per element, so exact (NaN and Inf included).
-ir::Node identity_conv(ir::Graph& graph, const std::string& name, const std::string& x, const std::string& y, int64_t c) {
+// y = 1 * x per channel: one product per element (depthwise), so exact, NaN and Inf included;
+// the dense form adds zero products (0 * NaN would spread a NaN over the pixel's channels).
+ir::Node identity_conv(ir::Graph& graph, const std::string& name, const std::string& x, const std::string& y, int64_t c,
+                       bool dense) {
   ir::Node node;
   node.op_type = "Conv";
   node.op = ir::OpKind::Conv;
   node.name = name;
-  node.attributes = {int_attr("group", c)};
-  node.inputs = {x, identity_weights(graph, c)};
+  if (!dense) node.attributes = {int_attr("group", c)};
+  node.inputs = {x, identity_weights(graph, c, dense)};
   node.outputs = {y};
   return node;
 }
@@ -332,7 +340,7 @@ std::vector<size_t> channels_last_inputs(const OpSpec& spec) {
   return wrapped;
 }
 
-ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Value>& reference_outputs) {
+ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Value>& reference_outputs, bool dense) {
   ir::Model model = spec_model(spec);
   ir::Graph& graph = model.graph;
   ir::Node node = std::move(graph.nodes[0]);
@@ -340,8 +348,8 @@ ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Valu
   for (size_t i : channels_last_inputs(spec)) {
     const int64_t c = spec.inputs[i].tensor.dims[1];
     const std::string x = "channels_last_in" + std::to_string(i), kept = "kept_in" + std::to_string(i);
-    graph.nodes.push_back(identity_conv(graph, "to_channels_last_" + std::to_string(i), node.inputs[i], x, c));
-    graph.nodes.push_back(identity_conv(graph, "keep_" + std::to_string(i), x, kept, c));
+    graph.nodes.push_back(identity_conv(graph, "to_channels_last_" + std::to_string(i), node.inputs[i], x, c, dense));
+    graph.nodes.push_back(identity_conv(graph, "keep_" + std::to_string(i), x, kept, c, dense));
     graph.outputs.push_back({kept, std::nullopt, {}, {}, 0});
     node.inputs[i] = x;
   }
@@ -350,7 +358,7 @@ ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Valu
     const engine::Value& out = reference_outputs[k];
     if (!out.is_tensor() || !float4d(out.tensor)) continue;
     const std::string y = "channels_last_out" + std::to_string(k);
-    after.push_back(identity_conv(graph, "from_channels_last_" + std::to_string(k), y, node.outputs[k], out.tensor.dims[1]));
+    after.push_back(identity_conv(graph, "from_channels_last_" + std::to_string(k), y, node.outputs[k], out.tensor.dims[1], dense));
     node.outputs[k] = y;
   }
   graph.nodes.push_back(std::move(node));
@@ -358,13 +366,24 @@ ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Valu
   return model;
 }
 
-SpecRun run_spec_channels_last(const OpSpec& spec, const SpecRun& reference) {
-  SpecRun run = run_model(spec, channels_last_model(spec, reference.outputs), nullptr, true);
+SpecRun run_spec_channels_last(const OpSpec& spec, const SpecRun& reference, bool bf16_storage) {
+  SpecRun run = run_model(spec, channels_last_model(spec, reference.outputs, bf16_storage), nullptr, true,
+                          bf16_storage ? "bf16" : "fp32");
   if (run.outputs.size() > spec.outputs) run.outputs.resize(spec.outputs);  // the kept inputs
   return run;
 }
 
 bool ran_channels_last(const SpecRun& run) { return run.layout.rfind("nhwc->", 0) == 0; }
+
+bool bf16_storage_candidate(const OpSpec& spec) {
+  if (spec.domain != "" || spec.op != "Conv" || channels_last_inputs(spec).empty()) return false;
+  bool hint = false;
+  for (const ir::Attribute& a : spec.attributes) {
+    if (a.name == "mhub_storage_out") return false;  // written by hand: its own spec
+    hint |= a.name == "mhub_compute" && a.s == "bf16";
+  }
+  return hint;
+}
 
 bool cpu_has_fast_kernel(const OpSpec& spec) {
   const ir::OpKind op = ir::lookup_op(spec.domain, spec.op);
@@ -387,6 +406,12 @@ std::vector<std::string> run_specs_on_cpu_and_test_device(const std::vector<OpSp
       compare_with_reference(spec, reference, run, spec.name + " (" + spec.op + ", cpu channels-last model, " +
                                                        (run.layout.empty() ? "node not planned" : run.layout) + ")",
                              failures);
+      if (bf16_storage_candidate(spec)) {
+        const SpecRun stored = run_spec_channels_last(spec, reference, true);
+        compare_with_reference(spec, reference, stored, spec.name + " (" + spec.op + ", cpu bf16 channels-last model, " +
+                                                            (stored.layout.empty() ? "node not planned" : stored.layout) + ")",
+                               failures);
+      }
     }
     if (spec.backends & test_device) {
       const SpecRun run = check_against_reference(spec, reference, &device, true, "test device", failures);

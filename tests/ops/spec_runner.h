@@ -72,12 +72,21 @@ bool cpu_has_fast_kernel(const OpSpec& spec);
 std::vector<size_t> channels_last_inputs(const OpSpec& spec);
 
 // The channels-last model of `spec`; `reference_outputs` (the reference run's) say which
-// outputs are float32 4-D and their channel counts.
-ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Value>& reference_outputs);
+// outputs are float32 4-D and their channel counts. `dense`: the identity Convs are 1x1 over
+// all channels (an identity matrix, so not depthwise), which a bf16 session hints and whose
+// activations it may store as bfloat16 (passes/compute_precision.h); for NaN-free inputs only.
+ir::Model channels_last_model(const OpSpec& spec, const std::vector<engine::Value>& reference_outputs, bool dense = false);
 
 // Runs the channels-last model on the CPU with fast kernels allowed; `layout` says what the pass
-// chose for node "under_test". Outputs: the spec's, without the extra ones.
-SpecRun run_spec_channels_last(const OpSpec& spec, const SpecRun& reference);
+// chose for node "under_test". Outputs: the spec's, without the extra ones. `bf16_storage`: the
+// dense model in a session with compute_precision "bf16", so that the values between the Convs
+// may be stored as bfloat16 too (`layout` ends in ", bf16 out" where the node writes them);
+// their rounding is within the tolerance of specs carrying the bf16 compute hint.
+SpecRun run_spec_channels_last(const OpSpec& spec, const SpecRun& reference, bool bf16_storage = false);
+
+// Specs run also with bf16_storage: Convs with the bf16 compute hint and a channels-last run,
+// without a storage mark of their own.
+bool bf16_storage_candidate(const OpSpec& spec);
 
 // Whether a run read node "under_test"'s activation inputs channels-last ("nhwc->...").
 bool ran_channels_last(const SpecRun& run);

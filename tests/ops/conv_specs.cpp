@@ -154,6 +154,15 @@ std::vector<OpSpec> conv_specs() {
                      .inputs = {{nets.uniform({1, 32, 14, 14})}, init(nets.uniform({64, 32, 1, 1})), init(nets.uniform({64})),
                                 {nets.uniform({1, 64, 14, 14})}},
                      .opset = 17, .rtol = 1e-4, .atol = 1e-4, .backends = cpu_fast, .threads = 2});
+    // Over 6144 pixels with 16 input channels: oneDNN's direct jit kernel instead of brgconv_1x1
+    // (pointwise_prefers_direct_jit), with and without the fused residual.
+    for (bool residual : {false, true}) {
+      std::vector<Operand> inputs = {{nets.uniform({1, 16, 80, 80})}, init(nets.uniform({40, 16, 1, 1})), init(nets.uniform({40}))};
+      if (residual) inputs.push_back({nets.uniform({1, 40, 80, 80})});
+      specs.push_back({.name = std::string("Conv 1x1 over 6400 pixels, 16 -> 40 channels, fused Relu") + (residual ? " and residual" : ""),
+                       .op = "Conv", .attributes = {string_attr("mhub_activation", "Relu")}, .inputs = inputs, .opset = 17,
+                       .rtol = 1e-4, .atol = 1e-4, .backends = residual ? uint32_t{cpu_fast} : uint32_t{all_backends}, .threads = 2});
+    }
   }
   specs.push_back({.name = "Conv without bias, a fused residual that broadcasts", .op = "Conv",
                    .attributes = {string_attr("mhub_activation", "Tanh")},

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "engine/core/passes/nn_fusion.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/epilogue.h"
 #include "engine/cpu/nn_util.h"
@@ -184,9 +185,20 @@ void batch_norm_fast(OpContext& ctx) {
   const std::shared_ptr<const BatchNormCoefficients> co = batch_norm_coefficients_cached(ctx, c, ctx.node().attr_float("epsilon", 1e-5f));
   const float* k = co->k.data();
   const float* off = co->off.data();
-  ir::Tensor& y = ctx.allocate_output(0, ir::DataType::float32, x.dims);
+  // Y over X's bytes where the pass found this node X's last reader (nn_fusion.h, kInputInPlace)
+  // and nothing but the session's slot and its buffer pool holds them now: y[i] depends on x[i]
+  // alone, so writing each element after reading it is safe, and one buffer is touched, not two.
   const float* px = x.data<float>();
-  float* py = mutable_floats(y);
+  float* py = nullptr;
+  if (ctx.node().attr_int(kInputInPlace, 0) != 0 && x.dtype == ir::DataType::float32 && x.storage && x.offset == 0 &&
+      x.storage.use_count() == 2) {
+    ir::Tensor y = x;
+    y.name.clear();
+    py = mutable_floats(y);
+    ctx.set_output(0, Value::of(std::move(y)));
+  } else {
+    py = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, x.dims));
+  }
   const Epilogue e = epilogue_of(ctx.node(), nullptr);
   const bool relu = e.act == Activation::relu;
   // The activation other than Relu over the chunk [lo, hi) of y.

@@ -395,6 +395,51 @@ TEST_SUITE("ops") {
     CHECK(session.stats().buffers == 2);
   }
 
+  TEST_CASE("A BatchNormalization reading a Concat last is marked in place and writes over it") {
+    // DenseNet's pattern: Concat of two Convs -> BatchNormalization (+ the Relu fused into it) ->
+    // Conv. Variant 1 reads the Concat once more after the BN (a Mul): no mark. Variant 2 feeds
+    // the BN a graph input: no mark (the caller's bytes).
+    std::vector<Val> values = {{"x", {2, 4, 6, 5}, randoms(2 * 4 * 6 * 5, 61, 2.0f)}, {"w0", {4, 4, 3, 3}, randoms(144, 62), true},
+                               {"w1", {4, 4, 1, 1}, randoms(16, 63), true},  {"s", {8}, randoms(8, 64), true},
+                               {"b", {8}, randoms(8, 65), true},             {"m", {8}, randoms(8, 66), true},
+                               {"v", {8}, randoms(8, 67, 0.5f), true},       {"w2", {4, 8, 1, 1}, randoms(32, 68), true}};
+    for (float& variance : values[6].data) variance += 1.0f;  // positive
+    const std::vector<ir::Attribute> pad = {ir::ints_attr("pads", {1, 1, 1, 1})};
+    auto block = [&](int variant) {
+      std::vector<ir::Node> nodes = {op("Conv", {"x", "w0"}, "c0", pad), op("Conv", {"x", "w1"}, "c1"),
+                                     op("Concat", {"c0", "c1"}, "cat", {ir::int_attr("axis", 1)})};
+      const std::string bn_in = variant == 2 ? "x2" : "cat";
+      nodes.push_back(op("BatchNormalization", {bn_in, "s", "b", "m", "v"}, "bn"));
+      nodes.push_back(op("Relu", {"bn"}, "r"));
+      if (variant == 1) nodes.push_back(op("Mul", {"r", "cat"}, "u"));
+      nodes.push_back(op("Conv", {variant == 1 ? "u" : "r", "w2"}, "y"));
+      return nodes;
+    };
+    for (int variant = 0; variant < 3; ++variant) {
+      CAPTURE(variant);
+      std::vector<Val> vals = values;
+      if (variant == 2) vals.push_back({"x2", {2, 8, 6, 5}, randoms(2 * 8 * 6 * 5, 69, 2.0f)});
+      ir::Model model = graph_of(block(variant), vals);
+      ir::Model rewritten = model;
+      nn_pass(rewritten.graph);
+      size_t marked = 0;
+      for (const ir::Node& node : rewritten.graph.nodes) marked += node.attr_int(engine::kInputInPlace, 0) == 1;
+      CHECK(marked == (variant == 0 ? 1u : 0u));
+      std::vector<float> want = run_model(model, vals, false, false);
+      expect_close(run_model(rewritten, vals, false, false), want, 1e-4f, 1e-5f);
+      expect_close(run_model(rewritten, vals, true, false), want, 1e-4f, 1e-5f);
+      expect_close(run_model(model, vals, true, true), want, 1e-4f, 1e-5f);
+    }
+    // Buffers: c0 and c1 (one size), cat (twice that); the BN writes over cat and y takes c0's
+    // buffer. A BN writing a new Y would need a fourth buffer of cat's size.
+    engine::SessionOptions options;
+    options.threads = 2;
+    options.fold_constants = false;
+    engine::Session session(graph_of(block(0), values), engine::host_backend(), options);
+    session.run({{"x", engine::Value::of(tensor_of(values[0]))}});
+    CHECK(session.stats().buffers == 3);
+  }
+
   TEST_CASE("A fused residual that broadcasts (smaller or larger than the Conv's output) gives the unfused result") {
     for (bool larger : {false, true}) {
       CAPTURE(larger);

@@ -112,12 +112,14 @@ bool inference_batch_norm(const ir::Node& node) {
 }
 
 // Ops whose CPU kernels always write a fresh buffer from the session's pool (never an
-// initializer's or a caller's bytes): a residual they produce may be overwritten in place.
+// initializer's or a caller's bytes; Concat copies even a single input), or, for
+// BatchNormalization, the pool buffer of a value it was allowed to overwrite: a value they
+// produce may be overwritten in place.
 bool writes_pool_buffer(const ir::Node& node) {
   if (!node.domain.empty()) return false;
   switch (node.op) {
     case ir::OpKind::Conv: case ir::OpKind::MaxPool: case ir::OpKind::Relu: case ir::OpKind::Add:
-    case ir::OpKind::BatchNormalization:
+    case ir::OpKind::BatchNormalization: case ir::OpKind::Concat:
       return true;
     default:
       return false;
@@ -145,7 +147,8 @@ bool all_ancestors(const ir::Graph& graph, const std::unordered_map<std::string,
 }
 
 // Marks mhub_residual_in_place on fused-residual Convs that read their residual last in every
-// topological order (see the header); returns how many.
+// topological order, and mhub_input_in_place on inference BatchNormalizations that read X so
+// (see the header); returns how many.
 size_t mark_residuals_in_place(ir::Graph& graph) {
   std::unordered_set<std::string> pinned;  // bytes someone else owns or reads later
   for (const ir::ValueInfo& input : graph.inputs) pinned.insert(input.name);
@@ -165,21 +168,26 @@ size_t mark_residuals_in_place(ir::Graph& graph) {
     for (const std::string& input : node.inputs)
       if (!input.empty()) readers[input].push_back(i);
   }
-  size_t marked = 0;
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    ir::Node& conv = graph.nodes[i];
-    if (conv.op != ir::OpKind::Conv || !conv.domain.empty() || conv.inputs.size() != 4 || conv.inputs[3].empty()) continue;
-    const std::string& residual = conv.inputs[3];
-    auto p = producer.find(residual);
-    if (pinned.count(residual) || p == producer.end() || !writes_pool_buffer(graph.nodes[p->second])) continue;
+  // Whether node i reads `value` once and last in every order, and a pool-writing node made it.
+  auto read_last = [&](size_t i, const std::string& value) {
+    auto p = producer.find(value);
+    if (pinned.count(value) || p == producer.end() || !writes_pool_buffer(graph.nodes[p->second])) return false;
     std::vector<size_t> others;
     int own_reads = 0;
-    for (size_t r : readers[residual]) {
+    for (size_t r : readers[value]) {
       if (r == i) ++own_reads;
       else others.push_back(r);
     }
-    if (own_reads != 1 || conv.attr_int(kResidualInPlace, 0) != 0 || !all_ancestors(graph, producer, i, others)) continue;
-    conv.attributes.push_back(ir::int_attr(kResidualInPlace, 1));
+    return own_reads == 1 && all_ancestors(graph, producer, i, others);
+  };
+  size_t marked = 0;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    ir::Node& node = graph.nodes[i];
+    const bool conv = node.op == ir::OpKind::Conv && node.domain.empty() && node.inputs.size() == 4 && !node.inputs[3].empty();
+    const bool batch_norm = inference_batch_norm(node) && node.outputs.size() == 1;
+    const char* mark = conv ? kResidualInPlace : batch_norm ? kInputInPlace : nullptr;
+    if (!mark || node.attr_int(mark, 0) != 0 || !read_last(i, node.inputs[conv ? 3 : 0])) continue;
+    node.attributes.push_back(ir::int_attr(mark, 1));
     ++marked;
   }
   return marked;

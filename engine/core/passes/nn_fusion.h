@@ -29,6 +29,10 @@
 //   mhub_residual_in_place = 1 (kResidualInPlace): the oneDNN kernel may then write Y over the
 //   residual's bytes instead of copying them into a new Y for its sum post-op, when nothing else
 //   holds those bytes at run time (conv_dnnl.cpp checks). Other kernels ignore it.
+// - An inference BatchNormalization that reads X last in the same sense (DenseNet's BN after
+//   each Concat, pre-activation blocks), with X made by one of those ops or a Concat, gets
+//   mhub_input_in_place = 1 (kInputInPlace): the fast kernel (cpu/norm.cpp) may write Y over X's
+//   bytes when nothing else holds them at run time, saving a buffer's worth of memory traffic.
 // Which values are then stored channels-last is channels_last.h's pass.
 // A producer is only fused when its output has exactly one reader in the graph, is not a graph
 // output and is not read by a subgraph; all folded parameters must be float32 initializers.
@@ -41,6 +45,7 @@
 namespace mhub::engine {
 
 inline constexpr const char* kResidualInPlace = "mhub_residual_in_place";
+inline constexpr const char* kInputInPlace = "mhub_input_in_place";
 
 // Returns how many nodes were removed by fusion. `cpu_only` false leaves out the rewrite only
 // the CPU kernels understand: the Conv + Add residual (sessions with a device backend skip it).

@@ -2,10 +2,22 @@
 # bf16 vs fp32 top-1 agreement of the suite's classifiers on real images (not a speed figure, so
 # it needs no quiet machine).
 #
-# Default (--finetune STEPS): each classifier is first fine-tuned by `mhub finetune` (fp32, AdamW at 1e-4)
-# on Fashion-MNIST TRAIN images with a fresh 10-class head (squeezenet1_1's head is a 1x1 Conv, which
-# finetune cannot replace: it keeps its 1000 classes), STEPS batches of 16 (half as many for
-# the heaviest models), so its logits carry the margins a user's fine-tuned model has; then
+# Default (--finetune STEPS): each classifier is first fine-tuned by `mhub finetune` (fp32, AdamW)
+# on Fashion-MNIST TRAIN images with a fresh 10-class head (`--num-classes 10`: a Gemm, or
+# squeezenet1_1's 1x1 Conv), STEPS batches of 16 (half as many for the heaviest models), so its
+# logits carry the margins a user's fine-tuned model has. The models with BatchNormalization are
+# trained from bench/export_train_models.py's training-mode exports of the same architecture
+# (--train-models DIR, default build/bench-train-models, exported there when missing) at lr 1e-3:
+# the suite's files fold BatchNorm into random convolutions, and those stay at chance in a
+# short fine-tune. The others (squeezenet1_1, vit_tiny, swin_t, ppocr_cls) start from the suite's
+# file at lr 1e-4. `mhub finetune --out` writes BatchNorm in inference form (running statistics),
+# so the evaluated model is an inference graph like the suite's (Conv + BN folded at load). After
+# so few steps from random weights those running statistics lag the weights (mobilenet_v2: one
+# class for every image in eval mode, 0.61 with batch statistics, the same in PyTorch), so each
+# BN model's statistics are then recalibrated: RECAL more batches (default 40) through
+# `mhub finetune` with the backbone frozen and the head at lr 1e-12 (weights held; BatchNorm runs
+# in training mode and its running statistics follow the final weights), as torch's
+# swa_utils.update_bn does; then
 # `mhub eval --precision bf16` (which also runs fp32) on the first N TEST images, disjoint from
 # the training ones, reports fp32 test accuracy, the share of images whose bf16 top-1 class is
 # fp32's, and the accuracy change.
@@ -13,15 +25,18 @@
 # on the first N test images with labels taken modulo 2 (every suite head has >= 2 classes).
 #
 #   bench/bf16_agreement.sh [--finetune STEPS (default 60) | --random-weights] [--images N (default 300)]
-#                           [--models a,b,...] [--suite DIR] [--keep DIR]
+#                           [--models a,b,...] [--suite DIR] [--train-models DIR] [--keep DIR] [--recalibrate RECAL]
 # --keep DIR: fine-tuned models are written to (and, on a rerun, read from) DIR as
-#   NAME-STEPSxBATCH.onnx, so reruns skip training; without it they live in a temporary folder.
+#   NAME-STEPSxBATCH.onnx (NAME-bn-STEPSxBATCH.onnx from a training-mode export, and
+#   NAME-bn-STEPSxBATCH-recalRECAL.onnx recalibrated), so reruns skip training; without it they
+#   live in a temporary folder.
 # Images are resized by mhub to each model's input (224x224; ppocr_cls 48x192) and repeated into
 # its channels, so the bf16 kernels are the ones the suite benchmarks. Prints one row per model.
 set -eu
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mhub="$here/build/cli/mhub"
 suite="$here/build/bench-suite"
+train_models="$here/build/bench-train-models"
 data=/usr/share/datasets/fashion-mnist
 images=300
 steps=60
@@ -31,7 +46,20 @@ keep=""
 models="resnet18,resnet50,mobilenet_v2,mobilenet_v3_large,shufflenet_v2_x1_0,regnet_y_400mf,squeezenet1_1,densenet121,googlenet,vit_tiny,swin_t,ppocr_cls"
 # The models whose training step costs the most (about 3x resnet18's FLOPs or more): half the steps.
 heavy=" resnet50 densenet121 swin_t "
-usage="usage: bench/bf16_agreement.sh [--finetune STEPS | --random-weights] [--images N] [--models a,b,...] [--suite DIR] [--keep DIR]"
+# The models with BatchNormalization, fine-tuned from a training-mode export (above).
+bn_kept=" resnet18 resnet50 mobilenet_v2 mobilenet_v3_large shufflenet_v2_x1_0 regnet_y_400mf densenet121 googlenet "
+recal=40
+# Every parameter but the classifier head's, per torchvision model (frozen while recalibrating).
+backbone() {
+  case "$1" in
+    resnet18|resnet50) echo 'conv1.*,bn1.*,layer*' ;;
+    mobilenet_v2|mobilenet_v3_large|densenet121) echo 'features.*' ;;
+    shufflenet_v2_x1_0) echo 'conv1.*,stage*,conv5.*' ;;
+    regnet_y_400mf) echo 'stem.*,trunk_output.*' ;;
+    googlenet) echo 'conv*,inception*' ;;
+  esac
+}
+usage="usage: bench/bf16_agreement.sh [--finetune STEPS | --random-weights] [--images N] [--models a,b,...] [--suite DIR] [--train-models DIR] [--keep DIR] [--recalibrate RECAL]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --finetune) mode=finetune; steps="$2"; shift 2 ;;
@@ -39,11 +67,14 @@ while [ $# -gt 0 ]; do
     --images) images="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
     --suite) suite="$2"; shift 2 ;;
+    --train-models) train_models="$2"; shift 2 ;;
+    --recalibrate) recal="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 [[ "$steps" =~ ^[1-9][0-9]*$ ]] || { echo "--finetune takes a positive number of steps, not '$steps'" >&2; exit 2; }
+[[ "$recal" =~ ^[1-9][0-9]*$ ]] || { echo "--recalibrate takes a positive number of batches, not '$recal'" >&2; exit 2; }
 [ -x "$mhub" ] || { echo "no $mhub: build first (scripts/build.sh)" >&2; exit 1; }
 [ -d "$data" ] || { echo "skipped: no Fashion-MNIST at $data" >&2; exit 77; }
 [ -f "$suite/suite.tsv" ] || { echo "skipped: no suite at $suite (bench/export_suite.py)" >&2; exit 77; }
@@ -88,7 +119,7 @@ fi
 # mhub finetune. Fashion-MNIST's pixel mean and std: finetune records them in the model for eval.
 finetune() {
   "$mhub" finetune "$model" --data "$scratch/train" "$@" --epochs 1 --limit-batches "$n" \
-    --batch-size "$batch" --optimizer adamw --lr 1e-4 --mean 0.286 --std 0.353 "${size[@]}" \
+    --batch-size "$batch" --optimizer adamw --lr "$lr" --mean 0.286 --std 0.353 "${size[@]}" \
     --out "$scratch/partial.onnx" > "$scratch/finetune.log" 2>&1
 }
 status=0
@@ -104,12 +135,37 @@ for name in ${models//,/ }; do
     [[ "$heavy" != *" $name "* ]] || n=$(( (steps + 1) / 2 ))
     trained="$n x $batch | "
     tuned="$keep/$name-${n}x$batch.onnx"
+    lr=1e-4
+    if [[ "$bn_kept" == *" $name "* ]]; then
+      model="$train_models/$name.onnx"
+      [ -f "$model" ] || /usr/bin/python3 "$here/bench/export_train_models.py" "$train_models" --only "$name" > /dev/null 2>&1 ||
+        { echo "$name | export of the training-mode model failed (bench/export_train_models.py)"; status=1; continue; }
+      tuned="$keep/$name-bn-${n}x$batch.onnx"
+      lr=1e-3
+      trained="$n x $batch, BN kept | "
+    fi
     if [ ! -f "$tuned" ]; then
-      # A head that is no Gemm/MatMul (squeezenet's 1x1 Conv) cannot be replaced: the model then
-      # trains its own wider head, Fashion-MNIST's labels 0-9 being valid classes of it.
-      finetune --num-classes 10 || { grep -q "num-classes: the model's output is not made by" "$scratch/finetune.log" && finetune; } ||
+      finetune --num-classes 10 ||
         { echo "$name | finetune failed: $(grep -m1 -i 'error' "$scratch/finetune.log" || tail -1 "$scratch/finetune.log")"; status=1; continue; }
       mv "$scratch/partial.onnx" "$tuned"
+      cp "$scratch/finetune.log" "$tuned.log"  # its loss and accuracy during training, for the record
+    fi
+    if [[ "$bn_kept" == *" $name "* ]]; then
+      # mobilenet_v3_large's BatchNorm momentum is 0.01 (torchvision), the others' 0.1: ten times
+      # the batches for the same share of the statistics.
+      batches=$recal
+      [ "$name" != mobilenet_v3_large ] || batches=$((recal * 10))
+      model="$tuned"
+      tuned="${tuned%.onnx}-recal$batches.onnx"
+      trained="$n x $batch, BN kept, $batches recalibration | "
+      if [ ! -f "$tuned" ]; then
+        # --seed 1: other batches than training's; the lr (must be > 0) moves no weight measurably.
+        lr=1e-12
+        n=$batches finetune --freeze "$(backbone "$name")" --seed 1 ||
+          { echo "$name | recalibration failed: $(grep -m1 -i 'error' "$scratch/finetune.log" || tail -1 "$scratch/finetune.log")"; status=1; continue; }
+        mv "$scratch/partial.onnx" "$tuned"
+        cp "$scratch/finetune.log" "$tuned.log"
+      fi
     fi
     model="$tuned"
   fi

@@ -17,6 +17,11 @@ slice for the class token) instead of torch.nn.MultiheadAttention, whose export 
 packed q/k/v projection at bounds computed from shapes: mhub's Slice backward rule takes
 constant bounds only, so torchvision's ViT and nn.TransformerEncoder cannot be trained by it yet.
 
+AGREEMENT adds the other BatchNorm classifiers of bench/bf16_agreement.sh in the same training-mode
+form (torchvision, seed 0, 1000 classes, 3x224x224): with BatchNorm kept, a short fine-tune learns,
+which the suite's eval-mode exports (BatchNorm folded into random convolutions) do not. They are
+exported only when named in --only.
+
 Usage: /usr/bin/python3 bench/export_train_models.py OUT_DIR [--only NAME,NAME]
 """
 import argparse, os
@@ -92,11 +97,18 @@ MODELS = {
     "vit_tiny": (VitTiny, IMAGE, 1000),
     "bert_encoder": (BertEncoder, (SEQ, D_MODEL), 2),
 }
+AGREEMENT = {
+    "densenet121": (lambda: torchvision.models.densenet121(), IMAGE, 1000),
+    "shufflenet_v2_x1_0": (lambda: torchvision.models.shufflenet_v2_x1_0(), IMAGE, 1000),
+    "regnet_y_400mf": (lambda: torchvision.models.regnet_y_400mf(), IMAGE, 1000),
+    # No auxiliary heads: in training mode they would be extra outputs.
+    "googlenet": (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=True), IMAGE, 1000),
+}
 
 
 def build(name):
     """The model `name` in training mode, weights from seed 0."""
-    make, _, _ = MODELS[name]
+    make, _, _ = {**MODELS, **AGREEMENT}[name]
     torch.manual_seed(0)
     model = make()
     model.train()
@@ -110,8 +122,11 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     only = set(filter(None, a.only.split(",")))
-    for name, (_, shape, _) in MODELS.items():
-        if only and name not in only:
+    unknown = only - set(MODELS) - set(AGREEMENT)
+    if unknown:
+        ap.error(f"--only: unknown model(s) {', '.join(sorted(unknown))}; known: {', '.join([*MODELS, *AGREEMENT])}")
+    for name, (_, shape, _) in {**MODELS, **AGREEMENT}.items():
+        if (only and name not in only) or (not only and name in AGREEMENT):
             continue
         model = build(name)
         path = os.path.join(a.out, name + ".onnx")

@@ -9,8 +9,8 @@
 # Where the time goes (2026-12-07, 2 cores shared with other work: wall times are "loaded
 # machine", CPU = user + sys, one test at a time):
 #   - ctest -j2: 517 s wall for 1018 test-seconds; both slots stay busy to the end (tail ~8 s),
-#     so only less work per test shortens it, not another order. Another run (104 tests): 559 s
-#     wall, 313 s CPU in all (217 user, 96 sys).
+#     so only less work per test shortens it, not another order. 105 tests: 327 s CPU in all
+#     (234 user, 93 sys); 181 s wall on a quiet machine.
 #   - CPU per test: e2e.finetune_fashion 48 s and hub.finetune 40 s (the same 2-epoch SGD run),
 #     slow.external_2gb 35 s (21 s of it sys: the 2 GiB file),
 #     peers.gguf_llama_cpp 34 s (22 mhub converts ~5 s, the PyTorch checkpoints 3 s, the rest node),
@@ -19,7 +19,20 @@
 #   - an mhub start: 0.13 s CPU, 0.08 s when the OpenMP re-exec of cli/main.cpp is not needed.
 #   - the benchmark-model export: 29 s CPU, done twice from a clean home until it moved to
 #     ~/.cache/mhub-bench-models (below).
-#   - build-san: engine/ 42% of the object time, onnx_io/ 17%, autograd 11%, train 10%.
+#   - the cold builds, CPU per file (a compiler launcher timing each, no ccache): build-san 768 s
+#     with its links after the standard headers were precompiled per library (-DMHUB_PCH=ON in
+#     scripts/sanitize.sh; 43 s of it the 16 headers), about 1000 s before: the libraries' files
+#     -41% (346 -> 206 s on the 131 measured both ways). Release: 124 library files 451 s, 1.45x
+#     their -O0 clang cost, so about 1300 s in all (extrapolated). Largest files: the unity
+#     batches of cli/ and tests/ (15-25 s each at -O0), engine/cpu/binary.cpp 18.7 s and
+#     core/session.cpp 14.7 s at -O3. gcc gains nothing from precompiling (binary.cpp at -O3 0%,
+#     autograd/rules_conv.cpp at -O2 -6%); tests at -O0 instead of -O1 -10% (1 file).
+#   - ccache with an empty cache, as in CI: 0-15% more per file than none (noisy); depend mode
+#     no better.
+#   - CI on 2 cores, estimated: builds (1300 + 1000) / 2 + ctest 181 + ASan unit 86 + fuzz 60
+#     + export 20 = 1500 s before against the 1286 s measured (loaded CPU reads ~15% high); the
+#     precompiled headers take ~100 s off: about 1190 s (~20 min), still over the 16-minute aim.
+#     The Release build (~55% of the build CPU, the -O3 engine and -O1 test unity files) is next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

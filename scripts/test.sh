@@ -22,17 +22,17 @@
 #   - the cold builds, CPU per file (a compiler launcher timing each, no ccache): build-san 768 s
 #     with its links after the standard headers were precompiled per library (-DMHUB_PCH=ON in
 #     scripts/sanitize.sh; 43 s of it the 16 headers), about 1000 s before: the libraries' files
-#     -41% (346 -> 206 s on the 131 measured both ways). Release: 124 library files 451 s, 1.45x
-#     their -O0 clang cost, so about 1300 s in all (extrapolated). Largest files: the unity
+#     -41% (346 -> 206 s on the 131 measured both ways). Release: 963 s for 221 of its 231 files
+#     (the other 10, test batches, ~80 s), about 1100 s with its links. Largest files: the unity
 #     batches of cli/ and tests/ (15-25 s each at -O0), engine/cpu/binary.cpp 18.7 s and
 #     core/session.cpp 14.7 s at -O3. gcc gains nothing from precompiling (binary.cpp at -O3 0%,
 #     autograd/rules_conv.cpp at -O2 -6%); tests at -O0 instead of -O1 -10% (1 file).
 #   - ccache with an empty cache, as in CI: 0-15% more per file than none (noisy); depend mode
 #     no better.
-#   - CI on 2 cores, estimated: builds (1300 + 1000) / 2 + ctest 181 + ASan unit 86 + fuzz 60
-#     + export 20 = 1500 s before against the 1286 s measured (loaded CPU reads ~15% high); the
-#     precompiled headers take ~100 s off: about 1190 s (~20 min), still over the 16-minute aim.
-#     The Release build (~55% of the build CPU, the -O3 engine and -O1 test unity files) is next.
+#   - CI on 2 cores, estimated: builds (1100 + 1000) / 2 + ctest 181 + ASan unit 86 + fuzz 60
+#     + export 20 = 1400 s before against the 1286 s measured (loaded CPU reads ~9% high); the
+#     precompiled headers take ~105 s off: about 1180 s (~20 min), still over the 16-minute aim.
+#     The Release build (~60% of the build CPU: the -O3 engine, mhub_cpu alone 279 s) is next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

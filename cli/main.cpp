@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   // = kOpenMpSpinCount unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT). libgomp reads
   // that only when it loads, so set it and restart once.
   if (mhub::engine::set_openmp_spin_environment())
-    execv("/proc/self/exe", argv);  // returns only on failure: then run on as we are
+    mhub::engine::reexecute_self(argv);  // returns only on failure: then run on as we are
   CLI::App app{"mhub: fetch pretrained models by name, convert between formats (ONNX opsets, external "
                "data, fp16/bf16, safetensors, PyTorch .pth, GGUF), run, benchmark and fine-tune them.",
                "mhub"};

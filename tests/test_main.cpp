@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   // The engine's threads wait between regions as they do under `mhub` (cli/main.cpp): libgomp
   // reads the setting when it loads, so set it and restart once.
   if (mhub::engine::set_openmp_spin_environment())
-    execv("/proc/self/exe", argv);  // returns only on failure: then run on as we are
+    mhub::engine::reexecute_self(argv);  // returns only on failure: then run on as we are
   doctest::Context context(argc, argv);
   const int result = context.run();
   if (context.shouldExit()) return result;  // --help, --list-test-cases, --count, ...

@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -274,5 +276,25 @@ TEST_CASE("openmp environment: a busy pipeline partner is counted only while it 
   CHECK(count_while_busy(partner) == 1);
   close(ends[0]);
   close(ends[1]);
+}
+
+// The re-execution that applies the wait policy keeps the program's name (pgrep, top): this
+// driver re-executed itself at start unless the environment already held a wait policy.
+TEST_CASE("openmp environment: a re-executed program keeps its name") {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  REQUIRE(n > 0);
+  path[n] = '\0';
+  std::string name = path;
+  name = name.substr(name.rfind('/') + 1).substr(0, 15);  // the kernel keeps 15 characters
+  std::FILE* file = std::fopen("/proc/self/comm", "r");
+  REQUIRE(file);
+  char comm[64] = {};
+  const bool read = std::fgets(comm, sizeof comm, file) != nullptr;
+  std::fclose(file);
+  REQUIRE(read);
+  std::string got = comm;
+  if (!got.empty() && got.back() == '\n') got.pop_back();
+  CHECK(got == name);
 }
 }

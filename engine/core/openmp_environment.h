@@ -130,4 +130,19 @@ inline bool set_openmp_spin_environment() {
   return setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0;
 }
 
+// Re-executes the running program with `argv` and the current environment, so that libgomp reads
+// what set_openmp_spin_environment set. Executes the binary's own path (read from /proc/self/exe)
+// rather than /proc/self/exe itself: the process is named after the file executed, and a process
+// named "exe" is one `pgrep mhub`, `pkill mhub` and top's command column do not show as mhub.
+// Returns only when the exec fails (the caller then runs on as it is).
+inline void reexecute_self(char** argv) {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n > 0) {
+    path[n] = '\0';
+    execv(path, argv);  // fails where the file was replaced or deleted meanwhile: then the link
+  }
+  execv("/proc/self/exe", argv);
+}
+
 }  // namespace mhub::engine

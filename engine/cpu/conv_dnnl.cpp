@@ -347,19 +347,10 @@ void conv_fast(OpContext& ctx) {
   }
   if (with_sum && ctx.input(3).dims != plan->out_dims) return conv_reference(ctx);
   // The residual's bytes become Y's (the sum post-op adds the convolution to them) where the pass
-  // found this node the residual's last reader and nothing but the session's slot and its buffer
-  // pool holds the storage now (a view of it elsewhere, such as a Reshape's output, adds an owner).
-  const bool in_place = plan->residual_in_place && ctx.input(3).storage && ctx.input(3).storage.use_count() == 2 &&
-                        ctx.input(3).storage != x.storage;
-  uint8_t* y_bytes = nullptr;
-  if (in_place) {
-    ir::Tensor y = ctx.input(3);
-    y.name.clear();
-    y_bytes = mutable_bytes(y);
-    ctx.set_output(0, Value::of(std::move(y)));
-  } else {
-    y_bytes = mutable_bytes(ctx.allocate_output(0, conv_output_type(ctx.node(), x.dtype, w.dtype), plan->out_dims));
-  }
+  // found this node the residual's last reader and nobody else holds them now (output_over_input).
+  uint8_t* y_bytes = plan->residual_in_place && ctx.input(3).storage != x.storage ? output_over_input(ctx, 0, 3) : nullptr;
+  const bool in_place = y_bytes != nullptr;
+  if (!in_place) y_bytes = mutable_bytes(ctx.allocate_output(0, conv_output_type(ctx.node(), x.dtype, w.dtype), plan->out_dims));
   thread_local ThreadState state;
   PlanMemories& m = memories_for(state, *plan);
   dnnl::stream& stream = dnnl_thread_stream();

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "engine/core/float_types.h"
+#include "engine/cpu/tensor_util.h"
 
 namespace mhub::engine::cpu {
 
@@ -99,6 +100,16 @@ std::vector<float> change_layout_4d(const std::vector<float>& v, const std::vect
         else out[nchw] = v[nhwc];
       }
   return out;
+}
+
+uint8_t* output_over_input(OpContext& ctx, size_t out, size_t in) {
+  const ir::Tensor& x = ctx.input(in);
+  if (!x.storage || x.storage.use_count() != 2) return nullptr;
+  ir::Tensor y = x;
+  y.name.clear();
+  uint8_t* bytes = mutable_bytes(y);
+  ctx.set_output(out, Value::of(std::move(y)));
+  return bytes;
 }
 
 void fail(OpContext& ctx, const std::string& what) { ops::fail(ctx.node(), what); }

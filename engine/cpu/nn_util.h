@@ -25,6 +25,13 @@ std::vector<float> input_floats(OpContext& ctx, size_t index);
 // narrowing to dtype.
 void output_floats(OpContext& ctx, size_t index, ir::DataType dtype,
                    const std::vector<int64_t>& dims, const float* values);
+// For a kernel the passes allowed to write output `out` over input `in` (nn_fusion.h's in-place
+// marks: this node reads that input last and a pool-writing node made it): where nothing but the
+// session's slot and its buffer pool holds the input's storage now (a view of it elsewhere, such
+// as a Reshape's output, adds an owner), output `out` becomes the input's tensor and its writable
+// bytes are returned; otherwise nullptr, and the kernel allocates its output as usual. The caller
+// must not read an input element after writing the output element over it.
+uint8_t* output_over_input(OpContext& ctx, size_t out, size_t in);
 // The reference Conv kernel (conv.cpp): also the fast Conv's fallback for a fused residual
 // (input 3) that is not exactly the output's shape.
 void conv_reference(OpContext& ctx);

@@ -186,19 +186,13 @@ void batch_norm_fast(OpContext& ctx) {
   const float* k = co->k.data();
   const float* off = co->off.data();
   // Y over X's bytes where the pass found this node X's last reader (nn_fusion.h, kInputInPlace)
-  // and nothing but the session's slot and its buffer pool holds them now: y[i] depends on x[i]
-  // alone, so writing each element after reading it is safe, and one buffer is touched, not two.
+  // and nobody else holds them now (output_over_input): y[i] depends on x[i] alone, so writing each
+  // element after reading it is safe, and one buffer is touched, not two.
   const float* px = x.data<float>();
   float* py = nullptr;
-  if (ctx.node().attr_int(kInputInPlace, 0) != 0 && x.dtype == ir::DataType::float32 && x.storage && x.offset == 0 &&
-      x.storage.use_count() == 2) {
-    ir::Tensor y = x;
-    y.name.clear();
-    py = mutable_floats(y);
-    ctx.set_output(0, Value::of(std::move(y)));
-  } else {
-    py = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, x.dims));
-  }
+  if (ctx.node().attr_int(kInputInPlace, 0) != 0 && x.dtype == ir::DataType::float32 && x.offset == 0)
+    py = reinterpret_cast<float*>(output_over_input(ctx, 0, 0));
+  if (!py) py = mutable_floats(ctx.allocate_output(0, ir::DataType::float32, x.dims));
   const Epilogue e = epilogue_of(ctx.node(), nullptr);
   const bool relu = e.act == Activation::relu;
   // The activation other than Relu over the chunk [lo, hi) of y.

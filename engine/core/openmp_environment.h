@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include <dirent.h>
 #include <unistd.h>
@@ -32,9 +34,8 @@ inline constexpr const char* kOpenMpSpinCount = "10000";
 // otherwise the threads sleep at once (OMP_WAIT_POLICY=PASSIVE). "Other work" is the kernel's
 // count of runnable threads now (/proc/loadavg's fourth field, less this process and the rest of
 // its pipeline), the least of a few samples a fraction of a millisecond apart, not the load
-// average: that one trails the
-// last minute, so a benchmark or a loop of inferences would count its own earlier runs as
-// foreign load and turn its spin off.
+// average: that one trails the last minute, so a benchmark or a loop of inferences would count
+// its own earlier runs as foreign load and turn its spin off.
 inline constexpr double kOpenMpSpinMaxBusyPerCore = 0.5;
 
 // The pipe inode behind file descriptor `fd` of process `pid` ("self" for the caller), or 0 when
@@ -49,38 +50,48 @@ inline unsigned long pipe_inode_of(const char* pid, int fd) {
   return std::sscanf(link, "pipe:[%lu]", &inode) == 1 ? inode : 0;
 }
 
-// Runnable threads of the processes at the other end of the caller's stdin or stdout pipe (the
-// pipeline it was started in: `mhub bench --json | python3 ...`), found by the pipe's inode on
-// their stdin / stdout. Such a partner starts with the caller and is busy only while it starts
-// (python3 takes about a third of a second here) or while it consumes what the caller writes:
-// counted as other work, it made the wait-policy choice below sleep the team for the whole run,
-// up to 45% slower at batch 1. Independent work never shares these pipes: ctest's parallel
+// The processes at the other end of the caller's stdin or stdout pipe (the pipeline it was
+// started in: `mhub bench --json | python3 ...`), found by the pipe's inode on their stdin /
+// stdout, as their /proc entry names. Such a partner starts with the caller and is busy only while
+// it starts (python3 takes about a third of a second here) or while it consumes what the caller
+// writes: counted as other work, it made the wait-policy choice below sleep the team for the whole
+// run, up to 45% slower at batch 1. Independent work never shares these pipes: ctest's parallel
 // tests each have their own pipe to ctest, which reads it through another descriptor.
-inline long pipeline_partner_runnable_threads(int stdin_fd = 0, int stdout_fd = 1) {
+inline std::vector<std::string> pipeline_partners(int stdin_fd = 0, int stdout_fd = 1) {
+  std::vector<std::string> partners;
   const unsigned long ours[2] = {pipe_inode_of("self", stdin_fd), pipe_inode_of("self", stdout_fd)};
-  if (ours[0] == 0 && ours[1] == 0) return 0;
+  if (ours[0] == 0 && ours[1] == 0) return partners;
   char self[32];
   std::snprintf(self, sizeof self, "%ld", static_cast<long>(getpid()));
   DIR* proc = opendir("/proc");
-  if (!proc) return 0;
-  long runnable = 0;
+  if (!proc) return partners;
   while (const dirent* entry = readdir(proc)) {
     const char* pid = entry->d_name;
     if (pid[0] < '1' || pid[0] > '9' || std::strcmp(pid, self) == 0) continue;
-    bool partner = false;
-    for (int fd = 0; fd < 2 && !partner; ++fd) {
+    for (int fd = 0; fd < 2; ++fd) {
       const unsigned long inode = pipe_inode_of(pid, fd);
-      partner = inode != 0 && (inode == ours[0] || inode == ours[1]);
+      if (inode != 0 && (inode == ours[0] || inode == ours[1])) {
+        partners.emplace_back(pid);
+        break;
+      }
     }
-    if (!partner) continue;
+  }
+  closedir(proc);
+  return partners;
+}
+
+// Runnable threads of the processes `pids` (/proc entry names) now.
+inline long runnable_threads_of(const std::vector<std::string>& pids) {
+  long runnable = 0;
+  for (const std::string& pid : pids) {
     char path[320];
-    std::snprintf(path, sizeof path, "/proc/%s/task", pid);
+    std::snprintf(path, sizeof path, "/proc/%s/task", pid.c_str());
     DIR* tasks = opendir(path);
     if (!tasks) continue;
     while (const dirent* task = readdir(tasks)) {
       if (task->d_name[0] < '1' || task->d_name[0] > '9') continue;
       char stat_path[560], line[512];
-      std::snprintf(stat_path, sizeof stat_path, "/proc/%s/task/%s/stat", pid, task->d_name);
+      std::snprintf(stat_path, sizeof stat_path, "/proc/%s/task/%s/stat", pid.c_str(), task->d_name);
       std::FILE* file = std::fopen(stat_path, "r");
       if (!file) continue;
       const bool read = std::fgets(line, sizeof line, file) != nullptr;
@@ -90,15 +101,21 @@ inline long pipeline_partner_runnable_threads(int stdin_fd = 0, int stdout_fd = 
     }
     closedir(tasks);
   }
-  closedir(proc);
   return runnable;
 }
 
+// Runnable threads of the caller's pipeline partners now.
+inline long pipeline_partner_runnable_threads(int stdin_fd = 0, int stdout_fd = 1) {
+  return runnable_threads_of(pipeline_partners(stdin_fd, stdout_fd));
+}
+
 // Runnable threads on the machine now besides the caller and its pipeline partners (the least
-// of a few samples), or -1 when /proc/loadavg cannot be read. The partners are looked up only
-// when a sample finds other work, so a quiet machine pays for five reads of /proc/loadavg.
+// of a few samples), or -1 when /proc/loadavg cannot be read. The partners are looked up once,
+// when a sample first finds other work, so a quiet machine pays for five reads of /proc/loadavg.
 inline long other_runnable_threads() {
   long least = -1;
+  std::vector<std::string> partners;
+  bool partners_known = false;
   for (int sample = 0; sample < 5; ++sample) {
     if (sample > 0) usleep(200);
     std::FILE* file = std::fopen("/proc/loadavg", "r");
@@ -109,7 +126,11 @@ inline long other_runnable_threads() {
     std::fclose(file);
     if (!read || running < 1) return -1;
     long others = running - 1;
-    if (others > 0) others = std::max(0L, others - pipeline_partner_runnable_threads());
+    if (others > 0) {
+      if (!partners_known) partners = pipeline_partners();
+      partners_known = true;
+      others = std::max(0L, others - runnable_threads_of(partners));
+    }
     if (least < 0 || others < least) least = others;
     if (least == 0) break;
   }

@@ -9,9 +9,8 @@
 // ahead of it. On channels-last values (pool_fast.h) threaded over output rows, each output
 // pixel's channel run the vector maximum of its window's channel runs (AVX-512 / AVX2 clones;
 // ahead of oneDNN's nhwc pooling too, which took longer per node on squeezenet1_1's 3x3/2
-// ceil_mode pools). Same
-// comparisons as the reference: a window's first value, then every larger one (a NaN first in
-// its window stays, later NaNs are skipped).
+// ceil_mode pools). Same comparisons as the reference: a window's first value, then every larger
+// one (a NaN first in its window stays, later NaNs are skipped).
 #include <algorithm>
 #include <limits>
 

@@ -149,7 +149,7 @@ bool all_ancestors(const ir::Graph& graph, const std::unordered_map<std::string,
 // Marks mhub_residual_in_place on fused-residual Convs that read their residual last in every
 // topological order, and mhub_input_in_place on inference BatchNormalizations that read X so
 // (see the header); returns how many.
-size_t mark_residuals_in_place(ir::Graph& graph) {
+size_t mark_in_place_writes(ir::Graph& graph) {
   std::unordered_set<std::string> pinned;  // bytes someone else owns or reads later
   for (const ir::ValueInfo& input : graph.inputs) pinned.insert(input.name);
   for (const ir::Tensor& init : graph.initializers) pinned.insert(init.name);
@@ -263,7 +263,7 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
   // Squeeze-excitation blocks are matched with their activations already fused into the Convs.
   if (cpu_only) removed += passes::fuse_squeeze_excitations(graph);
   // After every rewrite: which nodes read a residual is final.
-  if (cpu_only && removed != pads_removed) mark_residuals_in_place(graph);
+  if (cpu_only && removed != pads_removed) mark_in_place_writes(graph);
   return removed;
 }
 

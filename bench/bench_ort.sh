@@ -57,6 +57,7 @@ fi
 if [ -n "$inner" ]; then
   median() { sed -n 's/.*"median_ms":\([0-9.]*\).*/\1/p'; }
   error_of() { sed -n 's/.*"max_rel_error_vs_fp32":\([-0-9.e+]*\).*/\1/p'; }
+  wait_of() { sed -n 's/.*"openmp_wait":"\([^"]*\)".*/\1/p'; }
   while IFS=$'\t' read -r name file batch_dim extra; do
     [ -z "$models" ] || [[ ",$models," == *",$name,"* ]] || continue
     for b in ${batches//,/ }; do
@@ -65,11 +66,14 @@ if [ -n "$inner" ]; then
       if [ "$extra" != "-" ]; then
         for kv in ${extra//,/ }; do odims+=(--dim "$kv"); mdims+=(--dim "$kv"); done
       fi
-      best_ours="" best_theirs="" error="" n=$iters r=0 more=$rounds
+      best_ours="" best_theirs="" error="" n=$iters r=0 more=$rounds slept=0
       while [ "$r" -lt "$more" ]; do
         r=$((r + 1))
         report=$("$mhub" bench "$suite/$file" "${mdims[@]}" --threads "$threads" --iters "$n" --precision "$precision" --json)
         ours=$(median <<<"$report")
+        # mhub picks its threads' wait at start from the other work on the cores: a round whose
+        # threads slept between regions (passive) is listed under the table
+        [[ "$(wait_of <<<"$report")" == spin* ]] || slept=$((slept + 1))
         [ "$precision" = fp32 ] || error=$(error_of <<<"$report")
         theirs=$(NODE_PATH="$peers" node "$shared/peers/ort_bench.js" "$suite/$file" "${odims[@]}" --threads "$threads" \
                  --iters "$n" | median)
@@ -88,6 +92,7 @@ if [ -n "$inner" ]; then
         continue
       fi
       ratio=$(awk -v a="$best_ours" -v b="$best_theirs" 'BEGIN { printf "%.3f", a / b }')
+      [ "$slept" -eq 0 ] || echo "$name batch $b: $slept of $r rounds" | tee -a "$inner.slept" >&2
       if [ "$precision" = fp32 ]; then
         printf '| %s | %s | %.2f | %.2f | %s |\n' "$name" "$b" "$best_ours" "$best_theirs" "$ratio" | tee -a "$inner"
       else
@@ -100,7 +105,7 @@ fi
 
 . "$here/bench/quiet_results.sh"
 rows="$(mktemp)" verdict="$(mktemp)" tmp="$(mktemp)"
-trap 'rm -f "$rows" "$verdict" "$tmp"' EXIT
+trap 'rm -f "$rows" "$rows.slept" "$verdict" "$tmp"' EXIT
 quiet_measure "$verdict" "$0" "${args[@]}" --inner "$rows"
 geomean=$(awk -F'|' 'NF > 5 && $6 + 0 > 0 { s += log($6); n++ } END { if (n) printf "%.3f", exp(s / n) }' "$rows")
 if [ "$quiet_status" -ne 0 ]; then
@@ -127,6 +132,10 @@ fi
   echo "- geometric mean of mhub/ORT over the $(awk -F'|' '$6 + 0 > 0' "$rows" | wc -l) timed rows: **$geomean**"
   failed=$(grep -c ' - |$' "$rows" || true)
   [ "$failed" = 0 ] || echo "- rows that failed to run in one engine: $failed (no ratio, not in the mean)"
+  if [ -s "$rows.slept" ]; then
+    echo "- rounds in which mhub's threads slept between regions (it saw other work at start: openmp_wait not spin):"
+    sed 's/^/  - /' "$rows.slept"
+  fi
   echo "- where mhub's time goes: \`mhub bench MODEL --profile\` (kernel ms by op, slowest nodes)"
 } > "$tmp"
 replace_section "$section" "$tmp"

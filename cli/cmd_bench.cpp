@@ -18,6 +18,7 @@
 #include "cli/model_source.h"
 #include "common/error.h"
 #include "engine/core/float_types.h"
+#include "engine/core/openmp_environment.h"
 #include "engine/core/session.h"
 #include "engine/ops/fused_activation.h"
 #include "engine/train/model_prep.h"
@@ -222,7 +223,9 @@ void add_bench(CLI::App& app) {
   command->add_option("--warmup", options->warmup, "Untimed runs first (default 3)")->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json,
                     "Print one JSON object: model, iters, median_ms, min_ms, max_ms, precision (with bf16 also "
-                    "max_rel_error_vs_fp32); with --profile also nodes (nodes one run executes), generic_plan_nodes, "
+                    "max_rel_error_vs_fp32), openmp_wait (how idle engine threads waited: \"spin N\" polls, \"passive\" "
+                    "or \"active\" as OMP_WAIT_POLICY, \"default\"; mhub picks spin or passive at start from the other work "
+                    "on the cores unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set); with --profile also nodes (nodes one run executes), generic_plan_nodes, "
                     "op_ms (ms per run by op type), top_nodes (the --top slowest: node, ms, kernel) and node_times (every "
                     "node in plan order: name, op, outputs, kernel, mean_ms and min_ms over the timed runs). With --train: "
                     "mode \"train\", batch and images_per_s, and op_ms with --profile, no node lists");
@@ -335,7 +338,8 @@ void add_bench(CLI::App& app) {
     if (options->json) {
       nlohmann::json out{{"model", path.string()},   {"iters", options->iters},
                          {"median_ms", median},      {"min_ms", times.front()},
-                         {"max_ms", times.back()},   {"precision", options->precision}};
+                         {"max_ms", times.back()},   {"precision", options->precision},
+                         {"openmp_wait", engine::openmp_wait_description()}};
       if (error_vs_fp32) out["max_rel_error_vs_fp32"] = *error_vs_fp32;
       if (options->verbose) {
         nlohmann::json ops = nlohmann::json::object();
@@ -369,6 +373,7 @@ void add_bench(CLI::App& app) {
       if (options->verbose) {
         auto share = [&](double ms) { return total_ms > 0 ? 100.0 * ms / total_ms : 0.0; };
         std::cout << "nodes per run: " << plan_stats.nodes << " (generic plan: " << plan_stats.generic_nodes << ")\n";
+        std::cout << "idle engine threads: " << engine::openmp_wait_description() << "\n";
         std::cout << "kernel time by op (ms per run, share of " << total_ms << " ms):\n";
         for (const auto& [op, ms] : by_op)
           std::cout << "  " << op << "  " << ms << " ms (" << static_cast<int>(share(ms) + 0.5) << "%)\n";

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -149,6 +150,20 @@ inline bool set_openmp_spin_environment() {
   if (others >= 0 && cores > 0 && static_cast<double>(others) < kOpenMpSpinMaxBusyPerCore * static_cast<double>(cores))
     return setenv("GOMP_SPINCOUNT", kOpenMpSpinCount, 1) == 0;
   return setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0;
+}
+
+// How the team's threads wait, as libgomp read it from the environment at load: "spin N" for
+// GOMP_SPINCOUNT=N, "passive" or "active" for OMP_WAIT_POLICY (GOMP_SPINCOUNT wins where both are
+// set, as in libgomp), "default" for neither (libgomp's 300000 polls). `mhub bench --json` reports
+// it, so a slow benchmark row shows whether the threads slept between regions.
+inline std::string openmp_wait_description() {
+  if (const char* spin = std::getenv("GOMP_SPINCOUNT")) return std::string("spin ") + spin;
+  if (const char* policy = std::getenv("OMP_WAIT_POLICY")) {
+    std::string lower(policy);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower;
+  }
+  return "default";
 }
 
 // Re-executes the running program with `argv` and the current environment, so that libgomp reads

@@ -199,6 +199,26 @@ TEST_SUITE("engine_core") {
     CHECK(std::memcmp(kept.data(), held[0].tensor.bytes(), kept.size() * sizeof(float)) == 0);
   }
 
+  TEST_CASE("BatchNormalization's cached coefficients let go of the parameters of a session that is gone") {
+    // x -> BatchNormalization -> y, new parameter buffers per model: the fast kernel caches each
+    // model's coefficients and holds its buffers, which must not outlive the sessions for long.
+    std::weak_ptr<ir::Storage> first_scale;
+    ir::Tensor x = random_tensor("x", {1, 16, 4, 4}, 9);
+    for (uint32_t i = 0; i < 100; ++i) {
+      ir::Model model = x_to_y_model("bn");
+      auto& init = model.graph.initializers;
+      for (const char* p : {"scale", "bias", "mean"}) init.push_back(random_tensor(p, {16}, 10 + i));
+      std::vector<float> ones(16, 1.0f);
+      init.push_back(ir::Tensor::from_bytes(ir::DataType::float32, {16}, ones.data(), 64, "var"));
+      model.graph.nodes = {node("BatchNormalization", {"x", "scale", "bias", "mean", "var"}, "y")};
+      if (i == 0) first_scale = init[0].storage;
+      engine::Session session(std::move(model), engine::host_backend());
+      session.run({{"x", engine::Value::of(x)}});
+      if (i == 0) REQUIRE(!first_scale.expired());  // the session holds it
+    }
+    CHECK(first_scale.expired());
+  }
+
   TEST_CASE("a steady-state run of bf16-hinted MatMuls builds no oneDNN objects: it allocates about what fp32 does") {
     if (!engine::cpu::cpu_has_bf16_units()) MHUB_SKIP("this CPU has no bfloat16 units: the hinted MatMuls run in float32");
     ir::Tensor x = random_tensor("x", {8, 64}, 9);

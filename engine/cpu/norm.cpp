@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 
@@ -136,6 +137,28 @@ struct BatchNormKeyHash {
 std::mutex bn_cache_mutex;
 std::unordered_map<BatchNormKey, std::shared_ptr<const BatchNormCoefficients>, BatchNormKeyHash> bn_cache;
 constexpr size_t kMaxCachedBatchNorms = 4096;
+// The cache's size at which entries of models no longer loaded are looked for (raised to twice
+// the live entries after each look, so the scans cost O(1) per insertion).
+size_t bn_cache_prune_at = 64;
+
+// Drops the entries whose parameter buffers only the cache still holds: their sessions are gone,
+// and an owner can be a whole model's weights (one buffer for all initializers), which a process
+// loading model after model (a server, a sweep) would otherwise keep until 4096 entries. A buffer
+// may be the owner of several entries (and of several parameters of one), so it is dead when its
+// use count is the cache's own references to it. Caller holds bn_cache_mutex.
+void prune_dead_batch_norms() {
+  std::unordered_map<const ir::Storage*, long> cache_refs;
+  for (const auto& [key, co] : bn_cache)
+    for (const auto& owner : co->owners)
+      if (owner) ++cache_refs[owner.get()];
+  for (auto it = bn_cache.begin(); it != bn_cache.end();) {
+    bool dead = true;
+    for (const auto& owner : it->second->owners)
+      if (!owner || owner.use_count() > cache_refs[owner.get()]) dead = false;
+    it = dead ? bn_cache.erase(it) : std::next(it);
+  }
+  bn_cache_prune_at = std::max<size_t>(64, 2 * bn_cache.size());
+}
 
 std::shared_ptr<BatchNormCoefficients> batch_norm_coefficients(OpContext& ctx, int64_t c, float eps) {
   auto co = std::make_shared<BatchNormCoefficients>();
@@ -164,6 +187,7 @@ std::shared_ptr<const BatchNormCoefficients> batch_norm_coefficients_cached(OpCo
   std::shared_ptr<BatchNormCoefficients> co = batch_norm_coefficients(ctx, c, eps);
   for (size_t i = 1; i < 5; ++i) co->owners[i - 1] = ctx.input(i).storage;
   std::lock_guard lock(bn_cache_mutex);
+  if (bn_cache.size() >= bn_cache_prune_at) prune_dead_batch_norms();
   if (bn_cache.size() >= kMaxCachedBatchNorms) bn_cache.clear();
   return bn_cache.emplace(key, std::move(co)).first->second;
 }

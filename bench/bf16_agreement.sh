@@ -9,9 +9,9 @@
 # from random weights the BatchNorm models' margins were below their bf16 logit error on several
 # test images (mobilenet_v2 0.987, regnet_y_400mf 0.977 agreement, PyTorch's autocast no better);
 # after 300 (150) they learned more (fp32 0.65-0.79) and agree >= 0.99 but mobilenet_v2 (0.983),
-# which reaches 0.990 with `--finetune 1000 --schedule cosine` (bench/RESULTS.md). The models
-# with BatchNormalization are trained from bench/export_train_models.py's training-mode exports
-# of the same architecture
+# which reaches 0.990 with `--finetune 1000 --schedule cosine` and 0.997 with 2000 (fp32 0.92;
+# bench/RESULTS.md). The models with BatchNormalization are trained from
+# bench/export_train_models.py's training-mode exports of the same architecture
 # (--train-models DIR, default build/bench-train-models, exported there when missing) at lr 1e-3:
 # the suite's files fold BatchNorm into random convolutions, and those stay at chance in a
 # short fine-tune. The others (squeezenet1_1, vit_tiny, swin_t, ppocr_cls) start from the suite's

@@ -260,7 +260,7 @@ TEST_CASE("openmp environment: a busy pipeline partner is counted only while it 
     long seen = 0;  // the child is runnable all along; five tries spare a child not yet started
     for (int attempt = 0; attempt < 5 && seen == 0; ++attempt) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      seen = engine::pipeline_partner_runnable_threads(-1, ends[1]);
+      seen = engine::runnable_threads_of(engine::pipeline_partners(-1, ends[1]));
     }
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);

@@ -105,11 +105,6 @@ inline long runnable_threads_of(const std::vector<std::string>& pids) {
   return runnable;
 }
 
-// Runnable threads of the caller's pipeline partners now.
-inline long pipeline_partner_runnable_threads(int stdin_fd = 0, int stdout_fd = 1) {
-  return runnable_threads_of(pipeline_partners(stdin_fd, stdout_fd));
-}
-
 // Runnable threads on the machine now besides the caller and its pipeline partners (the least
 // of a few samples), or -1 when /proc/loadavg cannot be read. The partners are looked up once,
 // when a sample first finds other work, so a quiet machine pays for five reads of /proc/loadavg.

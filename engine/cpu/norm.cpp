@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <memory>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 

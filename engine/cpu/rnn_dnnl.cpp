@@ -1,7 +1,9 @@
 // Fast float32 RNN, GRU and LSTM (ONNX semantics, inference) on oneDNN's RNN primitives:
 // vanilla_rnn_forward, gru_forward, lbr_gru_forward (linear_before_reset = 1, what PyTorch
 // exports) and lstm_forward; forward, reverse and bidirectional, layout 0 and 1, initial_h /
-// initial_c, outputs Y, Y_h and Y_c.
+// initial_c, outputs Y, Y_h and Y_c. A bidirectional node with steps too small for a team runs
+// its two directions as two unidirectional primitives side by side, one per thread
+// (recurrent_directions_apart).
 //
 // ONNX and oneDNN order the gates differently (LSTM: ONNX i,o,f,c, oneDNN i,f,c~,o; GRU: z,r,h
 // and u,r,o, the same order) and ONNX keeps two biases per gate (Wb, Rb) where oneDNN adds one,
@@ -180,7 +182,9 @@ dnnl::algorithm rnn_activation(const ir::Node& node) {
   return name == "Relu" ? dnnl::algorithm::eltwise_relu : name == "Sigmoid" ? dnnl::algorithm::eltwise_logistic : dnnl::algorithm::eltwise_tanh;
 }
 
-std::shared_ptr<RnnPlan> build_plan(OpContext& ctx, const Geometry& g, bool bake, bool with_initial) {
+// `alone` -1: the node as it is; 0 or 1: that direction of a bidirectional node as a
+// unidirectional primitive (g.dirs is then 1: W, R and B are that direction's slices).
+std::shared_ptr<RnnPlan> build_plan(OpContext& ctx, const Geometry& g, bool bake, bool with_initial, int alone) {
   const ir::Node& node = ctx.node();
   dnnl::engine& engine = dnnl_cpu_engine();
   auto plan = std::make_shared<RnnPlan>();
@@ -198,7 +202,9 @@ std::shared_ptr<RnnPlan> build_plan(OpContext& ctx, const Geometry& g, bool bake
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const auto kind = dnnl::prop_kind::forward_inference;
-  const dnnl::rnn_direction direction = dnnl_direction(node);
+  const dnnl::rnn_direction direction = alone < 0    ? dnnl_direction(node)
+                                         : alone == 0 ? dnnl::rnn_direction::unidirectional_left2right
+                                                      : dnnl::rnn_direction::unidirectional_right2left;
   auto finish = [&](const auto& pd, auto primitive_tag) {
     using Primitive = decltype(primitive_tag);
     plan->rnn = Primitive(pd);
@@ -227,15 +233,16 @@ std::shared_ptr<RnnPlan> build_plan(OpContext& ctx, const Geometry& g, bool bake
   plan->baked = true;
   plan->weight_owner = ctx.input(1).storage;
   dnnl::stream stream(engine);
-  const std::vector<float> w_layer = weights_ldgoi(node.op, ctx.input(1).data<float>(), g, g.input);
-  const std::vector<float> w_iter = weights_ldgoi(node.op, ctx.input(2).data<float>(), g, g.hidden);
+  const int64_t slice = std::max<int64_t>(alone, 0);
+  const std::vector<float> w_layer = weights_ldgoi(node.op, ctx.input(1).data<float>() + slice * g.gates * g.hidden * g.input, g, g.input);
+  const std::vector<float> w_iter = weights_ldgoi(node.op, ctx.input(2).data<float>() + slice * g.gates * g.hidden * g.hidden, g, g.hidden);
   plan->w_layer = memory(plan->w_layer_md, engine);
   plan->w_iter = memory(plan->w_iter_md, engine);
   memory w_layer_user(plan->w_layer_plain, engine, const_cast<float*>(w_layer.data()));
   memory w_iter_user(plan->w_iter_plain, engine, const_cast<float*>(w_iter.data()));
   dnnl::reorder(w_layer_user, plan->w_layer).execute(stream, w_layer_user, plan->w_layer);
   dnnl::reorder(w_iter_user, plan->w_iter).execute(stream, w_iter_user, plan->w_iter);
-  const std::vector<float> bias = bias_ldgo(node.op, ctx.has_input(3) ? ctx.input(3).data<float>() : nullptr, g);
+  const std::vector<float> bias = bias_ldgo(node.op, ctx.has_input(3) ? ctx.input(3).data<float>() + slice * 2 * g.gates * g.hidden : nullptr, g);
   plan->bias = memory(plan->bias_md, engine);
   std::memcpy(plan->bias.get_data_handle(), bias.data(), bias.size() * sizeof(float));
   stream.wait();
@@ -243,7 +250,7 @@ std::shared_ptr<RnnPlan> build_plan(OpContext& ctx, const Geometry& g, bool bake
 }
 
 // A primitive's scratchpad is sized for the team it was created for: the thread count is part of the key.
-std::shared_ptr<RnnPlan> plan_for(OpContext& ctx, const Geometry& g, bool with_initial, int threads) {
+std::shared_ptr<RnnPlan> plan_for(OpContext& ctx, const Geometry& g, bool with_initial, int threads, int alone = -1) {
   const ir::Tensor& w = ctx.input(1);
   const bool has_bias = ctx.has_input(3);
   // Only bytes that stay fixed for the session's life may be baked into a cached plan.
@@ -251,6 +258,7 @@ std::shared_ptr<RnnPlan> plan_for(OpContext& ctx, const Geometry& g, bool with_i
   std::string sig = dnnl_attribute_signature(ctx.node());
   sig += ";threads=" + std::to_string(threads);
   if (with_initial) sig += ";initial";
+  if (alone >= 0) sig += ";alone=" + std::to_string(alone);
   if (bake) {
     sig += ";R@" + std::to_string(reinterpret_cast<uintptr_t>(ctx.input(2).data<float>()));
     if (has_bias) sig += ";B@" + std::to_string(reinterpret_cast<uintptr_t>(ctx.input(3).data<float>()));
@@ -263,7 +271,7 @@ std::shared_ptr<RnnPlan> plan_for(OpContext& ctx, const Geometry& g, bool with_i
     auto it = cache.find(key);
     if (it != cache.end()) return it->second;
   }
-  std::shared_ptr<RnnPlan> plan = build_plan(ctx, g, bake, with_initial);
+  std::shared_ptr<RnnPlan> plan = build_plan(ctx, g, bake, with_initial, alone);
   std::lock_guard<std::mutex> lock(cache_mutex);
   // Baked plans whose weights only the cache still holds belong to models that are gone.
   for (auto it = cache.begin(); it != cache.end();)
@@ -279,6 +287,105 @@ memory::desc onnx_state_desc(const Geometry& g) {
   const memory::dims dims{1, g.dirs, g.batch, g.hidden};
   if (!g.batch_first) return memory::desc(dims, kF32, Tag::ldnc);
   return memory::desc(dims, kF32, memory::dims{g.dirs * g.batch * g.hidden, g.hidden, g.dirs * g.hidden, 1});
+}
+
+// A bidirectional node whose steps are too small for a team (kThreadedStepMacs): its two
+// directions are independent chains, so each runs as a unidirectional primitive on a thread of
+// its own (inside the pool's region oneDNN runs each primitive on its calling thread), where
+// the node as one primitive leaves the second thread idle. Each direction's Y, Y_h and Y_c are
+// written by oneDNN to its own buffers and copied into their slices of the ONNX outputs.
+void recurrent_directions_apart(OpContext& ctx, const Geometry& g, bool with_initial) {
+  const ir::Node& node = ctx.node();
+  const bool lstm = node.op == ir::OpKind::LSTM;
+  Geometry one = g;
+  one.dirs = 1;
+  set_dnnl_threads(1);
+  const std::shared_ptr<RnnPlan> plans[2] = {plan_for(ctx, one, with_initial, 1, 0), plan_for(ctx, one, with_initial, 1, 1)};
+  auto wanted = [&](size_t index) { return ctx.output_count() > index && ctx.output_wanted(index); };
+
+  // Every buffer is taken before the threads start (the scope is not shared across threads).
+  const int64_t h = g.hidden, n = g.batch, t_count = g.seq, rows = g.gates * g.hidden;
+  const std::vector<int64_t> y_dims = g.batch_first ? std::vector<int64_t>{n, t_count, 2, h} : std::vector<int64_t>{t_count, 2, n, h};
+  const std::vector<int64_t> state_dims = g.batch_first ? std::vector<int64_t>{n, 2, h} : std::vector<int64_t>{2, n, h};
+  float* y = wanted(0) ? mutable_floats(ctx.allocate_output(0, ir::DataType::float32, y_dims)) : nullptr;
+  float* y_h = wanted(1) ? mutable_floats(ctx.allocate_output(1, ir::DataType::float32, state_dims)) : nullptr;
+  float* y_c = lstm && wanted(2) ? mutable_floats(ctx.allocate_output(2, ir::DataType::float32, state_dims)) : nullptr;
+  // Per direction: its Y [seq, batch, hidden] (tnc, or ntc for layout 1), then h and c states
+  // in, h and c states out ([batch, hidden] each).
+  const int64_t y_floats = t_count * n * h, state_floats = n * h;
+  ir::Tensor work = ctx.scope().allocate(ir::DataType::float32, {2, y_floats + 4 * state_floats});
+  float* work_floats = mutable_floats(work);
+
+  // Fed (not constant) weights: each direction's slices rearranged here, on the calling thread.
+  std::vector<float> w_layer[2], w_iter[2], bias[2];
+  if (!plans[0]->baked)
+    for (int64_t d = 0; d < 2; ++d) {
+      w_layer[d] = weights_ldgoi(node.op, ctx.input(1).data<float>() + d * rows * g.input, one, g.input);
+      w_iter[d] = weights_ldgoi(node.op, ctx.input(2).data<float>() + d * rows * h, one, h);
+      bias[d] = bias_ldgo(node.op, ctx.has_input(3) ? ctx.input(3).data<float>() + d * 2 * rows : nullptr, one);
+    }
+
+  // Row `row` (batch entry) of direction d in an ONNX state tensor ([dirs, batch, hidden], or
+  // [batch, dirs, hidden] for layout 1).
+  auto state_row = [&](int64_t d, int64_t row) { return g.batch_first ? (row * 2 + d) * h : (d * n + row) * h; };
+  const float* x = ctx.input(0).data<float>();
+  const float* initial_h = ctx.has_input(5) ? ctx.input(5).data<float>() : nullptr;
+  const float* initial_c = lstm && ctx.has_input(6) ? ctx.input(6).data<float>() : nullptr;
+
+  auto run_direction = [&](int64_t d) {
+    const RnnPlan& plan = *plans[d];
+    dnnl::engine& engine = dnnl_cpu_engine();
+    dnnl::stream stream(engine);
+    float* y_d = work_floats + d * (y_floats + 4 * state_floats);
+    float* h_in = y_d + y_floats;
+    float* c_in = h_in + state_floats;
+    float* h_out = c_in + state_floats;
+    float* c_out = h_out + state_floats;
+    std::unordered_map<int, memory> args;
+    args[DNNL_ARG_SRC_LAYER] = memory(plan.src_layer_md, engine, const_cast<float*>(x));
+    if (plan.baked) {
+      args[DNNL_ARG_WEIGHTS_LAYER] = plan.w_layer;
+      args[DNNL_ARG_WEIGHTS_ITER] = plan.w_iter;
+      args[DNNL_ARG_BIAS] = plan.bias;
+    } else {
+      args[DNNL_ARG_WEIGHTS_LAYER] = dnnl_in_layout(stream, plan.w_layer_plain, plan.w_layer_md, w_layer[d].data());
+      args[DNNL_ARG_WEIGHTS_ITER] = dnnl_in_layout(stream, plan.w_iter_plain, plan.w_iter_md, w_iter[d].data());
+      args[DNNL_ARG_BIAS] = memory(plan.bias_md, engine, bias[d].data());
+    }
+    if (with_initial) {
+      auto initial = [&](const float* from, float* to) {
+        if (!from) {
+          std::memset(to, 0, state_floats * sizeof(float));
+        } else {
+          for (int64_t row = 0; row < n; ++row) std::memcpy(to + row * h, from + state_row(d, row), h * sizeof(float));
+        }
+        return memory(plan.state_md, engine, to);
+      };
+      args[DNNL_ARG_SRC_ITER] = initial(initial_h, h_in);
+      if (lstm) args[DNNL_ARG_SRC_ITER_C] = initial(initial_c, c_in);
+    }
+    args[DNNL_ARG_DST_LAYER] = memory(plan.dst_layer_md, engine, y_d);
+    args[DNNL_ARG_DST_ITER] = memory(plan.state_md, engine, h_out);
+    if (lstm) args[DNNL_ARG_DST_ITER_C] = memory(plan.state_md, engine, c_out);
+    args[DNNL_ARG_SCRATCHPAD] = memory(plan.scratch_md, engine);
+    plan.rnn.execute(stream, args);
+    stream.wait();
+    if (y) {
+      // y_d is [seq, batch, hidden] (layout 0) or [batch, seq, hidden] (layout 1): its rows go to
+      // Y [seq, 2, batch, hidden] or [batch, seq, 2, hidden] at direction d.
+      for (int64_t a = 0; a < (g.batch_first ? n : t_count); ++a)
+        for (int64_t b = 0; b < (g.batch_first ? t_count : n); ++b) {
+          const int64_t to = g.batch_first ? ((a * t_count + b) * 2 + d) * h : ((a * 2 + d) * n + b) * h;
+          std::memcpy(y + to, y_d + (a * (g.batch_first ? t_count : n) + b) * h, h * sizeof(float));
+        }
+    }
+    for (auto [out, from] : {std::pair<float*, const float*>{y_h, h_out}, std::pair<float*, const float*>{y_c, c_out}})
+      if (out)
+        for (int64_t row = 0; row < n; ++row) std::memcpy(out + state_row(d, row), from + row * h, h * sizeof(float));
+  };
+  ctx.threads().parallel_for(2, 1, [&](size_t begin, size_t end) {
+    for (size_t d = begin; d < end; ++d) run_direction(static_cast<int64_t>(d));
+  });
 }
 
 void recurrent_fast(OpContext& ctx) {
@@ -297,6 +404,7 @@ void recurrent_fast(OpContext& ctx) {
   // OpenMP team: below kThreadedStepMacs per step the barriers cost more than a second thread
   // gains (audio_crnn's LSTM/GRU, hidden 128, batch 1 to 8, ran several times faster on one).
   const int threads = g.batch * g.gates * g.hidden * g.hidden >= kThreadedStepMacs ? static_cast<int>(ctx.threads().size()) : 1;
+  if (threads == 1 && g.dirs == 2 && ctx.threads().size() >= 2) return recurrent_directions_apart(ctx, g, with_initial);
   set_dnnl_threads(threads);
   std::shared_ptr<RnnPlan> plan = plan_for(ctx, g, with_initial, threads);
 

@@ -16,6 +16,7 @@
 #include "engine/ir/npy.h"
 #include "engine/devices.h"
 #include "tests/ops/spec_runner.h"
+#include "tests/test_paths.h"
 
 using namespace mhub;
 
@@ -25,7 +26,7 @@ namespace {
 // names its checkout.
 std::string source_dir() {
   const char* checkout = std::getenv("MHUB_SOURCE_DIR");
-  return checkout ? checkout : MHUB_SOURCE_DIR;
+  return checkout ? std::string(checkout) : mhub::test::source_dir();
 }
 
 }  // namespace

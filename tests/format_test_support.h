@@ -6,11 +6,12 @@
 #include <string>
 
 #include "engine/ir/tensor.h"
+#include "tests/test_paths.h"
 
 namespace mhub::test {
 
 inline std::filesystem::path format_fixture(const std::string& name) {
-  return std::filesystem::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "formats" / name;
+  return std::filesystem::path(mhub::test::source_dir()) / "tests" / "fixtures" / "formats" / name;
 }
 
 // Same dtype, dims and bytes.

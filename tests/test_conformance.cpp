@@ -8,10 +8,11 @@
 #include "common/atomic_file.h"
 #include "runner/conformance.h"
 #include "test_support.h"
+#include "tests/test_paths.h"
 
 TEST_SUITE("conformance") {
   TEST_CASE("backend suite pass counts stay at or above the floor") {
-    auto floor_path = std::filesystem::path(MHUB_SOURCE_DIR) / "tests" / "conformance_floor.json";
+    auto floor_path = std::filesystem::path(mhub::test::source_dir()) / "tests" / "conformance_floor.json";
     nlohmann::json floor = nlohmann::json::parse(mhub::read_whole_file(floor_path));
     mhub::runner::ConformanceOptions options;  // all cores, one engine thread per case
     for (const auto& entry : floor.items()) {

@@ -12,6 +12,7 @@
 #include "tests/hub/nginx_harness.h"
 #include "tests/test_skip.h"
 #include "tests/test_support.h"
+#include "tests/test_paths.h"
 
 namespace fs = std::filesystem;
 using namespace mhub;
@@ -26,7 +27,7 @@ TEST_CASE("pull a published fashion-cnn, finetune it by catalogue name, eval >= 
   const auto& model = server.repo("acme/fashion-cnn").files.at("model.onnx");
   const auto work = test::scratch_dir("hub-finetune");
   // The shipped entry with its source moved to the registry (files, io ports and normalisation kept).
-  nlohmann::json shipped = nlohmann::json::parse(read_whole_file(MHUB_SOURCE_DIR "/models.json"));
+  nlohmann::json shipped = nlohmann::json::parse(read_whole_file(mhub::test::source_dir() + "/models.json"));
   nlohmann::json entry;
   for (const auto& e : shipped["models"])
     if (e["name"] == "fashion-cnn") entry = e;

@@ -11,6 +11,7 @@
 #include "hub/pull.h"
 #include "tests/hub/nginx_harness.h"
 #include "tests/test_support.h"
+#include "tests/test_paths.h"
 
 namespace fs = std::filesystem;
 using namespace mhub;
@@ -22,7 +23,7 @@ namespace {
 nlohmann::json scan_with_huggingface_js(const fs::path& cache) {
   const char* modules = std::getenv("MHUB_HFJS_NODE_PATH");
   REQUIRE_MESSAGE(modules, "MHUB_HFJS_NODE_PATH (the node_modules holding @huggingface/hub) is not set");
-  std::string command = "NODE_PATH='" + std::string(modules) + "' node '" MHUB_SOURCE_DIR "/tests/hub/scan_cache.js' '" +
+  std::string command = "NODE_PATH='" + std::string(modules) + "' node '" + mhub::test::source_dir() + "/tests/hub/scan_cache.js' '" +
                         cache.string() + "'";
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe);

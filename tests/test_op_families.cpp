@@ -17,13 +17,14 @@
 #include "engine/autograd/rules.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/ir/ops.h"
+#include "tests/test_paths.h"
 
 using namespace mhub;
 
 namespace {
 
 std::string read_source(const std::string& relative) {
-  std::ifstream in(std::string(MHUB_SOURCE_DIR) + "/" + relative);
+  std::ifstream in(std::string(mhub::test::source_dir()) + "/" + relative);
   REQUIRE_MESSAGE(in.good(), "cannot read " << relative);
   std::ostringstream text;
   text << in.rdbuf();
@@ -44,9 +45,9 @@ std::vector<std::pair<std::string, std::string>> table_rows(const std::string& t
 std::string defining_file(const std::string& function, const std::vector<std::string>& folders) {
   static const std::map<std::string, std::string> sources = [] {
     std::map<std::string, std::string> files;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(MHUB_SOURCE_DIR) + "/engine"))
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(mhub::test::source_dir()) + "/engine"))
       if (entry.path().extension() == ".cpp") {
-        const std::string relative = std::filesystem::relative(entry.path(), MHUB_SOURCE_DIR).string();
+        const std::string relative = std::filesystem::relative(entry.path(), mhub::test::source_dir()).string();
         files[relative] = read_source(relative);
       }
     return files;
@@ -193,7 +194,7 @@ TEST_CASE("each CUDA kernel table row's family has its host, device and launcher
     const std::string& family = row.first;  // a plain local: clang 14 cannot capture a structured binding
     if (family == "shape") continue;
     for (const std::string& file : {family + "_ops.cpp", family + ".cu", family + ".cuh"})
-      CHECK_MESSAGE(std::filesystem::exists(std::string(MHUB_SOURCE_DIR) + "/engine/cuda/" + file), "engine/cuda/" << file);
+      CHECK_MESSAGE(std::filesystem::exists(std::string(mhub::test::source_dir()) + "/engine/cuda/" + file), "engine/cuda/" << file);
   }
 }
 

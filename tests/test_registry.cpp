@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "registry/catalogue.h"
 #include "test_support.h"
+#include "tests/test_paths.h"
 
 namespace fs = std::filesystem;
 using namespace mhub;
@@ -19,7 +20,7 @@ using nlohmann::json;
 
 namespace {
 
-fs::path source_models_json() { return fs::path(MHUB_SOURCE_DIR) / "models.json"; }
+fs::path source_models_json() { return fs::path(mhub::test::source_dir()) / "models.json"; }
 
 std::string sha256_hex(const std::string& bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -68,7 +69,7 @@ std::string write_catalogue(const fs::path& dir, const std::string& name, const 
 // Runs the mhub binary, returning stdout and the exit status.
 // `environment` is prepended to the command line ("NAME=value ...").
 std::pair<std::string, int> run_mhub(const std::string& arguments, const std::string& environment = "") {
-  std::string command = environment + " " + std::string(MHUB_BINARY_DIR) + "/cli/mhub " + arguments + " 2>/dev/null";
+  std::string command = environment + " " + std::string(mhub::test::binary_dir()) + "/cli/mhub " + arguments + " 2>/dev/null";
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
@@ -460,7 +461,7 @@ TEST_CASE("mhub exit codes: unknown name, unreadable or malformed catalogue") {
 TEST_SUITE("registry") {
 
 TEST_CASE("the example entries in docs/CATALOGUE.md parse") {
-  std::string doc = read_whole_file(fs::path(MHUB_SOURCE_DIR) / "docs" / "CATALOGUE.md");
+  std::string doc = read_whole_file(fs::path(mhub::test::source_dir()) / "docs" / "CATALOGUE.md");
   // The first ```json block after "### Example entry" is one entry; the next is a whole file.
   size_t example = doc.find("### Example entry");
   REQUIRE(example != std::string::npos);
@@ -481,7 +482,7 @@ TEST_CASE("scripts/make_catalogue.py reproduces models.json") {
     return;
   }
   fs::path out = test::scratch_dir("registry-generator") / "models.json";
-  std::string command = "/usr/bin/python3 " + (fs::path(MHUB_SOURCE_DIR) / "scripts" / "make_catalogue.py").string() +
+  std::string command = "/usr/bin/python3 " + (fs::path(mhub::test::source_dir()) / "scripts" / "make_catalogue.py").string() +
                         " --zoo " + (test::shared_dir() / "catalogues" / "onnx-model-zoo-manifest.json").string() +
                         " --out " + out.string() + " >/dev/null";
   REQUIRE(std::system(command.c_str()) == 0);

@@ -29,6 +29,7 @@
 #include "engine/train/trainer.h"
 #include "onnx_io/model_io.h"
 #include "tests/dist/equivalence_support.h"
+#include "tests/test_paths.h"
 
 using namespace mhub;
 using test::expect;
@@ -188,7 +189,7 @@ void check_equivalence(dist::Communicator& communicator, const fs::path& dir) {
 
   {  // A BatchNorm CNN (the training fixture): the ranks train on different batches; their
      // running statistics stay their own (local BatchNorm), their parameters stay identical.
-    const fs::path cnn = fs::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "train" / "cnn";
+    const fs::path cnn = fs::path(mhub::test::source_dir()) / "tests" / "fixtures" / "train" / "cnn";
     const auto inputs = ir::npy_floats(ir::read_npy(cnn / "inputs.npy"));  // 80 x 1x12x12
     const auto labels = ir::npy_int64s(ir::read_npy(cnn / "targets.npy"));
     train::TrainerOptions options;

@@ -21,6 +21,7 @@
 #include "common/atomic_file.h"
 #include "hub/hashing.h"
 #include "tests/test_support.h"
+#include "tests/test_paths.h"
 
 namespace fs = std::filesystem;
 
@@ -245,7 +246,7 @@ HubServer::HubServer() {
   proxy_ = std::make_unique<FaultProxy>(cdn_port_);
   hub_proxy_ = std::make_unique<FaultProxy>(hub_port_);
 
-  std::string source = MHUB_SOURCE_DIR "/tests/hub/";
+  std::string source = mhub::test::source_dir() + "/tests/hub/";
   std::string make_ca = source + "make_ca.sh '" + prefix_ + "/tls'";
   if (std::system(make_ca.c_str()) != 0) throw std::runtime_error("tests/hub/make_ca.sh failed (is openssl installed?)");
 
@@ -264,7 +265,7 @@ HubServer::HubServer() {
   add_repo("acme/busy", commit_for("acme/busy"), {{"config.json", git_file("{\"busy\": true}\n")}});
   // The bundled fashion-cnn published as a Hub repo (tests/test_hub_finetune.cpp trains it).
   add_repo("acme/fashion-cnn", commit_for("acme/fashion-cnn"),
-           {{"model.onnx", lfs_file(read_whole_file(MHUB_SOURCE_DIR "/models/fashion-cnn/model.onnx"))}});
+           {{"model.onnx", lfs_file(read_whole_file(mhub::test::source_dir() + "/models/fashion-cnn/model.onnx"))}});
 
   // A causal LM checkpoint for `mhub convert hf:acme/tiny-llama x.gguf`.
   add_repo("acme/tiny-llama", commit_for("acme/tiny-llama"), tiny_llama_files());
@@ -376,7 +377,7 @@ uint64_t HubServer::body_bytes_for(const std::string& needle) const {
 namespace {
 pid_t start_mhub(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& out_file,
                  const std::string& err_file) {
-  std::string binary = MHUB_BINARY_DIR "/cli/mhub";
+  std::string binary = mhub::test::binary_dir() + "/cli/mhub";
   pid_t pid = ::fork();
   if (pid == 0) {
     for (const auto& setting : env) ::putenv(const_cast<char*>(setting.c_str()));

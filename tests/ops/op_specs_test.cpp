@@ -9,6 +9,7 @@
 #include "engine/cpu/bf16_support.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "tests/ops/spec_runner.h"
+#include "tests/test_paths.h"
 
 using namespace mhub;
 using namespace mhub::test;
@@ -128,7 +129,7 @@ TEST_SUITE("ops") {
                                              coverage_of("test_device", table, false, test_device, specs)};
     std::cout << "op spec coverage (" << specs.size() << " specs):\n" << coverage_report(coverages);
     std::vector<std::string> raise;
-    for (const std::string& failure : check_coverage_floor(coverages, MHUB_SOURCE_DIR "/tests/ops/spec_coverage_floor.json", &raise))
+    for (const std::string& failure : check_coverage_floor(coverages, mhub::test::source_dir() + "/tests/ops/spec_coverage_floor.json", &raise))
       CHECK_MESSAGE(false, failure);
     for (const std::string& note : raise) std::cout << note << "\n";
     // Every spec names an op the engine knows.
@@ -184,7 +185,7 @@ TEST_SUITE("ops") {
     std::cout << coverage_report({coverage}) << ran.size() << " specs ran channels-last:";
     for (const std::string& name : ran) std::cout << "\n  " << name;
     std::cout << "\n";
-    const std::string floor_file = MHUB_SOURCE_DIR "/tests/ops/spec_coverage_floor.json";
+    const std::string floor_file = mhub::test::source_dir() + "/tests/ops/spec_coverage_floor.json";
     std::vector<std::string> raise;
     for (const std::string& failure : check_coverage_floor({coverage}, floor_file, &raise)) CHECK_MESSAGE(false, failure);
     for (const std::string& note : raise) std::cout << note << "\n";

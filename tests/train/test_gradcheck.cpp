@@ -20,6 +20,7 @@
 #include "engine/devices.h"
 #include "tests/ops/spec_runner.h"
 #include "tests/train/train_test_support.h"
+#include "tests/test_paths.h"
 
 using namespace mhub;
 
@@ -443,7 +444,7 @@ TEST_CASE("every backward rule is gradient-checked; the count keeps its floor") 
   std::cout << "gradcheck: " << covered << " of " << names.size() << " rules checked from op specs, "
             << std::size(kCheckedInModels) << " in models" << (unchecked.empty() ? "" : "; unchecked:" + list) << "\n";
   CHECK_MESSAGE(unchecked.empty(), "rules without a gradient check:" << list);
-  const int floor = test::coverage_floor(MHUB_SOURCE_DIR "/tests/ops/spec_coverage_floor.json", "gradcheck");
+  const int floor = test::coverage_floor(mhub::test::source_dir() + "/tests/ops/spec_coverage_floor.json", "gradcheck");
   CHECK_MESSAGE(covered >= floor, covered << " rules gradient-checked from specs, below the floor of " << floor);
   if (covered > floor) std::cout << "gradcheck: above the floor of " << floor << ": raise it in tests/ops/spec_coverage_floor.json\n";
 }

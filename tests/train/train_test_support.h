@@ -8,10 +8,11 @@
 
 #include "engine/ir/npy.h"
 #include "tests/test_support.h"
+#include "tests/test_paths.h"
 
 namespace mhub::test {
 
-inline std::filesystem::path train_fixtures() { return std::filesystem::path(MHUB_SOURCE_DIR) / "tests" / "fixtures" / "train"; }
+inline std::filesystem::path train_fixtures() { return std::filesystem::path(mhub::test::source_dir()) / "tests" / "fixtures" / "train"; }
 
 inline std::vector<float> fixture_floats(const std::string& relative) {
   return ir::npy_floats(ir::read_npy(train_fixtures() / relative));

@@ -41,6 +41,7 @@ constexpr std::array kRegistrations = {
     FamilyKernels{F::pool, add_pool_train_kernels},
     FamilyKernels{F::pool, add_pool_kernels},
     FamilyKernels{F::norm, add_norm_kernels},
+    FamilyKernels{F::norm, add_norm_concat_kernels},  // the internal ConcatBatchNorm
     FamilyKernels{F::softmax, add_softmax_kernels},
     FamilyKernels{F::softmax, add_softmax_dnnl_kernels},
     FamilyKernels{F::rnn, add_rnn_kernels},

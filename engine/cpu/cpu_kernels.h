@@ -47,6 +47,7 @@ void add_matmul_kernels(std::vector<KernelDef>& table);
 void add_matmul_dnnl_bf16_kernels(std::vector<KernelDef>& table);
 void add_misc_kernels(std::vector<KernelDef>& table);
 void add_norm_kernels(std::vector<KernelDef>& table);
+void add_norm_concat_kernels(std::vector<KernelDef>& table);
 void add_norm_train_kernels(std::vector<KernelDef>& table);
 void add_optional_kernels(std::vector<KernelDef>& table);
 void add_ordering_kernels(std::vector<KernelDef>& table);

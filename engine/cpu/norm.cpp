@@ -13,6 +13,7 @@
 #include "engine/core/passes/nn_fusion.h"
 #include "engine/cpu/cpu_kernels.h"
 #include "engine/cpu/epilogue.h"
+#include "engine/cpu/norm_batch_coefficients.h"
 #include "engine/cpu/nn_util.h"
 #include "engine/ops/shape.h"
 
@@ -107,16 +108,11 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("fp-
   else
     for (int64_t i = 0; i < count; ++i) y[i] = x[i] * k + off;
 }
+void batch_norm_plane_fast(const float* x, float* y, int64_t count, float k, float off, bool relu) {
+  batch_norm_plane(x, y, count, k, off, relu);
+}
 
 namespace {
-
-// An inference BatchNormalization's per-channel factor and offset, k = scale / sqrt(var + eps)
-// and off = bias - mean * k, computed as the reference computes them; the parameter buffers kept
-// alive while cached, so their addresses stay unique.
-struct BatchNormCoefficients {
-  std::shared_ptr<const ir::Storage> owners[4];
-  std::vector<float> k, off;
-};
 
 struct BatchNormKey {
   const void* params[4];  // scale, bias, mean, var
@@ -160,37 +156,45 @@ void prune_dead_batch_norms() {
   bn_cache_prune_at = std::max<size_t>(64, 2 * bn_cache.size());
 }
 
-std::shared_ptr<BatchNormCoefficients> batch_norm_coefficients(OpContext& ctx, int64_t c, float eps) {
+// Scale, B, mean and var at inputs first .. first + 3.
+std::shared_ptr<BatchNormCoefficients> batch_norm_coefficients(OpContext& ctx, size_t first, int64_t c, float eps) {
   auto co = std::make_shared<BatchNormCoefficients>();
   co->k.resize(static_cast<size_t>(c));
   co->off.resize(static_cast<size_t>(c));
   // A parameter of one value broadcasts over the channels.
-  auto at = [&](size_t input, int64_t ch) { return ctx.input(input).numel() == 1 ? ctx.input(input).data<float>()[0] : ctx.input(input).data<float>()[ch]; };
+  auto at = [&](size_t param, int64_t ch) {
+    const ir::Tensor& t = ctx.input(first + param);
+    return t.numel() == 1 ? t.data<float>()[0] : t.data<float>()[ch];
+  };
   for (int64_t ch = 0; ch < c; ++ch) {
-    co->k[ch] = at(1, ch) / std::sqrt(at(4, ch) + eps);
-    co->off[ch] = at(2, ch) - at(3, ch) * co->k[ch];
+    co->k[ch] = at(0, ch) / std::sqrt(at(3, ch) + eps);
+    co->off[ch] = at(1, ch) - at(2, ch) * co->k[ch];
   }
   return co;
 }
 
-// This run's coefficients: computed once per set of constant parameters (an inference model's
-// BN runs with the same ones every time), every run where any is fed or computed.
-std::shared_ptr<const BatchNormCoefficients> batch_norm_coefficients_cached(OpContext& ctx, int64_t c, float eps) {
-  for (size_t i = 1; i < 5; ++i)
-    if (!ctx.input_is_constant(i)) return batch_norm_coefficients(ctx, c, eps);
-  BatchNormKey key{{ctx.input(1).data<float>(), ctx.input(2).data<float>(), ctx.input(3).data<float>(), ctx.input(4).data<float>()}, c, 0};
+}  // namespace
+
+std::shared_ptr<const BatchNormCoefficients> batch_norm_coefficients_cached(OpContext& ctx, size_t first, int64_t c, float eps) {
+  for (size_t i = first; i < first + 4; ++i)
+    if (!ctx.input_is_constant(i)) return batch_norm_coefficients(ctx, first, c, eps);
+  BatchNormKey key{{ctx.input(first).data<float>(), ctx.input(first + 1).data<float>(), ctx.input(first + 2).data<float>(),
+                    ctx.input(first + 3).data<float>()},
+                   c, 0};
   std::memcpy(&key.eps_bits, &eps, sizeof eps);
   {
     std::lock_guard lock(bn_cache_mutex);
     if (auto it = bn_cache.find(key); it != bn_cache.end()) return it->second;
   }
-  std::shared_ptr<BatchNormCoefficients> co = batch_norm_coefficients(ctx, c, eps);
-  for (size_t i = 1; i < 5; ++i) co->owners[i - 1] = ctx.input(i).storage;
+  std::shared_ptr<BatchNormCoefficients> co = batch_norm_coefficients(ctx, first, c, eps);
+  for (size_t i = 0; i < 4; ++i) co->owners[i] = ctx.input(first + i).storage;
   std::lock_guard lock(bn_cache_mutex);
   if (bn_cache.size() >= bn_cache_prune_at) prune_dead_batch_norms();
   if (bn_cache.size() >= kMaxCachedBatchNorms) bn_cache.clear();
   return bn_cache.emplace(key, std::move(co)).first->second;
 }
+
+namespace {
 
 // Fast inference BatchNormalization (float32, one output): y = x * k[c] + off[c] written straight
 // into the output, k and off as the reference computes them (once per constant parameter set), the
@@ -206,7 +210,7 @@ void batch_norm_fast(OpContext& ctx) {
     const int64_t count = static_cast<int64_t>(ctx.input(i).numel());
     if (ctx.input(i).dtype != ir::DataType::float32 || (count != c && count != 1)) return batch_norm(ctx);
   }
-  const std::shared_ptr<const BatchNormCoefficients> co = batch_norm_coefficients_cached(ctx, c, ctx.node().attr_float("epsilon", 1e-5f));
+  const std::shared_ptr<const BatchNormCoefficients> co = batch_norm_coefficients_cached(ctx, 1, c, ctx.node().attr_float("epsilon", 1e-5f));
   const float* k = co->k.data();
   const float* off = co->off.data();
   // Y over X's bytes where the pass found this node X's last reader (nn_fusion.h, kInputInPlace)

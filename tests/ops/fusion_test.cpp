@@ -398,9 +398,10 @@ TEST_SUITE("ops") {
   TEST_CASE("A BatchNormalization reading a Concat last is marked in place and writes over it") {
     // DenseNet's pattern: Concat of two Convs -> BatchNormalization (+ the Relu fused into it) ->
     // Conv. Variant 1 reads the Concat once more after the BN (a Mul): no mark. Variant 2 feeds
-    // the BN a graph input: no mark (the caller's bytes).
+    // the BN a graph input: no mark (the caller's bytes). The BN's scale is fed here: with
+    // constant parameters the pair would become one ConcatBatchNorm (passes/concat_batch_norm.h).
     std::vector<Val> values = {{"x", {2, 4, 6, 5}, randoms(2 * 4 * 6 * 5, 61, 2.0f)}, {"w0", {4, 4, 3, 3}, randoms(144, 62), true},
-                               {"w1", {4, 4, 1, 1}, randoms(16, 63), true},  {"s", {8}, randoms(8, 64), true},
+                               {"w1", {4, 4, 1, 1}, randoms(16, 63), true},  {"s", {8}, randoms(8, 64)},
                                {"b", {8}, randoms(8, 65), true},             {"m", {8}, randoms(8, 66), true},
                                {"v", {8}, randoms(8, 67, 0.5f), true},       {"w2", {4, 8, 1, 1}, randoms(32, 68), true}};
     for (float& variance : values[6].data) variance += 1.0f;  // positive
@@ -436,7 +437,7 @@ TEST_SUITE("ops") {
     options.threads = 2;
     options.fold_constants = false;
     engine::Session session(graph_of(block(0), values), engine::host_backend(), options);
-    session.run({{"x", engine::Value::of(tensor_of(values[0]))}});
+    session.run({{"x", engine::Value::of(tensor_of(values[0]))}, {"s", engine::Value::of(tensor_of(values[3]))}});
     CHECK(session.stats().buffers == 3);
   }
 

@@ -59,7 +59,8 @@ bool cpu_has_fast_kernel(const OpSpec& spec);
 // The layout pass replaces any mhub_layout_* marks a spec writes with its own, so a spec reaches
 // the channels-last kernels only inside a graph where the pass itself stores its values NHWC.
 // The channels-last model of a spec is that graph: each wrapped input (fed float32 4-D: input
-// 0, every input of Concat and Add/Sub/Mul/Div, a Conv's fused residual (input 3)) is produced
+// 0, every input of Concat and Add/Sub/Mul/Div, every part of the internal ConcatBatchNorm, a
+// Conv's fused residual (input 3)) is produced
 // from the fed "in<i>" by an identity Conv (depthwise 1x1, weights 1, no bias: exact, NaN and
 // Inf kept) and also read by a second identity Conv writing an extra graph output, so that no
 // fusion absorbs the node under test into its producer (Conv + Relu, BN folding, the residual

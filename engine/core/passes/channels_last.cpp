@@ -46,7 +46,8 @@ bool binary_arith(OpKind op) { return op == OpKind::Add || op == OpKind::Sub || 
 
 Role role_of(const ir::Node& node) {
   if (node.outputs.empty()) return Role::other;
-  if ((node.op == OpKind::ChannelShuffle || node.op == OpKind::SqueezeExcitation) && node.domain == ir::kInternalDomain)
+  if ((node.op == OpKind::ChannelShuffle || node.op == OpKind::SqueezeExcitation || node.op == OpKind::ConcatBatchNorm) &&
+      node.domain == ir::kInternalDomain)
     return Role::preserving;
   if (!node.domain.empty()) return Role::other;
   switch (node.op) {
@@ -163,8 +164,11 @@ std::vector<size_t> activation_inputs(const ir::Node& node, const Facts& facts) 
   switch (facts.role(node)) {
     case Role::boundary: case Role::sink: acts.push_back(0); break;
     case Role::preserving:
-      if (node.op == OpKind::Concat || binary_arith(node.op)) {
-        for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.op == OpKind::Concat || binary_arith(node.op) || node.op == OpKind::ConcatBatchNorm) {
+        // ConcatBatchNorm: its parts, not the four BatchNormalization parameters after them.
+        const size_t parts = node.op == OpKind::ConcatBatchNorm ? node.inputs.size() - std::min<size_t>(4, node.inputs.size())
+                                                                : node.inputs.size();
+        for (size_t i = 0; i < parts; ++i)
           if (!facts.layout_neutral_constant(node.inputs[i])) acts.push_back(i);
       } else {
         acts.push_back(0);
@@ -213,7 +217,7 @@ bool capable(const ir::Node& node, const Facts& facts, const ChannelsLastQuery& 
   for (size_t i : output_layout_inputs(node, facts))
     if (!facts.float4d(node.inputs[i])) return false;
   if (role != Role::sink && !facts.float4d(node.outputs[0])) return false;
-  if (node.op == OpKind::Concat) {
+  if (node.op == OpKind::Concat || node.op == OpKind::ConcatBatchNorm) {
     const int64_t axis = node.attr_int("axis", 0);
     if (axis != 1 && axis != -3) return false;
   }

@@ -10,7 +10,7 @@
 // - mhub_layout_in = "nhwc": the node reads its activation inputs channels-last. Activation
 //   inputs: X of Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool,
 //   BatchNormalization, Resize / Upsample and unary per-element ops, every input of Concat (axis 1) and of
-//   Add/Sub/Mul/Div. A Conv's fused residual (input 3) is stored in its output's layout (the sum
+//   Add/Sub/Mul/Div, the parts of the internal ConcatBatchNorm (not its four parameters). A Conv's fused residual (input 3) is stored in its output's layout (the sum
 //   post-op adds it into the output's bytes). A binary op reads every operand as row-major over
 //   its dims padded to rank 4 and permuted to (N, H, W, C): true for its channels-last operands
 //   and for constants whose channel or spatial size is 1 ([1,C,1,1] biases, scalars), whose bytes

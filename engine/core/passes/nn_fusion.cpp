@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "engine/core/passes/channel_shuffle.h"
+#include "engine/core/passes/concat_batch_norm.h"
 #include "engine/core/passes/graph_match.h"
 #include "engine/core/passes/squeeze_excitation.h"
 #include "engine/ops/fused_activation.h"
@@ -262,6 +263,8 @@ size_t fuse_nn_patterns(ir::Graph& graph, bool cpu_only) {
   }
   // Squeeze-excitation blocks are matched with their activations already fused into the Convs.
   if (cpu_only) removed += passes::fuse_squeeze_excitations(graph);
+  // So are DenseNet's Concat -> BatchNormalization (-> Relu, fused into the BN above).
+  if (cpu_only) removed += passes::fuse_concat_batch_norms(graph);
   // After every rewrite: which nodes read a residual is final.
   if (cpu_only && removed != pads_removed) mark_in_place_writes(graph);
   return removed;

@@ -21,7 +21,9 @@
 //   internal ChannelShuffle node (passes/channel_shuffle.h).
 // - After those, squeeze-excitation (GlobalAveragePool -> 1x1 Conv -> 1x1 Conv -> Mul by the pool's input,
 //   activations already fused into the Convs), CPU-only sessions: one internal SqueezeExcitation
-//   node (passes/squeeze_excitation.h).
+//   node (passes/squeeze_excitation.h); and a Concat on axis 1 read only by an inference
+//   BatchNormalization with constant parameters (DenseNet: the Relu already fused into the BN),
+//   CPU-only sessions: one internal ConcatBatchNorm node (passes/concat_batch_norm.h).
 // - A fused-residual Conv that reads its residual last in every topological order (each other
 //   reader of it is one of the Conv's ancestors; the residual is no graph input, initializer,
 //   graph output or subgraph read, and a Conv, MaxPool, Relu, Add or BatchNormalization, whose

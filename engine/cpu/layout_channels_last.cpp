@@ -1,11 +1,11 @@
 // Float32 Concat and Slice of channels-last values (mhub_layout_in/out = "nhwc",
 // engine/core/passes/channels_last.h). Concat along the channel axis: in (N, H, W, C) byte order
 // the channel axis is the innermost one, so every output pixel is the inputs' channel runs of that
-// pixel in turn; pixels threaded, and within a thread's pixels tiles filled input by input, each
-// run copied 8 floats at a time by vector moves (a memcpy call per run cost a third more where the
-// bytes come from memory: squeezenet1_1's 64 + 64-channel Concat at batch 8 in a single-thread
-// loop, loaded machine). Slice: the window of the NCHW dims (as layout.cpp's Slice computes it)
-// copied from the NHWC bytes, the channel run of each pixel innermost. Both support only marked
+// pixel in turn; pixels threaded, each thread's written in order, each run copied 8 floats at a
+// time by vector moves (a memcpy call per run cost a third more where the bytes come from memory:
+// squeezenet1_1's 64 + 64-channel Concat at batch 8 in a single-thread loop, loaded machine).
+// Slice: the window of the NCHW dims (as layout.cpp's Slice computes it) copied from the NHWC
+// bytes, the channel run of each pixel innermost. Both support only marked
 // nodes; every other Concat and Slice is layout.cpp's.
 #include <algorithm>
 
@@ -21,36 +21,27 @@ struct ConcatChannelsLastPart {
   int64_t channels;
 };
 
-// Floats of output a tile of pixels spans: the tile's output is written in pieces, one per part,
-// and stays in L1 (Zen 4 and 5 and recent Intel cores have 32 or 48 KiB) until its last part is in.
-constexpr int64_t kConcatTileFloats = 4096;
-
 // Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
 // Output pixels [lo, hi) of a channels-last Concat of `count` parts into `out` ([pixels,
-// channels]): each pixel's channel runs of the parts, one after another. Tiles of pixels, each
-// filled part by part: a part's runs for the tile lie together in its input, so every input is
-// read as one stream of tile-sized pieces; a loop taking every part for each pixel read from
-// `count` places at once, more streams than the prefetchers follow where DenseNet concatenates
-// dozens of inputs.
+// channels]): pixel by pixel, each part's channel run in turn, so the output is written as one
+// sequential stream and each input read as one. Tiles of pixels filled part by part (each input
+// read as tile-sized pieces, the output tile written in strided pieces, one per part) took 1.2 to
+// 2x as long on googlenet's Concats (4 parts at 28x28 and 14x14, batch 8), squeezenet's 64 + 64
+// and DenseNet's 6 to 24 parts of 32 channels alike (a microbenchmark on a loaded machine, data
+// in L3 or memory); 16-float moves (an AVX-512 clone) were no faster than 8-float ones.
 __attribute__((target_clones("avx2", "default"))) void concat_channels_last_pixels(float* out, int64_t channels,
                                                                                    const ConcatChannelsLastPart* parts,
                                                                                    size_t count, int64_t lo, int64_t hi) {
-  const int64_t tile = std::max<int64_t>(1, kConcatTileFloats / channels);
-  for (int64_t t0 = lo; t0 < hi; t0 += tile) {
-    const int64_t t1 = std::min(hi, t0 + tile);
-    int64_t offset = 0;  // of this part's run within an output pixel
+  float* dst = out + lo * channels;
+  for (int64_t p = lo; p < hi; ++p)
     for (size_t j = 0; j < count; ++j) {
       const int64_t width = parts[j].channels;
-      const float* src = parts[j].data + t0 * width;
-      float* dst = out + t0 * channels + offset;
-      for (int64_t p = t0; p < t1; ++p, src += width, dst += channels) {
-        int64_t k = 0;
-        for (; k + 8 <= width; k += 8) *reinterpret_cast<FloatLanes8*>(dst + k) = *reinterpret_cast<const FloatLanes8*>(src + k);
-        for (; k < width; ++k) dst[k] = src[k];
-      }
-      offset += width;
+      const float* src = parts[j].data + p * width;
+      int64_t k = 0;
+      for (; k + 8 <= width; k += 8) *reinterpret_cast<FloatLanes8*>(dst + k) = *reinterpret_cast<const FloatLanes8*>(src + k);
+      for (; k < width; ++k) dst[k] = src[k];
+      dst += width;
     }
-  }
 }
 
 namespace {

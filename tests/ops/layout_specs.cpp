@@ -91,6 +91,12 @@ std::vector<OpSpec> layout_specs() {
     specs.push_back({.name = "Concat channels 3 + 1 + 13, N 2", .op = "Concat", .attributes = {int_attr("axis", 1)},
                      .inputs = {{cl.specials({2, 3, 5, 7})}, {cl.uniform({2, 1, 5, 7})}, {cl.specials({2, 13, 5, 7})}}, .rtol = 0,
                      .atol = 0, .threads = 2});
+    // An inception block's four parts (widths multiples of 8 and not), pixels split between the
+    // two threads mid-image.
+    specs.push_back({.name = "Concat channels 16 + 32 + 8 + 27, N 2, threaded", .op = "Concat", .attributes = {int_attr("axis", 1)},
+                     .inputs = {{cl.specials({2, 16, 15, 15})}, {cl.uniform({2, 32, 15, 15})}, {cl.specials({2, 8, 15, 15})},
+                                {cl.uniform({2, 27, 15, 15})}},
+                     .rtol = 0, .atol = 0, .threads = 2});
     specs.push_back({.name = "Concat axis -3, channels 17 + 9", .op = "Concat", .attributes = {int_attr("axis", -3)},
                      .inputs = {{cl.uniform({1, 17, 3, 4})}, {cl.uniform({1, 9, 3, 4})}}, .rtol = 0, .atol = 0});
     specs.push_back({.name = "Slice of channels and rows, steps 2 and 3", .op = "Slice",

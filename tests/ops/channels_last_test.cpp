@@ -469,44 +469,66 @@ TEST_SUITE("ops") {
     engine::ThreadPool pool(2);
     std::mt19937 gen(11);
     std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
-    // Channel counts around the vector widths (64, 16 and 8 channels, tails; 91 = 64 + 16 + 8 + 3),
-    // one plane to many images.
-    for (int64_t c : {1, 5, 8, 17, 31, 64, 75, 91, 128}) {
-      const int64_t n = c >= 64 ? 1 : 2, h = 13, w = 11;
-      std::vector<float> x(static_cast<size_t>(n * c * h * w));
-      for (float& v : x) v = dist(gen);
-      x[0] = nan;                    // first of a corner window
-      x[x.size() / 3] = nan;         // inside interior windows
-      x[x.size() / 2] = inf;
-      x[x.size() / 2 + 7] = -inf;
-      x[x.size() - 1] = nan;         // last of the last window
-      for (const Shape& sh : {Shape{{3, 3}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1}, Shape{{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},
-                              Shape{{2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 1}, Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0},
-                              Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}, Shape{{2, 2}, {3, 3}, {1, 1, 1, 1}, {1, 1}, 1}}) {
-        CAPTURE(c);
-        CAPTURE(sh.kernel[0]);
-        CAPTURE(sh.strides[0]);
-        CAPTURE(sh.ceil_mode);
-        const std::vector<ir::Attribute> attrs = {ir::ints_attr("kernel_shape", sh.kernel), ir::ints_attr("strides", sh.strides),
-                                                  ir::ints_attr("pads", sh.pads), ir::ints_attr("dilations", sh.dilations),
-                                                  ir::int_attr("ceil_mode", sh.ceil_mode)};
-        const auto ref = test::run_op({.op = "MaxPool", .attributes = attrs, .opset = 12},
-                                      {ir::Tensor::from_bytes(ir::DataType::float32, {n, c, h, w}, x.data(), x.size() * 4, "x")}, false);
-        const std::vector<int64_t>& yd = ref[0].tensor.dims;
-        ir::Node node = test::make_node("MaxPool", {"x"}, "y", attrs);
-        const engine::ops::ConvGeometry g = engine::ops::conv_geometry(node, {h, w}, sh.kernel, sh.ceil_mode != 0);
-        REQUIRE(g.out == std::vector<int64_t>{yd[2], yd[3]});
-        std::vector<float> y_nhwc(static_cast<size_t>(n * c * yd[2] * yd[3]), 123.0f);
-        engine::cpu::max_pool_channels_last(to_nhwc(x, n, c, h, w).data(), n, c, g, y_nhwc.data(), pool);
-        const std::vector<float> got = from_nhwc(y_nhwc, n, c, yd[2], yd[3]);
-        const std::vector<float> want = test::values_of<float>(ref[0]);
-        REQUIRE(got.size() == want.size());
-        size_t mismatches = 0;
-        for (size_t i = 0; i < got.size(); ++i)
-          if (std::memcmp(&got[i], &want[i], 4) != 0 && !(std::isnan(got[i]) && std::isnan(want[i]))) ++mismatches;
-        CHECK(mismatches == 0);
+    // Values: a few NaNs and infinities among random ones, or dense specials (NaN, +-Inf, -0 and
+    // +0, a few values repeated): with them windows start with NaN, hold NaN at the start of a
+    // later row followed by a greater value (what a row-by-row, separable fold of the reference's
+    // comparison gets wrong), and -0 and +0 tie (the first stays).
+    const float specials[] = {nan, inf, -inf, 0.0f, -0.0f, 1.0f, -1.0f};
+    std::uniform_int_distribution<int> pick(0, 9);
+    // Channel counts around the vector widths (64, 16 and 8 channels, tails; 91 = 64 + 16 + 8 + 3,
+    // 150 = 2 * 64 + 16 + 6), one plane to several images (rows of one image on both threads).
+    for (int64_t c : {1, 5, 8, 17, 31, 64, 75, 91, 128, 150})
+      for (bool dense : {false, true}) {
+        const int64_t n = c >= 64 ? 1 : 3, h = 13, w = 11;
+        std::vector<float> x(static_cast<size_t>(n * c * h * w));
+        for (float& v : x) v = dist(gen);
+        if (dense) {
+          for (float& v : x) {
+            const int k = pick(gen);
+            if (k < 7) v = specials[k];
+          }
+        } else {
+          x[0] = nan;                    // first of a corner window
+          x[x.size() / 3] = nan;         // inside interior windows
+          x[x.size() / 2] = inf;
+          x[x.size() / 2 + 7] = -inf;
+          x[x.size() - 1] = nan;         // last of the last window
+        }
+        // Strides below, at and above the window size, dilations, 1x1, googlenet's 3x3/1 pad 1
+        // (also ceil_mode), resnet's 3x3/2 pad 1, taller and wider windows, asymmetric pads.
+        for (const Shape& sh : {Shape{{3, 3}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1}, Shape{{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},
+                                Shape{{2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 1}, Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0},
+                                Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}, Shape{{2, 2}, {3, 3}, {1, 1, 1, 1}, {1, 1}, 1},
+                                Shape{{3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0}, Shape{{3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+                                Shape{{2, 2}, {1, 1}, {0, 0, 1, 1}, {1, 1}, 0}, Shape{{5, 3}, {1, 1}, {2, 0, 1, 2}, {1, 1}, 0},
+                                Shape{{3, 4}, {2, 1}, {1, 2, 0, 1}, {1, 1}, 1}, Shape{{4, 2}, {3, 2}, {1, 1, 2, 0}, {1, 1}, 1},
+                                Shape{{1, 3}, {1, 1}, {0, 1, 0, 1}, {1, 1}, 0}}) {
+          CAPTURE(c);
+          CAPTURE(dense);
+          CAPTURE(sh.kernel[0]);
+          CAPTURE(sh.kernel[1]);
+          CAPTURE(sh.strides[0]);
+          CAPTURE(sh.ceil_mode);
+          const std::vector<ir::Attribute> attrs = {ir::ints_attr("kernel_shape", sh.kernel), ir::ints_attr("strides", sh.strides),
+                                                    ir::ints_attr("pads", sh.pads), ir::ints_attr("dilations", sh.dilations),
+                                                    ir::int_attr("ceil_mode", sh.ceil_mode)};
+          const auto ref = test::run_op({.op = "MaxPool", .attributes = attrs, .opset = 12},
+                                        {ir::Tensor::from_bytes(ir::DataType::float32, {n, c, h, w}, x.data(), x.size() * 4, "x")}, false);
+          const std::vector<int64_t>& yd = ref[0].tensor.dims;
+          ir::Node node = test::make_node("MaxPool", {"x"}, "y", attrs);
+          const engine::ops::ConvGeometry g = engine::ops::conv_geometry(node, {h, w}, sh.kernel, sh.ceil_mode != 0);
+          REQUIRE(g.out == std::vector<int64_t>{yd[2], yd[3]});
+          std::vector<float> y_nhwc(static_cast<size_t>(n * c * yd[2] * yd[3]), 123.0f);
+          engine::cpu::max_pool_channels_last(to_nhwc(x, n, c, h, w).data(), n, c, g, y_nhwc.data(), pool);
+          const std::vector<float> got = from_nhwc(y_nhwc, n, c, yd[2], yd[3]);
+          const std::vector<float> want = test::values_of<float>(ref[0]);
+          REQUIRE(got.size() == want.size());
+          size_t mismatches = 0;
+          for (size_t i = 0; i < got.size(); ++i)
+            if (std::memcmp(&got[i], &want[i], 4) != 0 && !(std::isnan(got[i]) && std::isnan(want[i]))) ++mismatches;
+          CHECK(mismatches == 0);
+        }
       }
-    }
   }
 
   TEST_CASE("channels-last: the channel means (GlobalAveragePool) of NHWC and NCHW bytes against plain double sums") {

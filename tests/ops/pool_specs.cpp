@@ -36,12 +36,28 @@ std::vector<OpSpec> pool_specs() {
   xv[300] = -inf;
   const ir::Tensor image = f32({2, 3, 13, 11}, xv);
   struct Shape { std::vector<int64_t> kernel, strides, pads, dilations; int64_t ceil_mode; };
+  // Also stride 1 (googlenet's inception pools, 3x3 pad 1), 2x2 and 5x3 windows, and dense NaN /
+  // Inf (the channels-last runs of these specs take pool_fast.cpp's channels-last kernel).
   for (const Shape& sh : {Shape{{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0}, Shape{{2, 3}, {1, 2}, {0, 1, 1, 0}, {2, 1}, 1},
-                          Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0}, Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}})
+                          Shape{{3, 2}, {3, 1}, {0, 0, 0, 0}, {1, 2}, 0}, Shape{{1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0},
+                          Shape{{3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1}, Shape{{2, 2}, {1, 1}, {0, 0, 1, 1}, {1, 1}, 0},
+                          Shape{{5, 3}, {1, 1}, {2, 1, 1, 0}, {1, 1}, 0}})
     specs.push_back({.name = "MaxPool fast 2-D", .op = "MaxPool",
                      .attributes = {ints_attr("kernel_shape", sh.kernel), ints_attr("strides", sh.strides), ints_attr("pads", sh.pads),
                                     ints_attr("dilations", sh.dilations), int_attr("ceil_mode", sh.ceil_mode)},
                      .inputs = {{image}}, .opset = 12, .rtol = 0, .atol = 0, .threads = 2});
+  // Dense specials: NaN at the start of a window's later row followed by greater values (what a
+  // row-by-row, separable fold of the reference's comparison gets wrong), infinities, signed zeros.
+  auto dense = rng.values(2 * 19 * 9 * 8);
+  for (size_t i = 0; i < dense.size(); ++i) {
+    if (i % 5 == 1) dense[i] = nan;
+    else if (i % 7 == 3) dense[i] = inf;
+    else if (i % 11 == 4) dense[i] = -inf;
+    else if (i % 6 == 0) dense[i] = -0.0f;
+  }
+  specs.push_back({.name = "MaxPool fast 2-D 3x3 stride 1, dense NaN / Inf", .op = "MaxPool",
+                   .attributes = {ints_attr("kernel_shape", {3, 3}), ints_attr("strides", {1, 1}), ints_attr("pads", {1, 1, 1, 1})},
+                   .inputs = {{f32({2, 19, 9, 8}, dense)}}, .opset = 12, .rtol = 0, .atol = 0, .threads = 2});
   // MaxPool with Indices: the fast 2-D kernel (pool_train.cpp) against the reference, exactly.
   struct Indexed { std::vector<int64_t> dims, kernel, strides, pads, dilations; int64_t ceil; };
   for (const Indexed& cs : {Indexed{{2, 3, 7, 9}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},

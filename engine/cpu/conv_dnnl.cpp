@@ -202,7 +202,17 @@ std::shared_ptr<ConvPlan> build_plan(OpContext& ctx, bool bake, bool with_sum) {
     build(dnnl::deconvolution_forward(), dnnl::algorithm::deconvolution_direct);
     plan->w_plain = dnnl_deconv_weights_plain(d);
   } else {
-    build(dnnl::convolution_forward(), dnnl::algorithm::convolution_direct);
+    // Winograd where winograd_preferred says it pays and oneDNN has it for this CPU, data type
+    // and post-ops; anything else (an AVX2 CPU, say) gets the direct algorithm.
+    bool winograd = false;
+    if (compute == f32 && winograd_preferred(d)) {
+      try {
+        build(dnnl::convolution_forward(), dnnl::algorithm::convolution_winograd);
+        winograd = true;
+      } catch (const dnnl::error&) {
+      }
+    }
+    if (!winograd) build(dnnl::convolution_forward(), dnnl::algorithm::convolution_direct);
     plan->w_plain = memory::desc(d.weights, f32, dnnl_plain_weight_tag(rank, d.grouped));
   }
   plan->reorder_src = plan->src_md != plan->src_plain;

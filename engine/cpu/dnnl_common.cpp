@@ -127,6 +127,15 @@ bool pointwise_prefers_direct_jit(const DnnlConvDims& d) {
   return pixels >= kDirectPointwiseMinPixels && (in_channels <= 64 || out_channels <= 32);
 }
 
+bool winograd_preferred(const DnnlConvDims& d) {
+  if (d.grouped || d.src.size() != 4 || d.weights.size() != 4 || d.dst.size() != 4) return false;
+  if (d.weights[2] != 3 || d.weights[3] != 3) return false;
+  for (size_t i = 0; i < 2; ++i)
+    if (d.strides[i] != 1 || d.dilates[i] != 0) return false;
+  const int64_t pixels = d.dst[0] * d.dst[2] * d.dst[3];
+  return std::min(d.weights[0], d.weights[1]) >= kWinogradMinChannels && pixels >= kWinogradMinPixels;
+}
+
 DnnlConvDims dnnl_deconv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,
                               const ops::ConvTransposeGeometry& g) {
   DnnlConvDims d;

@@ -444,6 +444,58 @@ TEST_SUITE("ops") {
     check_outputs(model, b);
   }
 
+  TEST_CASE("channels-last: 3x3 convolutions with 64+ channels over 392+ pixels take oneDNN's Winograd kernel (fused Relu and residual)") {
+    using engine::cpu::DnnlConvDims;
+    auto conv3 = [](int64_t n, int64_t ic, int64_t oc, int64_t hw) {
+      DnnlConvDims d;
+      d.src = {n, ic, hw, hw};
+      d.weights = {oc, ic, 3, 3};
+      d.dst = {n, oc, hw, hw};
+      d.bias = {oc};
+      d.strides = {1, 1};
+      d.dilates = {0, 0};
+      d.pad_l = {1, 1};
+      d.pad_r = {1, 1};
+      return d;
+    };
+    CHECK(engine::cpu::winograd_preferred(conv3(8, 64, 64, 56)));
+    CHECK(engine::cpu::winograd_preferred(conv3(1, 128, 128, 28)));    // 784 pixels
+    CHECK(engine::cpu::winograd_preferred(conv3(8, 512, 512, 7)));     // 392 pixels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 512, 512, 7)));  // 49 pixels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 256, 256, 14)));  // 196 pixels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(8, 32, 128, 28)));   // 32 input channels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(8, 3, 64, 224)));
+    DnnlConvDims strided = conv3(8, 64, 64, 56);
+    strided.strides = {2, 2};
+    strided.dst = {8, 64, 28, 28};
+    CHECK_FALSE(engine::cpu::winograd_preferred(strided));
+    DnnlConvDims dilated = conv3(8, 64, 64, 56);
+    dilated.dilates = {1, 1};
+    CHECK_FALSE(engine::cpu::winograd_preferred(dilated));
+    DnnlConvDims grouped = conv3(8, 64, 64, 56);
+    grouped.grouped = true;
+    grouped.weights = {2, 32, 32, 3, 3};
+    CHECK_FALSE(engine::cpu::winograd_preferred(grouped));
+    DnnlConvDims pointwise = conv3(8, 64, 64, 56);
+    pointwise.weights = {64, 64, 1, 1};
+    CHECK_FALSE(engine::cpu::winograd_preferred(pointwise));
+
+    // A ResNet basic block at 20 x 20 (400 pixels, 64 channels): both 3x3 Convs qualify, the
+    // second with the residual fused; the result against the reference kernels.
+    Builder b(13);
+    b.input("x", {1, 64, 20, 20});
+    b.conv("x", 64, 64, 3, "a");
+    b.node("Relu", {"a"}, "ar");
+    b.conv("ar", 64, 64, 3, "c");
+    b.node("Add", {"c", "x"}, "s");
+    b.node("Relu", {"s"}, "y");
+    b.output("y");
+    ir::Model model = b.model();
+    const std::set<std::string> fast = channels_last_after_passes(model, true);
+    CHECK_MESSAGE(fast.count("ar"), "ar");
+    check_outputs(model, b);
+  }
+
   TEST_CASE("channels-last: grouped convolutions (groups of 8 channels, RegNet-like) read and write NHWC") {
     Builder b(6);
     b.input("x", {2, 8, 9, 7});

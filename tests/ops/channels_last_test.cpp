@@ -105,6 +105,20 @@ class Builder {
   std::vector<Input> inputs_;
 };
 
+// oneDNN's dims of a stride-1 k x k Conv keeping hw x hw (pads k / 2), one group.
+engine::cpu::DnnlConvDims same_size_conv_dims(int64_t n, int64_t ic, int64_t oc, int64_t hw, int64_t k) {
+  engine::cpu::DnnlConvDims d;
+  d.src = {n, ic, hw, hw};
+  d.weights = {oc, ic, k, k};
+  d.dst = {n, oc, hw, hw};
+  d.bias = {oc};
+  d.strides = {1, 1};
+  d.dilates = {0, 0};
+  d.pad_l = {k / 2, k / 2};
+  d.pad_r = {k / 2, k / 2};
+  return d;
+}
+
 // The session's load-time pipeline on a CPU-only session, for looking at the marks.
 std::set<std::string> channels_last_after_passes(const ir::Model& model, bool fast) {
   ir::Graph graph = model.graph;
@@ -400,18 +414,7 @@ TEST_SUITE("ops") {
     // input channels (or <= 32 output channels) run on the direct jit kernel instead of
     // brgconv_1x1 (pointwise_prefers_direct_jit), including one with the residual fused.
     using engine::cpu::DnnlConvDims;
-    auto pointwise = [](int64_t n, int64_t ic, int64_t oc, int64_t hw) {
-      DnnlConvDims d;
-      d.src = {n, ic, hw, hw};
-      d.weights = {oc, ic, 1, 1};
-      d.dst = {n, oc, hw, hw};
-      d.bias = {oc};
-      d.strides = {1, 1};
-      d.dilates = {0, 0};
-      d.pad_l = {0, 0};
-      d.pad_r = {0, 0};
-      return d;
-    };
+    auto pointwise = [](int64_t n, int64_t ic, int64_t oc, int64_t hw) { return same_size_conv_dims(n, ic, oc, hw, 1); };
     CHECK(engine::cpu::pointwise_prefers_direct_jit(pointwise(8, 64, 256, 56)));
     CHECK(engine::cpu::pointwise_prefers_direct_jit(pointwise(8, 144, 24, 56)));
     CHECK(engine::cpu::pointwise_prefers_direct_jit(pointwise(2, 16, 64, 92)));
@@ -446,18 +449,7 @@ TEST_SUITE("ops") {
 
   TEST_CASE("channels-last: 3x3 convolutions with 64+ channels over 392+ pixels take oneDNN's Winograd kernel (fused Relu and residual)") {
     using engine::cpu::DnnlConvDims;
-    auto conv3 = [](int64_t n, int64_t ic, int64_t oc, int64_t hw) {
-      DnnlConvDims d;
-      d.src = {n, ic, hw, hw};
-      d.weights = {oc, ic, 3, 3};
-      d.dst = {n, oc, hw, hw};
-      d.bias = {oc};
-      d.strides = {1, 1};
-      d.dilates = {0, 0};
-      d.pad_l = {1, 1};
-      d.pad_r = {1, 1};
-      return d;
-    };
+    auto conv3 = [](int64_t n, int64_t ic, int64_t oc, int64_t hw) { return same_size_conv_dims(n, ic, oc, hw, 3); };
     CHECK(engine::cpu::winograd_preferred(conv3(8, 64, 64, 56)));
     CHECK(engine::cpu::winograd_preferred(conv3(1, 128, 128, 28)));    // 784 pixels
     CHECK(engine::cpu::winograd_preferred(conv3(8, 512, 512, 7)));     // 392 pixels

@@ -100,18 +100,21 @@ inline constexpr int64_t kDirectPointwiseMinPixels = 6144;
 bool pointwise_prefers_direct_jit(const DnnlConvDims& d);
 
 // Whether a float32 3x3 convolution (stride 1, no dilation, one group; 2-D) should run on
-// oneDNN's Winograd kernel (F(4x4, 3x3): about a quarter of the direct kernel's multiplies, on
-// blocked nChw16c data; AVX-512 CPUs) where oneDNN offers it for the post-ops: at least
-// kWinogradMinChannels input and output channels and kWinogradMinPixels output pixels
-// (batch x height x width). Measured per node on the suite's 254 such Convs (mhub bench
-// --profile, quiet 2-core Zen 5, reorders to and from nhwc included): with 64+ channels and 392+
-// pixels the Winograd kernel took 0.52-0.93 of the direct one's time (ResNet-50's 56x56 to 14x14
-// 3x3s at batch 8 0.51-0.62, 7x7 at batch 8 0.77-0.84, ResNet-18's at batch 1 0.67-0.91); with
-// 16-24 channels, 3 input channels or fewer pixels (14x14 and 7x7 at batch 1) it took up to 8x
-// as long, and at 196 pixels it went either way (0.70-1.69).
+// oneDNN's Winograd kernel (F(2x2, 3x3) or F(4x4, 3x3): fewer multiplies than the direct
+// kernel, on blocked nChw16c data; AVX-512 CPUs) where oneDNN offers it for the post-ops: at
+// least kWinogradMinChannels input and output channels over kWinogradMinPixels output pixels
+// (batch x height x width), or kWinogradWideChannels over any count of them. Measured per node
+// on the suite's 254 such Convs (mhub bench --profile, quiet 2-core Zen 5, reorders to and from
+// nhwc included): with 64+ channels over 392+ pixels the Winograd kernel took 0.52-0.93 of the
+// direct one's time (ResNet-50's 56x56 to 14x14 3x3s at batch 8 0.51-0.62, 7x7 at batch 8
+// 0.77-0.84), with 256+ channels at 14x14 and 7x7, batch 1, 0.70-0.91 (ResNet-18 and -50,
+// DeepLabV3's 960 -> 256: 0.99); narrower ones at 196 pixels or fewer went either way
+// (GoogLeNet's 96 -> 208 at 14x14 1.69, 192 -> 384 at 7x7 1.71, 128 -> 256 0.88), and 3-32
+// channel shapes took up to 8x as long.
 bool winograd_preferred(const DnnlConvDims& d);
 inline constexpr int64_t kWinogradMinChannels = 64;
 inline constexpr int64_t kWinogradMinPixels = 392;
+inline constexpr int64_t kWinogradWideChannels = 256;
 
 // A ConvTranspose X [N, C, in...] * W [C, M/group, k...] -> Y [N, M, out...] as a oneDNN
 // deconvolution: weights [M, C, k...] or [group, M/group, C/group, k...] (ONNX's bytes, described

@@ -453,8 +453,10 @@ TEST_SUITE("ops") {
     CHECK(engine::cpu::winograd_preferred(conv3(8, 64, 64, 56)));
     CHECK(engine::cpu::winograd_preferred(conv3(1, 128, 128, 28)));    // 784 pixels
     CHECK(engine::cpu::winograd_preferred(conv3(8, 512, 512, 7)));     // 392 pixels
-    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 512, 512, 7)));  // 49 pixels
-    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 256, 256, 14)));  // 196 pixels
+    CHECK(engine::cpu::winograd_preferred(conv3(1, 512, 512, 7)));         // 49 pixels, 256+ channels
+    CHECK(engine::cpu::winograd_preferred(conv3(1, 256, 256, 14)));        // 196 pixels, 256+ channels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 96, 208, 14)));   // 196 pixels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 192, 384, 7)));   // 49 pixels
     CHECK_FALSE(engine::cpu::winograd_preferred(conv3(8, 32, 128, 28)));   // 32 input channels
     CHECK_FALSE(engine::cpu::winograd_preferred(conv3(8, 3, 64, 224)));
     DnnlConvDims strided = conv3(8, 64, 64, 56);

@@ -134,7 +134,8 @@ bool winograd_preferred(const DnnlConvDims& d) {
     if (d.strides[i] != 1 || d.dilates[i] != 0) return false;
   const int64_t pixels = d.dst[0] * d.dst[2] * d.dst[3];
   const int64_t channels = std::min(d.weights[0], d.weights[1]);
-  return channels >= kWinogradWideChannels || (channels >= kWinogradMinChannels && pixels >= kWinogradMinPixels);
+  return channels >= kWinogradWideChannels || (channels >= kWinogradMinChannels && pixels >= kWinogradMinPixels) ||
+         (channels >= kWinogradNarrowChannels && pixels >= kWinogradNarrowMinPixels);
 }
 
 DnnlConvDims dnnl_deconv_dims(const std::vector<int64_t>& x, const std::vector<int64_t>& w, int64_t group,

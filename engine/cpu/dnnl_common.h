@@ -103,18 +103,23 @@ bool pointwise_prefers_direct_jit(const DnnlConvDims& d);
 // oneDNN's Winograd kernel (F(2x2, 3x3) or F(4x4, 3x3): fewer multiplies than the direct
 // kernel, on blocked nChw16c data; AVX-512 CPUs) where oneDNN offers it for the post-ops: at
 // least kWinogradMinChannels input and output channels over kWinogradMinPixels output pixels
-// (batch x height x width), or kWinogradWideChannels over any count of them. Measured per node
+// (batch x height x width), kWinogradWideChannels over any count of them, or
+// kWinogradNarrowChannels over kWinogradNarrowMinPixels (a 56x56 image). Measured per node
 // on the suite's 254 such Convs (mhub bench --profile, quiet 2-core Zen 5, reorders to and from
 // nhwc included): with 64+ channels over 392+ pixels the Winograd kernel took 0.52-0.93 of the
 // direct one's time (ResNet-50's 56x56 to 14x14 3x3s at batch 8 0.51-0.62, 7x7 at batch 8
 // 0.77-0.84), with 256+ channels at 14x14 and 7x7, batch 1, 0.70-0.91 (ResNet-18 and -50,
 // DeepLabV3's 960 -> 256: 0.99); narrower ones at 196 pixels or fewer went either way
-// (GoogLeNet's 96 -> 208 at 14x14 1.69, 192 -> 384 at 7x7 1.71, 128 -> 256 0.88), and 3-32
+// (GoogLeNet's 96 -> 208 at 14x14 1.69, 192 -> 384 at 7x7 1.71, 128 -> 256 0.88); 32-63
+// channels over 3136+ pixels took 0.61-0.86 (DenseNet's 128 -> 32 at 56x56 and 28x28 x 8,
+// UNet's 32 -> 64) but 1.04 once (32 -> 32 at 128x128 x 8) and more at fewer pixels; 3-16
 // channel shapes took up to 8x as long.
 bool winograd_preferred(const DnnlConvDims& d);
 inline constexpr int64_t kWinogradMinChannels = 64;
 inline constexpr int64_t kWinogradMinPixels = 392;
 inline constexpr int64_t kWinogradWideChannels = 256;
+inline constexpr int64_t kWinogradNarrowChannels = 32;
+inline constexpr int64_t kWinogradNarrowMinPixels = 3136;
 
 // A ConvTranspose X [N, C, in...] * W [C, M/group, k...] -> Y [N, M, out...] as a oneDNN
 // deconvolution: weights [M, C, k...] or [group, M/group, C/group, k...] (ONNX's bytes, described

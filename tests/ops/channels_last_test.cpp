@@ -457,7 +457,10 @@ TEST_SUITE("ops") {
     CHECK(engine::cpu::winograd_preferred(conv3(1, 256, 256, 14)));        // 196 pixels, 256+ channels
     CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 96, 208, 14)));   // 196 pixels
     CHECK_FALSE(engine::cpu::winograd_preferred(conv3(1, 192, 384, 7)));   // 49 pixels
-    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(8, 32, 128, 28)));   // 32 input channels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(2, 32, 128, 28)));   // 32 input channels, 1568 pixels
+    CHECK(engine::cpu::winograd_preferred(conv3(8, 32, 128, 28)));         // 32 input channels, 6272 pixels
+    CHECK(engine::cpu::winograd_preferred(conv3(1, 128, 32, 56)));         // 3136 pixels
+    CHECK_FALSE(engine::cpu::winograd_preferred(conv3(8, 16, 64, 56)));    // 16 input channels
     CHECK_FALSE(engine::cpu::winograd_preferred(conv3(8, 3, 64, 224)));
     DnnlConvDims strided = conv3(8, 64, 64, 56);
     strided.strides = {2, 2};

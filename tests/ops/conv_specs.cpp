@@ -21,12 +21,14 @@ std::vector<OpSpec> conv_specs() {
                                 init(rng.uniform({cs.m}))},
                      .opset = 17, .rtol = 1e-4, .atol = 1e-5, .threads = 2});
   // 3x3 stride 1 with 64+ channels over 392+ pixels: oneDNN's Winograd kernel where the CPU has
-  // it (cpu/dnnl_common.h, winograd_preferred), with bias, with and without padding.
+  // it (cpu/dnnl_common.h, winograd_preferred), its direct kernel elsewhere, with bias, with and
+  // without padding. Each output sums 648 products (outputs O(10)): atol 2e-4 (float32 summation
+  // order alone moved an output near zero by 1.9e-5 on the AVX2 direct kernel).
   for (int64_t pad : {1, 0})
     specs.push_back({.name = "Conv 3x3 72 -> 80 channels, 2 x 20 x 20, pads " + std::to_string(pad) + " (Winograd)", .op = "Conv",
                      .attributes = {ints_attr("pads", {pad, pad, pad, pad})},
                      .inputs = {{rng.uniform({2, 72, 20, 20})}, init(rng.uniform({80, 72, 3, 3})), init(rng.uniform({80}))},
-                     .opset = 17, .rtol = 1e-4, .atol = 1e-5, .threads = 2});
+                     .opset = 17, .rtol = 1e-4, .atol = 2e-4, .threads = 2});
   // bfloat16 (what --precision bf16 gives Conv): oneDNN's bf16 convolution against the reference
   // kernel's float32 loops; both round the float32 sum once, so they differ by an ulp at most
   // (2^-8 relative). Odd sizes, groups, strides, dilations, pads, bias in bfloat16 or float32.

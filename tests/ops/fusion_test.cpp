@@ -3,6 +3,7 @@
 // graph's outputs with the reference and the fast kernels (odd sizes, NaN and Inf included).
 // Names live in namespace fusion_spec: test executables are unity builds.
 #include <doctest/doctest.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <cmath>
 #include <cstring>
@@ -392,7 +393,10 @@ TEST_SUITE("ops") {
     options.fold_constants = false;
     engine::Session session(block, engine::host_backend(), options);
     session.run({{"x", engine::Value::of(tensor_of(values[0]))}});
-    CHECK(session.stats().buffers == 2);
+    // oneDNN writes a channels-last Y itself only with its AVX-512 kernels; on an AVX2 CPU it picks
+    // a blocked (nChw8c) Y and conv_dnnl reorders it into t, so t cannot take over r's bytes.
+    const bool avx512 = (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+    CHECK(session.stats().buffers == (avx512 ? 2u : 3u));
   }
 
   TEST_CASE("A BatchNormalization reading a Concat last is marked in place and writes over it") {

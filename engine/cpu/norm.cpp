@@ -21,11 +21,6 @@ namespace mhub::engine::cpu {
 
 namespace {
 
-// Value `i` of a per-channel parameter, tolerating a single broadcast value.
-float channel_value(const std::vector<float>& v, int64_t i) {
-  return v.size() == 1 ? v[0] : v[static_cast<size_t>(i)];
-}
-
 void batch_norm(OpContext& ctx) {
   const ir::Node& node = ctx.node();
   const ir::Tensor& x = ctx.input(0);
@@ -81,9 +76,6 @@ void batch_norm(OpContext& ctx) {
   }
 }
 
-// Relu as the reference applies it (NaN stays NaN).
-inline float relu_value(float v) { return v < 0.0f ? 0.0f : v; }
-
 }  // namespace
 
 // Outside the anonymous namespace on purpose (see epilogue.cpp's sigmoid_span): target_clones.
@@ -107,9 +99,6 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"), optimize("fp-
     for (int64_t i = 0; i < count; ++i) y[i] = relu_value(x[i] * k + off);
   else
     for (int64_t i = 0; i < count; ++i) y[i] = x[i] * k + off;
-}
-void batch_norm_plane_fast(const float* x, float* y, int64_t count, float k, float off, bool relu) {
-  batch_norm_plane(x, y, count, k, off, relu);
 }
 
 namespace {

@@ -1,6 +1,6 @@
 // What the fast inference BatchNormalization (norm.cpp) shares with the fast internal
 // ConcatBatchNorm (norm_concat.cpp): the per-channel factor and offset, cached per constant
-// parameter set, and the vectorised plane loop.
+// parameter set, the vectorised plane loop and the scalar helpers of both references.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,12 @@ std::shared_ptr<const BatchNormCoefficients> batch_norm_coefficients_cached(OpCo
 // y[i] = x[i] * k + off for i < count (one NCHW plane), then Relu (NaN kept) where `relu`: the
 // fast BatchNormalization's vectorised plane loop (AVX-512 / AVX2 clones, no FMA contraction, so
 // every clone rounds as the reference does). y may be x.
-void batch_norm_plane_fast(const float* x, float* y, int64_t count, float k, float off, bool relu);
+void batch_norm_plane(const float* x, float* y, int64_t count, float k, float off, bool relu);
+
+// Value `i` of a per-channel parameter, tolerating a single broadcast value.
+inline float channel_value(const std::vector<float>& v, int64_t i) { return v.size() == 1 ? v[0] : v[static_cast<size_t>(i)]; }
+
+// Relu as the reference applies it (NaN stays NaN).
+inline float relu_value(float v) { return v < 0.0f ? 0.0f : v; }
 
 }  // namespace mhub::engine::cpu

@@ -32,9 +32,6 @@ struct ConcatBatchNormPart {
 };
 
 namespace {
-// Relu as the reference applies it (NaN stays NaN).
-inline float relu_value(float v) { return v < 0.0f ? 0.0f : v; }
-
 // Sixteen floats at any address (Lanes16) and held in registers (Vector16): one zmm register in
 // the AVX-512 clone, two ymm in the AVX2 one, four SSE registers in the baseline.
 typedef float Lanes16 __attribute__((vector_size(64), aligned(4), may_alias));
@@ -131,8 +128,6 @@ ConcatBatchNormDims concat_batch_norm_dims(OpContext& ctx) {
   return d;
 }
 
-float param_value(const std::vector<float>& v, int64_t ch) { return v.size() == 1 ? v[0] : v[static_cast<size_t>(ch)]; }
-
 // The reference: Concat's copy into Y's byte order, then BatchNormalization's reference formula
 // (k and off per channel in float, y = x * k + off) and the fused activation's reference.
 void concat_batch_norm(OpContext& ctx) {
@@ -157,8 +152,8 @@ void concat_batch_norm(OpContext& ctx) {
   const Epilogue e = epilogue_of(ctx.node(), nullptr);
   std::vector<float> y(x.size());
   for (int64_t ch = 0; ch < d.c; ++ch) {
-    const float k = param_value(scale, ch) / std::sqrt(param_value(var, ch) + eps);
-    const float off = param_value(bias, ch) - param_value(mean, ch) * k;
+    const float k = channel_value(scale, ch) / std::sqrt(channel_value(var, ch) + eps);
+    const float off = channel_value(bias, ch) - channel_value(mean, ch) * k;
     for (int64_t b = 0; b < d.n; ++b)
       for (int64_t i = 0; i < d.inner; ++i) {
         const size_t o = at(d.c, b, ch, i);
@@ -208,7 +203,7 @@ void concat_batch_norm_fast(OpContext& ctx) {
   ctx.threads().parallel_for(static_cast<size_t>(d.n * d.c), chunk_for_elements(inner), [&](size_t lo, size_t hi) {
     for (size_t plane = lo; plane < hi; ++plane) {
       const size_t b = plane / c, ch = plane % c;
-      batch_norm_plane_fast(source[ch] + b * image_stride[ch], y + plane * inner, d.inner, k[ch], off[ch], relu);
+      batch_norm_plane(source[ch] + b * image_stride[ch], y + plane * inner, d.inner, k[ch], off[ch], relu);
     }
     finish(lo * inner, hi * inner);
   });

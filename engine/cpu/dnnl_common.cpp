@@ -117,21 +117,30 @@ DnnlConvDims dnnl_conv_dims(const std::vector<int64_t>& x, const std::vector<int
   return d;
 }
 
-bool pointwise_prefers_direct_jit(const DnnlConvDims& d) {
+namespace {
+
+// A 2-D, ungrouped, stride-1, undilated convolution with a k x k kernel (pads any).
+bool plain_2d_stride_1(const DnnlConvDims& d, int64_t k) {
   if (d.grouped || d.src.size() != 4 || d.weights.size() != 4 || d.dst.size() != 4) return false;
-  if (d.weights[2] != 1 || d.weights[3] != 1) return false;
+  if (d.weights[2] != k || d.weights[3] != k) return false;
   for (size_t i = 0; i < 2; ++i)
-    if (d.strides[i] != 1 || d.dilates[i] != 0 || d.pad_l[i] != 0 || d.pad_r[i] != 0) return false;
+    if (d.strides[i] != 1 || d.dilates[i] != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+bool pointwise_prefers_direct_jit(const DnnlConvDims& d) {
+  if (!plain_2d_stride_1(d, 1)) return false;
+  for (size_t i = 0; i < 2; ++i)
+    if (d.pad_l[i] != 0 || d.pad_r[i] != 0) return false;
   const int64_t pixels = d.dst[0] * d.dst[2] * d.dst[3];
   const int64_t in_channels = d.weights[1], out_channels = d.weights[0];
   return pixels >= kDirectPointwiseMinPixels && (in_channels <= 64 || out_channels <= 32);
 }
 
 bool winograd_preferred(const DnnlConvDims& d) {
-  if (d.grouped || d.src.size() != 4 || d.weights.size() != 4 || d.dst.size() != 4) return false;
-  if (d.weights[2] != 3 || d.weights[3] != 3) return false;
-  for (size_t i = 0; i < 2; ++i)
-    if (d.strides[i] != 1 || d.dilates[i] != 0) return false;
+  if (!plain_2d_stride_1(d, 3)) return false;
   const int64_t pixels = d.dst[0] * d.dst[2] * d.dst[3];
   const int64_t channels = std::min(d.weights[0], d.weights[1]);
   return channels >= kWinogradWideChannels || (channels >= kWinogradMinChannels && pixels >= kWinogradMinPixels) ||

@@ -165,6 +165,35 @@ struct RnnPlan {
   bool baked = false;
 };
 
+// W, R and B rearranged into oneDNN's plain ldgoi / ldgo (weights_ldgoi, bias_ldgo).
+struct RnnWeights {
+  std::vector<float> w_layer, w_iter, bias;
+};
+
+// The node's W, R and B from direction `first` on, as many directions as g.dirs (0 and the node's
+// own count, or one direction of a bidirectional node run alone), rearranged.
+RnnWeights rearranged_weights(OpContext& ctx, const Geometry& g, int64_t first) {
+  const ir::OpKind op = ctx.node().op;
+  const int64_t rows = g.gates * g.hidden;
+  return {weights_ldgoi(op, ctx.input(1).data<float>() + first * rows * g.input, g, g.input),
+          weights_ldgoi(op, ctx.input(2).data<float>() + first * rows * g.hidden, g, g.hidden),
+          bias_ldgo(op, ctx.has_input(3) ? ctx.input(3).data<float>() + first * 2 * rows : nullptr, g)};
+}
+
+// The primitive's weight arguments: the plan's baked ones, or `fed` (this run's rearranged bytes,
+// which the caller keeps alive until the stream is done) in the primitive's layout.
+void bind_weights(std::unordered_map<int, memory>& args, const RnnPlan& plan, RnnWeights& fed, dnnl::stream& stream) {
+  if (plan.baked) {
+    args[DNNL_ARG_WEIGHTS_LAYER] = plan.w_layer;
+    args[DNNL_ARG_WEIGHTS_ITER] = plan.w_iter;
+    args[DNNL_ARG_BIAS] = plan.bias;
+    return;
+  }
+  args[DNNL_ARG_WEIGHTS_LAYER] = dnnl_in_layout(stream, plan.w_layer_plain, plan.w_layer_md, fed.w_layer.data());
+  args[DNNL_ARG_WEIGHTS_ITER] = dnnl_in_layout(stream, plan.w_iter_plain, plan.w_iter_md, fed.w_iter.data());
+  args[DNNL_ARG_BIAS] = memory(plan.bias_md, dnnl_cpu_engine(), fed.bias.data());
+}
+
 // (W's address or nullptr when not baked, attributes + which inputs + baked R/B addresses, X and W dims).
 using PlanKey = std::tuple<const void*, std::string, std::vector<int64_t>>;
 
@@ -233,18 +262,15 @@ std::shared_ptr<RnnPlan> build_plan(OpContext& ctx, const Geometry& g, bool bake
   plan->baked = true;
   plan->weight_owner = ctx.input(1).storage;
   dnnl::stream stream(engine);
-  const int64_t slice = std::max<int64_t>(alone, 0);
-  const std::vector<float> w_layer = weights_ldgoi(node.op, ctx.input(1).data<float>() + slice * g.gates * g.hidden * g.input, g, g.input);
-  const std::vector<float> w_iter = weights_ldgoi(node.op, ctx.input(2).data<float>() + slice * g.gates * g.hidden * g.hidden, g, g.hidden);
+  RnnWeights w = rearranged_weights(ctx, g, std::max(alone, 0));
   plan->w_layer = memory(plan->w_layer_md, engine);
   plan->w_iter = memory(plan->w_iter_md, engine);
-  memory w_layer_user(plan->w_layer_plain, engine, const_cast<float*>(w_layer.data()));
-  memory w_iter_user(plan->w_iter_plain, engine, const_cast<float*>(w_iter.data()));
+  memory w_layer_user(plan->w_layer_plain, engine, w.w_layer.data());
+  memory w_iter_user(plan->w_iter_plain, engine, w.w_iter.data());
   dnnl::reorder(w_layer_user, plan->w_layer).execute(stream, w_layer_user, plan->w_layer);
   dnnl::reorder(w_iter_user, plan->w_iter).execute(stream, w_iter_user, plan->w_iter);
-  const std::vector<float> bias = bias_ldgo(node.op, ctx.has_input(3) ? ctx.input(3).data<float>() + slice * 2 * g.gates * g.hidden : nullptr, g);
   plan->bias = memory(plan->bias_md, engine);
-  std::memcpy(plan->bias.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+  std::memcpy(plan->bias.get_data_handle(), w.bias.data(), w.bias.size() * sizeof(float));
   stream.wait();
   return plan;
 }
@@ -304,7 +330,7 @@ void recurrent_directions_apart(OpContext& ctx, const Geometry& g, bool with_ini
   auto wanted = [&](size_t index) { return ctx.output_count() > index && ctx.output_wanted(index); };
 
   // Every buffer is taken before the threads start (the scope is not shared across threads).
-  const int64_t h = g.hidden, n = g.batch, t_count = g.seq, rows = g.gates * g.hidden;
+  const int64_t h = g.hidden, n = g.batch, t_count = g.seq;
   const std::vector<int64_t> y_dims = g.batch_first ? std::vector<int64_t>{n, t_count, 2, h} : std::vector<int64_t>{t_count, 2, n, h};
   const std::vector<int64_t> state_dims = g.batch_first ? std::vector<int64_t>{n, 2, h} : std::vector<int64_t>{2, n, h};
   float* y = wanted(0) ? mutable_floats(ctx.allocate_output(0, ir::DataType::float32, y_dims)) : nullptr;
@@ -317,13 +343,9 @@ void recurrent_directions_apart(OpContext& ctx, const Geometry& g, bool with_ini
   float* work_floats = mutable_floats(work);
 
   // Fed (not constant) weights: each direction's slices rearranged here, on the calling thread.
-  std::vector<float> w_layer[2], w_iter[2], bias[2];
+  RnnWeights fed[2];
   if (!plans[0]->baked)
-    for (int64_t d = 0; d < 2; ++d) {
-      w_layer[d] = weights_ldgoi(node.op, ctx.input(1).data<float>() + d * rows * g.input, one, g.input);
-      w_iter[d] = weights_ldgoi(node.op, ctx.input(2).data<float>() + d * rows * h, one, h);
-      bias[d] = bias_ldgo(node.op, ctx.has_input(3) ? ctx.input(3).data<float>() + d * 2 * rows : nullptr, one);
-    }
+    for (int64_t d = 0; d < 2; ++d) fed[d] = rearranged_weights(ctx, one, d);
 
   // Row `row` (batch entry) of direction d in an ONNX state tensor ([dirs, batch, hidden], or
   // [batch, dirs, hidden] for layout 1).
@@ -343,15 +365,7 @@ void recurrent_directions_apart(OpContext& ctx, const Geometry& g, bool with_ini
     float* c_out = h_out + state_floats;
     std::unordered_map<int, memory> args;
     args[DNNL_ARG_SRC_LAYER] = memory(plan.src_layer_md, engine, const_cast<float*>(x));
-    if (plan.baked) {
-      args[DNNL_ARG_WEIGHTS_LAYER] = plan.w_layer;
-      args[DNNL_ARG_WEIGHTS_ITER] = plan.w_iter;
-      args[DNNL_ARG_BIAS] = plan.bias;
-    } else {
-      args[DNNL_ARG_WEIGHTS_LAYER] = dnnl_in_layout(stream, plan.w_layer_plain, plan.w_layer_md, w_layer[d].data());
-      args[DNNL_ARG_WEIGHTS_ITER] = dnnl_in_layout(stream, plan.w_iter_plain, plan.w_iter_md, w_iter[d].data());
-      args[DNNL_ARG_BIAS] = memory(plan.bias_md, engine, bias[d].data());
-    }
+    bind_weights(args, plan, fed[d], stream);
     if (with_initial) {
       auto initial = [&](const float* from, float* to) {
         if (!from) {
@@ -415,19 +429,9 @@ void recurrent_fast(OpContext& ctx) {
   args[DNNL_ARG_SRC_LAYER] = memory(plan->src_layer_md, engine, const_cast<float*>(ctx.input(0).data<float>()));
 
   // Weights: the plan's, or this run's bytes rearranged (kept alive until the stream is done).
-  std::vector<float> w_layer, w_iter, bias;
-  if (plan->baked) {
-    args[DNNL_ARG_WEIGHTS_LAYER] = plan->w_layer;
-    args[DNNL_ARG_WEIGHTS_ITER] = plan->w_iter;
-    args[DNNL_ARG_BIAS] = plan->bias;
-  } else {
-    w_layer = weights_ldgoi(node.op, ctx.input(1).data<float>(), g, g.input);
-    w_iter = weights_ldgoi(node.op, ctx.input(2).data<float>(), g, g.hidden);
-    bias = bias_ldgo(node.op, ctx.has_input(3) ? ctx.input(3).data<float>() : nullptr, g);
-    args[DNNL_ARG_WEIGHTS_LAYER] = dnnl_in_layout(stream, plan->w_layer_plain, plan->w_layer_md, w_layer.data());
-    args[DNNL_ARG_WEIGHTS_ITER] = dnnl_in_layout(stream, plan->w_iter_plain, plan->w_iter_md, w_iter.data());
-    args[DNNL_ARG_BIAS] = memory(plan->bias_md, engine, bias.data());
-  }
+  RnnWeights fed;
+  if (!plan->baked) fed = rearranged_weights(ctx, g, 0);
+  bind_weights(args, *plan, fed, stream);
 
   // Initial states: the ONNX tensors (reordered from layout 1), zeros for an absent one.
   const memory::desc state_onnx = onnx_state_desc(g);

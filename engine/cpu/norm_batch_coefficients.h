@@ -27,8 +27,10 @@ std::shared_ptr<const BatchNormCoefficients> batch_norm_coefficients_cached(OpCo
 
 // y[i] = x[i] * k + off for i < count (one NCHW plane), then Relu (NaN kept) where `relu`: the
 // fast BatchNormalization's vectorised plane loop (AVX-512 / AVX2 clones, no FMA contraction, so
-// every clone rounds as the reference does). y may be x.
-void batch_norm_plane(const float* x, float* y, int64_t count, float k, float off, bool relu);
+// every clone rounds as the reference does). y may be x. A plain function in norm.cpp calling the
+// target_clones loop there: called directly from another file, clang 14 (the sanitizer build)
+// gave results off the reference's (tests/ops/concat_batch_norm_test.cpp), through this they match.
+void batch_norm_plane_fast(const float* x, float* y, int64_t count, float k, float off, bool relu);
 
 // Value `i` of a per-channel parameter, tolerating a single broadcast value.
 inline float channel_value(const std::vector<float>& v, int64_t i) { return v.size() == 1 ? v[0] : v[static_cast<size_t>(i)]; }

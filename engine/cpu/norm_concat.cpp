@@ -203,7 +203,7 @@ void concat_batch_norm_fast(OpContext& ctx) {
   ctx.threads().parallel_for(static_cast<size_t>(d.n * d.c), chunk_for_elements(inner), [&](size_t lo, size_t hi) {
     for (size_t plane = lo; plane < hi; ++plane) {
       const size_t b = plane / c, ch = plane % c;
-      batch_norm_plane(source[ch] + b * image_stride[ch], y + plane * inner, d.inner, k[ch], off[ch], relu);
+      batch_norm_plane_fast(source[ch] + b * image_stride[ch], y + plane * inner, d.inner, k[ch], off[ch], relu);
     }
     finish(lo * inner, hi * inner);
   });
